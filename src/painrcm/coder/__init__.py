@@ -1,0 +1,141 @@
+"""The coder: a documented encounter becomes claim lines under its payer's policy.
+
+Each procedure family has its own module returning `Service`s (code, units, side). This module
+then applies what is common to all: the payer's bilateral convention and side modifiers, KX,
+the E/M with 25, drug lines, and diagnosis pointers that put the supporting diagnosis first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from painrcm.codes.tables import Reference, strip_dot
+from painrcm.coder import epidural, facet, other
+from painrcm.coder.base import CodingContext, Service
+from painrcm.errors import InputError
+from painrcm.model import Encounter, Family, Line, Procedure
+from painrcm.policy.schema import Policy
+
+FamilyCoder = Callable[[Procedure, int, CodingContext], list[Service]]
+
+FAMILY_CODERS: dict[Family, FamilyCoder] = {
+    Family.EPIDURAL_INTERLAMINAR: epidural.interlaminar,
+    Family.EPIDURAL_TRANSFORAMINAL: epidural.transforaminal,
+    Family.FACET_JOINT: facet.facet_joint,
+    Family.RADIOFREQUENCY_ABLATION: facet.radiofrequency_ablation,
+    Family.SACROILIAC_JOINT: other.sacroiliac_joint,
+    Family.TRIGGER_POINT: other.trigger_point,
+    Family.PERIPHERAL_NERVE_BLOCK: other.peripheral_nerve_block,
+    Family.SPINAL_CORD_STIMULATOR: other.spinal_cord_stimulator,
+    Family.VERTEBRAL_AUGMENTATION: other.vertebral_augmentation,
+    Family.DRUG_TEST: other.drug_test,
+}
+
+SIDE_MOD = {"left": "LT", "right": "RT"}
+
+
+def _merge_sides(procs: list[Procedure]) -> list[tuple[int, Procedure]]:
+    """A left and a right procedure documented separately with otherwise equal facts are one
+    bilateral procedure (one session, both sides)."""
+    out: list[tuple[int, Procedure]] = []
+    for i, p in enumerate(procs):
+        twin = None
+        if p.laterality in ("left", "right"):
+            key = p.model_dump(exclude={"laterality"})
+            for j, (_, q) in enumerate(out):
+                if q.laterality in ("left", "right") and q.laterality != p.laterality:
+                    if q.model_dump(exclude={"laterality"}) == key:
+                        twin = j
+                        break
+        if twin is None:
+            out.append((i, p))
+        else:
+            idx, q = out[twin]
+            out[twin] = (idx, q.model_copy(update={"laterality": "bilateral"}))
+    return out
+
+
+def _apply_sides(services: list[Service], ctx: CodingContext) -> list[Line]:
+    enc, ref, policy = ctx.encounter, ctx.reference, ctx.policy
+    primaries: list[Line] = []
+    addons: list[Line] = []
+    for s in services:
+        info = ref.info(s.code)
+        target = addons if info is not None and info.is_addon else primaries
+        if s.side in SIDE_MOD:
+            target.append(Line(code=s.code, modifiers=[SIDE_MOD[s.side], *s.modifiers], units=s.units))
+            continue
+        if s.side == "bilateral" and ref.bilateral_indicator(s.code) == 1:
+            conv = (
+                policy.addon_convention(enc.practice.kind, enc.place_of_service)
+                if info is not None and info.is_addon
+                else policy.convention(enc.practice.kind, enc.place_of_service)
+            )
+            if conv == "modifier_50":
+                target.append(Line(code=s.code, modifiers=["50", *s.modifiers], units=s.units))
+            else:
+                target.append(Line(code=s.code, modifiers=["RT", *s.modifiers], units=s.units))
+                target.append(Line(code=s.code, modifiers=["LT", *s.modifiers], units=s.units))
+            continue
+        target.append(Line(code=s.code, modifiers=list(s.modifiers), units=s.units))
+    # Add-ons follow their primaries (claim order matters to some payers and to readers).
+    return primaries + addons
+
+
+def _pointers(line: Line, family: str | None, enc: Encounter, policy: Policy) -> list[int]:
+    dx = [strip_dot(d) for d in enc.diagnoses]
+    covered = policy.diagnoses.covered.get(family or "", [])
+    supporting = [i for i, d in enumerate(dx, 1) if any(d.startswith(p) for p in covered)]
+    rest = [i for i in range(1, len(dx) + 1) if i not in supporting]
+    return (supporting + rest)[:4]
+
+
+def code_encounter(enc: Encounter, reference: Reference, policy: Policy) -> list[Line]:
+    """Claim lines for the documented encounter. Raises InputError for a missing or bad fact."""
+    if not enc.diagnoses:
+        raise InputError(None, "$.diagnoses", "at least one ICD-10-CM diagnosis to point the lines to")
+    ctx = CodingContext(enc, reference, policy)
+    lines: list[Line] = []
+    families: list[str | None] = []
+    for index, proc in _merge_sides(enc.procedures):
+        services = FAMILY_CODERS[proc.family](proc, index, ctx)
+        coded = _apply_sides(services, ctx)
+        lines += coded
+        families += [proc.family.value] * len(coded)
+
+    procedure_codes = [ln.code for ln in lines]
+    em_lines: list[Line] = []
+    if enc.evaluation is not None:
+        ev = enc.evaluation
+        info = reference.info(ev.code.strip().upper())
+        if info is None or info.kind != "em":
+            raise InputError(None, "$.evaluation.code", f"an E/M visit code 99202-99215 (got {ev.code!r})")
+        has_global = any(
+            (reference.global_days(c) or "") in ("000", "010", "090") for c in procedure_codes
+        )
+        if not has_global:
+            em_lines.append(Line(code=info.code, modifiers=[], units=1))
+        elif ev.separately_identifiable:
+            em_lines.append(Line(code=info.code, modifiers=["25"], units=1))
+        # otherwise the visit is the pre-procedure assessment, included in the procedure
+
+    drug_lines: list[Line] = []
+    pays_drugs = (
+        enc.practice.kind == "physician"
+        and enc.place_of_service in policy.drugs.separately_payable_pos
+        and not policy.drugs.included_with_injection
+    )
+    if pays_drugs:
+        for i, d in enumerate(enc.drugs):
+            if not reference.known(d.code.upper(), enc.date_of_service):
+                raise InputError(None, f"$.drugs[{i}].code", f"a known drug HCPCS code (got {d.code!r})")
+            drug_lines.append(Line(code=d.code.upper(), modifiers=[], units=d.units))
+
+    out: list[Line] = []
+    for ln in em_lines:
+        out.append(ln.model_copy(update={"diagnosis_pointers": list(range(1, min(4, len(enc.diagnoses)) + 1))}))
+    for ln, fam in zip(lines, families, strict=True):
+        out.append(ln.model_copy(update={"diagnosis_pointers": _pointers(ln, fam, enc, policy)}))
+    for ln in drug_lines:
+        out.append(ln.model_copy(update={"diagnosis_pointers": [1]}))
+    return out

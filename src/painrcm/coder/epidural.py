@@ -1,0 +1,38 @@
+"""Interlaminar/caudal (62320-62323) and transforaminal (64479-64484) epidural injections."""
+
+from __future__ import annotations
+
+from painrcm.coder.base import CodingContext, Service, by_region, code_for, need, region_from_fact, spinal_levels
+from painrcm.errors import InputError
+from painrcm.model import Procedure
+
+
+def interlaminar(proc: Procedure, index: int, ctx: CodingContext) -> list[Service]:
+    need(proc.imaging, index, "imaging", "fluoroscopy, ct, ultrasound or none")
+    if proc.approach == "caudal":
+        region = "lumbar_sacral"
+    else:
+        levels = spinal_levels(proc, index, joints=False) if proc.levels else []
+        regions = {lv.region for lv in levels}
+        if len(regions) > 1:
+            raise InputError(None, f"$.procedures[{index}].levels", "interlaminar levels in one region")
+        region = regions.pop() if regions else region_from_fact(proc)
+        if region is None:
+            raise InputError(None, f"$.procedures[{index}].region", "missing: region or levels")
+    imaging = "included" if proc.imaging in ("fluoroscopy", "ct") else "without"
+    code = code_for(ctx.reference, family="epidural_interlaminar", region=region, imaging=imaging)
+    # One code, one unit per session whatever the number of levels (RULES.md section 2).
+    return [Service(code, 1, None, family=proc.family.value, procedure_index=index)]
+
+
+def transforaminal(proc: Procedure, index: int, ctx: CodingContext) -> list[Service]:
+    need(proc.laterality, index, "laterality", "left, right or bilateral")
+    out: list[Service] = []
+    for region, levels in by_region(spinal_levels(proc, index, joints=False)).items():
+        first = code_for(ctx.reference, family="epidural_transforaminal", region=region, level=1)
+        out.append(Service(first, 1, proc.laterality, family=proc.family.value, procedure_index=index))
+        if len(levels) > 1:
+            addon = code_for(ctx.reference, family="epidural_transforaminal", region=region, level="each")
+            out.append(Service(addon, len(levels) - 1, proc.laterality, family=proc.family.value,
+                               procedure_index=index))
+    return out

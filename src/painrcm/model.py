@@ -1,0 +1,256 @@
+"""Plain typed data: the encounter (CONTRACTS.md section 2), claim lines, findings and results.
+
+No behaviour beyond validation lives here. Every other part of painrcm (coder, edits, readers,
+storage) speaks in these types.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+ENCOUNTER_SCHEMA = "painrcm.encounter/1"
+SCRUB_SCHEMA = "painrcm.scrub/1"
+CLAIM_SCHEMA = "painrcm.claim/1"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False, str_strip_whitespace=True)
+
+
+class Family(StrEnum):
+    EPIDURAL_INTERLAMINAR = "epidural_interlaminar"
+    EPIDURAL_TRANSFORAMINAL = "epidural_transforaminal"
+    FACET_JOINT = "facet_joint"
+    RADIOFREQUENCY_ABLATION = "radiofrequency_ablation"
+    SACROILIAC_JOINT = "sacroiliac_joint"
+    TRIGGER_POINT = "trigger_point"
+    PERIPHERAL_NERVE_BLOCK = "peripheral_nerve_block"
+    SPINAL_CORD_STIMULATOR = "spinal_cord_stimulator"
+    VERTEBRAL_AUGMENTATION = "vertebral_augmentation"
+    DRUG_TEST = "drug_test"
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+Laterality = Literal["left", "right", "bilateral"]
+Imaging = Literal["fluoroscopy", "ct", "ultrasound", "none"]
+Region = Literal["cervical", "thoracic", "lumbar", "sacral"]
+
+
+class Practice(_Model):
+    id: str | None = None
+    name: str | None = None
+    npi: str | None = None
+    tax_id: str | None = None
+    kind: Literal["physician", "asc"] = "physician"
+    state: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+
+
+class Provider(_Model):
+    npi: str | None = None
+    name: str | None = None
+
+
+class Patient(_Model):
+    id: str | None = None
+    member_id: str | None = None
+    last_name: str | None = None
+    first_name: str | None = None
+    dob: date | None = None
+    sex: Literal["F", "M", "U", "X"] | None = None
+
+
+class Payer(_Model):
+    id: str
+    plan: Literal["medicare", "medicare_advantage", "medicaid", "commercial"]
+    state: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    name: str | None = None
+
+
+class Evaluation(_Model):
+    code: str
+    separately_identifiable: bool | None = None
+
+
+class Procedure(_Model):
+    """One documented procedure. Which facts matter depends on the family (CONTRACTS.md section 2)."""
+
+    family: Family
+    region: Region | None = None
+    approach: Literal["interlaminar", "caudal"] | None = None
+    levels: list[str] | None = None
+    laterality: Laterality | None = None
+    imaging: Imaging | None = None
+    images_stored: bool | None = None
+    medications: list[str] | None = None
+    target: Literal["intraarticular", "medial_branch"] | None = None
+    purpose: Literal["diagnostic", "therapeutic"] | None = None
+    relief_percent: float | None = Field(default=None, ge=0, le=100)
+    muscles: list[str] | None = None
+    nerve: (
+        Literal["greater_occipital", "femoral", "sciatic", "genicular", "sacroiliac_lateral_branches", "other"]
+        | None
+    ) = None
+    stage: Literal["trial", "implant", "revision", "removal"] | None = None
+    leads: int | None = Field(default=None, ge=0)
+    lead_type: Literal["percutaneous", "paddle"] | None = None
+    kind: Literal["vertebroplasty", "kyphoplasty"] | None = None
+    method: (
+        Literal["presumptive_direct", "presumptive_instrument", "presumptive_analyzer", "definitive"] | None
+    ) = None
+    drug_classes: list[str] | int | None = None
+
+    @field_validator("levels")
+    @classmethod
+    def _levels_upper(cls, v: list[str] | None) -> list[str] | None:
+        return None if v is None else [x.strip().upper() for x in v]
+
+
+class Drug(_Model):
+    code: str
+    units: float = 1
+
+
+class Documentation(_Model):
+    conservative_care_weeks: float | None = Field(default=None, ge=0)
+    indication: str | None = None
+    psych_evaluation: bool | None = None
+
+
+class Line(_Model):
+    """A claim service line as billed (or as coded)."""
+
+    code: str
+    modifiers: list[str] = Field(default_factory=list)
+    units: float | None = 1
+    diagnosis_pointers: list[int] | None = None
+    # 837P extras: a line may carry its own date, place of service and authorization.
+    date_of_service: date | None = None
+    place_of_service: str | None = None
+    authorization_number: str | None = None
+    charge: float | None = None
+    control_number: str | None = None
+
+    @field_validator("code")
+    @classmethod
+    def _code_upper(cls, v: str) -> str:
+        return v.strip().upper()
+
+    @field_validator("modifiers")
+    @classmethod
+    def _mods_upper(cls, v: list[str]) -> list[str]:
+        return [m.strip().upper() for m in v]
+
+    def has(self, *mods: str) -> bool:
+        return any(m in self.modifiers for m in mods)
+
+    def contract_dict(self, number: int | None = None) -> dict[str, object]:
+        out: dict[str, object] = {}
+        if number is not None:
+            out["line"] = number
+        out["code"] = self.code
+        out["modifiers"] = list(self.modifiers)
+        units = self.units
+        out["units"] = int(units) if units is not None and float(units).is_integer() else units
+        out["diagnosis_pointers"] = list(self.diagnosis_pointers or [])
+        if self.date_of_service is not None:
+            out["date_of_service"] = self.date_of_service.isoformat()
+        return out
+
+
+class Encounter(_Model):
+    schema_: Literal["painrcm.encounter/1"] = Field(default=ENCOUNTER_SCHEMA, alias="schema")
+    encounter_id: str
+    practice: Practice = Field(default_factory=Practice)
+    rendering_provider: Provider = Field(default_factory=Provider)
+    patient: Patient = Field(default_factory=Patient)
+    payer: Payer
+    date_of_service: date
+    place_of_service: str
+    diagnoses: list[str] = Field(default_factory=list)
+    evaluation: Evaluation | None = None
+    procedures: list[Procedure] = Field(default_factory=list)
+    drugs: list[Drug] = Field(default_factory=list)
+    documentation: Documentation = Field(default_factory=Documentation)
+    authorization_number: str | None = None
+    lines: list[Line] | None = None
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=True)
+
+    @field_validator("diagnoses")
+    @classmethod
+    def _dx_norm(cls, v: list[str]) -> list[str]:
+        return [d.strip().upper() for d in v]
+
+    @field_validator("place_of_service")
+    @classmethod
+    def _pos_norm(cls, v: str) -> str:
+        v = v.strip()
+        return v.zfill(2) if v.isdigit() and len(v) == 1 else v
+
+
+class Finding(_Model):
+    edit: str
+    severity: Severity
+    line: int | None
+    code: str | None = None
+    message: str
+    fix: str | None = None
+
+    def contract_dict(self) -> dict[str, object]:
+        return {
+            "edit": self.edit,
+            "severity": self.severity.value,
+            "line": self.line,
+            "code": self.code,
+            "message": self.message,
+            "fix": self.fix,
+        }
+
+
+class NotChecked(_Model):
+    edit: str
+    reason: str
+
+
+class ClaimResult(_Model):
+    claim_id: str
+    status: Literal["error", "warning", "clean"]
+    lines: list[Line]
+    findings: list[Finding]
+    not_checked: list[NotChecked]
+    fixed_lines: list[Line] | None = None
+    payer_policy: str | None = None
+    editions: dict[str, str] = Field(default_factory=dict)
+
+    def contract_dict(self) -> dict[str, object]:
+        return {
+            "claim_id": self.claim_id,
+            "status": self.status,
+            "lines": [ln.contract_dict(i) for i, ln in enumerate(self.lines, 1)],
+            "findings": [f.contract_dict() for f in self.findings],
+            "not_checked": [{"edit": n.edit, "reason": n.reason} for n in self.not_checked],
+            "fixed_lines": (
+                None
+                if self.fixed_lines is None
+                else [ln.contract_dict(i) for i, ln in enumerate(self.fixed_lines, 1)]
+            ),
+            "payer_policy": self.payer_policy,
+            "editions": dict(self.editions),
+        }
+
+
+def status_of(findings: list[Finding]) -> Literal["error", "warning", "clean"]:
+    if any(f.severity is Severity.ERROR for f in findings):
+        return "error"
+    if any(f.severity is Severity.WARNING for f in findings):
+        return "warning"
+    return "clean"

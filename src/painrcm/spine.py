@@ -1,0 +1,97 @@
+"""Spinal levels: parsing, region groups and the medial-branch nerve-to-joint rule (RULES.md section 1)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from painrcm.codes.tables import RegionGroup
+
+_SEGMENT = re.compile(r"^([CTLS])(\d{1,2})$")
+_MAX = {"C": 8, "T": 12, "L": 5, "S": 5}
+_ORDER = "CTLS"
+
+
+@dataclass(frozen=True, order=True)
+class Vertebra:
+    segment: str  # C, T, L or S
+    number: int
+
+    def __str__(self) -> str:
+        return f"{self.segment}{self.number}"
+
+    @property
+    def rank(self) -> int:
+        return _ORDER.index(self.segment) * 100 + self.number
+
+    @property
+    def region(self) -> RegionGroup:
+        return "cervical_thoracic" if self.segment in "CT" else "lumbar_sacral"
+
+
+def parse_vertebra(text: str) -> Vertebra | None:
+    m = _SEGMENT.match(text.strip().upper())
+    if not m:
+        return None
+    seg, num = m.group(1), int(m.group(2))
+    if not 1 <= num <= _MAX[seg]:
+        return None
+    return Vertebra(seg, num)
+
+
+@dataclass(frozen=True)
+class Level:
+    """A joint level (``L4-L5``) or a single segment (a foramen/nerve root such as ``L5``)."""
+
+    upper: Vertebra
+    lower: Vertebra | None = None
+
+    def __str__(self) -> str:
+        return f"{self.upper}-{self.lower}" if self.lower else str(self.upper)
+
+    @property
+    def is_joint(self) -> bool:
+        return self.lower is not None
+
+    @property
+    def region(self) -> RegionGroup:
+        # A level belongs to the region of its upper vertebra: T12-L1 is thoracic (RULES.md 1).
+        return self.upper.region
+
+
+def parse_level(text: str) -> Level | None:
+    t = text.strip().upper().replace(" ", "")
+    if t == "CAUDAL":
+        return Level(Vertebra("S", 5))
+    if "-" in t:
+        a, b = t.split("-", 1)
+        va, vb = parse_vertebra(a), parse_vertebra(b)
+        if va is None or vb is None or vb.rank <= va.rank:
+            return None
+        return Level(va, vb)
+    v = parse_vertebra(t)
+    return Level(v) if v else None
+
+
+def next_vertebra(v: Vertebra) -> Vertebra | None:
+    if v.number < _MAX[v.segment]:
+        return Vertebra(v.segment, v.number + 1)
+    idx = _ORDER.index(v.segment)
+    return Vertebra(_ORDER[idx + 1], 1) if idx + 1 < len(_ORDER) else None
+
+
+def lumbar_nerves_to_joints(nerves: list[Vertebra]) -> list[Level]:
+    """Lumbar facet joints whose two nerves were all blocked.
+
+    The Lk-L(k+1) joint is supplied by the L(k-1) and Lk medial branches; L5-S1 by the L4 medial
+    branch and the L5 dorsal ramus. Blocking L3, L4 and L5 therefore covers L4-L5 and L5-S1."""
+    blocked = {(n.segment, n.number) for n in nerves}
+    joints: list[Level] = []
+    for k in range(1, 6):
+        upper = Vertebra("L", k)
+        lower = next_vertebra(upper)
+        assert lower is not None
+        supply = {("L", k - 1), ("L", k)} if k > 1 else {("T", 12), ("L", 1)}
+        if supply <= blocked:
+            joints.append(Level(upper, lower))
+    return joints
