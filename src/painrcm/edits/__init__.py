@@ -1,0 +1,43 @@
+"""The edit catalogue (EDITS.md): one module per edit, run in the order listed here.
+
+The order is part of "one problem, one finding": a specific edit runs before the general edit it
+takes a problem away from (see `painrcm.edits.base`).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from painrcm.edits.base import Edit
+
+RUN_ORDER = [
+    "COD001", "COD002", "COD003", "COD004", "COD005", "COD006",
+    "ADD001", "MOD009", "ADD002", "ADD005", "ADD003", "ADD004",
+    "BUN001", "BUN002", "BUN003", "BUN004", "BUN010", "BUN005", "BUN006", "BUN007", "BUN008", "BUN009",
+    "MOD001", "MOD002", "MOD003", "MOD004", "MOD005", "MOD006", "MOD007", "MOD008", "MOD010", "MOD011",
+    "NEC002", "NEC003", "NEC004", "NEC006", "NEC007", "NEC008", "NEC009", "NEC010", "NEC011",
+    "POS001",
+    "AUT001", "AUT091",
+    "FRQ001", "FRQ002", "FRQ003", "FRQ004", "FRQ005", "FRQ006", "FRQ007", "FRQ008", "FRQ009", "FRQ090",
+    "NEC001", "NEC005",
+    "AUT002", "AUT003", "AUT004", "AUT005", "AUT006", "AUT090",
+]  # fmt: skip
+
+
+def _load() -> dict[str, Edit]:
+    out: dict[str, Edit] = {}
+    for eid in RUN_ORDER:
+        try:
+            module = importlib.import_module(f"painrcm.edits.{eid.lower()}")
+        except ModuleNotFoundError as e:
+            if e.name != f"painrcm.edits.{eid.lower()}":
+                raise
+            continue
+        edit: Edit = module.EDIT
+        if edit.id != eid:
+            raise RuntimeError(f"painrcm.edits.{eid.lower()} defines {edit.id}")
+        out[eid] = edit
+    return out
+
+
+CATALOGUE: dict[str, Edit] = _load()

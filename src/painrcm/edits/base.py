@@ -1,0 +1,211 @@
+"""What an edit is: a stable ID, a severity, its documentation and examples, and a check.
+
+An edit module defines one ``EDIT = Edit(...)`` and decorates its check function with
+``@EDIT.check``. The check reads a `ClaimContext` and yields `Hit`s (problems) or `Skip`s (what it
+could not check and why). The scrubber turns hits into findings, in catalogue order.
+
+"One problem, one finding" (EDITS.md): a specific edit *claims* what it explained with
+``ctx.claim(key)``; a general edit asks ``ctx.claimed(key)`` and stays quiet. Keys in use:
+
+- ``("pair", i, j)``: the NCCI pair of lines i and j (BUN001-004, BUN010 over BUN006/BUN007)
+- ``("units", i)``: line i's units (ADD002, MOD009 over ADD004; MOD009 over ADD002)
+- ``("side", i)``: line i's side modifiers (MOD001-004, MOD007 over NEC009)
+- ``("muscles", i)``: trigger-point code choice (BUN003 over NEC008)
+- ``("coverage", i)``: imaging coverage of line i (BUN002 over NEC011)
+
+Line indexes are 0-based inside the engine and 1-based in findings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from painrcm.codes.tables import CodeInfo, Reference, strip_dot
+from painrcm.model import Encounter, Line, Procedure, Severity
+from painrcm.policy.schema import Policy
+
+
+# --- fixes ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FixOp:
+    """A change to the claim's lines, addressed by original line index."""
+
+    kind: str  # remove | replace | units | add_modifier | remove_modifier | code
+    index: int
+    value: Any = None
+
+
+def remove(i: int) -> FixOp:
+    return FixOp("remove", i)
+
+
+def replace(i: int, lines: list[Line]) -> FixOp:
+    return FixOp("replace", i, tuple(lines))
+
+
+def set_units(i: int, units: float) -> FixOp:
+    return FixOp("units", i, units)
+
+
+def add_modifier(i: int, mod: str) -> FixOp:
+    return FixOp("add_modifier", i, mod)
+
+
+def remove_modifier(i: int, mod: str) -> FixOp:
+    return FixOp("remove_modifier", i, mod)
+
+
+def set_code(i: int, code: str) -> FixOp:
+    return FixOp("code", i, code)
+
+
+def apply_fixes(lines: list[Line], ops: Iterable[FixOp]) -> list[Line]:
+    slots: list[list[Line] | None] = [[ln.model_copy(deep=True)] for ln in lines]
+    for op in ops:
+        slot = slots[op.index]
+        if slot is None:
+            continue
+        if op.kind == "remove":
+            slots[op.index] = None
+        elif op.kind == "replace":
+            slots[op.index] = [ln.model_copy(deep=True) for ln in op.value]
+        else:
+            for ln in slot:
+                if op.kind == "units":
+                    ln.units = op.value
+                elif op.kind == "add_modifier" and op.value not in ln.modifiers:
+                    ln.modifiers = _order_modifiers([*ln.modifiers, op.value])
+                elif op.kind == "remove_modifier":
+                    ln.modifiers = [m for m in ln.modifiers if m != op.value]
+                elif op.kind == "code":
+                    ln.code = op.value
+    return [ln for slot in slots if slot for ln in slot]
+
+
+_PRICING_FIRST = ("50", "RT", "LT", "25")
+
+
+def _order_modifiers(mods: list[str]) -> list[str]:
+    first = [m for m in _PRICING_FIRST if m in mods]
+    return first + [m for m in mods if m not in first]
+
+
+# --- what a check yields ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Hit:
+    message: str
+    line: int | None = None  # 0-based index, None for the claim
+    fix: str | None = None  # what to do, in words
+    ops: tuple[FixOp, ...] | None = None  # the safe automatic fix, if there is one
+    code: str | None = None
+    severity: Severity | None = None  # overrides the edit's default (rare)
+
+
+@dataclass(frozen=True)
+class Skip:
+    reason: str
+
+
+Outcome = Hit | Skip
+Check = Callable[["ClaimContext"], Iterable[Outcome]]
+
+
+@dataclass
+class Edit:
+    id: str
+    severity: Severity
+    title: str
+    what: str
+    why: str
+    example: dict[str, Any]
+    fixed: dict[str, Any]
+    sources: list[str]
+    example_note: str = ""
+    # for examples needing more than the claim: {"history": [...], "auths": [...]}
+    example_context: dict[str, Any] = field(default_factory=dict)
+    fixed_context: dict[str, Any] = field(default_factory=dict)
+    fn: Check | None = None
+
+    def check(self, fn: Check) -> Check:
+        self.fn = fn
+        return fn
+
+    def run(self, ctx: ClaimContext) -> Iterator[Outcome]:
+        if self.fn is None:
+            raise RuntimeError(f"{self.id} has no check")
+        yield from self.fn(ctx)
+
+    @property
+    def family(self) -> str:
+        return self.id[:3]
+
+
+# --- the claim as the edits see it ------------------------------------------------------------
+@dataclass
+class ClaimContext:
+    encounter: Encounter
+    lines: list[Line]
+    reference: Reference
+    policy: Policy
+    history: Any = None  # painrcm.history.History, when a history source was given
+    auths: Any = None  # painrcm.history.auths.AuthLog, when --auths was given
+    claims_: set[tuple[Any, ...]] = field(default_factory=set)
+
+    @property
+    def dos(self) -> date:
+        return self.encounter.date_of_service
+
+    @property
+    def documented(self) -> bool:
+        return bool(self.encounter.procedures)
+
+    @property
+    def procedures(self) -> list[Procedure]:
+        return self.encounter.procedures
+
+    def line_dos(self, i: int) -> date:
+        return self.lines[i].date_of_service or self.encounter.date_of_service
+
+    def line_pos(self, i: int) -> str:
+        return self.lines[i].place_of_service or self.encounter.place_of_service
+
+    def info(self, i: int) -> CodeInfo | None:
+        return self.reference.info(self.lines[i].code)
+
+    def indexed(self) -> Iterator[tuple[int, Line, CodeInfo | None]]:
+        for i, ln in enumerate(self.lines):
+            yield i, ln, self.reference.info(ln.code)
+
+    def same_day(self, i: int, j: int) -> bool:
+        return self.line_dos(i) == self.line_dos(j)
+
+    def line_diagnoses(self, i: int) -> list[str]:
+        """The line's diagnoses (no dots) by its pointers; all claim diagnoses if it has none."""
+        dx = [strip_dot(d) for d in self.encounter.diagnoses]
+        ptrs = self.lines[i].diagnosis_pointers
+        if not ptrs:
+            return dx
+        return [dx[p - 1] for p in ptrs if 1 <= p <= len(dx)]
+
+    def claim(self, *key: Any) -> None:
+        self.claims_.add(key)
+
+    def claimed(self, *key: Any) -> bool:
+        return key in self.claims_
+
+    def side_of(self, i: int) -> str | None:
+        mods = self.lines[i].modifiers
+        if "50" in mods or ("RT" in mods and "LT" in mods):
+            return "bilateral"
+        if "RT" in mods:
+            return "right"
+        if "LT" in mods:
+            return "left"
+        return None
+
+
+def line_no(i: int) -> int:
+    return i + 1

@@ -1,0 +1,41 @@
+from painrcm.edits.base import ClaimContext, Edit, Hit, remove
+from painrcm.model import Severity
+
+EDIT = Edit(
+    id="BUN001",
+    severity=Severity.ERROR,
+    title="Imaging guidance billed with a code that includes it",
+    what="Finds imaging guidance lines (77002, 77003, 77012, 76942, 72275) on the same date as a "
+    "procedure whose code already includes imaging (62321, 62323, 64479-64484, 64490-64495, "
+    "64633-64636, 27096, 22510-22515, 64454, and other imaging-inclusive codes in the code table).",
+    why="The procedure's payment already covers the fluoroscopy, CT or ultrasound. Billing the guidance "
+    "again is unbundling: the imaging line is denied, and a pattern of it draws audits.",
+    example={"lines": [{"code": "64483", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1, 2]},
+                       {"code": "77003", "modifiers": [], "units": 1, "diagnosis_pointers": [1]}]},
+    fixed={"lines": [{"code": "64483", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1, 2]}]},
+    sources=["RULES.md section 2 (imaging guidance codes)", "CPT descriptors of 64479-64495 (imaging included)",
+             "NCCI PTP v30.1 (64483/77003)"],
+)
+
+
+@EDIT.check
+def check(ctx: ClaimContext):
+    for i, line, info in ctx.indexed():
+        if info is None or info.kind != "imaging":
+            continue
+        including = [
+            j for j, _, oinfo in ctx.indexed()
+            if oinfo is not None and oinfo.imaging == "included" and ctx.same_day(i, j)
+        ]
+        if not including:
+            continue
+        for j in including:
+            ctx.claim("pair", min(i, j), max(i, j))
+        other = ctx.lines[including[0]].code
+        yield Hit(
+            f"Imaging guidance {line.code} is included in {other} (line {including[0] + 1}); "
+            "it will be denied as unbundled.",
+            line=i,
+            fix=f"Remove line {i + 1} ({line.code}).",
+            ops=(remove(i),),
+        )

@@ -1,0 +1,136 @@
+"""Run the edit catalogue over a claim: ordering, "one problem, one finding", not_checked, fixes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from painrcm.codes.tables import Reference
+from painrcm.coder import code_encounter
+from painrcm.edits import CATALOGUE
+from painrcm.edits.base import ClaimContext, Edit, FixOp, Hit, Skip, apply_fixes
+from painrcm.model import ClaimResult, Encounter, Finding, Line, NotChecked, Severity, status_of
+from painrcm.policy.loader import PolicyBook
+from painrcm.policy.schema import Policy
+
+# Edits that need the patient's past services, and those that need the authorization log.
+HISTORY_EDITS = (
+    "FRQ001", "FRQ002", "FRQ003", "FRQ004", "FRQ005", "FRQ006", "FRQ007", "FRQ008", "FRQ009", "FRQ090",
+    "NEC001", "NEC005", "AUT006",
+)  # fmt: skip
+AUTH_LOG_EDITS = ("AUT002", "AUT003", "AUT004", "AUT005", "AUT006", "AUT090")
+
+
+@dataclass(frozen=True)
+class Engine:
+    """The reference data and policies one scrub run uses."""
+
+    reference: Reference
+    policies: PolicyBook
+
+    def policy_for(self, enc: Encounter) -> Policy:
+        return self.policies.for_payer(enc.payer)
+
+
+def _evaluate(
+    enc: Encounter, lines: list[Line], engine: Engine, history: Any, auths: Any
+) -> tuple[list[tuple[Edit, Hit]], list[NotChecked]]:
+    policy = engine.policy_for(enc)
+    ctx = ClaimContext(enc, lines, engine.reference, policy, history=history, auths=auths)
+    hits: list[tuple[Edit, Hit]] = []
+    skipped: list[NotChecked] = []
+    for edit in CATALOGUE.values():
+        if edit.id in policy.disabled_edits:
+            continue
+        if history is None and edit.id in HISTORY_EDITS:
+            skipped.append(NotChecked(edit=edit.id, reason="no history supplied (--history)"))
+            continue
+        if edit.id in AUTH_LOG_EDITS and auths is None:
+            if enc.authorization_number or any(ln.authorization_number for ln in lines):
+                skipped.append(NotChecked(edit=edit.id, reason="no authorization log supplied (--auths)"))
+                continue
+        for outcome in edit.run(ctx):
+            if isinstance(outcome, Skip):
+                skipped.append(NotChecked(edit=edit.id, reason=outcome.reason))
+            else:
+                hits.append((edit, outcome))
+    # history-dependent edits not yet in the catalogue still must never pass silently
+    for eid in HISTORY_EDITS:
+        if eid not in CATALOGUE and history is not None:
+            skipped.append(NotChecked(edit=eid, reason="this check is not implemented yet"))
+    return hits, _dedupe(skipped)
+
+
+def _dedupe(items: list[NotChecked]) -> list[NotChecked]:
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for n in items:
+        if (n.edit, n.reason) not in seen:
+            seen.add((n.edit, n.reason))
+            out.append(n)
+    return out
+
+
+def _finding(edit: Edit, hit: Hit, lines: list[Line]) -> Finding:
+    code = hit.code
+    if code is None and hit.line is not None and 0 <= hit.line < len(lines):
+        code = lines[hit.line].code
+    return Finding(
+        edit=edit.id,
+        severity=hit.severity or edit.severity,
+        line=None if hit.line is None else hit.line + 1,
+        code=code,
+        message=hit.message,
+        fix=hit.fix,
+    )
+
+
+def _fixed_lines(
+    enc: Encounter, lines: list[Line], engine: Engine, history: Any, auths: Any, hits: list[tuple[Edit, Hit]]
+) -> list[Line] | None:
+    current = lines
+    for _ in range(8):
+        errors = [h for e, h in hits if (h.severity or e.severity) is Severity.ERROR]
+        if any(h.ops is None for h in errors):
+            return None
+        ops: list[FixOp] = [op for _, h in hits if h.ops for op in h.ops]
+        if not ops:
+            return current
+        current = apply_fixes(current, _ordered(ops))
+        hits, _ = _evaluate(enc, current, engine, history, auths)
+    errors = [h for e, h in hits if (h.severity or e.severity) is Severity.ERROR]
+    return None if errors else current
+
+
+def _ordered(ops: Iterable[FixOp]) -> list[FixOp]:
+    # Replacements first, so modifier and unit changes land on the replacing lines too;
+    # removals last, so nothing is added to a line that is going away.
+    rank = {"replace": 0, "code": 1, "units": 2, "remove_modifier": 3, "add_modifier": 4, "remove": 5}
+    return sorted(ops, key=lambda op: rank[op.kind])
+
+
+def scrub_encounter(
+    enc: Encounter,
+    engine: Engine,
+    *,
+    history: Any = None,
+    auths: Any = None,
+    fix: bool = False,
+) -> ClaimResult:
+    """Scrub one claim. An encounter without lines is coded first (InputError if it cannot be)."""
+    policy = engine.policy_for(enc)
+    lines = enc.lines if enc.lines is not None else code_encounter(enc, engine.reference, policy)
+    hits, skipped = _evaluate(enc, lines, engine, history, auths)
+    findings = [_finding(e, h, lines) for e, h in hits]
+    fixed = _fixed_lines(enc, lines, engine, history, auths, hits) if fix else None
+    return ClaimResult(
+        claim_id=enc.encounter_id,
+        status=status_of(findings),
+        lines=lines,
+        findings=findings,
+        not_checked=skipped,
+        fixed_lines=fixed,
+        payer_policy=policy.id,
+        editions=engine.reference.editions(),
+    )
