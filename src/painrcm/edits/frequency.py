@@ -1,0 +1,160 @@
+"""What the history edits share: rolling windows, this claim's sessions, and the limit check.
+
+Rolling window (RULES.md section 6): a session counts when its date is after the same calendar
+date one window earlier, up to and including the date of service; the claim itself counts. Over the
+limit is the limit's edit (error); reaching it exactly is FRQ090 with the date the next session
+becomes payable (the oldest counted session's date plus one window).
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+
+from painrcm.edits.base import ClaimContext, Hit, Skip
+from painrcm.history import Service, services_of
+from painrcm.policy.schema import FrequencyLimit
+
+REGION_NAME = {"cervical_thoracic": "cervical/thoracic", "lumbar_sacral": "lumbar/sacral", None: "any region"}
+
+
+def add_months(d: date, months: int) -> date:
+    """The same calendar day `months` later (or earlier); the 29th of February becomes the 28th."""
+    y, m = divmod(d.month - 1 + months, 12)
+    year, month = d.year + y, m + 1
+    return date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
+
+
+def claim_services(ctx: ClaimContext) -> list[Service]:
+    """This claim's own sessions, as history would record them."""
+    cached = getattr(ctx, "_claim_services", None)
+    if cached is None:
+        enc = ctx.encounter.model_copy(update={"lines": ctx.lines})
+        cached = services_of(enc, ctx.reference)
+        object.__setattr__(ctx, "_claim_services", cached)
+    return cached
+
+
+def history_services(ctx: ClaimContext, start: date | None, end: date | None) -> list[Service]:
+    return list(
+        ctx.history.services(
+            ctx.encounter.patient, start=start, end=end, exclude_encounter=ctx.encounter.encounter_id
+        )
+    )
+
+
+def applies(limit: FrequencyLimit, s: Service) -> bool:
+    if s.family not in limit.families:
+        return False
+    return not limit.codes or any(c in limit.codes for c in s.codes)
+
+
+@dataclass(frozen=True)
+class WindowCount:
+    limit: FrequencyLimit
+    region: str | None
+    dates: list[date]  # distinct counted session dates, the claim's own included, oldest first
+    unknown_dates: list[date]  # sessions of unknown purpose that might count
+    start: date
+
+    @property
+    def count(self) -> int:
+        return len(self.dates)
+
+    @property
+    def next_payable(self) -> date:
+        return add_months(self.dates[0], self.limit.window_months)
+
+
+def window_counts(ctx: ClaimContext, limit: FrequencyLimit) -> Iterator[WindowCount]:
+    """One count per region (or one overall) in which this claim has a session the limit covers."""
+    own = [s for s in claim_services(ctx) if applies(limit, s)]
+    if limit.purpose is not None:
+        own_known = [s for s in own if s.purpose == limit.purpose]
+        own_unknown = [s for s in own if s.purpose is None]
+    else:
+        own_known, own_unknown = own, []
+    regions = {s.region if limit.per_region else None for s in own_known + own_unknown}
+    start = add_months(ctx.dos, -limit.window_months)
+    past = history_services(ctx, start, ctx.dos)
+    for region in sorted(regions, key=str):
+        def in_scope(s: Service) -> bool:
+            return applies(limit, s) and (not limit.per_region or s.region == region)
+
+        mine = [s for s in own_known if not limit.per_region or s.region == region]
+        known = {s.date for s in past if in_scope(s) and (limit.purpose is None or s.purpose == limit.purpose)}
+        unknown = {
+            s.date for s in past + own_unknown
+            if in_scope(s) and limit.purpose is not None and s.purpose is None
+        }
+        if mine:
+            known |= {s.date for s in mine}
+        yield WindowCount(limit, region, sorted(known), sorted(unknown - known), start)
+
+
+def frequency_check(ctx: ClaimContext, edit_id: str) -> Iterator[Hit | Skip]:
+    """The limit check for every policy limit reported by `edit_id`."""
+    for limit in ctx.policy.frequency:
+        if limit.edit != edit_id:
+            continue
+        for wc in window_counts(ctx, limit):
+            what = _what(limit, wc.region)
+            if wc.count > limit.max:
+                earlier = [d for d in wc.dates if d != ctx.dos]
+                payable = add_months(earlier[wc.count - limit.max - 1], limit.window_months)
+                yield Hit(
+                    f"This is {what} session {wc.count} in the {limit.window_months}-month window "
+                    f"after {wc.start.isoformat()} (sessions on {_dates(wc.dates)}); the payer allows "
+                    f"{limit.max}, so it will be denied as over the frequency limit.",
+                    line=_first_line(ctx, limit, wc.region),
+                    fix=f"Hold the claim: a session is payable again from {payable.isoformat()}. "
+                    "Appeal only with documented medical necessity.",
+                )
+            elif wc.unknown_dates and wc.count + len(wc.unknown_dates) > limit.max:
+                yield Skip(_unknown_reason(wc, what))
+
+
+def last_session_warning(ctx: ClaimContext) -> Iterator[Hit | Skip]:
+    """FRQ090: this claim uses the last session the window allows."""
+    for limit in ctx.policy.frequency:
+        for wc in window_counts(ctx, limit):
+            if wc.count == limit.max and not wc.unknown_dates:
+                yield Hit(
+                    f"This is the last {_what(limit, wc.region)} session the payer allows in "
+                    f"{limit.window_months} months ({limit.max}: {_dates(wc.dates)}). The next one is payable "
+                    f"from {wc.next_payable.isoformat()}.",
+                    line=_first_line(ctx, limit, wc.region),
+                    fix=f"Schedule the next session on or after {wc.next_payable.isoformat()}.",
+                )
+            elif wc.unknown_dates and wc.count <= limit.max <= wc.count + len(wc.unknown_dates):
+                yield Skip(_unknown_reason(wc, _what(limit, wc.region)))
+
+
+def _unknown_reason(wc: WindowCount, what: str) -> str:
+    return (
+        f"{len(wc.unknown_dates)} session(s) of unknown purpose ({_dates(wc.unknown_dates)}) could change "
+        f"the {what} count; their records document neither purpose nor KX"
+    )
+
+
+def _what(limit: FrequencyLimit, region: str | None) -> str:
+    name = limit.id.replace("_", " ")
+    return f"{name} ({REGION_NAME.get(region, region)})" if limit.per_region else name
+
+
+def _dates(ds: list[date]) -> str:
+    return ", ".join(d.isoformat() for d in ds)
+
+
+def _first_line(ctx: ClaimContext, limit: FrequencyLimit, region: str | None) -> int | None:
+    for i, _, info in ctx.indexed():
+        if info is None or info.family not in limit.families:
+            continue
+        if limit.codes and ctx.lines[i].code not in limit.codes:
+            continue
+        if limit.per_region and info.region != region:
+            continue
+        return i
+    return None
