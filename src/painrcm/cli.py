@@ -1,0 +1,258 @@
+"""The `painrcm` command line: thin, no rules. It reads files, calls the engine, prints results."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from painrcm import __version__
+from painrcm.codes.loader import load_reference
+from painrcm.errors import InputError
+from painrcm.model import CLAIM_SCHEMA, SCRUB_SCHEMA, ClaimResult, Encounter
+from painrcm.policy.loader import load_policies
+from painrcm.scrub import Engine, scrub_encounter
+
+app = typer.Typer(
+    name="painrcm",
+    help="Code, scrub and explain interventional pain-management claims.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+PayersOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--payers", help="Folder of payer policy files (repeatable); see docs/payers.md."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of a report.")]
+
+
+def _console(stderr: bool = False) -> Console:
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def fail(err: InputError, file: str | None = None) -> typer.Exit:
+    if err.file is None and file is not None:
+        err.file = file
+    _console(stderr=True).print(f"painrcm: {err.render()}", markup=False)
+    return typer.Exit(2)
+
+
+def engine(payers: list[Path] | None) -> Engine:
+    return Engine(load_reference(), load_policies(payers or []))
+
+
+def _read_one(path: Path) -> list[Encounter]:
+    from painrcm.inputs import read_encounters
+
+    claims, problems = read_encounters(path)
+    if problems:
+        raise problems[0]
+    return claims
+
+
+@app.command()
+def code(
+    encounter: Annotated[Path, typer.Argument(help="Encounter JSON (painrcm.encounter/1).")],
+    as_json: JsonOpt = False,
+    payers: PayersOpt = None,
+) -> None:
+    """Turn a documented encounter into claim lines under its payer's policy."""
+    from painrcm.coder import code_encounter
+    from painrcm.report import print_coded
+
+    try:
+        eng = engine(payers)
+        encs = _read_one(encounter)
+        results = []
+        for enc in encs:
+            lines = code_encounter(enc, eng.reference, eng.policy_for(enc))
+            results.append((enc, lines))
+    except InputError as e:
+        raise fail(e, str(encounter)) from None
+    if as_json:
+        docs = [
+            {"schema": CLAIM_SCHEMA, "claim_id": enc.encounter_id,
+             "lines": [ln.contract_dict(i) for i, ln in enumerate(lines, 1)]}
+            for enc, lines in results
+        ]
+        print(json.dumps(docs[0] if len(docs) == 1 else docs, indent=2))
+        return
+    print_coded(_console(), results, eng)
+
+
+@app.command()
+def scrub(
+    inputs: Annotated[list[Path], typer.Argument(help="Encounter JSON or X12 837P files.")],
+    history: Annotated[
+        list[Path] | None,
+        typer.Option("--history", help="Earlier services: encounter JSON files, folders or 837P files."),
+    ] = None,
+    auths: Annotated[Path | None, typer.Option("--auths", help="Authorization log, CSV or JSON.")] = None,
+    as_json: JsonOpt = False,
+    fix: Annotated[bool, typer.Option("--fix", help="Apply every safe fix and print the corrected lines.")] = False,
+    x12_out: Annotated[
+        Path | None, typer.Option("--x12", help="With --fix: write the corrected claims as an 837P file.")
+    ] = None,
+    payers: PayersOpt = None,
+) -> None:
+    """Check claims against every edit in the catalogue. Exit 1 when any error is found."""
+    from painrcm.inputs import read_encounters
+    from painrcm.report import print_scrub
+
+    problems: list[InputError] = []
+    try:
+        eng = engine(payers)
+        hist = None
+        if history is not None:
+            from painrcm.history.files import load_history
+
+            hist = load_history(history)
+        log = None
+        if auths is not None:
+            from painrcm.history.auths import load_auth_log
+
+            log = load_auth_log(auths)
+        results: list[ClaimResult] = []
+        encs: list[Encounter] = []
+        for path in inputs:
+            claims, bad = read_encounters(path)
+            problems += bad
+            for enc in claims:
+                try:
+                    results.append(scrub_encounter(enc, eng, history=hist, auths=log, fix=fix))
+                    encs.append(enc)
+                except InputError as e:
+                    if e.file is None:
+                        e.file = str(path)
+                    if e.place and e.place.startswith("$") and len(claims) > 1:
+                        e.place = f"claim {enc.encounter_id}: {e.place}"
+                    problems.append(e)
+    except InputError as e:
+        raise fail(e) from None
+
+    if fix and x12_out is not None:
+        _write_fixed_837(x12_out, encs, results)
+    if as_json:
+        doc: dict[str, Any] = {"schema": SCRUB_SCHEMA, "claims": [r.contract_dict() for r in results]}
+        if problems:
+            doc["input_errors"] = [p.render() for p in problems]
+        print(json.dumps(doc, indent=2))
+    else:
+        print_scrub(_console(), results, show_fixed=fix)
+    for p in problems:
+        _console(stderr=True).print(f"painrcm: {p.render()}", markup=False)
+    if problems:
+        raise typer.Exit(2)
+    raise typer.Exit(1 if any(r.status == "error" for r in results) else 0)
+
+
+def _write_fixed_837(out: Path, encs: list[Encounter], results: list[ClaimResult]) -> None:
+    from painrcm.x12.writer837 import write_837
+
+    fixed = []
+    for enc, res in zip(encs, results, strict=True):
+        lines = res.fixed_lines if res.fixed_lines is not None else res.lines
+        fixed.append(enc.model_copy(update={"lines": lines}))
+    out.write_text(write_837(fixed), encoding="utf-8")
+
+
+@app.command("edits")
+def list_edits(
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print the docs page of every edit.")] = False,
+) -> None:
+    """List the edit catalogue."""
+    from painrcm.report import edits_markdown, print_edit_list
+
+    if markdown:
+        print(edits_markdown(), end="")
+        return
+    print_edit_list(_console())
+
+
+@app.command()
+def explain(edit_id: Annotated[str, typer.Argument(help="An edit ID, e.g. BUN001.")]) -> None:
+    """Explain one edit: what it checks, why payers deny it, a failing and a fixed example."""
+    from painrcm.edits import CATALOGUE
+    from painrcm.report import print_explain
+
+    edit = CATALOGUE.get(edit_id.strip().upper())
+    if edit is None:
+        _console(stderr=True).print(
+            f"painrcm: unknown edit {edit_id!r}; `painrcm edits` lists them", markup=False
+        )
+        raise typer.Exit(2)
+    print_explain(_console(), edit, engine(None))
+
+
+@app.command()
+def demo(
+    as_json: JsonOpt = False,
+) -> None:
+    """Code and scrub the bundled synthetic demo encounters and print the report."""
+    from painrcm.demo import demo_paths
+    from painrcm.history.auths import load_auth_log
+    from painrcm.history.files import load_history
+    from painrcm.report import print_scrub
+
+    paths = demo_paths()
+    try:
+        eng = engine(None)
+        hist = load_history([paths.history])
+        log = load_auth_log(paths.auths)
+        results = []
+        for p in paths.claims:
+            for enc in _read_one(p):
+                results.append(scrub_encounter(enc, eng, history=hist, auths=log, fix=True))
+    except InputError as e:
+        raise fail(e) from None
+    if as_json:
+        print(json.dumps({"schema": SCRUB_SCHEMA, "claims": [r.contract_dict() for r in results]}, indent=2))
+        return
+    print_scrub(_console(), results, show_fixed=True)
+
+
+def _register_plugins() -> None:
+    try:
+        from painrcm import cli_data
+
+        app.add_typer(cli_data.data_app, name="data")
+    except ImportError:
+        pass
+    try:
+        from painrcm import cli_x12
+
+        cli_x12.register(app)
+    except ImportError:
+        pass
+    try:
+        from painrcm import cli_limits
+
+        cli_limits.register(app)
+    except ImportError:
+        pass
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
+) -> None:
+    if version:
+        print(f"painrcm {__version__}")
+        raise typer.Exit(0)
+
+
+_register_plugins()
+
+
+def main() -> None:
+    try:
+        app()
+    except InputError as e:  # a last guard: bad input never shows a traceback
+        print(f"painrcm: {e.render()}", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,118 @@
+"""Read encounters from files (an adapter): encounter JSON now, X12 837P when present.
+
+Every problem becomes an `InputError` naming the file, the place (a JSON path) and what was
+expected; nothing is half-read silently.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from painrcm.errors import InputError
+from painrcm.model import Encounter
+
+
+def json_path(loc: tuple[int | str, ...]) -> str:
+    out = "$"
+    for p in loc:
+        out += f"[{p}]" if isinstance(p, int) else f".{p}"
+    return out
+
+
+_MESSAGES = {
+    "missing": "missing: this field is required",
+    "extra_forbidden": "not a field of painrcm.encounter/1 (check the spelling)",
+}
+
+
+def _explain(err: dict[str, Any]) -> str:
+    kind = err.get("type", "")
+    if kind in _MESSAGES:
+        return _MESSAGES[kind]
+    got = err.get("input")
+    shown = repr(got) if not isinstance(got, (dict, list)) else type(got).__name__
+    msg = str(err.get("msg", "invalid value"))
+    if kind.startswith("date"):
+        msg = "an ISO date YYYY-MM-DD"
+    return f"expected {msg[0].lower() + msg[1:]}; got {shown}"
+
+
+def encounter_from_obj(obj: Any, file: str, base: str = "$") -> Encounter:
+    if not isinstance(obj, dict):
+        raise InputError(file, base, "an encounter object (painrcm.encounter/1)")
+    schema = obj.get("schema")
+    if schema is not None and schema != "painrcm.encounter/1":
+        raise InputError(file, f"{base}.schema", f"\"painrcm.encounter/1\" (got {schema!r})")
+    try:
+        return Encounter.model_validate(obj)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and x.startswith("function")))
+        loc = tuple("schema" if x == "schema_" else x for x in loc)
+        path = json_path(loc)
+        if base != "$":
+            path = base + path[1:]
+        raise InputError(file, path, _explain(dict(err))) from e
+
+
+def load_json(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as e:
+        raise InputError(str(path), None, "file not found") from e
+    except IsADirectoryError as e:
+        raise InputError(str(path), None, "a file, not a folder") from e
+    except UnicodeDecodeError as e:
+        raise InputError(str(path), f"byte {e.start}", "UTF-8 text") from e
+    except OSError as e:
+        raise InputError(str(path), None, f"a readable file ({e.strerror})") from e
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(str(path), f"line {e.lineno}, column {e.colno}", f"valid JSON ({e.msg})") from e
+
+
+def is_x12(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(64).lstrip()
+    except OSError:
+        return False
+    return head.startswith(b"ISA")
+
+
+def read_encounters(path: Path) -> tuple[list[Encounter], list[InputError]]:
+    """Encounters in one file: a JSON encounter, a JSON list of them, or an 837P file.
+
+    Returns the claims read and the problems of individual claims (an 837P with one bad claim
+    among many still yields the rest). A file that cannot be read at all raises InputError."""
+    if is_x12(path):
+        from painrcm.x12.reader837 import read_837
+
+        try:
+            text = path.read_text(encoding="utf-8", errors="strict")
+        except UnicodeDecodeError as e:
+            raise InputError(str(path), f"byte {e.start}", "ASCII/UTF-8 X12 text") from e
+        result = read_837(text, str(path))
+        return list(result.claims), list(result.problems)
+    data = load_json(path)
+    if isinstance(data, list):
+        return [encounter_from_obj(o, str(path), f"$[{i}]") for i, o in enumerate(data)], []
+    return [encounter_from_obj(data, str(path))], []
+
+
+def iter_paths(path: Path, suffixes: tuple[str, ...] = (".json", ".837", ".x12", ".edi", ".txt")) -> Iterator[Path]:
+    """A file, or every file below a folder with one of the suffixes, in a stable order."""
+    if path.is_dir():
+        for p in sorted(path.rglob("*")):
+            if p.is_file() and p.suffix.lower() in suffixes:
+                yield p
+    elif path.exists():
+        yield path
+    else:
+        raise InputError(str(path), None, "file or folder not found")
