@@ -72,7 +72,9 @@ def _apply_sides(services: list[Service], ctx: CodingContext) -> list[Line]:
                 else policy.convention(enc.practice.kind, enc.place_of_service)
             )
             if conv == "modifier_50":
-                target.append(Line(code=s.code, modifiers=["50", *s.modifiers], units=s.units))
+                # A 50 line is one unit (MOD009): each further bilateral level is its own line.
+                for _ in range(max(s.units, 1)):
+                    target.append(Line(code=s.code, modifiers=["50", *s.modifiers], units=1))
             else:
                 target.append(Line(code=s.code, modifiers=["RT", *s.modifiers], units=s.units))
                 target.append(Line(code=s.code, modifiers=["LT", *s.modifiers], units=s.units))
@@ -88,6 +90,25 @@ def _pointers(line: Line, family: str | None, enc: Encounter, policy: Policy) ->
     supporting = [i for i, d in enumerate(dx, 1) if any(d.startswith(p) for p in covered)]
     rest = [i for i in range(1, len(dx) + 1) if i not in supporting]
     return (supporting + rest)[:4]
+
+
+def _mark_distinct(
+    lines: list[Line], families: list[str | None], enc: Encounter, reference: Reference, policy: Policy
+) -> None:
+    """Documented procedures of different families that NCCI pairs with a bypassable edit get the
+    payer's distinct-service modifier on the column-2 line (20553 with 64493: 64493-XS). Two spinal
+    procedures of one region are left alone: whether they are distinct is a person's call."""
+    for i, a in enumerate(lines):
+        for j, b in enumerate(lines):
+            if i == j or families[i] == families[j] or b.has("59", "XE", "XS", "XP", "XU"):
+                continue
+            row = reference.ncci.pair(a.code, b.code, enc.date_of_service)
+            if row is None or row.modifier_indicator != "1":
+                continue
+            ia, ib = reference.info(a.code), reference.info(b.code)
+            if ia is not None and ib is not None and ia.region is not None and ia.region == ib.region:
+                continue
+            b.modifiers = [*b.modifiers, policy.distinct_modifier.preferred]
 
 
 def code_encounter(enc: Encounter, reference: Reference, policy: Policy) -> list[Line]:
@@ -130,6 +151,8 @@ def code_encounter(enc: Encounter, reference: Reference, policy: Policy) -> list
             if not reference.known(d.code.upper(), enc.date_of_service):
                 raise InputError(None, f"$.drugs[{i}].code", f"a known drug HCPCS code (got {d.code!r})")
             drug_lines.append(Line(code=d.code.upper(), modifiers=[], units=d.units))
+
+    _mark_distinct(lines, families, enc, reference, policy)
 
     out: list[Line] = []
     for ln in em_lines:

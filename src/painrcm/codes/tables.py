@@ -212,9 +212,13 @@ class Reference:
 
     def bilateral_indicator(self, code: str) -> int | None:
         row = self.mpfs.get(code)
-        if row is not None and row.bilateral is not None:
-            return row.bilateral
         info = self.codes.get(code)
+        if row is not None and row.bilateral is not None:
+            # A code the physician fee schedule excludes (status E, indicator 9: G0260, an ASC
+            # facility code) keeps the indicator painrcm's table states for it.
+            if row.bilateral == 9 and info is not None and info.bilateral_indicator is not None:
+                return info.bilateral_indicator
+            return row.bilateral
         if info is None:
             return None
         if info.bilateral_indicator is not None:
