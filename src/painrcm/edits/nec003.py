@@ -1,0 +1,73 @@
+"""NEC003: no diagnosis on the line supports the procedure under the payer's covered-diagnosis list."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from painrcm.codes.tables import with_dot
+from painrcm.edits.base import ClaimContext, Edit, Hit, Outcome, Skip
+from painrcm.edits.nec009 import a_family
+from painrcm.model import Severity
+
+
+def matches(dx: str, prefixes: Iterable[str]) -> bool:
+    """Prefix match on dot-less ICD-10-CM codes (M54.16 matches M541)."""
+    d = dx.replace(".", "").strip().upper()
+    return any(d.startswith(p.replace(".", "").strip().upper()) for p in prefixes)
+
+
+def checked_lines(ctx: ClaimContext) -> Iterator[tuple[int, str, list[str]]]:
+    """(index, family, line diagnoses) for each line whose family the payer lists covered diagnoses for."""
+    covered = ctx.policy.diagnoses.covered
+    for i, _line, info in ctx.indexed():
+        if info is None or info.kind != "procedure" or not info.family or info.family not in covered:
+            continue
+        yield i, info.family, ctx.line_diagnoses(i)
+
+
+def dx_list(dx: list[str]) -> str:
+    return ", ".join(with_dot(d) for d in dx)
+
+
+EDIT = Edit(
+    id="NEC003",
+    severity=Severity.ERROR,
+    title="No diagnosis on the line supports the procedure",
+    what="For epidurals, facet joint injections and RFA, SI joint injections and trigger points, checks that "
+    "at least one diagnosis the line points to is on the payer's list of diagnoses that support that "
+    "procedure family (prefix match: M54.16 is covered by M54.1).",
+    why="Payers pay a spinal injection only for the conditions their coverage policy lists (radiculopathy, "
+    "spondylosis, disc displacement, post-laminectomy syndrome ...). A line whose diagnoses are all "
+    "outside that list is denied as not medically necessary (CARC 50/11), even when the right diagnosis "
+    "is elsewhere on the claim but not pointed to.",
+    example={"diagnoses": ["M62.830"],
+             "lines": [{"code": "64483", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1]}]},
+    fixed={"diagnoses": ["M54.16", "M62.830"],
+           "lines": [{"code": "64483", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1, 2]}]},
+    example_note="A right L5 transforaminal epidural billed with muscle spasm of the back (M62.830) only. "
+    "The note documents right L5 radiculopathy: the corrected claim adds M54.16 and points the line to it.",
+    sources=["RULES.md section 8 (covered diagnoses by family)", "payer policy: diagnoses.covered",
+             "Medicare billing and coding article A58993 (epidural steroid injections)"],
+)
+
+
+@EDIT.check
+def check(ctx: ClaimContext) -> Iterator[Outcome]:
+    covered = ctx.policy.diagnoses.covered
+    for i, family, dx in checked_lines(ctx):
+        line = ctx.lines[i]
+        if not dx:
+            yield Skip(f"line {i + 1} ({line.code}) has no diagnosis to compare with the covered list")
+            continue
+        prefixes = covered[family]
+        if any(matches(d, prefixes) for d in dx):
+            continue
+        examples = ", ".join(with_dot(p) for p in prefixes[:6])
+        yield Hit(
+            f"Line {i + 1}: no diagnosis on {line.code} ({dx_list(dx)}) is one this payer accepts for "
+            f"{a_family(family)} (accepted: {examples}...); the line will be denied as not medically "
+            "necessary.",
+            line=i,
+            fix="Point the line to the documented diagnosis that supports the procedure (add it to the claim "
+            "if it is missing); if the note documents none, the procedure does not meet coverage.",
+        )

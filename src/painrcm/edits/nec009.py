@@ -1,0 +1,296 @@
+"""NEC009: a billed procedure code contradicts the documented procedure (family/approach, region, side)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from painrcm.coder import code_encounter
+from painrcm.codes.tables import CodeInfo, RegionGroup
+from painrcm.edits.base import ClaimContext, Edit, FixOp, Hit, Outcome, Skip, remove, replace
+from painrcm.errors import InputError
+from painrcm.model import Line, Procedure, Severity
+from painrcm.spine import parse_level
+
+REGION_WORDS: dict[str, str] = {
+    "cervical_thoracic": "cervical/thoracic (neck or upper back)",
+    "lumbar_sacral": "lumbar/sacral (low back)",
+}
+FAMILY_WORDS: dict[str, str] = {
+    "epidural_interlaminar": "interlaminar/caudal epidural injection",
+    "epidural_transforaminal": "transforaminal epidural injection",
+    "facet_joint": "facet joint injection/medial branch block",
+    "radiofrequency_ablation": "radiofrequency ablation of facet nerves",
+    "sacroiliac_joint": "sacroiliac joint procedure",
+    "trigger_point": "trigger-point injection",
+    "peripheral_nerve_block": "peripheral nerve block",
+    "spinal_cord_stimulator": "spinal cord stimulator procedure",
+    "vertebral_augmentation": "vertebral augmentation",
+    "drug_test": "drug test",
+}
+# Families close enough that one is billed by mistake for the other: a line of one billed for a documented
+# procedure of the other can safely be replaced by the coded lines (62323 for a transforaminal, a facet code
+# for an RFA). Anything else (a trigger-point code for a documented epidural) needs a person.
+_CLOSE: tuple[frozenset[str], ...] = (
+    frozenset({"epidural_interlaminar", "epidural_transforaminal"}),
+    frozenset({"facet_joint", "radiofrequency_ablation"}),
+)
+# Stages each stimulator code can stand for (code facts): 63685 places or replaces a generator.
+_SCS_STAGES: dict[str, frozenset[str]] = {
+    "63650": frozenset({"trial", "implant"}),
+    "63655": frozenset({"trial", "implant"}),
+    "63685": frozenset({"implant", "revision"}),
+    "63688": frozenset({"revision", "removal"}),
+}
+
+
+def family_words(family: str) -> str:
+    return FAMILY_WORDS.get(family, family.replace("_", " "))
+
+
+def a_family(family: str) -> str:
+    words = family_words(family)
+    return ("an " if words[0] in "aeiou" else "a ") + words
+
+
+def proc_regions(proc: Procedure) -> set[RegionGroup] | None:
+    """Spinal region groups a documented procedure covers: levels decide (T12-L1 is thoracic), then the
+    region fact; a caudal epidural is lumbar/sacral. None when unknown."""
+    if proc.family.value == "epidural_interlaminar" and proc.approach == "caudal":
+        return {"lumbar_sacral"}
+    parsed = [lv for lv in (parse_level(x) for x in proc.levels or []) if lv is not None]
+    if parsed:
+        return {lv.region for lv in parsed}
+    if proc.region in ("cervical", "thoracic"):
+        return {"cervical_thoracic"}
+    if proc.region in ("lumbar", "sacral"):
+        return {"lumbar_sacral"}
+    return None
+
+
+def proc_sides(proc: Procedure) -> set[str] | None:
+    if proc.laterality is None:
+        return None
+    return {"left", "right"} if proc.laterality == "bilateral" else {proc.laterality}
+
+
+@dataclass
+class Group:
+    """One documented procedure, or a left and a right one with otherwise equal facts (one bilateral
+    session, as the coder reads them)."""
+
+    procs: list[Procedure]
+    represented: bool = False
+    sides: set[str] | None = field(default=None)
+
+    @property
+    def proc(self) -> Procedure:
+        return self.procs[0]
+
+    @property
+    def family(self) -> str:
+        return self.proc.family.value
+
+
+def groups_of(procs: list[Procedure]) -> list[Group]:
+    out: list[Group] = []
+    for p in procs:
+        twin = None
+        if p.laterality in ("left", "right"):
+            key = p.model_dump(exclude={"laterality"})
+            for g in out:
+                q = g.procs[-1]
+                if len(g.procs) == 1 and q.laterality in ("left", "right") and q.laterality != p.laterality \
+                        and q.model_dump(exclude={"laterality"}) == key:
+                    twin = g
+                    break
+        if twin is None:
+            out.append(Group([p], sides=proc_sides(p)))
+        else:
+            twin.procs.append(p)
+            twin.sides = {"left", "right"}
+    return out
+
+
+def _approach_ok(info: CodeInfo, proc: Procedure) -> bool:
+    if info.family == "peripheral_nerve_block" and info.nerve and proc.nerve:
+        return info.nerve == proc.nerve
+    if info.family == "vertebral_augmentation" and info.augmentation and proc.kind:
+        return info.augmentation == proc.kind
+    if info.family == "spinal_cord_stimulator" and proc.stage and info.code in _SCS_STAGES:
+        return proc.stage in _SCS_STAGES[info.code]
+    return True
+
+
+def _approach_words(info: CodeInfo, proc: Procedure) -> str:
+    if info.family == "peripheral_nerve_block":
+        return f"a {str(info.nerve).replace('_', ' ')} nerve block, but the note documents a " \
+               f"{str(proc.nerve).replace('_', ' ')} nerve block"
+    if info.family == "vertebral_augmentation":
+        return f"a {info.augmentation}, but the note documents a {proc.kind}"
+    return f"{info.label.lower()}, but the note documents a stimulator {proc.stage}"
+
+
+@dataclass
+class Contradiction:
+    index: int
+    kind: str  # family | approach | region | side
+    message: str
+    candidates: list[Group]  # documented procedures the line may have been meant for
+
+
+def _side_words(sides: set[str]) -> str:
+    return "both sides" if sides == {"left", "right"} else f"the {next(iter(sides))} side"
+
+
+def _desc(lines: list[Line]) -> str:
+    return ", ".join(f"{ln.code}{''.join('-' + m for m in ln.modifiers)} x {_units(ln.units)}" for ln in lines)
+
+
+def _units(u: float | None) -> str:
+    return "?" if u is None else (str(int(u)) if float(u).is_integer() else f"{u:g}")
+
+
+def _coded(ctx: ClaimContext, group: Group) -> list[Line] | None:
+    enc = ctx.encounter.model_copy(update={"procedures": list(group.procs), "evaluation": None, "drugs": [],
+                                           "lines": None})
+    try:
+        lines = code_encounter(enc, ctx.reference, ctx.policy)
+    except (InputError, LookupError, StopIteration, ValueError):  # a fact the coder needs is missing: no fix
+        return None
+    return lines or None
+
+
+EDIT = Edit(
+    id="NEC009",
+    severity=Severity.ERROR,
+    title="Billed procedure code contradicts the procedure note",
+    what="Compares each billed procedure line with the documented procedures: the procedure family or "
+    "approach (an interlaminar code for a documented transforaminal injection, a facet code for a "
+    "documented RFA, the wrong nerve), the spinal region (a lumbar code for a cervical procedure; the "
+    "documented levels decide, T12-L1 is thoracic) and the side (RT billed, left documented). Level "
+    "counts, units and imaging are left to the ADD and BUN edits.",
+    why="A code that describes a different procedure, region or side than the note is not supported by the "
+    "record: payers deny it on review or take the payment back on audit, and a wrong side can also clash "
+    "with the patient's other claims. The fix recodes the documented procedure.",
+    example={"lines": [{"code": "62323", "modifiers": [], "units": 1, "diagnosis_pointers": [1, 2]}]},
+    fixed={"lines": [{"code": "64483", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1, 2]}]},
+    example_note="The note documents a right L5 transforaminal epidural, but the interlaminar code 62323 was "
+    "billed. The fix replaces the line with the coded 64483-RT.",
+    sources=["RULES.md sections 1 and 2 (regions, codes by procedure)", "CONTRACTS.md section 2",
+             "EDITS.md NEC009"],
+)
+
+
+@EDIT.check
+def check(ctx: ClaimContext) -> Iterator[Outcome]:
+    rows = [
+        (i, info) for i, _ln, info in ctx.indexed()
+        if info is not None and info.kind == "procedure" and info.family and ctx.line_dos(i) == ctx.dos
+    ]
+    if not rows:
+        return
+    if not ctx.documented:
+        yield Skip("no documented procedures: the billed codes cannot be compared with the note")
+        return
+    groups = groups_of(ctx.procedures)
+    found: list[Contradiction] = []
+    skips: list[str] = []
+    for i, info in rows:
+        line = ctx.lines[i]
+        assert info.family is not None
+        fam = [g for g in groups if g.family == info.family]
+        if not fam:
+            documented = " and ".join(sorted({a_family(g.family) for g in groups}))
+            found.append(Contradiction(
+                i, "family",
+                f"Line {i + 1}: {line.code} ({info.label.lower()}) is billed, but the note documents "
+                f"{documented}, not {a_family(info.family)}.",
+                [g for g in groups if any(info.family in c and g.family in c for c in _CLOSE)],
+            ))
+            continue
+        compatible = [g for g in fam if _approach_ok(info, g.proc)]
+        if not compatible:
+            found.append(Contradiction(
+                i, "approach", f"Line {i + 1}: {line.code} is {_approach_words(info, fam[0].proc)}.", fam))
+            continue
+        if info.region:
+            in_region = [g for g in compatible if (r := proc_regions(g.proc)) is not None and info.region in r]
+            unknown = [g for g in compatible if proc_regions(g.proc) is None]
+            if not in_region and not unknown:
+                where = compatible[0].proc.levels or [compatible[0].proc.region or "?"]
+                doc_regions = sorted(set().union(*(proc_regions(g.proc) or set() for g in compatible)))
+                found.append(Contradiction(
+                    i, "region",
+                    f"Line {i + 1}: {line.code} is a {REGION_WORDS[info.region]} code, but the documented "
+                    f"{family_words(info.family)} was at {', '.join(where)}, which is "
+                    f"{' and '.join(REGION_WORDS[r] for r in doc_regions)}.",
+                    compatible,
+                ))
+                continue
+            if not in_region:
+                skips.append(f"line {i + 1} ({line.code}): the region or levels of the documented "
+                             f"{family_words(info.family)} are not given, so the code's region cannot be checked")
+            compatible = in_region + unknown
+        side = ctx.side_of(i)
+        if info.one_sided and side is not None and not ctx.claimed("side", i):
+            billed = {"left", "right"} if side == "bilateral" else {side}
+            if any(g.sides is None for g in compatible):
+                skips.append(f"line {i + 1} ({line.code}): the side of the documented "
+                             f"{family_words(info.family)} is not given, so the billed side cannot be checked")
+            else:
+                matching = [g for g in compatible if billed <= (g.sides or set())]
+                if not matching:
+                    doc = set().union(*(g.sides or set() for g in compatible))
+                    mods = "/".join(m for m in line.modifiers if m in ("RT", "LT", "50"))
+                    found.append(Contradiction(
+                        i, "side",
+                        f"Line {i + 1}: {line.code} is billed for {_side_words(billed)} ({mods}), but the note "
+                        f"documents the {family_words(info.family)} on {_side_words(doc)}.",
+                        compatible,
+                    ))
+                    continue
+                compatible = matching
+        for g in compatible:
+            g.represented = True
+    for reason in dict.fromkeys(skips):
+        yield Skip(reason)
+    if not found:
+        return
+    ops = _fix_ops(ctx, groups, found)
+    for n, c in enumerate(found):
+        line = ctx.lines[c.index]
+        if ops is None:
+            fix = f"Recode line {c.index + 1} from the procedure note (or correct the note if the code is right)."
+            yield Hit(c.message + " The code is not supported by the record and will be denied.", line=c.index,
+                      fix=fix)
+            continue
+        if n == 0:
+            coded = ops[0].value
+            fix = f"Replace line {c.index + 1} ({line.code}) with the lines coded from the note: {_desc(list(coded))}."
+            yield Hit(c.message + " The code is not supported by the record and will be denied.", line=c.index,
+                      fix=fix, ops=(ops[0],))
+        else:
+            yield Hit(c.message + " The code is not supported by the record and will be denied.", line=c.index,
+                      fix=f"Remove line {c.index + 1} ({line.code}): the lines coded from the note replace it.",
+                      ops=(ops[n],))
+
+
+def _fix_ops(ctx: ClaimContext, groups: list[Group], found: list[Contradiction]) -> list[FixOp] | None:
+    """Replace the first contradicting line with the coded lines of the one documented procedure no
+    billed line stands for, and remove the others, when every contradicting line can only be meant for it."""
+    open_groups = [g for g in groups if not g.represented]
+    if len(open_groups) != 1:
+        return None
+    target = open_groups[0]
+    if any(not any(g is target for g in c.candidates) for c in found):
+        return None
+    coded = _coded(ctx, target)
+    if coded is None:
+        return None
+    auth = next((ctx.lines[c.index].authorization_number for c in found
+                 if ctx.lines[c.index].authorization_number), None)
+    if auth:
+        coded = [ln.model_copy(update={"authorization_number": auth}) for ln in coded]
+    first = found[0].index
+    return [replace(first, coded)] + [remove(c.index) for c in found[1:]]
