@@ -33,13 +33,14 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document i
 
 
 def _console(stderr: bool = False) -> Console:
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr, highlight=False, width=None if stream.isatty() else 160)
 
 
 def fail(err: InputError, file: str | None = None) -> typer.Exit:
     if err.file is None and file is not None:
         err.file = file
-    _console(stderr=True).print(f"painrcm: {err.render()}", markup=False)
+    print(f"painrcm: {err.render()}", file=sys.stderr)
     return typer.Exit(2)
 
 
@@ -146,7 +147,7 @@ def scrub(
     else:
         print_scrub(_console(), results, show_fixed=fix)
     for p in problems:
-        _console(stderr=True).print(f"painrcm: {p.render()}", markup=False)
+        print(f"painrcm: {p.render()}", file=sys.stderr)
     if problems:
         raise typer.Exit(2)
     raise typer.Exit(1 if any(r.status == "error" for r in results) else 0)
@@ -183,9 +184,7 @@ def explain(edit_id: Annotated[str, typer.Argument(help="An edit ID, e.g. BUN001
 
     edit = CATALOGUE.get(edit_id.strip().upper())
     if edit is None:
-        _console(stderr=True).print(
-            f"painrcm: unknown edit {edit_id!r}; `painrcm edits` lists them", markup=False
-        )
+        print(f"painrcm: unknown edit {edit_id!r}; `painrcm edits` lists them", file=sys.stderr)
         raise typer.Exit(2)
     print_explain(_console(), edit, engine(None))
 

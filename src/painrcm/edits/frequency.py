@@ -8,23 +8,16 @@ becomes payable (the oldest counted session's date plus one window).
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
+from painrcm.dates import add_months
 from painrcm.edits.base import ClaimContext, Hit, Skip
 from painrcm.history import Service, services_of
 from painrcm.policy.schema import FrequencyLimit
 
 REGION_NAME = {"cervical_thoracic": "cervical/thoracic", "lumbar_sacral": "lumbar/sacral", None: "any region"}
-
-
-def add_months(d: date, months: int) -> date:
-    """The same calendar day `months` later (or earlier); the 29th of February becomes the 28th."""
-    y, m = divmod(d.month - 1 + months, 12)
-    year, month = d.year + y, m + 1
-    return date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
 
 
 def claim_services(ctx: ClaimContext) -> list[Service]:

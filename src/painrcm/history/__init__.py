@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from painrcm.codes.tables import Reference
-from painrcm.model import Encounter, Line, Patient
+from painrcm.model import Encounter, Line, Patient, Payer
 from painrcm.spine import parse_level
 
 
@@ -128,6 +128,10 @@ class History:
     _dates: dict[tuple[str, str], list[date]] = field(default_factory=dict)
     sources: list[str] = field(default_factory=list)
     _sorted: bool = True
+    # chart ID (practice patient ID) -> the patient as recorded, for look-ups by chart
+    charts: dict[str, Patient] = field(default_factory=dict)
+    # identity key -> the payer on the patient's latest record
+    payers: dict[tuple[str, str], tuple[date, Payer]] = field(default_factory=dict)
 
     @classmethod
     def from_encounters(cls, encounters: Iterable[Encounter], reference: Reference | None = None) -> History:
@@ -142,6 +146,12 @@ class History:
 
     def add(self, enc: Encounter, reference: Reference) -> None:
         keys = identity_keys(enc.patient)
+        if enc.patient.id:
+            self.charts.setdefault(enc.patient.id.strip().upper(), enc.patient)
+        for k in keys:
+            seen = self.payers.get(k)
+            if seen is None or seen[0] <= enc.date_of_service:
+                self.payers[k] = (enc.date_of_service, enc.payer)
         for svc in services_of(enc, reference):
             idx = len(self._services)
             self._services.append(svc)
@@ -190,3 +200,10 @@ class History:
             if exclude_encounter is not None and s.encounter_id == exclude_encounter:
                 continue
             yield s
+
+    def patient_by_chart(self, chart_id: str) -> Patient | None:
+        return self.charts.get(chart_id.strip().upper())
+
+    def latest_payer(self, patient: Patient) -> Payer | None:
+        found = [self.payers[k] for k in identity_keys(patient) if k in self.payers]
+        return max(found, key=lambda x: x[0])[1] if found else None

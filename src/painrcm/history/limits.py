@@ -1,0 +1,80 @@
+"""Where a patient stands against every frequency limit of their payer on a date (`painrcm limits`).
+
+This is what a scheduler checks before booking the next injection: sessions used per family and
+region in the window, sessions left, the next payable date, and the authorizations on file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from painrcm.dates import add_months
+from painrcm.history import History
+from painrcm.history.auths import AuthLog, Authorization
+from painrcm.model import Patient
+from painrcm.policy.schema import Policy
+
+REGIONS = ("cervical_thoracic", "lumbar_sacral")
+
+
+@dataclass(frozen=True)
+class LimitStanding:
+    limit_id: str
+    edit: str
+    region: str | None
+    max: int
+    window_months: int
+    used: int
+    session_dates: list[date]
+    unknown_purpose_dates: list[date]
+
+    @property
+    def left(self) -> int:
+        return max(self.max - self.used, 0)
+
+    def next_payable(self, on: date) -> date:
+        if self.used < self.max:
+            return on
+        return add_months(self.session_dates[self.used - self.max], self.window_months)
+
+
+@dataclass(frozen=True)
+class AuthStanding:
+    auth: Authorization
+    used_dates: list[date]
+
+    @property
+    def left(self) -> int | None:
+        return None if self.auth.sessions is None else max(self.auth.sessions - len(self.used_dates), 0)
+
+
+def standing(history: History, patient: Patient, policy: Policy, on: date) -> list[LimitStanding]:
+    out: list[LimitStanding] = []
+    for limit in policy.frequency:
+        start = add_months(on, -limit.window_months)
+        services = [
+            s for s in history.services(patient, start=start, end=on)
+            if s.family in limit.families and (not limit.codes or any(c in limit.codes for c in s.codes))
+        ]
+        for region in (REGIONS if limit.per_region else (None,)):
+            mine = [s for s in services if region is None or s.region == region]
+            known = sorted({s.date for s in mine if limit.purpose is None or s.purpose == limit.purpose})
+            unknown = sorted({s.date for s in mine if limit.purpose is not None and s.purpose is None} - set(known))
+            out.append(LimitStanding(limit.id, limit.edit, region, limit.max, limit.window_months, len(known),
+                                     known, unknown))
+    return out
+
+
+def authorizations(history: History, patient: Patient, payer_id: str | None, log: AuthLog) -> list[AuthStanding]:
+    out = []
+    for a in log.all():
+        if not a.member_matches(patient.member_id):
+            continue
+        if payer_id and a.payer_id.strip().upper() != payer_id.strip().upper():
+            continue
+        norm = "".join(a.auth_number.split()).upper()
+        used = sorted({s.date for s in history.services(patient)
+                       if s.authorization_number and "".join(s.authorization_number.split()).upper() == norm})
+        out.append(AuthStanding(a, used))
+    return sorted(out, key=lambda x: x.auth.end_date)
