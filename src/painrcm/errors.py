@@ -14,6 +14,6 @@ class InputError(Exception):
         super().__init__(self.render())
 
     def render(self) -> str:
-        parts = [p for p in (self.file, self.place) if p]
+        parts = [str(p) for p in (self.file, self.place) if p]
         where = ": ".join(parts)
         return f"{where}: {self.expected}" if where else self.expected

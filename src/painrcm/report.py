@@ -122,7 +122,8 @@ def _indent(text: str) -> str:
 
 
 def print_explain(console: Console, edit: Edit, engine: Engine) -> None:
-    console.print(explain_text(edit), markup=False, highlight=False)
+    # plain text, never re-wrapped: billers copy the example claims out of it
+    console.file.write(explain_text(edit))
 
 
 def edits_markdown() -> str:
