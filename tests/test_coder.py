@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from painrcm.codes.loader import load_reference
 from painrcm.coder import code_encounter
+from painrcm.codes.loader import load_reference
 from painrcm.edits.examples import COMMERCIAL, example_encounter
 from painrcm.errors import InputError
 from painrcm.policy.loader import load_policies

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from painrcm.codes.loader import load_reference
 from painrcm.coder import code_encounter
+from painrcm.codes.loader import load_reference
 from painrcm.edits.examples import example_encounter
 from painrcm.errors import InputError
 from painrcm.policy.loader import add_payer_file, load_policies

@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from painrcm.codes.tables import Reference
 from painrcm.coder import code_encounter
+from painrcm.codes.tables import Reference
 from painrcm.edits import CATALOGUE
 from painrcm.edits.base import ClaimContext, Edit, FixOp, Hit, Skip, apply_fixes
 from painrcm.model import ClaimResult, Encounter, Finding, Line, NotChecked, Severity, status_of

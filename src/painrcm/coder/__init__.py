@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from painrcm.codes.tables import Reference, strip_dot
 from painrcm.coder import epidural, facet, other
 from painrcm.coder.base import CodingContext, Service
+from painrcm.codes.tables import Reference, strip_dot
 from painrcm.errors import InputError
 from painrcm.model import Encounter, Family, Line, Procedure
 from painrcm.policy.schema import Policy

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from painrcm.coder.base import CodingContext, Service, by_region, code_for, need, region_from_fact, spinal_levels
+from painrcm.coder.base import (
+    CodingContext,
+    Service,
+    by_region,
+    code_for,
+    need,
+    region_from_fact,
+    spinal_levels,
+)
 from painrcm.errors import InputError
 from painrcm.model import Procedure
 

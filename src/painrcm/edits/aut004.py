@@ -1,4 +1,11 @@
-from painrcm.edits.authorization import COMMERCIAL_CLAIM, EXAMPLE_AUTH, claim_numbers, covers, needs_authorization, record_for
+from painrcm.edits.authorization import (
+    COMMERCIAL_CLAIM,
+    EXAMPLE_AUTH,
+    claim_numbers,
+    covers,
+    needs_authorization,
+    record_for,
+)
 from painrcm.edits.base import ClaimContext, Edit, Hit
 from painrcm.model import Severity
 

@@ -73,7 +73,7 @@ def window_counts(ctx: ClaimContext, limit: FrequencyLimit) -> Iterator[WindowCo
     start = add_months(ctx.dos, -limit.window_months)
     past = history_services(ctx, start, ctx.dos)
     for region in sorted(regions, key=str):
-        def in_scope(s: Service) -> bool:
+        def in_scope(s: Service, region: str | None = region) -> bool:
             return applies(limit, s) and (not limit.per_region or s.region == region)
 
         mine = [s for s in own_known if not limit.per_region or s.region == region]
