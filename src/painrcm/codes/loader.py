@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import csv
 import functools
+import hashlib
 import importlib.resources
 import importlib.util
 import io
 import os
+import pickle
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -38,6 +40,8 @@ from painrcm.codes.tables import (
 from painrcm.errors import InputError
 
 _DATA = "painrcm.codes.data"
+_CACHE_VERSION = 1
+T = TypeVar("T")
 
 
 def painrcm_home() -> Path:
@@ -160,13 +164,43 @@ def _read_csv(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
-def _dataset(name: str, imported: dict[str, Any], imported_dir: Path) -> tuple[list[dict[str, str]], str]:
+def _imported(name: str, entry: dict[str, Any], imported_dir: Path, parse: Callable[[list[dict[str, str]], str], T]) -> T:
+    """An imported dataset, parsed once and cached beside it: a full CMS quarter is hundreds of
+    thousands of rows, and every command would otherwise pay for parsing them again."""
+    path = imported_dir / str(entry["file"])
+    try:
+        st = path.stat()
+    except OSError as e:
+        raise InputError(str(path), None, f"the imported {name} file listed in editions.yaml is missing; "
+                         "import it again (`painrcm data import`)") from e
+    key = hashlib.sha256(f"{path}|{st.st_mtime_ns}|{st.st_size}|{entry['edition']}|{_CACHE_VERSION}".encode())
+    cache = imported_dir / ".cache" / f"{name}-{key.hexdigest()[:16]}.pickle"
+    if cache.is_file():
+        try:
+            with cache.open("rb") as fh:
+                return pickle.load(fh)  # noqa: S301 - our own cache file, keyed by the source's stat
+        except (OSError, pickle.PickleError, EOFError, AttributeError):
+            pass
+    value = parse(_read_csv(path.read_text(encoding="utf-8")), str(entry["edition"]))
+    try:
+        cache.parent.mkdir(exist_ok=True)
+        for old in cache.parent.glob(f"{name}-*.pickle"):
+            old.unlink(missing_ok=True)
+        tmp = cache.with_suffix(".tmp")
+        with tmp.open("wb") as fh:
+            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(cache)
+    except OSError:
+        pass  # a read-only data folder still works, just slower
+    return value
+
+
+def _dataset(name: str, imported: dict[str, Any], imported_dir: Path, parse: Callable[[list[dict[str, str]], str], T]) -> T:
     entry = imported.get(name)
     if entry:
-        path = imported_dir / entry["file"]
-        return _read_csv(path.read_text(encoding="utf-8")), str(entry["edition"])
+        return _imported(name, entry, imported_dir, parse)
     packaged = _yaml(_packaged_text("cms", "editions.yaml"), "editions.yaml")[name]
-    return _read_csv(_packaged_text("cms", packaged["file"])), str(packaged["edition"])
+    return parse(_read_csv(_packaged_text("cms", packaged["file"])), str(packaged["edition"]))
 
 
 @functools.cache
@@ -182,9 +216,6 @@ def load_reference(home: str | None = None) -> Reference:
     mods = _yaml(_packaged_text("modifiers.yaml"), "modifiers.yaml")
     pos = _yaml(_packaged_text("place_of_service.yaml"), "place_of_service.yaml")
 
-    ptp_rows, ptp_ed = _dataset("ncci_ptp", imported, cms_dir)
-    mue_rows, mue_ed = _dataset("mue", imported, cms_dir)
-    mpfs_rows, mpfs_ed = _dataset("mpfs", imported, cms_dir)
 
     icd_sets = {}
     pkg = _package_icd10()
@@ -204,8 +235,13 @@ def load_reference(home: str | None = None) -> Reference:
         codes_edition=str(codes_doc.get("edition", "")),
         modifiers={str(k): str(v) for k, v in (mods.get("modifiers") or {}).items()},
         places={str(k): dict(v) for k, v in (pos.get("places") or {}).items()},
-        ncci=parse_ptp(ptp_rows, ptp_ed),
-        mue=parse_mue(mue_rows, mue_ed),
-        mpfs=parse_mpfs(mpfs_rows, mpfs_ed),
+        ncci=_dataset("ncci_ptp", imported, cms_dir, parse_ptp),
+        mue=_dataset("mue", imported, cms_dir, parse_mue),
+        mpfs=_dataset("mpfs", imported, cms_dir, parse_mpfs),
         icd10=Icd10(icd_sets),
     )
+
+
+# Public names for the adapters that report what is in use (`painrcm data show`).
+packaged_text = _packaged_text
+package_icd10 = _package_icd10
