@@ -48,11 +48,12 @@ def needs_authorization(ctx: ClaimContext, code: str) -> bool:
 
 
 def used_dates(ctx: ClaimContext, number: str) -> set:
-    """Dates of service of earlier claims (history) that used this authorization, plus this claim's."""
+    """Dates of service of earlier claims (history) that used this authorization, plus this claim's.
+    Later claims do not count against an earlier one (RULES.md section 7)."""
     dates = {ctx.dos}
     if ctx.history is not None:
         norm = "".join(number.split()).upper()
-        for s in ctx.history.services(ctx.encounter.patient, end=None, exclude_encounter=ctx.encounter.encounter_id):
+        for s in ctx.history.services(ctx.encounter.patient, end=ctx.dos, exclude_encounter=ctx.encounter.encounter_id):
             if s.authorization_number and "".join(s.authorization_number.split()).upper() == norm:
                 dates.add(s.date)
     return dates

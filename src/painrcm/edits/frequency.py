@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from painrcm.dates import add_months
+from painrcm.dates import add_months, first_day_outside
 from painrcm.edits.base import ClaimContext, Hit, Skip
 from painrcm.history import Service, services_of
 from painrcm.policy.schema import FrequencyLimit
@@ -58,7 +58,7 @@ class WindowCount:
 
     @property
     def next_payable(self) -> date:
-        return add_months(self.dates[0], self.limit.window_months)
+        return first_day_outside(self.dates[0], self.limit.window_months)
 
 
 def window_counts(ctx: ClaimContext, limit: FrequencyLimit) -> Iterator[WindowCount]:
@@ -96,7 +96,7 @@ def frequency_check(ctx: ClaimContext, edit_id: str) -> Iterator[Hit | Skip]:
             what = _what(limit, wc.region)
             if wc.count > limit.max:
                 earlier = [d for d in wc.dates if d != ctx.dos]
-                payable = add_months(earlier[wc.count - limit.max - 1], limit.window_months)
+                payable = first_day_outside(earlier[wc.count - limit.max - 1], limit.window_months)
                 yield Hit(
                     f"This is {what} session {wc.count} in the {limit.window_months}-month window "
                     f"after {wc.start.isoformat()} (sessions on {_dates(wc.dates)}); the payer allows "

@@ -35,8 +35,12 @@ def check(ctx: ClaimContext):
             if h.family == "facet_joint" and h.region == region and h.date < ctx.dos
             and h.target != "intraarticular" and h.purpose != "therapeutic"
         ]
-        qualifying = [b for b in blocks if b.purpose == "diagnostic" and (b.relief_percent or 0) >= threshold]
-        undecided = [b for b in blocks if b.purpose is None or (b.purpose == "diagnostic" and b.relief_percent is None)]
+        # One block per date: the same session recorded twice (note and 837) is still one block.
+        qualifying_dates = {b.date for b in blocks if b.purpose == "diagnostic" and (b.relief_percent or 0) >= threshold}
+        qualifying = sorted(qualifying_dates)
+        undecided_by_date = {b.date: b for b in blocks if b.date not in qualifying_dates
+                             and (b.purpose is None or (b.purpose == "diagnostic" and b.relief_percent is None))}
+        undecided = [undecided_by_date[d] for d in sorted(undecided_by_date)]
         if len(qualifying) >= need:
             continue
         if len(qualifying) + len(undecided) >= need:

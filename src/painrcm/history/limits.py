@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from painrcm.dates import add_months
+from painrcm.dates import add_months, first_day_outside
 from painrcm.history import History
 from painrcm.history.auths import AuthLog, Authorization
 from painrcm.model import Patient
@@ -36,7 +36,7 @@ class LimitStanding:
     def next_payable(self, on: date) -> date:
         if self.used < self.max:
             return on
-        return add_months(self.session_dates[self.used - self.max], self.window_months)
+        return first_day_outside(self.session_dates[self.used - self.max], self.window_months)
 
 
 @dataclass(frozen=True)
