@@ -1,0 +1,1 @@
+"""The JSON API (under /api): everything the web app does, for scripts."""

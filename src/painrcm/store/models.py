@@ -1,0 +1,325 @@
+"""The workspace's tables (SQLAlchemy 2). Every schema change is an Alembic migration
+(``store/migrations``); ``tests/store/test_migrations.py`` checks the two agree.
+
+Scoping: every row a biller can reach hangs off a practice (``practice_id``), and every query the
+API or web app makes goes through ``painrcm.store.scope`` which filters by the user's practices.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Practice(Base):
+    __tablename__ = "practices"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    npi: Mapped[str | None] = mapped_column(String(10), index=True)
+    tax_id: Mapped[str | None] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(20), default="physician")
+    state: Mapped[str | None] = mapped_column(String(2))
+
+
+class Provider(Base):
+    __tablename__ = "providers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    npi: Mapped[str] = mapped_column(String(10), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+
+
+class Person(Base):
+    """One patient across practices, matched as RULES.md section 6 says."""
+
+    __tablename__ = "persons"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_key: Mapped[str | None] = mapped_column(String(120), index=True)
+    name_key: Mapped[str | None] = mapped_column(String(250), index=True)
+    member_id: Mapped[str | None] = mapped_column(String(80))
+    last_name: Mapped[str | None] = mapped_column(String(120))
+    first_name: Mapped[str | None] = mapped_column(String(120))
+    dob: Mapped[date | None] = mapped_column(Date)
+    sex: Mapped[str | None] = mapped_column(String(1))
+
+
+class Chart(Base):
+    """A person as one practice knows them (its chart ID)."""
+
+    __tablename__ = "charts"
+    __table_args__ = (UniqueConstraint("practice_id", "person_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    practice_id: Mapped[str] = mapped_column(ForeignKey("practices.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    chart_id: Mapped[str | None] = mapped_column(String(80))
+    person: Mapped[Person] = relationship()
+
+
+class Payer(Base):
+    __tablename__ = "payers"
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    plan: Mapped[str] = mapped_column(String(30))
+    policy_yaml: Mapped[str | None] = mapped_column(Text)  # a payer policy file (docs/payers.md)
+
+
+class Encounter(Base):
+    """A claim: the encounter document (CONTRACTS.md section 2) and its billed lines."""
+
+    __tablename__ = "encounters"
+    __table_args__ = (
+        UniqueConstraint("practice_id", "encounter_id"),
+        Index("ix_encounters_person_dos", "person_id", "date_of_service"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    practice_id: Mapped[str] = mapped_column(ForeignKey("practices.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
+    encounter_id: Mapped[str] = mapped_column(String(80))
+    payer_id: Mapped[str] = mapped_column(String(80), index=True)
+    date_of_service: Mapped[date] = mapped_column(Date)
+    place_of_service: Mapped[str] = mapped_column(String(2))
+    rendering_npi: Mapped[str | None] = mapped_column(String(10))
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    total_charge: Mapped[float | None] = mapped_column(Float)
+    # unscrubbed | clean | warning | error (the latest scrub run's status)
+    status: Mapped[str] = mapped_column(String(12), default="unscrubbed", index=True)
+    # open | fixed | overridden | submitted | history (an earlier service, not a claim to work)
+    work_status: Mapped[str] = mapped_column(String(12), default="open", index=True)
+    source: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+    person: Mapped[Person] = relationship()
+    practice: Mapped[Practice] = relationship()
+    lines: Mapped[list[ClaimLine]] = relationship(
+        back_populates="encounter", order_by="ClaimLine.line_no", cascade="all, delete-orphan"
+    )
+    scrub_runs: Mapped[list[ScrubRun]] = relationship(
+        back_populates="encounter", order_by="ScrubRun.id", cascade="all, delete-orphan"
+    )
+
+
+class ClaimLine(Base):
+    __tablename__ = "claim_lines"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    encounter_pk: Mapped[int] = mapped_column(ForeignKey("encounters.id", ondelete="CASCADE"), index=True)
+    line_no: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(String(10), index=True)
+    modifiers: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    units: Mapped[float | None] = mapped_column(Float)
+    diagnosis_pointers: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    date_of_service: Mapped[date | None] = mapped_column(Date)
+    authorization_number: Mapped[str | None] = mapped_column(String(80))
+    charge: Mapped[float | None] = mapped_column(Float)
+    control_number: Mapped[str | None] = mapped_column(String(50))
+    encounter: Mapped[Encounter] = relationship(back_populates="lines")
+
+
+class ScrubRun(Base):
+    __tablename__ = "scrub_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    encounter_pk: Mapped[int] = mapped_column(ForeignKey("encounters.id", ondelete="CASCADE"), index=True)
+    run_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    status: Mapped[str] = mapped_column(String(12))
+    policy_id: Mapped[str | None] = mapped_column(String(80))
+    editions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    not_checked: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    fixed_lines: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    encounter: Mapped[Encounter] = relationship(back_populates="scrub_runs")
+    findings: Mapped[list[Finding]] = relationship(
+        back_populates="run", order_by="Finding.id", cascade="all, delete-orphan"
+    )
+
+
+class Finding(Base):
+    __tablename__ = "findings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("scrub_runs.id", ondelete="CASCADE"), index=True)
+    edit: Mapped[str] = mapped_column(String(10), index=True)
+    severity: Mapped[str] = mapped_column(String(8))
+    line: Mapped[int | None] = mapped_column(Integer)
+    code: Mapped[str | None] = mapped_column(String(10))
+    message: Mapped[str] = mapped_column(Text)
+    fix: Mapped[str | None] = mapped_column(Text)
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    overridden_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    overridden_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    run: Mapped[ScrubRun] = relationship(back_populates="findings")
+
+
+class Authorization(Base):
+    __tablename__ = "authorizations"
+    __table_args__ = (UniqueConstraint("practice_id", "auth_number", "payer_id", "member_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    practice_id: Mapped[str] = mapped_column(ForeignKey("practices.id"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    auth_number: Mapped[str] = mapped_column(String(80), index=True)
+    payer_id: Mapped[str] = mapped_column(String(80))
+    member_id: Mapped[str] = mapped_column(String(80))
+    codes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    sessions: Mapped[int | None] = mapped_column(Integer)
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date, index=True)
+    rendering_npi: Mapped[str | None] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10))
+
+
+class Remittance(Base):
+    """One 835 payment (BPR/TRN) to one practice."""
+
+    __tablename__ = "remittances"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    practice_id: Mapped[str] = mapped_column(ForeignKey("practices.id"), index=True)
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("import_jobs.id"))
+    payer_name: Mapped[str | None] = mapped_column(String(200))
+    trace_number: Mapped[str | None] = mapped_column(String(80))
+    payment_amount: Mapped[float] = mapped_column(Float, default=0)
+    payment_date: Mapped[date | None] = mapped_column(Date)
+    reconciled: Mapped[bool] = mapped_column(Boolean, default=True)
+    claims: Mapped[list[RemitClaim]] = relationship(back_populates="remittance", cascade="all, delete-orphan")
+
+
+class RemitClaim(Base):
+    __tablename__ = "remit_claims"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    remittance_id: Mapped[int] = mapped_column(ForeignKey("remittances.id", ondelete="CASCADE"), index=True)
+    practice_id: Mapped[str] = mapped_column(ForeignKey("practices.id"), index=True)
+    patient_control_number: Mapped[str] = mapped_column(String(80), index=True)
+    status_code: Mapped[str] = mapped_column(String(3))
+    billed: Mapped[float] = mapped_column(Float, default=0)
+    paid: Mapped[float] = mapped_column(Float, default=0)
+    patient_responsibility: Mapped[float] = mapped_column(Float, default=0)
+    payer_claim_number: Mapped[str | None] = mapped_column(String(80))
+    encounter_pk: Mapped[int | None] = mapped_column(ForeignKey("encounters.id"))
+    remittance: Mapped[Remittance] = relationship(back_populates="claims")
+    lines: Mapped[list[RemitLine]] = relationship(back_populates="claim", cascade="all, delete-orphan")
+
+
+class RemitLine(Base):
+    __tablename__ = "remit_lines"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    remit_claim_id: Mapped[int] = mapped_column(ForeignKey("remit_claims.id", ondelete="CASCADE"), index=True)
+    practice_id: Mapped[str] = mapped_column(ForeignKey("practices.id"), index=True)
+    code: Mapped[str] = mapped_column(String(10))
+    modifiers: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    units: Mapped[float | None] = mapped_column(Float)
+    billed: Mapped[float] = mapped_column(Float, default=0)
+    allowed: Mapped[float | None] = mapped_column(Float)
+    paid: Mapped[float] = mapped_column(Float, default=0)
+    date_of_service: Mapped[date | None] = mapped_column(Date)
+    control_number: Mapped[str | None] = mapped_column(String(50))
+    remarks: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    explanation: Mapped[str | None] = mapped_column(Text)
+    next_action: Mapped[str | None] = mapped_column(String(40))
+    preventing_edits: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    claim_line_id: Mapped[int | None] = mapped_column(ForeignKey("claim_lines.id"))
+    denied: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    # open | working | appealed | resubmitted | written_off | resolved
+    work_status: Mapped[str] = mapped_column(String(12), default="open", index=True)
+    work_note: Mapped[str | None] = mapped_column(Text)
+    claim: Mapped[RemitClaim] = relationship(back_populates="lines")
+    adjustments: Mapped[list[RemitAdjustment]] = relationship(
+        back_populates="line", cascade="all, delete-orphan"
+    )
+
+
+class RemitAdjustment(Base):
+    __tablename__ = "remit_adjustments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    remit_line_id: Mapped[int] = mapped_column(ForeignKey("remit_lines.id", ondelete="CASCADE"), index=True)
+    group_code: Mapped[str] = mapped_column(String(2))
+    reason_code: Mapped[str] = mapped_column(String(5), index=True)
+    amount: Mapped[float] = mapped_column(Float)
+    quantity: Mapped[float | None] = mapped_column(Float)
+    line: Mapped[RemitLine] = relationship(back_populates="adjustments")
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(12))  # admin | supervisor | biller
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class UserPractice(Base):
+    """The practices a biller is assigned to (admins and supervisors see every practice)."""
+
+    __tablename__ = "user_practices"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    practice_id: Mapped[str] = mapped_column(ForeignKey("practices.id", ondelete="CASCADE"), primary_key=True)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WebSession(Base):
+    __tablename__ = "web_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the cookie value
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEntry(Base):
+    """Append-only: the application never updates or deletes these rows."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(40))  # read | create | update | fix | override | import | login
+    object_type: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[str | None] = mapped_column(String(80))
+    practice_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ImportJob(Base):
+    __tablename__ = "import_jobs"
+    __table_args__ = (UniqueConstraint("kind", "file_hash", "practice_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # encounters | x12_837 | x12_835 | auths
+    file_name: Mapped[str] = mapped_column(String(300))
+    file_hash: Mapped[str] = mapped_column(String(64))
+    stored_path: Mapped[str | None] = mapped_column(String(500))
+    practice_id: Mapped[str | None] = mapped_column(ForeignKey("practices.id"))
+    status: Mapped[str] = mapped_column(String(12), default="queued")  # queued | running | done | failed
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

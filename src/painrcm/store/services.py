@@ -1,0 +1,190 @@
+"""Workspace operations over the database: identity, saving claims, scrubbing with the database as
+the history source, audit. The API, web app and imports call these; none of them writes SQL of its
+own for these concerns."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from painrcm.history import History, member_key, name_key
+from painrcm.history.auths import AuthLog
+from painrcm.model import Encounter as EncounterModel
+from painrcm.model import Line, Patient
+from painrcm.scrub import Engine, scrub_encounter
+from painrcm.store import models as m
+
+
+def _key(k: tuple[str, str] | None) -> str | None:
+    return None if k is None else f"{k[0]}|{k[1]}"
+
+
+def identity(p: Patient) -> tuple[str | None, str | None]:
+    return _key(member_key(p.member_id, p.dob)), _key(name_key(p.last_name, p.first_name, p.dob))
+
+
+def find_or_create_person(s: Session, p: Patient) -> m.Person:
+    """One person across practices: member ID + date of birth, or name + date of birth."""
+    mk, nk = identity(p)
+    conds = [c for c in (m.Person.member_key == mk if mk else None, m.Person.name_key == nk if nk else None)
+             if c is not None]
+    person = s.scalars(select(m.Person).where(or_(*conds)).order_by(m.Person.id).limit(1)).first() if conds else None
+    if person is None:
+        person = m.Person(member_key=mk, name_key=nk, member_id=p.member_id, last_name=p.last_name,
+                          first_name=p.first_name, dob=p.dob, sex=p.sex)
+        s.add(person)
+        s.flush()
+    else:
+        # learn the other key when a later record brings it
+        person.member_key = person.member_key or mk
+        person.name_key = person.name_key or nk
+        person.member_id = person.member_id or p.member_id
+        person.last_name = person.last_name or p.last_name
+        person.first_name = person.first_name or p.first_name
+    return person
+
+
+def ensure_practice(s: Session, enc: EncounterModel) -> m.Practice:
+    pid = enc.practice.id or enc.practice.npi or "UNKNOWN"
+    practice = s.get(m.Practice, pid)
+    if practice is None:
+        practice = m.Practice(id=pid, name=enc.practice.name or pid, npi=enc.practice.npi,
+                              tax_id=enc.practice.tax_id, kind=enc.practice.kind, state=enc.practice.state)
+        s.add(practice)
+        s.flush()
+    return practice
+
+
+def _lines(enc: EncounterModel) -> list[m.ClaimLine]:
+    return [
+        m.ClaimLine(line_no=i, code=ln.code, modifiers=list(ln.modifiers), units=ln.units,
+                    diagnosis_pointers=list(ln.diagnosis_pointers or []), date_of_service=ln.date_of_service,
+                    authorization_number=ln.authorization_number, charge=ln.charge,
+                    control_number=ln.control_number)
+        for i, ln in enumerate(enc.lines or [], 1)
+    ]
+
+
+def save_encounter(
+    s: Session, enc: EncounterModel, *, source: str | None = None, practice_id: str | None = None,
+    work_status: str = "open",
+) -> tuple[m.Encounter, bool]:
+    """Store one claim; the same practice and encounter ID again updates it only when it changed.
+    Returns the row and whether anything changed (imports are idempotent)."""
+    practice = s.get(m.Practice, practice_id) if practice_id else ensure_practice(s, enc)
+    if practice is None:
+        raise ValueError(f"unknown practice {practice_id}")
+    doc = enc.model_dump(mode="json", by_alias=True, exclude_none=True)
+    row = s.scalars(select(m.Encounter).where(m.Encounter.practice_id == practice.id,
+                                              m.Encounter.encounter_id == enc.encounter_id)).first()
+    if row is not None and row.document == doc:
+        return row, False
+    person = find_or_create_person(s, enc.patient)
+    chart = s.scalars(select(m.Chart).where(m.Chart.practice_id == practice.id,
+                                            m.Chart.person_id == person.id)).first()
+    if chart is None:
+        s.add(m.Chart(practice_id=practice.id, person_id=person.id, chart_id=enc.patient.id))
+    if s.get(m.Payer, enc.payer.id) is None:
+        s.add(m.Payer(id=enc.payer.id, name=enc.payer.name or enc.payer.id, plan=enc.payer.plan))
+    charge = sum((ln.charge or 0) for ln in enc.lines or []) or None
+    if row is None:
+        row = m.Encounter(practice_id=practice.id, encounter_id=enc.encounter_id, work_status=work_status)
+        s.add(row)
+    row.person_id = person.id
+    row.payer_id = enc.payer.id
+    row.date_of_service = enc.date_of_service
+    row.place_of_service = enc.place_of_service
+    row.rendering_npi = enc.rendering_provider.npi
+    row.document = doc
+    row.total_charge = charge
+    row.source = source
+    row.status = "unscrubbed"
+    row.lines = _lines(enc)
+    s.flush()
+    return row, True
+
+
+def to_model(row: m.Encounter) -> EncounterModel:
+    return EncounterModel.model_validate(row.document)
+
+
+def person_history(s: Session, person: m.Person, engine: Engine) -> History:
+    """The database as a history source: every stored encounter of this person, at any practice,
+    matched by either identity key (the engine cannot tell this from a folder of files)."""
+    conds = [c for c in (m.Person.member_key == person.member_key if person.member_key else None,
+                         m.Person.name_key == person.name_key if person.name_key else None) if c is not None]
+    ids = set(s.scalars(select(m.Person.id).where(or_(*conds)))) if conds else {person.id}
+    ids.add(person.id)
+    rows = s.scalars(select(m.Encounter).where(m.Encounter.person_id.in_(ids))).all()
+    return History.from_encounters((to_model(r) for r in rows), engine.reference)
+
+
+def auth_log(s: Session, person: m.Person) -> AuthLog:
+    rows = s.scalars(select(m.Authorization).where(
+        or_(m.Authorization.person_id == person.id,
+            m.Authorization.member_id == (person.member_id or "")))).all()
+    return AuthLog.from_rows(
+        ({"auth_number": a.auth_number, "payer_id": a.payer_id, "member_id": a.member_id,
+          "codes": " ".join(a.codes), "sessions": a.sessions, "start_date": a.start_date.isoformat(),
+          "end_date": a.end_date.isoformat(), "rendering_npi": a.rendering_npi or "", "status": a.status}
+         for a in rows),
+        source="database",
+    )
+
+
+def scrub_row(s: Session, row: m.Encounter, engine: Engine, user_id: int | None = None) -> m.ScrubRun:
+    """Scrub a stored claim against everything the database knows of the patient; keep the run."""
+    enc = to_model(row)
+    person = s.get(m.Person, row.person_id)
+    assert person is not None
+    result = scrub_encounter(enc, engine, history=person_history(s, person, engine),
+                             auths=auth_log(s, person), fix=True)
+    run = m.ScrubRun(
+        encounter_pk=row.id, status=result.status, policy_id=result.payer_policy, editions=result.editions,
+        not_checked=[n.model_dump() for n in result.not_checked],
+        fixed_lines=None if result.fixed_lines is None else [ln.contract_dict(i) for i, ln in
+                                                            enumerate(result.fixed_lines, 1)],
+        user_id=user_id,
+        findings=[m.Finding(edit=f.edit, severity=f.severity.value, line=f.line, code=f.code, message=f.message,
+                            fix=f.fix) for f in result.findings],
+    )
+    s.add(run)
+    row.status = result.status
+    if enc.lines is None:  # coded on the way in: keep the coded lines as the claim's lines
+        row.document = {**row.document, "lines": [ln.model_dump(mode="json", exclude_none=True)
+                                                  for ln in result.lines]}
+        row.lines = _lines(enc.model_copy(update={"lines": result.lines}))
+    s.flush()
+    return run
+
+
+def latest_run(row: m.Encounter) -> m.ScrubRun | None:
+    return row.scrub_runs[-1] if row.scrub_runs else None
+
+
+def apply_fixed_lines(s: Session, row: m.Encounter, lines: Iterable[dict[str, Any]]) -> None:
+    """Replace the claim's lines (the one-click safe fix). The old lines stay in the audit log."""
+    new = [Line.model_validate({k: v for k, v in d.items() if k != "line"}) for d in lines]
+    enc = to_model(row).model_copy(update={"lines": new})
+    row.document = enc.model_dump(mode="json", by_alias=True, exclude_none=True)
+    row.lines = _lines(enc)
+    row.work_status = "fixed"
+    s.flush()
+
+
+def audit(
+    s: Session, user_id: int | None, action: str, object_type: str, object_id: Any = None,
+    practice_id: str | None = None, **detail: Any,
+) -> None:
+    """Append to the audit log (never updated or deleted). Detail must hold no PHI beyond IDs."""
+    s.add(m.AuditEntry(user_id=user_id, action=action, object_type=object_type,
+                       object_id=None if object_id is None else str(object_id), practice_id=practice_id,
+                       detail=detail, at=datetime.now(UTC)))
+
+
+def today() -> date:
+    return datetime.now(UTC).date()

@@ -1,0 +1,66 @@
+"""The application factory: `create_app()` gives the ASGI app `painrcm serve` runs and tests drive."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from painrcm import __version__
+from painrcm.codes.loader import load_reference
+from painrcm.policy.loader import load_policies
+from painrcm.scrub import Engine
+from painrcm.store.db import Database
+from painrcm.store.scope import NotFound
+from painrcm.web import security
+from painrcm.web.deps import LoginRequired
+
+HERE = Path(__file__).resolve().parent
+# Each slice of the workspace is one API module and one pages module (see docs/workspace.md).
+ROUTERS = (
+    "painrcm.api.auth", "painrcm.api.claims", "painrcm.api.work", "painrcm.api.admin",
+    "painrcm.web.pages", "painrcm.web.claims", "painrcm.web.work", "painrcm.web.admin",
+)
+log = logging.getLogger("painrcm.web")
+
+
+def create_app(database_url: str | None = None, *, db: Database | None = None, jobs: object | None = None) -> FastAPI:
+    app = FastAPI(
+        title="painrcm",
+        version=__version__,
+        description="Interventional pain-management claims: scrub, work denials, track authorizations.",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.db = db or Database(database_url)
+    app.state.engine = Engine(load_reference(), load_policies())
+    app.state.limiter = security.LoginLimiter()
+    if jobs is None and importlib.util.find_spec("painrcm.store.jobs") is not None:
+        from painrcm.store.jobs import make_runner
+
+        jobs = make_runner(app.state.db)
+    app.state.jobs = jobs
+    app.add_middleware(security.SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    @app.exception_handler(NotFound)
+    async def _not_found(request: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse({"detail": "not found"}, status_code=404)
+
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, exc: LoginRequired) -> RedirectResponse:
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    for module in ROUTERS:
+        if importlib.util.find_spec(module) is not None:
+            app.include_router(importlib.import_module(module).router)
+    return app
