@@ -114,6 +114,9 @@ def scrub(
             from painrcm.history.files import load_history
 
             hist = load_history(history)
+            # the loaded history lives until exit: keep the collector from re-walking it (GC pauses
+            # of seconds per claim were measured with a million-line history)
+            gc.freeze()
         log = None
         if auths is not None:
             from painrcm.history.auths import load_auth_log
@@ -217,24 +220,17 @@ def demo(
 
 
 def _register_plugins() -> None:
-    try:
+    """Commands that live beside the core CLI: data import, X12, limits, the workspace server."""
+    import importlib
+    import importlib.util
+
+    if importlib.util.find_spec("painrcm.cli_data") is not None:
         from painrcm import cli_data
 
         app.add_typer(cli_data.data_app, name="data")
-    except ImportError:
-        pass
-    try:
-        from painrcm import cli_x12
-
-        cli_x12.register(app)
-    except ImportError:
-        pass
-    try:
-        from painrcm import cli_limits
-
-        cli_limits.register(app)
-    except ImportError:
-        pass
+    for name in ("painrcm.cli_x12", "painrcm.cli_limits", "painrcm.cli_serve"):
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name).register(app)
 
 
 @app.callback(invoke_without_command=True)

@@ -120,12 +120,15 @@ def test_mod002_bilateral_code_with_50_is_fine():
 
 
 # --- MOD003 / MOD005 ----------------------------------------------------------------------------
-def test_mod003_commercial_pos24_splits_primary_and_mod005_takes_the_addon():
+def test_mod003_commercial_pos24_splits_primary_and_the_addon_that_follows_it():
+    # At POS 24 the commercial default bills the primary as RT/LT lines and add-ons follow it: the
+    # add-on's 50 is the same problem as the primary's (MOD003); MOD005 is for per-side add-on payers.
     e = enc([ln("64493", "50"), ln("64494", "50")], procedures=[FACET_BI], diagnoses=["M47.816"],
             payer=COMMERCIAL, place_of_service="24")  # fmt: skip
-    assert [f.line for f in findings(e, "MOD003")] == [1]
-    assert [f.line for f in findings(e, "MOD005")] == [2]
-    assert fixed_by(e, "MOD003") == [("64493", ["RT"], 1), ("64493", ["LT"], 1), ("64494", ["50"], 1)]
+    assert [f.line for f in findings(e, "MOD003")] == [1, 2]
+    assert not findings(e, "MOD005")
+    assert fixed_by(e, "MOD003") == [("64493", ["RT"], 1), ("64493", ["LT"], 1), ("64494", ["RT"], 1),
+                                     ("64494", ["LT"], 1)]
 
 
 def test_mod003_not_for_commercial_office_nor_medicare_at_pos24():

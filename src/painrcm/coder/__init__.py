@@ -147,10 +147,13 @@ def code_encounter(enc: Encounter, reference: Reference, policy: Policy) -> list
         and not policy.drugs.included_with_injection
     )
     if pays_drugs:
+        units: dict[str, float] = {}
         for i, d in enumerate(enc.drugs):
             if not reference.known(d.code.upper(), enc.date_of_service):
                 raise InputError(None, f"$.drugs[{i}].code", f"a known drug HCPCS code (got {d.code!r})")
-            drug_lines.append(Line(code=d.code.upper(), modifiers=[], units=d.units))
+            # the same drug given twice is one line with the units added
+            units[d.code.upper()] = units.get(d.code.upper(), 0) + d.units
+        drug_lines = [Line(code=code, modifiers=[], units=u) for code, u in units.items()]
 
     _mark_distinct(lines, families, enc, reference, policy)
 

@@ -66,10 +66,16 @@ EDIT = Edit(
 
 def split_hits(ctx: ClaimContext, *, addons: bool, edit_id: str) -> Iterator[Outcome]:
     """Bilateral lines (50, or RT and LT on one line) that this payer wants as RT and LT lines.
-    `addons` picks the add-on codes (MOD005) or the primaries (MOD003)."""
+    `addons=True` (MOD005) picks the add-ons that need their own lines only because the payer bills
+    add-ons per side while its primaries take 50; everything else (primaries, and add-ons that simply
+    follow an RT/LT primary, as on an ASC facility claim) is MOD003's."""
+    primary_conv = ctx.policy.convention(ctx.encounter.practice.kind, ctx.encounter.place_of_service)
     for i, line, info in ctx.indexed():
         is_addon = info is not None and info.is_addon
-        if is_addon != addons:
+        addon_rule = (
+            is_addon and ctx.policy.bilateral.addons == "per_side_lines" and primary_conv == "modifier_50"
+        )
+        if addon_rule != addons:
             continue
         has50 = "50" in line.modifiers
         both = "RT" in line.modifiers and "LT" in line.modifiers
