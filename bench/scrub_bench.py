@@ -1,0 +1,164 @@
+"""Scrub throughput benchmark (a script, not a test): claims per second on one core, per-claim
+p50/p99 latency and peak memory, optionally against a large patient history.
+
+    .venv/bin/python bench/scrub_bench.py                      # 1,000 and 100,000 claims
+    .venv/bin/python bench/scrub_bench.py --claims 1000 --history 1000000
+
+Each size runs in two passes over the same generated claims: a timed pass (perf_counter around
+each claim, no tracing) and a tracemalloc pass for the Python-heap peak of scrubbing (tracing
+slows Python down, so its time is not reported). ru_maxrss is the whole process's resident peak
+so far (it never goes down). Results are kept, as the CLI keeps them to print its report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import platform
+import resource
+import statistics
+import sys
+import time
+import tracemalloc
+from datetime import date, timedelta
+
+from painrcm import synth
+from painrcm.codes.loader import load_reference
+from painrcm.history import History
+from painrcm.policy.loader import load_policies
+from painrcm.scrub import Engine, scrub_encounter
+
+
+def rss_mb() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return r / (1024 * 1024) if sys.platform == "darwin" else r / 1024  # bytes on macOS, KiB on Linux
+
+
+def pct(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    k = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
+    return sorted_values[k]
+
+
+def build_history(engine: Engine, n_lines: int, patients: list[dict], seed: int, start: date) -> History:
+    t0 = time.perf_counter()
+    h = History()
+    lines = encounters = 0
+    gen_time = 0.0
+    add_time = 0.0
+    it = synth.iter_history(n_lines, seed, patients=patients, end=start, days=730, engine=engine)
+    while True:
+        g0 = time.perf_counter()
+        enc = next(it, None)
+        g1 = time.perf_counter()
+        gen_time += g1 - g0
+        if enc is None:
+            break
+        h.add(enc, engine.reference)
+        add_time += time.perf_counter() - g1
+        lines += len(enc.lines or [])
+        encounters += 1
+    # the first window question sorts the index: count that as loading
+    s0 = time.perf_counter()
+    h._ensure_sorted()
+    sort_time = time.perf_counter() - s0
+    total = time.perf_counter() - t0
+    print(f"history: {lines:,} service lines in {encounters:,} encounters of {len(patients):,} patients; "
+          f"{len(h):,} indexed services")
+    print(f"  generate {gen_time:.1f} s (synthetic data, not product time); "
+          f"load into index {add_time + sort_time:.1f} s (add {add_time:.1f} s + sort {sort_time:.1f} s) "
+          f"= {lines / max(add_time + sort_time, 1e-9):,.0f} lines/s; total {total:.1f} s; "
+          f"ru_maxrss {rss_mb():,.0f} MB")
+    return h
+
+
+def run(engine: Engine, n: int, seed: int, patients, start: date, history, trace: bool) -> dict:
+    gc.collect()
+    t0 = time.perf_counter()
+    claims = synth.generate_encounters(n, seed, with_lines=True, start=start, days=365, patients=patients,
+                                       engine=engine)
+    gen = time.perf_counter() - t0
+    gc.collect()
+
+    lat: list[float] = []
+    results = []
+    statuses = {"clean": 0, "warning": 0, "error": 0}
+    t_all = time.perf_counter()
+    for enc in claims:
+        t = time.perf_counter()
+        r = scrub_encounter(enc, engine, history=history)
+        lat.append(time.perf_counter() - t)
+        results.append(r)
+        statuses[r.status] += 1
+    wall = time.perf_counter() - t_all
+    rss_after = rss_mb()
+    del results
+    gc.collect()
+
+    peak_mb = float("nan")
+    if trace:
+        tracemalloc.start()
+        base = tracemalloc.get_traced_memory()[0]
+        kept = [scrub_encounter(enc, engine, history=history) for enc in claims]
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        peak_mb = (peak - base) / 2**20
+        del kept
+    lat.sort()
+    out = {
+        "claims": n,
+        "generate_s": gen,
+        "scrub_s": wall,
+        "claims_per_s": n / wall,
+        "p50_ms": pct(lat, 0.50) * 1e3,
+        "p99_ms": pct(lat, 0.99) * 1e3,
+        "max_ms": lat[-1] * 1e3,
+        "mean_ms": statistics.fmean(lat) * 1e3,
+        "tracemalloc_peak_mb": peak_mb,
+        "ru_maxrss_mb": rss_after,
+        "statuses": statuses,
+    }
+    label = "with history" if history is not None else "no history"
+    print(f"{n:>9,} claims ({label}): generate {gen:.1f} s | scrub {wall:.1f} s = {out['claims_per_s']:,.0f} "
+          f"claims/s | p50 {out['p50_ms']:.2f} ms, p99 {out['p99_ms']:.2f} ms, max {out['max_ms']:.1f} ms | "
+          f"tracemalloc peak {peak_mb:,.1f} MB (scrub + kept results) | ru_maxrss {rss_after:,.0f} MB | "
+          f"{statuses}")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--claims", type=int, nargs="+", default=[1000, 100_000], help="claim counts to run")
+    ap.add_argument("--history", type=int, default=0, metavar="N",
+                    help="also build a history of N service lines and scrub against it")
+    ap.add_argument("--patients", type=int, default=0,
+                    help="patient pool (default: history lines / 12, or claims / 3 without history)")
+    ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--no-tracemalloc", action="store_true", help="skip the traced pass")
+    args = ap.parse_args(argv)
+
+    print(f"painrcm scrub benchmark: Python {platform.python_version()} on {platform.machine()} "
+          f"({platform.processor() or platform.platform()}), one process, one core")
+    t0 = time.perf_counter()
+    engine = Engine(load_reference(), load_policies())
+    print(f"engine load {time.perf_counter() - t0:.2f} s; ru_maxrss {rss_mb():,.0f} MB")
+    start = synth.DEFAULT_START + timedelta(days=1)
+    trace = not args.no_tracemalloc
+
+    pool_size = args.patients or max(1000, args.history // 12 if args.history else max(args.claims) // 3)
+    patients = synth.make_patients(pool_size, args.seed)
+    history = None
+    if args.history:
+        # the claims being scrubbed belong to the same patients as the history
+        history = build_history(engine, args.history, patients, args.seed + 1, start)
+    for n in args.claims:
+        if history is not None:
+            # the no-history figure for the same claims, to compare against
+            run(engine, n, args.seed + n, patients, start, None, trace)
+        run(engine, n, args.seed + n, patients, start, history, trace)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
