@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -59,6 +60,7 @@ class Level:
         return self.upper.region
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_level(text: str) -> Level | None:
     t = text.strip().upper().replace(" ", "")
     if t == "CAUDAL":
