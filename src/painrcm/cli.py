@@ -195,29 +195,24 @@ def explain(edit_id: Annotated[str, typer.Argument(help="An edit ID, e.g. BUN001
 
 @app.command()
 def demo(
+    report: Annotated[
+        bool, typer.Option("--report", help="Only print the scrub report of the bundled demo claims.")
+    ] = False,
     as_json: JsonOpt = False,
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+    db_path: Annotated[
+        Path | None, typer.Option("--db-path", help="SQLite file (default $PAINRCM_HOME/demo.db).")
+    ] = None,
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="Create the database and print the credentials, then stop.")
+    ] = False,
 ) -> None:
-    """Code and scrub the bundled synthetic demo encounters and print the report."""
-    from painrcm.demo import demo_paths
-    from painrcm.history.auths import load_auth_log
-    from painrcm.history.files import load_history
-    from painrcm.report import print_scrub
+    """Create a synthetic demo workspace (three practices, a year of history, denials) and serve it."""
+    from painrcm.cli_serve import demo_command
 
-    paths = demo_paths()
-    try:
-        eng = engine(None)
-        hist = load_history([paths.history])
-        log = load_auth_log(paths.auths)
-        results = []
-        for p in paths.claims:
-            for enc in _read_one(p):
-                results.append(scrub_encounter(enc, eng, history=hist, auths=log, fix=True))
-    except InputError as e:
-        raise fail(e) from None
-    if as_json:
-        print(json.dumps({"schema": SCRUB_SCHEMA, "claims": [r.contract_dict() for r in results]}, indent=2))
-        return
-    print_scrub(_console(), results, show_fixed=True)
+    demo_command(report=report or as_json, host=host, port=port, db_path=db_path, serve=not no_serve,
+                 as_json=as_json)
 
 
 def _register_plugins() -> None:
