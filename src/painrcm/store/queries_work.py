@@ -1,0 +1,866 @@
+"""The work lists a biller goes through every day, and user administration: the query functions the
+JSON API (``api/work.py``, ``api/admin.py``) and the pages (``web/work.py``, ``web/admin.py``) share.
+
+- authorization tracker: every authorization on file with its computed state (expiring soon, sessions
+  used up, pending, denied, active, expired);
+- frequency watch: patients at or one session short of a frequency limit of their payer's policy, with
+  the next payable date (``painrcm.history.limits`` over the database as history source);
+- denial queue: 835 lines denied or reduced in a way someone has to act on, with the plain-English
+  explanation, the next action and the status the biller works them through;
+- imports: handing an uploaded file to the job runner and reading its progress;
+- administration: users, roles, practice assignments.
+
+Everything is practice-scoped through ``painrcm.store.scope``: an object, or a practice filter, outside
+the user's practices is ``NotFound`` (404). Lists that show patients write one audit entry naming the
+person IDs shown (never names or member IDs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+from sqlalchemy import and_, delete, func, or_, select, true
+from sqlalchemy.orm import Session, selectinload
+
+from painrcm.history.limits import standing
+from painrcm.model import Patient
+from painrcm.model import Payer as PayerModel
+from painrcm.policy.loader import PolicyBook
+from painrcm.remit.codes import ACTIONS
+from painrcm.remit.explain import action_text
+from painrcm.scrub import Engine
+from painrcm.store import models as m
+from painrcm.store import services
+from painrcm.store.scope import NotFound, can_see_practice, get_scoped, practice_ids
+
+AUTH_STATES = ("expiring", "used_up", "pending", "denied", "active", "expired")
+AUTH_STATE_LABELS = {
+    "expiring": "expiring soon",
+    "used_up": "sessions used up",
+    "pending": "pending",
+    "denied": "denied",
+    "active": "active",
+    "expired": "expired",
+}
+WORK_STATUSES = ("open", "working", "appealed", "resubmitted", "written_off", "resolved")
+# A reduced (not denied) line is in the denial queue only when its next action needs the biller.
+QUEUE_ACTIONS = ("correct_and_resubmit", "appeal", "bill_secondary")
+IMPORT_KINDS = {
+    "encounters": "Encounter JSON",
+    "x12_837": "837P claim file",
+    "x12_835": "835 remittance",
+    "auths": "Authorization log (CSV or JSON)",
+}
+ROLES = ("admin", "supervisor", "biller")
+MIN_PASSWORD = 10
+CENT = 0.005
+
+
+class BadInput(ValueError):
+    """A filter or field value the query cannot use (the API answers 400 with the message)."""
+
+
+class Conflict(ValueError):
+    """The change clashes with what is stored (the API answers 409)."""
+
+
+class JobRunner(Protocol):
+    def submit(
+        self, kind: str, data: bytes, file_name: str, practice_id: str | None, user_id: int | None
+    ) -> int: ...
+
+
+def _norm(text: str | None) -> str:
+    return "".join((text or "").split()).upper()
+
+
+def _blank(value: str | None) -> str | None:
+    value = (value or "").strip()
+    return value or None
+
+
+def scope_for(s: Session, user: m.User, practice: str | None = None) -> set[str] | None:
+    """The practices a list covers: the user's, narrowed to `practice` when given. A practice the user
+    may not see (or that does not exist) is not found, never an empty list."""
+    allowed = practice_ids(s, user)
+    practice = _blank(practice)
+    if practice is None:
+        return allowed
+    if s.get(m.Practice, practice) is None or (allowed is not None and practice not in allowed):
+        raise NotFound
+    return {practice}
+
+
+def _within(column: Any, allowed: set[str] | None) -> Any:
+    return true() if allowed is None else column.in_(allowed)
+
+
+def visible_practices(s: Session, user: m.User) -> list[m.Practice]:
+    allowed = practice_ids(s, user)
+    q = select(m.Practice).where(_within(m.Practice.id, allowed)).order_by(m.Practice.id)
+    return list(s.scalars(q))
+
+
+def _choice(value: str | None, allowed: Sequence[str], what: str) -> str | None:
+    value = _blank(value)
+    if value is not None and value not in allowed:
+        raise BadInput(f"{what} must be one of {', '.join(allowed)} (got {value!r})")
+    return value
+
+
+def _audit_people(
+    s: Session,
+    user: m.User,
+    object_type: str,
+    person_ids: Iterable[int | None],
+    practice: str | None,
+    **detail: Any,
+) -> None:
+    ids = sorted({p for p in person_ids if p is not None})
+    services.audit(s, user.id, "read", object_type, None, practice, person_ids=ids, **detail)
+
+
+def _display_name(person: m.Person | None) -> str | None:
+    if person is None:
+        return None
+    parts = [p for p in (person.last_name, person.first_name) if p]
+    return ", ".join(parts) or None
+
+
+# ------------------------------------------------------------------------------------------------
+# Authorization tracker
+
+
+@dataclass
+class AuthRow:
+    id: int
+    practice_id: str
+    auth_number: str
+    payer_id: str
+    member_id: str
+    person_id: int | None
+    patient: str | None
+    codes: list[str]
+    sessions: int | None
+    used: int
+    left: int | None
+    start_date: date
+    end_date: date
+    days_left: int
+    status: str
+    state: str
+    warning_days: int
+
+    @property
+    def state_label(self) -> str:
+        return AUTH_STATE_LABELS[self.state]
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["start_date"], d["end_date"] = self.start_date.isoformat(), self.end_date.isoformat()
+        d["state_label"] = self.state_label
+        return d
+
+
+def auth_state(status: str, end: date, sessions: int | None, used: int, on: date, warning_days: int) -> str:
+    """Denied and pending come from the payer; otherwise expired, sessions used up, expiring within the
+    policy's warning days, or active."""
+    status = status.strip().lower()
+    if status == "denied":
+        return "denied"
+    if status == "pending":
+        return "pending"
+    if end < on:
+        return "expired"
+    if sessions is not None and used >= sessions:
+        return "used_up"
+    if (end - on).days <= warning_days:
+        return "expiring"
+    return "active"
+
+
+def warning_days(s: Session, policies: PolicyBook, payer_id: str, cache: dict[str, int]) -> int:
+    """The payer policy's authorization expiry warning (14 days unless the payer file says otherwise)."""
+    if payer_id not in cache:
+        row = s.get(m.Payer, payer_id)
+        try:
+            payer = PayerModel(id=payer_id, plan=row.plan if row else "commercial")  # type: ignore[arg-type]
+        except ValidationError:
+            payer = PayerModel(id=payer_id, plan="commercial")
+        cache[payer_id] = policies.for_payer(payer).authorization.expiry_warning_days
+    return cache[payer_id]
+
+
+def sessions_used(s: Session, auths: Sequence[m.Authorization], on: date) -> dict[int, int]:
+    """Per authorization: dates of service up to `on` of stored claims that carry its number for its
+    member (the same person, or a person with the same member ID)."""
+    numbers = {_norm(a.auth_number) for a in auths}
+    if not numbers:
+        return {}
+    normalized = func.upper(func.replace(m.ClaimLine.authorization_number, " ", ""))
+    rows = s.execute(
+        select(
+            normalized,
+            m.ClaimLine.date_of_service,
+            m.Encounter.date_of_service,
+            m.Encounter.person_id,
+            m.Person.member_id,
+        )
+        .join(m.Encounter, m.ClaimLine.encounter_pk == m.Encounter.id)
+        .join(m.Person, m.Person.id == m.Encounter.person_id)
+        .where(normalized.in_(numbers))
+    ).all()
+    out: dict[int, int] = {}
+    for a in auths:
+        number, member = _norm(a.auth_number), _norm(a.member_id)
+        dates = {
+            line_dos or enc_dos
+            for num, line_dos, enc_dos, person_id, member_id in rows
+            if num == number
+            and (line_dos or enc_dos) <= on
+            and ((a.person_id is not None and person_id == a.person_id) or _norm(member_id) == member)
+        }
+        out[a.id] = len(dates)
+    return out
+
+
+def _auth_persons(s: Session, auths: Sequence[m.Authorization]) -> dict[int, m.Person]:
+    ids = {a.person_id for a in auths if a.person_id is not None}
+    return {p.id: p for p in s.scalars(select(m.Person).where(m.Person.id.in_(ids)))} if ids else {}
+
+
+_STATE_ORDER = {s: i for i, s in enumerate(AUTH_STATES)}
+
+
+def list_authorizations(
+    s: Session,
+    user: m.User,
+    policies: PolicyBook,
+    *,
+    practice: str | None = None,
+    on: date | None = None,
+) -> list[AuthRow]:
+    """Authorizations on file in the practices covered with their state on `on` (default today), most
+    urgent first. Not audited: callers showing them use `authorization_tracker`."""
+    allowed = scope_for(s, user, practice)
+    on = on or services.today()
+    auths = list(s.scalars(select(m.Authorization).where(_within(m.Authorization.practice_id, allowed))))
+    used = sessions_used(s, auths, on)
+    persons = _auth_persons(s, auths)
+    cache: dict[str, int] = {}
+    rows = []
+    for a in auths:
+        warn = warning_days(s, policies, a.payer_id, cache)
+        n = used.get(a.id, 0)
+        rows.append(
+            AuthRow(
+                id=a.id,
+                practice_id=a.practice_id,
+                auth_number=a.auth_number,
+                payer_id=a.payer_id,
+                member_id=a.member_id,
+                person_id=a.person_id,
+                patient=_display_name(persons.get(a.person_id or -1)),
+                codes=list(a.codes or []),
+                sessions=a.sessions,
+                used=n,
+                left=None if a.sessions is None else max(a.sessions - n, 0),
+                start_date=a.start_date,
+                end_date=a.end_date,
+                days_left=(a.end_date - on).days,
+                status=a.status,
+                state=auth_state(a.status, a.end_date, a.sessions, n, on, warn),
+                warning_days=warn,
+            )
+        )
+    rows.sort(key=lambda r: (_STATE_ORDER[r.state], r.end_date, r.practice_id, r.auth_number))
+    return rows
+
+
+def count_by_state(rows: Iterable[AuthRow]) -> dict[str, int]:
+    counts = dict.fromkeys(AUTH_STATES, 0)
+    for r in rows:
+        counts[r.state] += 1
+    return counts
+
+
+def authorization_tracker(
+    s: Session,
+    user: m.User,
+    policies: PolicyBook,
+    *,
+    practice: str | None = None,
+    state: str | None = None,
+    on: date | None = None,
+) -> tuple[list[AuthRow], dict[str, int]]:
+    """The tracker: the authorizations in `state` (all when None) and the count in every state.
+    Audited as a read of the patients listed (person IDs only)."""
+    state = _choice(state, AUTH_STATES, "state")
+    on = on or services.today()
+    every = list_authorizations(s, user, policies, practice=practice, on=on)
+    rows = [r for r in every if state is None or r.state == state]
+    _audit_people(
+        s,
+        user,
+        "authorization_list",
+        (r.person_id for r in rows),
+        _blank(practice),
+        authorization_ids=[r.id for r in rows],
+        state=state,
+        on=on.isoformat(),
+    )
+    return rows, count_by_state(every)
+
+
+# ------------------------------------------------------------------------------------------------
+# Frequency watch
+
+
+@dataclass
+class FrequencyRow:
+    person_id: int
+    patient: str | None
+    practice_id: str
+    payer_id: str
+    policy_id: str
+    limit_id: str
+    edit: str
+    region: str | None
+    used: int
+    max: int
+    left: int
+    window_months: int
+    next_payable: date
+    last_session: date | None
+    state: str  # at_limit | near_limit
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["next_payable"] = self.next_payable.isoformat()
+        d["last_session"] = self.last_session.isoformat() if self.last_session else None
+        return d
+
+
+def _latest_encounters(s: Session, allowed: set[str] | None, on: date) -> dict[int, m.Encounter]:
+    """Each person's latest encounter (on or before `on`) in the practices covered."""
+    q = (
+        select(m.Encounter)
+        .where(_within(m.Encounter.practice_id, allowed), m.Encounter.date_of_service <= on)
+        .order_by(m.Encounter.date_of_service, m.Encounter.id)
+    )
+    latest: dict[int, m.Encounter] = {}
+    for row in s.scalars(q):
+        latest[row.person_id] = row
+    return latest
+
+
+def _payer_model(s: Session, payer_id: str) -> PayerModel:
+    row = s.get(m.Payer, payer_id)
+    try:
+        return PayerModel(id=payer_id, plan=row.plan if row else "commercial")  # type: ignore[arg-type]
+    except ValidationError:
+        return PayerModel(id=payer_id, plan="commercial")
+
+
+def _patient(person: m.Person) -> Patient:
+    return Patient(
+        member_id=person.member_id, last_name=person.last_name, first_name=person.first_name, dob=person.dob
+    )
+
+
+def person_standing(
+    s: Session, engine: Engine, person: m.Person, payer: PayerModel, on: date, practice_id: str
+) -> list[FrequencyRow]:
+    """One patient's limits that are used up or one session short, over every stored service."""
+    history = services.person_history(s, person, engine)
+    policy = engine.policies.for_payer(payer)
+    out = []
+    for st in standing(history, _patient(person), policy, on):
+        if st.used == 0 or st.left > 1:
+            continue
+        out.append(
+            FrequencyRow(
+                person_id=person.id,
+                patient=_display_name(person),
+                practice_id=practice_id,
+                payer_id=payer.id,
+                policy_id=policy.id,
+                limit_id=st.limit_id,
+                edit=st.edit,
+                region=st.region,
+                used=st.used,
+                max=st.max,
+                left=st.left,
+                window_months=st.window_months,
+                next_payable=st.next_payable(on),
+                last_session=st.session_dates[-1] if st.session_dates else None,
+                state="at_limit" if st.left == 0 else "near_limit",
+            )
+        )
+    return out
+
+
+def frequency_watch(
+    s: Session,
+    user: m.User,
+    engine: Engine,
+    *,
+    practice: str | None = None,
+    on: date | None = None,
+    audit: bool = True,
+) -> list[FrequencyRow]:
+    """Patients seen in the practices covered who are at a frequency limit of their payer's policy, or
+    one session short of it, with sessions used and left and the next payable date. Audited as a read
+    of the patients listed."""
+    allowed = scope_for(s, user, practice)
+    on = on or services.today()
+    latest = _latest_encounters(s, allowed, on)
+    persons = {p.id: p for p in s.scalars(select(m.Person).where(m.Person.id.in_(latest)))} if latest else {}
+    rows: list[FrequencyRow] = []
+    for person_id, enc in latest.items():
+        rows += person_standing(
+            s, engine, persons[person_id], _payer_model(s, enc.payer_id), on, enc.practice_id
+        )
+    rows.sort(
+        key=lambda r: (r.left, r.next_payable, r.practice_id, r.patient or "", r.limit_id, r.region or "")
+    )
+    if audit:
+        _audit_people(
+            s, user, "frequency_watch", (r.person_id for r in rows), _blank(practice), on=on.isoformat()
+        )
+    return rows
+
+
+# ------------------------------------------------------------------------------------------------
+# Denial queue
+
+
+@dataclass
+class DenialRow:
+    id: int
+    practice_id: str
+    remittance_id: int
+    payer: str | None
+    payment_date: date | None
+    patient_control_number: str
+    encounter_pk: int | None
+    code: str
+    modifiers: list[str]
+    date_of_service: date | None
+    billed: float
+    allowed: float | None
+    paid: float
+    denied: bool
+    adjustments: list[dict[str, Any]]
+    remarks: list[str]
+    explanation: str | None
+    next_action: str | None
+    next_action_text: str | None
+    preventing_edits: list[str]
+    work_status: str
+    work_note: str | None
+    reasons: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("reasons")
+        d["payment_date"] = self.payment_date.isoformat() if self.payment_date else None
+        d["date_of_service"] = self.date_of_service.isoformat() if self.date_of_service else None
+        return d
+
+
+def in_denial_queue() -> Any:
+    """Denied lines, and lines paid less than billed whose next action needs the biller (a contractual
+    write-off or a patient balance alone is not a denial)."""
+    return or_(
+        m.RemitLine.denied.is_(True),
+        and_(m.RemitLine.paid < m.RemitLine.billed - CENT, m.RemitLine.next_action.in_(QUEUE_ACTIONS)),
+    )
+
+
+def _denial_row(line: m.RemitLine) -> DenialRow:
+    claim, rem = line.claim, line.claim.remittance
+    adjs = [
+        {
+            "group": a.group_code,
+            "reason": a.reason_code,
+            "code": f"{a.group_code}-{a.reason_code}",
+            "amount": a.amount,
+            "quantity": a.quantity,
+        }
+        for a in sorted(line.adjustments, key=lambda a: a.id)
+    ]
+    return DenialRow(
+        id=line.id,
+        practice_id=line.practice_id,
+        remittance_id=rem.id,
+        payer=rem.payer_name,
+        payment_date=rem.payment_date,
+        patient_control_number=claim.patient_control_number,
+        encounter_pk=claim.encounter_pk,
+        code=line.code,
+        modifiers=list(line.modifiers or []),
+        date_of_service=line.date_of_service,
+        billed=line.billed,
+        allowed=line.allowed,
+        paid=line.paid,
+        denied=line.denied,
+        adjustments=adjs,
+        remarks=list(line.remarks or []),
+        explanation=line.explanation,
+        next_action=line.next_action,
+        next_action_text=action_text(line.next_action) if line.next_action else None,
+        preventing_edits=list(line.preventing_edits or []),
+        work_status=line.work_status,
+        work_note=line.work_note,
+        reasons=[a["code"] for a in adjs],
+    )
+
+
+def _reason_filter(reason: str) -> Any:
+    """`97` (any group) or `CO-97` (that group and reason)."""
+    reason = reason.strip().upper()
+    group, _, code = reason.rpartition("-")
+    cond = m.RemitAdjustment.reason_code == code
+    if group:
+        cond = and_(cond, m.RemitAdjustment.group_code == group)
+    return m.RemitLine.adjustments.any(cond)
+
+
+def list_denials(
+    s: Session,
+    user: m.User,
+    *,
+    practice: str | None = None,
+    reason: str | None = None,
+    next_action: str | None = None,
+    status: str | None = None,
+    limit: int = 500,
+) -> list[DenialRow]:
+    """Remittance lines denied or reduced in the practices covered, newest payment first."""
+    next_action = _choice(next_action, ACTIONS, "next_action")
+    status = _choice(status, WORK_STATUSES, "status")
+    allowed = scope_for(s, user, practice)
+    q = (
+        select(m.RemitLine)
+        .join(m.RemitClaim, m.RemitLine.remit_claim_id == m.RemitClaim.id)
+        .join(m.Remittance, m.RemitClaim.remittance_id == m.Remittance.id)
+        .where(in_denial_queue(), _within(m.RemitLine.practice_id, allowed))
+        .options(
+            selectinload(m.RemitLine.adjustments),
+            selectinload(m.RemitLine.claim).selectinload(m.RemitClaim.remittance),
+        )
+        .order_by(m.Remittance.payment_date.desc(), m.RemitLine.id)
+        .limit(limit)
+    )
+    if _blank(reason):
+        q = q.where(_reason_filter(reason or ""))
+    if next_action:
+        q = q.where(m.RemitLine.next_action == next_action)
+    if status:
+        q = q.where(m.RemitLine.work_status == status)
+    return [_denial_row(line) for line in s.scalars(q)]
+
+
+def denial_reasons(s: Session, user: m.User, practice: str | None = None) -> list[str]:
+    """The group-reason codes (e.g. CO-97) on queue lines the user may see, for the filter."""
+    allowed = scope_for(s, user, practice)
+    q = (
+        select(m.RemitAdjustment.group_code, m.RemitAdjustment.reason_code)
+        .distinct()
+        .join(m.RemitLine, m.RemitAdjustment.remit_line_id == m.RemitLine.id)
+        .where(in_denial_queue(), _within(m.RemitLine.practice_id, allowed))
+    )
+    return sorted(f"{g}-{r}" for g, r in s.execute(q))
+
+
+def get_denial(s: Session, user: m.User, line_id: int) -> DenialRow:
+    return _denial_row(get_scoped(s, m.RemitLine, line_id, user))
+
+
+def update_denial(
+    s: Session, user: m.User, line_id: int, work_status: str | None, work_note: str | None = None
+) -> DenialRow:
+    """Move a denial line along (open, working, appealed, resubmitted, written off, resolved) and keep
+    the biller's note. Audited (the note's text is not copied into the audit log)."""
+    line = get_scoped(s, m.RemitLine, line_id, user)
+    new_status = _choice(work_status, WORK_STATUSES, "work_status") or line.work_status
+    before = line.work_status
+    note_changed = work_note is not None and (work_note.strip() or None) != line.work_note
+    line.work_status = new_status
+    if work_note is not None:
+        line.work_note = work_note.strip() or None
+    services.audit(
+        s,
+        user.id,
+        "update",
+        "remit_line",
+        line.id,
+        line.practice_id,
+        work_status_from=before,
+        work_status_to=new_status,
+        note_changed=note_changed,
+    )
+    s.flush()
+    return _denial_row(line)
+
+
+# ------------------------------------------------------------------------------------------------
+# Imports
+
+
+@dataclass
+class JobView:
+    id: int
+    kind: str
+    kind_label: str
+    file_name: str
+    practice_id: str | None
+    status: str
+    total: int
+    done: int
+    percent: int
+    message: str | None
+    created_at: datetime | None
+    finished_at: datetime | None
+
+    @property
+    def running(self) -> bool:
+        return self.status in ("queued", "running")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        for k in ("created_at", "finished_at"):
+            d[k] = d[k].isoformat() if d[k] else None
+        return d
+
+
+def _percent(status: str, done: int, total: int) -> int:
+    if status == "done":
+        return 100
+    return max(0, min(100, int(100 * done / total))) if total else 0
+
+
+def _job_view(job: m.ImportJob) -> JobView:
+    percent = _percent(job.status, job.done, job.total)
+    return JobView(
+        id=job.id,
+        kind=job.kind,
+        kind_label=IMPORT_KINDS.get(job.kind, job.kind),
+        file_name=job.file_name,
+        practice_id=job.practice_id,
+        status=job.status,
+        total=job.total,
+        done=job.done,
+        percent=percent,
+        message=job.message,
+        created_at=job.created_at,
+        finished_at=job.finished_at,
+    )
+
+
+def submit_import(
+    s: Session,
+    user: m.User,
+    jobs: JobRunner | None,
+    *,
+    kind: str,
+    data: bytes,
+    file_name: str,
+    practice_id: str | None,
+) -> int:
+    """Hand an uploaded file to the job runner for a practice the user works; returns the job ID."""
+    practice_id = _blank(practice_id)
+    if practice_id is None:
+        raise BadInput("choose the practice the file belongs to")
+    if s.get(m.Practice, practice_id) is None or not can_see_practice(s, user, practice_id):
+        raise NotFound  # checked first: another practice's upload is not found, whatever else is wrong
+    if kind not in IMPORT_KINDS:
+        raise BadInput(f"kind must be one of {', '.join(IMPORT_KINDS)} (got {kind!r})")
+    if not data:
+        raise BadInput("the file is empty")
+    if jobs is None:
+        raise RuntimeError("no import runner is configured")
+    s.commit()  # end any read transaction before the runner writes (SQLite allows one writer)
+    # the runner records the job (and audits its creation) in its own transaction
+    return int(jobs.submit(kind, data, file_name, practice_id, user.id))
+
+
+def get_import(s: Session, user: m.User, job_id: int, jobs: Any = None) -> JobView:
+    """An import's progress; a job of a practice the user may not see is not found. The runner's live
+    progress of a running job (kept outside the import's transaction) wins over the stored row."""
+    s.expire_all()  # the runner writes from its own session
+    view = _job_view(get_scoped(s, m.ImportJob, job_id, user))
+    live = jobs.status(job_id) if jobs is not None and hasattr(jobs, "status") else None
+    if live is not None and view.status in ("queued", "running"):
+        view.status, view.done, view.total, view.message = live.status, live.done, live.total, live.message
+        view.percent = _percent(view.status, view.done, view.total)
+    return view
+
+
+def list_imports(s: Session, user: m.User, *, practice: str | None = None, limit: int = 20) -> list[JobView]:
+    allowed = scope_for(s, user, practice)
+    q = (
+        select(m.ImportJob)
+        .where(_within(m.ImportJob.practice_id, allowed))
+        .order_by(m.ImportJob.id.desc())
+        .limit(limit)
+    )
+    return [_job_view(j) for j in s.scalars(q)]
+
+
+# ------------------------------------------------------------------------------------------------
+# Administration: users, roles, practice assignments (admin role only; the callers check the role)
+
+
+@dataclass
+class UserView:
+    id: int
+    email: str
+    name: str
+    role: str
+    active: bool
+    practices: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _assigned(s: Session, user_ids: Iterable[int]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    ids = list(user_ids)
+    if not ids:
+        return out
+    q = select(m.UserPractice).where(m.UserPractice.user_id.in_(ids)).order_by(m.UserPractice.practice_id)
+    for up in s.scalars(q):
+        out.setdefault(up.user_id, []).append(up.practice_id)
+    return out
+
+
+def _user_view(u: m.User, practices: list[str]) -> UserView:
+    return UserView(id=u.id, email=u.email, name=u.name, role=u.role, active=u.active, practices=practices)
+
+
+def list_users(s: Session) -> list[UserView]:
+    users = list(s.scalars(select(m.User).order_by(m.User.email)))
+    assigned = _assigned(s, (u.id for u in users))
+    return [_user_view(u, assigned.get(u.id, [])) for u in users]
+
+
+def get_user(s: Session, user_id: int) -> UserView:
+    u = s.get(m.User, user_id)
+    if u is None:
+        raise NotFound
+    return _user_view(u, _assigned(s, [u.id]).get(u.id, []))
+
+
+def _check_practices(s: Session, practices: Iterable[str]) -> list[str]:
+    wanted = sorted({p.strip() for p in practices if p and p.strip()})
+    known = set(s.scalars(select(m.Practice.id).where(m.Practice.id.in_(wanted)))) if wanted else set()
+    unknown = [p for p in wanted if p not in known]
+    if unknown:
+        raise BadInput(f"unknown practice {unknown[0]!r}")
+    return wanted
+
+
+def _set_practices(s: Session, user_id: int, practices: list[str]) -> None:
+    s.execute(delete(m.UserPractice).where(m.UserPractice.user_id == user_id))
+    s.add_all(m.UserPractice(user_id=user_id, practice_id=p) for p in practices)
+
+
+def _check_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise BadInput(f"the password needs at least {MIN_PASSWORD} characters")
+    return password
+
+
+def create_user(
+    s: Session,
+    actor: m.User,
+    *,
+    email: str,
+    name: str,
+    password: str,
+    role: str,
+    practices: Iterable[str] = (),
+) -> UserView:
+    """A new user with an argon2-hashed password (audited without the password)."""
+    from painrcm.web.security import hash_password
+
+    email = email.strip().lower()
+    if "@" not in email or len(email) > 200:
+        raise BadInput("a valid email address is needed")
+    if not name.strip():
+        raise BadInput("a name is needed")
+    role = _choice(role, ROLES, "role") or ""
+    if not role:
+        raise BadInput("a role is needed")
+    wanted = _check_practices(s, practices)
+    if s.scalars(select(m.User.id).where(func.lower(m.User.email) == email)).first() is not None:
+        raise Conflict("a user with this email exists")
+    user = m.User(
+        email=email,
+        name=name.strip(),
+        password_hash=hash_password(_check_password(password)),
+        role=role,
+        active=True,
+    )
+    s.add(user)
+    s.flush()
+    _set_practices(s, user.id, wanted)
+    services.audit(s, actor.id, "create", "user", user.id, None, role=role, practices=wanted)
+    s.flush()
+    return _user_view(user, wanted)
+
+
+def update_user(
+    s: Session,
+    actor: m.User,
+    user_id: int,
+    *,
+    role: str | None = None,
+    active: bool | None = None,
+    practices: Iterable[str] | None = None,
+    name: str | None = None,
+    password: str | None = None,
+) -> UserView:
+    """Change a user's role, practices, name, password or active flag (audited: what changed, not the
+    password). An admin cannot demote or deactivate themselves (no lock-out)."""
+    user = s.get(m.User, user_id)
+    if user is None:
+        raise NotFound
+    changes: dict[str, Any] = {}
+    role = _choice(role, ROLES, "role")
+    if user.id == actor.id and ((role and role != user.role) or active is False):
+        raise BadInput("you cannot change your own role or deactivate yourself")
+    if role and role != user.role:
+        changes["role"] = [user.role, role]
+        user.role = role
+    if active is not None and active != user.active:
+        changes["active"] = [user.active, active]
+        user.active = active
+        if not active:
+            s.execute(delete(m.WebSession).where(m.WebSession.user_id == user.id))
+    if name is not None and name.strip() and name.strip() != user.name:
+        changes["name"] = True
+        user.name = name.strip()
+    if password:
+        from painrcm.web.security import hash_password
+
+        user.password_hash = hash_password(_check_password(password))
+        changes["password"] = True
+    current = _assigned(s, [user.id]).get(user.id, [])
+    if practices is not None:
+        wanted = _check_practices(s, practices)
+        if wanted != current:
+            changes["practices"] = [current, wanted]
+            _set_practices(s, user.id, wanted)
+            current = wanted
+    if changes:
+        services.audit(s, actor.id, "update", "user", user.id, None, **changes)
+    s.flush()
+    return _user_view(user, current)

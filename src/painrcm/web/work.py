@@ -1,0 +1,230 @@
+"""The work-list pages: authorization tracker, frequency watch, denial queue (with htmx status updates)
+and uploads (with htmx progress polling). They call the same ``store.queries_work`` functions as the
+JSON API (``api/work.py``)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from painrcm.remit.codes import ACTIONS
+from painrcm.remit.explain import action_text
+from painrcm.store import queries_work as q
+from painrcm.store import services
+from painrcm.web.deps import Auth, db, page_auth
+from painrcm.web.pages import render
+
+router = APIRouter(include_in_schema=False)
+MAX_UPLOAD = 50 * 1024 * 1024
+
+
+def _is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def _day(text: str | None) -> tuple[date | None, str | None]:
+    """A date filter from a form field: empty means today; a bad value is reported, not a 422 page."""
+    text = (text or "").strip()
+    if not text:
+        return None, None
+    try:
+        return date.fromisoformat(text), None
+    except ValueError:
+        return None, f"Not a date (YYYY-MM-DD): {text}"
+
+
+def _common(s: Session, auth: Auth) -> dict[str, Any]:
+    return {"practices": q.visible_practices(s, auth.user)}
+
+
+@router.get("/authorizations", response_class=HTMLResponse)
+def authorizations_page(
+    request: Request,
+    practice: str = "",
+    state: str = "",
+    on: str = "",
+    auth: Auth = Depends(page_auth),
+    s: Session = Depends(db),
+) -> HTMLResponse:
+    day, error = _day(on)
+    rows: list[q.AuthRow] = []
+    counts = dict.fromkeys(q.AUTH_STATES, 0)
+    if error is None:
+        try:
+            rows, counts = q.authorization_tracker(
+                s, auth.user, request.app.state.engine.policies, practice=practice, state=state, on=day
+            )
+        except q.BadInput as e:
+            error = str(e)
+    return render(
+        request,
+        "authorizations.html",
+        auth,
+        400 if error else 200,
+        nav="auths",
+        rows=rows,
+        counts=counts,
+        states=q.AUTH_STATES,
+        labels=q.AUTH_STATE_LABELS,
+        error=error,
+        f={"practice": practice, "state": state, "on": on},
+        on=day or services.today(),
+        **_common(s, auth),
+    )
+
+
+@router.get("/frequency", response_class=HTMLResponse)
+def frequency_page(
+    request: Request,
+    practice: str = "",
+    on: str = "",
+    auth: Auth = Depends(page_auth),
+    s: Session = Depends(db),
+) -> HTMLResponse:
+    day, error = _day(on)
+    rows = (
+        [] if error else q.frequency_watch(s, auth.user, request.app.state.engine, practice=practice, on=day)
+    )
+    return render(
+        request,
+        "frequency.html",
+        auth,
+        400 if error else 200,
+        nav="frequency",
+        rows=rows,
+        patients=len({r.person_id for r in rows}),
+        error=error,
+        f={"practice": practice, "on": on},
+        on=day or services.today(),
+        **_common(s, auth),
+    )
+
+
+@router.get("/denials", response_class=HTMLResponse)
+def denials_page(
+    request: Request,
+    practice: str = "",
+    reason: str = "",
+    next_action: str = "",
+    status: str = "",
+    auth: Auth = Depends(page_auth),
+    s: Session = Depends(db),
+) -> HTMLResponse:
+    error = None
+    rows: list[q.DenialRow] = []
+    try:
+        rows = q.list_denials(
+            s, auth.user, practice=practice, reason=reason, next_action=next_action, status=status
+        )
+    except q.BadInput as e:
+        error = str(e)
+    return render(
+        request,
+        "denials.html",
+        auth,
+        400 if error else 200,
+        nav="denials",
+        rows=rows,
+        error=error,
+        reasons=q.denial_reasons(s, auth.user, practice),
+        actions=[(a, action_text(a)) for a in ACTIONS],
+        statuses=q.WORK_STATUSES,
+        f={"practice": practice, "reason": reason, "next_action": next_action, "status": status},
+        **_common(s, auth),
+    )
+
+
+@router.post("/denials/{line_id}", response_class=HTMLResponse)
+def denial_update(
+    request: Request,
+    line_id: int,
+    work_status: str = Form(...),
+    work_note: str = Form(""),
+    auth: Auth = Depends(page_auth),
+    s: Session = Depends(db),
+) -> Response:
+    """The queue row's status form: htmx swaps the returned row in place; without htmx, back to the queue."""
+    try:
+        row = q.update_denial(s, auth.user, line_id, work_status, work_note)
+    except q.BadInput as e:
+        row, error = q.get_denial(s, auth.user, line_id), str(e)
+        return render(
+            request,
+            "work_denial_row.html",
+            auth,
+            200 if _is_htmx(request) else 400,
+            r=row,
+            statuses=q.WORK_STATUSES,
+            error=error,
+        )
+    if not _is_htmx(request):
+        return RedirectResponse("/denials", status_code=303)
+    return render(request, "work_denial_row.html", auth, r=row, statuses=q.WORK_STATUSES, saved=True)
+
+
+@router.get("/uploads", response_class=HTMLResponse)
+def uploads_page(request: Request, auth: Auth = Depends(page_auth), s: Session = Depends(db)) -> HTMLResponse:
+    return _uploads(request, auth, s)
+
+
+def _uploads(request: Request, auth: Auth, s: Session, status_code: int = 200, **ctx: Any) -> HTMLResponse:
+    return render(
+        request,
+        "uploads.html",
+        auth,
+        status_code,
+        nav="uploads",
+        kinds=q.IMPORT_KINDS,
+        jobs=q.list_imports(s, auth.user),
+        **_common(s, auth),
+        **ctx,
+    )
+
+
+@router.post("/uploads", response_class=HTMLResponse)
+async def upload(
+    request: Request,
+    file: UploadFile = File(...),
+    kind: str = Form(...),
+    practice_id: str = Form(...),
+    auth: Auth = Depends(page_auth),
+    s: Session = Depends(db),
+) -> Response:
+    """The upload form: hands the file to the job runner, answers with the job's progress panel (htmx)
+    or back to the uploads page."""
+    data = await file.read(MAX_UPLOAD + 1)
+    try:
+        if len(data) > MAX_UPLOAD:
+            raise q.BadInput(f"the file is larger than {MAX_UPLOAD // (1024 * 1024)} MB")
+        job_id = q.submit_import(
+            s,
+            auth.user,
+            request.app.state.jobs,
+            kind=kind,
+            data=data,
+            file_name=file.filename or "upload",
+            practice_id=practice_id,
+        )
+    except (ValueError, RuntimeError) as e:
+        if _is_htmx(request):
+            return render(request, "work_upload_error.html", auth, error=str(e))
+        return _uploads(request, auth, s, 400, error=str(e))
+    if not _is_htmx(request):
+        return RedirectResponse("/uploads", status_code=303)
+    return render(
+        request, "work_upload_job.html", auth, job=q.get_import(s, auth.user, job_id, request.app.state.jobs)
+    )
+
+
+@router.get("/uploads/jobs/{job_id}", response_class=HTMLResponse)
+def upload_job(
+    request: Request, job_id: int, auth: Auth = Depends(page_auth), s: Session = Depends(db)
+) -> HTMLResponse:
+    """One import's progress panel; htmx polls it every second while the job is queued or running."""
+    return render(
+        request, "work_upload_job.html", auth, job=q.get_import(s, auth.user, job_id, request.app.state.jobs)
+    )
