@@ -1,0 +1,199 @@
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from painrcm.errors import InputError
+from painrcm.model import Encounter
+from painrcm.x12.reader837 import format_diagnosis, read_837
+
+from .conftest import BROKEN_837, NOT_837P, VALID_837, fixture_text, linuxforhealth, sample
+
+
+@pytest.mark.parametrize("rel", VALID_837 + linuxforhealth("837"))
+def test_valid_samples_are_read(rel: str) -> None:
+    text, name = sample(rel)
+    result = read_837(text, name)
+    assert result.claims, f"{rel}: no claim read"
+    assert not result.problems, [p.render() for p in result.problems]
+    for enc in result.claims:
+        assert enc.encounter_id and enc.lines and enc.diagnoses
+        assert enc.procedures == []
+        for w in result.warnings:
+            assert w.place and w.place.startswith("segment ")
+
+
+def test_many_claims_and_envelopes() -> None:
+    text, name = sample("imsweb/x12_many_claims.txt")
+    assert len(read_837(text, name).claims) == 820
+    text, name = sample("imsweb/x12_multiple_isa.txt")
+    assert len(read_837(text, name).claims) == 4
+    text, name = sample("imsweb/x12_multiple_gs.txt")
+    assert len(read_837(text, name).claims) == 6
+
+
+def test_imsweb_valid_content() -> None:
+    text, name = sample("imsweb/x12_valid.txt")
+    claims = read_837(text, name).claims
+    assert [c.encounter_id for c in claims] == ["A37YH556", "A37YH667"]
+    first = claims[0]
+    assert first.diagnoses == ["890.1", "872.00", "555.9"]
+    assert first.lines is not None
+    assert first.lines[0].code == "99211" and first.lines[0].modifiers == ["25"]
+    assert first.lines[0].date_of_service == date(2005, 3, 14)
+    assert first.payer.id == "11122333" and first.payer.plan == "commercial"
+    assert first.patient.member_id == "123456" and first.patient.last_name == "DOE"
+
+
+@pytest.mark.parametrize("rel", BROKEN_837)
+def test_broken_samples_are_refused_with_location(rel: str) -> None:
+    text, name = sample(rel)
+    try:
+        result = read_837(text, name)
+    except InputError as e:
+        assert e.file == name
+        assert e.place is not None and e.place.startswith("segment "), e.render()
+        return
+    assert result.problems, f"{rel} was read without any problem"
+    for p in result.problems:
+        assert p.place is not None and p.place.startswith("segment ") and "(" in p.place
+
+
+@pytest.mark.parametrize("rel", NOT_837P)
+def test_other_transactions_are_refused(rel: str) -> None:
+    text, name = sample(rel)
+    with pytest.raises(InputError) as ei:
+        read_837(text, name)
+    assert ei.value.place is not None and ei.value.place.startswith("segment ")
+
+
+def test_specific_broken_messages() -> None:
+    cases = {
+        "imsweb/x12_bad_first_line.txt": ("segment 1 (ISA)", "fixed width"),
+        "imsweb/x12_bad_segment_identifier.txt": ("segment 6", "segment ID"),
+        "imsweb/x12_missing_elements.txt": ("segment 7 (NM1)", "NM102"),
+        "imsweb/x12_segments_out_of_order.txt": ("segment 12 (N4)", "out of order"),
+        "imsweb/x12_loop_errors1_exceeds_max_1_parent.txt": ("segment 15 (NM1)", "2010AA"),
+        "imsweb/x12_loop_errors3_missing_loops.txt": ("segment 8 (HL)", "2010AA"),
+        "imsweb/x12_no_isa_line.txt": ("segment 1", "ISA"),
+    }
+    for rel, (place, words) in cases.items():
+        text, name = sample(rel)
+        with pytest.raises(InputError) as ei:
+            read_837(text, name)
+        assert ei.value.place == place, (rel, ei.value.render())
+        assert words in ei.value.expected, (rel, ei.value.render())
+
+
+def test_one_bad_claim_among_many() -> None:
+    text, name = sample("imsweb/x12_missing_required_loops_mult_repeats.txt")
+    result = read_837(text, name)
+    assert len(result.claims) == 3 and len(result.problems) == 2
+    assert result.problems[0].place == "segment 33 (SV1)"
+    assert "A37YH667" in result.problems[0].expected
+
+
+def test_mapping_of_synthetic_claim() -> None:
+    result = read_837(fixture_text("pain.837"), "pain.837")
+    assert [c.encounter_id for c in result.claims] == ["PCN-1", "PCN-3"]
+    assert len(result.problems) == 1
+    bad = result.problems[0]
+    assert bad.place == "segment 50 (SV1)" and "PCN-2" in bad.expected and "SV107" in bad.expected
+    assert result.warnings == []
+
+    one = result.claims[0]
+    assert one.practice.npi == "1245319599" and one.practice.kind == "asc"
+    assert one.practice.state == "NV"  # 2310C service facility overrides the billing provider's CA
+    assert one.practice.tax_id == "741234567"
+    assert one.rendering_provider.npi == "1679576722"
+    assert one.patient.last_name == "DOE" and one.patient.first_name == "JANE"  # the patient loop 2010CA
+    assert one.patient.member_id == "MEM123" and one.patient.dob == date(1956, 4, 2) and one.patient.sex == "F"
+    assert one.payer.id == "MAPLAN01" and one.payer.plan == "medicare_advantage"
+    assert one.place_of_service == "24"
+    assert one.diagnoses == ["M54.16", "M51.16"]
+    assert one.authorization_number == "AUTH-1"
+    assert one.date_of_service == date(2026, 3, 1)  # earliest line date (RD8 range start)
+    assert one.procedures == []
+    lines = one.lines or []
+    assert [(ln.code, ln.modifiers) for ln in lines] == [("64483", ["RT"]), ("64484", ["RT", "XS"]), ("77003", [])]
+    assert [ln.units for ln in lines] == [1, 1, 2]
+    assert [ln.diagnosis_pointers for ln in lines] == [[1, 2], [1, 2], [1]]
+    assert [ln.charge for ln in lines] == [900, 300, 50]
+    assert lines[0].control_number == "L-1" and lines[1].control_number is None
+    assert lines[1].authorization_number == "AUTH-LINE" and lines[0].authorization_number is None
+    assert lines[1].place_of_service == "22" and lines[0].place_of_service is None
+    assert lines[1].date_of_service == date(2026, 3, 1)
+
+    three = result.claims[1]
+    assert three.practice.state == "CA" and three.payer.plan == "medicaid"
+    assert three.rendering_provider.npi == "1245319599"  # no 2310B: the billing provider
+    assert three.patient.last_name == "BROWN" and three.patient.dob == date(1970, 7, 7)  # subscriber is patient
+    assert three.diagnoses == ["M54.5", "M47.816"]
+    assert (three.lines or [])[0].diagnosis_pointers == [2, 1]
+
+
+def test_plan_mapping() -> None:
+    text = fixture_text("pain.837")
+    for sbr09, plan in (("MB", "medicare"), ("MC", "medicaid"), ("16", "medicare_advantage"), ("CI", "commercial"),
+                        ("BL", "commercial"), ("", "commercial")):
+        t = text.replace("SBR*P*18*******MC", f"SBR*P*18*******{sbr09}".rstrip("*"))
+        claims = read_837(t, "p.837").claims
+        assert claims[-1].payer.plan == plan
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "place", "words"),
+    [
+        ("CLM*PCN-3*135***11:B:1", "CLM*PCN-3*135***:B:1", "(CLM)", "CLM05"),
+        ("HI*ABK:M545*ABF:M47816", "HI*ABF:M545", "(HI)", "principal"),
+        ("SV1*HC:20552*135*UN*1***2:1", "SV1*HC:20552*abc*UN*1***2:1", "(SV1)", "SV102"),
+        ("SV1*HC:20552*135*UN*1***2:1", "SV1*HC:20552:ABC*135*UN*1***2:1", "(SV1)", "modifier"),
+        ("DTP*472*D8*20260306", "DTP*472*D8*20260231", "(DTP)", "not a valid"),
+        ("DTP*472*D8*20260306", "DTP*472*RD9*20260306", "(DTP)", "D8 or RD8"),
+        ("DMG*D8*19700707*M", "DMG*D8*19700707*Q", "(DMG)", "DMG03"),
+        ("LX*1~\nSV1*HC:20552", "LX*1~\nNTE*ADD*X~\nSV1*HC:20552", "(NTE)", "SV1"),
+        ("DTP*472*D8*20260306~\n", "", "(SV1)", "DTP*472"),
+        ("NM1*PR*2*STATE MEDICAID*****PI*MCDTX~\n", "", "(HL)", "2010BB"),
+    ],
+)
+def test_claim_level_errors_are_problems(old: str, new: str, place: str, words: str) -> None:
+    text = fixture_text("pain.837")
+    assert old in text
+    result = read_837(text.replace(old, new, 1), "p.837")
+    assert [c.encounter_id for c in result.claims] == ["PCN-1"]
+    msgs = [p for p in result.problems if "PCN-3" in p.expected]
+    assert len(msgs) == 1, [p.render() for p in result.problems]
+    assert msgs[0].place is not None and msgs[0].place.endswith(place) and words in msgs[0].expected, msgs[0].render()
+
+
+def test_header_error_refuses_file() -> None:
+    text = fixture_text("pain.837").replace("NM1*40*2*CLEARINGHOUSE*****46*RECV01~\n", "")
+    with pytest.raises(InputError, match="1000B"):
+        read_837(text, "p.837")
+
+
+def test_wrong_version_refused() -> None:
+    text = fixture_text("pain.837").replace("005010X222A1", "005010X223A2")
+    with pytest.raises(InputError, match="837P") as ei:
+        read_837(text, "p.837")
+    assert ei.value.place == "segment 3 (ST)"
+
+
+def test_format_diagnosis() -> None:
+    assert format_diagnosis("M5416") == "M54.16"
+    assert format_diagnosis("m54.16") == "M54.16"
+    assert format_diagnosis("G89") == "G89"
+
+
+@pytest.mark.parametrize("rel", ["imsweb/x12_complex.txt", "linuxforhealth/demo.cob.example3.C.837"])
+def test_constructed_models_validate_unchanged(rel: str) -> None:
+    text, name = sample(rel)
+    for enc in read_837(text, name).claims:
+        again = Encounter.model_validate(enc.model_dump(by_alias=True))
+        assert again == enc
+
+
+def test_constructed_models_of_fixture_validate() -> None:
+    for enc in read_837(fixture_text("pain.837"), "pain.837").claims:
+        assert Encounter.model_validate_json(enc.model_dump_json(by_alias=True)) == enc
