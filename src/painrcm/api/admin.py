@@ -39,12 +39,12 @@ def _http(e: ValueError) -> HTTPException:
 
 
 @router.get("/users")
-def users(auth: Auth = Depends(admin_only), s: Session = Depends(db)) -> dict[str, Any]:
+def users(auth: Auth = Depends(admin_only), s: Session = Depends(db, scope="function")) -> dict[str, Any]:
     return {"users": [u.to_dict() for u in q.list_users(s)]}
 
 
 @router.post("/users", status_code=201)
-def create_user(body: NewUser, auth: Auth = Depends(admin_only), s: Session = Depends(db)) -> dict[str, Any]:
+def create_user(body: NewUser, auth: Auth = Depends(admin_only), s: Session = Depends(db, scope="function")) -> dict[str, Any]:
     try:
         return q.create_user(
             s,
@@ -60,13 +60,13 @@ def create_user(body: NewUser, auth: Auth = Depends(admin_only), s: Session = De
 
 
 @router.get("/users/{user_id}")
-def user(user_id: int, auth: Auth = Depends(admin_only), s: Session = Depends(db)) -> dict[str, Any]:
+def user(user_id: int, auth: Auth = Depends(admin_only), s: Session = Depends(db, scope="function")) -> dict[str, Any]:
     return q.get_user(s, user_id).to_dict()
 
 
 @router.patch("/users/{user_id}")
 def update_user(
-    user_id: int, body: UserChange, auth: Auth = Depends(admin_only), s: Session = Depends(db)
+    user_id: int, body: UserChange, auth: Auth = Depends(admin_only), s: Session = Depends(db, scope="function")
 ) -> dict[str, Any]:
     """Change role, practices, name, password or active; an admin cannot demote or deactivate themselves."""
     try:

@@ -42,7 +42,7 @@ def authorizations(
     state: str | None = None,
     on: date | None = None,
     auth: Auth = Depends(api_auth),
-    s: Session = Depends(db),
+    s: Session = Depends(db, scope="function"),
 ) -> dict[str, Any]:
     """Authorizations on file with their state on `on` (default today): expiring (within the payer
     policy's warning days, 14 by default), used_up, pending, denied, active, expired."""
@@ -65,7 +65,7 @@ def frequency(
     practice: str | None = None,
     on: date | None = None,
     auth: Auth = Depends(api_auth),
-    s: Session = Depends(db),
+    s: Session = Depends(db, scope="function"),
 ) -> dict[str, Any]:
     """Patients at a frequency limit of their payer's policy or one session short of it, with sessions
     used and left and the next payable date."""
@@ -84,7 +84,7 @@ def denials(
     next_action: str | None = None,
     status: str | None = None,
     auth: Auth = Depends(api_auth),
-    s: Session = Depends(db),
+    s: Session = Depends(db, scope="function"),
 ) -> dict[str, Any]:
     """Remittance lines denied or reduced (line level) with the explanation and next action.
     `reason` is a CARC (`97`) or group-reason (`CO-97`)."""
@@ -98,13 +98,13 @@ def denials(
 
 
 @router.get("/denials/{line_id}")
-def denial(line_id: int, auth: Auth = Depends(api_auth), s: Session = Depends(db)) -> dict[str, Any]:
+def denial(line_id: int, auth: Auth = Depends(api_auth), s: Session = Depends(db, scope="function")) -> dict[str, Any]:
     return q.get_denial(s, auth.user, line_id).to_dict()
 
 
 @router.patch("/denials/{line_id}")
 def update_denial(
-    line_id: int, body: DenialUpdate, auth: Auth = Depends(api_auth), s: Session = Depends(db)
+    line_id: int, body: DenialUpdate, auth: Auth = Depends(api_auth), s: Session = Depends(db, scope="function")
 ) -> dict[str, Any]:
     """Set the line's work status and note (audited)."""
     try:
@@ -115,7 +115,7 @@ def update_denial(
 
 @router.get("/imports")
 def imports(
-    practice: str | None = None, auth: Auth = Depends(api_auth), s: Session = Depends(db)
+    practice: str | None = None, auth: Auth = Depends(api_auth), s: Session = Depends(db, scope="function")
 ) -> dict[str, Any]:
     """The latest imports of the caller's practices."""
     return {"imports": [j.to_dict() for j in q.list_imports(s, auth.user, practice=practice)]}
@@ -128,7 +128,7 @@ async def create_import(
     kind: ImportKind = Form(...),
     practice_id: str = Form(...),
     auth: Auth = Depends(api_auth),
-    s: Session = Depends(db),
+    s: Session = Depends(db, scope="function"),
 ) -> dict[str, Any]:
     """Upload a file (multipart: file, kind, practice_id) for a background import; poll
     GET /api/imports/{id} for its progress."""
@@ -154,7 +154,7 @@ async def create_import(
 
 @router.get("/imports/{job_id}")
 def import_status(
-    request: Request, job_id: int, auth: Auth = Depends(api_auth), s: Session = Depends(db)
+    request: Request, job_id: int, auth: Auth = Depends(api_auth), s: Session = Depends(db, scope="function")
 ) -> dict[str, Any]:
     """An import's status (queued, running, done, failed), progress and message (where a bad file
     went wrong)."""

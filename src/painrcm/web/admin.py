@@ -35,7 +35,7 @@ def _page(request: Request, auth: Auth, s: Session, status_code: int = 200, **ct
 
 @router.get("/admin", response_class=HTMLResponse)
 def admin_page(
-    request: Request, done: str = "", auth: Auth = Depends(page_auth), s: Session = Depends(db)
+    request: Request, done: str = "", auth: Auth = Depends(page_auth), s: Session = Depends(db, scope="function")
 ) -> HTMLResponse:
     flashes = {"created": ["User created."], "updated": ["User updated."]}.get(done, [])
     return _page(request, auth, s, flashes=flashes)
@@ -50,7 +50,7 @@ def create_user(
     role: str = Form(...),
     practices: list[str] = Form([]),
     auth: Auth = Depends(page_auth),
-    s: Session = Depends(db),
+    s: Session = Depends(db, scope="function"),
 ) -> Response:
     if auth.user.role != "admin":
         return _page(request, auth, s)
@@ -77,7 +77,7 @@ def update_user(
     practices: list[str] = Form([]),
     password: str = Form(""),
     auth: Auth = Depends(page_auth),
-    s: Session = Depends(db),
+    s: Session = Depends(db, scope="function"),
 ) -> Response:
     """One user's row: role, practices (the whole selection), active, optionally a new password."""
     if auth.user.role != "admin":

@@ -54,7 +54,7 @@ async def _auth(request: Request, s: Session) -> Auth | None:
     return Auth(user, "session", sess)
 
 
-async def api_auth(request: Request, s: Session = Depends(db)) -> Auth:
+async def api_auth(request: Request, s: Session = Depends(db, scope="function")) -> Auth:
     auth = await _auth(request, s)
     if auth is None:
         raise HTTPException(401, "sign in, or send an API token (Authorization: Bearer ...)",
@@ -63,7 +63,7 @@ async def api_auth(request: Request, s: Session = Depends(db)) -> Auth:
     return auth
 
 
-async def page_auth(request: Request, s: Session = Depends(db)) -> Auth:
+async def page_auth(request: Request, s: Session = Depends(db, scope="function")) -> Auth:
     auth = await _auth(request, s)
     if auth is None:
         raise LoginRequired

@@ -40,7 +40,7 @@ def login_submit(
     email: str = Form(...),
     password: str = Form(...),
     next: str = Form("/"),
-    s: Session = Depends(db),
+    s: Session = Depends(db, scope="function"),
 ) -> Response:
     limiter: security.LoginLimiter = request.app.state.limiter
     keys = login_keys(request, email)
@@ -62,7 +62,7 @@ def login_submit(
 
 
 @router.post("/logout")
-def logout(request: Request, auth: Auth = Depends(page_auth), s: Session = Depends(db)) -> Response:
+def logout(request: Request, auth: Auth = Depends(page_auth), s: Session = Depends(db, scope="function")) -> Response:
     security.end_session(s, request.cookies.get(security.SESSION_COOKIE))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(security.SESSION_COOKIE, path="/")

@@ -48,7 +48,7 @@ def authorizations_page(
     state: str = "",
     on: str = "",
     auth: Auth = Depends(page_auth),
-    s: Session = Depends(db),
+    s: Session = Depends(db, scope="function"),
 ) -> HTMLResponse:
     day, error = _day(on)
     rows: list[q.AuthRow] = []
@@ -83,7 +83,7 @@ def frequency_page(
     practice: str = "",
     on: str = "",
     auth: Auth = Depends(page_auth),
-    s: Session = Depends(db),
+    s: Session = Depends(db, scope="function"),
 ) -> HTMLResponse:
     day, error = _day(on)
     rows = (
@@ -112,7 +112,7 @@ def denials_page(
     next_action: str = "",
     status: str = "",
     auth: Auth = Depends(page_auth),
-    s: Session = Depends(db),
+    s: Session = Depends(db, scope="function"),
 ) -> HTMLResponse:
     error = None
     rows: list[q.DenialRow] = []
@@ -145,7 +145,7 @@ def denial_update(
     work_status: str = Form(...),
     work_note: str = Form(""),
     auth: Auth = Depends(page_auth),
-    s: Session = Depends(db),
+    s: Session = Depends(db, scope="function"),
 ) -> Response:
     """The queue row's status form: htmx swaps the returned row in place; without htmx, back to the queue."""
     try:
@@ -167,7 +167,7 @@ def denial_update(
 
 
 @router.get("/uploads", response_class=HTMLResponse)
-def uploads_page(request: Request, auth: Auth = Depends(page_auth), s: Session = Depends(db)) -> HTMLResponse:
+def uploads_page(request: Request, auth: Auth = Depends(page_auth), s: Session = Depends(db, scope="function")) -> HTMLResponse:
     return _uploads(request, auth, s)
 
 
@@ -192,7 +192,7 @@ async def upload(
     kind: str = Form(...),
     practice_id: str = Form(...),
     auth: Auth = Depends(page_auth),
-    s: Session = Depends(db),
+    s: Session = Depends(db, scope="function"),
 ) -> Response:
     """The upload form: hands the file to the job runner, answers with the job's progress panel (htmx)
     or back to the uploads page."""
@@ -222,7 +222,7 @@ async def upload(
 
 @router.get("/uploads/jobs/{job_id}", response_class=HTMLResponse)
 def upload_job(
-    request: Request, job_id: int, auth: Auth = Depends(page_auth), s: Session = Depends(db)
+    request: Request, job_id: int, auth: Auth = Depends(page_auth), s: Session = Depends(db, scope="function")
 ) -> HTMLResponse:
     """One import's progress panel; htmx polls it every second while the job is queued or running."""
     return render(
