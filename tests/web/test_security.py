@@ -4,6 +4,7 @@ headers, server-side logout, API tokens, no PHI in logs, argon2 password hashes.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import copy
 import json
 import logging
@@ -320,7 +321,9 @@ def _asgi_post(app: FastAPI, path: str, body: bytes, content_type: str, on_start
 
         await app(scope, receive, send)
 
-    asyncio.run(run())
+    # a thread of its own: Playwright's sync API (tests/browser) may keep an event loop running here
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, run()).result()
     return status[0]
 
 
