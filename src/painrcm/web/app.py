@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from painrcm import __version__
@@ -49,8 +49,15 @@ def create_app(database_url: str | None = None, *, db: Database | None = None, j
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.exception_handler(NotFound)
-    async def _not_found(request: Request, exc: NotFound) -> JSONResponse:
-        return JSONResponse({"detail": "not found"}, status_code=404)
+    async def _not_found(request: Request, exc: NotFound) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": "not found"}, status_code=404)
+        return HTMLResponse(
+            "<!doctype html><title>Not found · painrcm</title><link rel=\"stylesheet\" href=\"/static/app.css\">"
+            "<main><h1>Not found</h1><p>There is nothing here, or it belongs to a practice you do not work."
+            "</p><p><a href=\"/\">Back to the dashboard</a></p></main>",
+            status_code=404,
+        )
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> RedirectResponse:
