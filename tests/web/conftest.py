@@ -236,6 +236,36 @@ def signed_in(app: FastAPI, users: dict[str, int]) -> Iterator[Callable[[str], t
         c.close()
 
 
+@pytest.fixture(scope="module")
+def role_sessions(app: FastAPI, users: dict[str, int]) -> dict[str, tuple[str, str]]:
+    """One sign-in per role for the whole module (argon2 is slow on purpose): role -> (cookie, CSRF).
+    For tests that never sign out; a test that ends a session uses `signed_in` instead."""
+    out = {}
+    for role, info in USERS.items():
+        with TestClient(app, base_url=BASE_URL) as c:
+            csrf = login(c, info["email"])
+            out[role] = (str(c.cookies.get(security.SESSION_COOKIE)), csrf)
+    return out
+
+
+@pytest.fixture
+def cached_signed_in(
+    app: FastAPI, role_sessions: dict[str, tuple[str, str]]
+) -> Iterator[Callable[[str], tuple[TestClient, str]]]:
+    """Like `signed_in`, but on the module's shared session for the role."""
+    opened: list[TestClient] = []
+
+    def make(role: str) -> tuple[TestClient, str]:
+        cookie, csrf = role_sessions[role]
+        c = TestClient(app, base_url=BASE_URL, cookies={security.SESSION_COOKIE: cookie})
+        opened.append(c)
+        return c, csrf
+
+    yield make
+    for c in opened:
+        c.close()
+
+
 # --- PostgreSQL ----------------------------------------------------------------------------------
 PG_SERVER = os.environ.get("PAINRCM_TEST_PG", "postgresql://postgres@127.0.0.1")
 

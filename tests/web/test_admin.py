@@ -4,7 +4,7 @@ billers, users deactivated; every change audited without the password; CSRF on t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from fastapi import FastAPI
@@ -12,38 +12,16 @@ from fastapi.testclient import TestClient
 
 from painrcm.store import models as m
 from painrcm.store.db import Database
-from painrcm.web import security
 from tests.web.conftest import BASE_URL, USERS, audit_rows, login, make_user
 
 SignedIn = Callable[[str], tuple[TestClient, str]]
 NEW_PASSWORD = "a-long-enough-secret"
 
 
-@pytest.fixture(scope="module")
-def sessions(app: FastAPI, users: dict[str, int]) -> dict[str, tuple[str, str]]:
-    """One sign-in per role for the module (argon2 is slow on purpose): role -> (cookie, CSRF token)."""
-    out = {}
-    for role, info in USERS.items():
-        with TestClient(app, base_url=BASE_URL) as c:
-            csrf = login(c, info["email"])
-            out[role] = (str(c.cookies.get(security.SESSION_COOKIE)), csrf)
-    return out
-
-
 @pytest.fixture
-def signed_in(app: FastAPI, sessions: dict[str, tuple[str, str]]) -> Iterator[SignedIn]:
-    """signed_in(role) -> (a fresh client on that role's session, its CSRF token)."""
-    opened: list[TestClient] = []
-
-    def make(role: str) -> tuple[TestClient, str]:
-        cookie, csrf = sessions[role]
-        c = TestClient(app, base_url=BASE_URL, cookies={security.SESSION_COOKIE: cookie})
-        opened.append(c)
-        return c, csrf
-
-    yield make
-    for c in opened:
-        c.close()
+def signed_in(cached_signed_in: SignedIn) -> SignedIn:
+    """This module never signs out: every client of a role shares one session (argon2 is slow)."""
+    return cached_signed_in
 
 
 @pytest.fixture

@@ -20,9 +20,8 @@ from painrcm.store import models as m
 from painrcm.store import queries_work as q
 from painrcm.store import services
 from painrcm.store.db import Database
-from painrcm.web import security
 from painrcm.web.app import create_app
-from tests.web.conftest import BASE_URL, USERS, audit_rows, days_ago, login, seed_encounter
+from tests.web.conftest import BASE_URL, audit_rows, days_ago, seed_encounter
 
 SignedIn = Callable[[str], tuple[TestClient, str]]
 TODAY = services.today()
@@ -45,31 +44,10 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
     mp.undo()
 
 
-@pytest.fixture(scope="module")
-def sessions(app: FastAPI, users: dict[str, int]) -> dict[str, tuple[str, str]]:
-    """One sign-in per role for the module (argon2 is slow on purpose): role -> (cookie, CSRF token)."""
-    out = {}
-    for role, info in USERS.items():
-        with TestClient(app, base_url=BASE_URL) as c:
-            csrf = login(c, info["email"])
-            out[role] = (str(c.cookies.get(security.SESSION_COOKIE)), csrf)
-    return out
-
-
 @pytest.fixture
-def signed_in(app: FastAPI, sessions: dict[str, tuple[str, str]]) -> Iterator[SignedIn]:
-    """signed_in(role) -> (a fresh client on that role's session, its CSRF token)."""
-    opened: list[TestClient] = []
-
-    def make(role: str) -> tuple[TestClient, str]:
-        cookie, csrf = sessions[role]
-        c = TestClient(app, base_url=BASE_URL, cookies={security.SESSION_COOKIE: cookie})
-        opened.append(c)
-        return c, csrf
-
-    yield make
-    for c in opened:
-        c.close()
+def signed_in(cached_signed_in: SignedIn) -> SignedIn:
+    """This module never signs out: every client of a role shares one session (argon2 is slow)."""
+    return cached_signed_in
 
 
 # --- the world: authorizations, patients near limits, remittance lines --------------------------------
