@@ -15,12 +15,20 @@ REF, BOOK = load_reference(), load_policies()
 
 def coded(**over):
     enc = example_encounter({"lines": None, **over})
-    return [(ln.code, tuple(ln.modifiers), ln.units) for ln in code_encounter(enc, REF, BOOK.for_payer(enc.payer))]
+    return [
+        (ln.code, tuple(ln.modifiers), ln.units) for ln in code_encounter(enc, REF, BOOK.for_payer(enc.payer))
+    ]
 
 
 def tf(levels, side="right", **kw):
-    return {"family": "epidural_transforaminal", "region": "lumbar", "levels": levels, "laterality": side,
-            "imaging": "fluoroscopy", **kw}
+    return {
+        "family": "epidural_transforaminal",
+        "region": "lumbar",
+        "levels": levels,
+        "laterality": side,
+        "imaging": "fluoroscopy",
+        **kw,
+    }
 
 
 def test_t12_l1_transforaminal_is_thoracic_whatever_the_region_says():
@@ -29,7 +37,10 @@ def test_t12_l1_transforaminal_is_thoracic_whatever_the_region_says():
 
 def test_levels_in_two_regions_get_a_primary_each():
     assert coded(procedures=[tf(["T12-L1", "L4", "L5"], "left")]) == [
-        ("64479", ("LT",), 1), ("64483", ("LT",), 1), ("64484", ("LT",), 1)]
+        ("64479", ("LT",), 1),
+        ("64483", ("LT",), 1),
+        ("64484", ("LT",), 1),
+    ]
 
 
 def test_left_and_right_documented_separately_are_one_bilateral_session():
@@ -37,24 +48,46 @@ def test_left_and_right_documented_separately_are_one_bilateral_session():
 
 
 def test_lumbar_medial_branch_nerves_become_joints():
-    mbb = {"family": "facet_joint", "region": "lumbar", "target": "medial_branch", "purpose": "therapeutic",
-           "levels": ["L2", "L3", "L4", "L5"], "laterality": "left", "imaging": "fluoroscopy"}
+    mbb = {
+        "family": "facet_joint",
+        "region": "lumbar",
+        "target": "medial_branch",
+        "purpose": "therapeutic",
+        "levels": ["L2", "L3", "L4", "L5"],
+        "laterality": "left",
+        "imaging": "fluoroscopy",
+    }
     # L2..L5 nerves cover L3-L4, L4-L5 and L5-S1: three joints
     assert coded(payer=COMMERCIAL, procedures=[mbb]) == [
-        ("64493", ("LT",), 1), ("64494", ("LT",), 1), ("64495", ("LT",), 1)]
+        ("64493", ("LT",), 1),
+        ("64494", ("LT",), 1),
+        ("64495", ("LT",), 1),
+    ]
 
 
 def test_kx_only_on_medicare_diagnostic_facet_lines():
-    mbb = {"family": "facet_joint", "region": "cervical", "target": "medial_branch", "purpose": "diagnostic",
-           "levels": ["C5-C6"], "laterality": "right", "imaging": "fluoroscopy"}
+    mbb = {
+        "family": "facet_joint",
+        "region": "cervical",
+        "target": "medial_branch",
+        "purpose": "diagnostic",
+        "levels": ["C5-C6"],
+        "laterality": "right",
+        "imaging": "fluoroscopy",
+    }
     assert coded(procedures=[mbb]) == [("64490", ("RT", "KX"), 1)]
     assert coded(payer=COMMERCIAL, procedures=[mbb]) == [("64490", ("RT",), 1)]
     assert coded(procedures=[{**mbb, "purpose": "therapeutic"}]) == [("64490", ("RT",), 1)]
 
 
 def test_medicare_needs_purpose_for_facet_blocks():
-    mbb = {"family": "facet_joint", "region": "lumbar", "levels": ["L4-L5"], "laterality": "right",
-           "imaging": "fluoroscopy"}
+    mbb = {
+        "family": "facet_joint",
+        "region": "lumbar",
+        "levels": ["L4-L5"],
+        "laterality": "right",
+        "imaging": "fluoroscopy",
+    }
     with pytest.raises(InputError) as err:
         coded(procedures=[mbb])
     assert err.value.place == "$.procedures[0].purpose"
@@ -68,7 +101,8 @@ def test_em_with_25_only_when_separately_identifiable():
 
 def test_em_alone_needs_no_25():
     assert coded(procedures=[], evaluation={"code": "99204", "separately_identifiable": True}) == [
-        ("99204", (), 1)]
+        ("99204", (), 1)
+    ]
 
 
 def test_drugs_billed_by_medicare_office_only():
@@ -79,15 +113,24 @@ def test_drugs_billed_by_medicare_office_only():
 
 
 def test_imaging_lines_only_for_codes_without_imaging():
-    gon = {"family": "peripheral_nerve_block", "nerve": "greater_occipital", "laterality": "bilateral",
-           "imaging": "ultrasound"}
+    gon = {
+        "family": "peripheral_nerve_block",
+        "nerve": "greater_occipital",
+        "laterality": "bilateral",
+        "imaging": "ultrasound",
+    }
     assert coded(diagnoses=["G44.209"], procedures=[gon]) == [("64405", ("50",), 1), ("76942", (), 1)]
     fem = {**gon, "nerve": "femoral", "laterality": "left"}
     assert coded(diagnoses=["G89.18"], procedures=[fem]) == [("64447", ("LT",), 1)]
 
 
 def test_interlaminar_imaging_picks_the_code():
-    il = {"family": "epidural_interlaminar", "region": "lumbar", "approach": "interlaminar", "levels": ["L4-L5"]}
+    il = {
+        "family": "epidural_interlaminar",
+        "region": "lumbar",
+        "approach": "interlaminar",
+        "levels": ["L4-L5"],
+    }
     assert coded(procedures=[{**il, "imaging": "fluoroscopy"}]) == [("62323", (), 1)]
     assert coded(procedures=[{**il, "imaging": "none"}]) == [("62322", (), 1)]
     assert coded(procedures=[{**il, "levels": ["C6-C7"], "imaging": "ct"}]) == [("62321", (), 1)]
@@ -99,10 +142,12 @@ def test_trigger_point_code_by_muscle_count():
 
 
 def test_scs_trial_and_implant():
-    assert coded(diagnoses=["G89.4"], procedures=[{"family": "spinal_cord_stimulator", "stage": "trial",
-                                                   "leads": 2}]) == [("63650", (), 2)]
-    assert coded(diagnoses=["G89.4"], procedures=[{"family": "spinal_cord_stimulator", "stage": "implant",
-                                                   "leads": 2}]) == [("63685", (), 1), ("63650", (), 2)]
+    assert coded(
+        diagnoses=["G89.4"], procedures=[{"family": "spinal_cord_stimulator", "stage": "trial", "leads": 2}]
+    ) == [("63650", (), 2)]
+    assert coded(
+        diagnoses=["G89.4"], procedures=[{"family": "spinal_cord_stimulator", "stage": "implant", "leads": 2}]
+    ) == [("63685", (), 1), ("63650", (), 2)]
 
 
 def test_vertebral_augmentation_first_level_by_region():
@@ -117,8 +162,9 @@ def test_definitive_drug_test_by_class_count():
 
 def test_asc_facility_medicare_si_joint_is_g0260_rt_lt():
     si = {"family": "sacroiliac_joint", "laterality": "bilateral", "imaging": "fluoroscopy"}
-    assert coded(diagnoses=["M46.1"], practice={"kind": "asc", "state": "CA"}, place_of_service="24",
-                 procedures=[si]) == [("G0260", ("RT",), 1), ("G0260", ("LT",), 1)]
+    assert coded(
+        diagnoses=["M46.1"], practice={"kind": "asc", "state": "CA"}, place_of_service="24", procedures=[si]
+    ) == [("G0260", ("RT",), 1), ("G0260", ("LT",), 1)]
 
 
 def test_supporting_diagnosis_is_pointed_first():

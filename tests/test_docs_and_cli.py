@@ -41,16 +41,31 @@ def test_edits_lists_the_catalogue():
 
 def test_scrub_json_follows_the_contract(tmp_path):
     p = tmp_path / "e.json"
-    p.write_text(json.dumps(example_dict({"lines": [
-        {"code": "64483", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1, 2]},
-        {"code": "77003", "modifiers": [], "units": 1, "diagnosis_pointers": [1]}]})))
+    p.write_text(
+        json.dumps(
+            example_dict(
+                {
+                    "lines": [
+                        {"code": "64483", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1, 2]},
+                        {"code": "77003", "modifiers": [], "units": 1, "diagnosis_pointers": [1]},
+                    ]
+                }
+            )
+        )
+    )
     result = runner.invoke(app, ["scrub", str(p), "--json", "--fix"])
     assert result.exit_code == 1
     doc = json.loads(result.stdout)
     assert doc["schema"] == "painrcm.scrub/1"
     claim = doc["claims"][0]
     assert claim["claim_id"] == "EX-1" and claim["status"] == "error"
-    assert claim["lines"][1] == {"line": 2, "code": "77003", "modifiers": [], "units": 1, "diagnosis_pointers": [1]}
+    assert claim["lines"][1] == {
+        "line": 2,
+        "code": "77003",
+        "modifiers": [],
+        "units": 1,
+        "diagnosis_pointers": [1],
+    }
     bun = [f for f in claim["findings"] if f["edit"] == "BUN001"]
     assert bun and bun[0]["line"] == 2 and bun[0]["severity"] == "error" and bun[0]["fix"]
     assert [ln["code"] for ln in claim["fixed_lines"]] == ["64483"]
@@ -60,8 +75,13 @@ def test_scrub_json_follows_the_contract(tmp_path):
 
 def test_human_report_names_findings_and_fixes(tmp_path):
     p = tmp_path / "e.json"
-    p.write_text(json.dumps(example_dict({"lines": [
-        {"code": "64483", "modifiers": [], "units": 1, "diagnosis_pointers": [1, 2]}]})))
+    p.write_text(
+        json.dumps(
+            example_dict(
+                {"lines": [{"code": "64483", "modifiers": [], "units": 1, "diagnosis_pointers": [1, 2]}]}
+            )
+        )
+    )
     result = runner.invoke(app, ["scrub", str(p), "--fix"])
     assert result.exit_code == 1
     assert "MOD004" in result.stdout and "fix:" in result.stdout
@@ -83,5 +103,6 @@ def test_code_json_contract(tmp_path):
     p.write_text(json.dumps(doc))
     out = json.loads(runner.invoke(app, ["code", str(p), "--json"]).stdout)
     assert out["schema"] == "painrcm.claim/1" and out["claim_id"] == "EX-1"
-    assert out["lines"] == [{"line": 1, "code": "64483", "modifiers": ["RT"], "units": 1,
-                             "diagnosis_pointers": [1, 2]}]
+    assert out["lines"] == [
+        {"line": 1, "code": "64483", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1, 2]}
+    ]

@@ -33,8 +33,12 @@ def hist(*visits: dict[str, Any]) -> History:
     return History.from_encounters([example_encounter(v) for v in visits], REF)
 
 
-def scrub(claim: dict[str, Any], *visits: dict[str, Any], auths: list[dict[str, Any]] | None = None,
-          history: History | None | bool = True) -> ClaimResult:
+def scrub(
+    claim: dict[str, Any],
+    *visits: dict[str, Any],
+    auths: list[dict[str, Any]] | None = None,
+    history: History | None | bool = True,
+) -> ClaimResult:
     kw: dict[str, Any] = {}
     if history is True:
         kw["history"] = hist(*visits)
@@ -86,17 +90,20 @@ def test_session_on_the_day_after_is_inside_the_window():
     assert "payable again from 2026-03-03" in m
 
 
-@pytest.mark.parametrize("dos, earlier, counted", [
-    # 2024-02-29 has no twin a year earlier: the cut is 2023-02-28 (dates.add_months)
-    ("2024-02-29", "2023-02-28", False),
-    ("2024-02-29", "2023-03-01", True),
-    # a leap day in the window of a non-leap year
-    ("2025-02-28", "2024-02-28", False),
-    ("2025-02-28", "2024-02-29", True),
-    ("2025-03-01", "2024-02-29", False),
-    ("2025-03-01", "2024-03-01", False),
-    ("2025-03-01", "2024-03-02", True),
-])
+@pytest.mark.parametrize(
+    "dos, earlier, counted",
+    [
+        # 2024-02-29 has no twin a year earlier: the cut is 2023-02-28 (dates.add_months)
+        ("2024-02-29", "2023-02-28", False),
+        ("2024-02-29", "2023-03-01", True),
+        # a leap day in the window of a non-leap year
+        ("2025-02-28", "2024-02-28", False),
+        ("2025-02-28", "2024-02-29", True),
+        ("2025-03-01", "2024-02-29", False),
+        ("2025-03-01", "2024-03-01", False),
+        ("2025-03-01", "2024-03-02", True),
+    ],
+)
 def test_leap_year_window_edges(dos, earlier, counted):
     year = date.fromisoformat(dos).year - 1
     others = [esi(f"H-{i}", f"{year}-{m}-15") for i, m in ((2, "06"), (3, "09"), (4, "12"))]
@@ -131,44 +138,109 @@ def test_frq090_next_payable_date_is_actually_payable_after_a_leap_day():
 
 # --- per region vs cross region -------------------------------------------------------------------------
 def test_four_lumbar_sessions_then_a_lumbar_one_is_over_the_limit():
-    r = scrub({}, esi("H-1", "2025-04-10"), esi("H-2", "2025-07-01"), esi("H-3", "2025-09-15"),
-              esi("H-4", "2025-12-01", "62323", ""))
+    r = scrub(
+        {},
+        esi("H-1", "2025-04-10"),
+        esi("H-2", "2025-07-01"),
+        esi("H-3", "2025-09-15"),
+        esi("H-4", "2025-12-01", "62323", ""),
+    )
     (f,) = [f for f in r.findings if f.edit == "FRQ001"]
     assert f.severity.value == "error" and f.line == 1 and "session 5" in f.message
 
 
 def test_cervical_sessions_do_not_count_against_lumbar():
-    r = scrub({}, esi("H-1", "2025-04-10", "64479"), esi("H-2", "2025-07-01", "64479"),
-              esi("H-3", "2025-09-15", "62321", ""), esi("H-4", "2025-12-01", "64479"))
+    r = scrub(
+        {},
+        esi("H-1", "2025-04-10", "64479"),
+        esi("H-2", "2025-07-01", "64479"),
+        esi("H-3", "2025-09-15", "62321", ""),
+        esi("H-4", "2025-12-01", "64479"),
+    )
     assert not {"FRQ001", "FRQ090"} & edits(r)
 
 
 def test_regions_count_separately_when_mixed():
     # 3 lumbar + 2 cervical: this lumbar is the 4th lumbar (last), not the 6th epidural
-    r = scrub({}, esi("H-1", "2025-04-10"), esi("H-2", "2025-07-01"), esi("H-3", "2025-09-15"),
-              esi("C-1", "2025-05-01", "64479"), esi("C-2", "2025-10-01", "64479"))
+    r = scrub(
+        {},
+        esi("H-1", "2025-04-10"),
+        esi("H-2", "2025-07-01"),
+        esi("H-3", "2025-09-15"),
+        esi("C-1", "2025-05-01", "64479"),
+        esi("C-2", "2025-10-01", "64479"),
+    )
     assert "FRQ001" not in edits(r)
     (m,) = msgs(r, "FRQ090")
     assert "lumbar" in m and "2025-05-01" not in m
 
 
 # --- identity across practices (RULES.md 6) --------------------------------------------------------------
-JANE = {"id": "P01-000123", "member_id": "1EG4TE5MK73", "last_name": "Doe", "first_name": "Jane",
-        "dob": "1956-04-02", "sex": "F"}
+JANE = {
+    "id": "P01-000123",
+    "member_id": "1EG4TE5MK73",
+    "last_name": "Doe",
+    "first_name": "Jane",
+    "dob": "1956-04-02",
+    "sex": "F",
+}
 
 
-@pytest.mark.parametrize("patient, same", [
-    ({"id": "P02-9", "member_id": " 1eg4 te5mk73 ", "last_name": "Smith", "first_name": "Janet",
-      "dob": "1956-04-02"}, True),  # member ID ignoring case and spaces + dob
-    ({"id": "P02-9", "member_id": "ZZ999", "last_name": "DOE", "first_name": "jane", "dob": "1956-04-02"},
-     True),  # name + dob, member IDs differ
-    ({"id": "P02-9", "member_id": "ZZ999", "last_name": "Doe", "first_name": "Jane", "dob": "1956-04-03"},
-     False),  # same name, different dob
-    ({"id": "P02-9", "member_id": "1EG4TE5MK73", "last_name": "Smith", "first_name": "Janet",
-      "dob": "1956-04-03"}, False),  # same member ID, different dob
-    ({"id": "P01-000123", "member_id": "ZZ999", "last_name": "Smith", "first_name": "Janet",
-      "dob": "1956-04-02"}, False),  # same chart ID at another practice is not identity
-])
+@pytest.mark.parametrize(
+    "patient, same",
+    [
+        (
+            {
+                "id": "P02-9",
+                "member_id": " 1eg4 te5mk73 ",
+                "last_name": "Smith",
+                "first_name": "Janet",
+                "dob": "1956-04-02",
+            },
+            True,
+        ),  # member ID ignoring case and spaces + dob
+        (
+            {
+                "id": "P02-9",
+                "member_id": "ZZ999",
+                "last_name": "DOE",
+                "first_name": "jane",
+                "dob": "1956-04-02",
+            },
+            True,
+        ),  # name + dob, member IDs differ
+        (
+            {
+                "id": "P02-9",
+                "member_id": "ZZ999",
+                "last_name": "Doe",
+                "first_name": "Jane",
+                "dob": "1956-04-03",
+            },
+            False,
+        ),  # same name, different dob
+        (
+            {
+                "id": "P02-9",
+                "member_id": "1EG4TE5MK73",
+                "last_name": "Smith",
+                "first_name": "Janet",
+                "dob": "1956-04-03",
+            },
+            False,
+        ),  # same member ID, different dob
+        (
+            {
+                "id": "P01-000123",
+                "member_id": "ZZ999",
+                "last_name": "Smith",
+                "first_name": "Janet",
+                "dob": "1956-04-02",
+            },
+            False,
+        ),  # same chart ID at another practice is not identity
+    ],
+)
 def test_identity_across_practices(patient, same):
     other = esi("X-1", "2025-12-01", practice=OTHER_PRACTICE, patient=patient)
     r = scrub({}, esi("H-1", "2025-04-10"), esi("H-2", "2025-07-01"), esi("H-3", "2025-09-15"), other)
@@ -197,22 +269,40 @@ def test_history_record_of_this_claim_is_not_counted_twice():
 
 def test_history_record_with_the_claims_encounter_id_is_the_same_claim_even_on_another_date():
     # an earlier version of this claim (EX-1, date since corrected) is the same claim
-    r = scrub({}, esi("H-2", "2025-09-15"), esi("H-3", "2025-12-01"), esi("H-4", "2026-01-10"),
-              esi("EX-1", "2026-02-20"))
+    r = scrub(
+        {},
+        esi("H-2", "2025-09-15"),
+        esi("H-3", "2025-12-01"),
+        esi("H-4", "2026-01-10"),
+        esi("EX-1", "2026-02-20"),
+    )
     assert "FRQ001" not in edits(r)
     assert "FRQ090" in edits(r)
 
 
 def test_two_records_on_the_same_date_are_one_session():
-    r = scrub({}, esi("H-2", "2025-09-15"), esi("H-3", "2025-12-01"), esi("H-3b", "2025-12-01", "62323", ""),
-              esi("H-3c", "2025-12-01", practice=OTHER_PRACTICE))
+    r = scrub(
+        {},
+        esi("H-2", "2025-09-15"),
+        esi("H-3", "2025-12-01"),
+        esi("H-3b", "2025-12-01", "62323", ""),
+        esi("H-3c", "2025-12-01", practice=OTHER_PRACTICE),
+    )
     assert not {"FRQ001", "FRQ090"} & edits(r)
 
 
 # --- purpose of facet sessions without a note (RULES.md 10) --------------------------------------------
-THERAPEUTIC = {"family": "facet_joint", "region": "lumbar", "target": "intraarticular", "purpose": "therapeutic",
-               "levels": ["L4-L5"], "laterality": "bilateral", "imaging": "fluoroscopy", "images_stored": True,
-               "medications": ["triamcinolone 40 mg"]}
+THERAPEUTIC = {
+    "family": "facet_joint",
+    "region": "lumbar",
+    "target": "intraarticular",
+    "purpose": "therapeutic",
+    "levels": ["L4-L5"],
+    "laterality": "bilateral",
+    "imaging": "fluoroscopy",
+    "images_stored": True,
+    "medications": ["triamcinolone 40 mg"],
+}
 FACET_CLAIM = {"diagnoses": ["M47.816"], "procedures": [THERAPEUTIC], "lines": [line("64493", "50")]}
 
 
@@ -226,8 +316,13 @@ def bare_facet(eid: str, when: str, *mods: str) -> dict[str, Any]:
 
 
 def test_unknown_purpose_session_that_could_tip_frq002_is_not_checked():
-    r = scrub(FACET_CLAIM, ther("H-1", "2025-05-01"), ther("H-2", "2025-08-01"), ther("H-3", "2025-11-01"),
-              bare_facet("U-1", "2026-01-15"))
+    r = scrub(
+        FACET_CLAIM,
+        ther("H-1", "2025-05-01"),
+        ther("H-2", "2025-08-01"),
+        ther("H-3", "2025-11-01"),
+        bare_facet("U-1", "2026-01-15"),
+    )
     assert "FRQ002" not in edits(r)
     reason = skipped(r)["FRQ002"]
     assert "2026-01-15" in reason and "unknown purpose" in reason
@@ -241,14 +336,25 @@ def test_unknown_purpose_session_that_cannot_change_frq002_is_ignored():
 
 
 def test_over_the_limit_without_unknown_sessions_is_still_an_error():
-    r = scrub(FACET_CLAIM, ther("H-1", "2025-05-01"), ther("H-2", "2025-08-01"), ther("H-3", "2025-11-01"),
-              ther("H-4", "2026-01-15"), bare_facet("U-1", "2025-12-10"))
+    r = scrub(
+        FACET_CLAIM,
+        ther("H-1", "2025-05-01"),
+        ther("H-2", "2025-08-01"),
+        ther("H-3", "2025-11-01"),
+        ther("H-4", "2026-01-15"),
+        bare_facet("U-1", "2025-12-10"),
+    )
     assert "FRQ002" in edits(r) and "FRQ002" not in skipped(r)
 
 
 def test_unknown_purpose_session_that_could_tip_frq008_is_not_checked():
-    r = scrub(MBB_CLAIM, mbb("H-1", "2025-04-01", 40), mbb("H-2", "2025-06-01", 45), mbb("H-3", "2025-09-01", 50),
-              bare_facet("U-1", "2025-12-01"))
+    r = scrub(
+        MBB_CLAIM,
+        mbb("H-1", "2025-04-01", 40),
+        mbb("H-2", "2025-06-01", 45),
+        mbb("H-3", "2025-09-01", 50),
+        bare_facet("U-1", "2025-12-01"),
+    )
     assert "FRQ008" not in edits(r)
     assert "2025-12-01" in skipped(r)["FRQ008"]
     # an unknown-purpose session is not counted as therapeutic either
@@ -256,14 +362,21 @@ def test_unknown_purpose_session_that_could_tip_frq008_is_not_checked():
 
 
 def test_kx_lines_without_a_note_count_as_diagnostic():
-    visits = [bare_facet(f"K-{i}", d, "KX") for i, d in
-              enumerate(["2025-04-01", "2025-06-01", "2025-09-01", "2025-12-01"])]
+    visits = [
+        bare_facet(f"K-{i}", d, "KX")
+        for i, d in enumerate(["2025-04-01", "2025-06-01", "2025-09-01", "2025-12-01"])
+    ]
     r = scrub(MBB_CLAIM, *visits)
     assert "FRQ008" in edits(r) and "FRQ008" not in skipped(r)
     assert "session 5" in msgs(r, "FRQ008")[0]
     # without KX the same records are of unknown purpose: not counted, not an error
-    r = scrub(MBB_CLAIM, *[bare_facet(f"K-{i}", d) for i, d in
-                           enumerate(["2025-04-01", "2025-06-01", "2025-09-01", "2025-12-01"])])
+    r = scrub(
+        MBB_CLAIM,
+        *[
+            bare_facet(f"K-{i}", d)
+            for i, d in enumerate(["2025-04-01", "2025-06-01", "2025-09-01", "2025-12-01"])
+        ],
+    )
     assert "FRQ008" not in edits(r) and "FRQ008" in skipped(r)
 
 
@@ -277,9 +390,15 @@ def test_75_percent_blocks_qualify_for_commercial_rfa_but_not_medicare():
     assert "NEC001" not in edits(commercial) and "NEC001" not in skipped(commercial)
 
 
-@pytest.mark.parametrize("payer, relief, ok", [
-    ("medicare", 80, True), ("medicare", 79.5, False), ("commercial", 50, True), ("commercial", 49, False),
-])
+@pytest.mark.parametrize(
+    "payer, relief, ok",
+    [
+        ("medicare", 80, True),
+        ("medicare", 79.5, False),
+        ("commercial", 50, True),
+        ("commercial", 49, False),
+    ],
+)
 def test_relief_threshold_is_at_least(payer, relief, ok):
     claim = dict(RFA_CLAIM)
     if payer == "commercial":
@@ -318,20 +437,29 @@ def test_unknown_purpose_blocks_make_nec001_not_checked():
 
 
 # --- NEC005 stimulator trial --------------------------------------------------------------------------
-IMPLANT = {"diagnoses": ["G89.4", "M96.1"],
-           "procedures": [{"family": "spinal_cord_stimulator", "stage": "implant", "leads": 2}],
-           "lines": [line("63685"), {"code": "63650", "modifiers": [], "units": 2, "diagnosis_pointers": [1, 2]}]}
+IMPLANT = {
+    "diagnoses": ["G89.4", "M96.1"],
+    "procedures": [{"family": "spinal_cord_stimulator", "stage": "implant", "leads": 2}],
+    "lines": [line("63685"), {"code": "63650", "modifiers": [], "units": 2, "diagnosis_pointers": [1, 2]}],
+}
 
 
 def trial(relief: float | None, when: str = "2026-01-20") -> dict[str, Any]:
     proc: dict[str, Any] = {"family": "spinal_cord_stimulator", "stage": "trial", "leads": 2}
     if relief is not None:
         proc["relief_percent"] = relief
-    return visit("T-1", when, {"code": "63650", "modifiers": [], "units": 2, "diagnosis_pointers": [1]},
-                 procedures=[proc], diagnoses=["G89.4", "M96.1"])
+    return visit(
+        "T-1",
+        when,
+        {"code": "63650", "modifiers": [], "units": 2, "diagnosis_pointers": [1]},
+        procedures=[proc],
+        diagnoses=["G89.4", "M96.1"],
+    )
 
 
-@pytest.mark.parametrize("relief, outcome", [(70, "pass"), (50, "pass"), (30, "error"), (None, "not_checked")])
+@pytest.mark.parametrize(
+    "relief, outcome", [(70, "pass"), (50, "pass"), (30, "error"), (None, "not_checked")]
+)
 def test_nec005_trial_relief(relief, outcome):
     r = scrub(IMPLANT, trial(relief))
     assert ("NEC005" in edits(r)) is (outcome == "error")
@@ -351,7 +479,9 @@ def test_nec005_trial_after_the_implant_does_not_count():
 
 
 # --- FRQ006 / FRQ007 intervals --------------------------------------------------------------------------
-@pytest.mark.parametrize("first, too_soon", [("2026-02-16", False), ("2026-02-17", True), ("2026-02-28", True)])
+@pytest.mark.parametrize(
+    "first, too_soon", [("2026-02-16", False), ("2026-02-17", True), ("2026-02-28", True)]
+)
 def test_frq006_second_block_needs_14_days(first, too_soon):
     r = scrub(MBB_CLAIM, mbb("H-1", first, 85))
     assert ("FRQ006" in edits(r)) is too_soon
@@ -359,7 +489,8 @@ def test_frq006_second_block_needs_14_days(first, too_soon):
         (m,) = msgs(r, "FRQ006")
         assert first in m
         assert (date.fromisoformat(first).toordinal() + 14) == date.fromisoformat(
-            m.split("on or after ")[1][:10]).toordinal()
+            m.split("on or after ")[1][:10]
+        ).toordinal()
 
 
 def test_frq006_ignores_other_regions():
@@ -375,8 +506,10 @@ def rfa(eid: str, when: str) -> dict[str, Any]:
 BLOCKS = [mbb("B-1", "2025-07-01", 85), mbb("B-2", "2025-07-20", 90)]
 
 
-@pytest.mark.parametrize("last, too_soon", [("2025-09-02", False), ("2025-09-03", True), ("2025-12-01", True),
-                                            ("2025-03-01", False)])
+@pytest.mark.parametrize(
+    "last, too_soon",
+    [("2025-09-02", False), ("2025-09-03", True), ("2025-12-01", True), ("2025-03-01", False)],
+)
 def test_frq007_repeat_rfa_six_months_same_day_allowed(last, too_soon):
     r = scrub(RFA_CLAIM, *BLOCKS, rfa("R-1", last))
     assert ("FRQ007" in edits(r)) is too_soon
@@ -397,10 +530,15 @@ def used(eid: str, when: str, number: str = "PA-7001") -> dict[str, Any]:
     return esi(eid, when, payer=PAYER, authorization_number=number)
 
 
-@pytest.mark.parametrize("start, end, inside", [
-    ("2026-03-02", "2026-06-30", True), ("2026-01-01", "2026-03-02", True),
-    ("2026-03-03", "2026-06-30", False), ("2026-01-01", "2026-03-01", False),
-])
+@pytest.mark.parametrize(
+    "start, end, inside",
+    [
+        ("2026-03-02", "2026-06-30", True),
+        ("2026-01-01", "2026-03-02", True),
+        ("2026-03-03", "2026-06-30", False),
+        ("2026-01-01", "2026-03-01", False),
+    ],
+)
 def test_aut003_window_is_inclusive(start, end, inside):
     r = scrub(COMMERCIAL_CLAIM, auths=[auth(start_date=start, end_date=end)])
     assert ("AUT003" in edits(r)) is not inside
@@ -425,30 +563,42 @@ def test_aut006_counts_history_claims_using_the_auth_plus_this_claim():
 
 
 def test_aut006_ignores_other_auths_duplicates_and_this_claims_own_record():
-    r = scrub(COMMERCIAL_CLAIM,
-              used("H-1", "2026-01-10"),
-              used("H-1b", "2026-01-10"),       # same date: one session
-              used("H-2", "2026-02-07", "PA-9999"),  # another authorization
-              used("EX-1", "2026-03-02"),       # this claim, already in history
-              auths=[auth()])
+    r = scrub(
+        COMMERCIAL_CLAIM,
+        used("H-1", "2026-01-10"),
+        used("H-1b", "2026-01-10"),  # same date: one session
+        used("H-2", "2026-02-07", "PA-9999"),  # another authorization
+        used("EX-1", "2026-03-02"),  # this claim, already in history
+        auths=[auth()],
+    )
     assert "AUT006" not in edits(r)
 
 
 def test_aut006_later_sessions_do_not_make_an_earlier_claim_over_the_limit():
     # a late claim for the first session, scrubbed after the 2nd and 3rd were recorded
-    r = scrub({**COMMERCIAL_CLAIM, "date_of_service": "2026-01-10"},
-              used("H-2", "2026-02-07"), used("H-3", "2026-03-02"), auths=[auth()])
+    r = scrub(
+        {**COMMERCIAL_CLAIM, "date_of_service": "2026-01-10"},
+        used("H-2", "2026-02-07"),
+        used("H-3", "2026-03-02"),
+        auths=[auth()],
+    )
     assert "AUT006" not in edits(r), msgs(r, "AUT006")
 
 
 def test_aut006_matches_auth_number_ignoring_case_and_spaces():
-    r = scrub(COMMERCIAL_CLAIM, used("H-1", "2026-01-10", "pa-7001 "), used("H-2", "2026-02-07", "PA-7001"),
-              auths=[auth()])
+    r = scrub(
+        COMMERCIAL_CLAIM,
+        used("H-1", "2026-01-10", "pa-7001 "),
+        used("H-2", "2026-02-07", "PA-7001"),
+        auths=[auth()],
+    )
     assert "AUT006" in edits(r)
 
 
 def test_aut006_no_cap_never_used_up():
-    r = scrub(COMMERCIAL_CLAIM, used("H-1", "2026-01-10"), used("H-2", "2026-02-07"), auths=[auth(sessions="")])
+    r = scrub(
+        COMMERCIAL_CLAIM, used("H-1", "2026-01-10"), used("H-2", "2026-02-07"), auths=[auth(sessions="")]
+    )
     assert "AUT006" not in edits(r)
 
 
@@ -467,11 +617,21 @@ def test_aut090_silent_when_no_sessions_left():
 
 
 def test_aut004_addon_covered_by_its_primary():
-    two = {**COMMERCIAL_CLAIM,
-           "procedures": [{"family": "epidural_transforaminal", "region": "lumbar", "levels": ["L4", "L5"],
-                           "laterality": "right", "imaging": "fluoroscopy", "images_stored": True,
-                           "medications": ["dexamethasone 10 mg"]}],
-           "lines": [line("64483", "RT"), line("64484", "RT")]}
+    two = {
+        **COMMERCIAL_CLAIM,
+        "procedures": [
+            {
+                "family": "epidural_transforaminal",
+                "region": "lumbar",
+                "levels": ["L4", "L5"],
+                "laterality": "right",
+                "imaging": "fluoroscopy",
+                "images_stored": True,
+                "medications": ["dexamethasone 10 mg"],
+            }
+        ],
+        "lines": [line("64483", "RT"), line("64484", "RT")],
+    }
     assert "AUT004" not in edits(scrub(two, auths=[auth()]))
     # an authorization for the add-on alone does not cover the primary
     r = scrub(two, auths=[auth(codes="64484")])
@@ -514,8 +674,10 @@ def from_example(v: dict[str, Any]) -> dict[str, Any]:
 
 def test_load_history_reads_files_folders_and_lists(tmp_path):
     write(tmp_path / "a" / "one.json", from_example(esi("H-1", "2025-04-10")))
-    write(tmp_path / "a" / "sub" / "two.json", [from_example(esi("H-2", "2025-07-01")),
-                                                from_example(esi("H-3", "2025-09-15"))])
+    write(
+        tmp_path / "a" / "sub" / "two.json",
+        [from_example(esi("H-2", "2025-07-01")), from_example(esi("H-3", "2025-09-15"))],
+    )
     (tmp_path / "a" / "notes.md").write_text("not history")
     single = write(tmp_path / "four.json", from_example(esi("H-4", "2025-12-01")))
     h = load_history([tmp_path / "a", single], REF)
@@ -535,8 +697,9 @@ def test_malformed_json_in_a_history_folder_names_the_file_and_place(tmp_path):
 
 
 def test_bad_record_in_a_history_list_names_the_json_path(tmp_path):
-    bad = write(tmp_path / "h.json", [from_example(esi("H-1", "2025-04-10")),
-                                      from_example(esi("H-2", "2025-13-01"))])
+    bad = write(
+        tmp_path / "h.json", [from_example(esi("H-1", "2025-04-10")), from_example(esi("H-2", "2025-13-01"))]
+    )
     with pytest.raises(InputError) as e:
         load_history([bad], REF)
     assert e.value.file == str(bad)
@@ -563,8 +726,11 @@ GOOD_ROW = "PA-7001,ACME-HEALTH,1EG4TE5MK73,64483 64484,2,2026-01-01,2026-06-30,
 
 def test_auth_log_csv_and_json_load(tmp_path):
     csv_path = tmp_path / "auths.csv"
-    csv_path.write_text(HEADER + GOOD_ROW + "PA-7002,ACME-HEALTH,1EG4TE5MK73,64493;64494,,2026-01-01,"
-                        "2026-06-30,1679576722,Pending\n", encoding="utf-8")
+    csv_path.write_text(
+        HEADER + GOOD_ROW + "PA-7002,ACME-HEALTH,1EG4TE5MK73,64493;64494,,2026-01-01,"
+        "2026-06-30,1679576722,Pending\n",
+        encoding="utf-8",
+    )
     log = load_auth_log(csv_path)
     (a,) = log.find(" pa-7001")
     assert a.codes == ("64483", "64484") and a.sessions == 2 and a.start_date == date(2026, 1, 1)
@@ -575,14 +741,17 @@ def test_auth_log_csv_and_json_load(tmp_path):
     assert [x.auth_number for x in load_auth_log(json_path).all()] == ["PA-7001"]
 
 
-@pytest.mark.parametrize("row, field", [
-    ("PA-7002,ACME-HEALTH,1EG4TE5MK73,64483,2,2026-02-30,2026-06-30,,approved\n", "start_date"),
-    ("PA-7002,ACME-HEALTH,1EG4TE5MK73,64483,2,2026-01-01,06/30/2026,,approved\n", "end_date"),
-    ("PA-7002,ACME-HEALTH,1EG4TE5MK73,64483,2,2026-01-01,2026-06-30,,approve\n", "status"),
-    ("PA-7002,ACME-HEALTH,1EG4TE5MK73,64483,two,2026-01-01,2026-06-30,,approved\n", "sessions"),
-    ("PA-7002,ACME-HEALTH,,64483,2,2026-01-01,2026-06-30,,approved\n", "member_id"),
-    ("PA-7002,ACME-HEALTH,1EG4TE5MK73,64483,2,2026-06-30,2026-01-01,,approved\n", "end_date"),
-])
+@pytest.mark.parametrize(
+    "row, field",
+    [
+        ("PA-7002,ACME-HEALTH,1EG4TE5MK73,64483,2,2026-02-30,2026-06-30,,approved\n", "start_date"),
+        ("PA-7002,ACME-HEALTH,1EG4TE5MK73,64483,2,2026-01-01,06/30/2026,,approved\n", "end_date"),
+        ("PA-7002,ACME-HEALTH,1EG4TE5MK73,64483,2,2026-01-01,2026-06-30,,approve\n", "status"),
+        ("PA-7002,ACME-HEALTH,1EG4TE5MK73,64483,two,2026-01-01,2026-06-30,,approved\n", "sessions"),
+        ("PA-7002,ACME-HEALTH,,64483,2,2026-01-01,2026-06-30,,approved\n", "member_id"),
+        ("PA-7002,ACME-HEALTH,1EG4TE5MK73,64483,2,2026-06-30,2026-01-01,,approved\n", "end_date"),
+    ],
+)
 def test_bad_auth_log_row_names_record_and_field(tmp_path, row, field):
     p = tmp_path / "auths.csv"
     p.write_text(HEADER + GOOD_ROW + row, encoding="utf-8")

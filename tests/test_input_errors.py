@@ -40,27 +40,56 @@ CASES = {
     ),
     "bad_date": (_coded(date_of_service="2026-02-30"), "$.date_of_service", "YYYY-MM-DD"),
     "missing_required_fact": (
-        _coded(procedures=[{"family": "epidural_transforaminal", "region": "lumbar", "levels": ["L5"],
-                            "imaging": "fluoroscopy"}]),
+        _coded(
+            procedures=[
+                {
+                    "family": "epidural_transforaminal",
+                    "region": "lumbar",
+                    "levels": ["L5"],
+                    "imaging": "fluoroscopy",
+                }
+            ]
+        ),
         "$.procedures[0].laterality",
         "missing",
     ),
     "bad_level": (
-        _coded(procedures=[{"family": "epidural_transforaminal", "levels": ["L9"], "laterality": "left",
-                            "imaging": "fluoroscopy"}]),
+        _coded(
+            procedures=[
+                {
+                    "family": "epidural_transforaminal",
+                    "levels": ["L9"],
+                    "laterality": "left",
+                    "imaging": "fluoroscopy",
+                }
+            ]
+        ),
         "$.procedures[0].levels[0]",
         "spinal level",
     ),
     "unknown_drug_code": (_coded(drugs=[{"code": "J9999", "units": 1}]), "$.drugs[0].code", "known drug"),
     "unknown_em_code": (
-        _coded(evaluation={"code": "99999", "separately_identifiable": True}), "$.evaluation.code", "E/M"
+        _coded(evaluation={"code": "99999", "separately_identifiable": True}),
+        "$.evaluation.code",
+        "E/M",
     ),
     "misspelt_field": (_coded(procedure=[]), "$.procedure", "not a field"),
     "wrong_schema": (_coded(schema="painrcm.encounter/9"), "$.schema", "painrcm.encounter/1"),
     "nerves_that_cover_no_joint": (
-        _coded(diagnoses=["M47.816"], procedures=[{"family": "facet_joint", "region": "lumbar",
-               "target": "medial_branch", "purpose": "therapeutic", "levels": ["L4"], "laterality": "left",
-               "imaging": "fluoroscopy"}]),
+        _coded(
+            diagnoses=["M47.816"],
+            procedures=[
+                {
+                    "family": "facet_joint",
+                    "region": "lumbar",
+                    "target": "medial_branch",
+                    "purpose": "therapeutic",
+                    "levels": ["L4"],
+                    "laterality": "left",
+                    "imaging": "fluoroscopy",
+                }
+            ],
+        ),
         "$.procedures[0].levels",
         "whole facet joint",
     ),
@@ -116,7 +145,9 @@ def test_bad_auth_log_names_record_and_field(tmp_path):
 def test_malformed_payer_file_names_file_and_key(tmp_path):
     payers = tmp_path / "payers"
     payers.mkdir()
-    (payers / "acme.yaml").write_text("payer_ids: [ACME-HEALTH]\nbase: commercial\nsession_levels:\n  facet_joint: many\n")
+    (payers / "acme.yaml").write_text(
+        "payer_ids: [ACME-HEALTH]\nbase: commercial\nsession_levels:\n  facet_joint: many\n"
+    )
     enc = _write(tmp_path, example_dict({}))
     result = _run("scrub", str(enc), "--payers", str(payers))
     assert result.exit_code == 2

@@ -15,10 +15,22 @@ from painrcm.scrub import Engine, scrub_encounter
 
 BILATERAL_FACET = {
     "payer": {"id": "ACME-HEALTH", "plan": "commercial"},
-    "diagnoses": ["M47.816"], "lines": None, "authorization_number": "PA-1",
-    "procedures": [{"family": "facet_joint", "region": "lumbar", "target": "intraarticular",
-                    "purpose": "therapeutic", "levels": ["L4-L5", "L5-S1"], "laterality": "bilateral",
-                    "imaging": "fluoroscopy", "images_stored": True, "medications": ["bupivacaine"]}],
+    "diagnoses": ["M47.816"],
+    "lines": None,
+    "authorization_number": "PA-1",
+    "procedures": [
+        {
+            "family": "facet_joint",
+            "region": "lumbar",
+            "target": "intraarticular",
+            "purpose": "therapeutic",
+            "levels": ["L4-L5", "L5-S1"],
+            "laterality": "bilateral",
+            "imaging": "fluoroscopy",
+            "images_stored": True,
+            "medications": ["bupivacaine"],
+        }
+    ],
 }
 
 
@@ -33,7 +45,11 @@ def test_commercial_default_uses_50_in_office_and_rt_lt_at_asc():
     assert _codes(code_encounter(office, ref, pol)) == [("64493", ("50",), 1), ("64494", ("50",), 1)]
     asc = example_encounter({**BILATERAL_FACET, "place_of_service": "24"})
     assert _codes(code_encounter(asc, ref, pol)) == [
-        ("64493", ("RT",), 1), ("64493", ("LT",), 1), ("64494", ("RT",), 1), ("64494", ("LT",), 1)]
+        ("64493", ("RT",), 1),
+        ("64493", ("LT",), 1),
+        ("64494", ("RT",), 1),
+        ("64494", ("LT",), 1),
+    ]
 
 
 def test_payer_file_overrides_for_its_payer_only(tmp_path: Path):
@@ -47,7 +63,10 @@ def test_payer_file_overrides_for_its_payer_only(tmp_path: Path):
     assert pol.id == "acme" and pol.session_levels["facet_joint"] == 1
     assert pol.relief.rfa_diagnostic_block_percent == 50  # untouched keys come from the base
     assert _codes(code_encounter(enc, ref, pol)) == [
-        ("64493", ("50",), 1), ("64494", ("RT",), 1), ("64494", ("LT",), 1)]
+        ("64493", ("50",), 1),
+        ("64494", ("RT",), 1),
+        ("64494", ("LT",), 1),
+    ]
     result = scrub_encounter(enc, Engine(ref, book))
     assert ("ADD003", "error") in {(f.edit, f.severity.value) for f in result.findings}
     other = example_encounter({**BILATERAL_FACET, "payer": {"id": "OTHER", "plan": "commercial"}})

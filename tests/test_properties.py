@@ -120,8 +120,15 @@ def mutate(lines: list[Line], kind: str, pick: int) -> list[Line]:
         lines.insert(i + 1, lines[i].model_copy(deep=True))
     elif kind == "add_77003":
         i = choose(lambda ln: (x := _info(ln.code)) is not None and x.imaging == "included")
-        lines.insert(i + 1, Line(code="77003", modifiers=[], units=1,
-                                 diagnosis_pointers=list(lines[i].diagnosis_pointers or [1])))
+        lines.insert(
+            i + 1,
+            Line(
+                code="77003",
+                modifiers=[],
+                units=1,
+                diagnosis_pointers=list(lines[i].diagnosis_pointers or [1]),
+            ),
+        )
     elif kind == "drop_primary_of_addon":
         i = choose(lambda ln: (x := _info(ln.code)) is not None and x.is_addon)
         primaries = _info(lines[i].code).addon_of
@@ -169,6 +176,8 @@ def test_fixed_lines_scrub_without_error(case):
         return
     fixed = with_lines(claim, result.fixed_lines)
     again = ENGINE.scrub(fixed)
-    assert not errors(again), f"mutation {kind}; broken claim findings: " + explain(claim, result) + (
-        "\nafter --fix: " + explain(fixed, again)
+    assert not errors(again), (
+        f"mutation {kind}; broken claim findings: "
+        + explain(claim, result)
+        + ("\nafter --fix: " + explain(fixed, again))
     )

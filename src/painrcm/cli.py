@@ -79,8 +79,11 @@ def code(
         raise fail(e, str(encounter)) from None
     if as_json:
         docs = [
-            {"schema": CLAIM_SCHEMA, "claim_id": enc.encounter_id,
-             "lines": [ln.contract_dict(i) for i, ln in enumerate(lines, 1)]}
+            {
+                "schema": CLAIM_SCHEMA,
+                "claim_id": enc.encounter_id,
+                "lines": [ln.contract_dict(i) for i, ln in enumerate(lines, 1)],
+            }
             for enc, lines in results
         ]
         print(json.dumps(docs[0] if len(docs) == 1 else docs, indent=2))
@@ -97,7 +100,9 @@ def scrub(
     ] = None,
     auths: Annotated[Path | None, typer.Option("--auths", help="Authorization log, CSV or JSON.")] = None,
     as_json: JsonOpt = False,
-    fix: Annotated[bool, typer.Option("--fix", help="Apply every safe fix and print the corrected lines.")] = False,
+    fix: Annotated[
+        bool, typer.Option("--fix", help="Apply every safe fix and print the corrected lines.")
+    ] = False,
     x12_out: Annotated[
         Path | None, typer.Option("--x12", help="With --fix: write the corrected claims as an 837P file.")
     ] = None,
@@ -211,8 +216,9 @@ def demo(
     """Create a synthetic demo workspace (three practices, a year of history, denials) and serve it."""
     from painrcm.cli_serve import demo_command
 
-    demo_command(report=report or as_json, host=host, port=port, db_path=db_path, serve=not no_serve,
-                 as_json=as_json)
+    demo_command(
+        report=report or as_json, host=host, port=port, db_path=db_path, serve=not no_serve, as_json=as_json
+    )
 
 
 def _register_plugins() -> None:

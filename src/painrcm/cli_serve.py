@@ -24,9 +24,13 @@ def register(app: typer.Typer) -> None:
         port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
         db: Annotated[
             str | None,
-            typer.Option("--db", help="Database URL (default: PAINRCM_DATABASE_URL, else SQLite in PAINRCM_HOME)."),
+            typer.Option(
+                "--db", help="Database URL (default: PAINRCM_DATABASE_URL, else SQLite in PAINRCM_HOME)."
+            ),
         ] = None,
-        reload: Annotated[bool, typer.Option("--reload", help="Restart when the code changes (development).")] = False,
+        reload: Annotated[
+            bool, typer.Option("--reload", help="Restart when the code changes (development).")
+        ] = False,
     ) -> None:
         """Start the workspace: the web app and the API (OpenAPI at /api/docs)."""
         from painrcm.store.db import default_url
@@ -34,12 +38,20 @@ def register(app: typer.Typer) -> None:
         run_server(db or default_url(), host=host, port=port, reload=reload)
 
 
-def run_server(url: str, *, host: str = "127.0.0.1", port: int = 8000, reload: bool = False,
-               database: object | None = None) -> None:
+def run_server(
+    url: str,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    reload: bool = False,
+    database: object | None = None,
+) -> None:
     """Serve the app on `url` (migrated on open). With `reload`, uvicorn re-imports the factory."""
     import uvicorn
 
-    print(f"painrcm workspace on http://{host}:{port}/  (API docs: http://{host}:{port}/api/docs)", flush=True)
+    print(
+        f"painrcm workspace on http://{host}:{port}/  (API docs: http://{host}:{port}/api/docs)", flush=True
+    )
     if reload:
         os.environ["PAINRCM_DATABASE_URL"] = url
         uvicorn.run("painrcm.web.app:create_app", factory=True, host=host, port=port, reload=True)
@@ -105,9 +117,11 @@ def print_credentials(path: Path, creds: object, host: str, port: int) -> None:
     assert isinstance(creds, DemoCredentials)
     c = creds.counts
     print(f"painrcm demo: synthetic workspace in {path}")
-    print(f"  {c.get('practices', 0)} practices, {c.get('claims', 0)} claims, {c.get('history', 0)} earlier "
-          f"services, {c.get('authorizations', 0)} authorizations, {c.get('remittances', 0)} remittances "
-          f"({c.get('denied_lines', 0)} denied lines). Every patient is invented.")
+    print(
+        f"  {c.get('practices', 0)} practices, {c.get('claims', 0)} claims, {c.get('history', 0)} earlier "
+        f"services, {c.get('authorizations', 0)} authorizations, {c.get('remittances', 0)} remittances "
+        f"({c.get('denied_lines', 0)} denied lines). Every patient is invented."
+    )
     print("Demo users (passwords are random, made for this database, shown only now):")
     print(f"  {'role':<10} {'email':<24} {'password':<24} practices")
     for line in creds.lines():

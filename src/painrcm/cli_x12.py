@@ -77,8 +77,9 @@ def _money(x: float | None) -> str:
     return "" if x is None else f"{x:,.2f}"
 
 
-def _print_report(console: Console, file: str, reports: list[Any], warnings: list[InputError],
-                  problems: list[InputError]) -> None:
+def _print_report(
+    console: Console, file: str, reports: list[Any], warnings: list[InputError], problems: list[InputError]
+) -> None:
     from painrcm.remit.explain import action_text
 
     for rep in reports:
@@ -89,8 +90,10 @@ def _print_report(console: Console, file: str, reports: list[Any], warnings: lis
             title += f" (trace {rep.trace_number})"
         console.print(title, style="bold", markup=False)
         for c in rep.claims:
-            head = (f"Claim {c.patient_control_number}: {c.status_text}; billed {_money(c.billed)}, "
-                    f"paid {_money(c.paid)}")
+            head = (
+                f"Claim {c.patient_control_number}: {c.status_text}; billed {_money(c.billed)}, "
+                f"paid {_money(c.paid)}"
+            )
             if c.patient_responsibility:
                 head += f", patient {_money(c.patient_responsibility)}"
             if c.matched_encounter:
@@ -101,7 +104,9 @@ def _print_report(console: Console, file: str, reports: list[Any], warnings: lis
                 head += "; REVERSAL"
             console.print(head, markup=False)
             for a in c.adjustments:
-                console.print(f"  claim adjustment {a.code} {_money(a.amount)}: {a.explanation}", markup=False)
+                console.print(
+                    f"  claim adjustment {a.code} {_money(a.amount)}: {a.explanation}", markup=False
+                )
             for rm in c.remarks:
                 console.print(f"  claim remark {rm.code}: {rm.explanation}", markup=False)
             if c.lines:
@@ -115,43 +120,69 @@ def _print_report(console: Console, file: str, reports: list[Any], warnings: lis
                 t.add_column("next action")
                 for n, ln in enumerate(c.lines, 1):
                     code = ln.code + ("-" + "-".join(ln.modifiers) if ln.modifiers else "")
-                    adjs = [f"{a.code} {_money(a.amount)}" for a in ln.adjustments] + [r.code for r in ln.remarks]
+                    adjs = [f"{a.code} {_money(a.amount)}" for a in ln.adjustments] + [
+                        r.code for r in ln.remarks
+                    ]
                     allowed = _money(ln.allowed)
                     if ln.underpayment is not None and ln.underpayment.flagged:
                         allowed += "!"
-                    t.add_row(str(n), code or "?", _money(ln.billed), allowed, _money(ln.paid), ", ".join(adjs),
-                              action_text(ln.next_action))
+                    t.add_row(
+                        str(n),
+                        code or "?",
+                        _money(ln.billed),
+                        allowed,
+                        _money(ln.paid),
+                        ", ".join(adjs),
+                        action_text(ln.next_action),
+                    )
                 console.print(t)
                 for n, ln in enumerate(c.lines, 1):
                     console.print(f"  line {n}: {ln.explanation}", markup=False)
                     if ln.next_action != "no_action":
-                        console.print(f"    next: {action_text(ln.next_action)}. {ln.next_action_detail}", markup=False)
+                        console.print(
+                            f"    next: {action_text(ln.next_action)}. {ln.next_action_detail}", markup=False
+                        )
                     if ln.prevented_by:
-                        console.print(f"    painrcm edits that catch this before submission: {', '.join(ln.prevented_by)}",
-                                      markup=False)
+                        console.print(
+                            f"    painrcm edits that catch this before submission: {', '.join(ln.prevented_by)}",
+                            markup=False,
+                        )
                     if ln.match is not None:
-                        console.print(f"    submitted: claim {ln.match.encounter_id} line {ln.match.line} "
-                                      f"(matched by {ln.match.by.replace('_', ' ')})", markup=False)
+                        console.print(
+                            f"    submitted: claim {ln.match.encounter_id} line {ln.match.line} "
+                            f"(matched by {ln.match.by.replace('_', ' ')})",
+                            markup=False,
+                        )
                     elif rep.matching == "done":
                         console.print("    submitted: no matching submitted line", markup=False)
                     up = ln.underpayment
                     if up is not None and up.flagged:
-                        console.print(f"    UNDERPAID: expected allowed {_money(up.expected_allowed)} ({up.basis}), "
-                                      f"short {_money(up.shortfall)}", markup=False)
+                        console.print(
+                            f"    UNDERPAID: expected allowed {_money(up.expected_allowed)} ({up.basis}), "
+                            f"short {_money(up.shortfall)}",
+                            markup=False,
+                        )
             else:
                 console.print(f"  {c.explanation}", markup=False)
                 console.print(f"  next: {action_text(c.next_action)}. {c.next_action_detail}", markup=False)
         for p in rep.provider_adjustments:
-            console.print(f"Provider adjustment {p.reason}{' ' + p.reference if p.reference else ''}: "
-                          f"{_money(p.amount)} (positive = taken back)", markup=False)
+            console.print(
+                f"Provider adjustment {p.reason}{' ' + p.reference if p.reference else ''}: "
+                f"{_money(p.amount)} (positive = taken back)",
+                markup=False,
+            )
         rec = rep.reconciliation
         state = "reconciles" if rec.balanced else "DOES NOT RECONCILE"
-        console.print(f"Payment {state}: claims paid {_money(rec.claims_paid)} - provider adjustments "
-                      f"{_money(rec.provider_adjustments)} = {_money(rec.expected_payment)}; BPR02 {_money(rec.payment)}",
-                      markup=False)
+        console.print(
+            f"Payment {state}: claims paid {_money(rec.claims_paid)} - provider adjustments "
+            f"{_money(rec.provider_adjustments)} = {_money(rec.expected_payment)}; BPR02 {_money(rec.payment)}",
+            markup=False,
+        )
         for u in rep.unmatched_lines:
-            console.print(f"Unmatched: claim {u.patient_control_number} {u.code or '?'} (segment {u.segment}): {u.reason}",
-                          markup=False)
+            console.print(
+                f"Unmatched: claim {u.patient_control_number} {u.code or '?'} (segment {u.segment}): {u.reason}",
+                markup=False,
+            )
         for rv in rep.reversals:
             console.print(f"Reversal: claim {rv} (CLP02 = 22)", markup=False)
         for fl in rep.flags:
@@ -167,12 +198,16 @@ def era(
     remittance: Annotated[Path, typer.Argument(help="An X12 835 remittance file.", metavar="FILE.835")],
     claims: Annotated[
         list[Path] | None,
-        typer.Option("--claims", help="Submitted claims to match: 837P file, encounter JSON, or a folder (repeatable)."),
+        typer.Option(
+            "--claims", help="Submitted claims to match: 837P file, encounter JSON, or a folder (repeatable)."
+        ),
     ] = None,
     fee_schedule: Annotated[
         Path | None, typer.Option("--fee-schedule", help="Contracted rates CSV (docs/fee-schedule.md).")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document instead of a report.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON document instead of a report.")
+    ] = False,
 ) -> None:
     """Explain an 835 remittance line by line: paid, denied, why, what to do next, which edit prevents it."""
     from painrcm.remit.explain import explain_remittance
@@ -211,14 +246,19 @@ def era(
 
 
 def export837(
-    encounters: Annotated[list[Path], typer.Argument(help="Encounter JSON files (or folders, or 837P files).",
-                                                     metavar="ENCOUNTER.json")],
+    encounters: Annotated[
+        list[Path],
+        typer.Argument(help="Encounter JSON files (or folders, or 837P files).", metavar="ENCOUNTER.json"),
+    ],
     out: Annotated[Path, typer.Option("--out", help="The 837P file to write.", metavar="FILE.837")],
     sender_id: Annotated[str, typer.Option("--sender-id", help="ISA06/GS02 submitter ID.")] = "PAINRCM",
     receiver_id: Annotated[str, typer.Option("--receiver-id", help="ISA08/GS03 receiver ID.")] = "RECEIVER",
-    control_number: Annotated[int, typer.Option("--control-number", help="ISA13/GS06 control number.", min=1,
-                                                max=999_999_999)] = 1,
-    production: Annotated[bool, typer.Option("--production", help="Mark the interchange as production (ISA15 P).")] = False,
+    control_number: Annotated[
+        int, typer.Option("--control-number", help="ISA13/GS06 control number.", min=1, max=999_999_999)
+    ] = 1,
+    production: Annotated[
+        bool, typer.Option("--production", help="Mark the interchange as production (ISA15 P).")
+    ] = False,
 ) -> None:
     """Write encounters as one 5010 837P file (encounters without lines are coded first)."""
     from painrcm.x12.writer837 import write_837
@@ -231,8 +271,14 @@ def export837(
             raise InputError(None, None, "no encounters found in the inputs")
         if any(not e.lines for e in encs):
             encs = _code_missing(encs)
-        text = write_837(encs, sender_id=sender_id, receiver_id=receiver_id, control_number=control_number,
-                         usage="P" if production else "T", now=datetime.now())
+        text = write_837(
+            encs,
+            sender_id=sender_id,
+            receiver_id=receiver_id,
+            control_number=control_number,
+            usage="P" if production else "T",
+            now=datetime.now(),
+        )
     except InputError as e:
         raise _fail(e) from None
     try:

@@ -47,7 +47,7 @@ def encounter_from_obj(obj: Any, file: str, base: str = "$") -> Encounter:
         raise InputError(file, base, "an encounter object (painrcm.encounter/1)")
     schema = obj.get("schema")
     if schema is not None and schema != "painrcm.encounter/1":
-        raise InputError(file, f"{base}.schema", f"\"painrcm.encounter/1\" (got {schema!r})")
+        raise InputError(file, f"{base}.schema", f'"painrcm.encounter/1" (got {schema!r})')
     try:
         return Encounter.model_validate(obj)
     except ValidationError as e:
@@ -106,7 +106,9 @@ def read_encounters(path: Path) -> tuple[list[Encounter], list[InputError]]:
     return [encounter_from_obj(data, str(path))], []
 
 
-def iter_paths(path: Path, suffixes: tuple[str, ...] = (".json", ".837", ".x12", ".edi", ".txt")) -> Iterator[Path]:
+def iter_paths(
+    path: Path, suffixes: tuple[str, ...] = (".json", ".837", ".x12", ".edi", ".txt")
+) -> Iterator[Path]:
     """A file, or every file below a folder with one of the suffixes, in a stable order."""
     if path.is_dir():
         for p in sorted(path.rglob("*")):

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-ENCOUNTER_SCHEMA = "painrcm.encounter/1"
+ENCOUNTER_SCHEMA: Final = "painrcm.encounter/1"
 SCRUB_SCHEMA = "painrcm.scrub/1"
 CLAIM_SCHEMA = "painrcm.claim/1"
 
@@ -96,7 +96,9 @@ class Procedure(_Model):
     relief_percent: float | None = Field(default=None, ge=0, le=100)
     muscles: list[str] | None = None
     nerve: (
-        Literal["greater_occipital", "femoral", "sciatic", "genicular", "sacroiliac_lateral_branches", "other"]
+        Literal[
+            "greater_occipital", "femoral", "sciatic", "genicular", "sacroiliac_lateral_branches", "other"
+        ]
         | None
     ) = None
     stage: Literal["trial", "implant", "revision", "removal"] | None = None

@@ -50,18 +50,42 @@ def _npi(base9: str) -> str:
 
 
 PRACTICES: tuple[dict[str, Any], ...] = (
-    {"id": "P01", "name": "Mesa Spine & Pain", "npi": "1245319599", "tax_id": "741234567",
-     "kind": "physician", "state": "CA"},
-    {"id": "P02", "name": "Desert Interventional", "npi": _npi("153826409"), "tax_id": "742345678",
-     "kind": "physician", "state": "TX"},
-    {"id": "ASC1", "name": "Mesa Surgery Center", "npi": _npi("139684720"), "tax_id": "743456789",
-     "kind": "asc", "state": "CA"},
+    {
+        "id": "P01",
+        "name": "Mesa Spine & Pain",
+        "npi": "1245319599",
+        "tax_id": "741234567",
+        "kind": "physician",
+        "state": "CA",
+    },
+    {
+        "id": "P02",
+        "name": "Desert Interventional",
+        "npi": _npi("153826409"),
+        "tax_id": "742345678",
+        "kind": "physician",
+        "state": "TX",
+    },
+    {
+        "id": "ASC1",
+        "name": "Mesa Surgery Center",
+        "npi": _npi("139684720"),
+        "tax_id": "743456789",
+        "kind": "asc",
+        "state": "CA",
+    },
 )
 PROVIDERS: dict[str, tuple[dict[str, str], ...]] = {
     "P01": ({"npi": "1679576722", "name": "R. Alvarez MD"}, {"npi": _npi("174520931"), "name": "K. Osei DO"}),
-    "P02": ({"npi": _npi("182736450"), "name": "L. Brandt MD"}, {"npi": _npi("190283746"), "name": "S. Iyer MD"}),
+    "P02": (
+        {"npi": _npi("182736450"), "name": "L. Brandt MD"},
+        {"npi": _npi("190283746"), "name": "S. Iyer MD"},
+    ),
     # an ASC's rendering provider is the surgeon who worked there
-    "ASC1": ({"npi": "1679576722", "name": "R. Alvarez MD"}, {"npi": _npi("174520931"), "name": "K. Osei DO"}),
+    "ASC1": (
+        {"npi": "1679576722", "name": "R. Alvarez MD"},
+        {"npi": _npi("174520931"), "name": "K. Osei DO"},
+    ),
 }
 PAYERS: tuple[dict[str, str], ...] = (
     {"id": "MEDICARE", "plan": "medicare"},
@@ -70,14 +94,84 @@ PAYERS: tuple[dict[str, str], ...] = (
 )
 _PAYER_WEIGHTS = (50, 30, 20)
 
-_LAST = ("Quill", "Marlow", "Ferrante", "Okafor", "Lindqvist", "Tanaka", "Beaumont", "Castellano",
-         "Nakamura", "Whitcombe", "Adeyemi", "Halloran", "Petrov", "Vasquez", "Ellery", "Donnelly",
-         "Farrow", "Gutierrez", "Holloway", "Ingram", "Jaramillo", "Kowalczyk", "Lachance", "Moreau",
-         "Nguyen", "Oyelaran", "Pemberton", "Quintero", "Rasmussen", "Sorensen", "Thibodeaux", "Upton")
-_FIRST_F = ("Ada", "Beatrix", "Carmen", "Delia", "Elsie", "Fern", "Greta", "Hazel", "Ines", "Juno",
-            "Lorna", "Maeve", "Nell", "Opal", "Pilar", "Rosalind", "Sylvie", "Thea", "Verna", "Wren")
-_FIRST_M = ("Abel", "Bram", "Cyrus", "Dmitri", "Emil", "Felix", "Gideon", "Hollis", "Ivo", "Jasper",
-            "Lionel", "Milo", "Nils", "Otto", "Percy", "Rufus", "Silas", "Tobias", "Virgil", "Wendell")
+_LAST = (
+    "Quill",
+    "Marlow",
+    "Ferrante",
+    "Okafor",
+    "Lindqvist",
+    "Tanaka",
+    "Beaumont",
+    "Castellano",
+    "Nakamura",
+    "Whitcombe",
+    "Adeyemi",
+    "Halloran",
+    "Petrov",
+    "Vasquez",
+    "Ellery",
+    "Donnelly",
+    "Farrow",
+    "Gutierrez",
+    "Holloway",
+    "Ingram",
+    "Jaramillo",
+    "Kowalczyk",
+    "Lachance",
+    "Moreau",
+    "Nguyen",
+    "Oyelaran",
+    "Pemberton",
+    "Quintero",
+    "Rasmussen",
+    "Sorensen",
+    "Thibodeaux",
+    "Upton",
+)
+_FIRST_F = (
+    "Ada",
+    "Beatrix",
+    "Carmen",
+    "Delia",
+    "Elsie",
+    "Fern",
+    "Greta",
+    "Hazel",
+    "Ines",
+    "Juno",
+    "Lorna",
+    "Maeve",
+    "Nell",
+    "Opal",
+    "Pilar",
+    "Rosalind",
+    "Sylvie",
+    "Thea",
+    "Verna",
+    "Wren",
+)
+_FIRST_M = (
+    "Abel",
+    "Bram",
+    "Cyrus",
+    "Dmitri",
+    "Emil",
+    "Felix",
+    "Gideon",
+    "Hollis",
+    "Ivo",
+    "Jasper",
+    "Lionel",
+    "Milo",
+    "Nils",
+    "Otto",
+    "Percy",
+    "Rufus",
+    "Silas",
+    "Tobias",
+    "Virgil",
+    "Wendell",
+)
 
 # --- diagnoses (billable FY2026 ICD-10-CM, each in the payer's covered list for its family) ----------
 
@@ -92,10 +186,16 @@ DX: dict[str, tuple[str, ...]] = {
     "trigger_point": ("M79.18", "M79.12", "M79.11"),
     "trigger_point_commercial": ("M79.7", "M62.830", "M62.838"),
     "greater_occipital": ("M54.81",),
-    "genicular_right": ("M17.11",), "genicular_left": ("M17.12",), "genicular_bilateral": ("M17.0",),
-    "sciatic_right": ("M54.31",), "sciatic_left": ("M54.32",), "sciatic_bilateral": ("M54.30",),
+    "genicular_right": ("M17.11",),
+    "genicular_left": ("M17.12",),
+    "genicular_bilateral": ("M17.0",),
+    "sciatic_right": ("M54.31",),
+    "sciatic_left": ("M54.32",),
+    "sciatic_bilateral": ("M54.30",),
     "femoral": ("M17.11", "M17.12", "M25.551", "M25.552"),
-    "other_nerve_right": ("G57.11",), "other_nerve_left": ("G57.12",), "other_nerve_bilateral": ("G57.13",),
+    "other_nerve_right": ("G57.11",),
+    "other_nerve_left": ("G57.12",),
+    "other_nerve_bilateral": ("G57.13",),
     "scs": ("M96.1", "G90.522", "G90.521", "M54.16"),
     "vertebral_augmentation": ("M80.08XA", "M48.54XA", "M48.56XA"),
     "drug_test": ("Z79.891",),
@@ -105,30 +205,87 @@ _SECONDARY_WEIGHTS = (3, 1)
 
 # --- documentation words ---------------------------------------------------------------------------
 
-_STEROIDS = (("triamcinolone 40 mg", "J3301", 4), ("dexamethasone 10 mg", "J1100", 10),
-             ("methylprednisolone 80 mg", "J1040", 1), ("betamethasone 6 mg", "J0702", 2))
+_STEROIDS = (
+    ("triamcinolone 40 mg", "J3301", 4),
+    ("dexamethasone 10 mg", "J1100", 10),
+    ("methylprednisolone 80 mg", "J1040", 1),
+    ("betamethasone 6 mg", "J0702", 2),
+)
 _ANESTHETICS = ("bupivacaine 0.25% 2 mL", "lidocaine 1% 3 mL", "ropivacaine 0.2% 2 mL")
-_MUSCLES = ("left trapezius", "right trapezius", "left levator scapulae", "right levator scapulae",
-            "left rhomboid", "right rhomboid", "left quadratus lumborum", "right quadratus lumborum",
-            "left gluteus medius", "right gluteus medius", "left piriformis", "right piriformis")
-_DRUG_CLASSES = ("opiates", "oxycodone", "fentanyl", "buprenorphine", "methadone", "benzodiazepines",
-                 "amphetamines", "cannabinoids", "cocaine", "barbiturates", "tramadol", "tapentadol",
-                 "gabapentinoids", "antidepressants", "alcohol", "PCP", "carisoprodol", "meperidine")
+_MUSCLES = (
+    "left trapezius",
+    "right trapezius",
+    "left levator scapulae",
+    "right levator scapulae",
+    "left rhomboid",
+    "right rhomboid",
+    "left quadratus lumborum",
+    "right quadratus lumborum",
+    "left gluteus medius",
+    "right gluteus medius",
+    "left piriformis",
+    "right piriformis",
+)
+_DRUG_CLASSES = (
+    "opiates",
+    "oxycodone",
+    "fentanyl",
+    "buprenorphine",
+    "methadone",
+    "benzodiazepines",
+    "amphetamines",
+    "cannabinoids",
+    "cocaine",
+    "barbiturates",
+    "tramadol",
+    "tapentadol",
+    "gabapentinoids",
+    "antidepressants",
+    "alcohol",
+    "PCP",
+    "carisoprodol",
+    "meperidine",
+)
 
 # Families a pathway (the patient's condition) favours, and their weights for independent draws.
 FAMILY_WEIGHTS: dict[str, int] = {
-    "epidural_transforaminal": 22, "epidural_interlaminar": 15, "facet_joint": 22,
-    "radiofrequency_ablation": 10, "sacroiliac_joint": 8, "trigger_point": 8,
-    "peripheral_nerve_block": 6, "spinal_cord_stimulator": 3, "vertebral_augmentation": 2, "drug_test": 4,
+    "epidural_transforaminal": 22,
+    "epidural_interlaminar": 15,
+    "facet_joint": 22,
+    "radiofrequency_ablation": 10,
+    "sacroiliac_joint": 8,
+    "trigger_point": 8,
+    "peripheral_nerve_block": 6,
+    "spinal_cord_stimulator": 3,
+    "vertebral_augmentation": 2,
+    "drug_test": 4,
 }
-ASC_FAMILIES = ("epidural_transforaminal", "epidural_interlaminar", "facet_joint", "radiofrequency_ablation",
-                "sacroiliac_joint", "spinal_cord_stimulator", "vertebral_augmentation")
+ASC_FAMILIES = (
+    "epidural_transforaminal",
+    "epidural_interlaminar",
+    "facet_joint",
+    "radiofrequency_ablation",
+    "sacroiliac_joint",
+    "spinal_cord_stimulator",
+    "vertebral_augmentation",
+)
 # Families a commercial policy (and Medicare WISeR, for some codes) wants authorized.
-AUTH_FAMILIES = ("epidural_transforaminal", "epidural_interlaminar", "facet_joint", "radiofrequency_ablation",
-                 "sacroiliac_joint", "spinal_cord_stimulator", "vertebral_augmentation")
+AUTH_FAMILIES = (
+    "epidural_transforaminal",
+    "epidural_interlaminar",
+    "facet_joint",
+    "radiofrequency_ablation",
+    "sacroiliac_joint",
+    "spinal_cord_stimulator",
+    "vertebral_augmentation",
+)
 WISER_STATES = ("AZ", "NJ", "OH", "OK", "TX", "WA")
-WISER_FAMILIES = ("epidural_transforaminal", "epidural_interlaminar", "vertebral_augmentation",
-                  "spinal_cord_stimulator")
+WISER_FAMILIES = (
+    "epidural_transforaminal",
+    "epidural_interlaminar",
+    "vertebral_augmentation",
+    "spinal_cord_stimulator",
+)
 
 _CONDITIONS = ("radicular", "facet", "sacroiliac", "myofascial", "neuropathic", "fracture", "mixed")
 _CONDITION_WEIGHTS = (35, 30, 12, 8, 5, 3, 7)
@@ -200,17 +357,19 @@ def make_patients(n: int, seed: int) -> list[dict[str, Any]]:
         age = rng.randint(66, 91) if payer["plan"] != "commercial" else rng.randint(28, 64)
         dob = date(2026 - age, rng.randint(1, 12), rng.randint(1, 28))
         home = rng.choices(("P01", "P02"), weights=(60, 40))[0]
-        out.append({
-            "id": f"{home}-{seed % 1000:03d}{i:06d}",
-            "member_id": f"ZZ{rng.randrange(10**9):09d}",
-            "last_name": rng.choice(_LAST),
-            "first_name": rng.choice(_FIRST_F if sex == "F" else _FIRST_M),
-            "dob": dob.isoformat(),
-            "sex": sex,
-            "_payer": payer,
-            "_home": home,
-            "_condition": rng.choices(_CONDITIONS, weights=_CONDITION_WEIGHTS)[0],
-        })
+        out.append(
+            {
+                "id": f"{home}-{seed % 1000:03d}{i:06d}",
+                "member_id": f"ZZ{rng.randrange(10**9):09d}",
+                "last_name": rng.choice(_LAST),
+                "first_name": rng.choice(_FIRST_F if sex == "F" else _FIRST_M),
+                "dob": dob.isoformat(),
+                "sex": sex,
+                "_payer": payer,
+                "_home": home,
+                "_condition": rng.choices(_CONDITIONS, weights=_CONDITION_WEIGHTS)[0],
+            }
+        )
     return out
 
 
@@ -248,7 +407,7 @@ def _side(rng: random.Random, p_bilateral: float) -> str:
 
 def _contiguous(rng: random.Random, seq: Sequence[str], k: int) -> list[str]:
     start = rng.randrange(len(seq) - k + 1)
-    return list(seq[start:start + k])
+    return list(seq[start : start + k])
 
 
 _LUMBAR_ROOTS = ("L3", "L4", "L5", "S1")
@@ -276,9 +435,15 @@ def _transforaminal(rng: random.Random, plan: str, lim: _Limits, **_: Any) -> _P
     roots = _LUMBAR_ROOTS if region == "lumbar" else _CERVICAL_ROOTS
     k = rng.choices((1, 2), weights=(60, 40))[0] if lim.transforaminal >= 2 else 1
     meds, drugs = _meds(rng)
-    proc = {"family": "epidural_transforaminal", "region": region, "levels": _contiguous(rng, roots, k),
-            "laterality": _side(rng, 0.15), "imaging": _imaging_spine(rng), "images_stored": True,
-            "medications": meds}
+    proc = {
+        "family": "epidural_transforaminal",
+        "region": region,
+        "levels": _contiguous(rng, roots, k),
+        "laterality": _side(rng, 0.15),
+        "imaging": _imaging_spine(rng),
+        "images_stored": True,
+        "medications": meds,
+    }
     dx = _pick_dx(rng, "epidural_lumbar" if region == "lumbar" else "epidural_cervical", rng.choice((1, 2)))
     return _Proc(proc, dx, drugs)
 
@@ -290,24 +455,49 @@ def _interlaminar(rng: random.Random, plan: str, lim: _Limits, **_: Any) -> _Pro
     imaged = plan == "medicare" or rng.random() < 0.9
     imaging = _imaging_spine(rng) if imaged else "none"
     if region == "lumbar" and rng.random() < 0.15:
-        proc = {"family": "epidural_interlaminar", "region": "sacral", "approach": "caudal", "levels": ["caudal"]}
+        proc = {
+            "family": "epidural_interlaminar",
+            "region": "sacral",
+            "approach": "caudal",
+            "levels": ["caudal"],
+        }
     else:
-        levels = {"lumbar": ("L3-L4", "L4-L5", "L5-S1"), "cervical": ("C6-C7", "C7-T1"),
-                  "thoracic": ("T9-T10", "T10-T11", "T11-T12")}[region]
-        proc = {"family": "epidural_interlaminar", "region": region, "approach": "interlaminar",
-                "levels": [rng.choice(levels)]}  # one level per session (policy: 1)
+        levels = {
+            "lumbar": ("L3-L4", "L4-L5", "L5-S1"),
+            "cervical": ("C6-C7", "C7-T1"),
+            "thoracic": ("T9-T10", "T10-T11", "T11-T12"),
+        }[region]
+        proc = {
+            "family": "epidural_interlaminar",
+            "region": region,
+            "approach": "interlaminar",
+            "levels": [rng.choice(levels)],
+        }  # one level per session (policy: 1)
     proc.update({"imaging": imaging, "images_stored": imaging != "none", "medications": meds})
-    key = {"lumbar": "epidural_lumbar", "cervical": "epidural_cervical", "thoracic": "epidural_thoracic"}[region]
+    key = {"lumbar": "epidural_lumbar", "cervical": "epidural_cervical", "thoracic": "epidural_thoracic"}[
+        region
+    ]
     return _Proc(proc, _pick_dx(rng, key, rng.choice((1, 2))), drugs)
 
 
-def _facet(rng: random.Random, plan: str, lim: _Limits, *, purpose: str | None = None,
-           region: str | None = None, target: str | None = None, relief: float | None = None,
-           **_: Any) -> _Proc:
+def _facet(
+    rng: random.Random,
+    plan: str,
+    lim: _Limits,
+    *,
+    purpose: str | None = None,
+    region: str | None = None,
+    target: str | None = None,
+    relief: float | None = None,
+    **_: Any,
+) -> _Proc:
     region = region or _spine_region(rng, (72, 25, 3))
     purpose = purpose or rng.choices(("diagnostic", "therapeutic"), weights=(60, 40))[0]
-    target = target or ("medial_branch" if purpose == "diagnostic" and rng.random() < 0.8
-                        else rng.choice(("intraarticular", "medial_branch")))
+    target = target or (
+        "medial_branch"
+        if purpose == "diagnostic" and rng.random() < 0.8
+        else rng.choice(("intraarticular", "medial_branch"))
+    )
     k = rng.choices(range(1, lim.facet + 1), weights=[40, 50, 10][: lim.facet])[0]
     joints = {"lumbar": _LUMBAR_JOINTS, "cervical": _CERVICAL_JOINTS, "thoracic": _THORACIC_JOINTS}[region]
     if region == "lumbar" and target == "medial_branch" and rng.random() < 0.5:
@@ -316,12 +506,24 @@ def _facet(rng: random.Random, plan: str, lim: _Limits, *, purpose: str | None =
     else:
         levels = _contiguous(rng, joints, k)
     meds, drugs = _meds(rng, steroid=purpose == "therapeutic")
-    proc: dict[str, Any] = {"family": "facet_joint", "region": region, "target": target, "purpose": purpose,
-                            "levels": levels, "laterality": _side(rng, 0.55), "imaging": _imaging_spine(rng),
-                            "images_stored": True, "medications": meds}
+    proc: dict[str, Any] = {
+        "family": "facet_joint",
+        "region": region,
+        "target": target,
+        "purpose": purpose,
+        "levels": levels,
+        "laterality": _side(rng, 0.55),
+        "imaging": _imaging_spine(rng),
+        "images_stored": True,
+        "medications": meds,
+    }
     if purpose == "diagnostic":
-        proc["relief_percent"] = relief if relief is not None else float(rng.choice((50, 60, 70, 80, 85, 90, 95)))
-    dx = _pick_dx(rng, {"lumbar": "facet_lumbar", "cervical": "facet_cervical", "thoracic": "facet_thoracic"}[region])
+        proc["relief_percent"] = (
+            relief if relief is not None else float(rng.choice((50, 60, 70, 80, 85, 90, 95)))
+        )
+    dx = _pick_dx(
+        rng, {"lumbar": "facet_lumbar", "cervical": "facet_cervical", "thoracic": "facet_thoracic"}[region]
+    )
     return _Proc(proc, dx, drugs)
 
 
@@ -329,18 +531,34 @@ def _rfa(rng: random.Random, plan: str, lim: _Limits, *, region: str | None = No
     region = region or _spine_region(rng, (78, 22, 0))
     joints = _LUMBAR_JOINTS if region == "lumbar" else _CERVICAL_JOINTS
     k = rng.choices(range(1, lim.rfa + 1), weights=[30, 70][: lim.rfa])[0]
-    proc = {"family": "radiofrequency_ablation", "region": region, "levels": _contiguous(rng, joints, k),
-            "laterality": _side(rng, 0.4), "imaging": "fluoroscopy", "images_stored": True,
-            "medications": [rng.choice(_ANESTHETICS)]}
-    return _Proc(proc, _pick_dx(rng, "facet_lumbar" if region == "lumbar" else "facet_cervical"), [],
-                 ("11", "22", "24"))
+    proc = {
+        "family": "radiofrequency_ablation",
+        "region": region,
+        "levels": _contiguous(rng, joints, k),
+        "laterality": _side(rng, 0.4),
+        "imaging": "fluoroscopy",
+        "images_stored": True,
+        "medications": [rng.choice(_ANESTHETICS)],
+    }
+    return _Proc(
+        proc,
+        _pick_dx(rng, "facet_lumbar" if region == "lumbar" else "facet_cervical"),
+        [],
+        ("11", "22", "24"),
+    )
 
 
 def _sacroiliac(rng: random.Random, plan: str, lim: _Limits, **_: Any) -> _Proc:
     purpose = rng.choices(("diagnostic", "therapeutic"), weights=(30, 70))[0]
     meds, drugs = _meds(rng, steroid=purpose == "therapeutic")
-    proc: dict[str, Any] = {"family": "sacroiliac_joint", "laterality": _side(rng, 0.3), "purpose": purpose,
-                            "imaging": "fluoroscopy", "images_stored": True, "medications": meds}
+    proc: dict[str, Any] = {
+        "family": "sacroiliac_joint",
+        "laterality": _side(rng, 0.3),
+        "purpose": purpose,
+        "imaging": "fluoroscopy",
+        "images_stored": True,
+        "medications": meds,
+    }
     if purpose == "diagnostic":
         proc["relief_percent"] = float(rng.choice((50, 75, 80, 90)))
     return _Proc(proc, _pick_dx(rng, "sacroiliac"), drugs)
@@ -348,24 +566,38 @@ def _sacroiliac(rng: random.Random, plan: str, lim: _Limits, **_: Any) -> _Proc:
 
 def _trigger_point(rng: random.Random, plan: str, lim: _Limits, **_: Any) -> _Proc:
     n = rng.choices((1, 2, 3, 4, 5), weights=(20, 30, 25, 15, 10))[0]
-    proc = {"family": "trigger_point", "muscles": rng.sample(_MUSCLES, n), "imaging": "none",
-            "medications": [rng.choice(("lidocaine 1% 5 mL", "bupivacaine 0.25% 4 mL"))]}
+    proc = {
+        "family": "trigger_point",
+        "muscles": rng.sample(_MUSCLES, n),
+        "imaging": "none",
+        "medications": [rng.choice(("lidocaine 1% 5 mL", "bupivacaine 0.25% 4 mL"))],
+    }
     pool = DX["trigger_point"] + (DX["trigger_point_commercial"] if plan != "medicare" else ())
     return _Proc(proc, [rng.choice(pool)], [], ("11",))
 
 
 def _nerve_block(rng: random.Random, plan: str, lim: _Limits, *, nerve: str | None = None, **_: Any) -> _Proc:
-    nerve = nerve or rng.choices(("greater_occipital", "genicular", "femoral", "sciatic",
-                                  "sacroiliac_lateral_branches", "other"), weights=(35, 25, 8, 10, 12, 10))[0]
+    nerve = (
+        nerve
+        or rng.choices(
+            ("greater_occipital", "genicular", "femoral", "sciatic", "sacroiliac_lateral_branches", "other"),
+            weights=(35, 25, 8, 10, 12, 10),
+        )[0]
+    )
     side = _side(rng, 0.5 if nerve == "greater_occipital" else 0.15)
     imaging = {
         "greater_occipital": rng.choice(("none", "ultrasound")),
         "other": rng.choice(("none", "ultrasound")),
         "sacroiliac_lateral_branches": "fluoroscopy",
     }.get(nerve, rng.choice(("ultrasound", "fluoroscopy")))
-    proc = {"family": "peripheral_nerve_block", "nerve": nerve, "laterality": side, "imaging": imaging,
-            "images_stored": imaging != "none",
-            "medications": [rng.choice(_ANESTHETICS), "dexamethasone 4 mg"]}
+    proc = {
+        "family": "peripheral_nerve_block",
+        "nerve": nerve,
+        "laterality": side,
+        "imaging": imaging,
+        "images_stored": imaging != "none",
+        "medications": [rng.choice(_ANESTHETICS), "dexamethasone 4 mg"],
+    }
     if nerve in ("genicular", "sciatic", "other"):
         dx = list(DX[f"{nerve}_nerve_{side}" if nerve == "other" else f"{nerve}_{side}"])
     elif nerve == "sacroiliac_lateral_branches":
@@ -379,8 +611,13 @@ def _scs(rng: random.Random, plan: str, lim: _Limits, *, stage: str | None = Non
     stage = stage or rng.choices(("trial", "implant", "revision"), weights=(60, 32, 8))[0]
     proc: dict[str, Any] = {"family": "spinal_cord_stimulator", "stage": stage, "imaging": "fluoroscopy"}
     if stage == "trial":
-        proc.update({"leads": rng.choice((1, 2)), "lead_type": "percutaneous",
-                     "relief_percent": float(rng.choice((50, 60, 70, 80)))})
+        proc.update(
+            {
+                "leads": rng.choice((1, 2)),
+                "lead_type": "percutaneous",
+                "relief_percent": float(rng.choice((50, 60, 70, 80))),
+            }
+        )
         pos: tuple[str, ...] = ("11", "24")
     elif stage == "implant":
         if rng.random() < 0.25:
@@ -398,14 +635,21 @@ def _scs(rng: random.Random, plan: str, lim: _Limits, *, stage: str | None = Non
 def _vertebral(rng: random.Random, plan: str, lim: _Limits, **_: Any) -> _Proc:
     seq = ("T8", "T9", "T10", "T11", "T12") if rng.random() < 0.5 else ("L1", "L2", "L3", "L4")
     k = rng.choices((1, 2), weights=(75, 25))[0]
-    proc = {"family": "vertebral_augmentation", "kind": rng.choice(("kyphoplasty", "vertebroplasty")),
-            "levels": _contiguous(rng, seq, k), "imaging": "fluoroscopy", "images_stored": True}
+    proc = {
+        "family": "vertebral_augmentation",
+        "kind": rng.choice(("kyphoplasty", "vertebroplasty")),
+        "levels": _contiguous(rng, seq, k),
+        "imaging": "fluoroscopy",
+        "images_stored": True,
+    }
     return _Proc(proc, _pick_dx(rng, "vertebral_augmentation"), [], ("22", "24"))
 
 
 def _drug_test(rng: random.Random, plan: str, lim: _Limits, **_: Any) -> _Proc:
-    method = rng.choices(("presumptive_direct", "presumptive_instrument", "presumptive_analyzer", "definitive"),
-                         weights=(30, 20, 20, 30))[0]
+    method = rng.choices(
+        ("presumptive_direct", "presumptive_instrument", "presumptive_analyzer", "definitive"),
+        weights=(30, 20, 20, 30),
+    )[0]
     proc: dict[str, Any] = {"family": "drug_test", "method": method}
     if method == "definitive":
         proc["drug_classes"] = rng.sample(_DRUG_CLASSES, rng.randint(3, 16))
@@ -413,10 +657,16 @@ def _drug_test(rng: random.Random, plan: str, lim: _Limits, **_: Any) -> _Proc:
 
 
 _BUILDERS = {
-    "epidural_transforaminal": _transforaminal, "epidural_interlaminar": _interlaminar, "facet_joint": _facet,
-    "radiofrequency_ablation": _rfa, "sacroiliac_joint": _sacroiliac, "trigger_point": _trigger_point,
-    "peripheral_nerve_block": _nerve_block, "spinal_cord_stimulator": _scs,
-    "vertebral_augmentation": _vertebral, "drug_test": _drug_test,
+    "epidural_transforaminal": _transforaminal,
+    "epidural_interlaminar": _interlaminar,
+    "facet_joint": _facet,
+    "radiofrequency_ablation": _rfa,
+    "sacroiliac_joint": _sacroiliac,
+    "trigger_point": _trigger_point,
+    "peripheral_nerve_block": _nerve_block,
+    "spinal_cord_stimulator": _scs,
+    "vertebral_augmentation": _vertebral,
+    "drug_test": _drug_test,
 }
 
 _INDICATION = {
@@ -449,8 +699,15 @@ class _Gen:
             self._limits[plan] = _limits_for(plan, self.policies)
         return self._limits[plan]
 
-    def encounter_dict(self, patient: dict[str, Any], dos: date, family: str | None = None,
-                       practice_id: str | None = None, prefix: str = "S", **facts: Any) -> dict[str, Any]:
+    def encounter_dict(
+        self,
+        patient: dict[str, Any],
+        dos: date,
+        family: str | None = None,
+        practice_id: str | None = None,
+        prefix: str = "S",
+        **facts: Any,
+    ) -> dict[str, Any]:
         rng = self.rng
         payer = patient["_payer"]
         plan = payer["plan"]
@@ -478,8 +735,9 @@ class _Gen:
         if second and not facts and rng.random() < 0.12:
             fam2 = rng.choice(second)
             # with trigger points only the occipital block: 64450-64454 pair with 20552/20553 in NCCI
-            p2 = _BUILDERS[fam2](rng, plan, lim, **({"nerve": "greater_occipital"} if family == "trigger_point"
-                                                    else {}))
+            p2 = _BUILDERS[fam2](
+                rng, plan, lim, **({"nerve": "greater_occipital"} if family == "trigger_point" else {})
+            )
             if not (practice["kind"] == "asc" and fam2 not in ASC_FAMILIES):
                 procs.append(p2)
         # place of service
@@ -505,10 +763,16 @@ class _Gen:
         evaluation = None
         if practice["kind"] == "physician" and pos == "11" and rng.random() < 0.25:
             new = rng.random() < 0.15
-            evaluation = {"code": rng.choice(("99203", "99204") if new else ("99213", "99214")),
-                          "separately_identifiable": rng.random() < 0.8}
-        if (practice["kind"] == "physician" and pos == "11" and "drug_test" not in families
-                and rng.random() < 0.05):
+            evaluation = {
+                "code": rng.choice(("99203", "99204") if new else ("99213", "99214")),
+                "separately_identifiable": rng.random() < 0.8,
+            }
+        if (
+            practice["kind"] == "physician"
+            and pos == "11"
+            and "drug_test" not in families
+            and rng.random() < 0.05
+        ):
             dt = _drug_test(rng, plan, lim)
             procs.append(dt)
             if "Z79.891" not in dx:
@@ -545,7 +809,8 @@ class _Gen:
         if "spinal_cord_stimulator" in families:
             enc["documentation"]["psych_evaluation"] = True
         needs_auth = (plan != "medicare" and any(f in AUTH_FAMILIES for f in families)) or (
-            plan == "medicare" and practice["state"] in WISER_STATES
+            plan == "medicare"
+            and practice["state"] in WISER_STATES
             and any(f in WISER_FAMILIES for f in families)
         )
         if needs_auth:
@@ -625,8 +890,9 @@ def generate_encounters(
     """`n` valid synthetic encounters. With `with_lines`, each carries the coder's own lines
     (as a practice that codes with painrcm would bill them)."""
     engine = engine or _default_engine()
-    dicts = generate_encounter_dicts(n, seed, start=start, days=days, patients=patients, family=family,
-                                     policies=engine.policies)
+    dicts = generate_encounter_dicts(
+        n, seed, start=start, days=days, patients=patients, family=family, policies=engine.policies
+    )
     return _finish(dicts, with_lines, engine)
 
 
@@ -651,11 +917,21 @@ def _pathway(gen: _Gen, patient: dict[str, Any], start: date, end: date) -> list
         elif cond == "facet":
             region = rng.choices(("lumbar", "cervical"), weights=(80, 20))[0]
             thr = 80.0 if patient["_payer"]["plan"] == "medicare" else 50.0
-            visit("facet_joint", purpose="diagnostic", region=region, target="medial_branch",
-                  relief=float(rng.choice((thr, thr + 5, 90))))
+            visit(
+                "facet_joint",
+                purpose="diagnostic",
+                region=region,
+                target="medial_branch",
+                relief=float(rng.choice((thr, thr + 5, 90))),
+            )
             day += timedelta(days=rng.randint(14, 35))
-            visit("facet_joint", purpose="diagnostic", region=region, target="medial_branch",
-                  relief=float(rng.choice((thr, 90, 95))))
+            visit(
+                "facet_joint",
+                purpose="diagnostic",
+                region=region,
+                target="medial_branch",
+                relief=float(rng.choice((thr, 90, 95))),
+            )
             day += timedelta(days=rng.randint(14, 42))
             for _ in range(rng.choice((1, 2))):
                 visit("radiofrequency_ablation", region=region)
@@ -749,5 +1025,8 @@ def generate_history(
     """A multi-patient history of about `n_lines` service lines in [end - days, end). Pass the same
     `patients` (a `make_patients` list) to `generate_encounters` so the claims being scrubbed belong
     to patients with a past."""
-    return list(iter_history(n_lines, seed, patients=patients, end=end, days=days, with_lines=with_lines,
-                             engine=engine))
+    return list(
+        iter_history(
+            n_lines, seed, patients=patients, end=end, days=days, with_lines=with_lines, engine=engine
+        )
+    )

@@ -29,8 +29,16 @@ from painrcm.web.app import create_app
 from tests.web.conftest import PASSWORD, USERS, make_practices, make_user, seed_claim
 
 CHROMIUM = Path(os.environ.get("PAINRCM_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 TIMEOUT_MS = 15_000
 
@@ -70,8 +78,9 @@ def _seed(db: Database, engine: Any) -> tuple[dict[str, int], dict[str, str], di
         # the claim the biller fixes: 64483 + 77003 on one day, BUN001 error with a safe fix
         "fix": seed_claim(db, engine, "brw_fix", "P01", "BUN001", [650.0, 120.0], days_ago=30),
         # a submitted claim the synthetic 835 pays (64483) and denies (77003, CO-97)
-        "remit": seed_claim(db, engine, "brw_remit", "P01", "BUN001", [650.0, 120.0], days_ago=40,
-                            work_status="submitted"),
+        "remit": seed_claim(
+            db, engine, "brw_remit", "P01", "BUN001", [650.0, 120.0], days_ago=40, work_status="submitted"
+        ),
         "clean": seed_claim(db, engine, "brw_clean", "P01", None, [650.0], days_ago=12),
         # another practice's claim: a P01 biller never sees it
         "other": seed_claim(db, engine, "brw_other", "P02", "BUN001", [700.0, 150.0], days_ago=20),
@@ -91,8 +100,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         app = create_app(db=db)
         claims, eids, users = _seed(db, app.state.engine)
         port = _free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                               access_log=False, lifespan="off"))
+        server = uvicorn.Server(
+            uvicorn.Config(
+                app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off"
+            )
+        )
         thread = threading.Thread(target=server.run, name="uvicorn-browser-tests", daemon=True)
         thread.start()
         deadline = time.monotonic() + 20
@@ -160,8 +172,9 @@ def page(browser: Any, served: Served, console: Console, request: pytest.Fixture
     try:
         yield pg
     finally:
-        failed = any(getattr(getattr(request.node, f"rep_{when}", None), "failed", False)
-                     for when in ("setup", "call"))
+        failed = any(
+            getattr(getattr(request.node, f"rep_{when}", None), "failed", False) for when in ("setup", "call")
+        )
         if failed:
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             try:

@@ -110,7 +110,8 @@ def test_upload_835_and_see_the_job_finish(page: Any, served: Served, console: C
     page.get_by_label("Kind").select_option("x12_835")
     page.get_by_label("Practice").select_option("P01")
     page.locator("input[type=file][name=file]").set_input_files(
-        {"name": "browser-remit.835", "mimeType": "text/plain", "buffer": text.encode()})
+        {"name": "browser-remit.835", "mimeType": "text/plain", "buffer": text.encode()}
+    )
     page.get_by_role("button", name="Upload").click()
     job = page.locator(".job").filter(has_text="browser-remit.835").first
     expect(job).to_be_visible()
@@ -120,8 +121,12 @@ def test_upload_835_and_see_the_job_finish(page: Any, served: Served, console: C
     row = page.locator("tr").filter(has_text="77003").filter(has_text=claim.encounter_id)
     expect(row.first).to_be_visible()
     with served.db.session() as s:
-        lines = s.query(m.RemitLine).join(m.RemitClaim).filter(
-            m.RemitClaim.patient_control_number == claim.encounter_id).all()
+        lines = (
+            s.query(m.RemitLine)
+            .join(m.RemitClaim)
+            .filter(m.RemitClaim.patient_control_number == claim.encounter_id)
+            .all()
+        )
         assert {(ln.code, ln.denied) for ln in lines} == {("64483", False), ("77003", True)}
     console.assert_clean()
 

@@ -28,7 +28,9 @@ def fixed(result: ClaimResult) -> list[tuple[str, list[str]]] | None:
     return [(ln.code, ln.modifiers) for ln in result.fixed_lines]
 
 
-def L(code: str, *mods: str, units: float = 1, dos: str | None = None, pos: str | None = None) -> dict[str, Any]:
+def L(
+    code: str, *mods: str, units: float = 1, dos: str | None = None, pos: str | None = None
+) -> dict[str, Any]:
     line: dict[str, Any] = {"code": code, "modifiers": list(mods), "units": units, "diagnosis_pointers": [1]}
     if dos:
         line["date_of_service"] = dos
@@ -42,13 +44,36 @@ def with_lines(edit: str, lines: list[dict[str, Any]], **extra: Any) -> dict[str
     return {**CATALOGUE[edit].example, "lines": lines, **extra}
 
 
-TF_RIGHT = {"family": "epidural_transforaminal", "region": "lumbar", "levels": ["L5"], "laterality": "right",
-            "imaging": "fluoroscopy", "images_stored": True, "medications": ["dexamethasone 10 mg"]}
-MBB_DIAG = {"family": "facet_joint", "region": "lumbar", "target": "medial_branch", "purpose": "diagnostic",
-            "levels": ["L4-L5"], "laterality": "right", "imaging": "fluoroscopy", "images_stored": True,
-            "medications": ["bupivacaine 0.5%"], "relief_percent": 85}
-RFA_RIGHT = {"family": "radiofrequency_ablation", "region": "lumbar", "levels": ["L4-L5"], "laterality": "right",
-             "imaging": "fluoroscopy", "images_stored": True, "medications": ["lidocaine 2%"]}
+TF_RIGHT = {
+    "family": "epidural_transforaminal",
+    "region": "lumbar",
+    "levels": ["L5"],
+    "laterality": "right",
+    "imaging": "fluoroscopy",
+    "images_stored": True,
+    "medications": ["dexamethasone 10 mg"],
+}
+MBB_DIAG = {
+    "family": "facet_joint",
+    "region": "lumbar",
+    "target": "medial_branch",
+    "purpose": "diagnostic",
+    "levels": ["L4-L5"],
+    "laterality": "right",
+    "imaging": "fluoroscopy",
+    "images_stored": True,
+    "medications": ["bupivacaine 0.5%"],
+    "relief_percent": 85,
+}
+RFA_RIGHT = {
+    "family": "radiofrequency_ablation",
+    "region": "lumbar",
+    "levels": ["L4-L5"],
+    "laterality": "right",
+    "imaging": "fluoroscopy",
+    "images_stored": True,
+    "medications": ["lidocaine 2%"],
+}
 
 
 # --- BUN002 ----------------------------------------------------------------------------------
@@ -62,7 +87,9 @@ def test_bun002_fix_replaces_pair_and_keeps_nec011_and_ncci_quiet():
 def test_bun002_cervical_uses_cervical_twin():
     ex = CATALOGUE["BUN002"].example
     proc = {**ex["procedures"][0], "region": "cervical", "levels": ["C7-T1"]}
-    r = scrub({**ex, "diagnoses": ["M50.13"], "procedures": [proc], "lines": [L("62320"), L("77003")]}, fix=True)
+    r = scrub(
+        {**ex, "diagnoses": ["M50.13"], "procedures": [proc], "lines": [L("62320"), L("77003")]}, fix=True
+    )
     assert hits(r, "BUN002") == [(1, "error")]
     assert fixed(r) == [("62321", [])]
 
@@ -104,8 +131,10 @@ def test_bun003_different_dates_are_two_sessions():
 
 # --- BUN004 / BUN005 -------------------------------------------------------------------------
 def test_bun004_not_separately_identifiable_removes_visit():
-    r = scrub({**CATALOGUE["BUN004"].example, "evaluation": {"code": "99214", "separately_identifiable": False}},
-              fix=True)
+    r = scrub(
+        {**CATALOGUE["BUN004"].example, "evaluation": {"code": "99214", "separately_identifiable": False}},
+        fix=True,
+    )
     assert hits(r, "BUN004") == [(1, "error")]
     assert fixed(r) == [("64483", ["RT"])]
 
@@ -119,8 +148,14 @@ def test_bun004_unknown_evaluation_has_no_automatic_fix_and_owns_the_ncci_pair()
 
 
 def test_bun004_new_patient_visit_counts_too():
-    r = scrub(with_lines("BUN004", [L("99204"), L("64483", "RT")],
-                         evaluation={"code": "99204", "separately_identifiable": True}), fix=True)
+    r = scrub(
+        with_lines(
+            "BUN004",
+            [L("99204"), L("64483", "RT")],
+            evaluation={"code": "99204", "separately_identifiable": True},
+        ),
+        fix=True,
+    )
     assert hits(r, "BUN004") == [(1, "error")]
     assert fixed(r) == [("99204", ["25"]), ("64483", ["RT"])]
 
@@ -163,8 +198,14 @@ def test_bun006_without_note_no_automatic_fix():
 
 
 def test_bun006_same_region_block_and_ablation_needs_a_person():
-    r = scrub({"diagnoses": ["M47.816"], "procedures": [MBB_DIAG, RFA_RIGHT],
-               "lines": [L("64635", "RT"), L("64493", "RT", "KX")]}, fix=True)
+    r = scrub(
+        {
+            "diagnoses": ["M47.816"],
+            "procedures": [MBB_DIAG, RFA_RIGHT],
+            "lines": [L("64635", "RT"), L("64493", "RT", "KX")],
+        },
+        fix=True,
+    )
     assert hits(r, "BUN006") == [(2, "error")]
     assert r.fixed_lines is None
 
@@ -188,8 +229,13 @@ def test_bun007_fix_removes_column_two_and_dates_matter():
 
 # --- BUN008 / POS001 -------------------------------------------------------------------------
 def test_bun008_medicare_office_pays_the_drug():
-    r = scrub({**CATALOGUE["BUN008"].example, "payer": {"id": "MEDICARE", "plan": "medicare"},
-               "authorization_number": None})
+    r = scrub(
+        {
+            **CATALOGUE["BUN008"].example,
+            "payer": {"id": "MEDICARE", "plan": "medicare"},
+            "authorization_number": None,
+        }
+    )
     assert not hits(r, "BUN008")
 
 
@@ -211,8 +257,13 @@ def test_pos001_fix_office_asc_and_line_level_place_of_service():
     assert fixed(r) == [("64483", ["RT"])]
     r = scrub({**CATALOGUE["POS001"].example, "place_of_service": "11"})
     assert not hits(r, "POS001")
-    r = scrub({**CATALOGUE["POS001"].example, "place_of_service": "24",
-               "practice": {"id": "ASC1", "kind": "asc", "state": "CA"}})
+    r = scrub(
+        {
+            **CATALOGUE["POS001"].example,
+            "place_of_service": "24",
+            "practice": {"id": "ASC1", "kind": "asc", "state": "CA"},
+        }
+    )
     assert not hits(r, "POS001")
     r = scrub(with_lines("POS001", [L("64483", "RT"), L("J1100", units=10, pos="22")], place_of_service="11"))
     assert hits(r, "POS001") == [(2, "warning")]
@@ -226,12 +277,22 @@ def test_bun009_without_note_is_not_checked():
 
 def test_bun009_therapeutic_or_other_region_is_fine():
     ther = {**MBB_DIAG, "purpose": "therapeutic", "target": "intraarticular"}
-    r = scrub({"diagnoses": ["M47.816"], "procedures": [ther, RFA_RIGHT],
-               "lines": [L("64635", "RT"), L("64493", "RT", "XS")]})
+    r = scrub(
+        {
+            "diagnoses": ["M47.816"],
+            "procedures": [ther, RFA_RIGHT],
+            "lines": [L("64635", "RT"), L("64493", "RT", "XS")],
+        }
+    )
     assert not hits(r, "BUN009") and "BUN009" not in not_checked(r)
     cerv = {**MBB_DIAG, "region": "cervical", "levels": ["C5-C6"]}
-    r = scrub({"diagnoses": ["M47.816", "M47.812"], "procedures": [cerv, RFA_RIGHT],
-               "lines": [L("64635", "RT"), L("64490", "RT", "KX", "XS")]})
+    r = scrub(
+        {
+            "diagnoses": ["M47.816", "M47.812"],
+            "procedures": [cerv, RFA_RIGHT],
+            "lines": [L("64635", "RT"), L("64490", "RT", "KX", "XS")],
+        }
+    )
     assert not hits(r, "BUN009")
 
 
@@ -259,7 +320,13 @@ def test_bun010_different_dates_are_separate():
 
 def test_bun006_same_region_opposite_documented_sides_is_distinct():
     left_block = {**MBB_DIAG, "purpose": "therapeutic", "target": "intraarticular", "laterality": "left"}
-    r = scrub({"diagnoses": ["M47.816"], "procedures": [left_block, RFA_RIGHT],
-               "lines": [L("64635", "RT"), L("64493", "LT")]}, fix=True)
+    r = scrub(
+        {
+            "diagnoses": ["M47.816"],
+            "procedures": [left_block, RFA_RIGHT],
+            "lines": [L("64635", "RT"), L("64493", "LT")],
+        },
+        fix=True,
+    )
     assert hits(r, "BUN006") == [(2, "error")]
     assert fixed(r) == [("64635", ["RT"]), ("64493", ["LT", "XS"])]

@@ -127,8 +127,12 @@ def test_mod003_commercial_pos24_splits_primary_and_the_addon_that_follows_it():
             payer=COMMERCIAL, place_of_service="24")  # fmt: skip
     assert [f.line for f in findings(e, "MOD003")] == [1, 2]
     assert not findings(e, "MOD005")
-    assert fixed_by(e, "MOD003") == [("64493", ["RT"], 1), ("64493", ["LT"], 1), ("64494", ["RT"], 1),
-                                     ("64494", ["LT"], 1)]
+    assert fixed_by(e, "MOD003") == [
+        ("64493", ["RT"], 1),
+        ("64493", ["LT"], 1),
+        ("64494", ["RT"], 1),
+        ("64494", ["LT"], 1),
+    ]
 
 
 def test_mod003_not_for_commercial_office_nor_medicare_at_pos24():

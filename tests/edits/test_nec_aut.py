@@ -8,14 +8,26 @@ from painrcm.edits.examples import COMMERCIAL, example_encounter
 from painrcm.model import ClaimResult, Finding
 from tests.support import ENGINE
 
-TF_RIGHT_L5 = {"family": "epidural_transforaminal", "region": "lumbar", "levels": ["L5"], "laterality": "right",
-               "imaging": "fluoroscopy", "images_stored": True, "medications": ["dexamethasone 10 mg"]}
+TF_RIGHT_L5 = {
+    "family": "epidural_transforaminal",
+    "region": "lumbar",
+    "levels": ["L5"],
+    "laterality": "right",
+    "imaging": "fluoroscopy",
+    "images_stored": True,
+    "medications": ["dexamethasone 10 mg"],
+}
 DOC = {"conservative_care_weeks": 12, "indication": "radiculopathy", "psych_evaluation": True}
 
 
 def ln(code: str, *mods: str, units: float = 1, ptrs: list[int] | None = None, **kw: Any) -> dict[str, Any]:
-    return {"code": code, "modifiers": list(mods), "units": units,
-            "diagnosis_pointers": [1] if ptrs is None else ptrs, **kw}
+    return {
+        "code": code,
+        "modifiers": list(mods),
+        "units": units,
+        "diagnosis_pointers": [1] if ptrs is None else ptrs,
+        **kw,
+    }
 
 
 def proc(**facts: Any) -> dict[str, Any]:
@@ -50,13 +62,27 @@ def test_nec002_weeks_follow_the_payer():
 
 
 def test_nec002_one_finding_per_family_and_facet_needs_six_weeks():
-    r = scrub({"documentation": {**DOC, "conservative_care_weeks": 5},
-               "procedures": [proc(levels=["L4", "L5"]),
-                              {"family": "facet_joint", "region": "lumbar", "target": "intraarticular",
-                               "purpose": "therapeutic", "levels": ["L3-L4"], "laterality": "left",
-                               "imaging": "fluoroscopy", "images_stored": True, "medications": ["bupivacaine"]}],
-               "diagnoses": ["M54.16", "M47.816"],
-               "lines": [ln("64483", "RT"), ln("64484", "RT"), ln("64493", "LT", ptrs=[2])]})
+    r = scrub(
+        {
+            "documentation": {**DOC, "conservative_care_weeks": 5},
+            "procedures": [
+                proc(levels=["L4", "L5"]),
+                {
+                    "family": "facet_joint",
+                    "region": "lumbar",
+                    "target": "intraarticular",
+                    "purpose": "therapeutic",
+                    "levels": ["L3-L4"],
+                    "laterality": "left",
+                    "imaging": "fluoroscopy",
+                    "images_stored": True,
+                    "medications": ["bupivacaine"],
+                },
+            ],
+            "diagnoses": ["M54.16", "M47.816"],
+            "lines": [ln("64483", "RT"), ln("64484", "RT"), ln("64493", "LT", ptrs=[2])],
+        }
+    )
     assert [f.line for f in hits(r, "NEC002")] == [3]  # epidural meets 4 weeks, facet misses 6
 
 
@@ -66,9 +92,16 @@ def test_nec002_unknown_weeks_is_not_checked():
 
 
 def test_nec002_quiet_for_non_interventional_lines():
-    r = scrub({"documentation": {**DOC, "conservative_care_weeks": 0}, "diagnoses": ["M79.18"],
-               "procedures": [{"family": "trigger_point", "muscles": ["trapezius"], "medications": ["lidocaine"]}],
-               "lines": [ln("20552")]})
+    r = scrub(
+        {
+            "documentation": {**DOC, "conservative_care_weeks": 0},
+            "diagnoses": ["M79.18"],
+            "procedures": [
+                {"family": "trigger_point", "muscles": ["trapezius"], "medications": ["lidocaine"]}
+            ],
+            "lines": [ln("20552")],
+        }
+    )
     assert not hits(r, "NEC002") and not skipped(r, "NEC002")
 
 
@@ -82,27 +115,30 @@ def test_nec003_and_nec004_stand_side_by_side():
 def test_nec003_reads_the_line_pointers_not_the_whole_claim():
     r = scrub({"diagnoses": ["M54.16", "M62.830"], "lines": [ln("64483", "RT", ptrs=[2])]})
     assert [f.line for f in hits(r, "NEC003")] == [1]
-    assert not hits(scrub({"diagnoses": ["M54.16", "M62.830"], "lines": [ln("64483", "RT", ptrs=[2, 1])]}),
-                    "NEC003")
+    assert not hits(
+        scrub({"diagnoses": ["M54.16", "M62.830"], "lines": [ln("64483", "RT", ptrs=[2, 1])]}), "NEC003"
+    )
 
 
 def test_nec003_trigger_point_list_depends_on_payer():
-    tpi = {"diagnoses": ["M62.830"],
-           "procedures": [{"family": "trigger_point", "muscles": ["a", "b"], "medications": ["lidocaine"]}],
-           "lines": [ln("20552")]}
+    tpi = {
+        "diagnoses": ["M62.830"],
+        "procedures": [{"family": "trigger_point", "muscles": ["a", "b"], "medications": ["lidocaine"]}],
+        "lines": [ln("20552")],
+    }
     assert hits(scrub(tpi), "NEC003")  # medicare: M79.1 or G44.2 only
     assert not hits(scrub({**tpi, "payer": COMMERCIAL}), "NEC003")  # commercial adds M62.83
 
 
 def test_nec003_nec004_skip_families_without_a_list():
-    r = scrub({"diagnoses": ["G89.29"], "procedures": [],
-               "lines": [ln("99213"), ln("63650", units=2)]})
+    r = scrub({"diagnoses": ["G89.29"], "procedures": [], "lines": [ln("99213"), ln("63650", units=2)]})
     assert not hits(r, "NEC003") and not hits(r, "NEC004")
 
 
 def test_nec004_quiet_when_a_specific_diagnosis_is_on_the_line():
-    assert not hits(scrub({"diagnoses": ["M54.50", "M54.16"], "lines": [ln("64483", "RT", ptrs=[1, 2])]}),
-                    "NEC004")
+    assert not hits(
+        scrub({"diagnoses": ["M54.50", "M54.16"], "lines": [ln("64483", "RT", ptrs=[1, 2])]}), "NEC004"
+    )
 
 
 # --- NEC006 psychological evaluation ----------------------------------------------------------------
@@ -137,19 +173,40 @@ def test_nec007_missing_indication_is_claim_level():
 
 
 def test_nec007_diagnostic_block_needs_relief_and_names_the_line():
-    mbb = {"family": "facet_joint", "region": "lumbar", "target": "medial_branch", "purpose": "diagnostic",
-           "levels": ["L4-L5"], "laterality": "bilateral", "imaging": "fluoroscopy", "images_stored": True,
-           "medications": ["bupivacaine 0.5%"]}
+    mbb = {
+        "family": "facet_joint",
+        "region": "lumbar",
+        "target": "medial_branch",
+        "purpose": "diagnostic",
+        "levels": ["L4-L5"],
+        "laterality": "bilateral",
+        "imaging": "fluoroscopy",
+        "images_stored": True,
+        "medications": ["bupivacaine 0.5%"],
+    }
     r = scrub({"diagnoses": ["M47.816"], "procedures": [mbb], "lines": [ln("64493", "50", "KX")]})
     (f,) = hits(r, "NEC007")
     assert f.line == 1 and "relief" in f.message
-    assert not hits(scrub({"diagnoses": ["M47.816"], "procedures": [{**mbb, "relief_percent": 85}],
-                           "lines": [ln("64493", "50", "KX")]}), "NEC007")
+    assert not hits(
+        scrub(
+            {
+                "diagnoses": ["M47.816"],
+                "procedures": [{**mbb, "relief_percent": 85}],
+                "lines": [ln("64493", "50", "KX")],
+            }
+        ),
+        "NEC007",
+    )
 
 
 def test_nec007_images_stored_only_when_interlaminar_imaging_used():
-    il = {"family": "epidural_interlaminar", "region": "lumbar", "approach": "interlaminar",
-          "levels": ["L5-S1"], "medications": ["triamcinolone 80 mg"]}
+    il = {
+        "family": "epidural_interlaminar",
+        "region": "lumbar",
+        "approach": "interlaminar",
+        "levels": ["L5-S1"],
+        "medications": ["triamcinolone 80 mg"],
+    }
     assert not hits(scrub({"procedures": [{**il, "imaging": "none"}], "lines": [ln("62322")]}), "NEC007")
     (f,) = hits(scrub({"procedures": [{**il, "imaging": "fluoroscopy"}], "lines": [ln("62323")]}), "NEC007")
     assert "stored" in f.message
@@ -160,9 +217,20 @@ TPI = {"diagnoses": ["M79.18"]}
 
 
 def test_nec008_fix_swaps_to_the_smaller_code_and_counts_muscles_once():
-    r = scrub({**TPI, "procedures": [{"family": "trigger_point", "muscles": ["Trapezius", "trapezius ", "rhomboid"],
-                                      "medications": ["lidocaine"]}],
-               "lines": [ln("20553")]}, fix=True)
+    r = scrub(
+        {
+            **TPI,
+            "procedures": [
+                {
+                    "family": "trigger_point",
+                    "muscles": ["Trapezius", "trapezius ", "rhomboid"],
+                    "medications": ["lidocaine"],
+                }
+            ],
+            "lines": [ln("20553")],
+        },
+        fix=True,
+    )
     assert [f.line for f in hits(r, "NEC008")] == [1]
     assert fixed_codes(r) == [("20552", (), 1)]
 
@@ -170,15 +238,26 @@ def test_nec008_fix_swaps_to_the_smaller_code_and_counts_muscles_once():
 def test_nec008_without_note_or_muscles_is_not_checked():
     r = scrub({**TPI, "procedures": [], "lines": [ln("20553")]})
     assert not hits(r, "NEC008") and skipped(r, "NEC008")
-    r = scrub({**TPI, "procedures": [{"family": "trigger_point", "medications": ["lidocaine"]}],
-               "lines": [ln("20553")]})
+    r = scrub(
+        {
+            **TPI,
+            "procedures": [{"family": "trigger_point", "medications": ["lidocaine"]}],
+            "lines": [ln("20553")],
+        }
+    )
     assert not hits(r, "NEC008") and skipped(r, "NEC008")
 
 
 def test_nec008_leaves_both_codes_to_bun003():
-    r = scrub({**TPI, "procedures": [{"family": "trigger_point", "muscles": ["a", "b", "c"],
-                                      "medications": ["lidocaine"]}],
-               "lines": [ln("20552"), ln("20553")]})
+    r = scrub(
+        {
+            **TPI,
+            "procedures": [
+                {"family": "trigger_point", "muscles": ["a", "b", "c"], "medications": ["lidocaine"]}
+            ],
+            "lines": [ln("20552"), ln("20553")],
+        }
+    )
     assert hits(r, "BUN003") and not hits(r, "NEC008")
 
 
@@ -193,31 +272,50 @@ def test_nec009_wrong_side_is_replaced_with_the_documented_side():
 def test_nec009_one_side_of_a_bilateral_procedure_is_not_a_contradiction():
     r = scrub({"procedures": [proc(laterality="bilateral")], "lines": [ln("64483", "50", ptrs=[1, 2])]})
     assert not hits(r, "NEC009")
-    r = scrub({"procedures": [proc(laterality="left"), proc(laterality="right")],
-               "lines": [ln("64483", "50", ptrs=[1, 2])]})
+    r = scrub(
+        {
+            "procedures": [proc(laterality="left"), proc(laterality="right")],
+            "lines": [ln("64483", "50", ptrs=[1, 2])],
+        }
+    )
     assert not hits(r, "NEC009")
 
 
 def test_nec009_region_decided_by_levels_t12_l1_is_thoracic():
-    r = scrub({"diagnoses": ["M54.15"], "procedures": [proc(region="lumbar", levels=["T12-L1"])],
-               "lines": [ln("64483", "RT")]}, fix=True)
+    r = scrub(
+        {
+            "diagnoses": ["M54.15"],
+            "procedures": [proc(region="lumbar", levels=["T12-L1"])],
+            "lines": [ln("64483", "RT")],
+        },
+        fix=True,
+    )
     (f,) = hits(r, "NEC009")
     assert "cervical/thoracic" in f.message
     assert fixed_codes(r) == [("64479", ("RT",), 1)]
 
 
 def test_nec009_facet_code_for_documented_rfa():
-    rfa = {"family": "radiofrequency_ablation", "region": "lumbar", "levels": ["L4-L5", "L5-S1"],
-           "laterality": "right", "imaging": "fluoroscopy", "images_stored": True}
-    r = scrub({"diagnoses": ["M47.816"], "procedures": [rfa], "lines": [ln("64493", "RT"), ln("64494", "RT")]},
-              fix=True)
+    rfa = {
+        "family": "radiofrequency_ablation",
+        "region": "lumbar",
+        "levels": ["L4-L5", "L5-S1"],
+        "laterality": "right",
+        "imaging": "fluoroscopy",
+        "images_stored": True,
+    }
+    r = scrub(
+        {"diagnoses": ["M47.816"], "procedures": [rfa], "lines": [ln("64493", "RT"), ln("64494", "RT")]},
+        fix=True,
+    )
     assert [f.line for f in hits(r, "NEC009")] == [1, 2]
     assert fixed_codes(r) == [("64635", ("RT",), 1), ("64636", ("RT",), 1)]
 
 
 def test_nec009_undocumented_extra_procedure_has_no_automatic_fix():
-    r = scrub({"diagnoses": ["M54.16", "M79.18"], "lines": [ln("64483", "RT"), ln("20552", ptrs=[2])]},
-              fix=True)
+    r = scrub(
+        {"diagnoses": ["M54.16", "M79.18"], "lines": [ln("64483", "RT"), ln("20552", ptrs=[2])]}, fix=True
+    )
     assert [f.line for f in hits(r, "NEC009")] == [2]
     assert r.fixed_lines is None
 
@@ -240,20 +338,34 @@ def test_nec009_unknown_side_is_not_checked():
 
 
 # --- NEC010 imaging-inclusive code without imaging --------------------------------------------------
-IL = {"family": "epidural_interlaminar", "region": "cervical", "approach": "interlaminar", "levels": ["C7-T1"],
-      "medications": ["triamcinolone 80 mg"]}
+IL = {
+    "family": "epidural_interlaminar",
+    "region": "cervical",
+    "approach": "interlaminar",
+    "levels": ["C7-T1"],
+    "medications": ["triamcinolone 80 mg"],
+}
 
 
 def test_nec010_cervical_swaps_to_62320():
-    r = scrub({"payer": COMMERCIAL, "authorization_number": "PA-1", "diagnoses": ["M50.13"],
-               "procedures": [{**IL, "imaging": "none"}], "lines": [ln("62321")]}, fix=True)
+    r = scrub(
+        {
+            "payer": COMMERCIAL,
+            "authorization_number": "PA-1",
+            "diagnoses": ["M50.13"],
+            "procedures": [{**IL, "imaging": "none"}],
+            "lines": [ln("62321")],
+        },
+        fix=True,
+    )
     assert [f.line for f in hits(r, "NEC010")] == [1]
     assert fixed_codes(r) == [("62320", (), 1)]
 
 
 def test_nec010_fixed_code_is_then_not_covered_by_medicare():
-    r = scrub({"diagnoses": ["M50.13"], "procedures": [{**IL, "imaging": "none"}], "lines": [ln("62321")]},
-              fix=True)
+    r = scrub(
+        {"diagnoses": ["M50.13"], "procedures": [{**IL, "imaging": "none"}], "lines": [ln("62321")]}, fix=True
+    )
     assert hits(r, "NEC010") and r.fixed_lines is None  # 62320 is NEC011 for Medicare: no safe fix
 
 
@@ -263,15 +375,23 @@ def test_nec010_code_without_twin_has_no_fix():
 
 
 def test_nec010_ultrasound_is_not_interlaminar_imaging_and_unknown_is_not_checked():
-    r = scrub({"diagnoses": ["M50.13"], "procedures": [{**IL, "imaging": "ultrasound"}], "lines": [ln("62321")]})
+    r = scrub(
+        {"diagnoses": ["M50.13"], "procedures": [{**IL, "imaging": "ultrasound"}], "lines": [ln("62321")]}
+    )
     assert hits(r, "NEC010")
     r = scrub({"procedures": [proc(imaging=None)]})
     assert not hits(r, "NEC010") and skipped(r, "NEC010")
 
 
 # --- NEC011 not covered -----------------------------------------------------------------------------
-CAUDAL = {"family": "epidural_interlaminar", "region": "sacral", "approach": "caudal", "levels": ["caudal"],
-          "imaging": "none", "medications": ["triamcinolone 80 mg"]}
+CAUDAL = {
+    "family": "epidural_interlaminar",
+    "region": "sacral",
+    "approach": "caudal",
+    "levels": ["caudal"],
+    "imaging": "none",
+    "medications": ["triamcinolone 80 mg"],
+}
 
 
 def test_nec011_medicare_only():
@@ -281,8 +401,13 @@ def test_nec011_medicare_only():
 
 
 def test_nec011_leaves_62322_with_77003_to_bun002():
-    r = scrub({"diagnoses": ["M54.17"], "procedures": [{**CAUDAL, "imaging": "fluoroscopy"}],
-               "lines": [ln("62322"), ln("77003")]})
+    r = scrub(
+        {
+            "diagnoses": ["M54.17"],
+            "procedures": [{**CAUDAL, "imaging": "fluoroscopy"}],
+            "lines": [ln("62322"), ln("77003")],
+        }
+    )
     assert hits(r, "BUN002") and not hits(r, "NEC011")
 
 
@@ -296,16 +421,26 @@ def test_aut001_commercial_only_and_line_authorization_counts():
 
 
 def test_aut001_one_finding_naming_every_code():
-    r = scrub({"payer": COMMERCIAL, "procedures": [proc(levels=["L4", "L5"])],
-               "lines": [ln("64483", "RT"), ln("64484", "RT")]})
+    r = scrub(
+        {
+            "payer": COMMERCIAL,
+            "procedures": [proc(levels=["L4", "L5"])],
+            "lines": [ln("64483", "RT"), ln("64484", "RT")],
+        }
+    )
     (f,) = hits(r, "AUT001")
     assert "64483" in f.message and "64484" in f.message
 
 
 def test_aut001_codes_outside_the_matrix():
-    r = scrub({"payer": COMMERCIAL, "diagnoses": ["M79.18"],
-               "procedures": [{"family": "trigger_point", "muscles": ["a"], "medications": ["lidocaine"]}],
-               "lines": [ln("20552")]})
+    r = scrub(
+        {
+            "payer": COMMERCIAL,
+            "diagnoses": ["M79.18"],
+            "procedures": [{"family": "trigger_point", "muscles": ["a"], "medications": ["lidocaine"]}],
+            "lines": [ln("20552")],
+        }
+    )
     assert not hits(r, "AUT001")
 
 
@@ -321,8 +456,7 @@ def test_aut091_wiser_state_and_date():
 
 
 def test_aut091_uses_each_line_date():
-    r = scrub({"practice": TX, "procedures": [],
-               "lines": [ln("64483", "RT", date_of_service="2026-01-10")]})
+    r = scrub({"practice": TX, "procedures": [], "lines": [ln("64483", "RT", date_of_service="2026-01-10")]})
     assert not hits(r, "AUT091")
 
 

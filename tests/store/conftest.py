@@ -34,8 +34,14 @@ def _unavailable(what: str, why: object) -> None:
 def _pg_connect(dbname: str):  # type: ignore[no-untyped-def]
     import psycopg
 
-    return psycopg.connect(host=PG_HOST, user=PG_USER, password=PG_PASSWORD or None, dbname=dbname,
-                           autocommit=True, connect_timeout=3)
+    return psycopg.connect(
+        host=PG_HOST,
+        user=PG_USER,
+        password=PG_PASSWORD or None,
+        dbname=dbname,
+        autocommit=True,
+        connect_timeout=3,
+    )
 
 
 def _pg_url(dbname: str) -> str:
@@ -72,7 +78,11 @@ def _clean_pg(name: str) -> None:
 
     with _pg_connect(name) as conn:
         current = conn.execute("SELECT to_regclass('public.alembic_version') IS NOT NULL").fetchone()
-        version = conn.execute("SELECT version_num FROM alembic_version").fetchone() if current and current[0] else None
+        version = (
+            conn.execute("SELECT version_num FROM alembic_version").fetchone()
+            if current and current[0]
+            else None
+        )
         if version is None or version[0] != _head():
             conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
             conn.execute("CREATE SCHEMA public")

@@ -11,8 +11,14 @@ from typing import Any
 from painrcm.edits._examples_history import OTHER_PRACTICE, RFA_CLAIM, mbb
 from painrcm.edits.examples import example_dict
 
-PRACTICE_A = {"id": "P01", "name": "Mesa Spine & Pain", "npi": "1245319599", "tax_id": "741234567",
-              "kind": "physician", "state": "CA"}
+PRACTICE_A = {
+    "id": "P01",
+    "name": "Mesa Spine & Pain",
+    "npi": "1245319599",
+    "tax_id": "741234567",
+    "kind": "physician",
+    "state": "CA",
+}
 PRACTICE_B = OTHER_PRACTICE
 
 
@@ -74,8 +80,13 @@ def _amt(x: float) -> str:
     return f"{x:.2f}".rstrip("0").rstrip(".")
 
 
-def write_835(claims: Sequence[Clp], *, trace: str = "EFT0001", payee_npi: str = "1245319599",
-              payer: str = "DEMO HEALTH PLAN") -> str:
+def write_835(
+    claims: Sequence[Clp],
+    *,
+    trace: str = "EFT0001",
+    payee_npi: str = "1245319599",
+    payer: str = "DEMO HEALTH PLAN",
+) -> str:
     """A balanced 835 (one ST) paying `claims`."""
     total = sum(c.paid for c in claims)
     body = [

@@ -30,8 +30,14 @@ PG_PASSWORD = os.environ.get("PAINRCM_TEST_PG_PASSWORD", "")
 def _pg(name: str):  # type: ignore[no-untyped-def]
     import psycopg
 
-    return psycopg.connect(host=PG_HOST, user=PG_USER, password=PG_PASSWORD or None, dbname=name,
-                           autocommit=True, connect_timeout=3)
+    return psycopg.connect(
+        host=PG_HOST,
+        user=PG_USER,
+        password=PG_PASSWORD or None,
+        dbname=name,
+        autocommit=True,
+        connect_timeout=3,
+    )
 
 
 def _pg_url(request: pytest.FixtureRequest) -> str:
@@ -58,8 +64,9 @@ def _seed(url: str, engine: Engine) -> Iterator[tuple[Database, DemoCredentials]
 
 
 @pytest.fixture(scope="module")
-def sqlite_seeded(tmp_path_factory: pytest.TempPathFactory,
-                  demo_engine: Engine) -> Iterator[tuple[Database, DemoCredentials]]:
+def sqlite_seeded(
+    tmp_path_factory: pytest.TempPathFactory, demo_engine: Engine
+) -> Iterator[tuple[Database, DemoCredentials]]:
     yield from _seed(f"sqlite:///{tmp_path_factory.mktemp('demo') / 'seeded.db'}", demo_engine)
 
 
@@ -76,7 +83,9 @@ def _uses(s: Any, auth: m.Authorization) -> int:
     days = set()
     for enc in s.scalars(select(m.Encounter).where(m.Encounter.practice_id == auth.practice_id)):
         doc = enc.document
-        numbers = {doc.get("authorization_number")} | {ln.get("authorization_number") for ln in doc.get("lines") or []}
+        numbers = {doc.get("authorization_number")} | {
+            ln.get("authorization_number") for ln in doc.get("lines") or []
+        }
         if auth.auth_number in numbers and doc["patient"].get("member_id") == auth.member_id:
             days.add(enc.date_of_service)
     return len(days)
@@ -89,7 +98,10 @@ def test_three_practices_and_a_user_of_each_role(seeded: tuple[Database, DemoCre
     assert all(u.password and len(u.password) >= 12 for u in creds.users)
     with db.session() as s:
         assert {(p.id, p.kind, p.state) for p in s.scalars(select(m.Practice))} == {
-            ("P01", "physician", "CA"), ("P02", "physician", "TX"), ("ASC1", "asc", "CA")}
+            ("P01", "physician", "CA"),
+            ("P02", "physician", "TX"),
+            ("ASC1", "asc", "CA"),
+        }
         roles = {u.email: u.role for u in s.scalars(select(m.User))}
         assert set(roles.values()) == {"admin", "supervisor", "biller"}
         assigned = {(up.user_id, up.practice_id) for up in s.scalars(select(m.UserPractice))}
@@ -99,12 +111,16 @@ def test_three_practices_and_a_user_of_each_role(seeded: tuple[Database, DemoCre
     assert {u for u, _ in assigned} == {ids["biller.p01@demo.test"], ids["biller.p02@demo.test"]}
 
 
-def test_a_year_of_history_and_current_claims_in_every_status(seeded: tuple[Database, DemoCredentials]) -> None:
+def test_a_year_of_history_and_current_claims_in_every_status(
+    seeded: tuple[Database, DemoCredentials],
+) -> None:
     db, _ = seeded
     with db.session() as s:
         encs = s.scalars(select(m.Encounter)).all()
         history = [e for e in encs if e.work_status == "history"]
-        current = [e for e in encs if e.work_status != "history" and e.date_of_service > TODAY - timedelta(days=31)]
+        current = [
+            e for e in encs if e.work_status != "history" and e.date_of_service > TODAY - timedelta(days=31)
+        ]
         assert len(history) > 200
         assert min(e.date_of_service for e in history) < TODAY - timedelta(days=300)
         assert max(e.date_of_service for e in encs) < TODAY
@@ -126,7 +142,8 @@ def test_a_year_of_history_and_current_claims_in_every_status(seeded: tuple[Data
 
 
 def test_bundled_claims_keep_their_findings_after_the_date_shift(
-        seeded: tuple[Database, DemoCredentials], demo_engine: Engine) -> None:
+    seeded: tuple[Database, DemoCredentials], demo_engine: Engine
+) -> None:
     from painrcm.demo import demo_paths
     from painrcm.history.auths import load_auth_log
     from painrcm.history.files import load_history
@@ -138,8 +155,9 @@ def test_bundled_claims_keep_their_findings_after_the_date_shift(
     expected = {}
     for p in paths.claims:
         (enc,), _ = read_encounters(p)
-        expected[enc.encounter_id] = sorted(f.edit for f in scrub_encounter(enc, demo_engine, history=hist,
-                                                                            auths=log).findings)
+        expected[enc.encounter_id] = sorted(
+            f.edit for f in scrub_encounter(enc, demo_engine, history=hist, auths=log).findings
+        )
     db, _ = seeded
     with db.session() as s:
         rows = s.scalars(select(m.Encounter).where(m.Encounter.encounter_id.like("DEMO-%"))).all()
@@ -157,7 +175,8 @@ def test_open_denials_with_explanations(seeded: tuple[Database, DemoCredentials]
         denied = [ln for ln in lines if ln.denied]
         assert ("CO", "97", "77003") in adj
         assert {("CO", "151"), ("CO", "197"), ("CO", "4"), ("PR", "1"), ("CO", "45"), ("CO", "59")} <= {
-            (g, r) for g, r, _ in adj}
+            (g, r) for g, r, _ in adj
+        }
         assert {ln.practice_id for ln in denied} >= {"P01", "P02"}
         assert any(ln.work_status == "open" for ln in denied)
         for ln in denied:
@@ -167,9 +186,14 @@ def test_open_denials_with_explanations(seeded: tuple[Database, DemoCredentials]
             claim_line = s.get(m.ClaimLine, ln.claim_line_id)
             assert claim_line is not None and claim_line.code == ln.code
             assert claim_line.encounter.practice_id == ln.practice_id == ln.claim.practice_id
-        assert any(ln.paid > 0 and not ln.denied and ln.next_action == "write_off" for ln in lines)  # paid line
-        partial = [c for c in s.scalars(select(m.RemitClaim)) if 0 < c.paid < c.billed and any(
-            a.reason_code == "59" for ln in c.lines for a in ln.adjustments)]
+        assert any(
+            ln.paid > 0 and not ln.denied and ln.next_action == "write_off" for ln in lines
+        )  # paid line
+        partial = [
+            c
+            for c in s.scalars(select(m.RemitClaim))
+            if 0 < c.paid < c.billed and any(a.reason_code == "59" for ln in c.lines for a in ln.adjustments)
+        ]
         assert partial
         for rem in s.scalars(select(m.Remittance)):
             assert rem.reconciled
@@ -189,8 +213,9 @@ def test_authorizations_in_every_state(seeded: tuple[Database, DemoCredentials])
             "expiring": any(TODAY <= a.end_date <= soon for a in approved),
             "active": any(a.start_date <= TODAY and a.end_date > soon for a in approved),
             "expired": any(a.end_date < TODAY for a in approved),
-            "used up": any(a.sessions is not None and a.end_date >= TODAY and _uses(s, a) >= a.sessions
-                           for a in approved),
+            "used up": any(
+                a.sessions is not None and a.end_date >= TODAY and _uses(s, a) >= a.sessions for a in approved
+            ),
         }
         assert all(states.values()), states
         assert {a.practice_id for a in auths} == {"P01", "P02", "ASC1"}
@@ -199,13 +224,33 @@ def test_authorizations_in_every_state(seeded: tuple[Database, DemoCredentials])
 def _fingerprint(db: Database) -> dict[str, Any]:
     with db.session() as s:
         return {
-            "claims": sorted((e.practice_id, e.encounter_id, e.date_of_service.isoformat(), e.status, e.work_status,
-                              tuple(ln.code for ln in e.lines), e.person.member_id)
-                             for e in s.scalars(select(m.Encounter))),
-            "auths": sorted((a.practice_id, a.auth_number, a.status, a.sessions, a.start_date.isoformat(),
-                             a.end_date.isoformat()) for a in s.scalars(select(m.Authorization))),
-            "remits": sorted((ln.practice_id, ln.claim.patient_control_number, ln.code, ln.billed, ln.paid,
-                              ln.next_action) for ln in s.scalars(select(m.RemitLine))),
+            "claims": sorted(
+                (
+                    e.practice_id,
+                    e.encounter_id,
+                    e.date_of_service.isoformat(),
+                    e.status,
+                    e.work_status,
+                    tuple(ln.code for ln in e.lines),
+                    e.person.member_id,
+                )
+                for e in s.scalars(select(m.Encounter))
+            ),
+            "auths": sorted(
+                (
+                    a.practice_id,
+                    a.auth_number,
+                    a.status,
+                    a.sessions,
+                    a.start_date.isoformat(),
+                    a.end_date.isoformat(),
+                )
+                for a in s.scalars(select(m.Authorization))
+            ),
+            "remits": sorted(
+                (ln.practice_id, ln.claim.patient_control_number, ln.code, ln.billed, ln.paid, ln.next_action)
+                for ln in s.scalars(select(m.RemitLine))
+            ),
         }
 
 
@@ -216,13 +261,15 @@ def test_seeding_again_changes_nothing(seeded: tuple[Database, DemoCredentials],
     assert not again.created
     assert (again.seed, again.today, again.counts) == (7, TODAY, creds.counts)
     assert [(u.email, u.role, u.practices) for u in again.users] == [
-        (u.email, u.role, tuple(sorted(u.practices))) for u in creds.users]
+        (u.email, u.role, tuple(sorted(u.practices))) for u in creds.users
+    ]
     assert all(u.password is None for u in again.users)
     assert _fingerprint(db) == before
 
 
 def test_demo_command_recreates_the_database_and_prints_credentials(
-        sqlite_seeded: tuple[Database, DemoCredentials], capsys: pytest.CaptureFixture[str]) -> None:
+    sqlite_seeded: tuple[Database, DemoCredentials], capsys: pytest.CaptureFixture[str]
+) -> None:
     from painrcm.cli_serve import demo_command
     from painrcm.codes.loader import painrcm_home
     from painrcm.web.security import authenticate
@@ -268,7 +315,7 @@ def test_serve_runs_the_app_on_the_given_database(tmp_path: Path, monkeypatch: p
     url = f"sqlite:///{tmp_path / 'served.db'}"
     res = CliRunner().invoke(app, ["serve", "--db", url, "--port", "8123"])
     assert res.exit_code == 0, res.output
-    (target, kw), = calls
+    ((target, kw),) = calls
     assert kw == {"host": "127.0.0.1", "port": 8123}
     assert str(target.state.db.engine.url) == url
     assert (tmp_path / "served.db").exists()  # migrated on open

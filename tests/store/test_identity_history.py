@@ -17,11 +17,26 @@ from tests.store.synth import PRACTICE_B, as_bytes, block, epidural, rfa
 pytestmark = pytest.mark.usefixtures("practices")
 
 
-def _import(db: Database, engine: Engine, docs: list[dict[str, Any]], name: str, *, practice_id: str | None = None,
-            work_status: str = "open") -> list[int]:
+def _import(
+    db: Database,
+    engine: Engine,
+    docs: list[dict[str, Any]],
+    name: str,
+    *,
+    practice_id: str | None = None,
+    work_status: str = "open",
+) -> list[int]:
     with db.session() as s:
-        res = import_bytes(s, engine, kind="encounters", data=as_bytes(docs), file_name=name, practice_id=practice_id,
-                           user_id=None, work_status=work_status)
+        res = import_bytes(
+            s,
+            engine,
+            kind="encounters",
+            data=as_bytes(docs),
+            file_name=name,
+            practice_id=practice_id,
+            user_id=None,
+            work_status=work_status,
+        )
         return res.encounter_pks
 
 
@@ -33,7 +48,12 @@ def _edits(db: Database, engine: Engine, pk: int) -> set[str]:
 
 
 def test_same_member_and_dob_at_two_practices_is_one_person(db: Database, engine: Engine) -> None:
-    _import(db, engine, [epidural("A-1", "2026-01-05"), epidural("B-1", "2026-02-05", practice=PRACTICE_B)], "two.json")
+    _import(
+        db,
+        engine,
+        [epidural("A-1", "2026-01-05"), epidural("B-1", "2026-02-05", practice=PRACTICE_B)],
+        "two.json",
+    )
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(m.Person)) == 1
         charts = s.scalars(select(m.Chart).order_by(m.Chart.practice_id)).all()
@@ -54,8 +74,10 @@ def test_name_and_dob_match_without_the_same_member_id(db: Database, engine: Eng
 
 
 def test_fifth_epidural_counts_sessions_stored_at_another_practice(db: Database, engine: Engine) -> None:
-    earlier = [epidural(f"H-{i}", when, practice=PRACTICE_B)
-               for i, when in enumerate(["2025-04-10", "2025-07-01", "2025-09-15", "2025-12-01"], 1)]
+    earlier = [
+        epidural(f"H-{i}", when, practice=PRACTICE_B)
+        for i, when in enumerate(["2025-04-10", "2025-07-01", "2025-09-15", "2025-12-01"], 1)
+    ]
     _import(db, engine, earlier[:3], "history.json", work_status="history")
     (pk,) = _import(db, engine, [epidural("C-1", "2026-03-02")], "claim.json", practice_id="P01")
     assert "FRQ001" not in _edits(db, engine, pk)  # the fourth session: within the limit

@@ -19,15 +19,34 @@ from tests.store.synth import Clp, SvcLine, as_bytes, auth_csv, epidural, write_
 
 pytestmark = pytest.mark.usefixtures("practices")
 
-COUNTED = (m.ImportJob, m.Person, m.Chart, m.Encounter, m.ClaimLine, m.ScrubRun, m.Authorization, m.Remittance,
-           m.RemitClaim, m.RemitLine, m.RemitAdjustment)
+COUNTED = (
+    m.ImportJob,
+    m.Person,
+    m.Chart,
+    m.Encounter,
+    m.ClaimLine,
+    m.ScrubRun,
+    m.Authorization,
+    m.Remittance,
+    m.RemitClaim,
+    m.RemitLine,
+    m.RemitAdjustment,
+)
 
 
-def run(db: Database, engine: Engine, kind: str, data: bytes, name: str, practice_id: str | None = "P01",
-        **kw: Any) -> ImportResult:
+def run(
+    db: Database,
+    engine: Engine,
+    kind: str,
+    data: bytes,
+    name: str,
+    practice_id: str | None = "P01",
+    **kw: Any,
+) -> ImportResult:
     with db.session() as s:
-        return import_bytes(s, engine, kind=kind, data=data, file_name=name, practice_id=practice_id, user_id=None,
-                            **kw)
+        return import_bytes(
+            s, engine, kind=kind, data=data, file_name=name, practice_id=practice_id, user_id=None, **kw
+        )
 
 
 def counts(db: Database) -> dict[str, int]:
@@ -45,12 +64,28 @@ def refused(db: Database, engine: Engine, kind: str, data: bytes, name: str, **k
 
 
 def claim_with_lines(eid: str = "E-1") -> dict[str, Any]:
-    return epidural(eid, "2026-03-02", lines=[
-        {"code": "64483", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1, 2], "charge": 900,
-         "control_number": f"{eid}-1"},
-        {"code": "77003", "modifiers": [], "units": 1, "diagnosis_pointers": [1], "charge": 200,
-         "control_number": f"{eid}-2"},
-    ])
+    return epidural(
+        eid,
+        "2026-03-02",
+        lines=[
+            {
+                "code": "64483",
+                "modifiers": ["RT"],
+                "units": 1,
+                "diagnosis_pointers": [1, 2],
+                "charge": 900,
+                "control_number": f"{eid}-1",
+            },
+            {
+                "code": "77003",
+                "modifiers": [],
+                "units": 1,
+                "diagnosis_pointers": [1],
+                "charge": 200,
+                "control_number": f"{eid}-2",
+            },
+        ],
+    )
 
 
 def eight37(*docs: dict[str, Any]) -> str:
@@ -58,8 +93,10 @@ def eight37(*docs: dict[str, Any]) -> str:
 
 
 JANE = "1EG4TE5MK73"
-AUTHS = auth_csv(f"A100,MEDICARE,{JANE},64483 64484,4,2026-01-01,2026-06-30,1679576722,approved",
-                 "A200,ACME-HEALTH,NOBODY1,64635,2,2026-01-01,2026-03-31,,pending")
+AUTHS = auth_csv(
+    f"A100,MEDICARE,{JANE},64483 64484,4,2026-01-01,2026-06-30,1679576722,approved",
+    "A200,ACME-HEALTH,NOBODY1,64635,2,2026-01-01,2026-03-31,,pending",
+)
 
 
 # --- each kind ------------------------------------------------------------------------------------
@@ -67,8 +104,13 @@ AUTHS = auth_csv(f"A100,MEDICARE,{JANE},64483 64484,4,2026-01-01,2026-06-30,1679
 
 def test_encounter_json_object_and_list(db: Database, engine: Engine) -> None:
     one = run(db, engine, "encounters", as_bytes(epidural("E-1", "2026-03-02")), "one.json")
-    many = run(db, engine, "encounters", as_bytes([epidural("E-2", "2026-03-09"), epidural("E-3", "2026-03-16")]),
-               "many.json")
+    many = run(
+        db,
+        engine,
+        "encounters",
+        as_bytes([epidural("E-2", "2026-03-09"), epidural("E-3", "2026-03-16")]),
+        "many.json",
+    )
     assert (one.records, one.added, one.scrubbed) == (1, 1, 1)
     assert (many.records, many.added, many.scrubbed) == (2, 2, 2)
     with db.session() as s:
@@ -79,11 +121,15 @@ def test_encounter_json_object_and_list(db: Database, engine: Engine) -> None:
         assert [e.object_id for e in entries] == [str(one.import_id), str(many.import_id)]
         assert all(e.practice_id == "P01" and e.detail["kind"] == "encounters" for e in entries)
         dumped = json.dumps([e.detail for e in entries])
-        assert "Doe" not in dumped and JANE not in dumped and "1956" not in dumped  # no PHI in the audit detail
+        assert (
+            "Doe" not in dumped and JANE not in dumped and "1956" not in dumped
+        )  # no PHI in the audit detail
 
 
 def test_history_import_is_not_scrubbed(db: Database, engine: Engine) -> None:
-    res = run(db, engine, "encounters", as_bytes([epidural("H-1", "2025-03-02")]), "h.json", work_status="history")
+    res = run(
+        db, engine, "encounters", as_bytes([epidural("H-1", "2025-03-02")]), "h.json", work_status="history"
+    )
     assert res.scrubbed == 0
     with db.session() as s:
         row = s.scalars(select(m.Encounter)).one()
@@ -96,8 +142,10 @@ def test_837_claims_are_stored_under_the_practice_of_their_npi(db: Database, eng
     assert (res.records, res.added, res.scrubbed) == (2, 2, 2)
     with db.session() as s:
         rows = s.scalars(select(m.Encounter).order_by(m.Encounter.encounter_id)).all()
-        assert [(r.encounter_id, r.practice_id, r.source) for r in rows] == [("E-1", "P01", "batch.837"),
-                                                                            ("E-2", "P01", "batch.837")]
+        assert [(r.encounter_id, r.practice_id, r.source) for r in rows] == [
+            ("E-1", "P01", "batch.837"),
+            ("E-2", "P01", "batch.837"),
+        ]
         assert rows[0].lines[0].code == "64483"
 
 
@@ -115,8 +163,18 @@ def test_auth_log_links_members_to_stored_people(db: Database, engine: Engine) -
 
 def test_auth_log_as_json_upserts_by_number_payer_and_member(db: Database, engine: Engine) -> None:
     run(db, engine, "auths", AUTHS, "auths.csv")
-    changed = [{"auth_number": "A100", "payer_id": "MEDICARE", "member_id": JANE, "codes": "64483", "sessions": 6,
-                "start_date": "2026-01-01", "end_date": "2026-09-30", "status": "approved"}]
+    changed = [
+        {
+            "auth_number": "A100",
+            "payer_id": "MEDICARE",
+            "member_id": JANE,
+            "codes": "64483",
+            "sessions": 6,
+            "start_date": "2026-01-01",
+            "end_date": "2026-09-30",
+            "status": "approved",
+        }
+    ]
     res = run(db, engine, "auths", as_bytes(changed), "update.json")
     assert (res.added, res.updated) == (0, 1)
     with db.session() as s:
@@ -127,11 +185,18 @@ def test_auth_log_as_json_upserts_by_number_payer_and_member(db: Database, engin
 
 def test_835_links_lines_to_stored_claims_and_explains_a_co97_denial(db: Database, engine: Engine) -> None:
     run(db, engine, "encounters", as_bytes(claim_with_lines("E-1")), "claim.json")
-    text = write_835([
-        Clp("E-1", [SvcLine("64483", 900, 300, [("CO", "45", 600)], ["RT"], "E-1-1"),
-                    SvcLine("77003", 200, 0, [("CO", "97", 200)], [], "E-1-2")]),
-        Clp("UNKNOWN-9", [SvcLine("99213", 100, 80, [("CO", "45", 20)])]),
-    ])
+    text = write_835(
+        [
+            Clp(
+                "E-1",
+                [
+                    SvcLine("64483", 900, 300, [("CO", "45", 600)], ["RT"], "E-1-1"),
+                    SvcLine("77003", 200, 0, [("CO", "97", 200)], [], "E-1-2"),
+                ],
+            ),
+            Clp("UNKNOWN-9", [SvcLine("99213", 100, 80, [("CO", "45", 20)])]),
+        ]
+    )
     res = run(db, engine, "x12_835", text.encode(), "era.835", practice_id=None)  # practice from the claims
     assert (res.records, res.added, len(res.remittance_ids)) == (2, 2, 1)
     with db.session() as s:
@@ -165,8 +230,10 @@ def _files() -> dict[str, tuple[bytes, str | None]]:
     return {
         "encounters": (as_bytes([claim_with_lines("E-1"), epidural("E-2", "2026-03-09")]), "P01"),
         "x12_837": (eight37(epidural("X-1", "2026-03-02")).encode(), None),
-        "x12_835": (write_835([Clp("E-1", [SvcLine("77003", 200, 0, [("CO", "97", 200)], [], "E-1-2")])]).encode(),
-                    None),
+        "x12_835": (
+            write_835([Clp("E-1", [SvcLine("77003", 200, 0, [("CO", "97", 200)], [], "E-1-2")])]).encode(),
+            None,
+        ),
         "auths": (AUTHS, "P01"),
     }
 
@@ -220,7 +287,9 @@ def test_duplicate_encounter_ids_in_one_file_are_refused(db: Database, engine: E
 
 
 def test_encounter_of_another_practice_is_refused(db: Database, engine: Engine) -> None:
-    err = refused(db, engine, "encounters", as_bytes(epidural("E-1", "2026-03-02")), "c.json", practice_id="P02")
+    err = refused(
+        db, engine, "encounters", as_bytes(epidural("E-1", "2026-03-02")), "c.json", practice_id="P02"
+    )
     assert err.place == "$.practice.id" and "P02" in err.expected
 
 
@@ -235,14 +304,18 @@ def test_broken_837_claim_refuses_the_whole_file(db: Database, engine: Engine) -
 
 
 def test_broken_835_is_refused(db: Database, engine: Engine) -> None:
-    text = write_835([Clp("E-1", [SvcLine("64483", 900, 0, [("CO", "97", 900)])])]).replace("CAS*CO*97*900", "CAS*CO*97*ABC")
+    text = write_835([Clp("E-1", [SvcLine("64483", 900, 0, [("CO", "97", 900)])])]).replace(
+        "CAS*CO*97*900", "CAS*CO*97*ABC"
+    )
     err = refused(db, engine, "x12_835", text.encode(), "bad.835")
     assert err.place is not None and "(CAS)" in err.place
 
 
 def test_auth_csv_with_a_bad_date_stores_nothing(db: Database, engine: Engine) -> None:
-    data = auth_csv(f"A100,MEDICARE,{JANE},64483,4,2026-01-01,2026-06-30,,approved",
-                    f"A101,MEDICARE,{JANE},64483,4,2026-01-01,2026-13-01,,approved")
+    data = auth_csv(
+        f"A100,MEDICARE,{JANE},64483,4,2026-01-01,2026-06-30,,approved",
+        f"A101,MEDICARE,{JANE},64483,4,2026-01-01,2026-13-01,,approved",
+    )
     err = refused(db, engine, "auths", data, "auths.csv")
     assert err.place == "record 2, field end_date" and "2026-13-01" in err.expected
 
@@ -257,7 +330,9 @@ def test_progress_is_reported_every_n_records(db: Database, engine: Engine) -> N
     for d in docs:  # different patients, so no claim is a frequency problem of another
         d["patient"] = {**d["patient"], "member_id": f"M{d['encounter_id']}", "last_name": d["encounter_id"]}
     calls: list[tuple[int, int]] = []
-    res = run(db, engine, "encounters", as_bytes(docs), "big.json", progress=lambda d, t: calls.append((d, t)))
+    res = run(
+        db, engine, "encounters", as_bytes(docs), "big.json", progress=lambda d, t: calls.append((d, t))
+    )
     assert res.records == 60
     assert calls[0] == (0, 120) and calls[-1] == (120, 120) and len(calls) >= 4
     assert [d for d, _ in calls] == sorted(d for d, _ in calls)

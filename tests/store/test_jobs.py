@@ -45,7 +45,9 @@ def test_in_process_runner_finishes_a_job_with_progress(db: Database, engine: En
     assert st.finished_at is not None and st.as_dict()["status"] == "done"
     assert encounter_count(db) == 30
     assert seen[0][1:] == (0, 60) and seen[-1][1:] == (60, 60) and len(seen) >= 3  # every 25 steps
-    assert runner.submit("encounters", data, "again.json", "P01", None) == job_id  # the same file: the same job
+    assert (
+        runner.submit("encounters", data, "again.json", "P01", None) == job_id
+    )  # the same file: the same job
     runner.join()
     assert encounter_count(db) == 30
 
@@ -84,7 +86,9 @@ def test_jobs_run_in_order_and_once(db: Database, engine: Engine) -> None:
 def test_runner_resumes_jobs_left_queued(db: Database, engine: Engine) -> None:
     from painrcm.store.jobs import create_job
 
-    job_id, run = create_job(db, "encounters", as_bytes(epidural("E-1", "2026-03-02")), "left.json", "P01", None)
+    job_id, run = create_job(
+        db, "encounters", as_bytes(epidural("E-1", "2026-03-02")), "left.json", "P01", None
+    )
     assert run
     runner = make_runner(db)  # no PAINRCM_REDIS_URL: in-process; picks up the queued job
     assert isinstance(runner, InProcessRunner)
@@ -133,7 +137,11 @@ def test_rq_runner_on_redis(db: Database, monkeypatch: pytest.MonkeyPatch) -> No
     meta = Job.fetch(runner.rq_id(job_id), connection=runner.redis).get_meta()
     assert meta == {"done": 6, "total": 6}  # progress went to the RQ job (3 saved + 3 scrubbed)
     bad = runner.wait(bad_id, timeout=5)
-    assert bad is not None and bad.status == "failed" and (bad.message or "").startswith("bad.json: line 1, column 3")
+    assert (
+        bad is not None
+        and bad.status == "failed"
+        and (bad.message or "").startswith("bad.json: line 1, column 3")
+    )
     runner.redis.flushdb()
 
 
@@ -152,7 +160,9 @@ def test_status_of_a_running_job_shows_live_progress(db: Database, engine: Engin
     try:
         assert reached.wait(30)
         st = runner.status(job_id)
-        assert st is not None and st.status == "running" and (st.done, st.total) == (25, 60) and st.percent == 41
+        assert (
+            st is not None and st.status == "running" and (st.done, st.total) == (25, 60) and st.percent == 41
+        )
         assert encounter_count(db) == 0  # nothing is visible before the import commits
     finally:
         release.set()

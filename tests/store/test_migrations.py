@@ -58,7 +58,9 @@ def test_models_and_migrations_agree(database_url: str) -> None:
     db = Database(database_url)
     try:
         with db.engine.connect() as conn:
-            ctx = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": False})
+            ctx = MigrationContext.configure(
+                conn, opts={"compare_type": True, "compare_server_default": False}
+            )
             diff = compare_metadata(ctx, m.Base.metadata)
         assert diff == [], f"models differ from the migrations: {diff}"
     finally:
@@ -76,12 +78,16 @@ def test_existing_database_is_upgraded_in_place(database_url: str) -> None:
         persons = Table("persons", meta, autoload_with=engine)
         with engine.begin() as conn:
             conn.execute(insert(practices).values(id="P01", name="Mesa Spine & Pain", kind="physician"))
-            conn.execute(insert(persons).values(id=7, member_key="1EG4TE5MK73|1956-04-02",
-                                                dob=date(1956, 4, 2)))
+            conn.execute(
+                insert(persons).values(id=7, member_key="1EG4TE5MK73|1956-04-02", dob=date(1956, 4, 2))
+            )
         upgrade(engine)
         assert _version(engine) == head
         with engine.connect() as conn:
-            assert conn.execute(text("SELECT name FROM practices WHERE id = 'P01'")).scalar_one() == "Mesa Spine & Pain"
+            assert (
+                conn.execute(text("SELECT name FROM practices WHERE id = 'P01'")).scalar_one()
+                == "Mesa Spine & Pain"
+            )
         db = Database(database_url)  # the application opens (and would migrate) the same database
         with db.session() as s:
             person = s.get(m.Person, 7)

@@ -52,10 +52,22 @@ USERS: dict[str, dict[str, Any]] = {
     "biller": {"email": "biller@example.test", "name": "Bea Biller", "practices": ["P01"]},
 }
 PRACTICES = {
-    "P01": {"id": "P01", "name": "Mesa Spine & Pain", "npi": "1245319599", "tax_id": "741234567",
-            "kind": "physician", "state": "CA"},
-    "P02": {"id": "P02", "name": "Desert Interventional", "npi": "1538264098", "tax_id": "742345678",
-            "kind": "physician", "state": "NM"},
+    "P01": {
+        "id": "P01",
+        "name": "Mesa Spine & Pain",
+        "npi": "1245319599",
+        "tax_id": "741234567",
+        "kind": "physician",
+        "state": "CA",
+    },
+    "P02": {
+        "id": "P02",
+        "name": "Desert Interventional",
+        "npi": "1538264098",
+        "tax_id": "742345678",
+        "kind": "physician",
+        "state": "NM",
+    },
 }
 BASE_URL = "https://testserver"
 
@@ -67,26 +79,38 @@ def _example(edit: str | None) -> dict[str, Any]:
 # key: (practice, overrides from this edit's documented failing example (None = the clean base claim),
 #       line charges, days before today, scrub?, work_status). Expected latest scrub in the comment.
 SEED_CLAIMS: dict[str, tuple[str, str | None, list[float], int, bool, str]] = {
-    "p01_clean": ("P01", None, [650.0], 10, True, "open"),                 # clean
-    "p01_fixable": ("P01", "BUN001", [650.0, 120.0], 45, True, "open"),    # error BUN001, safe fix
-    "p01_nofix": ("P01", "ADD001", [300.0], 75, True, "open"),             # error ADD001, no safe fix
-    "p01_warning": ("P01", "POS001", [500.0, 40.0], 100, True, "open"),    # warning POS001
-    "p01_unscrubbed": ("P01", None, [650.0], 5, False, "open"),            # unscrubbed
-    "p01_history": ("P01", None, [650.0], 400, False, "history"),          # an earlier service: not a claim
-    "p02_clean": ("P02", None, [700.0], 20, True, "open"),                 # clean
-    "p02_error": ("P02", "BUN001", [700.0, 150.0], 200, True, "open"),     # error BUN001, safe fix
+    "p01_clean": ("P01", None, [650.0], 10, True, "open"),  # clean
+    "p01_fixable": ("P01", "BUN001", [650.0, 120.0], 45, True, "open"),  # error BUN001, safe fix
+    "p01_nofix": ("P01", "ADD001", [300.0], 75, True, "open"),  # error ADD001, no safe fix
+    "p01_warning": ("P01", "POS001", [500.0, 40.0], 100, True, "open"),  # warning POS001
+    "p01_unscrubbed": ("P01", None, [650.0], 5, False, "open"),  # unscrubbed
+    "p01_history": ("P01", None, [650.0], 400, False, "history"),  # an earlier service: not a claim
+    "p02_clean": ("P02", None, [700.0], 20, True, "open"),  # clean
+    "p02_error": ("P02", "BUN001", [700.0, 150.0], 200, True, "open"),  # error BUN001, safe fix
 }
 
 
-def seed_encounter(key: str, practice: str, edit: str | None, charges: list[float], days_ago: int,
-                   encounter_id: str | None = None) -> Encounter:
+def seed_encounter(
+    key: str,
+    practice: str,
+    edit: str | None,
+    charges: list[float],
+    days_ago: int,
+    encounter_id: str | None = None,
+) -> Encounter:
     """A synthetic claim: the edit's failing example (or the clean base) for a patient of its own."""
     doc = example_dict(_example(edit))
     n = zlib.crc32(key.encode()) % 10_000_000
     doc["encounter_id"] = encounter_id or f"SEED-{key}"
     doc["practice"] = dict(PRACTICES[practice])
-    doc["patient"] = {"id": f"{practice}-{key}", "member_id": f"ZZ{n:07d}{len(key)}", "last_name": f"Test{key}",
-                      "first_name": "Pat", "dob": "1960-01-15", "sex": "F"}
+    doc["patient"] = {
+        "id": f"{practice}-{key}",
+        "member_id": f"ZZ{n:07d}{len(key)}",
+        "last_name": f"Test{key}",
+        "first_name": "Pat",
+        "dob": "1960-01-15",
+        "sex": "F",
+    }
     doc["date_of_service"] = (services.today() - timedelta(days=days_ago)).isoformat()
     lines = doc.get("lines") or []
     assert len(lines) == len(charges), f"{key}: {len(lines)} lines, {len(charges)} charges"
@@ -95,13 +119,28 @@ def seed_encounter(key: str, practice: str, edit: str | None, charges: list[floa
     return Encounter.model_validate(doc)
 
 
-def seed_claim(db: Database, engine: Engine, key: str, practice: str = "P01", edit: str | None = None,
-               charges: list[float] | None = None, days_ago: int = 30, scrub: bool = True,
-               work_status: str = "open", encounter_id: str | None = None) -> int:
+def seed_claim(
+    db: Database,
+    engine: Engine,
+    key: str,
+    practice: str = "P01",
+    edit: str | None = None,
+    charges: list[float] | None = None,
+    days_ago: int = 30,
+    scrub: bool = True,
+    work_status: str = "open",
+    encounter_id: str | None = None,
+) -> int:
     """Store (and scrub) one synthetic claim; returns its encounter pk. Use a new key per test that
     changes a claim, so module-scoped data stays as the other tests expect."""
-    enc = seed_encounter(key, practice, edit, charges or [100.0] * len(example_dict(_example(edit))["lines"]),
-                         days_ago, encounter_id)
+    enc = seed_encounter(
+        key,
+        practice,
+        edit,
+        charges or [100.0] * len(example_dict(_example(edit))["lines"]),
+        days_ago,
+        encounter_id,
+    )
     with db.session() as s:
         row, _ = services.save_encounter(s, enc, source="seed", practice_id=practice, work_status=work_status)
         if scrub:
@@ -109,18 +148,28 @@ def seed_claim(db: Database, engine: Engine, key: str, practice: str = "P01", ed
         return row.id
 
 
-def seed_claims(db: Database, engine: Engine, specs: dict[str, tuple[Any, ...]] | None = None) -> dict[str, int]:
-    return {key: seed_claim(db, engine, key, practice, edit, charges, days, scrub, work)
-            for key, (practice, edit, charges, days, scrub, work) in (specs or SEED_CLAIMS).items()}
+def seed_claims(
+    db: Database, engine: Engine, specs: dict[str, tuple[Any, ...]] | None = None
+) -> dict[str, int]:
+    return {
+        key: seed_claim(db, engine, key, practice, edit, charges, days, scrub, work)
+        for key, (practice, edit, charges, days, scrub, work) in (specs or SEED_CLAIMS).items()
+    }
 
 
 # (practice, encounter key or None, [(code, billed, denied, work_status, [(group, carc, amount)])])
-SEED_DENIALS: list[tuple[str, str | None, list[tuple[str, float, bool, str, list[tuple[str, str, float]]]]]] = [
-    ("P01", "p01_clean", [
-        ("64483", 650.0, True, "open", [("CO", "16", 650.0)]),
-        ("77003", 120.0, True, "resolved", [("CO", "97", 120.0)]),
-        ("99213", 150.0, False, "open", [("CO", "45", 40.0)]),
-    ]),
+SEED_DENIALS: list[
+    tuple[str, str | None, list[tuple[str, float, bool, str, list[tuple[str, str, float]]]]]
+] = [
+    (
+        "P01",
+        "p01_clean",
+        [
+            ("64483", 650.0, True, "open", [("CO", "16", 650.0)]),
+            ("77003", 120.0, True, "resolved", [("CO", "97", 120.0)]),
+            ("99213", 150.0, False, "open", [("CO", "45", 40.0)]),
+        ],
+    ),
     ("P01", None, [("64483", 600.0, True, "working", [("CO", "16", 500.0), ("CO", "45", 100.0)])]),
     ("P02", "p02_clean", [("64493", 400.0, True, "open", [("CO", "50", 400.0)])]),
 ]
@@ -130,16 +179,35 @@ def seed_denials(db: Database, claims: dict[str, int], specs: list[Any] | None =
     """Remittance rows with denied (and one paid) lines, written straight to the tables."""
     with db.session() as s:
         for i, (practice, key, lines) in enumerate(specs or SEED_DENIALS, 1):
-            rem = m.Remittance(practice_id=practice, payer_name="Seed Payer", trace_number=f"SEED-TRN-{i}",
-                               payment_amount=0, payment_date=services.today())
-            claim = m.RemitClaim(practice_id=practice, patient_control_number=f"SEED-PCN-{i}", status_code="4",
-                                 billed=sum(ln[1] for ln in lines), paid=0,
-                                 encounter_pk=claims.get(key) if key else None)
+            rem = m.Remittance(
+                practice_id=practice,
+                payer_name="Seed Payer",
+                trace_number=f"SEED-TRN-{i}",
+                payment_amount=0,
+                payment_date=services.today(),
+            )
+            claim = m.RemitClaim(
+                practice_id=practice,
+                patient_control_number=f"SEED-PCN-{i}",
+                status_code="4",
+                billed=sum(ln[1] for ln in lines),
+                paid=0,
+                encounter_pk=claims.get(key) if key else None,
+            )
             for code, billed, denied, work, adjs in lines:
-                claim.lines.append(m.RemitLine(
-                    practice_id=practice, code=code, billed=billed, paid=0 if denied else billed - 40,
-                    denied=denied, work_status=work,
-                    adjustments=[m.RemitAdjustment(group_code=g, reason_code=r, amount=a) for g, r, a in adjs]))
+                claim.lines.append(
+                    m.RemitLine(
+                        practice_id=practice,
+                        code=code,
+                        billed=billed,
+                        paid=0 if denied else billed - 40,
+                        denied=denied,
+                        work_status=work,
+                        adjustments=[
+                            m.RemitAdjustment(group_code=g, reason_code=r, amount=a) for g, r, a in adjs
+                        ],
+                    )
+                )
             rem.claims.append(claim)
             s.add(rem)
 
@@ -151,10 +219,18 @@ def make_practices(db: Database) -> None:
                 s.add(m.Practice(**p))
 
 
-def make_user(db: Database, email: str, role: str, practices: list[str] | None = None, name: str | None = None,
-              password: str = PASSWORD) -> int:
+def make_user(
+    db: Database,
+    email: str,
+    role: str,
+    practices: list[str] | None = None,
+    name: str | None = None,
+    password: str = PASSWORD,
+) -> int:
     with db.session() as s:
-        user = m.User(email=email.lower(), name=name or email, role=role, password_hash=security.hash_password(password))
+        user = m.User(
+            email=email.lower(), name=name or email, role=role, password_hash=security.hash_password(password)
+        )
         s.add(user)
         s.flush()
         for pid in practices or []:

@@ -30,16 +30,32 @@ from tests.web.conftest import (
 )
 
 BOOK = {
-    "claims": 7, "scrubbed": 6, "clean": 3, "clean_claim_rate": 0.5,
+    "claims": 7,
+    "scrubbed": 6,
+    "clean": 3,
+    "clean_claim_rate": 0.5,
     "claims_by_status": {"error": 3, "warning": 1, "clean": 2, "unscrubbed": 1},
-    "dollars_at_risk": {"total": 3570.0, "claims_with_errors": 3, "claims_amount": 1920.0,
-                        "open_denied_lines": 3, "denials_amount": 1650.0},
+    "dollars_at_risk": {
+        "total": 3570.0,
+        "claims_with_errors": 3,
+        "claims_amount": 1920.0,
+        "open_denied_lines": 3,
+        "denials_amount": 1650.0,
+    },
 }
 P01 = {
-    "claims": 5, "scrubbed": 4, "clean": 2, "clean_claim_rate": 0.5,
+    "claims": 5,
+    "scrubbed": 4,
+    "clean": 2,
+    "clean_claim_rate": 0.5,
     "claims_by_status": {"error": 2, "warning": 1, "clean": 1, "unscrubbed": 1},
-    "dollars_at_risk": {"total": 2320.0, "claims_with_errors": 2, "claims_amount": 1070.0,
-                        "open_denied_lines": 2, "denials_amount": 1250.0},
+    "dollars_at_risk": {
+        "total": 2320.0,
+        "claims_with_errors": 2,
+        "claims_amount": 1070.0,
+        "open_denied_lines": 2,
+        "denials_amount": 1250.0,
+    },
 }
 BOOK_REASONS = [("16", 2, 1150.0), ("50", 1, 400.0), ("97", 1, 120.0), ("45", 1, 100.0)]
 
@@ -89,9 +105,27 @@ def test_queue_defaults_to_errors_and_warnings_oldest_first(seeded, signed_in):
     assert _ids(page) == ["SEED-p02_error", "SEED-p01_warning", "SEED-p01_nofix", "SEED-p01_fixable"]
     assert page["total"] == 4 and page["page"] == 1 and page["pages"] == 1
     item = page["items"][0]
-    assert set(item) == {"id", "encounter_id", "practice_id", "payer_id", "date_of_service", "age_days",
-                         "total_charge", "status", "work_status", "errors", "warnings", "overridden", "edits"}
-    assert (item["age_days"], item["total_charge"], item["edits"], item["errors"]) == (200, 850.0, ["BUN001"], 1)
+    assert set(item) == {
+        "id",
+        "encounter_id",
+        "practice_id",
+        "payer_id",
+        "date_of_service",
+        "age_days",
+        "total_charge",
+        "status",
+        "work_status",
+        "errors",
+        "warnings",
+        "overridden",
+        "edits",
+    }
+    assert (item["age_days"], item["total_charge"], item["edits"], item["errors"]) == (
+        200,
+        850.0,
+        ["BUN001"],
+        1,
+    )
     assert "patient" not in json.dumps(page)
 
 
@@ -103,8 +137,15 @@ def test_queue_filters(seeded, signed_in):
         assert r.status_code == 200, r.text
         return _ids(r.json())
 
-    assert ids(status="any") == ["SEED-p02_error", "SEED-p01_warning", "SEED-p01_nofix", "SEED-p01_fixable",
-                                 "SEED-p02_clean", "SEED-p01_clean", "SEED-p01_unscrubbed"]  # never history
+    assert ids(status="any") == [
+        "SEED-p02_error",
+        "SEED-p01_warning",
+        "SEED-p01_nofix",
+        "SEED-p01_fixable",
+        "SEED-p02_clean",
+        "SEED-p01_clean",
+        "SEED-p01_unscrubbed",
+    ]  # never history
     assert ids(practice="P02", status="any") == ["SEED-p02_error", "SEED-p02_clean"]
     assert ids(status="error") == ["SEED-p02_error", "SEED-p01_nofix", "SEED-p01_fixable"]
     assert ids(status="warning") == ["SEED-p01_warning"]
@@ -118,8 +159,18 @@ def test_queue_filters(seeded, signed_in):
     assert ids(work_status="fixed", status="any") == []
 
 
-@pytest.mark.parametrize("params", [{"status": "bogus"}, {"age": "7"}, {"sort": "name"}, {"order": "up"},
-                                    {"per_page": "0"}, {"per_page": "999"}, {"page": "0"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"status": "bogus"},
+        {"age": "7"},
+        {"sort": "name"},
+        {"order": "up"},
+        {"per_page": "0"},
+        {"per_page": "999"},
+        {"page": "0"},
+    ],
+)
 def test_queue_rejects_bad_filters(seeded, signed_in, params):
     c, _ = signed_in("admin")
     assert c.get("/api/claims", params=params).status_code == 422
@@ -132,16 +183,27 @@ def test_queue_sorting_and_paging(seeded, signed_in):
         return _ids(c.get("/api/claims", params={"status": "any", **params}).json())
 
     by_charge = ids(sort="charge", order="desc", practice="P01")
-    assert by_charge == ["SEED-p01_fixable", "SEED-p01_clean", "SEED-p01_unscrubbed", "SEED-p01_warning",
-                         "SEED-p01_nofix"]
+    assert by_charge == [
+        "SEED-p01_fixable",
+        "SEED-p01_clean",
+        "SEED-p01_unscrubbed",
+        "SEED-p01_warning",
+        "SEED-p01_nofix",
+    ]
     assert ids(sort="charge", order="asc", practice="P01")[0] == "SEED-p01_nofix"
     assert ids(sort="dos", order="desc")[0] == "SEED-p01_unscrubbed"
     assert ids(sort="age", order="asc")[0] == "SEED-p01_unscrubbed"
-    statuses = [it["status"] for it in c.get("/api/claims", params={"status": "any", "sort": "status"}).json()["items"]]
+    statuses = [
+        it["status"]
+        for it in c.get("/api/claims", params={"status": "any", "sort": "status"}).json()["items"]
+    ]
     assert statuses == ["error"] * 3 + ["warning", "unscrubbed", "clean", "clean"]
-    first = c.get("/api/claims", params={"status": "any", "sort": "dos", "order": "asc", "per_page": 3}).json()
-    third = c.get("/api/claims", params={"status": "any", "sort": "dos", "order": "asc", "per_page": 3,
-                                         "page": 3}).json()
+    first = c.get(
+        "/api/claims", params={"status": "any", "sort": "dos", "order": "asc", "per_page": 3}
+    ).json()
+    third = c.get(
+        "/api/claims", params={"status": "any", "sort": "dos", "order": "asc", "per_page": 3, "page": 3}
+    ).json()
     assert (first["total"], first["pages"], len(first["items"])) == (7, 3, 3)
     assert _ids(third) == ["SEED-p01_unscrubbed"]
 
@@ -160,8 +222,21 @@ def test_claim_json_shape_and_read_is_audited(seeded, signed_in, web_db, users):
     cid = seeded["p01_fixable"]
     before = len(audit_rows(web_db, action="read", object_id=str(cid)))
     d = c.get(f"/api/claims/{cid}").json()
-    assert {"id", "encounter_id", "practice_id", "payer_id", "date_of_service", "status", "work_status", "patient",
-            "lines", "latest_run", "fixed_lines", "runs", "total_charge"} <= set(d)
+    assert {
+        "id",
+        "encounter_id",
+        "practice_id",
+        "payer_id",
+        "date_of_service",
+        "status",
+        "work_status",
+        "patient",
+        "lines",
+        "latest_run",
+        "fixed_lines",
+        "runs",
+        "total_charge",
+    } <= set(d)
     assert [(ln["code"], ln["charge"]) for ln in d["lines"]] == [("64483", 650.0), ("77003", 120.0)]
     run = d["latest_run"]
     assert run["status"] == "error" and run["editions"] and isinstance(run["not_checked"], list)
@@ -238,8 +313,9 @@ def test_override_needs_a_reason_and_is_kept(web_db, scrub_engine, signed_in, us
     assert c.post(f"/api/findings/{fid}/override", headers=h, json={"reason": ""}).status_code == 422
     assert c.post(f"/api/findings/{fid}/override", headers=h, json={"reason": "   "}).status_code == 422
     assert not audit_rows(web_db, action="override", object_id=str(cid))
-    d = c.post(f"/api/findings/{fid}/override", headers=h,
-               json={"reason": "primary billed on the hospital claim"}).json()
+    d = c.post(
+        f"/api/findings/{fid}/override", headers=h, json={"reason": "primary billed on the hospital claim"}
+    ).json()
     f = d["latest_run"]["findings"][0]
     assert f["override_reason"] == "primary billed on the hospital claim"
     assert f["overridden_by"] == users["biller"] and f["overridden_at"]
@@ -272,11 +348,16 @@ def test_create_claim(web_db, signed_in):
     c, csrf = signed_in("biller")
     h = {"X-CSRF-Token": csrf}
     body = seed_encounter("created_api", "P01", "BUN001", [650.0, 120.0], 12).model_dump(
-        mode="json", by_alias=True, exclude_none=True)
+        mode="json", by_alias=True, exclude_none=True
+    )
     r = c.post("/api/claims", headers=h, json=body)
     assert r.status_code == 201, r.text
     d = r.json()
-    assert d["practice_id"] == "P01" and d["status"] == "error" and d["latest_run"]["findings"][0]["edit"] == "BUN001"
+    assert (
+        d["practice_id"] == "P01"
+        and d["status"] == "error"
+        and d["latest_run"]["findings"][0]["edit"] == "BUN001"
+    )
     assert audit_rows(web_db, action="create", object_id=str(d["id"]))
     assert c.post("/api/claims", headers=h, json=body).status_code == 200  # the same claim again
     with web_db.session() as s:
@@ -294,7 +375,10 @@ def test_create_claim(web_db, signed_in):
 def test_csrf_and_tokens(seeded, signed_in, app, users, web_db):
     c, _ = signed_in("admin")
     assert c.post(f"/api/claims/{seeded['p01_nofix']}/scrub").status_code == 403
-    assert c.post(f"/api/claims/{seeded['p01_nofix']}/scrub", headers={"X-CSRF-Token": "wrong"}).status_code == 403
+    assert (
+        c.post(f"/api/claims/{seeded['p01_nofix']}/scrub", headers={"X-CSRF-Token": "wrong"}).status_code
+        == 403
+    )
     token = api_token(web_db, users["biller"])
     with TestClient(app, base_url=BASE_URL) as script:
         bearer = {"Authorization": f"Bearer {token}"}
@@ -316,10 +400,19 @@ def test_dashboard_and_queue_on_postgresql(pg_database_url):
             user = s.get(m.User, admin)
             d = q.dashboard(s, user)
             assert _numbers(d) == BOOK
-            assert [(r["reason_code"], r["lines"], r["amount"]) for r in d["denials_by_reason"]] == BOOK_REASONS
+            assert [
+                (r["reason_code"], r["lines"], r["amount"]) for r in d["denials_by_reason"]
+            ] == BOOK_REASONS
             page = q.claim_queue(s, user, q.parse_filters(status="any", sort="status"))
-            assert [it["status"] for it in page["items"]] == ["error"] * 3 + ["warning", "unscrubbed", "clean", "clean"]
-            assert _ids(q.claim_queue(s, user, q.parse_filters(edit="BUN001", age="181+"))) == ["SEED-p02_error"]
+            assert [it["status"] for it in page["items"]] == ["error"] * 3 + [
+                "warning",
+                "unscrubbed",
+                "clean",
+                "clean",
+            ]
+            assert _ids(q.claim_queue(s, user, q.parse_filters(edit="BUN001", age="181+"))) == [
+                "SEED-p02_error"
+            ]
         with TestClient(app, base_url=BASE_URL) as c:
             login(c, "pg-biller@example.test")
             assert _numbers(c.get("/api/dashboard").json()) == P01
@@ -333,17 +426,38 @@ def test_fix_keeps_remittance_links(web_db, scrub_engine, signed_in):
     cid = seed_claim(web_db, scrub_engine, "fix_linked", "P01", "BUN001", [650.0, 120.0], 30)
     with web_db.session() as s:
         row = s.get(m.Encounter, cid)
-        rline = m.RemitLine(practice_id="P01", code="64483", billed=650, denied=True, claim_line_id=row.lines[0].id)
-        rem = m.Remittance(practice_id="P01", claims=[m.RemitClaim(
-            practice_id="P01", patient_control_number="SEED-fix_linked", status_code="4", encounter_pk=cid,
-            lines=[rline, m.RemitLine(practice_id="P01", code="77003", billed=120, denied=True,
-                                      claim_line_id=row.lines[1].id)])])
+        rline = m.RemitLine(
+            practice_id="P01", code="64483", billed=650, denied=True, claim_line_id=row.lines[0].id
+        )
+        rem = m.Remittance(
+            practice_id="P01",
+            claims=[
+                m.RemitClaim(
+                    practice_id="P01",
+                    patient_control_number="SEED-fix_linked",
+                    status_code="4",
+                    encounter_pk=cid,
+                    lines=[
+                        rline,
+                        m.RemitLine(
+                            practice_id="P01",
+                            code="77003",
+                            billed=120,
+                            denied=True,
+                            claim_line_id=row.lines[1].id,
+                        ),
+                    ],
+                )
+            ],
+        )
         s.add(rem)
     c, csrf = signed_in("admin")
     r = c.post(f"/api/claims/{cid}/fix", headers={"X-CSRF-Token": csrf})
     assert r.status_code == 200, r.text
     with web_db.session() as s:
         row = s.get(m.Encounter, cid)
-        remit_lines = s.scalars(select(m.RemitLine).join(m.RemitClaim).where(m.RemitClaim.encounter_pk == cid)).all()
+        remit_lines = s.scalars(
+            select(m.RemitLine).join(m.RemitClaim).where(m.RemitClaim.encounter_pk == cid)
+        ).all()
         links = {rl.code: rl.claim_line_id for rl in remit_lines}
         assert links == {"64483": row.lines[0].id, "77003": None}

@@ -121,8 +121,11 @@ def test_form_posts_need_csrf(web_db, scrub_engine, signed_in):
     c, _ = signed_in("biller")
     with web_db.session() as s:
         fid = s.get(m.Encounter, cid).scrub_runs[-1].findings[0].id
-    for path, data in ((f"/claims/{cid}/scrub", {}), (f"/claims/{cid}/fix", {}),
-                       (f"/claims/{cid}/findings/{fid}/override", {"reason": "because"})):
+    for path, data in (
+        (f"/claims/{cid}/scrub", {}),
+        (f"/claims/{cid}/fix", {}),
+        (f"/claims/{cid}/findings/{fid}/override", {"reason": "because"}),
+    ):
         assert c.post(path, data=data, follow_redirects=False).status_code == 403
         assert c.post(path, data={**data, "csrf_token": "wrong"}, follow_redirects=False).status_code == 403
     with web_db.session() as s:
@@ -148,7 +151,9 @@ def test_apply_fix_from_the_page(web_db, scrub_engine, signed_in):
 def test_rescrub_from_the_page(web_db, scrub_engine, signed_in):
     cid = seed_claim(web_db, scrub_engine, "scrub_page", "P01", "ADD001", [300.0], 30)
     c, csrf = signed_in("supervisor")
-    r = c.post(f"/claims/{cid}/scrub", headers={"X-CSRF-Token": csrf}, follow_redirects=False)  # htmx sends the header
+    r = c.post(
+        f"/claims/{cid}/scrub", headers={"X-CSRF-Token": csrf}, follow_redirects=False
+    )  # htmx sends the header
     assert r.status_code == 303
     assert len(audit_rows(web_db, action="scrub", object_id=str(cid))) == 1
 
@@ -158,14 +163,17 @@ def test_override_from_the_page_needs_a_reason(web_db, scrub_engine, signed_in):
     c, _ = signed_in("biller")
     html = c.get(f"/claims/{cid}").text
     token = _csrf(html)
-    fid = int(re.search(r'/findings/(\d+)/override', html).group(1))
+    fid = int(re.search(r"/findings/(\d+)/override", html).group(1))
     r = c.post(f"/claims/{cid}/findings/{fid}/override", data={"csrf_token": token, "reason": "  "})
     assert r.status_code == 400 and "needs a reason" in r.text
     r = c.post(f"/claims/{cid}/findings/{fid}/override", data={"csrf_token": token}, follow_redirects=False)
     assert r.status_code == 400
     assert not audit_rows(web_db, action="override", object_id=str(cid))
-    r = c.post(f"/claims/{cid}/findings/{fid}/override",
-               data={"csrf_token": token, "reason": "primary on the facility claim"}, follow_redirects=False)
+    r = c.post(
+        f"/claims/{cid}/findings/{fid}/override",
+        data={"csrf_token": token, "reason": "primary on the facility claim"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     html = c.get(r.headers["location"]).text
     assert "Overridden" in html and "primary on the facility claim" in html and "overridden" in html

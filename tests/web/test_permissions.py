@@ -51,23 +51,52 @@ SESSION_ENDING = {("POST", "/logout"), ("POST", "/api/auth/logout")}
 
 # Path parameter name -> the kind of P02 object it names.
 PARAM_OBJECTS: dict[str, str] = {
-    "claim_id": "encounter", "claim_pk": "encounter", "encounter_id": "encounter", "encounter_pk": "encounter",
-    "finding_id": "finding", "run_id": "run", "scrub_run_id": "run",
-    "auth_id": "authorization", "authorization_id": "authorization",
-    "line_id": "remit_line", "remit_line_id": "remit_line", "denial_id": "remit_line",
-    "remit_claim_id": "remit_claim", "remittance_id": "remittance", "remit_id": "remittance",
-    "job_id": "import_job", "import_id": "import_job", "upload_id": "import_job",
-    "person_id": "person", "patient_id": "person", "chart_id": "chart",
-    "practice_id": "practice", "practice": "practice",
+    "claim_id": "encounter",
+    "claim_pk": "encounter",
+    "encounter_id": "encounter",
+    "encounter_pk": "encounter",
+    "finding_id": "finding",
+    "run_id": "run",
+    "scrub_run_id": "run",
+    "auth_id": "authorization",
+    "authorization_id": "authorization",
+    "line_id": "remit_line",
+    "remit_line_id": "remit_line",
+    "denial_id": "remit_line",
+    "remit_claim_id": "remit_claim",
+    "remittance_id": "remittance",
+    "remit_id": "remittance",
+    "job_id": "import_job",
+    "import_id": "import_job",
+    "upload_id": "import_job",
+    "person_id": "person",
+    "patient_id": "person",
+    "chart_id": "chart",
+    "practice_id": "practice",
+    "practice": "practice",
     "user_id": "user",
 }
 # For a generic name ({id}, {pk}), the literal path segment before it decides.
 SEGMENT_OBJECTS: dict[str, str] = {
-    "claims": "encounter", "encounters": "encounter", "findings": "finding", "runs": "run",
-    "authorizations": "authorization", "auths": "authorization", "denials": "remit_line",
-    "remit-lines": "remit_line", "lines": "remit_line", "remittances": "remittance", "remits": "remittance",
-    "imports": "import_job", "jobs": "import_job", "uploads": "import_job", "patients": "person",
-    "persons": "person", "practices": "practice", "users": "user", "dashboard": "practice",
+    "claims": "encounter",
+    "encounters": "encounter",
+    "findings": "finding",
+    "runs": "run",
+    "authorizations": "authorization",
+    "auths": "authorization",
+    "denials": "remit_line",
+    "remit-lines": "remit_line",
+    "lines": "remit_line",
+    "remittances": "remittance",
+    "remits": "remittance",
+    "imports": "import_job",
+    "jobs": "import_job",
+    "uploads": "import_job",
+    "patients": "person",
+    "persons": "person",
+    "practices": "practice",
+    "users": "user",
+    "dashboard": "practice",
 }
 GENERIC_PARAMS = {"id", "pk", "object_id", "item_id"}
 # Objects that do not belong to a practice (the matrix checks them for admin-only access instead).
@@ -88,8 +117,12 @@ class World:
 
 def _enc_doc(practice: dict[str, Any], encounter_id: str, patient: dict[str, Any]) -> EncounterModel:
     doc = example_dict(copy.deepcopy(CATALOGUE["BUN001"].example))
-    doc.update(encounter_id=encounter_id, practice=practice, patient=patient,
-               date_of_service=(date.today() - timedelta(days=20)).isoformat())
+    doc.update(
+        encounter_id=encounter_id,
+        practice=practice,
+        patient=patient,
+        date_of_service=(date.today() - timedelta(days=20)).isoformat(),
+    )
     return EncounterModel.model_validate(doc)
 
 
@@ -100,8 +133,14 @@ def seed_p02(db: Database, engine: Any) -> dict[str, Any]:
     """One object of every kind for practice P02, every identifier marked; fresh ones on each call."""
     n = next(_serial)
     tag = f"{MARKER}{n:03d}"
-    patient = {"id": f"{tag}-CHART", "member_id": f"{tag}MEM", "last_name": f"Zzquill{n:03d}",
-               "first_name": "Zephyrine", "dob": "1949-07-13", "sex": "F"}
+    patient = {
+        "id": f"{tag}-CHART",
+        "member_id": f"{tag}MEM",
+        "last_name": f"Zzquill{n:03d}",
+        "first_name": "Zephyrine",
+        "dob": "1949-07-13",
+        "sex": "F",
+    }
     enc = _enc_doc(PRACTICES["P02"], f"{tag}-ENC", patient)
     with db.session() as s:
         row, _ = services.save_encounter(s, enc, source=f"{tag}.json", practice_id="P02")
@@ -109,41 +148,96 @@ def seed_p02(db: Database, engine: Any) -> dict[str, Any]:
         assert run.findings, "the P02 claim needs findings for the finding routes"
         person = s.get(m.Person, row.person_id)
         chart = s.query(m.Chart).filter_by(practice_id="P02", person_id=person.id).one()
-        auth = m.Authorization(practice_id="P02", person_id=person.id, auth_number=f"{tag}AUTH",
-                               payer_id="MEDICARE", member_id=patient["member_id"], codes=["64483"], sessions=2,
-                               start_date=date.today() - timedelta(days=60),
-                               end_date=date.today() + timedelta(days=10), status="approved")
-        job = m.ImportJob(kind="x12_835", file_name=f"{tag}-remit.835", file_hash=f"{tag:0<64}"[:64],
-                          practice_id="P02", status="done", total=1, done=1)
+        auth = m.Authorization(
+            practice_id="P02",
+            person_id=person.id,
+            auth_number=f"{tag}AUTH",
+            payer_id="MEDICARE",
+            member_id=patient["member_id"],
+            codes=["64483"],
+            sessions=2,
+            start_date=date.today() - timedelta(days=60),
+            end_date=date.today() + timedelta(days=10),
+            status="approved",
+        )
+        job = m.ImportJob(
+            kind="x12_835",
+            file_name=f"{tag}-remit.835",
+            file_hash=f"{tag:0<64}"[:64],
+            practice_id="P02",
+            status="done",
+            total=1,
+            done=1,
+        )
         s.add_all([auth, job])
         s.flush()
-        remit = m.Remittance(practice_id="P02", import_id=job.id, payer_name=f"PAYER {tag}",
-                             trace_number=f"{tag}TRN", payment_amount=0, payment_date=date.today())
-        rclaim = m.RemitClaim(practice_id="P02", patient_control_number=f"{tag}-ENC", status_code="1",
-                              billed=1100, paid=0, payer_claim_number=f"{tag}PCN", encounter_pk=row.id)
+        remit = m.Remittance(
+            practice_id="P02",
+            import_id=job.id,
+            payer_name=f"PAYER {tag}",
+            trace_number=f"{tag}TRN",
+            payment_amount=0,
+            payment_date=date.today(),
+        )
+        rclaim = m.RemitClaim(
+            practice_id="P02",
+            patient_control_number=f"{tag}-ENC",
+            status_code="1",
+            billed=1100,
+            paid=0,
+            payer_claim_number=f"{tag}PCN",
+            encounter_pk=row.id,
+        )
         # linked to the claim's imaging line, as an 835 import links it
-        rline = m.RemitLine(practice_id="P02", code="77003", billed=200, paid=0, control_number=f"{tag}-L2",
-                            date_of_service=row.date_of_service, remarks=["M80"], denied=True,
-                            explanation=f"Denied as unbundled ({tag})", next_action="correct_and_resubmit",
-                            claim_line_id=row.lines[-1].id)
+        rline = m.RemitLine(
+            practice_id="P02",
+            code="77003",
+            billed=200,
+            paid=0,
+            control_number=f"{tag}-L2",
+            date_of_service=row.date_of_service,
+            remarks=["M80"],
+            denied=True,
+            explanation=f"Denied as unbundled ({tag})",
+            next_action="correct_and_resubmit",
+            claim_line_id=row.lines[-1].id,
+        )
         rline.adjustments = [m.RemitAdjustment(group_code="CO", reason_code="97", amount=200)]
         rclaim.lines = [rline]
         remit.claims = [rclaim]
         s.add(remit)
         s.flush()
-        return {"tag": tag, "encounter": row.id, "encounter_ref": row.encounter_id, "run": run.id,
-                "finding": run.findings[0].id, "authorization": auth.id, "import_job": job.id,
-                "remittance": remit.id, "remit_claim": rclaim.id, "remit_line": rline.id, "person": person.id,
-                "chart": chart.id, "practice": "P02"}
+        return {
+            "tag": tag,
+            "encounter": row.id,
+            "encounter_ref": row.encounter_id,
+            "run": run.id,
+            "finding": run.findings[0].id,
+            "authorization": auth.id,
+            "import_job": job.id,
+            "remittance": remit.id,
+            "remit_claim": rclaim.id,
+            "remit_line": rline.id,
+            "person": person.id,
+            "chart": chart.id,
+            "practice": "P02",
+        }
 
 
 def seed_p01(db: Database, engine: Any) -> None:
     """The biller's own practice has a claim too, so the lists are not empty for the wrong reason."""
-    patient = {"id": "P01-CHART-1", "member_id": "P01MEMBER1", "last_name": "Ownpractice", "first_name": "Olive",
-               "dob": "1961-02-03", "sex": "F"}
+    patient = {
+        "id": "P01-CHART-1",
+        "member_id": "P01MEMBER1",
+        "last_name": "Ownpractice",
+        "first_name": "Olive",
+        "dob": "1961-02-03",
+        "sex": "F",
+    }
     with db.session() as s:
-        row, _ = services.save_encounter(s, _enc_doc(PRACTICES["P01"], "P01-ENC-1", patient), source="p01.json",
-                                         practice_id="P01")
+        row, _ = services.save_encounter(
+            s, _enc_doc(PRACTICES["P01"], "P01-ENC-1", patient), source="p01.json", practice_id="P01"
+        )
         services.scrub_row(s, row, engine)
 
 
@@ -191,7 +285,9 @@ class Call:
 
 def _framework_docs(app: FastAPI) -> set[str]:
     """FastAPI's own documentation pages (OpenAPI, Swagger UI and its OAuth2 redirect): public by design."""
-    return {u for u in (app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if u}
+    return {
+        u for u in (app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if u
+    }
 
 
 def _flat_routes(app: FastAPI) -> Iterator[tuple[str, set[str], Any]]:
@@ -277,8 +373,11 @@ def _sample(schema: dict[str, Any], defs: dict[str, Any], name: str = "") -> Any
     kind = schema.get("type")
     if kind == "object" or "properties" in schema:
         req = set(schema.get("required", []))
-        return {k: _sample(v, defs, k) for k, v in schema.get("properties", {}).items()
-                if k in req or k in ("practice", "practice_id")}
+        return {
+            k: _sample(v, defs, k)
+            for k, v in schema.get("properties", {}).items()
+            if k in req or k in ("practice", "practice_id")
+        }
     if kind == "array":
         return [_sample(schema.get("items", {}), defs, name)] if schema.get("minItems") else []
     if kind == "integer":
@@ -305,9 +404,18 @@ def _json_body(route: APIRoute) -> Any:
     schema = TypeAdapter(body.field_info.annotation).json_schema()
     if schema.get("type") == "object" and not schema.get("properties"):
         # a free-form document: the only one the app takes is an encounter, so send P02's
-        return _enc_doc(PRACTICES["P02"], f"{MARKER}-NEW", {
-            "id": f"{MARKER}-NEWCHART", "member_id": f"{MARKER}NEWMEM", "last_name": "Zznew", "first_name": "Zed",
-            "dob": "1950-01-01", "sex": "M"}).model_dump(mode="json", by_alias=True, exclude_none=True)
+        return _enc_doc(
+            PRACTICES["P02"],
+            f"{MARKER}-NEW",
+            {
+                "id": f"{MARKER}-NEWCHART",
+                "member_id": f"{MARKER}NEWMEM",
+                "last_name": "Zznew",
+                "first_name": "Zed",
+                "dob": "1950-01-01",
+                "sex": "M",
+            },
+        ).model_dump(mode="json", by_alias=True, exclude_none=True)
     return _sample(schema, schema.get("$defs", {}), body.name)
 
 
@@ -316,7 +424,8 @@ def _is_upload(annotation: Any) -> bool:
 
     candidates = [annotation, *get_args(annotation)]
     return any(inspect.isclass(a) and issubclass(a, UploadFile) for a in candidates) or (
-        get_origin(annotation) is list and any(_is_upload(a) for a in get_args(annotation)))
+        get_origin(annotation) is list and any(_is_upload(a) for a in get_args(annotation))
+    )
 
 
 def request_kwargs(call: Call) -> dict[str, Any]:
@@ -345,7 +454,9 @@ def request_kwargs(call: Call) -> dict[str, Any]:
     return {"json": _json_body(route) if _json_body(route) is not None else {}}
 
 
-def call(w: World, role: str, c: Call, ids: dict[str, Any] | None = None, query: dict[str, str] | None = None):
+def call(
+    w: World, role: str, c: Call, ids: dict[str, Any] | None = None, query: dict[str, str] | None = None
+):
     client = w.clients[role]
     path = fill(c, ids or w.ids, w.users)
     return client.request(c.method, path, params=query, follow_redirects=False, **request_kwargs(c))
@@ -357,7 +468,7 @@ def leak(text: str) -> str | None:
     for needle in (MARKER.lower(), PRACTICES["P02"]["name"].lower()):
         if needle in low:
             i = low.index(needle)
-            return text[max(0, i - 60):i + 40]
+            return text[max(0, i - 60) : i + 40]
     return None
 
 
@@ -369,11 +480,18 @@ def _report(title: str, problems: list[str]) -> str:
 def test_every_route_is_in_the_matrix(world: World) -> None:
     calls = routes(world.app)
     assert calls, "no routes found"
-    missing = sorted({f"{c} (cannot fill: {', '.join(unfillable(c))})" for c in calls
-                      if unfillable(c) and c.path not in UNFILLABLE_ALLOWED})
+    missing = sorted(
+        {
+            f"{c} (cannot fill: {', '.join(unfillable(c))})"
+            for c in calls
+            if unfillable(c) and c.path not in UNFILLABLE_ALLOWED
+        }
+    )
     assert not missing, _report(
         "routes whose path parameters the permission matrix cannot fill; teach PARAM_OBJECTS/SEGMENT_OBJECTS "
-        "in tests/web/test_permissions.py what they name", missing)
+        "in tests/web/test_permissions.py what they name",
+        missing,
+    )
 
 
 def test_anonymous_is_refused_everywhere(world: World) -> None:
@@ -386,14 +504,21 @@ def test_anonymous_is_refused_everywhere(world: World) -> None:
             if r.status_code != 401:
                 problems.append(f"{c}: {r.status_code}, expected 401")
         elif r.status_code not in (302, 303, 307) or not r.headers.get("location", "").startswith("/login"):
-            problems.append(f"{c}: {r.status_code} {r.headers.get('location', '')}, expected a redirect to /login")
+            problems.append(
+                f"{c}: {r.status_code} {r.headers.get('location', '')}, expected a redirect to /login"
+            )
     assert not problems, _report("reachable without signing in", problems)
 
 
 def test_biller_gets_404_for_every_other_practice_object(world: World) -> None:
     problems = []
     for c in routes(world.app):
-        if unfillable(c) or c.admin_only or not (kinds(c) - UNSCOPED_OBJECTS) or (c.method, c.path) in SESSION_ENDING:
+        if (
+            unfillable(c)
+            or c.admin_only
+            or not (kinds(c) - UNSCOPED_OBJECTS)
+            or (c.method, c.path) in SESSION_ENDING
+        ):
             continue
         r = call(world, "biller", c)
         if r.status_code != 404:
@@ -410,7 +535,11 @@ def _list_calls(w: World) -> list[Call]:
 def _filters(c: Call) -> list[dict[str, str]]:
     names = {"practice", "practice_id"}
     if isinstance(c.route, APIRoute):
-        names |= {f.alias for f in c.route.dependant.query_params if f.alias in ("practice", "practice_id", "practices")}
+        names |= {
+            f.alias
+            for f in c.route.dependant.query_params
+            if f.alias in ("practice", "practice_id", "practices")
+        }
     return [{}, *({n: "P02"} for n in sorted(names))]
 
 
@@ -478,15 +607,23 @@ def test_supervisor_and_admin_reach_other_practice_objects(world: World) -> None
             ids = world.ids if c.method == "GET" else seed_p02(world.db, world.app.state.engine)
             r = call(world, role, c, ids=ids)
             if r.status_code == 404 or r.status_code >= 500:
-                problems.append(f"{role} {c} -> {fill(c, ids, world.users)}: {r.status_code} {r.text[:120]!r}")
+                problems.append(
+                    f"{role} {c} -> {fill(c, ids, world.users)}: {r.status_code} {r.text[:120]!r}"
+                )
     assert not problems, _report("privileged roles refused P02 objects", problems)
 
 
 def test_supervisor_lists_show_other_practice_data(world: World) -> None:
     """The leak check is not vacuous: the same lists, and their P02 filters, do show P02 to a supervisor."""
-    problems = [f"{c} {q}: {r.status_code}" for c in _list_calls(world) for q in _filters(c)
-                if (r := call(world, "supervisor", c, query=q)).status_code == 404 or r.status_code >= 500]
+    problems = [
+        f"{c} {q}: {r.status_code}"
+        for c in _list_calls(world)
+        for q in _filters(c)
+        if (r := call(world, "supervisor", c, query=q)).status_code == 404 or r.status_code >= 500
+    ]
     assert not problems, _report("lists or P02 filters refused to a supervisor", problems)
     lists = [c for c in _list_calls(world) if c.api or c.path in ("/claims", "/denials", "/authorizations")]
     seen = [str(c) for c in lists if leak(call(world, "supervisor", c).text)]
-    assert seen, "no list endpoint shows P02 data to a supervisor: the matrix's leak check would prove nothing"
+    assert seen, (
+        "no list endpoint shows P02 data to a supervisor: the matrix's leak check would prove nothing"
+    )

@@ -30,9 +30,22 @@ from painrcm.web import security
 from tests.web.conftest import BASE_URL, PASSWORD, PRACTICES, USERS
 
 # The seeded patient: none of this may reach a log line at INFO or above.
-PATIENT = {"id": "SEC-CHART-77", "member_id": "SECMEM4471Q", "last_name": "Thistlewood", "first_name": "Ottoline",
-           "dob": "1947-11-23", "sex": "F"}
-PHI = (PATIENT["member_id"], PATIENT["last_name"], PATIENT["first_name"], PATIENT["dob"], "11/23/1947", "19471123")
+PATIENT = {
+    "id": "SEC-CHART-77",
+    "member_id": "SECMEM4471Q",
+    "last_name": "Thistlewood",
+    "first_name": "Ottoline",
+    "dob": "1947-11-23",
+    "sex": "F",
+}
+PHI = (
+    PATIENT["member_id"],
+    PATIENT["last_name"],
+    PATIENT["first_name"],
+    PATIENT["dob"],
+    "11/23/1947",
+    "19471123",
+)
 
 
 @dataclass
@@ -49,11 +62,16 @@ def email(role: str) -> str:
 def _seed_claim(db: Database, engine: Any) -> int:
     """A P01 claim (BUN001 error) of a patient whose name, member ID and birth date are searched for."""
     doc = example_dict(copy.deepcopy(CATALOGUE["BUN001"].example))
-    doc.update(encounter_id="SEC-ENC-1", patient=PATIENT, practice=PRACTICES["P01"],
-               date_of_service=(date.today() - timedelta(days=10)).isoformat())
+    doc.update(
+        encounter_id="SEC-ENC-1",
+        patient=PATIENT,
+        practice=PRACTICES["P01"],
+        date_of_service=(date.today() - timedelta(days=10)).isoformat(),
+    )
     with db.session() as s:
-        row, _ = services.save_encounter(s, EncounterModel.model_validate(doc), source="security.json",
-                                         practice_id="P01")
+        row, _ = services.save_encounter(
+            s, EncounterModel.model_validate(doc), source="security.json", practice_id="P01"
+        )
         services.scrub_row(s, row, engine)
         return row.id
 
@@ -84,15 +102,19 @@ def sign_in(site: Site, role: str = "biller") -> tuple[TestClient, str]:
 
 def page_sign_in(site: Site, role: str = "biller", *, raise_errors: bool = True) -> TestClient:
     c = new_client(site, raise_errors=raise_errors)
-    r = c.post("/login", data={"email": email(role), "password": PASSWORD, "next": "/"},
-               follow_redirects=False)
+    r = c.post(
+        "/login", data={"email": email(role), "password": PASSWORD, "next": "/"}, follow_redirects=False
+    )
     assert r.status_code == 303, r.text
     return c
 
 
 def _set_cookie(response: object) -> str:
-    cookies = [v for v in response.headers.get_list("set-cookie")  # type: ignore[attr-defined]
-               if v.startswith(security.SESSION_COOKIE + "=")]
+    cookies = [
+        v
+        for v in response.headers.get_list("set-cookie")  # type: ignore[attr-defined]
+        if v.startswith(security.SESSION_COOKIE + "=")
+    ]
     assert cookies, "no session cookie set"
     return cookies[0]
 
@@ -101,7 +123,10 @@ def _set_cookie(response: object) -> str:
 def test_csrf_api_post_needs_the_token(site: Site) -> None:
     c, token = sign_in(site)
     assert c.post("/api/tokens", json={"name": "no-csrf"}).status_code == 403
-    assert c.post("/api/tokens", json={"name": "bad-csrf"}, headers={security.CSRF_HEADER: "forged"}).status_code == 403
+    assert (
+        c.post("/api/tokens", json={"name": "bad-csrf"}, headers={security.CSRF_HEADER: "forged"}).status_code
+        == 403
+    )
     r = c.post("/api/tokens", json={"name": "with-csrf"}, headers={security.CSRF_HEADER: token})
     assert r.status_code == 200, r.text
 
@@ -127,7 +152,9 @@ def _form_token(c: TestClient) -> str:
     """The CSRF token as a page gives it to its forms (hidden field) or to htmx (hx-headers)."""
     for path in ("/", "/claims"):
         html = c.get(path).text
-        found = re.search(r'name="csrf_token" value="([^"]+)"', html) or re.search(r'"X-CSRF-Token": "([^"]+)"', html)
+        found = re.search(r'name="csrf_token" value="([^"]+)"', html) or re.search(
+            r'"X-CSRF-Token": "([^"]+)"', html
+        )
         if found:
             return found.group(1)
     pytest.fail("no page carries the CSRF token (base.html: hidden csrf_token field in the sign-out form)")
@@ -178,7 +205,9 @@ def test_unknown_accounts_count_too(site: Site) -> None:
     c = new_client(site)
     for i in range(5):
         c.post("/api/auth/login", json={"email": f"nobody{i}@security.test", "password": "x"})
-    assert c.post("/api/auth/login", json={"email": "nobody9@security.test", "password": "x"}).status_code == 429
+    assert (
+        c.post("/api/auth/login", json={"email": "nobody9@security.test", "password": "x"}).status_code == 429
+    )
 
 
 # --- headers -------------------------------------------------------------------------------------
@@ -197,7 +226,9 @@ def _check_headers(r: object, where: str) -> None:
     scripts = csp.get("script-src", csp.get("default-src"))
     assert scripts is not None, f"{where}: CSP restricts no scripts"
     assert "'unsafe-inline'" not in scripts and "'unsafe-eval'" not in scripts, f"{where}: {scripts}"
-    assert "'unsafe-inline'" not in csp.get("style-src", csp.get("default-src", "")), f"{where}: inline styles allowed"
+    assert "'unsafe-inline'" not in csp.get("style-src", csp.get("default-src", "")), (
+        f"{where}: inline styles allowed"
+    )
     assert csp.get("frame-ancestors") == "'none'", where
     assert h.get("x-frame-options") == "DENY", where
     assert h.get("x-content-type-options") == "nosniff", where
@@ -214,15 +245,26 @@ def test_security_headers_on_pages_and_api(site: Site) -> None:
         if r.status_code == 404 and not path.startswith("/api/me"):
             continue  # the page is not there yet; the routes that exist are checked
         _check_headers(r, path)
-        assert "no-store" in r.headers.get("cache-control", ""), f"{path}: an authenticated page may be cached"
+        assert "no-store" in r.headers.get("cache-control", ""), (
+            f"{path}: an authenticated page may be cached"
+        )
 
 
 def test_pages_use_no_inline_script_or_style(site: Site) -> None:
     """The CSP would block them in a browser; catch them here with a readable message."""
     c = page_sign_in(site, "admin", raise_errors=False)
     problems = []
-    for path in ("/login", "/", "/claims", f"/claims/{site.claim_id}", "/authorizations", "/frequency", "/denials",
-                 "/uploads", "/admin"):
+    for path in (
+        "/login",
+        "/",
+        "/claims",
+        f"/claims/{site.claim_id}",
+        "/authorizations",
+        "/frequency",
+        "/denials",
+        "/uploads",
+        "/admin",
+    ):
         r = c.get(path)
         if r.status_code != 200 or "text/html" not in r.headers.get("content-type", ""):
             continue
@@ -264,7 +306,9 @@ def test_page_logout_ends_the_session_on_the_server(site: Site) -> None:
 
 def test_api_token_works_without_cookies_or_csrf(site: Site) -> None:
     c, csrf = sign_in(site, "supervisor")
-    token = c.post("/api/tokens", json={"name": "script"}, headers={security.CSRF_HEADER: csrf}).json()["token"]
+    token = c.post("/api/tokens", json={"name": "script"}, headers={security.CSRF_HEADER: csrf}).json()[
+        "token"
+    ]
     script = new_client(site)
     assert not script.cookies
     headers = {"Authorization": f"Bearer {token}"}
@@ -281,11 +325,18 @@ def test_api_token_works_without_cookies_or_csrf(site: Site) -> None:
 
 def test_inactive_user_loses_access(site: Site) -> None:
     with site.db.session() as s:
-        u = m.User(email="leaver@security.test", name="Leaver", role="supervisor",
-                   password_hash=security.hash_password(PASSWORD))
+        u = m.User(
+            email="leaver@security.test",
+            name="Leaver",
+            role="supervisor",
+            password_hash=security.hash_password(PASSWORD),
+        )
         s.add(u)
     c = new_client(site)
-    assert c.post("/api/auth/login", json={"email": "leaver@security.test", "password": PASSWORD}).status_code == 200
+    assert (
+        c.post("/api/auth/login", json={"email": "leaver@security.test", "password": PASSWORD}).status_code
+        == 200
+    )
     with site.db.session() as s:
         s.scalars(select(m.User).where(m.User.email == "leaver@security.test")).one().active = False
     assert c.get("/api/me").status_code == 401
@@ -295,11 +346,24 @@ def test_inactive_user_loses_access(site: Site) -> None:
 def _asgi_post(app: FastAPI, path: str, body: bytes, content_type: str, on_start: Any) -> int:
     """POST straight through the ASGI interface, calling on_start(headers) when the response starts:
     the moment the browser may already follow a redirect or send its next request."""
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-             "scheme": "https", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-             "headers": [(b"host", b"testserver"), (b"content-type", content_type.encode()),
-                         (b"content-length", str(len(body)).encode())],
-             "client": ("127.0.0.1", 50000), "server": ("testserver", 443)}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "https",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", content_type.encode()),
+            (b"content-length", str(len(body)).encode()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 443),
+    }
     status: list[int] = []
 
     async def run() -> None:
@@ -336,8 +400,11 @@ def test_sign_in_is_committed_before_the_response(site: Site, via: str) -> None:
 
     def check(headers: list[tuple[bytes, bytes]]) -> None:
         cookies = [v.decode() for k, v in headers if k.lower() == b"set-cookie"]
-        token = next(c.split(";", 1)[0].split("=", 1)[1] for c in cookies
-                     if c.startswith(security.SESSION_COOKIE + "="))
+        token = next(
+            c.split(";", 1)[0].split("=", 1)[1]
+            for c in cookies
+            if c.startswith(security.SESSION_COOKIE + "=")
+        )
         with site.db.session() as s:
             found.append(security.session_for(s, token) is not None)
 
@@ -348,8 +415,10 @@ def test_sign_in_is_committed_before_the_response(site: Site, via: str) -> None:
         body = urlencode({"email": email("biller"), "password": PASSWORD, "next": "/"}).encode()
         code = _asgi_post(site.app, "/login", body, "application/x-www-form-urlencoded", check)
     assert code in (200, 303)
-    assert found == [True], ("the session is committed after the response was sent: use "
-                             "Depends(db, scope='function') for the database session (painrcm.web.deps.db)")
+    assert found == [True], (
+        "the session is committed after the response was sent: use "
+        "Depends(db, scope='function') for the database session (painrcm.web.deps.db)"
+    )
 
 
 # --- PHI and passwords ---------------------------------------------------------------------------
@@ -357,13 +426,19 @@ def test_no_phi_in_logs(site: Site, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
     c = page_sign_in(site)
     api, _ = sign_in(site)
-    reads = [c.get(f"/claims/{site.claim_id}"), api.get(f"/api/claims/{site.claim_id}"), c.get("/claims"),
-             api.get("/api/claims")]
+    reads = [
+        c.get(f"/claims/{site.claim_id}"),
+        api.get(f"/api/claims/{site.claim_id}"),
+        c.get("/claims"),
+        api.get("/api/claims"),
+    ]
     assert any(r.status_code == 200 for r in reads), [r.status_code for r in reads]
     opened = [r for r in reads[:2] if r.status_code == 200]
     assert opened, "no claim page or claim API read worked; the PHI check would prove nothing"
     assert any(PATIENT["last_name"] in r.text for r in opened), "the claim read does not show the patient"
-    logged = "\n".join(f"{r.name} {r.levelname} {r.getMessage()}" for r in caplog.records if r.levelno >= logging.INFO)
+    logged = "\n".join(
+        f"{r.name} {r.levelname} {r.getMessage()}" for r in caplog.records if r.levelno >= logging.INFO
+    )
     leaks = [p for p in PHI if p.lower() in logged.lower()]
     assert not leaks, f"PHI in logs: {leaks}\n{logged}"
 
@@ -374,8 +449,9 @@ def test_no_phi_in_audit_detail(site: Site) -> None:
     c.get(f"/api/claims/{site.claim_id}")
     with site.db.session() as s:
         entries = s.scalars(select(m.AuditEntry)).all()
-        assert any(e.action == "read" and e.object_id == str(site.claim_id) for e in entries), \
+        assert any(e.action == "read" and e.object_id == str(site.claim_id) for e in entries), (
             "reading a claim (a patient record) writes no audit entry"
+        )
         text = repr([(e.action, e.object_type, e.object_id, e.detail) for e in entries]).lower()
     assert not [p for p in PHI if p.lower() in text]
 

@@ -52,7 +52,9 @@ NOT_837P = [
 
 def samples_dir() -> Path:
     if not SAMPLES.is_dir():
-        pytest.skip(f"shared X12 samples not found at {SAMPLES} (expected ../shared/x12-samples beside the repository)")
+        pytest.skip(
+            f"shared X12 samples not found at {SAMPLES} (expected ../shared/x12-samples beside the repository)"
+        )
     return SAMPLES
 
 

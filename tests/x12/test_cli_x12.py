@@ -39,15 +39,28 @@ def test_era_json_with_claims_and_fee_schedule(tmp_path: Path) -> None:
     (tmp_path / "e.json").write_text(claim.model_dump_json(by_alias=True), encoding="utf-8")
     fee = tmp_path / "fee.csv"
     fee.write_text("code,modifier,facility_rate,nonfacility_rate\n64484,,150,150\n", encoding="utf-8")
-    r = runner.invoke(app(), ["era", str(FIXTURES / "denials.835"), "--claims", str(tmp_path / "e.json"),
-                              "--fee-schedule", str(fee), "--json"])
+    r = runner.invoke(
+        app(),
+        [
+            "era",
+            str(FIXTURES / "denials.835"),
+            "--claims",
+            str(tmp_path / "e.json"),
+            "--fee-schedule",
+            str(fee),
+            "--json",
+        ],
+    )
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
     assert doc["schema"] == "painrcm.era/1"
     rem = doc["remittances"][0]
     assert rem["reconciliation"]["balanced"] is True
     lines = rem["claims"][0]["lines"]
-    assert lines[0]["match"] == {"encounter_id": "E-2001", "line": 1, "by": "control_number"} or lines[0]["match"]
+    assert (
+        lines[0]["match"] == {"encounter_id": "E-2001", "line": 1, "by": "control_number"}
+        or lines[0]["match"]
+    )
     assert lines[1]["underpayment"]["flagged"] is True
     assert any(u["patient_control_number"] == "X-404" for u in rem["unmatched_lines"])
 

@@ -21,15 +21,55 @@ def _load(rels: list[str]) -> list[str]:
     return out
 
 
-SOURCES_837 = [fixture_text("pain.837"), *_load([
-    "imsweb/x12_valid.txt", "imsweb/x12_complex.txt", "imsweb/x12_valid_different_separators.txt",
-    "linuxforhealth/demo.example1.837", "linuxforhealth/demo.cob.example3.C.837",
-])]
-SOURCES_835 = [fixture_text("denials.835"), *_load([
-    "linuxforhealth/managed-care.835", "linuxforhealth/medicare-part-a.835", "linuxforhealth/secondary-payment.835",
-])]
-NASTY = ["*", ":", "~", "^", "|", ">", "\n", "\r", "", " ", "\x00", "é", "-", "0", "99999999999999999999", "1e309",
-         "nan", "ISA", "SE", "HL*1**20*1", "CLM", "SV1*HC", "CAS*CO", "LX*1", "20261399"]
+SOURCES_837 = [
+    fixture_text("pain.837"),
+    *_load(
+        [
+            "imsweb/x12_valid.txt",
+            "imsweb/x12_complex.txt",
+            "imsweb/x12_valid_different_separators.txt",
+            "linuxforhealth/demo.example1.837",
+            "linuxforhealth/demo.cob.example3.C.837",
+        ]
+    ),
+]
+SOURCES_835 = [
+    fixture_text("denials.835"),
+    *_load(
+        [
+            "linuxforhealth/managed-care.835",
+            "linuxforhealth/medicare-part-a.835",
+            "linuxforhealth/secondary-payment.835",
+        ]
+    ),
+]
+NASTY = [
+    "*",
+    ":",
+    "~",
+    "^",
+    "|",
+    ">",
+    "\n",
+    "\r",
+    "",
+    " ",
+    "\x00",
+    "é",
+    "-",
+    "0",
+    "99999999999999999999",
+    "1e309",
+    "nan",
+    "ISA",
+    "SE",
+    "HL*1**20*1",
+    "CLM",
+    "SV1*HC",
+    "CAS*CO",
+    "LX*1",
+    "20261399",
+]
 
 
 @st.composite
@@ -59,7 +99,7 @@ def mutated(draw: st.DrawFn, sources: list[str]) -> str:
             segs[k] = segs[k].replace(old, new)
         elif kind == "char" and segs[k]:
             pos = draw(st.integers(0, len(segs[k]) - 1))
-            segs[k] = segs[k][:pos] + draw(st.sampled_from(NASTY)) + segs[k][pos + 1:]
+            segs[k] = segs[k][:pos] + draw(st.sampled_from(NASTY)) + segs[k][pos + 1 :]
         elif kind == "element":
             sep = text[3] if len(text) > 3 else "*"
             parts = segs[k].split(sep)

@@ -108,7 +108,9 @@ def test_mapping_of_synthetic_claim() -> None:
     assert one.practice.tax_id == "741234567"
     assert one.rendering_provider.npi == "1679576722"
     assert one.patient.last_name == "DOE" and one.patient.first_name == "JANE"  # the patient loop 2010CA
-    assert one.patient.member_id == "MEM123" and one.patient.dob == date(1956, 4, 2) and one.patient.sex == "F"
+    assert (
+        one.patient.member_id == "MEM123" and one.patient.dob == date(1956, 4, 2) and one.patient.sex == "F"
+    )
     assert one.payer.id == "MAPLAN01" and one.payer.plan == "medicare_advantage"
     assert one.place_of_service == "24"
     assert one.diagnoses == ["M54.16", "M51.16"]
@@ -116,7 +118,11 @@ def test_mapping_of_synthetic_claim() -> None:
     assert one.date_of_service == date(2026, 3, 1)  # earliest line date (RD8 range start)
     assert one.procedures == []
     lines = one.lines or []
-    assert [(ln.code, ln.modifiers) for ln in lines] == [("64483", ["RT"]), ("64484", ["RT", "XS"]), ("77003", [])]
+    assert [(ln.code, ln.modifiers) for ln in lines] == [
+        ("64483", ["RT"]),
+        ("64484", ["RT", "XS"]),
+        ("77003", []),
+    ]
     assert [ln.units for ln in lines] == [1, 1, 2]
     assert [ln.diagnosis_pointers for ln in lines] == [[1, 2], [1, 2], [1]]
     assert [ln.charge for ln in lines] == [900, 300, 50]
@@ -128,15 +134,23 @@ def test_mapping_of_synthetic_claim() -> None:
     three = result.claims[1]
     assert three.practice.state == "CA" and three.payer.plan == "medicaid"
     assert three.rendering_provider.npi == "1245319599"  # no 2310B: the billing provider
-    assert three.patient.last_name == "BROWN" and three.patient.dob == date(1970, 7, 7)  # subscriber is patient
+    assert three.patient.last_name == "BROWN" and three.patient.dob == date(
+        1970, 7, 7
+    )  # subscriber is patient
     assert three.diagnoses == ["M54.5", "M47.816"]
     assert (three.lines or [])[0].diagnosis_pointers == [2, 1]
 
 
 def test_plan_mapping() -> None:
     text = fixture_text("pain.837")
-    for sbr09, plan in (("MB", "medicare"), ("MC", "medicaid"), ("16", "medicare_advantage"), ("CI", "commercial"),
-                        ("BL", "commercial"), ("", "commercial")):
+    for sbr09, plan in (
+        ("MB", "medicare"),
+        ("MC", "medicaid"),
+        ("16", "medicare_advantage"),
+        ("CI", "commercial"),
+        ("BL", "commercial"),
+        ("", "commercial"),
+    ):
         t = text.replace("SBR*P*18*******MC", f"SBR*P*18*******{sbr09}".rstrip("*"))
         claims = read_837(t, "p.837").claims
         assert claims[-1].payer.plan == plan
@@ -164,7 +178,9 @@ def test_claim_level_errors_are_problems(old: str, new: str, place: str, words: 
     assert [c.encounter_id for c in result.claims] == ["PCN-1"]
     msgs = [p for p in result.problems if "PCN-3" in p.expected]
     assert len(msgs) == 1, [p.render() for p in result.problems]
-    assert msgs[0].place is not None and msgs[0].place.endswith(place) and words in msgs[0].expected, msgs[0].render()
+    assert msgs[0].place is not None and msgs[0].place.endswith(place) and words in msgs[0].expected, msgs[
+        0
+    ].render()
 
 
 def test_header_error_refuses_file() -> None:

@@ -22,7 +22,9 @@ from painrcm.x12.reader835 import read_835
 
 from .conftest import fixture_text, linuxforhealth, sample
 
-REQUIRED_CARC = "4 5 11 16 18 22 27 29 45 50 96 97 109 119 146 151 167 170 181 182 197 198 204 222 234 236 242 252 288"
+REQUIRED_CARC = (
+    "4 5 11 16 18 22 27 29 45 50 96 97 109 119 146 151 167 170 181 182 197 198 204 222 234 236 242 252 288"
+)
 REQUIRED_RARC = "N4 N20 N56 N115 N130 N180 N290 N362 M25 M51 M76 M80 MA130"
 EDIT_ID = re.compile(r"^(COD|ADD|BUN|MOD|FRQ|AUT|NEC|POS)\d{3}$")
 
@@ -48,7 +50,9 @@ def test_medicare_part_a_plb_reconciles() -> None:
     assert rep.reconciliation.expected_payment == 150000.0 and rep.reconciliation.balanced
 
 
-@pytest.mark.parametrize("rel", ["imsweb/x12_valid.txt", "imsweb/x12_bad_first_line.txt", "imsweb/x12_no_isa_line.txt"])
+@pytest.mark.parametrize(
+    "rel", ["imsweb/x12_valid.txt", "imsweb/x12_bad_first_line.txt", "imsweb/x12_no_isa_line.txt"]
+)
 def test_non_835_refused(rel: str) -> None:
     text, name = sample(rel)
     with pytest.raises(InputError) as ei:
@@ -63,12 +67,23 @@ def test_denials_fixture_read() -> None:
     assert rem.payment_date == date(2026, 4, 1)
     c1 = rem.claims[0]
     assert (c1.patient_control_number, c1.status, c1.billed, c1.paid, c1.patient_responsibility) == (
-        "E-2001", "1", 1400, 400, 50)
+        "E-2001",
+        "1",
+        1400,
+        400,
+        50,
+    )
     assert c1.payer_claim_number == "PCN0001"
     assert [(ln.code, ln.modifiers, ln.billed, ln.paid, ln.units) for ln in c1.lines] == [
-        ("64483", ["RT"], 900, 300, 1), ("64484", ["RT"], 300, 100, 1), ("77003", [], 200, 0, 1)]
+        ("64483", ["RT"], 900, 300, 1),
+        ("64484", ["RT"], 300, 100, 1),
+        ("77003", [], 200, 0, 1),
+    ]
     assert c1.lines[0].control_number == "E-2001-1" and c1.lines[0].allowed == 350
-    assert [(a.group, a.reason, a.amount) for a in c1.lines[0].adjustments] == [("CO", "45", 550), ("PR", "2", 50)]
+    assert [(a.group, a.reason, a.amount) for a in c1.lines[0].adjustments] == [
+        ("CO", "45", 550),
+        ("PR", "2", 50),
+    ]
     assert c1.lines[2].remarks == ["M80"] and c1.lines[2].date_start == date(2026, 3, 2)
     assert rem.claims[1].remarks[0].codes == ["MA130"]
     assert rem.claims[2].is_reversal
@@ -79,7 +94,10 @@ def test_cas_with_several_triplets() -> None:
     text, name = sample("linuxforhealth/secondary-payment.835")
     line = read_835(text, name).claims[1].lines[1]
     assert [(a.group, a.reason, a.amount) for a in line.adjustments] == [
-        ("PR", "1", 150), ("PR", "2", 70), ("CO", "42", 85)]
+        ("PR", "1", 150),
+        ("PR", "2", 70),
+        ("CO", "42", 85),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -104,6 +122,7 @@ def test_835_errors_are_located(old: str, new: str, place: str, words: str) -> N
 
 
 # -- CARC/RARC table ----------------------------------------------------------------------------
+
 
 def test_code_table_covers_rules_section_9() -> None:
     table = code_table()
@@ -144,20 +163,35 @@ def test_edit_ids_exist_in_catalogue() -> None:
 
 # -- explanation and matching -------------------------------------------------------------------
 
+
 def submitted() -> list[Encounter]:
     payer = Payer(id="DEMO01", plan="commercial")
     pt = Patient(member_id="MEM001", last_name="DOE", first_name="JANE")
-    e1 = Encounter(encounter_id="E-2001", payer=payer, patient=pt, date_of_service=date(2026, 3, 2),
-                   place_of_service="11", diagnoses=["M54.16"], lines=[
-                       Line(code="77003", diagnosis_pointers=[1]),
-                       Line(code="64483", modifiers=["RT"], control_number="E-2001-1", diagnosis_pointers=[1]),
-                       Line(code="64484", modifiers=["RT"], control_number="E-2001-2", diagnosis_pointers=[1]),
-                   ])
-    e2 = Encounter(encounter_id="E-2002", payer=payer, patient=pt, date_of_service=date(2026, 3, 3),
-                   place_of_service="22", diagnoses=["M47.816"], lines=[
-                       Line(code="64493", modifiers=["LT"], diagnosis_pointers=[1]),
-                       Line(code="64494", modifiers=["LT"], diagnosis_pointers=[1]),
-                   ])
+    e1 = Encounter(
+        encounter_id="E-2001",
+        payer=payer,
+        patient=pt,
+        date_of_service=date(2026, 3, 2),
+        place_of_service="11",
+        diagnoses=["M54.16"],
+        lines=[
+            Line(code="77003", diagnosis_pointers=[1]),
+            Line(code="64483", modifiers=["RT"], control_number="E-2001-1", diagnosis_pointers=[1]),
+            Line(code="64484", modifiers=["RT"], control_number="E-2001-2", diagnosis_pointers=[1]),
+        ],
+    )
+    e2 = Encounter(
+        encounter_id="E-2002",
+        payer=payer,
+        patient=pt,
+        date_of_service=date(2026, 3, 3),
+        place_of_service="22",
+        diagnoses=["M47.816"],
+        lines=[
+            Line(code="64493", modifiers=["LT"], diagnosis_pointers=[1]),
+            Line(code="64494", modifiers=["LT"], diagnosis_pointers=[1]),
+        ],
+    )
     return [e1, e2]
 
 
@@ -173,12 +207,20 @@ def test_explain_lines_and_match() -> None:
     assert (l3.match.line, l3.match.by) == (1, "code_modifiers_date")  # type: ignore[union-attr]
     assert l1.allowed == 350 and l1.allowed_source == "AMT*B6" and l1.patient_responsibility == 50
     assert l1.next_action == "bill_patient"
-    assert l3.next_action == "correct_and_resubmit" and "BUN001" in l3.prevented_by and "MOD003" in l3.prevented_by
+    assert (
+        l3.next_action == "correct_and_resubmit"
+        and "BUN001" in l3.prevented_by
+        and "MOD003" in l3.prevented_by
+    )
     assert l3.explanation.startswith("Denied") and "CO-97" in l3.explanation and "M80" in l3.explanation
     assert c2.next_action in ("appeal", "correct_and_resubmit")
     d1, d2 = c2.lines
     assert d1.next_action == "appeal" and d1.prevented_by[:6] == [f"AUT00{i}" for i in range(1, 7)]
-    assert d2.next_action == "correct_and_resubmit" and "BUN006" in d2.prevented_by and "ADD004" in d2.prevented_by
+    assert (
+        d2.next_action == "correct_and_resubmit"
+        and "BUN006" in d2.prevented_by
+        and "ADD004" in d2.prevented_by
+    )
     assert d1.match is not None and d1.match.encounter_id == "E-2002"
     # reversal and the claim nobody submitted are reported, not dropped
     assert c3.reversal and rep.reversals == ["E-1999"]
@@ -209,7 +251,11 @@ def test_unbalanced_line_is_flagged() -> None:
 
 
 def test_unknown_codes_are_explained_as_unknown() -> None:
-    text = fixture_text("denials.835").replace("CAS*CO*97*200", "CAS*CO*Z9*200").replace("LQ*HE*M80", "LQ*HE*N999")
+    text = (
+        fixture_text("denials.835")
+        .replace("CAS*CO*97*200", "CAS*CO*Z9*200")
+        .replace("LQ*HE*M80", "LQ*HE*N999")
+    )
     rep = explain_remittance(read_835(text, "d.835").remittances[0])
     line = rep.claims[0].lines[2]
     assert not line.adjustments[0].known and not line.remarks[0].known
@@ -219,30 +265,50 @@ def test_unknown_codes_are_explained_as_unknown() -> None:
 # -- underpayment -------------------------------------------------------------------------------
 
 INDICATORS = {
-    "64483": ("2", "1", "000"), "64484": ("0", "1", "ZZZ"), "77003": ("0", "0", "ZZZ"),
-    "64493": ("2", "1", "000"), "64494": ("0", "1", "ZZZ"), "20552": ("2", "0", "000"),
-    "27096": ("2", "1", "000"), "64635": ("2", "1", "010"), "99213": ("0", "0", "XXX"),
+    "64483": ("2", "1", "000"),
+    "64484": ("0", "1", "ZZZ"),
+    "77003": ("0", "0", "ZZZ"),
+    "64493": ("2", "1", "000"),
+    "64494": ("0", "1", "ZZZ"),
+    "20552": ("2", "0", "000"),
+    "27096": ("2", "1", "000"),
+    "64635": ("2", "1", "010"),
+    "99213": ("0", "0", "XXX"),
 }
 
 
 def remit_with(lines: list[str], billed: float, paid: float) -> str:
     text = fixture_text("denials.835")
     head, rest = text.split("CLP*E-2001", 1)
-    tail = rest[rest.index("CLP*E-2002"):]
+    tail = rest[rest.index("CLP*E-2002") :]
     body = f"CLP*E-2001*1*{billed}*{paid}**12*PCN0001~\n" + "".join(f"{ln}~\n" for ln in lines)
     new = head + body + tail
     return new.replace("BPR*I*335.00", f"BPR*I*{paid - 65:.2f}")
 
 
 def test_multiple_procedure_and_bilateral_rules() -> None:
-    schedule = FeeSchedule({("27096", ""): Rate(100, 200), ("64635", ""): Rate(300, 400),
-                            ("64636", ""): Rate(80, 120)})
+    schedule = FeeSchedule(
+        {("27096", ""): Rate(100, 200), ("64635", ""): Rate(300, 400), ("64636", ""): Rate(80, 120)}
+    )
     ind = dict(INDICATORS, **{"64636": ("0", "1", "ZZZ")})
-    text = remit_with([
-        "SVC*HC:64635:RT*500*300**1", "DTM*472*20260302", "CAS*CO*45*200", "AMT*B6*300",
-        "SVC*HC:64636:RT*200*120**1", "DTM*472*20260302", "CAS*CO*45*80", "AMT*B6*120",
-        "SVC*HC:27096:50*400*120**1", "DTM*472*20260302", "CAS*CO*45*280", "AMT*B6*120",
-    ], 1100, 540)
+    text = remit_with(
+        [
+            "SVC*HC:64635:RT*500*300**1",
+            "DTM*472*20260302",
+            "CAS*CO*45*200",
+            "AMT*B6*300",
+            "SVC*HC:64636:RT*200*120**1",
+            "DTM*472*20260302",
+            "CAS*CO*45*80",
+            "AMT*B6*120",
+            "SVC*HC:27096:50*400*120**1",
+            "DTM*472*20260302",
+            "CAS*CO*45*280",
+            "AMT*B6*120",
+        ],
+        1100,
+        540,
+    )
     rep = explain_remittance(read_835(text, "u.835").remittances[0])
     flags = check_underpayment(rep, schedule, ind, default_pos="11")
     l1, l2, l3 = rep.claims[0].lines
@@ -259,17 +325,26 @@ def test_multiple_procedure_and_bilateral_rules() -> None:
 
 
 def test_facility_rate_from_matched_claim_and_tolerance() -> None:
-    schedule = FeeSchedule({("64483", ""): Rate(125, 265), ("64484", ""): Rate(52, 105),
-                            ("77003", ""): Rate(22, 60)})
+    schedule = FeeSchedule(
+        {("64483", ""): Rate(125, 265), ("64484", ""): Rate(52, 105), ("77003", ""): Rate(22, 60)}
+    )
     rem = read_835(fixture_text("denials.835"), "d.835").remittances[0]
     encs = submitted()
     encs[0] = encs[0].model_copy(update={"place_of_service": "22"})
     rep = explain_remittance(rem, encs)
     check_underpayment(rep, schedule, INDICATORS, encounters=encs)
     l1, l2, l3 = rep.claims[0].lines
-    assert l1.underpayment is not None and l1.underpayment.expected_allowed == 125.0 and "facility" in l1.underpayment.basis
+    assert (
+        l1.underpayment is not None
+        and l1.underpayment.expected_allowed == 125.0
+        and "facility" in l1.underpayment.basis
+    )
     assert not l1.underpayment.flagged  # allowed 350 >= 125
-    assert l2.underpayment is not None and l2.underpayment.expected_allowed == 52.0 and not l2.underpayment.flagged
+    assert (
+        l2.underpayment is not None
+        and l2.underpayment.expected_allowed == 52.0
+        and not l2.underpayment.flagged
+    )
     assert l3.underpayment is not None and "denied" in l3.underpayment.basis and not l3.underpayment.flagged
     # within tolerance: allowed 100 vs expected 101 -> not flagged (tolerance max($1, 2%))
     schedule.rates[("64484", "")] = Rate(101, 101)
@@ -279,7 +354,9 @@ def test_facility_rate_from_matched_claim_and_tolerance() -> None:
 
 
 def test_fee_schedule_parsing() -> None:
-    s = parse_fee_schedule("code,modifier,facility_rate,nonfacility_rate\n77003,,22,60\n77003,26,20,20\n", "f.csv")
+    s = parse_fee_schedule(
+        "code,modifier,facility_rate,nonfacility_rate\n77003,,22,60\n77003,26,20,20\n", "f.csv"
+    )
     assert s.rate("77003", ["26"]) == Rate(20, 20) and s.rate("77003", []) == Rate(22, 60)
     assert s.rate("99999", []) is None
     demo = demo_fee_schedule()
@@ -293,7 +370,9 @@ def test_fee_schedule_parsing() -> None:
 
 
 def test_indicator_parsing() -> None:
-    ind = parse_indicators("hcpcs,status,global_days,mult_proc,bilat_surg\n64484,A,ZZZ,0,1\nJ3301,E,XXX,9,9*\n", "i")
+    ind = parse_indicators(
+        "hcpcs,status,global_days,mult_proc,bilat_surg\n64484,A,ZZZ,0,1\nJ3301,E,XXX,9,9*\n", "i"
+    )
     assert ind["64484"] == ("0", "1", "ZZZ") and ind["J3301"] == ("9", "9", "XXX")
 
 

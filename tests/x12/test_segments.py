@@ -8,11 +8,27 @@ from painrcm.x12.segments import read_delimiters, tokenize
 ISA = "ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER       *260401*1200*^*00501*000000001*0*T*:~"
 
 
-def envelope(body: list[str], *, se_count: int | None = None, st="0001", se="0001", gs="1", ge="1",
-             iea="000000001", isa: str = ISA) -> str:
+def envelope(
+    body: list[str],
+    *,
+    se_count: int | None = None,
+    st="0001",
+    se="0001",
+    gs="1",
+    ge="1",
+    iea="000000001",
+    isa: str = ISA,
+) -> str:
     n = len(body) + 2 if se_count is None else se_count
-    segs = [isa.rstrip("~"), "GS*HC*S*R*20260401*1200*" + gs + "*X*005010X222A1",
-            f"ST*837*{st}*005010X222A1", *body, f"SE*{n}*{se}", f"GE*1*{ge}", f"IEA*1*{iea}"]
+    segs = [
+        isa.rstrip("~"),
+        "GS*HC*S*R*20260401*1200*" + gs + "*X*005010X222A1",
+        f"ST*837*{st}*005010X222A1",
+        *body,
+        f"SE*{n}*{se}",
+        f"GE*1*{ge}",
+        f"IEA*1*{iea}",
+    ]
     return "~".join(segs) + "~"
 
 

@@ -29,7 +29,8 @@ def encounters(draw: st.DrawFn, eid: str) -> Encounter:
     dos = draw(st.dates(min_value=date(2020, 1, 1), max_value=date(2027, 12, 31)))
     ndx = draw(st.integers(1, 12))
     dx = [
-        draw(st.sampled_from(UPPER)) + draw(st.text("0123456789", min_size=2, max_size=2))
+        draw(st.sampled_from(UPPER))
+        + draw(st.text("0123456789", min_size=2, max_size=2))
         + draw(st.text(ALNUM, min_size=0, max_size=4))
         for _ in range(ndx)
     ]
@@ -37,24 +38,31 @@ def encounters(draw: st.DrawFn, eid: str) -> Encounter:
     lines = []
     for _ in range(draw(st.integers(1, 6))):
         ptrs = draw(st.lists(st.integers(1, ndx), min_size=1, max_size=4, unique=True))
-        lines.append(Line(
-            code=draw(st.text(ALNUM, min_size=5, max_size=5)),
-            modifiers=draw(st.lists(st.sampled_from(MODS), max_size=4)),
-            units=draw(st.integers(1, 8)) / draw(st.sampled_from([1, 2])),
-            diagnosis_pointers=ptrs,
-            date_of_service=draw(st.none() | st.integers(0, 5).map(lambda n: dos + timedelta(days=n))),
-            place_of_service=draw(st.none() | st.sampled_from(["11", "22", "24"])),
-            authorization_number=draw(st.none() | st.text(ALNUM + "-", min_size=1, max_size=12).filter(str.strip)),
-            charge=draw(st.none() | st.integers(0, 1_000_000).map(lambda c: c / 100)),
-            control_number=draw(st.none() | st.text(ALNUM, min_size=1, max_size=20)),
-        ))
+        lines.append(
+            Line(
+                code=draw(st.text(ALNUM, min_size=5, max_size=5)),
+                modifiers=draw(st.lists(st.sampled_from(MODS), max_size=4)),
+                units=draw(st.integers(1, 8)) / draw(st.sampled_from([1, 2])),
+                diagnosis_pointers=ptrs,
+                date_of_service=draw(st.none() | st.integers(0, 5).map(lambda n: dos + timedelta(days=n))),
+                place_of_service=draw(st.none() | st.sampled_from(["11", "22", "24"])),
+                authorization_number=draw(
+                    st.none() | st.text(ALNUM + "-", min_size=1, max_size=12).filter(str.strip)
+                ),
+                charge=draw(st.none() | st.integers(0, 1_000_000).map(lambda c: c / 100)),
+                control_number=draw(st.none() | st.text(ALNUM, min_size=1, max_size=20)),
+            )
+        )
     has_dob = draw(st.booleans())
     return Encounter(
         encounter_id=eid,
-        practice=Practice(npi=draw(st.text("0123456789", min_size=10, max_size=10)),
-                          name=draw(st.none() | st.text(UPPER, min_size=1, max_size=20)),
-                          tax_id=draw(st.none() | st.text("0123456789", min_size=9, max_size=9)),
-                          kind=draw(st.sampled_from(["physician", "asc"])), state=draw(st.sampled_from(STATES))),
+        practice=Practice(
+            npi=draw(st.text("0123456789", min_size=10, max_size=10)),
+            name=draw(st.none() | st.text(UPPER, min_size=1, max_size=20)),
+            tax_id=draw(st.none() | st.text("0123456789", min_size=9, max_size=9)),
+            kind=draw(st.sampled_from(["physician", "asc"])),
+            state=draw(st.sampled_from(STATES)),
+        ),
         rendering_provider=Provider(npi=draw(st.none() | st.text("0123456789", min_size=10, max_size=10))),
         patient=Patient(
             member_id=draw(st.text(ALNUM, min_size=2, max_size=15)),
@@ -63,8 +71,10 @@ def encounters(draw: st.DrawFn, eid: str) -> Encounter:
             dob=date(1950, 1, 1) + timedelta(days=draw(st.integers(0, 20000))) if has_dob else None,
             sex=draw(st.sampled_from(["F", "M", "U"])) if has_dob else None,
         ),
-        payer=Payer(id=draw(st.text(ALNUM, min_size=2, max_size=10)),
-                    plan=draw(st.sampled_from(["medicare", "medicare_advantage", "medicaid", "commercial"]))),
+        payer=Payer(
+            id=draw(st.text(ALNUM, min_size=2, max_size=10)),
+            plan=draw(st.sampled_from(["medicare", "medicare_advantage", "medicaid", "commercial"])),
+        ),
         date_of_service=dos,
         place_of_service=draw(st.sampled_from(["11", "19", "22", "24"])),
         diagnoses=dx,
@@ -91,12 +101,21 @@ def assert_same(written: Encounter, read: Encounter) -> None:
     assert read.rendering_provider.npi == (written.rendering_provider.npi or written.practice.npi)
     wp, rp = written.patient, read.patient
     assert (rp.member_id, rp.last_name, rp.first_name, rp.dob, rp.sex) == (
-        wp.member_id, wp.last_name, wp.first_name, wp.dob, wp.sex)
+        wp.member_id,
+        wp.last_name,
+        wp.first_name,
+        wp.dob,
+        wp.sex,
+    )
     wlines, rlines = written.lines or [], read.lines or []
     assert len(rlines) == len(wlines)
     for w, r in zip(wlines, rlines, strict=True):
-        assert (r.code, r.modifiers, r.units, r.diagnosis_pointers) == (w.code, w.modifiers, w.units,
-                                                                         w.diagnosis_pointers)
+        assert (r.code, r.modifiers, r.units, r.diagnosis_pointers) == (
+            w.code,
+            w.modifiers,
+            w.units,
+            w.diagnosis_pointers,
+        )
         assert r.date_of_service == (w.date_of_service or written.date_of_service)
         assert r.place_of_service == w.place_of_service
         assert r.authorization_number == w.authorization_number
@@ -123,7 +142,8 @@ def test_round_trip_of_read_claims() -> None:
     again = read_837(write_837(first, now=NOW), "again.837").claims
     for a, b in zip(first, again, strict=True):
         assert a.model_dump(exclude={"practice": {"name"}, "payer": {"name"}}) == b.model_dump(
-            exclude={"practice": {"name"}, "payer": {"name"}})
+            exclude={"practice": {"name"}, "payer": {"name"}}
+        )
 
 
 def test_writer_refuses_unwritable() -> None:

@@ -44,7 +44,9 @@ def users(auth: Auth = Depends(admin_only), s: Session = Depends(db, scope="func
 
 
 @router.post("/users", status_code=201)
-def create_user(body: NewUser, auth: Auth = Depends(admin_only), s: Session = Depends(db, scope="function")) -> dict[str, Any]:
+def create_user(
+    body: NewUser, auth: Auth = Depends(admin_only), s: Session = Depends(db, scope="function")
+) -> dict[str, Any]:
     try:
         return q.create_user(
             s,
@@ -60,13 +62,18 @@ def create_user(body: NewUser, auth: Auth = Depends(admin_only), s: Session = De
 
 
 @router.get("/users/{user_id}")
-def user(user_id: int, auth: Auth = Depends(admin_only), s: Session = Depends(db, scope="function")) -> dict[str, Any]:
+def user(
+    user_id: int, auth: Auth = Depends(admin_only), s: Session = Depends(db, scope="function")
+) -> dict[str, Any]:
     return q.get_user(s, user_id).to_dict()
 
 
 @router.patch("/users/{user_id}")
 def update_user(
-    user_id: int, body: UserChange, auth: Auth = Depends(admin_only), s: Session = Depends(db, scope="function")
+    user_id: int,
+    body: UserChange,
+    auth: Auth = Depends(admin_only),
+    s: Session = Depends(db, scope="function"),
 ) -> dict[str, Any]:
     """Change role, practices, name, password or active; an admin cannot demote or deactivate themselves."""
     try:

@@ -29,7 +29,9 @@ def login_keys(request: Request, email: str) -> tuple[str, str]:
 
 
 @router.post("/auth/login")
-def login(body: Credentials, request: Request, response: Response, s: Session = Depends(db, scope="function")) -> dict[str, object]:
+def login(
+    body: Credentials, request: Request, response: Response, s: Session = Depends(db, scope="function")
+) -> dict[str, object]:
     """Start a browser session: sets the session cookie and returns the CSRF token for forms."""
     limiter: security.LoginLimiter = request.app.state.limiter
     keys = login_keys(request, body.email)
@@ -48,15 +50,21 @@ def login(body: Credentials, request: Request, response: Response, s: Session = 
 
 
 @router.post("/auth/logout")
-def logout(request: Request, response: Response, auth: Auth = Depends(api_auth),
-           s: Session = Depends(db, scope="function")) -> dict[str, str]:
+def logout(
+    request: Request,
+    response: Response,
+    auth: Auth = Depends(api_auth),
+    s: Session = Depends(db, scope="function"),
+) -> dict[str, str]:
     security.end_session(s, request.cookies.get(security.SESSION_COOKIE))
     response.delete_cookie(security.SESSION_COOKIE, path="/")
     return {"status": "signed out"}
 
 
 @router.post("/tokens")
-def create_token(body: TokenRequest, auth: Auth = Depends(api_auth), s: Session = Depends(db, scope="function")) -> dict[str, str]:
+def create_token(
+    body: TokenRequest, auth: Auth = Depends(api_auth), s: Session = Depends(db, scope="function")
+) -> dict[str, str]:
     """An API token for scripts (shown once). Send it as `Authorization: Bearer <token>`."""
     token = security.create_api_token(s, auth.user, body.name)
     services.audit(s, auth.user.id, "create", "api_token", None, name=body.name)
@@ -66,5 +74,9 @@ def create_token(body: TokenRequest, auth: Auth = Depends(api_auth), s: Session 
 @router.get("/me")
 def me(auth: Auth = Depends(api_auth), s: Session = Depends(db, scope="function")) -> dict[str, object]:
     allowed = practice_ids(s, auth.user)
-    return {"email": auth.user.email, "name": auth.user.name, "role": auth.user.role,
-            "practices": None if allowed is None else sorted(allowed)}
+    return {
+        "email": auth.user.email,
+        "name": auth.user.name,
+        "role": auth.user.role,
+        "practices": None if allowed is None else sorted(allowed),
+    }

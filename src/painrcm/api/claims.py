@@ -34,7 +34,9 @@ def _guard(fn: Any, *args: Any, **kw: Any) -> Any:
 
 
 @router.get("/dashboard")
-def dashboard(practice: str | None = None, auth: Auth = Depends(api_auth), s: Session = Depends(db, scope="function")) -> dict[str, Any]:
+def dashboard(
+    practice: str | None = None, auth: Auth = Depends(api_auth), s: Session = Depends(db, scope="function")
+) -> dict[str, Any]:
     """Clean-claim rate, claims by status, denials by reason, dollars at risk and findings by edit,
     for one practice (`?practice=`) or the whole book in scope."""
     return q.dashboard(s, auth.user, practice or None)
@@ -42,21 +44,36 @@ def dashboard(practice: str | None = None, auth: Auth = Depends(api_auth), s: Se
 
 @router.get("/claims")
 def claims(
-    practice: str | None = None, payer: str | None = None, edit: str | None = None, status: str | None = None,
-    work_status: str | None = None, age: str | None = None, sort: str | None = None, order: str | None = None,
-    page: int = 1, per_page: int = 50, auth: Auth = Depends(api_auth), s: Session = Depends(db, scope="function"),
+    practice: str | None = None,
+    payer: str | None = None,
+    edit: str | None = None,
+    status: str | None = None,
+    work_status: str | None = None,
+    age: str | None = None,
+    sort: str | None = None,
+    order: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
+    auth: Auth = Depends(api_auth),
+    s: Session = Depends(db, scope="function"),
 ) -> dict[str, Any]:
     """The claim work queue. status: error | warning | clean | unscrubbed | problems (default: error or
     warning) | any; age: 0-30 | 31-60 | 61-90 | 91-180 | 181+ (days since the date of service);
     sort: age (default) | dos | charge | status; order: desc (default) | asc."""
-    filters = _guard(q.parse_filters, practice, payer, edit, status, work_status, age, sort, order, page, per_page)
+    filters = _guard(
+        q.parse_filters, practice, payer, edit, status, work_status, age, sort, order, page, per_page
+    )
     return q.claim_queue(s, auth.user, filters)
 
 
 @router.post("/claims", status_code=201)
 def create_claim(
-    response: Response, request: Request, body: dict[str, Any] = Body(..., description="an encounter (painrcm.encounter/1)"),
-    practice: str | None = None, auth: Auth = Depends(api_auth), s: Session = Depends(db, scope="function"),
+    response: Response,
+    request: Request,
+    body: dict[str, Any] = Body(..., description="an encounter (painrcm.encounter/1)"),
+    practice: str | None = None,
+    auth: Auth = Depends(api_auth),
+    s: Session = Depends(db, scope="function"),
 ) -> dict[str, Any]:
     """Store a claim from an encounter JSON body for a practice in scope, and scrub it. 201 when new,
     200 when the practice already had this encounter ID."""
@@ -68,13 +85,20 @@ def create_claim(
 
 
 @router.get("/claims/{claim_id}")
-def claim(claim_id: int, auth: Auth = Depends(api_auth), s: Session = Depends(db, scope="function")) -> dict[str, Any]:
+def claim(
+    claim_id: int, auth: Auth = Depends(api_auth), s: Session = Depends(db, scope="function")
+) -> dict[str, Any]:
     """The claim with its lines, latest findings (with why), safe fix, not-checked list and editions."""
     return q.read_claim(s, auth.user, claim_id)
 
 
 @router.post("/claims/{claim_id}/scrub")
-def scrub(claim_id: int, request: Request, auth: Auth = Depends(api_auth), s: Session = Depends(db, scope="function")) -> dict[str, Any]:
+def scrub(
+    claim_id: int,
+    request: Request,
+    auth: Auth = Depends(api_auth),
+    s: Session = Depends(db, scope="function"),
+) -> dict[str, Any]:
     """Scrub the claim again against everything the database knows of the patient."""
     detail = q.scrub_claim(s, auth.user, claim_id, request.app.state.engine)
     s.commit()
@@ -82,7 +106,12 @@ def scrub(claim_id: int, request: Request, auth: Auth = Depends(api_auth), s: Se
 
 
 @router.post("/claims/{claim_id}/fix")
-def fix(claim_id: int, request: Request, auth: Auth = Depends(api_auth), s: Session = Depends(db, scope="function")) -> dict[str, Any]:
+def fix(
+    claim_id: int,
+    request: Request,
+    auth: Auth = Depends(api_auth),
+    s: Session = Depends(db, scope="function"),
+) -> dict[str, Any]:
     """Apply the latest scrub's safe fix to the claim's lines, then re-scrub (409 when there is none)."""
     detail = _guard(q.fix_claim, s, auth.user, claim_id, request.app.state.engine)
     s.commit()
@@ -90,8 +119,12 @@ def fix(claim_id: int, request: Request, auth: Auth = Depends(api_auth), s: Sess
 
 
 @router.post("/findings/{finding_id}/override")
-def override(finding_id: int, body: OverrideRequest, auth: Auth = Depends(api_auth),
-             s: Session = Depends(db, scope="function")) -> dict[str, Any]:
+def override(
+    finding_id: int,
+    body: OverrideRequest,
+    auth: Auth = Depends(api_auth),
+    s: Session = Depends(db, scope="function"),
+) -> dict[str, Any]:
     """Override a finding of the claim's latest scrub, with a reason (required); returns the claim."""
     detail = _guard(q.override_finding, s, auth.user, finding_id, body.reason)
     s.commit()
@@ -99,7 +132,9 @@ def override(finding_id: int, body: OverrideRequest, auth: Auth = Depends(api_au
 
 
 @router.get("/claims/{claim_id}/audit")
-def audit_trail(claim_id: int, auth: Auth = Depends(api_auth), s: Session = Depends(db, scope="function")) -> list[dict[str, Any]]:
+def audit_trail(
+    claim_id: int, auth: Auth = Depends(api_auth), s: Session = Depends(db, scope="function")
+) -> list[dict[str, Any]]:
     """Who did what to this claim, and when (reading the trail is itself recorded)."""
     row = q.get_claim(s, auth.user, claim_id)
     trail = q.claim_audit(s, auth.user, claim_id)

@@ -98,13 +98,18 @@ def denials(
 
 
 @router.get("/denials/{line_id}")
-def denial(line_id: int, auth: Auth = Depends(api_auth), s: Session = Depends(db, scope="function")) -> dict[str, Any]:
+def denial(
+    line_id: int, auth: Auth = Depends(api_auth), s: Session = Depends(db, scope="function")
+) -> dict[str, Any]:
     return q.get_denial(s, auth.user, line_id).to_dict()
 
 
 @router.patch("/denials/{line_id}")
 def update_denial(
-    line_id: int, body: DenialUpdate, auth: Auth = Depends(api_auth), s: Session = Depends(db, scope="function")
+    line_id: int,
+    body: DenialUpdate,
+    auth: Auth = Depends(api_auth),
+    s: Session = Depends(db, scope="function"),
 ) -> dict[str, Any]:
     """Set the line's work status and note (audited)."""
     try:

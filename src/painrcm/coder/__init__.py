@@ -43,10 +43,13 @@ def _merge_sides(procs: list[Procedure]) -> list[tuple[int, Procedure]]:
         if p.laterality in ("left", "right"):
             key = p.model_dump(exclude={"laterality"})
             for j, (_, q) in enumerate(out):
-                if q.laterality in ("left", "right") and q.laterality != p.laterality:
-                    if q.model_dump(exclude={"laterality"}) == key:
-                        twin = j
-                        break
+                if (
+                    q.laterality in ("left", "right")
+                    and q.laterality != p.laterality
+                    and q.model_dump(exclude={"laterality"}) == key
+                ):
+                    twin = j
+                    break
         if twin is None:
             out.append((i, p))
         else:
@@ -131,9 +134,7 @@ def code_encounter(enc: Encounter, reference: Reference, policy: Policy) -> list
         info = reference.info(ev.code.strip().upper())
         if info is None or info.kind != "em":
             raise InputError(None, "$.evaluation.code", f"an E/M visit code 99202-99215 (got {ev.code!r})")
-        has_global = any(
-            (reference.global_days(c) or "") in ("000", "010", "090") for c in procedure_codes
-        )
+        has_global = any((reference.global_days(c) or "") in ("000", "010", "090") for c in procedure_codes)
         if not has_global:
             em_lines.append(Line(code=info.code, modifiers=[], units=1))
         elif ev.separately_identifiable:
@@ -159,7 +160,9 @@ def code_encounter(enc: Encounter, reference: Reference, policy: Policy) -> list
 
     out: list[Line] = []
     for ln in em_lines:
-        out.append(ln.model_copy(update={"diagnosis_pointers": list(range(1, min(4, len(enc.diagnoses)) + 1))}))
+        out.append(
+            ln.model_copy(update={"diagnosis_pointers": list(range(1, min(4, len(enc.diagnoses)) + 1))})
+        )
     for ln, fam in zip(lines, families, strict=True):
         out.append(ln.model_copy(update={"diagnosis_pointers": _pointers(ln, fam, enc, policy)}))
     for ln in drug_lines:

@@ -11,12 +11,14 @@ from painrcm.coder.base import (
     region_from_fact,
     spinal_levels,
 )
+from painrcm.codes.tables import RegionGroup
 from painrcm.errors import InputError
 from painrcm.model import Procedure
 
 
 def interlaminar(proc: Procedure, index: int, ctx: CodingContext) -> list[Service]:
     need(proc.imaging, index, "imaging", "fluoroscopy, ct, ultrasound or none")
+    region: RegionGroup | None
     if proc.approach == "caudal":
         region = "lumbar_sacral"
     else:
@@ -41,6 +43,9 @@ def transforaminal(proc: Procedure, index: int, ctx: CodingContext) -> list[Serv
         out.append(Service(first, 1, proc.laterality, family=proc.family.value, procedure_index=index))
         if len(levels) > 1:
             addon = code_for(ctx.reference, family="epidural_transforaminal", region=region, level="each")
-            out.append(Service(addon, len(levels) - 1, proc.laterality, family=proc.family.value,
-                               procedure_index=index))
+            out.append(
+                Service(
+                    addon, len(levels) - 1, proc.laterality, family=proc.family.value, procedure_index=index
+                )
+            )
     return out

@@ -9,7 +9,12 @@ from painrcm.model import Procedure
 def facet_joint(proc: Procedure, index: int, ctx: CodingContext) -> list[Service]:
     need(proc.laterality, index, "laterality", "left, right or bilateral")
     if ctx.policy.kx_on_diagnostic_facet:
-        need(proc.purpose, index, "purpose", "diagnostic or therapeutic (the payer wants KX on diagnostic blocks)")
+        need(
+            proc.purpose,
+            index,
+            "purpose",
+            "diagnostic or therapeutic (the payer wants KX on diagnostic blocks)",
+        )
     extra = ["KX"] if ctx.policy.kx_on_diagnostic_facet and proc.purpose == "diagnostic" else []
     out: list[Service] = []
     for region, joints in by_region(spinal_levels(proc, index, joints=True)).items():
@@ -29,6 +34,9 @@ def radiofrequency_ablation(proc: Procedure, index: int, ctx: CodingContext) -> 
         out.append(Service(first, 1, proc.laterality, family=proc.family.value, procedure_index=index))
         if len(joints) > 1:
             addon = code_for(ctx.reference, family="radiofrequency_ablation", region=region, level="each")
-            out.append(Service(addon, len(joints) - 1, proc.laterality, family=proc.family.value,
-                               procedure_index=index))
+            out.append(
+                Service(
+                    addon, len(joints) - 1, proc.laterality, family=proc.family.value, procedure_index=index
+                )
+            )
     return out

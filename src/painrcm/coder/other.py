@@ -31,11 +31,18 @@ def trigger_point(proc: Procedure, index: int, ctx: CodingContext) -> list[Servi
 
 
 def peripheral_nerve_block(proc: Procedure, index: int, ctx: CodingContext) -> list[Service]:
-    need(proc.nerve, index, "nerve", "greater_occipital, femoral, sciatic, genicular, "
-         "sacroiliac_lateral_branches or other")
+    need(
+        proc.nerve,
+        index,
+        "nerve",
+        "greater_occipital, femoral, sciatic, genicular, sacroiliac_lateral_branches or other",
+    )
     need(proc.laterality, index, "laterality", "left, right or bilateral")
-    info = next(c for c in ctx.reference.codes.values() if c.family == "peripheral_nerve_block"
-                and c.nerve == proc.nerve)
+    info = next(
+        c
+        for c in ctx.reference.codes.values()
+        if c.family == "peripheral_nerve_block" and c.nerve == proc.nerve
+    )
     out = [Service(info.code, 1, proc.laterality, family=proc.family.value, procedure_index=index)]
     if info.imaging == "separate" and proc.imaging in IMAGING_CODE:
         out.append(Service(IMAGING_CODE[proc.imaging], 1, None, procedure_index=index))
@@ -63,8 +70,13 @@ def vertebral_augmentation(proc: Procedure, index: int, ctx: CodingContext) -> l
     levels = spinal_levels(proc, index, joints=False)
     if any(lv.is_joint for lv in levels):
         raise InputError(None, f"$.procedures[{index}].levels", "vertebrae such as T12 or L1, not joints")
-    first = code_for(ctx.reference, family="vertebral_augmentation", region=levels[0].region,
-                     augmentation=proc.kind, level=1)
+    first = code_for(
+        ctx.reference,
+        family="vertebral_augmentation",
+        region=levels[0].region,
+        augmentation=proc.kind,
+        level=1,
+    )
     out = [Service(first, 1, None, family=proc.family.value, procedure_index=index)]
     if len(levels) > 1:
         addon = code_for(ctx.reference, family="vertebral_augmentation", augmentation=proc.kind, level="each")
@@ -73,8 +85,12 @@ def vertebral_augmentation(proc: Procedure, index: int, ctx: CodingContext) -> l
 
 
 def drug_test(proc: Procedure, index: int, ctx: CodingContext) -> list[Service]:
-    need(proc.method, index, "method", "presumptive_direct, presumptive_instrument, presumptive_analyzer "
-         "or definitive")
+    need(
+        proc.method,
+        index,
+        "method",
+        "presumptive_direct, presumptive_instrument, presumptive_analyzer or definitive",
+    )
     if proc.method != "definitive":
         code = next(c.code for c in ctx.reference.codes.values() if c.method == proc.method)
         return [Service(code, 1, None, family=proc.family.value, procedure_index=index)]
@@ -83,7 +99,8 @@ def drug_test(proc: Procedure, index: int, ctx: CodingContext) -> list[Service]:
     if n < 1:
         raise InputError(None, f"$.procedures[{index}].drug_classes", "at least one drug class")
     code = next(
-        c.code for c in ctx.reference.codes.values()
+        c.code
+        for c in ctx.reference.codes.values()
         if c.test == "definitive" and (c.classes_min or 0) <= n <= (c.classes_max or 10**6)
     )
     return [Service(code, 1, None, family=proc.family.value, procedure_index=index)]

@@ -164,21 +164,29 @@ def _read_csv(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
-def _imported(name: str, entry: dict[str, Any], imported_dir: Path, parse: Callable[[list[dict[str, str]], str], T]) -> T:
+def _imported(
+    name: str, entry: dict[str, Any], imported_dir: Path, parse: Callable[[list[dict[str, str]], str], T]
+) -> T:
     """An imported dataset, parsed once and cached beside it: a full CMS quarter is hundreds of
     thousands of rows, and every command would otherwise pay for parsing them again."""
     path = imported_dir / str(entry["file"])
     try:
         st = path.stat()
     except OSError as e:
-        raise InputError(str(path), None, f"the imported {name} file listed in editions.yaml is missing; "
-                         "import it again (`painrcm data import`)") from e
+        raise InputError(
+            str(path),
+            None,
+            f"the imported {name} file listed in editions.yaml is missing; "
+            "import it again (`painrcm data import`)",
+        ) from e
     key = hashlib.sha256(f"{path}|{st.st_mtime_ns}|{st.st_size}|{entry['edition']}|{_CACHE_VERSION}".encode())
     cache = imported_dir / ".cache" / f"{name}-{key.hexdigest()[:16]}.pickle"
     if cache.is_file():
         try:
             with cache.open("rb") as fh:
-                return pickle.load(fh)  # noqa: S301 - our own cache file, keyed by the source's stat
+                # our own cache file, keyed by the source's stat: not untrusted input
+                cached: T = pickle.load(fh)
+                return cached
         except (OSError, pickle.PickleError, EOFError, AttributeError):
             pass
     value = parse(_read_csv(path.read_text(encoding="utf-8")), str(entry["edition"]))
@@ -195,7 +203,9 @@ def _imported(name: str, entry: dict[str, Any], imported_dir: Path, parse: Calla
     return value
 
 
-def _dataset(name: str, imported: dict[str, Any], imported_dir: Path, parse: Callable[[list[dict[str, str]], str], T]) -> T:
+def _dataset(
+    name: str, imported: dict[str, Any], imported_dir: Path, parse: Callable[[list[dict[str, str]], str], T]
+) -> T:
     entry = imported.get(name)
     if entry:
         return _imported(name, entry, imported_dir, parse)
@@ -215,7 +225,6 @@ def load_reference(home: str | None = None) -> Reference:
     codes_doc = _yaml(_packaged_text("codes.yaml"), "codes.yaml")
     mods = _yaml(_packaged_text("modifiers.yaml"), "modifiers.yaml")
     pos = _yaml(_packaged_text("place_of_service.yaml"), "place_of_service.yaml")
-
 
     icd_sets = {}
     pkg = _package_icd10()

@@ -1,4 +1,6 @@
-from painrcm.edits.base import ClaimContext, Edit, Hit
+from collections.abc import Iterator
+
+from painrcm.edits.base import ClaimContext, Edit, Hit, Outcome
 from painrcm.model import Severity
 
 EDIT = Edit(
@@ -9,18 +11,24 @@ EDIT = Edit(
     "22515) has one of its primary codes on the same claim and date.",
     why="An add-on code describes extra work on top of a primary procedure; billed alone it has nothing "
     "to attach to and is denied.",
-    example={"lines": [{"code": "64484", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1]}],
-             "procedures": []},
-    fixed={"lines": [{"code": "64483", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1]},
-                     {"code": "64484", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1]}],
-           "procedures": []},
+    example={
+        "lines": [{"code": "64484", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1]}],
+        "procedures": [],
+    },
+    fixed={
+        "lines": [
+            {"code": "64483", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1]},
+            {"code": "64484", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1]},
+        ],
+        "procedures": [],
+    },
     example_note="Two transforaminal levels were done but only the add-on was billed.",
     sources=["RULES.md section 2", "EDITS.md ADD001 (the add-on/primary list)"],
 )
 
 
 @EDIT.check
-def check(ctx: ClaimContext):
+def check(ctx: ClaimContext) -> Iterator[Outcome]:
     for i, line, info in ctx.indexed():
         if info is None or not info.addon_of:
             continue

@@ -4,6 +4,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from datetime import date
 
+from painrcm.codes.tables import RegionGroup
 from painrcm.edits.add002 import side_set, whole_units
 from painrcm.edits.base import ClaimContext, Edit, Hit, Outcome
 from painrcm.model import Line, Severity
@@ -82,7 +83,7 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
     limits = ctx.policy.session_levels
     ref = ctx.reference
     leveled = {c.family for c in ref.codes.values() if c.family and c.level is not None}
-    groups: dict[tuple[str, str | None, date], list[int]] = defaultdict(list)
+    groups: dict[tuple[str, RegionGroup | None, date], list[int]] = defaultdict(list)
     for i, _line, info in ctx.indexed():
         if info is None or info.family not in limits:
             continue

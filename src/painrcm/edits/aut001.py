@@ -60,13 +60,18 @@ EDIT = Edit(
     "authorization number (CARC 197/15), and the practice usually cannot bill the patient. Getting a "
     "retro-authorization is rarely possible, so catch it before the service or at least before submission.",
     example={"payer": {"id": "ACME-HEALTH", "plan": "commercial", "state": "CA"}},
-    fixed={"payer": {"id": "ACME-HEALTH", "plan": "commercial", "state": "CA"},
-           "authorization_number": "PA-55012"},
+    fixed={
+        "payer": {"id": "ACME-HEALTH", "plan": "commercial", "state": "CA"},
+        "authorization_number": "PA-55012",
+    },
     example_note="A right L5 transforaminal epidural (64483) for a commercial plan that requires prior "
     "authorization for epidural injections; the claim has no authorization number. The corrected claim "
     "carries the approved authorization PA-55012.",
-    sources=["RULES.md section 7 (prior authorization)", "payer policy: authorization.rules",
-             "CONTRACTS.md section 2a (REF*G1)"],
+    sources=[
+        "RULES.md section 7 (prior authorization)",
+        "payer policy: authorization.rules",
+        "CONTRACTS.md section 2a (REF*G1)",
+    ],
 )
 
 
@@ -74,8 +79,10 @@ EDIT = Edit(
 def check(ctx: ClaimContext) -> Iterator[Outcome]:
     lines, rules, unknown = missing_auth(ctx, "AUT001")
     if unknown and not lines:
-        yield Skip(f"practice.state unknown: the authorization rule for {where(ctx, unknown)} applies only in "
-                   "some states")
+        yield Skip(
+            f"practice.state unknown: the authorization rule for {where(ctx, unknown)} applies only in "
+            "some states"
+        )
     if not lines:
         return
     names = "; ".join(f'"{r.name}"' for r in rules)

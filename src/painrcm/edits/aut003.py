@@ -1,5 +1,7 @@
+from collections.abc import Iterator
+
 from painrcm.edits.authorization import COMMERCIAL_CLAIM, EXAMPLE_AUTH, claim_numbers, record_for
-from painrcm.edits.base import ClaimContext, Edit, Hit
+from painrcm.edits.base import ClaimContext, Edit, Hit, Outcome
 from painrcm.model import Severity
 
 EDIT = Edit(
@@ -20,18 +22,22 @@ EDIT = Edit(
 
 
 @EDIT.check
-def check(ctx: ClaimContext):
+def check(ctx: ClaimContext) -> Iterator[Outcome]:
     for number, idxs in claim_numbers(ctx):
         a = record_for(ctx, number)
         if a is None:
             continue
         line = idxs[0] if idxs else None
         if a.status != "approved":
-            yield Hit(f"Authorization {number} is {a.status}, not approved.", line=line,
-                      fix="Wait for the approval (pending) or appeal/obtain a new authorization (denied).")
+            yield Hit(
+                f"Authorization {number} is {a.status}, not approved.",
+                line=line,
+                fix="Wait for the approval (pending) or appeal/obtain a new authorization (denied).",
+            )
         elif not a.start_date <= ctx.dos <= a.end_date:
             yield Hit(
                 f"The date of service {ctx.dos.isoformat()} is outside authorization {number}'s window "
                 f"{a.start_date.isoformat()} to {a.end_date.isoformat()}.",
-                line=line, fix="Obtain an extension or a new authorization covering the date of service.",
+                line=line,
+                fix="Obtain an extension or a new authorization covering the date of service.",
             )

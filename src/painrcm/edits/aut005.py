@@ -1,5 +1,7 @@
+from collections.abc import Iterator
+
 from painrcm.edits.authorization import COMMERCIAL_CLAIM, EXAMPLE_AUTH, claim_numbers, record_for
-from painrcm.edits.base import ClaimContext, Edit, Hit
+from painrcm.edits.base import ClaimContext, Edit, Hit, Outcome
 from painrcm.model import Severity
 
 EDIT = Edit(
@@ -19,14 +21,16 @@ EDIT = Edit(
 
 
 @EDIT.check
-def check(ctx: ClaimContext):
+def check(ctx: ClaimContext) -> Iterator[Outcome]:
     npi = ctx.encounter.rendering_provider.npi
     for number, idxs in claim_numbers(ctx):
         a = record_for(ctx, number)
         if a is None or not a.rendering_npi:
             continue
         if npi and a.rendering_npi != npi:
-            yield Hit(f"Authorization {number} was issued for rendering provider {a.rendering_npi}, "
-                      f"not {npi}.", line=idxs[0] if idxs else None,
-                      fix="Have the authorized provider render the service, or ask the payer to change the "
-                      "authorization.")
+            yield Hit(
+                f"Authorization {number} was issued for rendering provider {a.rendering_npi}, not {npi}.",
+                line=idxs[0] if idxs else None,
+                fix="Have the authorized provider render the service, or ask the payer to change the "
+                "authorization.",
+            )

@@ -1,7 +1,8 @@
+from collections.abc import Iterator
 from datetime import timedelta
 
 from painrcm.edits.authorization import COMMERCIAL_CLAIM, EXAMPLE_AUTH, claim_numbers, record_for, used_dates
-from painrcm.edits.base import ClaimContext, Edit, Hit
+from painrcm.edits.base import ClaimContext, Edit, Hit, Outcome
 from painrcm.model import Severity
 
 EDIT = Edit(
@@ -21,7 +22,7 @@ EDIT = Edit(
 
 
 @EDIT.check
-def check(ctx: ClaimContext):
+def check(ctx: ClaimContext) -> Iterator[Outcome]:
     window = timedelta(days=ctx.policy.authorization.expiry_warning_days)
     for number, idxs in claim_numbers(ctx):
         a = record_for(ctx, number)
@@ -31,7 +32,8 @@ def check(ctx: ClaimContext):
         if a.end_date - ctx.dos <= window and (left is None or left > 0):
             yield Hit(
                 f"Authorization {number} ends on {a.end_date.isoformat()}"
-                + ("" if left is None else f" with {left} session(s) left") + ".",
+                + ("" if left is None else f" with {left} session(s) left")
+                + ".",
                 line=idxs[0] if idxs else None,
                 fix="Book the remaining sessions before the end date or ask the payer for an extension.",
             )

@@ -19,18 +19,37 @@ EDIT = Edit(
     why="Under WISeR a listed service without prior authorization is not denied outright, but the claim "
     "goes to pre-payment medical review: payment is delayed, the records must be sent, and the service "
     "can still be denied. Requesting the authorization first avoids it.",
-    example={"practice": {"id": "P02", "name": "Lone Star Pain Center", "npi": "1245319599",
-                          "tax_id": "741234567", "kind": "physician", "state": "TX"},
-             "payer": {"id": "MEDICARE", "plan": "medicare", "state": "TX"}},
-    fixed={"practice": {"id": "P02", "name": "Lone Star Pain Center", "npi": "1245319599",
-                        "tax_id": "741234567", "kind": "physician", "state": "TX"},
-           "payer": {"id": "MEDICARE", "plan": "medicare", "state": "TX"},
-           "authorization_number": "TX26W0012345AB"},
+    example={
+        "practice": {
+            "id": "P02",
+            "name": "Lone Star Pain Center",
+            "npi": "1245319599",
+            "tax_id": "741234567",
+            "kind": "physician",
+            "state": "TX",
+        },
+        "payer": {"id": "MEDICARE", "plan": "medicare", "state": "TX"},
+    },
+    fixed={
+        "practice": {
+            "id": "P02",
+            "name": "Lone Star Pain Center",
+            "npi": "1245319599",
+            "tax_id": "741234567",
+            "kind": "physician",
+            "state": "TX",
+        },
+        "payer": {"id": "MEDICARE", "plan": "medicare", "state": "TX"},
+        "authorization_number": "TX26W0012345AB",
+    },
     example_note="A right L5 transforaminal epidural (64483) furnished in Texas on 2026-03-02 for an original "
     "Medicare patient, with no WISeR authorization. The corrected claim carries the unique tracking "
     "number (UTN) of the affirmed request.",
-    sources=["RULES.md section 7 (WISeR)", "CMS WISeR model operational guide (states, codes)",
-             "payer policy: authorization.rules (missing: AUT091)"],
+    sources=[
+        "RULES.md section 7 (WISeR)",
+        "CMS WISeR model operational guide (states, codes)",
+        "payer policy: authorization.rules (missing: AUT091)",
+    ],
 )
 
 

@@ -21,11 +21,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from painrcm.codes.tables import CodeInfo, Reference, strip_dot
 from painrcm.model import Encounter, Line, Procedure, Severity
 from painrcm.policy.schema import Policy
+
+if TYPE_CHECKING:
+    from painrcm.history import History
+    from painrcm.history.auths import AuthLog
 
 
 # --- fixes ------------------------------------------------------------------------------------
@@ -150,8 +154,8 @@ class ClaimContext:
     lines: list[Line]
     reference: Reference
     policy: Policy
-    history: Any = None  # painrcm.history.History, when a history source was given
-    auths: Any = None  # painrcm.history.auths.AuthLog, when --auths was given
+    history: History | None = None  # when a history source was given
+    auths: AuthLog | None = None  # when --auths was given
     claims_: set[tuple[Any, ...]] = field(default_factory=set)
 
     @property

@@ -1,4 +1,6 @@
-from painrcm.edits.base import ClaimContext, Edit, Hit, remove
+from collections.abc import Iterator
+
+from painrcm.edits.base import ClaimContext, Edit, Hit, Outcome, remove
 from painrcm.model import Severity
 
 EDIT = Edit(
@@ -10,21 +12,29 @@ EDIT = Edit(
     "64633-64636, 27096, 22510-22515, 64454, and other imaging-inclusive codes in the code table).",
     why="The procedure's payment already covers the fluoroscopy, CT or ultrasound. Billing the guidance "
     "again is unbundling: the imaging line is denied, and a pattern of it draws audits.",
-    example={"lines": [{"code": "64483", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1, 2]},
-                       {"code": "77003", "modifiers": [], "units": 1, "diagnosis_pointers": [1]}]},
+    example={
+        "lines": [
+            {"code": "64483", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1, 2]},
+            {"code": "77003", "modifiers": [], "units": 1, "diagnosis_pointers": [1]},
+        ]
+    },
     fixed={"lines": [{"code": "64483", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1, 2]}]},
-    sources=["RULES.md section 2 (imaging guidance codes)", "CPT descriptors of 64479-64495 (imaging included)",
-             "NCCI PTP v30.1 (64483/77003)"],
+    sources=[
+        "RULES.md section 2 (imaging guidance codes)",
+        "CPT descriptors of 64479-64495 (imaging included)",
+        "NCCI PTP v30.1 (64483/77003)",
+    ],
 )
 
 
 @EDIT.check
-def check(ctx: ClaimContext):
+def check(ctx: ClaimContext) -> Iterator[Outcome]:
     for i, line, info in ctx.indexed():
         if info is None or info.kind != "imaging":
             continue
         including = [
-            j for j, _, oinfo in ctx.indexed()
+            j
+            for j, _, oinfo in ctx.indexed()
             if oinfo is not None and oinfo.imaging == "included" and ctx.same_day(i, j)
         ]
         if not including:

@@ -21,26 +21,43 @@ EDIT = Edit(
     example={
         "diagnoses": ["M54.16", "M51.16"],
         "procedures": [
-            {"family": "epidural_interlaminar", "region": "lumbar", "approach": "interlaminar",
-             "levels": ["L5-S1"], "imaging": "fluoroscopy", "images_stored": True,
-             "medications": ["triamcinolone 80 mg"]}
+            {
+                "family": "epidural_interlaminar",
+                "region": "lumbar",
+                "approach": "interlaminar",
+                "levels": ["L5-S1"],
+                "imaging": "fluoroscopy",
+                "images_stored": True,
+                "medications": ["triamcinolone 80 mg"],
+            }
         ],
-        "lines": [{"code": "62322", "modifiers": [], "units": 1, "diagnosis_pointers": [1, 2]},
-                  {"code": "77003", "modifiers": [], "units": 1, "diagnosis_pointers": [1]}],
+        "lines": [
+            {"code": "62322", "modifiers": [], "units": 1, "diagnosis_pointers": [1, 2]},
+            {"code": "77003", "modifiers": [], "units": 1, "diagnosis_pointers": [1]},
+        ],
     },
     fixed={
         "diagnoses": ["M54.16", "M51.16"],
         "procedures": [
-            {"family": "epidural_interlaminar", "region": "lumbar", "approach": "interlaminar",
-             "levels": ["L5-S1"], "imaging": "fluoroscopy", "images_stored": True,
-             "medications": ["triamcinolone 80 mg"]}
+            {
+                "family": "epidural_interlaminar",
+                "region": "lumbar",
+                "approach": "interlaminar",
+                "levels": ["L5-S1"],
+                "imaging": "fluoroscopy",
+                "images_stored": True,
+                "medications": ["triamcinolone 80 mg"],
+            }
         ],
         "lines": [{"code": "62323", "modifiers": [], "units": 1, "diagnosis_pointers": [1, 2]}],
     },
     example_note="A lumbar interlaminar epidural under fluoroscopy was billed the pre-2017 way, 62322 + 77003; "
     "the correct single line is 62323.",
-    sources=["RULES.md section 2 (77003 with 62320/62322 is BUN002)", "CPT 2017 epidural code revisions",
-             "NCCI PTP v30.1 (62322/77003)"],
+    sources=[
+        "RULES.md section 2 (77003 with 62320/62322 is BUN002)",
+        "CPT 2017 epidural code revisions",
+        "NCCI PTP v30.1 (62322/77003)",
+    ],
 )
 
 
@@ -71,9 +88,13 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
         if info is None or info.imaging != "without" or not info.with_imaging:
             continue
         guidance = [
-            i for i, other, oinfo in ctx.indexed()
-            if oinfo is not None and oinfo.kind == "imaging" and oinfo.modality in _GUIDANCE_MODALITIES
-            and other.code not in _STUDIES and ctx.same_day(i, j)
+            i
+            for i, other, oinfo in ctx.indexed()
+            if oinfo is not None
+            and oinfo.kind == "imaging"
+            and oinfo.modality in _GUIDANCE_MODALITIES
+            and other.code not in _STUDIES
+            and ctx.same_day(i, j)
         ]
         if not guidance:
             continue

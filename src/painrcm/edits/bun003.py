@@ -18,25 +18,34 @@ EDIT = Edit(
     example={
         "diagnoses": ["M79.18"],
         "procedures": [
-            {"family": "trigger_point", "muscles": ["left upper trapezius", "left levator scapulae",
-                                                   "left rhomboid major"],
-             "medications": ["lidocaine 1% 3 mL"]}
+            {
+                "family": "trigger_point",
+                "muscles": ["left upper trapezius", "left levator scapulae", "left rhomboid major"],
+                "medications": ["lidocaine 1% 3 mL"],
+            }
         ],
-        "lines": [{"code": "20552", "modifiers": [], "units": 1, "diagnosis_pointers": [1]},
-                  {"code": "20553", "modifiers": [], "units": 1, "diagnosis_pointers": [1]}],
+        "lines": [
+            {"code": "20552", "modifiers": [], "units": 1, "diagnosis_pointers": [1]},
+            {"code": "20553", "modifiers": [], "units": 1, "diagnosis_pointers": [1]},
+        ],
     },
     fixed={
         "diagnoses": ["M79.18"],
         "procedures": [
-            {"family": "trigger_point", "muscles": ["left upper trapezius", "left levator scapulae",
-                                                   "left rhomboid major"],
-             "medications": ["lidocaine 1% 3 mL"]}
+            {
+                "family": "trigger_point",
+                "muscles": ["left upper trapezius", "left levator scapulae", "left rhomboid major"],
+                "medications": ["lidocaine 1% 3 mL"],
+            }
         ],
         "lines": [{"code": "20553", "modifiers": [], "units": 1, "diagnosis_pointers": [1]}],
     },
     example_note="Three muscles were injected in one session: 20553 alone is correct.",
-    sources=["RULES.md section 2 (trigger points: one line, never both)", "NCCI PTP v30.1 (20553/20552, indicator 0)",
-             "CPT descriptors of 20552/20553"],
+    sources=[
+        "RULES.md section 2 (trigger points: one line, never both)",
+        "NCCI PTP v30.1 (20553/20552, indicator 0)",
+        "CPT descriptors of 20552/20553",
+    ],
 )
 
 
@@ -77,7 +86,9 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
         count = documented_muscle_count(ctx, day)
         keep = None
         if count is not None:
-            fitting = [c for c in codes if (inf := ctx.reference.info(c)) is not None and _matches(inf, count)]
+            fitting = [
+                c for c in codes if (inf := ctx.reference.info(c)) is not None and _matches(inf, count)
+            ]
             keep = fitting[0] if len(fitting) == 1 else None
         if keep is None:
             why = (
@@ -96,6 +107,8 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
         yield Hit(
             f"{base} The note documents {count} muscle(s), which is {keep}.",
             line=drop[0],
-            fix=f"Keep {keep} and remove " + ", ".join(f"line {i + 1} ({ctx.lines[i].code})" for i in drop) + ".",
+            fix=f"Keep {keep} and remove "
+            + ", ".join(f"line {i + 1} ({ctx.lines[i].code})" for i in drop)
+            + ".",
             ops=ops,
         )

@@ -19,19 +19,25 @@ EDIT = Edit(
     "E/M codes).",
     example={
         "evaluation": {"code": "99214", "separately_identifiable": True},
-        "lines": [{"code": "99214", "modifiers": [], "units": 1, "diagnosis_pointers": [1, 2]},
-                  {"code": "64483", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1, 2]}],
+        "lines": [
+            {"code": "99214", "modifiers": [], "units": 1, "diagnosis_pointers": [1, 2]},
+            {"code": "64483", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1, 2]},
+        ],
     },
     fixed={
         "evaluation": {"code": "99214", "separately_identifiable": True},
-        "lines": [{"code": "99214", "modifiers": ["25"], "units": 1, "diagnosis_pointers": [1, 2]},
-                  {"code": "64483", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1, 2]}],
+        "lines": [
+            {"code": "99214", "modifiers": ["25"], "units": 1, "diagnosis_pointers": [1, 2]},
+            {"code": "64483", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1, 2]},
+        ],
     },
     example_note="The physician evaluated a worsening problem beyond the pre-injection check (documented as "
     "separately identifiable), then did the injection: the visit needs 25.",
-    sources=["RULES.md section 4 (same-day E/M)",
-             "Medicare Claims Processing Manual ch. 12, sections 30.6.6 and 40 (global surgery)",
-             "NCCI PTP v30.1 (injection codes / 99211-99215)"],
+    sources=[
+        "RULES.md section 4 (same-day E/M)",
+        "Medicare Claims Processing Manual ch. 12, sections 30.6.6 and 40 (global surgery)",
+        "NCCI PTP v30.1 (injection codes / 99211-99215)",
+    ],
 )
 
 
@@ -42,8 +48,11 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
         if info is None or info.kind != "em" or "25" in line.modifiers:
             continue
         procs = [
-            (j, g) for j, other, oinfo in ctx.indexed()
-            if j != i and ctx.same_day(i, j) and (oinfo is None or oinfo.kind != "em")
+            (j, g)
+            for j, other, oinfo in ctx.indexed()
+            if j != i
+            and ctx.same_day(i, j)
+            and (oinfo is None or oinfo.kind != "em")
             and (g := ref.global_days(other.code) or "") in _GLOBALS
         ]
         if not procs:

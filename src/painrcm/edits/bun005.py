@@ -15,16 +15,20 @@ EDIT = Edit(
     "back (with interest); modifier 25 on procedure days is a standing audit target.",
     example={
         "evaluation": {"code": "99213", "separately_identifiable": False},
-        "lines": [{"code": "99213", "modifiers": ["25"], "units": 1, "diagnosis_pointers": [1, 2]},
-                  {"code": "64483", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1, 2]}],
+        "lines": [
+            {"code": "99213", "modifiers": ["25"], "units": 1, "diagnosis_pointers": [1, 2]},
+            {"code": "64483", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1, 2]},
+        ],
     },
     fixed={
         "evaluation": {"code": "99213", "separately_identifiable": False},
         "lines": [{"code": "64483", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1, 2]}],
     },
     example_note="The visit was only the pre-injection check; it is part of the injection and is not billed.",
-    sources=["RULES.md section 4 (same-day E/M)",
-             "Medicare Claims Processing Manual ch. 12, section 30.6.6 (modifier 25)"],
+    sources=[
+        "RULES.md section 4 (same-day E/M)",
+        "Medicare Claims Processing Manual ch. 12, section 30.6.6 (modifier 25)",
+    ],
 )
 
 
@@ -35,12 +39,16 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
         if info is None or info.kind != "em" or "25" not in line.modifiers:
             continue
         if ctx.line_dos(i) != ctx.dos:
-            yield Skip(f"line {i + 1} ({line.code}) is dated {ctx.line_dos(i).isoformat()}, a date the "
-                       "encounter's evaluation does not document")
+            yield Skip(
+                f"line {i + 1} ({line.code}) is dated {ctx.line_dos(i).isoformat()}, a date the "
+                "encounter's evaluation does not document"
+            )
             continue
         if ev is None or ev.separately_identifiable is None:
-            yield Skip(f"line {i + 1} ({line.code}-25): the encounter does not say whether the evaluation was "
-                       "separately identifiable (evaluation.separately_identifiable)")
+            yield Skip(
+                f"line {i + 1} ({line.code}-25): the encounter does not say whether the evaluation was "
+                "separately identifiable (evaluation.separately_identifiable)"
+            )
             continue
         if ev.separately_identifiable is False:
             yield Hit(

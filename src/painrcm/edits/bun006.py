@@ -18,33 +18,60 @@ EDIT = Edit(
     example={
         "diagnoses": ["M47.816", "M79.18"],
         "procedures": [
-            {"family": "trigger_point", "muscles": ["right upper trapezius", "right levator scapulae",
-                                                   "right rhomboid major"],
-             "medications": ["lidocaine 1% 3 mL"]},
-            {"family": "facet_joint", "region": "lumbar", "target": "intraarticular", "purpose": "therapeutic",
-             "levels": ["L4-L5"], "laterality": "right", "imaging": "fluoroscopy", "images_stored": True,
-             "medications": ["triamcinolone 40 mg", "bupivacaine 0.5% 1 mL"]},
+            {
+                "family": "trigger_point",
+                "muscles": ["right upper trapezius", "right levator scapulae", "right rhomboid major"],
+                "medications": ["lidocaine 1% 3 mL"],
+            },
+            {
+                "family": "facet_joint",
+                "region": "lumbar",
+                "target": "intraarticular",
+                "purpose": "therapeutic",
+                "levels": ["L4-L5"],
+                "laterality": "right",
+                "imaging": "fluoroscopy",
+                "images_stored": True,
+                "medications": ["triamcinolone 40 mg", "bupivacaine 0.5% 1 mL"],
+            },
         ],
-        "lines": [{"code": "20553", "modifiers": [], "units": 1, "diagnosis_pointers": [2]},
-                  {"code": "64493", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1]}],
+        "lines": [
+            {"code": "20553", "modifiers": [], "units": 1, "diagnosis_pointers": [2]},
+            {"code": "64493", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1]},
+        ],
     },
     fixed={
         "diagnoses": ["M47.816", "M79.18"],
         "procedures": [
-            {"family": "trigger_point", "muscles": ["right upper trapezius", "right levator scapulae",
-                                                   "right rhomboid major"],
-             "medications": ["lidocaine 1% 3 mL"]},
-            {"family": "facet_joint", "region": "lumbar", "target": "intraarticular", "purpose": "therapeutic",
-             "levels": ["L4-L5"], "laterality": "right", "imaging": "fluoroscopy", "images_stored": True,
-             "medications": ["triamcinolone 40 mg", "bupivacaine 0.5% 1 mL"]},
+            {
+                "family": "trigger_point",
+                "muscles": ["right upper trapezius", "right levator scapulae", "right rhomboid major"],
+                "medications": ["lidocaine 1% 3 mL"],
+            },
+            {
+                "family": "facet_joint",
+                "region": "lumbar",
+                "target": "intraarticular",
+                "purpose": "therapeutic",
+                "levels": ["L4-L5"],
+                "laterality": "right",
+                "imaging": "fluoroscopy",
+                "images_stored": True,
+                "medications": ["triamcinolone 40 mg", "bupivacaine 0.5% 1 mL"],
+            },
         ],
-        "lines": [{"code": "20553", "modifiers": [], "units": 1, "diagnosis_pointers": [2]},
-                  {"code": "64493", "modifiers": ["RT", "XS"], "units": 1, "diagnosis_pointers": [1]}],
+        "lines": [
+            {"code": "20553", "modifiers": [], "units": 1, "diagnosis_pointers": [2]},
+            {"code": "64493", "modifiers": ["RT", "XS"], "units": 1, "diagnosis_pointers": [1]},
+        ],
     },
     example_note="Trigger points in the neck and upper back, and a lumbar facet injection: two separate "
     "structures, so the column-2 facet line carries XS.",
-    sources=["RULES.md sections 3 and 4 (distinct-service modifiers, NCCI pairs)",
-             "NCCI PTP v30.1 (20553/64493, indicator 1)", "NCCI Policy Manual ch. 1 (modifiers 59 and X{EPSU})"],
+    sources=[
+        "RULES.md sections 3 and 4 (distinct-service modifiers, NCCI pairs)",
+        "NCCI PTP v30.1 (20553/64493, indicator 1)",
+        "NCCI Policy Manual ch. 1 (modifiers 59 and X{EPSU})",
+    ],
 )
 
 
@@ -73,8 +100,11 @@ def _safe_modifier(ctx: ClaimContext, i: int, j: int) -> str | None:
     documented = {p.family.value for p in ctx.procedures}
     if info_i.family not in documented or info_j.family not in documented:
         return None
-    if info_i.region is not None and info_i.region == info_j.region and not _opposite_sides(ctx, info_i.family,
-                                                                                           info_j.family):
+    if (
+        info_i.region is not None
+        and info_i.region == info_j.region
+        and not _opposite_sides(ctx, info_i.family, info_j.family)
+    ):
         # Two spinal procedures in the same region (e.g. a facet block and an ablation of the lumbar spine)
         # may well be the same structure: whether they are distinct is a person's call.
         return None
@@ -103,7 +133,9 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
         with_ = ", ".join(f"{ctx.lines[i].code} (line {i + 1})" for i, _ in pairs)
         mods = {_safe_modifier(ctx, i, j) for i, _ in pairs}
         em = (info := ctx.info(j)) is not None and info.kind == "em"
-        wanted = "25" if em else f"a distinct-service modifier ({ctx.policy.distinct_modifier.preferred} or 59)"
+        wanted = (
+            "25" if em else f"a distinct-service modifier ({ctx.policy.distinct_modifier.preferred} or 59)"
+        )
         message = (
             f"{line.code} (line {j + 1}) is bundled into {with_} under NCCI ({pairs[0][1].rationale.lower()}); "
             f"without {wanted} on line {j + 1} it will be denied as part of the other service."

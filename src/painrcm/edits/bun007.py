@@ -16,8 +16,10 @@ EDIT = Edit(
     example={
         "diagnoses": ["M46.1", "M47.816"],
         "procedures": [],
-        "lines": [{"code": "64625", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1]},
-                  {"code": "64493", "modifiers": ["RT", "XS"], "units": 1, "diagnosis_pointers": [2]}],
+        "lines": [
+            {"code": "64625", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1]},
+            {"code": "64493", "modifiers": ["RT", "XS"], "units": 1, "diagnosis_pointers": [2]},
+        ],
     },
     fixed={
         "diagnoses": ["M46.1", "M47.816"],
@@ -25,7 +27,10 @@ EDIT = Edit(
         "lines": [{"code": "64625", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1]}],
     },
     example_note="The facet injection line is denied with the SI-joint ablation even with XS; it is removed.",
-    sources=["RULES.md section 4 (NCCI pairs; modifier indicator 0)", "NCCI PTP v30.1 (64625/64493, indicator 0)"],
+    sources=[
+        "RULES.md section 4 (NCCI pairs; modifier indicator 0)",
+        "NCCI PTP v30.1 (64625/64493, indicator 0)",
+    ],
 )
 
 

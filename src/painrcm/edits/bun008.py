@@ -4,10 +4,16 @@ from painrcm.edits.base import ClaimContext, Edit, Hit, Outcome, remove
 from painrcm.model import Family, Severity
 
 # Families whose procedures are injections of a steroid and/or local anaesthetic.
-INJECTION_FAMILIES = frozenset({
-    Family.EPIDURAL_INTERLAMINAR.value, Family.EPIDURAL_TRANSFORAMINAL.value, Family.FACET_JOINT.value,
-    Family.SACROILIAC_JOINT.value, Family.TRIGGER_POINT.value, Family.PERIPHERAL_NERVE_BLOCK.value,
-})
+INJECTION_FAMILIES = frozenset(
+    {
+        Family.EPIDURAL_INTERLAMINAR.value,
+        Family.EPIDURAL_TRANSFORAMINAL.value,
+        Family.FACET_JOINT.value,
+        Family.SACROILIAC_JOINT.value,
+        Family.TRIGGER_POINT.value,
+        Family.PERIPHERAL_NERVE_BLOCK.value,
+    }
+)
 
 EDIT = Edit(
     id="BUN008",
@@ -22,8 +28,10 @@ EDIT = Edit(
         "payer": {"id": "ACME-HEALTH", "plan": "commercial", "state": "CA"},
         "authorization_number": "PA-55012",
         "drugs": [{"code": "J1100", "units": 10}],
-        "lines": [{"code": "64483", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1, 2]},
-                  {"code": "J1100", "modifiers": [], "units": 10, "diagnosis_pointers": [1]}],
+        "lines": [
+            {"code": "64483", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1, 2]},
+            {"code": "J1100", "modifiers": [], "units": 10, "diagnosis_pointers": [1]},
+        ],
     },
     fixed={
         "payer": {"id": "ACME-HEALTH", "plan": "commercial", "state": "CA"},
@@ -33,8 +41,10 @@ EDIT = Edit(
     },
     example_note="Dexamethasone 10 mg for a transforaminal injection, billed to a commercial plan whose "
     "policy includes the drug in the injection.",
-    sources=["RULES.md section 4 (drugs: commercial default warns)",
-             "painrcm commercial policy (drugs.included_with_injection)"],
+    sources=[
+        "RULES.md section 4 (drugs: commercial default warns)",
+        "painrcm commercial policy (drugs.included_with_injection)",
+    ],
 )
 
 
@@ -50,8 +60,11 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
         if ctx.encounter.practice.kind == "physician" and ctx.line_pos(i) in drugs_policy.facility_pos:
             continue
         injections = [
-            j for j, _, oinfo in ctx.indexed()
-            if oinfo is not None and oinfo.kind == "procedure" and oinfo.family in INJECTION_FAMILIES
+            j
+            for j, _, oinfo in ctx.indexed()
+            if oinfo is not None
+            and oinfo.kind == "procedure"
+            and oinfo.family in INJECTION_FAMILIES
             and ctx.same_day(i, j)
         ]
         if not injections:

@@ -4,8 +4,12 @@ from datetime import date
 from painrcm.edits.base import ClaimContext, Edit, Hit, Outcome, Skip
 from painrcm.model import Family, Procedure, Severity
 
-_REGION_GROUP = {"cervical": "cervical_thoracic", "thoracic": "cervical_thoracic",
-                 "lumbar": "lumbar_sacral", "sacral": "lumbar_sacral"}
+_REGION_GROUP = {
+    "cervical": "cervical_thoracic",
+    "thoracic": "cervical_thoracic",
+    "lumbar": "lumbar_sacral",
+    "sacral": "lumbar_sacral",
+}
 _LABEL = {"cervical_thoracic": "cervical/thoracic", "lumbar_sacral": "lumbar/sacral"}
 
 EDIT = Edit(
@@ -20,26 +24,53 @@ EDIT = Edit(
     example={
         "diagnoses": ["M47.816"],
         "procedures": [
-            {"family": "facet_joint", "region": "lumbar", "target": "medial_branch", "purpose": "diagnostic",
-             "levels": ["L4-L5"], "laterality": "right", "imaging": "fluoroscopy", "images_stored": True,
-             "medications": ["bupivacaine 0.5% 0.5 mL"], "relief_percent": 85},
-            {"family": "radiofrequency_ablation", "region": "lumbar", "levels": ["L4-L5"], "laterality": "right",
-             "imaging": "fluoroscopy", "images_stored": True, "medications": ["lidocaine 2% 1 mL"]},
+            {
+                "family": "facet_joint",
+                "region": "lumbar",
+                "target": "medial_branch",
+                "purpose": "diagnostic",
+                "levels": ["L4-L5"],
+                "laterality": "right",
+                "imaging": "fluoroscopy",
+                "images_stored": True,
+                "medications": ["bupivacaine 0.5% 0.5 mL"],
+                "relief_percent": 85,
+            },
+            {
+                "family": "radiofrequency_ablation",
+                "region": "lumbar",
+                "levels": ["L4-L5"],
+                "laterality": "right",
+                "imaging": "fluoroscopy",
+                "images_stored": True,
+                "medications": ["lidocaine 2% 1 mL"],
+            },
         ],
-        "lines": [{"code": "64635", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1]},
-                  {"code": "64493", "modifiers": ["RT", "KX"], "units": 1, "diagnosis_pointers": [1]}],
+        "lines": [
+            {"code": "64635", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1]},
+            {"code": "64493", "modifiers": ["RT", "KX"], "units": 1, "diagnosis_pointers": [1]},
+        ],
     },
     fixed={
         "diagnoses": ["M47.816"],
         "procedures": [
-            {"family": "radiofrequency_ablation", "region": "lumbar", "levels": ["L4-L5"], "laterality": "right",
-             "imaging": "fluoroscopy", "images_stored": True, "medications": ["lidocaine 2% 1 mL"]},
+            {
+                "family": "radiofrequency_ablation",
+                "region": "lumbar",
+                "levels": ["L4-L5"],
+                "laterality": "right",
+                "imaging": "fluoroscopy",
+                "images_stored": True,
+                "medications": ["lidocaine 2% 1 mL"],
+            },
         ],
         "lines": [{"code": "64635", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1]}],
     },
     example_note="A right L4-L5 medial branch block and a right L4-L5 ablation billed for the same visit.",
-    sources=["RULES.md sections 8 and 10 (diagnostic blocks before RFA; reading the purpose)",
-             "Noridian JF facet joint intervention Q&A (diagnostic blocks and RFA)"],
+    sources=[
+        "RULES.md sections 8 and 10 (diagnostic blocks before RFA; reading the purpose)",
+        "Noridian JF facet joint intervention Q&A (diagnostic blocks and RFA)",
+    ],
 )
 
 
@@ -70,8 +101,10 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
         i, j = idx[0], rfas[key][0]
         codes = f"{ctx.lines[i].code} (line {i + 1}) and {ctx.lines[j].code} (line {j + 1})"
         if not ctx.documented or day != ctx.dos:
-            yield Skip(f"{codes}: the purpose of the facet block (diagnostic or therapeutic) is not documented "
-                       "for that date")
+            yield Skip(
+                f"{codes}: the purpose of the facet block (diagnostic or therapeutic) is not documented "
+                "for that date"
+            )
             continue
         purposes = _purposes(ctx, region)
         if "diagnostic" in purposes:
@@ -85,5 +118,7 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
                 "remove it.",
             )
         elif not purposes or None in purposes:
-            yield Skip(f"{codes}: the note does not document whether the {_LABEL[region]} facet block was "
-                       "diagnostic or therapeutic")
+            yield Skip(
+                f"{codes}: the note does not document whether the {_LABEL[region]} facet block was "
+                "diagnostic or therapeutic"
+            )

@@ -21,8 +21,10 @@ EDIT = Edit(
     example={
         "diagnoses": ["Z79.891", "G89.29"],
         "procedures": [{"family": "drug_test", "method": "presumptive_analyzer"}],
-        "lines": [{"code": "80305", "modifiers": [], "units": 1, "diagnosis_pointers": [1]},
-                  {"code": "80307", "modifiers": [], "units": 1, "diagnosis_pointers": [1]}],
+        "lines": [
+            {"code": "80305", "modifiers": [], "units": 1, "diagnosis_pointers": [1]},
+            {"code": "80307", "modifiers": [], "units": 1, "diagnosis_pointers": [1]},
+        ],
     },
     fixed={
         "diagnoses": ["Z79.891", "G89.29"],
@@ -31,8 +33,11 @@ EDIT = Edit(
     },
     example_note="A cup read by eye and then run on the analyzer: one presumptive code, 80307 (the method "
     "documented).",
-    sources=["RULES.md section 4 (drug tests)", "NCCI PTP v30.1 (80307/80305, G0481/G0480, indicator 0)",
-             "HCPCS descriptors of G0480-G0483"],
+    sources=[
+        "RULES.md section 4 (drug tests)",
+        "NCCI PTP v30.1 (80307/80305, G0481/G0480, indicator 0)",
+        "HCPCS descriptors of G0480-G0483",
+    ],
 )
 
 
@@ -85,8 +90,11 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
         )
         keep = _documented_code(ctx, test, billed) if ctx.documented and day == ctx.dos else None
         if keep is None:
-            rule = ("the most complex method used" if test == "presumptive"
-                    else "the total number of drug classes tested")
+            rule = (
+                "the most complex method used"
+                if test == "presumptive"
+                else "the total number of drug classes tested"
+            )
             yield Hit(
                 f"{base} The note does not document which one applies, so no automatic fix.",
                 line=None,
@@ -98,6 +106,8 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
         yield Hit(
             f"{base} The note documents {keep}.",
             line=drop[0],
-            fix=f"Keep {keep} and remove " + ", ".join(f"line {i + 1} ({ctx.lines[i].code})" for i in drop) + ".",
+            fix=f"Keep {keep} and remove "
+            + ", ".join(f"line {i + 1} ({ctx.lines[i].code})" for i in drop)
+            + ".",
             ops=ops,
         )

@@ -1,4 +1,6 @@
-from painrcm.edits.base import ClaimContext, Edit, Hit
+from collections.abc import Iterator
+
+from painrcm.edits.base import ClaimContext, Edit, Hit, Outcome
 from painrcm.model import Severity
 
 EDIT = Edit(
@@ -17,7 +19,7 @@ EDIT = Edit(
 
 
 @EDIT.check
-def check(ctx: ClaimContext):
+def check(ctx: ClaimContext) -> Iterator[Outcome]:
     for i, line in enumerate(ctx.lines):
         if not ctx.reference.known(line.code, ctx.line_dos(i)):
             yield Hit(

@@ -31,6 +31,8 @@ def claim_services(ctx: ClaimContext) -> list[Service]:
 
 
 def history_services(ctx: ClaimContext, start: date | None, end: date | None) -> list[Service]:
+    # the scrubber runs the history edits only when a history was given (scrub.py)
+    assert ctx.history is not None
     return list(
         ctx.history.services(
             ctx.encounter.patient, start=start, end=end, exclude_encounter=ctx.encounter.encounter_id
@@ -73,13 +75,17 @@ def window_counts(ctx: ClaimContext, limit: FrequencyLimit) -> Iterator[WindowCo
     start = add_months(ctx.dos, -limit.window_months)
     past = history_services(ctx, start, ctx.dos)
     for region in sorted(regions, key=str):
+
         def in_scope(s: Service, region: str | None = region) -> bool:
             return applies(limit, s) and (not limit.per_region or s.region == region)
 
         mine = [s for s in own_known if not limit.per_region or s.region == region]
-        known = {s.date for s in past if in_scope(s) and (limit.purpose is None or s.purpose == limit.purpose)}
+        known = {
+            s.date for s in past if in_scope(s) and (limit.purpose is None or s.purpose == limit.purpose)
+        }
         unknown = {
-            s.date for s in past + own_unknown
+            s.date
+            for s in past + own_unknown
             if in_scope(s) and limit.purpose is not None and s.purpose is None
         }
         if mine:

@@ -1,5 +1,7 @@
+from collections.abc import Iterator
+
 from painrcm.edits._examples_history import OTHER_PRACTICE, line, visit
-from painrcm.edits.base import ClaimContext, Edit
+from painrcm.edits.base import ClaimContext, Edit, Outcome
 from painrcm.edits.frequency import frequency_check
 from painrcm.model import Severity
 
@@ -14,26 +16,32 @@ EDIT = Edit(
     "is denied even when every line on it is coded correctly, and sessions at another practice count too.",
     example={},
     fixed={},
-    example_context={"history": [
-        visit("H-1", "2025-04-10", line("64483", "RT")),
-        visit("H-2", "2025-07-01", line("64483", "RT"), practice=OTHER_PRACTICE),
-        visit("H-3", "2025-09-15", line("64483", "RT")),
-        visit("H-4", "2025-12-01", line("62323")),
-    ]},
-    fixed_context={"history": [
-        visit("H-1", "2025-03-02", line("64483", "RT")),
-        visit("H-2", "2025-07-01", line("64483", "RT"), practice=OTHER_PRACTICE),
-        visit("H-3", "2025-09-15", line("64483", "RT")),
-        visit("H-4", "2025-12-01", line("64479", "RT")),
-    ]},
+    example_context={
+        "history": [
+            visit("H-1", "2025-04-10", line("64483", "RT")),
+            visit("H-2", "2025-07-01", line("64483", "RT"), practice=OTHER_PRACTICE),
+            visit("H-3", "2025-09-15", line("64483", "RT")),
+            visit("H-4", "2025-12-01", line("62323")),
+        ]
+    },
+    fixed_context={
+        "history": [
+            visit("H-1", "2025-03-02", line("64483", "RT")),
+            visit("H-2", "2025-07-01", line("64483", "RT"), practice=OTHER_PRACTICE),
+            visit("H-3", "2025-09-15", line("64483", "RT")),
+            visit("H-4", "2025-12-01", line("64479", "RT")),
+        ]
+    },
     example_note="Four lumbar epidural sessions since 2025-04-10 (one at another practice): the 2026-03-02 "
     "session is the fifth. In the corrected history the first session was on 2025-03-02, exactly one year "
     "earlier, which is outside the window, and the cervical/thoracic session does not count against lumbar.",
-    sources=["RULES.md section 6 (per region, rolling 12 months, across practices)",
-             "Medicare billing and coding article A58993"],
+    sources=[
+        "RULES.md section 6 (per region, rolling 12 months, across practices)",
+        "Medicare billing and coding article A58993",
+    ],
 )
 
 
 @EDIT.check
-def check(ctx: ClaimContext):
+def check(ctx: ClaimContext) -> Iterator[Outcome]:
     yield from frequency_check(ctx, EDIT.id)

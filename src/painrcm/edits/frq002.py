@@ -1,15 +1,26 @@
+from collections.abc import Iterator
+from typing import Any
+
 from painrcm.edits._examples_history import line, visit
-from painrcm.edits.base import ClaimContext, Edit
+from painrcm.edits.base import ClaimContext, Edit, Outcome
 from painrcm.edits.frequency import frequency_check
 from painrcm.model import Severity
 
-_FACET = {"family": "facet_joint", "region": "lumbar", "target": "intraarticular", "purpose": "therapeutic",
-          "levels": ["L4-L5"], "laterality": "bilateral", "imaging": "fluoroscopy", "images_stored": True,
-          "medications": ["triamcinolone 40 mg"]}
+_FACET = {
+    "family": "facet_joint",
+    "region": "lumbar",
+    "target": "intraarticular",
+    "purpose": "therapeutic",
+    "levels": ["L4-L5"],
+    "laterality": "bilateral",
+    "imaging": "fluoroscopy",
+    "images_stored": True,
+    "medications": ["triamcinolone 40 mg"],
+}
 _CLAIM = {"diagnoses": ["M47.816"], "procedures": [_FACET], "lines": [line("64493", "50")]}
 
 
-def _past(eid: str, when: str) -> dict:
+def _past(eid: str, when: str) -> dict[str, Any]:
     return visit(eid, when, line("64493", "50"), procedures=[_FACET], diagnoses=["M47.816"])
 
 
@@ -26,10 +37,17 @@ EDIT = Edit(
     "over the limit is denied.",
     example=_CLAIM,
     fixed=_CLAIM,
-    example_context={"history": [_past("H-1", "2025-05-01"), _past("H-2", "2025-08-01"),
-                                 _past("H-3", "2025-11-01"), _past("H-4", "2026-01-15")]},
-    fixed_context={"history": [_past("H-2", "2025-08-01"), _past("H-3", "2025-11-01"),
-                               _past("H-4", "2026-01-15")]},
+    example_context={
+        "history": [
+            _past("H-1", "2025-05-01"),
+            _past("H-2", "2025-08-01"),
+            _past("H-3", "2025-11-01"),
+            _past("H-4", "2026-01-15"),
+        ]
+    },
+    fixed_context={
+        "history": [_past("H-2", "2025-08-01"), _past("H-3", "2025-11-01"), _past("H-4", "2026-01-15")]
+    },
     example_note="Four therapeutic lumbar facet sessions in the twelve months before 2026-03-02; this is the "
     "fifth. With three earlier sessions the claim is the fourth and last allowed (FRQ090 warns).",
     sources=["RULES.md section 6", "Noridian JF facet joint intervention Q&A"],
@@ -37,5 +55,5 @@ EDIT = Edit(
 
 
 @EDIT.check
-def check(ctx: ClaimContext):
+def check(ctx: ClaimContext) -> Iterator[Outcome]:
     yield from frequency_check(ctx, EDIT.id)

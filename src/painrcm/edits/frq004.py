@@ -1,14 +1,20 @@
+from collections.abc import Iterator
+from typing import Any
+
 from painrcm.edits._examples_history import line, visit
-from painrcm.edits.base import ClaimContext, Edit
+from painrcm.edits.base import ClaimContext, Edit, Outcome
 from painrcm.edits.frequency import frequency_check
 from painrcm.model import Severity
 
-_TPI = {"family": "trigger_point", "muscles": ["upper trapezius", "levator scapulae", "rhomboid major"],
-        "medications": ["lidocaine 1%"]}
+_TPI = {
+    "family": "trigger_point",
+    "muscles": ["upper trapezius", "levator scapulae", "rhomboid major"],
+    "medications": ["lidocaine 1%"],
+}
 _CLAIM = {"diagnoses": ["M79.18"], "procedures": [_TPI], "lines": [line("20553")]}
 
 
-def _past(eid: str, when: str) -> dict:
+def _past(eid: str, when: str) -> dict[str, Any]:
     return visit(eid, when, line("20553"), diagnoses=["M79.18"])
 
 
@@ -23,8 +29,9 @@ EDIT = Edit(
     "necessary.",
     example=_CLAIM,
     fixed=_CLAIM,
-    example_context={"history": [_past("H-1", "2025-06-01"), _past("H-2", "2025-09-01"),
-                                 _past("H-3", "2025-12-01")]},
+    example_context={
+        "history": [_past("H-1", "2025-06-01"), _past("H-2", "2025-09-01"), _past("H-3", "2025-12-01")]
+    },
     fixed_context={"history": [_past("H-2", "2025-09-01"), _past("H-3", "2025-12-01")]},
     example_note="Three trigger-point sessions since June 2025: a fourth on 2026-03-02 is over the limit.",
     sources=["RULES.md section 6", "LCD L36859 (trigger points: 3 per 12 months)"],
@@ -32,5 +39,5 @@ EDIT = Edit(
 
 
 @EDIT.check
-def check(ctx: ClaimContext):
+def check(ctx: ClaimContext) -> Iterator[Outcome]:
     yield from frequency_check(ctx, EDIT.id)

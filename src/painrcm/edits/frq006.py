@@ -1,7 +1,8 @@
+from collections.abc import Iterator
 from datetime import timedelta
 
 from painrcm.edits._examples_history import MBB_CLAIM, mbb
-from painrcm.edits.base import ClaimContext, Edit, Hit, Skip
+from painrcm.edits.base import ClaimContext, Edit, Hit, Outcome, Skip
 from painrcm.edits.frequency import claim_services, history_services
 from painrcm.model import Severity
 
@@ -25,7 +26,7 @@ EDIT = Edit(
 
 
 @EDIT.check
-def check(ctx: ClaimContext):
+def check(ctx: ClaimContext) -> Iterator[Outcome]:
     days = ctx.policy.intervals.mbb_second_min_days
     if days is None:
         return
@@ -33,8 +34,11 @@ def check(ctx: ClaimContext):
         if s.family != "facet_joint" or s.purpose != "diagnostic" or s.target == "intraarticular":
             continue
         earlier = [
-            h for h in history_services(ctx, ctx.dos - timedelta(days=days), ctx.dos)
-            if h.family == "facet_joint" and h.region == s.region and h.date < ctx.dos
+            h
+            for h in history_services(ctx, ctx.dos - timedelta(days=days), ctx.dos)
+            if h.family == "facet_joint"
+            and h.region == s.region
+            and h.date < ctx.dos
             and h.target != "intraarticular"
         ]
         too_soon = [h for h in earlier if h.purpose == "diagnostic"]

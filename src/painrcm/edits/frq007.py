@@ -1,10 +1,14 @@
+from collections.abc import Iterator
+from typing import Any
+
+from painrcm.dates import add_months
 from painrcm.edits._examples_history import RFA_CLAIM, line, mbb, visit
-from painrcm.edits.base import ClaimContext, Edit, Hit
-from painrcm.edits.frequency import add_months, claim_services, history_services
+from painrcm.edits.base import ClaimContext, Edit, Hit, Outcome
+from painrcm.edits.frequency import claim_services, history_services
 from painrcm.model import Severity
 
 
-def _rfa(eid: str, when: str) -> dict:
+def _rfa(eid: str, when: str) -> dict[str, Any]:
     return visit(eid, when, line("64635", "RT"), line("64636", "RT"), diagnoses=["M47.816"])
 
 
@@ -19,10 +23,12 @@ EDIT = Edit(
     "repeat sooner than six months.",
     example=RFA_CLAIM,
     fixed=RFA_CLAIM,
-    example_context={"history": [mbb("B-1", "2025-07-01", 85), mbb("B-2", "2025-07-20", 90),
-                                 _rfa("R-1", "2025-10-15")]},
-    fixed_context={"history": [mbb("B-1", "2025-07-01", 85), mbb("B-2", "2025-07-20", 90),
-                               _rfa("R-1", "2025-09-02")]},
+    example_context={
+        "history": [mbb("B-1", "2025-07-01", 85), mbb("B-2", "2025-07-20", 90), _rfa("R-1", "2025-10-15")]
+    },
+    fixed_context={
+        "history": [mbb("B-1", "2025-07-01", 85), mbb("B-2", "2025-07-20", 90), _rfa("R-1", "2025-09-02")]
+    },
     example_note="The last lumbar ablation was on 2025-10-15; a repeat is allowed from 2026-04-15. "
     "After one on 2025-09-02 the repeat on 2026-03-02 is exactly six months later and allowed.",
     sources=["RULES.md section 6 (RFA repeated at the same region: at least 6 months)"],
@@ -30,7 +36,7 @@ EDIT = Edit(
 
 
 @EDIT.check
-def check(ctx: ClaimContext):
+def check(ctx: ClaimContext) -> Iterator[Outcome]:
     months = ctx.policy.intervals.rfa_repeat_min_months
     if months is None:
         return
@@ -38,7 +44,8 @@ def check(ctx: ClaimContext):
         if s.family != "radiofrequency_ablation":
             continue
         prev = [
-            h for h in history_services(ctx, add_months(ctx.dos, -months) , ctx.dos)
+            h
+            for h in history_services(ctx, add_months(ctx.dos, -months), ctx.dos)
             if h.family == "radiofrequency_ablation" and h.region == s.region and h.date < ctx.dos
         ]
         prev = [h for h in prev if add_months(h.date, months) > ctx.dos]
@@ -47,7 +54,13 @@ def check(ctx: ClaimContext):
             yield Hit(
                 f"This region was ablated on {last.isoformat()}; the payer pays a repeat ablation only from "
                 f"{add_months(last, months).isoformat()} ({months} months later).",
-                line=next((i for i, _, info in ctx.indexed()
-                           if info and info.family == "radiofrequency_ablation" and info.region == s.region), None),
+                line=next(
+                    (
+                        i
+                        for i, _, info in ctx.indexed()
+                        if info and info.family == "radiofrequency_ablation" and info.region == s.region
+                    ),
+                    None,
+                ),
                 fix=f"Schedule the repeat on or after {add_months(last, months).isoformat()}.",
             )

@@ -1,5 +1,7 @@
+from collections.abc import Iterator
+
 from painrcm.edits._examples_history import MBB_CLAIM, mbb
-from painrcm.edits.base import ClaimContext, Edit
+from painrcm.edits.base import ClaimContext, Edit, Outcome
 from painrcm.edits.frequency import frequency_check
 from painrcm.model import Severity
 
@@ -14,8 +16,14 @@ EDIT = Edit(
     "payers stop paying for them after a few sessions a year per region.",
     example=MBB_CLAIM,
     fixed=MBB_CLAIM,
-    example_context={"history": [mbb("H-1", "2025-04-01", 40), mbb("H-2", "2025-06-01", 45),
-                                 mbb("H-3", "2025-09-01", 50), mbb("H-4", "2025-12-01", 60)]},
+    example_context={
+        "history": [
+            mbb("H-1", "2025-04-01", 40),
+            mbb("H-2", "2025-06-01", 45),
+            mbb("H-3", "2025-09-01", 50),
+            mbb("H-4", "2025-12-01", 60),
+        ]
+    },
     fixed_context={"history": [mbb("H-3", "2025-09-01", 50), mbb("H-4", "2025-12-01", 60)]},
     example_note="Four diagnostic lumbar block sessions in the window already: this fifth one is denied.",
     sources=["RULES.md section 6 and section 10", "Noridian JF facet joint intervention Q&A"],
@@ -23,5 +31,5 @@ EDIT = Edit(
 
 
 @EDIT.check
-def check(ctx: ClaimContext):
+def check(ctx: ClaimContext) -> Iterator[Outcome]:
     yield from frequency_check(ctx, EDIT.id)

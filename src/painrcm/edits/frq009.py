@@ -1,18 +1,27 @@
+from collections.abc import Iterator
+from typing import Any
+
 from painrcm.edits._examples_history import line, visit
-from painrcm.edits.base import ClaimContext, Edit
+from painrcm.edits.base import ClaimContext, Edit, Outcome
 from painrcm.edits.frequency import frequency_check
 from painrcm.model import Severity
 
 
-def _si(purpose: str) -> dict:
-    return {"family": "sacroiliac_joint", "laterality": "left", "imaging": "fluoroscopy", "images_stored": True,
-            "medications": ["bupivacaine 0.5%"], "purpose": purpose}
+def _si(purpose: str) -> dict[str, Any]:
+    return {
+        "family": "sacroiliac_joint",
+        "laterality": "left",
+        "imaging": "fluoroscopy",
+        "images_stored": True,
+        "medications": ["bupivacaine 0.5%"],
+        "purpose": purpose,
+    }
 
 
 _CLAIM = {"diagnoses": ["M46.1"], "procedures": [_si("diagnostic")], "lines": [line("27096", "LT")]}
 
 
-def _past(eid: str, when: str) -> dict:
+def _past(eid: str, when: str) -> dict[str, Any]:
     return visit(eid, when, line("27096", "LT"), procedures=[_si("diagnostic")], diagnoses=["M46.1"])
 
 
@@ -36,5 +45,5 @@ EDIT = Edit(
 
 
 @EDIT.check
-def check(ctx: ClaimContext):
+def check(ctx: ClaimContext) -> Iterator[Outcome]:
     yield from frequency_check(ctx, EDIT.id)

@@ -1,5 +1,7 @@
+from collections.abc import Iterator
+
 from painrcm.edits._examples_history import line, visit
-from painrcm.edits.base import ClaimContext, Edit
+from painrcm.edits.base import ClaimContext, Edit, Outcome
 from painrcm.edits.frequency import last_session_warning
 from painrcm.model import Severity
 
@@ -13,11 +15,19 @@ EDIT = Edit(
     "scheduler needs the date now.",
     example={},
     fixed={},
-    example_context={"history": [visit("H-1", "2025-07-01", line("64483", "RT")),
-                                 visit("H-2", "2025-09-15", line("64483", "RT")),
-                                 visit("H-3", "2025-12-01", line("64483", "RT"))]},
-    fixed_context={"history": [visit("H-2", "2025-09-15", line("64483", "RT")),
-                               visit("H-3", "2025-12-01", line("64483", "RT"))]},
+    example_context={
+        "history": [
+            visit("H-1", "2025-07-01", line("64483", "RT")),
+            visit("H-2", "2025-09-15", line("64483", "RT")),
+            visit("H-3", "2025-12-01", line("64483", "RT")),
+        ]
+    },
+    fixed_context={
+        "history": [
+            visit("H-2", "2025-09-15", line("64483", "RT")),
+            visit("H-3", "2025-12-01", line("64483", "RT")),
+        ]
+    },
     example_note="Three lumbar epidural sessions since 2025-07-01: this fourth one is the last; the next is "
     "payable from 2026-07-01.",
     sources=["RULES.md section 6", "EDITS.md FRQ090"],
@@ -25,5 +35,5 @@ EDIT = Edit(
 
 
 @EDIT.check
-def check(ctx: ClaimContext):
+def check(ctx: ClaimContext) -> Iterator[Outcome]:
     yield from last_session_warning(ctx)

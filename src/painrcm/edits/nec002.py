@@ -32,15 +32,28 @@ EDIT = Edit(
     "failed for a minimum time (Medicare: 4 weeks before an epidural, 6 before facet, RFA or SCS; "
     "commercial default: 6). A claim whose record does not show it is denied as not medically necessary, "
     "and is a common target of post-payment audits.",
-    example={"documentation": {"conservative_care_weeks": 2, "indication": "right L5 radiculopathy",
-                               "psych_evaluation": True}},
-    fixed={"documentation": {"conservative_care_weeks": 8, "indication": "right L5 radiculopathy",
-                             "psych_evaluation": True}},
+    example={
+        "documentation": {
+            "conservative_care_weeks": 2,
+            "indication": "right L5 radiculopathy",
+            "psych_evaluation": True,
+        }
+    },
+    fixed={
+        "documentation": {
+            "conservative_care_weeks": 8,
+            "indication": "right L5 radiculopathy",
+            "psych_evaluation": True,
+        }
+    },
     example_note="A right L5 transforaminal epidural (64483) for a Medicare patient after only two weeks of "
     "physical therapy; Medicare wants at least four. The corrected record documents eight weeks of "
     "physical therapy and NSAIDs before the injection.",
-    sources=["RULES.md section 8 (conservative care weeks)", "EDITS.md NEC002",
-             "payer policy: conservative_care_weeks"],
+    sources=[
+        "RULES.md section 8 (conservative care weeks)",
+        "EDITS.md NEC002",
+        "payer policy: conservative_care_weeks",
+    ],
 )
 
 
@@ -62,8 +75,10 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
     weeks = ctx.encounter.documentation.conservative_care_weeks
     if weeks is None:
         fams = ", ".join(sorted(first_line))
-        yield Skip(f"documentation.conservative_care_weeks is not given: cannot check the conservative care "
-                   f"required before {fams}")
+        yield Skip(
+            f"documentation.conservative_care_weeks is not given: cannot check the conservative care "
+            f"required before {fams}"
+        )
         return
     for family, i in first_line.items():
         need = required[family]

@@ -40,14 +40,21 @@ EDIT = Edit(
     "spondylosis, disc displacement, post-laminectomy syndrome ...). A line whose diagnoses are all "
     "outside that list is denied as not medically necessary (CARC 50/11), even when the right diagnosis "
     "is elsewhere on the claim but not pointed to.",
-    example={"diagnoses": ["M62.830"],
-             "lines": [{"code": "64483", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1]}]},
-    fixed={"diagnoses": ["M54.16", "M62.830"],
-           "lines": [{"code": "64483", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1, 2]}]},
+    example={
+        "diagnoses": ["M62.830"],
+        "lines": [{"code": "64483", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1]}],
+    },
+    fixed={
+        "diagnoses": ["M54.16", "M62.830"],
+        "lines": [{"code": "64483", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1, 2]}],
+    },
     example_note="A right L5 transforaminal epidural billed with muscle spasm of the back (M62.830) only. "
     "The note documents right L5 radiculopathy: the corrected claim adds M54.16 and points the line to it.",
-    sources=["RULES.md section 8 (covered diagnoses by family)", "payer policy: diagnoses.covered",
-             "Medicare billing and coding article A58993 (epidural steroid injections)"],
+    sources=[
+        "RULES.md section 8 (covered diagnoses by family)",
+        "payer policy: diagnoses.covered",
+        "Medicare billing and coding article A58993 (epidural steroid injections)",
+    ],
 )
 
 

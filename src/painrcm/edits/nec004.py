@@ -19,10 +19,14 @@ EDIT = Edit(
     "that justifies an injection (radiculopathy, spondylosis, disc disorder); a line supported by pain "
     "codes alone is a medical-necessity denial or an audit finding waiting to happen. This stands beside "
     "NEC003, which says whether the payer's list is met at all.",
-    example={"diagnoses": ["M54.50", "G89.29"],
-             "lines": [{"code": "64483", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1, 2]}]},
-    fixed={"diagnoses": ["M54.16", "M54.50"],
-           "lines": [{"code": "64483", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1, 2]}]},
+    example={
+        "diagnoses": ["M54.50", "G89.29"],
+        "lines": [{"code": "64483", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1, 2]}],
+    },
+    fixed={
+        "diagnoses": ["M54.16", "M54.50"],
+        "lines": [{"code": "64483", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1, 2]}],
+    },
     example_note="A right L5 transforaminal epidural supported only by low back pain and chronic pain codes. "
     "The note documents a right L5 radiculopathy: the corrected claim points the line to M54.16 first.",
     sources=["RULES.md section 8 (non-specific diagnoses)", "payer policy: diagnoses.nonspecific"],

@@ -1,19 +1,29 @@
+from collections.abc import Iterator
+from typing import Any
+
 from painrcm.edits._examples_history import line, visit
-from painrcm.edits.base import ClaimContext, Edit, Hit, Skip
+from painrcm.edits.base import ClaimContext, Edit, Hit, Outcome, Skip
 from painrcm.edits.frequency import history_services
 from painrcm.model import Severity
 
-_IMPLANT = {"diagnoses": ["G89.4", "M96.1"],
-            "procedures": [{"family": "spinal_cord_stimulator", "stage": "implant", "leads": 2}],
-            "lines": [line("63685"), {"code": "63650", "modifiers": [], "units": 2, "diagnosis_pointers": [1, 2]}]}
+_IMPLANT = {
+    "diagnoses": ["G89.4", "M96.1"],
+    "procedures": [{"family": "spinal_cord_stimulator", "stage": "implant", "leads": 2}],
+    "lines": [line("63685"), {"code": "63650", "modifiers": [], "units": 2, "diagnosis_pointers": [1, 2]}],
+}
 
 
-def _trial(relief: float | None) -> dict:
+def _trial(relief: float | None) -> dict[str, Any]:
     proc = {"family": "spinal_cord_stimulator", "stage": "trial", "leads": 2}
     if relief is not None:
         proc["relief_percent"] = relief
-    return visit("T-1", "2026-01-20", {"code": "63650", "modifiers": [], "units": 2, "diagnosis_pointers": [1]},
-                 procedures=[proc], diagnoses=["G89.4", "M96.1"])
+    return visit(
+        "T-1",
+        "2026-01-20",
+        {"code": "63650", "modifiers": [], "units": 2, "diagnosis_pointers": [1]},
+        procedures=[proc],
+        diagnoses=["G89.4", "M96.1"],
+    )
 
 
 EDIT = Edit(
@@ -35,15 +45,21 @@ EDIT = Edit(
 
 
 @EDIT.check
-def check(ctx: ClaimContext):
+def check(ctx: ClaimContext) -> Iterator[Outcome]:
     implant_line = next((i for i, ln in enumerate(ctx.lines) if ln.code == "63685"), None)
-    documented = any(p.family.value == "spinal_cord_stimulator" and p.stage == "implant" for p in ctx.procedures)
+    documented = any(
+        p.family.value == "spinal_cord_stimulator" and p.stage == "implant" for p in ctx.procedures
+    )
     if implant_line is None and not documented:
         return
     threshold = ctx.policy.relief.scs_trial_percent
-    trials = [h for h in history_services(ctx, None, ctx.dos)
-              if h.family == "spinal_cord_stimulator" and h.date < ctx.dos
-              and (h.stage == "trial" or (h.stage is None and "63685" not in h.codes))]
+    trials = [
+        h
+        for h in history_services(ctx, None, ctx.dos)
+        if h.family == "spinal_cord_stimulator"
+        and h.date < ctx.dos
+        and (h.stage == "trial" or (h.stage is None and "63685" not in h.codes))
+    ]
     if any((t.relief_percent or 0) >= threshold for t in trials):
         return
     unknown = [t for t in trials if t.relief_percent is None]
@@ -53,7 +69,8 @@ def check(ctx: ClaimContext):
     best = max((t.relief_percent or 0 for t in trials), default=None)
     yield Hit(
         "A permanent stimulator needs an earlier trial with at least "
-        f"{threshold:g}% relief; " + ("history holds no trial." if best is None else f"the best trial gave {best:g}%."),
+        f"{threshold:g}% relief; "
+        + ("history holds no trial." if best is None else f"the best trial gave {best:g}%."),
         line=implant_line,
         fix="Hold the claim until a successful trial is documented (add the trial's record if it was done "
         "elsewhere).",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 
 from painrcm.edits.base import ClaimContext, Edit, Hit, Outcome, Skip
 from painrcm.model import Family, Severity
@@ -26,25 +27,50 @@ EDIT = Edit(
     why="Medicare (NCD 160.7) and most commercial payers cover a stimulator trial or implant only after a "
     "psychological screening has cleared the patient. Without it in the record the trial, and later the "
     "implant, are denied as not medically necessary, and the denial is hard to overturn on appeal.",
-    example={"diagnoses": ["M96.1", "G89.4"],
-             "procedures": [{"family": "spinal_cord_stimulator", "stage": "trial", "leads": 2,
-                             "lead_type": "percutaneous", "relief_percent": 60}],
-             "documentation": {"conservative_care_weeks": 26,
-                               "indication": "post-laminectomy syndrome with refractory leg pain",
-                               "psych_evaluation": False},
-             "lines": [{"code": "63650", "modifiers": [], "units": 2, "diagnosis_pointers": [1, 2]}]},
-    fixed={"diagnoses": ["M96.1", "G89.4"],
-           "procedures": [{"family": "spinal_cord_stimulator", "stage": "trial", "leads": 2,
-                           "lead_type": "percutaneous", "relief_percent": 60}],
-           "documentation": {"conservative_care_weeks": 26,
-                             "indication": "post-laminectomy syndrome with refractory leg pain",
-                             "psych_evaluation": True},
-           "lines": [{"code": "63650", "modifiers": [], "units": 2, "diagnosis_pointers": [1, 2]}]},
+    example={
+        "diagnoses": ["M96.1", "G89.4"],
+        "procedures": [
+            {
+                "family": "spinal_cord_stimulator",
+                "stage": "trial",
+                "leads": 2,
+                "lead_type": "percutaneous",
+                "relief_percent": 60,
+            }
+        ],
+        "documentation": {
+            "conservative_care_weeks": 26,
+            "indication": "post-laminectomy syndrome with refractory leg pain",
+            "psych_evaluation": False,
+        },
+        "lines": [{"code": "63650", "modifiers": [], "units": 2, "diagnosis_pointers": [1, 2]}],
+    },
+    fixed={
+        "diagnoses": ["M96.1", "G89.4"],
+        "procedures": [
+            {
+                "family": "spinal_cord_stimulator",
+                "stage": "trial",
+                "leads": 2,
+                "lead_type": "percutaneous",
+                "relief_percent": 60,
+            }
+        ],
+        "documentation": {
+            "conservative_care_weeks": 26,
+            "indication": "post-laminectomy syndrome with refractory leg pain",
+            "psych_evaluation": True,
+        },
+        "lines": [{"code": "63650", "modifiers": [], "units": 2, "diagnosis_pointers": [1, 2]}],
+    },
     example_note="A two-lead percutaneous stimulator trial for post-laminectomy syndrome; the record says no "
     "psychological evaluation was done. The corrected record documents the pre-trial psychological "
     "clearance.",
-    sources=["RULES.md section 8 (SCS psychological evaluation)", "CMS NCD 160.7 (electrical nerve stimulators)",
-             "payer policy: psych_evaluation_required"],
+    sources=[
+        "RULES.md section 8 (SCS psychological evaluation)",
+        "CMS NCD 160.7 (electrical nerve stimulators)",
+        "payer policy: psych_evaluation_required",
+    ],
 )
 
 
@@ -54,7 +80,8 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
     if not required:
         return
     documented = {
-        p.stage for p in ctx.procedures
+        p.stage
+        for p in ctx.procedures
         if p.family == Family.SPINAL_CORD_STIMULATOR and p.stage in ("trial", "implant")
     }
     affected: list[int] = []
@@ -73,17 +100,21 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
     if psych is True:
         return
     if psych is None:
-        yield Skip("documentation.psych_evaluation is not given: cannot check the psychological evaluation "
-                   "a spinal cord stimulator trial or implant requires")
+        yield Skip(
+            "documentation.psych_evaluation is not given: cannot check the psychological evaluation "
+            "a spinal cord stimulator trial or implant requires"
+        )
         return
     if not affected:
         codes = ", ".join(ctx.lines[i].code for i in unsure)
-        yield Skip(f"the stage (trial or implant) of {codes} is not documented, and this payer requires a "
-                   f"psychological evaluation only for: {', '.join(sorted(required))}")
+        yield Skip(
+            f"the stage (trial or implant) of {codes} is not documented, and this payer requires a "
+            f"psychological evaluation only for: {', '.join(sorted(required))}"
+        )
         return
     where = ", ".join(f"line {i + 1} ({ctx.lines[i].code})" for i in affected)
-    stages = set().union(*(_stages(ctx.lines[i].code, documented) for i in affected)) & required
-    stage_words = " or ".join(sorted(stages, reverse=True))
+    billed: set[str] = set().union(*(_stages(ctx.lines[i].code, documented) for i in affected))
+    stage_words = " or ".join(sorted(billed & required, reverse=True))
     yield Hit(
         f"{where[0].upper()}{where[1:]}: spinal cord stimulator {stage_words} billed, but the record says no psychological "
         "evaluation was done; the payer requires one before a stimulator trial or implant, so this will be "
@@ -94,7 +125,7 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
     )
 
 
-def _stages(code: str, documented: set[str | None]) -> frozenset[str]:
+def _stages(code: str, documented: AbstractSet[str]) -> frozenset[str]:
     """The stages a billed SCS line stands for: the documented stage(s) when they fit the code, else the
     code's own."""
     own = CODE_STAGES[code]

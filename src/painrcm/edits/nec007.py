@@ -12,8 +12,16 @@ from painrcm.model import Procedure, Severity
 REQUIRED: dict[str, tuple[str, ...]] = {
     "epidural_interlaminar": ("region", "approach", "levels", "imaging", "medications"),
     "epidural_transforaminal": ("region", "levels", "laterality", "imaging", "images_stored", "medications"),
-    "facet_joint": ("region", "target", "purpose", "levels", "laterality", "imaging", "images_stored",
-                    "medications"),
+    "facet_joint": (
+        "region",
+        "target",
+        "purpose",
+        "levels",
+        "laterality",
+        "imaging",
+        "images_stored",
+        "medications",
+    ),
     "radiofrequency_ablation": ("region", "levels", "laterality", "imaging", "images_stored"),
     "sacroiliac_joint": ("laterality", "imaging", "images_stored", "medications"),
     "trigger_point": ("muscles", "medications"),
@@ -22,11 +30,19 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 }
 
 _WORDS = {
-    "region": "spinal region", "approach": "approach (interlaminar or caudal)", "levels": "levels treated",
-    "laterality": "side", "imaging": "imaging guidance used", "images_stored": "whether images were stored",
-    "medications": "medications injected", "target": "target (intra-articular or medial branch)",
-    "purpose": "purpose (diagnostic or therapeutic)", "relief_percent": "relief obtained (percent)",
-    "muscles": "muscles injected", "nerve": "nerve blocked", "stage": "stage (trial, implant, revision, removal)",
+    "region": "spinal region",
+    "approach": "approach (interlaminar or caudal)",
+    "levels": "levels treated",
+    "laterality": "side",
+    "imaging": "imaging guidance used",
+    "images_stored": "whether images were stored",
+    "medications": "medications injected",
+    "target": "target (intra-articular or medial branch)",
+    "purpose": "purpose (diagnostic or therapeutic)",
+    "relief_percent": "relief obtained (percent)",
+    "muscles": "muscles injected",
+    "nerve": "nerve blocked",
+    "stage": "stage (trial, implant, revision, removal)",
     "leads": "number of leads",
 }
 
@@ -57,15 +73,37 @@ EDIT = Edit(
     why="A claim is paid on what was billed but kept on what the record shows. When a medical review or "
     "post-payment audit asks for the note and it does not state, for example, the levels or that images "
     "were stored, the payment is taken back. Fix the note before the claim goes out.",
-    example={"procedures": [{"family": "epidural_transforaminal", "region": "lumbar", "levels": ["L5"],
-                             "laterality": "right", "imaging": "fluoroscopy"}]},
-    fixed={"procedures": [{"family": "epidural_transforaminal", "region": "lumbar", "levels": ["L5"],
-                           "laterality": "right", "imaging": "fluoroscopy", "images_stored": True,
-                           "medications": ["dexamethasone 10 mg", "lidocaine 1% 1 mL"]}]},
+    example={
+        "procedures": [
+            {
+                "family": "epidural_transforaminal",
+                "region": "lumbar",
+                "levels": ["L5"],
+                "laterality": "right",
+                "imaging": "fluoroscopy",
+            }
+        ]
+    },
+    fixed={
+        "procedures": [
+            {
+                "family": "epidural_transforaminal",
+                "region": "lumbar",
+                "levels": ["L5"],
+                "laterality": "right",
+                "imaging": "fluoroscopy",
+                "images_stored": True,
+                "medications": ["dexamethasone 10 mg", "lidocaine 1% 1 mL"],
+            }
+        ]
+    },
     example_note="The transforaminal injection note does not say whether fluoroscopic images were stored or "
     "what was injected. The corrected note records both.",
-    sources=["EDITS.md NEC007 (required facts by family)", "CONTRACTS.md section 2 (procedure facts)",
-             "Medicare LCD documentation requirements for epidural and facet procedures (stored images)"],
+    sources=[
+        "EDITS.md NEC007 (required facts by family)",
+        "CONTRACTS.md section 2 (procedure facts)",
+        "Medicare LCD documentation requirements for epidural and facet procedures (stored images)",
+    ],
 )
 
 

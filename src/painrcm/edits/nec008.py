@@ -22,16 +22,28 @@ EDIT = Edit(
     why="The two codes are paid differently and are chosen by muscle count alone. Billing 20553 for two "
     "muscles is upcoding (denied, and recovered on audit); billing 20552 for four muscles leaves money "
     "unpaid.",
-    example={"diagnoses": ["M79.18"],
-             "procedures": [{"family": "trigger_point",
-                             "muscles": ["upper trapezius", "levator scapulae", "rhomboid major"],
-                             "medications": ["lidocaine 1% 6 mL"]}],
-             "lines": [{"code": "20552", "modifiers": [], "units": 1, "diagnosis_pointers": [1]}]},
-    fixed={"diagnoses": ["M79.18"],
-           "procedures": [{"family": "trigger_point",
-                           "muscles": ["upper trapezius", "levator scapulae", "rhomboid major"],
-                           "medications": ["lidocaine 1% 6 mL"]}],
-           "lines": [{"code": "20553", "modifiers": [], "units": 1, "diagnosis_pointers": [1]}]},
+    example={
+        "diagnoses": ["M79.18"],
+        "procedures": [
+            {
+                "family": "trigger_point",
+                "muscles": ["upper trapezius", "levator scapulae", "rhomboid major"],
+                "medications": ["lidocaine 1% 6 mL"],
+            }
+        ],
+        "lines": [{"code": "20552", "modifiers": [], "units": 1, "diagnosis_pointers": [1]}],
+    },
+    fixed={
+        "diagnoses": ["M79.18"],
+        "procedures": [
+            {
+                "family": "trigger_point",
+                "muscles": ["upper trapezius", "levator scapulae", "rhomboid major"],
+                "medications": ["lidocaine 1% 6 mL"],
+            }
+        ],
+        "lines": [{"code": "20553", "modifiers": [], "units": 1, "diagnosis_pointers": [1]}],
+    },
     example_note="Trigger points were injected in three muscles, but the one-or-two-muscle code 20552 was "
     "billed. The fix swaps it for 20553.",
     sources=["RULES.md section 2 (trigger points: 20552 1-2 muscles, 20553 3 or more)", "CPT 20552/20553"],
@@ -41,7 +53,8 @@ EDIT = Edit(
 @EDIT.check
 def check(ctx: ClaimContext) -> Iterator[Outcome]:
     tp_lines = [
-        i for i, _ln, info in ctx.indexed()
+        i
+        for i, _ln, info in ctx.indexed()
         if info is not None and info.family == "trigger_point" and ctx.line_dos(i) == ctx.dos
     ]
     if not tp_lines:

@@ -100,8 +100,12 @@ def groups_of(procs: list[Procedure]) -> list[Group]:
             key = p.model_dump(exclude={"laterality"})
             for g in out:
                 q = g.procs[-1]
-                if len(g.procs) == 1 and q.laterality in ("left", "right") and q.laterality != p.laterality \
-                        and q.model_dump(exclude={"laterality"}) == key:
+                if (
+                    len(g.procs) == 1
+                    and q.laterality in ("left", "right")
+                    and q.laterality != p.laterality
+                    and q.model_dump(exclude={"laterality"}) == key
+                ):
                     twin = g
                     break
         if twin is None:
@@ -124,8 +128,10 @@ def _approach_ok(info: CodeInfo, proc: Procedure) -> bool:
 
 def _approach_words(info: CodeInfo, proc: Procedure) -> str:
     if info.family == "peripheral_nerve_block":
-        return f"a {str(info.nerve).replace('_', ' ')} nerve block, but the note documents a " \
-               f"{str(proc.nerve).replace('_', ' ')} nerve block"
+        return (
+            f"a {str(info.nerve).replace('_', ' ')} nerve block, but the note documents a "
+            f"{str(proc.nerve).replace('_', ' ')} nerve block"
+        )
     if info.family == "vertebral_augmentation":
         return f"a {info.augmentation}, but the note documents a {proc.kind}"
     return f"{info.label.lower()}, but the note documents a stimulator {proc.stage}"
@@ -144,7 +150,9 @@ def _side_words(sides: set[str]) -> str:
 
 
 def _desc(lines: list[Line]) -> str:
-    return ", ".join(f"{ln.code}{''.join('-' + m for m in ln.modifiers)} x {_units(ln.units)}" for ln in lines)
+    return ", ".join(
+        f"{ln.code}{''.join('-' + m for m in ln.modifiers)} x {_units(ln.units)}" for ln in lines
+    )
 
 
 def _units(u: float | None) -> str:
@@ -152,8 +160,9 @@ def _units(u: float | None) -> str:
 
 
 def _coded(ctx: ClaimContext, group: Group) -> list[Line] | None:
-    enc = ctx.encounter.model_copy(update={"procedures": list(group.procs), "evaluation": None, "drugs": [],
-                                           "lines": None})
+    enc = ctx.encounter.model_copy(
+        update={"procedures": list(group.procs), "evaluation": None, "drugs": [], "lines": None}
+    )
     try:
         lines = code_encounter(enc, ctx.reference, ctx.policy)
     except (InputError, LookupError, StopIteration, ValueError):  # a fact the coder needs is missing: no fix
@@ -177,15 +186,19 @@ EDIT = Edit(
     fixed={"lines": [{"code": "64483", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1, 2]}]},
     example_note="The note documents a right L5 transforaminal epidural, but the interlaminar code 62323 was "
     "billed. The fix replaces the line with the coded 64483-RT.",
-    sources=["RULES.md sections 1 and 2 (regions, codes by procedure)", "CONTRACTS.md section 2",
-             "EDITS.md NEC009"],
+    sources=[
+        "RULES.md sections 1 and 2 (regions, codes by procedure)",
+        "CONTRACTS.md section 2",
+        "EDITS.md NEC009",
+    ],
 )
 
 
 @EDIT.check
 def check(ctx: ClaimContext) -> Iterator[Outcome]:
     rows = [
-        (i, info) for i, _ln, info in ctx.indexed()
+        (i, info)
+        for i, _ln, info in ctx.indexed()
         if info is not None and info.kind == "procedure" and info.family and ctx.line_dos(i) == ctx.dos
     ]
     if not rows:
@@ -202,53 +215,71 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
         fam = [g for g in groups if g.family == info.family]
         if not fam:
             documented = " and ".join(sorted({a_family(g.family) for g in groups}))
-            found.append(Contradiction(
-                i, "family",
-                f"Line {i + 1}: {line.code} ({info.label.lower()}) is billed, but the note documents "
-                f"{documented}, not {a_family(info.family)}.",
-                [g for g in groups if any(info.family in c and g.family in c for c in _CLOSE)],
-            ))
+            found.append(
+                Contradiction(
+                    i,
+                    "family",
+                    f"Line {i + 1}: {line.code} ({info.label.lower()}) is billed, but the note documents "
+                    f"{documented}, not {a_family(info.family)}.",
+                    [g for g in groups if any(info.family in c and g.family in c for c in _CLOSE)],
+                )
+            )
             continue
         compatible = [g for g in fam if _approach_ok(info, g.proc)]
         if not compatible:
-            found.append(Contradiction(
-                i, "approach", f"Line {i + 1}: {line.code} is {_approach_words(info, fam[0].proc)}.", fam))
+            found.append(
+                Contradiction(
+                    i, "approach", f"Line {i + 1}: {line.code} is {_approach_words(info, fam[0].proc)}.", fam
+                )
+            )
             continue
         if info.region:
-            in_region = [g for g in compatible if (r := proc_regions(g.proc)) is not None and info.region in r]
+            in_region = [
+                g for g in compatible if (r := proc_regions(g.proc)) is not None and info.region in r
+            ]
             unknown = [g for g in compatible if proc_regions(g.proc) is None]
             if not in_region and not unknown:
                 where = compatible[0].proc.levels or [compatible[0].proc.region or "?"]
                 doc_regions = sorted(set().union(*(proc_regions(g.proc) or set() for g in compatible)))
-                found.append(Contradiction(
-                    i, "region",
-                    f"Line {i + 1}: {line.code} is a {REGION_WORDS[info.region]} code, but the documented "
-                    f"{family_words(info.family)} was at {', '.join(where)}, which is "
-                    f"{' and '.join(REGION_WORDS[r] for r in doc_regions)}.",
-                    compatible,
-                ))
+                found.append(
+                    Contradiction(
+                        i,
+                        "region",
+                        f"Line {i + 1}: {line.code} is a {REGION_WORDS[info.region]} code, but the documented "
+                        f"{family_words(info.family)} was at {', '.join(where)}, which is "
+                        f"{' and '.join(REGION_WORDS[r] for r in doc_regions)}.",
+                        compatible,
+                    )
+                )
                 continue
             if not in_region:
-                skips.append(f"line {i + 1} ({line.code}): the region or levels of the documented "
-                             f"{family_words(info.family)} are not given, so the code's region cannot be checked")
+                skips.append(
+                    f"line {i + 1} ({line.code}): the region or levels of the documented "
+                    f"{family_words(info.family)} are not given, so the code's region cannot be checked"
+                )
             compatible = in_region + unknown
         side = ctx.side_of(i)
         if info.one_sided and side is not None and not ctx.claimed("side", i):
             billed = {"left", "right"} if side == "bilateral" else {side}
             if any(g.sides is None for g in compatible):
-                skips.append(f"line {i + 1} ({line.code}): the side of the documented "
-                             f"{family_words(info.family)} is not given, so the billed side cannot be checked")
+                skips.append(
+                    f"line {i + 1} ({line.code}): the side of the documented "
+                    f"{family_words(info.family)} is not given, so the billed side cannot be checked"
+                )
             else:
                 matching = [g for g in compatible if billed <= (g.sides or set())]
                 if not matching:
                     doc = set().union(*(g.sides or set() for g in compatible))
                     mods = "/".join(m for m in line.modifiers if m in ("RT", "LT", "50"))
-                    found.append(Contradiction(
-                        i, "side",
-                        f"Line {i + 1}: {line.code} is billed for {_side_words(billed)} ({mods}), but the note "
-                        f"documents the {family_words(info.family)} on {_side_words(doc)}.",
-                        compatible,
-                    ))
+                    found.append(
+                        Contradiction(
+                            i,
+                            "side",
+                            f"Line {i + 1}: {line.code} is billed for {_side_words(billed)} ({mods}), but the note "
+                            f"documents the {family_words(info.family)} on {_side_words(doc)}.",
+                            compatible,
+                        )
+                    )
                     continue
                 compatible = matching
         for g in compatible:
@@ -262,18 +293,28 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
         line = ctx.lines[c.index]
         if ops is None:
             fix = f"Recode line {c.index + 1} from the procedure note (or correct the note if the code is right)."
-            yield Hit(c.message + " The code is not supported by the record and will be denied.", line=c.index,
-                      fix=fix)
+            yield Hit(
+                c.message + " The code is not supported by the record and will be denied.",
+                line=c.index,
+                fix=fix,
+            )
             continue
         if n == 0:
             coded = ops[0].value
             fix = f"Replace line {c.index + 1} ({line.code}) with the lines coded from the note: {_desc(list(coded))}."
-            yield Hit(c.message + " The code is not supported by the record and will be denied.", line=c.index,
-                      fix=fix, ops=(ops[0],))
+            yield Hit(
+                c.message + " The code is not supported by the record and will be denied.",
+                line=c.index,
+                fix=fix,
+                ops=(ops[0],),
+            )
         else:
-            yield Hit(c.message + " The code is not supported by the record and will be denied.", line=c.index,
-                      fix=f"Remove line {c.index + 1} ({line.code}): the lines coded from the note replace it.",
-                      ops=(ops[n],))
+            yield Hit(
+                c.message + " The code is not supported by the record and will be denied.",
+                line=c.index,
+                fix=f"Remove line {c.index + 1} ({line.code}): the lines coded from the note replace it.",
+                ops=(ops[n],),
+            )
 
 
 def _fix_ops(ctx: ClaimContext, groups: list[Group], found: list[Contradiction]) -> list[FixOp] | None:
@@ -288,8 +329,10 @@ def _fix_ops(ctx: ClaimContext, groups: list[Group], found: list[Contradiction])
     coded = _coded(ctx, target)
     if coded is None:
         return None
-    auth = next((ctx.lines[c.index].authorization_number for c in found
-                 if ctx.lines[c.index].authorization_number), None)
+    auth = next(
+        (ctx.lines[c.index].authorization_number for c in found if ctx.lines[c.index].authorization_number),
+        None,
+    )
     if auth:
         coded = [ln.model_copy(update={"authorization_number": auth}) for ln in coded]
     first = found[0].index

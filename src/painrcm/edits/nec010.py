@@ -34,29 +34,53 @@ EDIT = Edit(
     "done without guidance is overcoding: it is denied on review or recovered on audit. Where a 'without "
     "imaging' code exists (62320, 62322), that is the right code; where none exists the procedure as "
     "documented does not meet the code's definition.",
-    example={"payer": {"id": "ACME-HEALTH", "plan": "commercial", "state": "CA"},
-             "authorization_number": "PA-10021",
-             "diagnoses": ["M54.16", "M51.16"],
-             "procedures": [{"family": "epidural_interlaminar", "region": "lumbar", "approach": "interlaminar",
-                             "levels": ["L5-S1"], "imaging": "none", "medications": ["triamcinolone 80 mg"]}],
-             "lines": [{"code": "62323", "modifiers": [], "units": 1, "diagnosis_pointers": [1, 2]}]},
-    fixed={"payer": {"id": "ACME-HEALTH", "plan": "commercial", "state": "CA"},
-           "authorization_number": "PA-10021",
-           "diagnoses": ["M54.16", "M51.16"],
-           "procedures": [{"family": "epidural_interlaminar", "region": "lumbar", "approach": "interlaminar",
-                           "levels": ["L5-S1"], "imaging": "none", "medications": ["triamcinolone 80 mg"]}],
-           "lines": [{"code": "62322", "modifiers": [], "units": 1, "diagnosis_pointers": [1, 2]}]},
+    example={
+        "payer": {"id": "ACME-HEALTH", "plan": "commercial", "state": "CA"},
+        "authorization_number": "PA-10021",
+        "diagnoses": ["M54.16", "M51.16"],
+        "procedures": [
+            {
+                "family": "epidural_interlaminar",
+                "region": "lumbar",
+                "approach": "interlaminar",
+                "levels": ["L5-S1"],
+                "imaging": "none",
+                "medications": ["triamcinolone 80 mg"],
+            }
+        ],
+        "lines": [{"code": "62323", "modifiers": [], "units": 1, "diagnosis_pointers": [1, 2]}],
+    },
+    fixed={
+        "payer": {"id": "ACME-HEALTH", "plan": "commercial", "state": "CA"},
+        "authorization_number": "PA-10021",
+        "diagnoses": ["M54.16", "M51.16"],
+        "procedures": [
+            {
+                "family": "epidural_interlaminar",
+                "region": "lumbar",
+                "approach": "interlaminar",
+                "levels": ["L5-S1"],
+                "imaging": "none",
+                "medications": ["triamcinolone 80 mg"],
+            }
+        ],
+        "lines": [{"code": "62322", "modifiers": [], "units": 1, "diagnosis_pointers": [1, 2]}],
+    },
     example_note="A lumbar interlaminar epidural done by loss of resistance without fluoroscopy, billed as "
     "62323 (with imaging) to a commercial payer. The fix swaps it for 62322 (without imaging).",
-    sources=["RULES.md section 2 (codes by procedure, imaging)", "CPT 62320-62323 descriptors",
-             "EDITS.md NEC010"],
+    sources=[
+        "RULES.md section 2 (codes by procedure, imaging)",
+        "CPT 62320-62323 descriptors",
+        "EDITS.md NEC010",
+    ],
 )
 
 
 @EDIT.check
 def check(ctx: ClaimContext) -> Iterator[Outcome]:
     rows = [
-        (i, info) for i, _ln, info in ctx.indexed()
+        (i, info, info.family)
+        for i, _ln, info in ctx.indexed()
         if info is not None and info.imaging == "included" and info.family and ctx.line_dos(i) == ctx.dos
     ]
     if not rows:
@@ -64,9 +88,9 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
     if not ctx.documented:
         yield Skip("no documented procedures: whether imaging was used is unknown")
         return
-    for i, info in rows:
+    for i, info, family in rows:
         line = ctx.lines[i]
-        same = [p for p in ctx.procedures if p.family.value == info.family]
+        same = [p for p in ctx.procedures if p.family.value == family]
         if not same:
             continue  # the note documents another procedure: NEC009
         if info.region:
@@ -83,8 +107,10 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
         region = f" {REGION_WORDS[info.region]}" if info.region else ""
         twin = info.without_imaging
         twin_info = ctx.reference.info(twin) if twin else None
-        msg = (f"Line {i + 1}: {line.code} includes imaging guidance, but the note documents the{region} "
-               f"{family_words(info.family)} {documented}")
+        msg = (
+            f"Line {i + 1}: {line.code} includes imaging guidance, but the note documents the{region} "
+            f"{family_words(family)} {documented}"
+        )
         if twin and twin_info is not None:
             yield Hit(
                 msg + f"; the code for this procedure without imaging is {twin}. As billed it will be denied "

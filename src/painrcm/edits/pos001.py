@@ -20,8 +20,10 @@ EDIT = Edit(
     example={
         "place_of_service": "22",
         "drugs": [{"code": "J1100", "units": 10}],
-        "lines": [{"code": "64483", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1, 2]},
-                  {"code": "J1100", "modifiers": [], "units": 10, "diagnosis_pointers": [1]}],
+        "lines": [
+            {"code": "64483", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1, 2]},
+            {"code": "J1100", "modifiers": [], "units": 10, "diagnosis_pointers": [1]},
+        ],
     },
     fixed={
         "place_of_service": "22",
@@ -30,8 +32,10 @@ EDIT = Edit(
     },
     example_note="A transforaminal injection in the hospital outpatient department: the hospital bills the "
     "dexamethasone, not the physician.",
-    sources=["RULES.md section 4 (drugs: never on a professional claim at POS 19/22/24)",
-             "painrcm payer policies (drugs.facility_pos)"],
+    sources=[
+        "RULES.md section 4 (drugs: never on a professional claim at POS 19/22/24)",
+        "painrcm payer policies (drugs.facility_pos)",
+    ],
 )
 
 

@@ -76,22 +76,52 @@ def services_of(enc: Encounter, reference: Reference) -> list[Service]:
     docs = list(enc.procedures)
     out: dict[tuple[str, str | None, date], Service] = {}
 
-    def add(family: str, region: str | None, when: date, line: Line | None, purpose: str | None,
-            relief: float | None, target: str | None, stage: str | None) -> None:
+    def add(
+        family: str,
+        region: str | None,
+        when: date,
+        line: Line | None,
+        purpose: str | None,
+        relief: float | None,
+        target: str | None,
+        stage: str | None,
+    ) -> None:
         key = (family, region, when)
         code = (line.code,) if line is not None else ()
         auth = (line.authorization_number if line is not None else None) or enc.authorization_number
         prev = out.get(key)
         if prev is not None:
             out[key] = Service(
-                prev.encounter_id, prev.practice_id, when, family, region, prev.purpose or purpose,
-                prev.relief_percent if prev.relief_percent is not None else relief, prev.target or target,
-                prev.stage or stage, prev.codes + code, prev.authorization_number or auth,
-                prev.rendering_npi, prev.payer_id,
+                prev.encounter_id,
+                prev.practice_id,
+                when,
+                family,
+                region,
+                prev.purpose or purpose,
+                prev.relief_percent if prev.relief_percent is not None else relief,
+                prev.target or target,
+                prev.stage or stage,
+                prev.codes + code,
+                prev.authorization_number or auth,
+                prev.rendering_npi,
+                prev.payer_id,
             )
             return
-        out[key] = Service(enc.encounter_id, enc.practice.id, when, family, region, purpose, relief, target,
-                           stage, code, auth, enc.rendering_provider.npi, enc.payer.id)
+        out[key] = Service(
+            enc.encounter_id,
+            enc.practice.id,
+            when,
+            family,
+            region,
+            purpose,
+            relief,
+            target,
+            stage,
+            code,
+            auth,
+            enc.rendering_provider.npi,
+            enc.payer.id,
+        )
 
     if enc.lines:
         for ln in enc.lines:
@@ -99,19 +129,40 @@ def services_of(enc: Encounter, reference: Reference) -> list[Service]:
             if info is None or info.family is None:
                 continue
             when = ln.date_of_service or enc.date_of_service
-            doc = next((p for p in docs if p.family.value == info.family
-                        and (info.region is None or _region(p.levels, p.region) in (None, info.region))), None)
+            doc = next(
+                (
+                    p
+                    for p in docs
+                    if p.family.value == info.family
+                    and (info.region is None or _region(p.levels, p.region) in (None, info.region))
+                ),
+                None,
+            )
             purpose = doc.purpose if doc is not None else None
             if purpose is None and info.family == "facet_joint" and "KX" in ln.modifiers:
                 purpose = "diagnostic"
-            add(info.family, info.region, when, ln, purpose,
+            add(
+                info.family,
+                info.region,
+                when,
+                ln,
+                purpose,
                 doc.relief_percent if doc is not None else None,
                 doc.target if doc is not None else None,
-                doc.stage if doc is not None else _scs_stage(ln.code))
+                doc.stage if doc is not None else _scs_stage(ln.code),
+            )
     else:
         for p in docs:
-            add(p.family.value, _region(p.levels, p.region), enc.date_of_service, None, p.purpose,
-                p.relief_percent, p.target, p.stage)
+            add(
+                p.family.value,
+                _region(p.levels, p.region),
+                enc.date_of_service,
+                None,
+                p.purpose,
+                p.relief_percent,
+                p.target,
+                p.stage,
+            )
     return list(out.values())
 
 

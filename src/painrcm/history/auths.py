@@ -13,8 +13,17 @@ from typing import Any
 
 from painrcm.errors import InputError
 
-COLUMNS = ("auth_number", "payer_id", "member_id", "codes", "sessions", "start_date", "end_date",
-           "rendering_npi", "status")
+COLUMNS = (
+    "auth_number",
+    "payer_id",
+    "member_id",
+    "codes",
+    "sessions",
+    "start_date",
+    "end_date",
+    "rendering_npi",
+    "status",
+)
 STATUSES = ("approved", "pending", "denied")
 
 
@@ -64,8 +73,11 @@ def _parse_row(row: dict[str, Any], source: str, n: int) -> Authorization:
 
     if not isinstance(row, dict):
         raise InputError(source, f"record {n}", "an object with the authorization log's keys")
-    missing = [c for c in ("auth_number", "payer_id", "member_id", "codes", "start_date", "end_date", "status")
-               if not str(row.get(c) if row.get(c) is not None else "").strip()]
+    missing = [
+        c
+        for c in ("auth_number", "payer_id", "member_id", "codes", "start_date", "end_date", "status")
+        if not str(row.get(c) if row.get(c) is not None else "").strip()
+    ]
     if missing:
         raise InputError(source, where(missing[0]), "a value (required column)")
 
@@ -84,7 +96,9 @@ def _parse_row(row: dict[str, Any], source: str, n: int) -> Authorization:
         try:
             sessions = int(float(text("sessions")))
         except ValueError:
-            raise InputError(source, where("sessions"), f"a whole number or empty (got {text('sessions')!r})") from None
+            raise InputError(
+                source, where("sessions"), f"a whole number or empty (got {text('sessions')!r})"
+            ) from None
         if sessions < 0:
             raise InputError(source, where("sessions"), "a number of sessions, 0 or more")
     status = text("status").lower()
@@ -93,10 +107,18 @@ def _parse_row(row: dict[str, Any], source: str, n: int) -> Authorization:
     start, end = day("start_date"), day("end_date")
     if end < start:
         raise InputError(source, where("end_date"), f"a date on or after start_date {start}")
-    codes = tuple(c.strip().upper() for c in text("codes").replace(";", " ").replace(",", " ").split() if c.strip())
+    codes = tuple(
+        c.strip().upper() for c in text("codes").replace(";", " ").replace(",", " ").split() if c.strip()
+    )
     return Authorization(
-        auth_number=text("auth_number"), payer_id=text("payer_id"), member_id=text("member_id"), codes=codes,
-        sessions=sessions, start_date=start, end_date=end, rendering_npi=text("rendering_npi") or None,
+        auth_number=text("auth_number"),
+        payer_id=text("payer_id"),
+        member_id=text("member_id"),
+        codes=codes,
+        sessions=sessions,
+        start_date=start,
+        end_date=end,
+        rendering_npi=text("rendering_npi") or None,
         status=status,
     )
 
@@ -118,6 +140,8 @@ def load_auth_log(path: Path) -> AuthLog:
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in COLUMNS if c not in header]
     if missing:
-        raise InputError(str(path), "header row", f"the columns {', '.join(COLUMNS)} (missing {', '.join(missing)})")
+        raise InputError(
+            str(path), "header row", f"the columns {', '.join(COLUMNS)} (missing {', '.join(missing)})"
+        )
     rows = [{(k or "").strip(): v for k, v in r.items()} for r in reader]
     return AuthLog.from_rows(rows, str(path))

@@ -54,19 +54,27 @@ def standing(history: History, patient: Patient, policy: Policy, on: date) -> li
     for limit in policy.frequency:
         start = add_months(on, -limit.window_months)
         services = [
-            s for s in history.services(patient, start=start, end=on)
+            s
+            for s in history.services(patient, start=start, end=on)
             if s.family in limit.families and (not limit.codes or any(c in limit.codes for c in s.codes))
         ]
-        for region in (REGIONS if limit.per_region else (None,)):
+        for region in REGIONS if limit.per_region else (None,):
             mine = [s for s in services if region is None or s.region == region]
             known = sorted({s.date for s in mine if limit.purpose is None or s.purpose == limit.purpose})
-            unknown = sorted({s.date for s in mine if limit.purpose is not None and s.purpose is None} - set(known))
-            out.append(LimitStanding(limit.id, limit.edit, region, limit.max, limit.window_months, len(known),
-                                     known, unknown))
+            unknown = sorted(
+                {s.date for s in mine if limit.purpose is not None and s.purpose is None} - set(known)
+            )
+            out.append(
+                LimitStanding(
+                    limit.id, limit.edit, region, limit.max, limit.window_months, len(known), known, unknown
+                )
+            )
     return out
 
 
-def authorizations(history: History, patient: Patient, payer_id: str | None, log: AuthLog) -> list[AuthStanding]:
+def authorizations(
+    history: History, patient: Patient, payer_id: str | None, log: AuthLog
+) -> list[AuthStanding]:
     out = []
     for a in log.all():
         if not a.member_matches(patient.member_id):
@@ -74,7 +82,12 @@ def authorizations(history: History, patient: Patient, payer_id: str | None, log
         if payer_id and a.payer_id.strip().upper() != payer_id.strip().upper():
             continue
         norm = "".join(a.auth_number.split()).upper()
-        used = sorted({s.date for s in history.services(patient)
-                       if s.authorization_number and "".join(s.authorization_number.split()).upper() == norm})
+        used = sorted(
+            {
+                s.date
+                for s in history.services(patient)
+                if s.authorization_number and "".join(s.authorization_number.split()).upper() == norm
+            }
+        )
         out.append(AuthStanding(a, used))
     return sorted(out, key=lambda x: x.auth.end_date)

@@ -61,11 +61,11 @@ def _read_yaml(path: Path) -> Any:
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as e:
-        raise InputError(path, None, f"cannot read the file ({e.strerror})") from e
+        raise InputError(str(path), None, f"cannot read the file ({e.strerror})") from e
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
-        raise InputError(path, where, f"not valid YAML ({getattr(e, 'problem', e)})") from e
+        raise InputError(str(path), where, f"not valid YAML ({getattr(e, 'problem', e)})") from e
 
 
 def _builtin_docs() -> dict[str, dict[str, Any]]:

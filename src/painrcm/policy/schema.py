@@ -99,7 +99,9 @@ class Policy(_P):
     effective_from: date
     base: str | None = None
     payer_ids: list[str] = Field(default_factory=list)
-    plans: list[Literal["medicare", "medicare_advantage", "medicaid", "commercial"]] = Field(default_factory=list)
+    plans: list[Literal["medicare", "medicare_advantage", "medicaid", "commercial"]] = Field(
+        default_factory=list
+    )
     bilateral: Bilateral = Field(default_factory=Bilateral)
     distinct_modifier: DistinctModifier = Field(default_factory=DistinctModifier)
     session_levels: dict[str, int] = Field(default_factory=dict)
@@ -121,7 +123,7 @@ class Policy(_P):
     def convention(self, practice_kind: str, place_of_service: str) -> BilateralConvention:
         b = self.bilateral
         if practice_kind in b.by_practice_kind:
-            return b.by_practice_kind[practice_kind]  # type: ignore[index]
+            return b.by_practice_kind[practice_kind]
         return b.by_place_of_service.get(place_of_service, b.default)
 
     def addon_convention(self, practice_kind: str, place_of_service: str) -> BilateralConvention:

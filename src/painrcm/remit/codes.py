@@ -10,8 +10,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 Action = Literal["correct_and_resubmit", "appeal", "write_off", "bill_patient", "bill_secondary", "no_action"]
-ACTIONS: tuple[str, ...] = ("correct_and_resubmit", "appeal", "write_off", "bill_patient", "bill_secondary",
-                            "no_action")
+ACTIONS: tuple[str, ...] = (
+    "correct_and_resubmit",
+    "appeal",
+    "write_off",
+    "bill_patient",
+    "bill_secondary",
+    "no_action",
+)
 
 
 class CodeInfo(BaseModel):

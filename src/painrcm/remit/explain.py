@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel, Field
 
@@ -26,7 +26,7 @@ from painrcm.remit.codes import Action, CodeInfo, carc, rarc
 from painrcm.x12.remit_model import Adjustment, RemitClaim, Remittance, ServiceLine
 from painrcm.x12.segments import no_gc
 
-ERA_SCHEMA = "painrcm.era/1"
+ERA_SCHEMA: Final = "painrcm.era/1"
 CENT = 0.005
 
 # Which next action wins when a line has several adjustments (first = most urgent).
@@ -192,23 +192,44 @@ def explain_adjustment(adj: Adjustment) -> ExplainedAdjustment:
         explanation += " The payer assigned this amount to the patient."
     if adj.amount < 0:
         explanation += " (negative amount: the adjustment is given back)"
-    return ExplainedAdjustment(group=adj.group, reason=adj.reason, code=code, amount=adj.amount,
-                               quantity=adj.quantity, known=known, explanation=explanation, action=action,
-                               send=info.send, prevented_by=list(info.prevented_by))
+    return ExplainedAdjustment(
+        group=adj.group,
+        reason=adj.reason,
+        code=code,
+        amount=adj.amount,
+        quantity=adj.quantity,
+        known=known,
+        explanation=explanation,
+        action=action,
+        send=info.send,
+        prevented_by=list(info.prevented_by),
+    )
 
 
 def explain_remark(code: str) -> ExplainedRemark:
     info = rarc(code)
     if info is None:
-        return ExplainedRemark(code=code, known=False,
-                               explanation=f"Remark code {code} is not in painrcm's table; look it up in the RARC list.",
-                               action="no_action", send="Look the remark up.", prevented_by=[])
-    return ExplainedRemark(code=code, known=True, explanation=info.explain, action=info.action, send=info.send,
-                           prevented_by=list(info.prevented_by))
+        return ExplainedRemark(
+            code=code,
+            known=False,
+            explanation=f"Remark code {code} is not in painrcm's table; look it up in the RARC list.",
+            action="no_action",
+            send="Look the remark up.",
+            prevented_by=[],
+        )
+    return ExplainedRemark(
+        code=code,
+        known=True,
+        explanation=info.explain,
+        action=info.action,
+        send=info.send,
+        prevented_by=list(info.prevented_by),
+    )
 
 
-def _decide(adjs: Sequence[ExplainedAdjustment], remarks: Sequence[ExplainedRemark], paid: float,
-            billed: float) -> tuple[Action, str, list[str]]:
+def _decide(
+    adjs: Sequence[ExplainedAdjustment], remarks: Sequence[ExplainedRemark], paid: float, billed: float
+) -> tuple[Action, str, list[str]]:
     """The next action for a set of adjustments and remarks, with its detail and the preventing edits."""
     candidates: list[tuple[int, float, Action, str]] = []
     for a in adjs:
@@ -219,7 +240,8 @@ def _decide(adjs: Sequence[ExplainedAdjustment], remarks: Sequence[ExplainedRema
         if rm.action in ("correct_and_resubmit", "appeal"):
             candidates.append((_ACTION_PRIORITY[rm.action], 0.0, rm.action, f"{rm.code}: {rm.send}"))
     prevented: list[str] = []
-    for item in [*adjs, *remarks]:
+    items: list[ExplainedAdjustment | ExplainedRemark] = [*adjs, *remarks]
+    for item in items:
         if isinstance(item, ExplainedAdjustment) and item.group == "PR" and item.action == "bill_patient":
             continue
         for e in item.prevented_by:
@@ -234,8 +256,13 @@ def _decide(adjs: Sequence[ExplainedAdjustment], remarks: Sequence[ExplainedRema
     return action, detail, prevented
 
 
-def _summary(paid: float, billed: float, allowed: float, adjs: Sequence[ExplainedAdjustment],
-             remarks: Sequence[ExplainedRemark]) -> str:
+def _summary(
+    paid: float,
+    billed: float,
+    allowed: float,
+    adjs: Sequence[ExplainedAdjustment],
+    remarks: Sequence[ExplainedRemark],
+) -> str:
     if billed > 0 and paid <= CENT and paid >= -CENT:
         head = f"Denied: nothing paid on {billed:.2f} billed."
     elif paid < -CENT:
@@ -256,6 +283,7 @@ def _line_explained(line: ServiceLine, claim: RemitClaim) -> ExplainedLine:
     adjs = [explain_adjustment(a) for a in line.adjustments]
     remarks = [explain_remark(c) for c in line.remarks]
     pr = _r(sum(a.amount for a in line.adjustments if a.group == "PR"))
+    source: Literal["AMT*B6", "computed"]
     if line.allowed is not None:
         allowed, source = line.allowed, "AMT*B6"
     else:
@@ -265,12 +293,24 @@ def _line_explained(line: ServiceLine, claim: RemitClaim) -> ExplainedLine:
         action, detail = "no_action", "Reversal of an earlier payment: post it against the original claim."
     balanced = abs(line.billed - sum(a.amount for a in line.adjustments) - line.paid) < CENT
     return ExplainedLine(
-        segment=line.segment, code=line.code, modifiers=list(line.modifiers),
-        date_of_service=line.date_start or claim.statement_start, units=line.units,
-        control_number=line.control_number, billed=line.billed, allowed=allowed,
-        allowed_source=source, paid=line.paid, patient_responsibility=pr, adjustments=adjs, remarks=remarks,
+        segment=line.segment,
+        code=line.code,
+        modifiers=list(line.modifiers),
+        date_of_service=line.date_start or claim.statement_start,
+        units=line.units,
+        control_number=line.control_number,
+        billed=line.billed,
+        allowed=allowed,
+        allowed_source=source,
+        paid=line.paid,
+        patient_responsibility=pr,
+        adjustments=adjs,
+        remarks=remarks,
         explanation=_summary(line.paid, line.billed, allowed, adjs, remarks),
-        next_action=action, next_action_detail=detail, prevented_by=prevented, balanced=balanced,
+        next_action=action,
+        next_action_detail=detail,
+        prevented_by=prevented,
+        balanced=balanced,
     )
 
 
@@ -278,11 +318,17 @@ def _claim_explained(claim: RemitClaim) -> ExplainedClaim:
     adjs = [explain_adjustment(a) for a in claim.adjustments]
     remarks = [explain_remark(c) for r in claim.remarks for c in r.codes]
     lines = [_line_explained(ln, claim) for ln in claim.lines]
-    action, detail, _ = _decide([*adjs, *(a for ln in lines for a in ln.adjustments)],
-                                [*remarks, *(r for ln in lines for r in ln.remarks)], claim.paid, claim.billed)
+    action, detail, _ = _decide(
+        [*adjs, *(a for ln in lines for a in ln.adjustments)],
+        [*remarks, *(r for ln in lines for r in ln.remarks)],
+        claim.paid,
+        claim.billed,
+    )
     if claim.is_reversal:
         action, detail = "no_action", "Reversal of an earlier payment: post it against the original claim."
-    all_adj = sum(a.amount for a in claim.adjustments) + sum(a.amount for ln in claim.lines for a in ln.adjustments)
+    all_adj = sum(a.amount for a in claim.adjustments) + sum(
+        a.amount for ln in claim.lines for a in ln.adjustments
+    )
     balanced = abs(claim.billed - all_adj - claim.paid) < CENT
     if claim.lines:
         claim_adj = sum(a.amount for a in claim.adjustments)
@@ -291,11 +337,22 @@ def _claim_explained(claim: RemitClaim) -> ExplainedClaim:
     if adjs:
         text += " " + " ".join(f"{a.code} {a.amount:.2f}: {a.explanation}" for a in adjs)
     return ExplainedClaim(
-        segment=claim.segment, patient_control_number=claim.patient_control_number, status=claim.status,
-        status_text=claim.status_text, reversal=claim.is_reversal, billed=claim.billed, paid=claim.paid,
-        patient_responsibility=claim.patient_responsibility, payer_claim_number=claim.payer_claim_number,
-        adjustments=adjs, remarks=remarks, lines=lines, balanced=balanced, explanation=text,
-        next_action=action, next_action_detail=detail,
+        segment=claim.segment,
+        patient_control_number=claim.patient_control_number,
+        status=claim.status,
+        status_text=claim.status_text,
+        reversal=claim.is_reversal,
+        billed=claim.billed,
+        paid=claim.paid,
+        patient_responsibility=claim.patient_responsibility,
+        payer_claim_number=claim.payer_claim_number,
+        adjustments=adjs,
+        remarks=remarks,
+        lines=lines,
+        balanced=balanced,
+        explanation=text,
+        next_action=action,
+        next_action_detail=detail,
     )
 
 
@@ -303,8 +360,12 @@ def _norm_mods(mods: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(m.upper() for m in mods if m))
 
 
-def _match(report_claims: list[ExplainedClaim], remit_claims: list[RemitClaim], encounters: Sequence[Encounter],
-           unmatched: list[UnmatchedLine]) -> None:
+def _match(
+    report_claims: list[ExplainedClaim],
+    remit_claims: list[RemitClaim],
+    encounters: Sequence[Encounter],
+    unmatched: list[UnmatchedLine],
+) -> None:
     by_id: dict[str, list[Encounter]] = {}
     for enc in encounters:
         by_id.setdefault(enc.encounter_id, []).append(enc)
@@ -313,8 +374,14 @@ def _match(report_claims: list[ExplainedClaim], remit_claims: list[RemitClaim], 
         encs = by_id.get(rc.patient_control_number, [])
         if not encs:
             for ln in rc.lines:
-                unmatched.append(UnmatchedLine(patient_control_number=rc.patient_control_number, segment=ln.segment,
-                                               code=ln.code, reason="no submitted claim with this patient control number"))
+                unmatched.append(
+                    UnmatchedLine(
+                        patient_control_number=rc.patient_control_number,
+                        segment=ln.segment,
+                        code=ln.code,
+                        reason="no submitted claim with this patient control number",
+                    )
+                )
             continue
         ec.matched_encounter = encs[0].encounter_id
         for el, rl in zip(ec.lines, rc.lines, strict=True):
@@ -346,10 +413,19 @@ def _match(report_claims: list[ExplainedClaim], remit_claims: list[RemitClaim], 
                         break
             el.match = found
             if found is None:
-                why = ("no submitted line with this control number (REF*6R) or the same code, modifiers and date"
-                       if rl.control_number else "no submitted line with the same code, modifiers and date")
-                unmatched.append(UnmatchedLine(patient_control_number=rc.patient_control_number, segment=rl.segment,
-                                               code=rl.code, reason=why))
+                why = (
+                    "no submitted line with this control number (REF*6R) or the same code, modifiers and date"
+                    if rl.control_number
+                    else "no submitted line with the same code, modifiers and date"
+                )
+                unmatched.append(
+                    UnmatchedLine(
+                        patient_control_number=rc.patient_control_number,
+                        segment=rl.segment,
+                        code=rl.code,
+                        reason=why,
+                    )
+                )
 
 
 def explain_remittance(rem: Remittance, encounters: Sequence[Encounter] | None = None) -> EraReport:
@@ -369,28 +445,54 @@ def _explain(rem: Remittance, encounters: Sequence[Encounter] | None) -> EraRepo
     expected = _r(claims_paid - plb)
     balanced = abs(expected - rem.payment) < CENT
     if not balanced:
-        flags.append(f"payment does not reconcile: claims paid {claims_paid:.2f} minus provider adjustments "
-                     f"{plb:.2f} = {expected:.2f}, but BPR02 says {rem.payment:.2f}")
+        flags.append(
+            f"payment does not reconcile: claims paid {claims_paid:.2f} minus provider adjustments "
+            f"{plb:.2f} = {expected:.2f}, but BPR02 says {rem.payment:.2f}"
+        )
     for c in claims:
         if not c.balanced:
-            flags.append(f"claim {c.patient_control_number} (segment {c.segment}) does not balance: billed minus "
-                         "adjustments differs from paid, or line payments minus claim adjustments differ from the claim payment")
+            flags.append(
+                f"claim {c.patient_control_number} (segment {c.segment}) does not balance: billed minus "
+                "adjustments differs from paid, or line payments minus claim adjustments differ from the claim payment"
+            )
         for ln in c.lines:
             if not ln.balanced:
-                flags.append(f"claim {c.patient_control_number} line {ln.code or '?'} (segment {ln.segment}) does not "
-                             "balance: billed minus adjustments differs from paid")
+                flags.append(
+                    f"claim {c.patient_control_number} line {ln.code or '?'} (segment {ln.segment}) does not "
+                    "balance: billed minus adjustments differs from paid"
+                )
     reversals = [c.patient_control_number for c in claims if c.reversal]
     return EraReport(
-        control_number=rem.control_number, payer_name=rem.payer_name, payer_id=rem.payer_id,
-        payee_name=rem.payee_name, payee_id=rem.payee_id, trace_number=rem.trace_number,
-        payment_date=rem.payment_date, payment=rem.payment, claims=claims,
-        provider_adjustments=[ProviderAdjustmentOut(segment=p.segment, provider_id=p.provider_id, reason=p.reason,
-                                                    reference=p.reference, amount=p.amount)
-                              for p in rem.provider_adjustments],
-        reconciliation=Reconciliation(claims_paid=claims_paid, provider_adjustments=plb, expected_payment=expected,
-                                      payment=rem.payment, balanced=balanced),
+        control_number=rem.control_number,
+        payer_name=rem.payer_name,
+        payer_id=rem.payer_id,
+        payee_name=rem.payee_name,
+        payee_id=rem.payee_id,
+        trace_number=rem.trace_number,
+        payment_date=rem.payment_date,
+        payment=rem.payment,
+        claims=claims,
+        provider_adjustments=[
+            ProviderAdjustmentOut(
+                segment=p.segment,
+                provider_id=p.provider_id,
+                reason=p.reason,
+                reference=p.reference,
+                amount=p.amount,
+            )
+            for p in rem.provider_adjustments
+        ],
+        reconciliation=Reconciliation(
+            claims_paid=claims_paid,
+            provider_adjustments=plb,
+            expected_payment=expected,
+            payment=rem.payment,
+            balanced=balanced,
+        ),
         matching="not_requested" if encounters is None else "done",
-        unmatched_lines=unmatched, reversals=reversals, flags=flags,
+        unmatched_lines=unmatched,
+        reversals=reversals,
+        flags=flags,
     )
 
 

@@ -28,7 +28,9 @@ from painrcm.errors import InputError
 from painrcm.model import Encounter
 from painrcm.remit.explain import EraReport, ExplainedLine, Underpayment
 
-FACILITY_POS = frozenset({"19", "21", "22", "23", "24", "26", "31", "34", "41", "42", "51", "52", "53", "56", "61"})
+FACILITY_POS = frozenset(
+    {"19", "21", "22", "23", "24", "26", "31", "34", "41", "42", "51", "52", "53", "56", "61"}
+)
 # code -> (multiple procedure indicator, bilateral indicator, global days)
 Indicators = Mapping[str, tuple[str, str, str]]
 
@@ -57,8 +59,12 @@ def parse_fee_schedule(text: str, file: str) -> FeeSchedule:
     cols = {c.strip().lower() for c in (reader.fieldnames or [])}
     for need in ("code", "facility_rate", "nonfacility_rate"):
         if need not in cols:
-            raise InputError(file, "row 1", f"the header must name the column {need!r} "
-                                            "(columns: code, modifier, facility_rate, nonfacility_rate)")
+            raise InputError(
+                file,
+                "row 1",
+                f"the header must name the column {need!r} "
+                "(columns: code, modifier, facility_rate, nonfacility_rate)",
+            )
     rates: dict[tuple[str, str], Rate] = {}
     for n, raw in enumerate(reader, start=2):
         row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
@@ -71,12 +77,16 @@ def parse_fee_schedule(text: str, file: str) -> FeeSchedule:
             try:
                 v = float(row.get(col, ""))
             except ValueError:
-                raise InputError(file, f"row {n}, column {col}", f"a rate in dollars, found {row.get(col)!r}") from None
+                raise InputError(
+                    file, f"row {n}, column {col}", f"a rate in dollars, found {row.get(col)!r}"
+                ) from None
             if not math.isfinite(v) or v < 0:
                 raise InputError(file, f"row {n}, column {col}", "a rate of zero or more")
             vals.append(v)
         if (code, mod) in rates:
-            raise InputError(file, f"row {n}, column code", f"{code}{' ' + mod if mod else ''} is listed twice")
+            raise InputError(
+                file, f"row {n}, column code", f"{code}{' ' + mod if mod else ''} is listed twice"
+            )
         rates[(code, mod)] = Rate(facility=vals[0], nonfacility=vals[1])
     return FeeSchedule(rates)
 
@@ -94,9 +104,11 @@ def parse_indicators(text: str, file: str) -> dict[str, tuple[str, str, str]]:
         code = (row.get("hcpcs") or "").strip().upper()
         if not code:
             raise InputError(file, f"row {n}, column hcpcs", "a code is required")
-        out[code] = ((row.get("mult_proc") or "").strip().rstrip("*"),
-                     (row.get("bilat_surg") or "").strip().rstrip("*"),
-                     (row.get("global_days") or "").strip())
+        out[code] = (
+            (row.get("mult_proc") or "").strip().rstrip("*"),
+            (row.get("bilat_surg") or "").strip().rstrip("*"),
+            (row.get("global_days") or "").strip(),
+        )
     return out
 
 
@@ -108,7 +120,9 @@ def _pos_for(line: ExplainedLine, encounters_by_id: Mapping[str, Encounter]) -> 
         return None
     lines = enc.lines or []
     sub = lines[line.match.line - 1] if 0 < line.match.line <= len(lines) else None
-    return (sub.place_of_service if sub is not None and sub.place_of_service else None) or enc.place_of_service
+    return (
+        sub.place_of_service if sub is not None and sub.place_of_service else None
+    ) or enc.place_of_service
 
 
 def check_underpayment(
@@ -145,8 +159,10 @@ def check_underpayment(
             mult, bilat, glob = indicators.get(ln.code, ("", "", ""))
             units = ln.units if ln.units and ln.units > 0 else 1.0
             amount = base * units
-            notes = [f"{'facility' if facility else 'non-facility'} rate {base:.2f}"
-                     + ("" if pos else " (place of service unknown)")]
+            notes = [
+                f"{'facility' if facility else 'non-facility'} rate {base:.2f}"
+                + ("" if pos else " (place of service unknown)")
+            ]
             if units != 1:
                 notes.append(f"x {units:g} units")
             if "50" in ln.modifiers:
@@ -157,8 +173,9 @@ def check_underpayment(
                     amount = base * 2.0
                     notes.append("bilateral 200%")
             priced.setdefault(ln.date_of_service, []).append((ln, amount, glob, mult))
-            ln.underpayment = Underpayment(expected_allowed=round(amount, 2), basis="; ".join(notes), shortfall=0.0,
-                                           flagged=False)
+            ln.underpayment = Underpayment(
+                expected_allowed=round(amount, 2), basis="; ".join(notes), shortfall=0.0, flagged=False
+            )
         for group in priced.values():
             primaries = [g for g in group if g[3] == "2" and g[2] != "ZZZ"]
             if len(primaries) > 1:
@@ -184,8 +201,10 @@ def check_underpayment(
                 tol = max(abs_tolerance, rel_tolerance * up.expected_allowed)
                 if short > tol:
                     up.flagged = True
-                    flags.append(f"claim {claim.patient_control_number} line {ln.code} (segment {ln.segment}): allowed "
-                                 f"{ln.allowed:.2f}, expected {up.expected_allowed:.2f} ({up.basis}); "
-                                 f"underpaid by {short:.2f}")
+                    flags.append(
+                        f"claim {claim.patient_control_number} line {ln.code} (segment {ln.segment}): allowed "
+                        f"{ln.allowed:.2f}, expected {up.expected_allowed:.2f} ({up.basis}); "
+                        f"underpaid by {short:.2f}"
+                    )
     report.flags.extend(flags)
     return flags

@@ -56,7 +56,11 @@ SEED_ACTION = "seed"
 SEED_OBJECT = "demo_database"
 SOURCE = "demo seed"
 
-PAYER_NAMES = {"MEDICARE": "Medicare", "ACME-HEALTH": "Acme Health", "SUNCARE-MA": "SunCare Medicare Advantage"}
+PAYER_NAMES = {
+    "MEDICARE": "Medicare",
+    "ACME-HEALTH": "Acme Health",
+    "SUNCARE-MA": "SunCare Medicare Advantage",
+}
 PAYER_PLANS = {"MEDICARE": "medicare", "ACME-HEALTH": "commercial", "SUNCARE-MA": "medicare_advantage"}
 
 # email, display name, role, practices (billers only)
@@ -111,7 +115,9 @@ def seed_demo(db: Database, engine: Engine, *, today: date, seed: int = 7) -> De
         if marker is not None:
             return _stored(s, marker)
         if s.scalars(select(m.Practice.id).limit(1)).first() or s.scalars(select(m.User.id).limit(1)).first():
-            raise ValueError("the demo data goes into an empty database; this one already holds practices or users")
+            raise ValueError(
+                "the demo data goes into an empty database; this one already holds practices or users"
+            )
     with db.session() as s:
         creds = _Seeder(s, engine, today, seed).run()
     return creds
@@ -123,22 +129,30 @@ def is_seeded(db: Database) -> bool:
 
 
 def _marker(s: Session) -> m.AuditEntry | None:
-    return s.scalars(select(m.AuditEntry).where(m.AuditEntry.action == SEED_ACTION,
-                                                m.AuditEntry.object_type == SEED_OBJECT)
-                     .order_by(m.AuditEntry.id).limit(1)).first()
+    return s.scalars(
+        select(m.AuditEntry)
+        .where(m.AuditEntry.action == SEED_ACTION, m.AuditEntry.object_type == SEED_OBJECT)
+        .order_by(m.AuditEntry.id)
+        .limit(1)
+    ).first()
 
 
 def _stored(s: Session, marker: m.AuditEntry) -> DemoCredentials:
     emails = [u[0] for u in USERS]
     users = []
     for user in s.scalars(select(m.User).where(m.User.email.in_(emails)).order_by(m.User.id)):
-        practices = tuple(sorted(s.scalars(select(m.UserPractice.practice_id)
-                                           .where(m.UserPractice.user_id == user.id))))
+        practices = tuple(
+            sorted(s.scalars(select(m.UserPractice.practice_id).where(m.UserPractice.user_id == user.id)))
+        )
         users.append(DemoUser(user.email, user.name, user.role, practices, None))
     detail = marker.detail or {}
-    return DemoCredentials(users=tuple(users), created=False, seed=int(detail.get("seed", 0)),
-                           today=date.fromisoformat(detail.get("today", "1970-01-01")),
-                           counts=dict(detail.get("counts", {})))
+    return DemoCredentials(
+        users=tuple(users),
+        created=False,
+        seed=int(detail.get("seed", 0)),
+        today=date.fromisoformat(detail.get("today", "1970-01-01")),
+        counts=dict(detail.get("counts", {})),
+    )
 
 
 # --- the seeder ----------------------------------------------------------------------------------
@@ -166,16 +180,33 @@ class _Seeder:
         self._remittances(submitted)
         self._work()
         counts = self._counts()
-        services.audit(self.s, None, SEED_ACTION, SEED_OBJECT, None, None, seed=self.seed,
-                       today=self.today.isoformat(), counts=counts)
+        services.audit(
+            self.s,
+            None,
+            SEED_ACTION,
+            SEED_OBJECT,
+            None,
+            None,
+            seed=self.seed,
+            today=self.today.isoformat(),
+            counts=counts,
+        )
         return DemoCredentials(users=creds, created=True, seed=self.seed, today=self.today, counts=counts)
 
     # --- cast ----------------------------------------------------------------------------------
 
     def _practices(self) -> None:
         for p in synth.PRACTICES:
-            self.s.add(m.Practice(id=p["id"], name=p["name"], npi=p["npi"], tax_id=p["tax_id"], kind=p["kind"],
-                                  state=p["state"]))
+            self.s.add(
+                m.Practice(
+                    id=p["id"],
+                    name=p["name"],
+                    npi=p["npi"],
+                    tax_id=p["tax_id"],
+                    kind=p["kind"],
+                    state=p["state"],
+                )
+            )
         seen: set[str] = set()
         for providers in synth.PROVIDERS.values():
             for prov in providers:
@@ -206,16 +237,23 @@ class _Seeder:
     # --- claims --------------------------------------------------------------------------------
 
     def _save(self, enc: Encounter, work_status: str) -> m.Encounter:
-        row, _ = services.save_encounter(self.s, enc, source=SOURCE, practice_id=enc.practice.id,
-                                         work_status=work_status)
+        row, _ = services.save_encounter(
+            self.s, enc, source=SOURCE, practice_id=enc.practice.id, work_status=work_status
+        )
         if enc.patient.member_id:
             self.people.setdefault(enc.patient.member_id, row.person_id)
         return row
 
     def _history(self) -> list[Encounter]:
         end = self.today - timedelta(days=CURRENT_DAYS)
-        encs = synth.generate_history(HISTORY_LINES, self.seed, patients=self.patients, end=end,
-                                      days=365 - CURRENT_DAYS, engine=self.engine)
+        encs = synth.generate_history(
+            HISTORY_LINES,
+            self.seed,
+            patients=self.patients,
+            end=end,
+            days=365 - CURRENT_DAYS,
+            engine=self.engine,
+        )
         for enc in encs:
             self._save(self._priced(enc), "history")
         return encs
@@ -240,8 +278,13 @@ class _Seeder:
         out = []
         for row in auths:
             delta = shifts.get(row["member_id"], 0)
-            out.append({**row, "start_date": _shift(row["start_date"], delta),
-                        "end_date": _shift(row["end_date"], delta)})
+            out.append(
+                {
+                    **row,
+                    "start_date": _shift(row["start_date"], delta),
+                    "end_date": _shift(row["end_date"], delta),
+                }
+            )
         return out
 
     def _current(self, history: list[Encounter]) -> list[m.Encounter]:
@@ -261,8 +304,14 @@ class _Seeder:
         limits the patients' histories already reach; a practice that works its frequency watch
         books fewer of those, so only a few such claims are kept."""
         start = self.today - timedelta(days=CURRENT_DAYS - 2)
-        candidates = synth.generate_encounters(3 * N_CURRENT_SYNTH, self.seed, start=start,
-                                               days=CURRENT_DAYS - 3, patients=self.patients, engine=self.engine)
+        candidates = synth.generate_encounters(
+            3 * N_CURRENT_SYNTH,
+            self.seed,
+            start=start,
+            days=CURRENT_DAYS - 3,
+            patients=self.patients,
+            engine=self.engine,
+        )
         past = History.from_encounters(history, self.engine.reference)
         kept: list[Encounter] = []
         over_limit = 0
@@ -283,12 +332,15 @@ class _Seeder:
         lines = list(enc.lines or [])
         fam = enc.procedures[0].family if enc.procedures else None
         if n % 11 == 3 and fam == "epidural_transforaminal" and enc.practice.kind == "physician":
-            return enc.model_copy(update={"lines": [*lines, Line(code="77003", units=1, diagnosis_pointers=[1])]})
+            return enc.model_copy(
+                update={"lines": [*lines, Line(code="77003", units=1, diagnosis_pointers=[1])]}
+            )
         if n % 11 == 5 and enc.authorization_number and enc.payer.plan != "medicare":
             return enc.model_copy(update={"authorization_number": None})
         if n % 11 == 8 and lines and lines[0].has("LT", "RT", "50"):
-            first = lines[0].model_copy(update={"modifiers": [x for x in lines[0].modifiers
-                                                                if x not in ("LT", "RT", "50")]})
+            first = lines[0].model_copy(
+                update={"modifiers": [x for x in lines[0].modifiers if x not in ("LT", "RT", "50")]}
+            )
             return enc.model_copy(update={"lines": [first, *lines[1:]]})
         return enc
 
@@ -317,15 +369,27 @@ class _Seeder:
             out.append(_Submitted(row, enc, outcome))
         return out
 
-    def _scenario_encounter(self, n: int, practice_id: str, plan: str, family: str, dos: date,
-                            outcome: str) -> Encounter:
+    def _scenario_encounter(
+        self, n: int, practice_id: str, plan: str, family: str, dos: date, outcome: str
+    ) -> Encounter:
         pool = [p for p in self.patients if p["_payer"]["plan"] == plan]
         patient = pool[(n * 7) % len(pool)]
-        (doc,) = synth.generate_encounter_dicts(1, self.seed * 1000 + n, start=dos, days=1, patients=[patient],
-                                                family=family, policies=self.engine.policies)
+        (doc,) = synth.generate_encounter_dicts(
+            1,
+            self.seed * 1000 + n,
+            start=dos,
+            days=1,
+            patients=[patient],
+            family=family,
+            policies=self.engine.policies,
+        )
         practice = next(p for p in synth.PRACTICES if p["id"] == practice_id)
-        doc.update(encounter_id=f"SUB-{n:05d}", practice=dict(practice), date_of_service=dos.isoformat(),
-                   rendering_provider=dict(synth.PROVIDERS[practice_id][n % 2]))
+        doc.update(
+            encounter_id=f"SUB-{n:05d}",
+            practice=dict(practice),
+            date_of_service=dos.isoformat(),
+            rendering_provider=dict(synth.PROVIDERS[practice_id][n % 2]),
+        )
         doc["payer"]["state"] = practice["state"]
         if practice["kind"] == "asc":
             doc.update(place_of_service="24", drugs=[])
@@ -352,37 +416,67 @@ class _Seeder:
         claims = [self._remit_claim(sub, seg) for seg, sub in enumerate(subs, 1)]
         payment = round(sum(c.paid for c in claims), 2)
         trace = f"DEMO{self.seed:03d}{k:05d}"
-        rem = x.Remittance(segment=1, control_number=f"{k:04d}", handling="I", payment=payment, payment_date=paid_on,
-                           trace_number=trace, payer_name=PAYER_NAMES[payer_id], payer_id=payer_id,
-                           payee_name=next(p["name"] for p in synth.PRACTICES if p["id"] == practice_id),
-                           claims=claims)
+        rem = x.Remittance(
+            segment=1,
+            control_number=f"{k:04d}",
+            handling="I",
+            payment=payment,
+            payment_date=paid_on,
+            trace_number=trace,
+            payer_name=PAYER_NAMES[payer_id],
+            payer_id=payer_id,
+            payee_name=next(p["name"] for p in synth.PRACTICES if p["id"] == practice_id),
+            claims=claims,
+        )
         report = explain_remittance(rem, [sub.enc for sub in subs])
-        row = m.Remittance(practice_id=practice_id, payer_name=rem.payer_name, trace_number=trace,
-                           payment_amount=payment, payment_date=paid_on, reconciled=report.reconciliation.balanced)
+        row = m.Remittance(
+            practice_id=practice_id,
+            payer_name=rem.payer_name,
+            trace_number=trace,
+            payment_amount=payment,
+            payment_date=paid_on,
+            reconciled=report.reconciliation.balanced,
+        )
         for sub, rc, ec in zip(subs, claims, report.claims, strict=True):
-            claim = m.RemitClaim(practice_id=practice_id, patient_control_number=rc.patient_control_number,
-                                 status_code=rc.status, billed=rc.billed, paid=rc.paid,
-                                 patient_responsibility=rc.patient_responsibility or 0,
-                                 payer_claim_number=rc.payer_claim_number, encounter_pk=sub.row.id)
+            claim = m.RemitClaim(
+                practice_id=practice_id,
+                patient_control_number=rc.patient_control_number,
+                status_code=rc.status,
+                billed=rc.billed,
+                paid=rc.paid,
+                patient_responsibility=rc.patient_responsibility or 0,
+                payer_claim_number=rc.payer_claim_number,
+                encounter_pk=sub.row.id,
+            )
             claim.lines = [self._remit_line(practice_id, sub.row, el) for el in ec.lines]
             row.claims.append(claim)
         self.s.add(row)
         self.s.flush()
-        services.audit(self.s, None, "import", "remittance", row.id, practice_id, source=SOURCE,
-                       claims=len(claims))
+        services.audit(
+            self.s, None, "import", "remittance", row.id, practice_id, source=SOURCE, claims=len(claims)
+        )
 
     def _remit_claim(self, sub: _Submitted, seg: int) -> x.RemitClaim:
-        lines = [_remit_service_line(self.fees, sub.enc, i, ln, sub.outcome, self.rng)
-                 for i, ln in enumerate(sub.enc.lines or [], 1)]
+        lines = [
+            _remit_service_line(self.fees, sub.enc, i, ln, sub.outcome, self.rng)
+            for i, ln in enumerate(sub.enc.lines or [], 1)
+        ]
         billed = round(sum(ln.billed for ln in lines), 2)
         paid = round(sum(ln.paid for ln in lines), 2)
         pr = round(sum(a.amount for ln in lines for a in ln.adjustments if a.group == "PR"), 2)
         status = "4" if paid == 0 and pr == 0 else "1"
-        return x.RemitClaim(segment=seg * 10, patient_control_number=sub.enc.encounter_id, status=status,
-                            billed=billed, paid=paid, patient_responsibility=pr,
-                            payer_claim_number=f"{sub.enc.payer.id[:3]}{self.seed:02d}{seg:03d}{sub.row.id:05d}",
-                            member_id=sub.enc.patient.member_id, statement_start=sub.enc.date_of_service,
-                            lines=lines)
+        return x.RemitClaim(
+            segment=seg * 10,
+            patient_control_number=sub.enc.encounter_id,
+            status=status,
+            billed=billed,
+            paid=paid,
+            patient_responsibility=pr,
+            payer_claim_number=f"{sub.enc.payer.id[:3]}{self.seed:02d}{seg:03d}{sub.row.id:05d}",
+            member_id=sub.enc.patient.member_id,
+            statement_start=sub.enc.date_of_service,
+            lines=lines,
+        )
 
     def _remit_line(self, practice_id: str, enc_row: m.Encounter, el: ExplainedLine) -> m.RemitLine:
         claim_line = None
@@ -390,21 +484,35 @@ class _Seeder:
             claim_line = enc_row.lines[el.match.line - 1]
         denied = el.next_action in ("correct_and_resubmit", "appeal")
         work = "open" if denied or el.next_action in ("bill_patient", "bill_secondary") else "resolved"
-        line = m.RemitLine(practice_id=practice_id, code=el.code, modifiers=list(el.modifiers), units=el.units,
-                           billed=el.billed, allowed=el.allowed, paid=el.paid, date_of_service=el.date_of_service,
-                           control_number=el.control_number, remarks=[r.code for r in el.remarks],
-                           explanation=el.explanation, next_action=el.next_action,
-                           preventing_edits=list(el.prevented_by),
-                           claim_line_id=claim_line.id if claim_line is not None else None,
-                           denied=denied, work_status=work)
-        line.adjustments = [m.RemitAdjustment(group_code=a.group, reason_code=a.reason, amount=a.amount,
-                                              quantity=a.quantity) for a in el.adjustments]
+        line = m.RemitLine(
+            practice_id=practice_id,
+            code=el.code,
+            modifiers=list(el.modifiers),
+            units=el.units,
+            billed=el.billed,
+            allowed=el.allowed,
+            paid=el.paid,
+            date_of_service=el.date_of_service,
+            control_number=el.control_number,
+            remarks=[r.code for r in el.remarks],
+            explanation=el.explanation,
+            next_action=el.next_action,
+            preventing_edits=list(el.prevented_by),
+            claim_line_id=claim_line.id if claim_line is not None else None,
+            denied=denied,
+            work_status=work,
+        )
+        line.adjustments = [
+            m.RemitAdjustment(group_code=a.group, reason_code=a.reason, amount=a.amount, quantity=a.quantity)
+            for a in el.adjustments
+        ]
         return line
 
     # --- authorizations ------------------------------------------------------------------------
 
-    def _authorizations(self, current: list[m.Encounter], submitted: list[_Submitted],
-                        bundled: list[dict[str, Any]]) -> None:
+    def _authorizations(
+        self, current: list[m.Encounter], submitted: list[_Submitted], bundled: list[dict[str, Any]]
+    ) -> None:
         for row in bundled:
             self._auth_from_log(row)
         synth_current = [r for r in current if r.encounter_id.startswith("CLM-")]
@@ -431,59 +539,130 @@ class _Seeder:
         elif state == "pending":
             status = "pending"
         doc = row.document
-        self._add_auth(row.practice_id, number, row.payer_id, doc["patient"]["member_id"], codes, sessions,
-                       start, end, row.rendering_npi, status)
+        self._add_auth(
+            row.practice_id,
+            number,
+            row.payer_id,
+            doc["patient"]["member_id"],
+            codes,
+            sessions,
+            start,
+            end,
+            row.rendering_npi,
+            status,
+        )
 
     def _history_auths(self) -> None:
         """Authorizations of recent earlier services: approved for one session, used."""
         since = self.today - timedelta(days=CURRENT_DAYS + 45)
-        rows = self.s.scalars(select(m.Encounter).where(m.Encounter.work_status == "history",
-                                                        m.Encounter.date_of_service >= since)
-                              .order_by(m.Encounter.date_of_service, m.Encounter.encounter_id)).all()
+        rows = self.s.scalars(
+            select(m.Encounter)
+            .where(m.Encounter.work_status == "history", m.Encounter.date_of_service >= since)
+            .order_by(m.Encounter.date_of_service, m.Encounter.encounter_id)
+        ).all()
         for row in rows:
             number = row.document.get("authorization_number")
             if number:
                 codes = sorted({ln.code for ln in row.lines if not ln.code.startswith(("J", "99", "8", "G"))})
-                self._add_auth(row.practice_id, number, row.payer_id, row.document["patient"]["member_id"], codes,
-                               1, row.date_of_service - timedelta(days=14),
-                               row.date_of_service + timedelta(days=60), row.rendering_npi, "approved")
+                self._add_auth(
+                    row.practice_id,
+                    number,
+                    row.payer_id,
+                    row.document["patient"]["member_id"],
+                    codes,
+                    1,
+                    row.date_of_service - timedelta(days=14),
+                    row.date_of_service + timedelta(days=60),
+                    row.rendering_npi,
+                    "approved",
+                )
 
     def _standalone_auths(self) -> None:
         """Requests for services not yet done: pending, denied, and an approval that ran out unused."""
         commercial = [p for p in self.patients if p["_payer"]["plan"] != "medicare"]
-        plan = (("pending", 5, ("64483",)), ("pending", 9, ("64493", "64494")), ("denied", 2, ("64635",)),
-                ("expired", -12, ("62323",)), ("active", 30, ("64490",)))
+        plan = (
+            ("pending", 5, ("64483",)),
+            ("pending", 9, ("64493", "64494")),
+            ("denied", 2, ("64635",)),
+            ("expired", -12, ("62323",)),
+            ("active", 30, ("64490",)),
+        )
         for k, (state, offset, codes) in enumerate(plan, 1):
             p = commercial[(k * 5) % len(commercial)]
             practice_id = p["_home"]
-            start = self.today + timedelta(days=offset) if state != "expired" else self.today - timedelta(days=100)
+            start = (
+                self.today + timedelta(days=offset)
+                if state != "expired"
+                else self.today - timedelta(days=100)
+            )
             end = start + timedelta(days=90) if state != "expired" else self.today + timedelta(days=offset)
             status = "approved" if state in ("expired", "active") else state
             npi = synth.PROVIDERS[practice_id][k % 2]["npi"]
-            self._add_auth(practice_id, f"PA-{self.seed:02d}{9000 + k:05d}", p["_payer"]["id"], p["member_id"],
-                           list(codes), 2, start, end, npi, status)
+            self._add_auth(
+                practice_id,
+                f"PA-{self.seed:02d}{9000 + k:05d}",
+                p["_payer"]["id"],
+                p["member_id"],
+                list(codes),
+                2,
+                start,
+                end,
+                npi,
+                status,
+            )
 
     def _auth_from_log(self, row: dict[str, Any]) -> None:
         practice_id = _practice_for_member(self.s, row["member_id"]) or "P01"
-        self._add_auth(practice_id, row["auth_number"], row["payer_id"], row["member_id"],
-                       row["codes"].replace(";", " ").split(), int(row["sessions"]) if row["sessions"] else None,
-                       date.fromisoformat(row["start_date"]), date.fromisoformat(row["end_date"]),
-                       row["rendering_npi"] or None, row["status"])
+        self._add_auth(
+            practice_id,
+            row["auth_number"],
+            row["payer_id"],
+            row["member_id"],
+            row["codes"].replace(";", " ").split(),
+            int(row["sessions"]) if row["sessions"] else None,
+            date.fromisoformat(row["start_date"]),
+            date.fromisoformat(row["end_date"]),
+            row["rendering_npi"] or None,
+            row["status"],
+        )
 
-    def _add_auth(self, practice_id: str, number: str, payer_id: str, member_id: str, codes: Sequence[str],
-                  sessions: int | None, start: date, end: date, npi: str | None, status: str) -> None:
-        self.s.add(m.Authorization(practice_id=practice_id, person_id=self.people.get(member_id),
-                                   auth_number=number, payer_id=payer_id, member_id=member_id, codes=list(codes),
-                                   sessions=sessions, start_date=start, end_date=end, rendering_npi=npi,
-                                   status=status))
+    def _add_auth(
+        self,
+        practice_id: str,
+        number: str,
+        payer_id: str,
+        member_id: str,
+        codes: Sequence[str],
+        sessions: int | None,
+        start: date,
+        end: date,
+        npi: str | None,
+        status: str,
+    ) -> None:
+        self.s.add(
+            m.Authorization(
+                practice_id=practice_id,
+                person_id=self.people.get(member_id),
+                auth_number=number,
+                payer_id=payer_id,
+                member_id=member_id,
+                codes=list(codes),
+                sessions=sessions,
+                start_date=start,
+                end_date=end,
+                rendering_npi=npi,
+                status=status,
+            )
+        )
 
     # --- scrubbing and the work billers did ----------------------------------------------------
 
     def _scrub(self, rows: Iterable[m.Encounter]) -> None:
         for row in rows:
             services.scrub_row(self.s, row, self.engine)
-            services.audit(self.s, None, "import", "encounter", row.id, row.practice_id, source=SOURCE,
-                           status=row.status)
+            services.audit(
+                self.s, None, "import", "encounter", row.id, row.practice_id, source=SOURCE, status=row.status
+            )
 
     def _work(self) -> None:
         """One safe fix applied by the P01 biller and one warning overridden by the supervisor, so the
@@ -494,8 +673,17 @@ class _Seeder:
         if fixable is not None and run is not None and run.fixed_lines:
             before = [ln.code for ln in fixable.lines]
             services.apply_fixed_lines(self.s, fixable, run.fixed_lines)
-            services.audit(self.s, biller.id, "fix", "encounter", fixable.id, fixable.practice_id, run_id=run.id,
-                           before=before, after=[ln.code for ln in fixable.lines])
+            services.audit(
+                self.s,
+                biller.id,
+                "fix",
+                "encounter",
+                fixable.id,
+                fixable.practice_id,
+                run_id=run.id,
+                before=before,
+                after=[ln.code for ln in fixable.lines],
+            )
             services.scrub_row(self.s, fixable, self.engine, biller.id)
             fixable.work_status = "fixed"
         supervisor = self.users["supervisor"]
@@ -507,21 +695,33 @@ class _Seeder:
                 finding.overridden_by = supervisor.id
                 finding.overridden_at = datetime.now(UTC)
                 row.work_status = "overridden"
-                services.audit(self.s, supervisor.id, "override", "finding", finding.id, row.practice_id,
-                               encounter=row.id, edit=finding.edit)
+                services.audit(
+                    self.s,
+                    supervisor.id,
+                    "override",
+                    "finding",
+                    finding.id,
+                    row.practice_id,
+                    encounter=row.id,
+                    edit=finding.edit,
+                )
                 break
         self._one_denial_in_work(biller)
         self.s.flush()
 
     def _one_denial_in_work(self, biller: m.User) -> None:
-        line = self.s.scalars(select(m.RemitLine).where(m.RemitLine.denied.is_(True),
-                                                        m.RemitLine.practice_id == "P01")
-                              .order_by(m.RemitLine.id).limit(1)).first()
+        line = self.s.scalars(
+            select(m.RemitLine)
+            .where(m.RemitLine.denied.is_(True), m.RemitLine.practice_id == "P01")
+            .order_by(m.RemitLine.id)
+            .limit(1)
+        ).first()
         if line is not None:
             line.work_status = "working"
             line.work_note = "Corrected claim being prepared (demo)."
-            services.audit(self.s, biller.id, "update", "remit_line", line.id, line.practice_id,
-                           work_status="working")
+            services.audit(
+                self.s, biller.id, "update", "remit_line", line.id, line.practice_id, work_status="working"
+            )
 
     def _counts(self) -> dict[str, int]:
         def count(model: Any, *where: Any) -> int:
@@ -577,15 +777,20 @@ def _charge(fees: FeeSchedule, ln: Line, pos: str) -> float:
     return round(base * 2.4 * units, 2)
 
 
-def _remit_service_line(fees: FeeSchedule, enc: Encounter, i: int, ln: Line, outcome: str,
-                        rng: random.Random) -> x.ServiceLine:
+def _remit_service_line(
+    fees: FeeSchedule, enc: Encounter, i: int, ln: Line, outcome: str, rng: random.Random
+) -> x.ServiceLine:
     billed = ln.charge or _charge(fees, ln, enc.place_of_service)
     allowed = min(_allowed(fees, ln, enc.place_of_service), billed)
     medicare_like = enc.payer.plan != "commercial"
     adjs: list[x.Adjustment] = []
     remarks: list[str] = []
-    denial = {"co97_77003": ("97", ln.code == "77003"), "co151": ("151", i == 1), "co197": ("197", True),
-              "co4": ("4", i == 1)}.get(outcome)
+    denial = {
+        "co97_77003": ("97", ln.code == "77003"),
+        "co151": ("151", i == 1),
+        "co197": ("197", True),
+        "co4": ("4", i == 1),
+    }.get(outcome)
     if denial is not None and denial[1]:
         adjs.append(x.Adjustment(group="CO", reason=denial[0], amount=round(billed, 2)))
     else:
@@ -601,10 +806,19 @@ def _remit_service_line(fees: FeeSchedule, enc: Encounter, i: int, ln: Line, out
         elif medicare_like:
             adjs.append(x.Adjustment(group="PR", reason="2", amount=round(allowed * 0.2, 2)))
     paid = round(billed - sum(a.amount for a in adjs), 2)
-    return x.ServiceLine(segment=100 + i, code=ln.code, modifiers=list(ln.modifiers), billed=round(billed, 2),
-                         paid=paid, units=ln.units, date_start=ln.date_of_service or enc.date_of_service,
-                         adjustments=adjs, control_number=ln.control_number,
-                         allowed=None if paid == 0 else round(allowed, 2), remarks=remarks)
+    return x.ServiceLine(
+        segment=100 + i,
+        code=ln.code,
+        modifiers=list(ln.modifiers),
+        billed=round(billed, 2),
+        paid=paid,
+        units=ln.units,
+        date_start=ln.date_of_service or enc.date_of_service,
+        adjustments=adjs,
+        control_number=ln.control_number,
+        allowed=None if paid == 0 else round(allowed, 2),
+        remarks=remarks,
+    )
 
 
 # --- the bundled demo set ------------------------------------------------------------------------
@@ -615,12 +829,16 @@ def _bundled_data() -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[di
     import io
 
     root = resources.files("painrcm.demo").joinpath("data")
-    claims = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(root.joinpath("claims").iterdir(),
-                                                                        key=lambda p: p.name)
-              if p.name.endswith(".json")]
-    history = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(root.joinpath("history").iterdir(),
-                                                                         key=lambda p: p.name)
-               if p.name.endswith(".json")]
+    claims = [
+        json.loads(p.read_text(encoding="utf-8"))
+        for p in sorted(root.joinpath("claims").iterdir(), key=lambda p: p.name)
+        if p.name.endswith(".json")
+    ]
+    history = [
+        json.loads(p.read_text(encoding="utf-8"))
+        for p in sorted(root.joinpath("history").iterdir(), key=lambda p: p.name)
+        if p.name.endswith(".json")
+    ]
     auths = list(csv.DictReader(io.StringIO(root.joinpath("auths.csv").read_text(encoding="utf-8"))))
     return claims, history, auths
 
@@ -639,7 +857,11 @@ def _shift_doc(doc: dict[str, Any], days: int) -> dict[str, Any]:
 
 
 def _practice_for_member(s: Session, member_id: str) -> str | None:
-    row = s.scalars(select(m.Encounter).join(m.Person, m.Person.id == m.Encounter.person_id)
-                    .where(m.Person.member_id == member_id, m.Encounter.work_status != "history")
-                    .order_by(m.Encounter.date_of_service.desc()).limit(1)).first()
+    row = s.scalars(
+        select(m.Encounter)
+        .join(m.Person, m.Person.id == m.Encounter.person_id)
+        .where(m.Person.member_id == member_id, m.Encounter.work_status != "history")
+        .order_by(m.Encounter.date_of_service.desc())
+        .limit(1)
+    ).first()
     return row.practice_id if row is not None else None

@@ -79,8 +79,10 @@ class ImportResult:
     def summary(self) -> str:
         if self.duplicate:
             return "this file was imported before; nothing added"
-        return (f"{self.records} record(s): {self.added} added, {self.updated} updated, "
-                f"{self.unchanged} unchanged" + (f", {self.scrubbed} scrubbed" if self.scrubbed else ""))
+        return (
+            f"{self.records} record(s): {self.added} added, {self.updated} updated, "
+            f"{self.unchanged} unchanged" + (f", {self.scrubbed} scrubbed" if self.scrubbed else "")
+        )
 
 
 def file_hash(data: bytes) -> str:
@@ -89,9 +91,15 @@ def file_hash(data: bytes) -> str:
 
 def find_job(s: Session, kind: str, digest: str, practice_id: str | None) -> m.ImportJob | None:
     """The import row of this file (NULL practice compares equal here, unlike in the unique index)."""
-    cond = m.ImportJob.practice_id.is_(None) if practice_id is None else m.ImportJob.practice_id == practice_id
-    return s.scalars(select(m.ImportJob).where(m.ImportJob.kind == kind, m.ImportJob.file_hash == digest, cond)
-                     .order_by(m.ImportJob.id).limit(1)).first()
+    cond = (
+        m.ImportJob.practice_id.is_(None) if practice_id is None else m.ImportJob.practice_id == practice_id
+    )
+    return s.scalars(
+        select(m.ImportJob)
+        .where(m.ImportJob.kind == kind, m.ImportJob.file_hash == digest, cond)
+        .order_by(m.ImportJob.id)
+        .limit(1)
+    ).first()
 
 
 class _Ticker:
@@ -148,7 +156,11 @@ def read_837_claims(data: bytes, file: str) -> tuple[list[EncounterModel], list[
     if result.problems:
         first = result.problems[0]
         more = len(result.problems) - 1
-        note = f" (and {more} more claim problem(s); nothing was imported)" if more else " (nothing was imported)"
+        note = (
+            f" (and {more} more claim problem(s); nothing was imported)"
+            if more
+            else " (nothing was imported)"
+        )
         raise InputError(first.file or file, first.place, first.expected + note)
     if not result.claims:
         raise InputError(file, None, "at least one 837P claim")
@@ -167,8 +179,9 @@ def read_auth_log(data: bytes, file: str) -> list[AuthRecord]:
         header = [h.strip() for h in (reader.fieldnames or [])]
         missing = [c for c in AUTH_COLUMNS if c not in header]
         if missing:
-            raise InputError(file, "header row",
-                             f"the columns {', '.join(AUTH_COLUMNS)} (missing {', '.join(missing)})")
+            raise InputError(
+                file, "header row", f"the columns {', '.join(AUTH_COLUMNS)} (missing {', '.join(missing)})"
+            )
         rows = [{(k or "").strip(): v for k, v in r.items()} for r in reader]
     if not rows:
         raise InputError(file, None, "at least one authorization record")
@@ -181,7 +194,9 @@ def read_auth_log(data: bytes, file: str) -> list[AuthRecord]:
 def _require_practice(s: Session, practice_id: str, file: str) -> m.Practice:
     practice = s.get(m.Practice, practice_id)
     if practice is None:
-        raise InputError(file, None, f"an existing practice to import into (there is no practice {practice_id!r})")
+        raise InputError(
+            file, None, f"an existing practice to import into (there is no practice {practice_id!r})"
+        )
     return practice
 
 
@@ -189,18 +204,25 @@ def _practice_for(s: Session, enc: EncounterModel, practice_id: str | None, file
     """The practice a claim is stored under: the upload's practice, else the claim's own (by ID or NPI)."""
     if practice_id is not None:
         if enc.practice.id and enc.practice.id != practice_id:
-            raise InputError(file, f"{place}.practice.id",
-                             f"practice {practice_id!r}, the practice this file is imported into "
-                             f"(got {enc.practice.id!r})")
+            raise InputError(
+                file,
+                f"{place}.practice.id",
+                f"practice {practice_id!r}, the practice this file is imported into "
+                f"(got {enc.practice.id!r})",
+            )
         return practice_id
     if enc.practice.id:
         return services.ensure_practice(s, enc).id
     if enc.practice.npi:
-        found = s.scalars(select(m.Practice).where(m.Practice.npi == enc.practice.npi).order_by(m.Practice.id)).first()
+        found = s.scalars(
+            select(m.Practice).where(m.Practice.npi == enc.practice.npi).order_by(m.Practice.id)
+        ).first()
         if found is not None:
             return found.id
     if not enc.practice.npi:
-        raise InputError(file, place, "a practice (practice.id or NPI), or choose the practice when importing")
+        raise InputError(
+            file, place, "a practice (practice.id or NPI), or choose the practice when importing"
+        )
     return services.ensure_practice(s, enc).id
 
 
@@ -208,23 +230,39 @@ def _practice_for(s: Session, enc: EncounterModel, practice_id: str | None, file
 
 
 def _save_claims(
-    s: Session, engine: Engine, encs: Sequence[EncounterModel], places: Sequence[str], result: ImportResult, *,
-    file: str, json_places: bool, user_id: int | None, work_status: str, scrub: bool, progress: Progress | None,
+    s: Session,
+    engine: Engine,
+    encs: Sequence[EncounterModel],
+    places: Sequence[str],
+    result: ImportResult,
+    *,
+    file: str,
+    json_places: bool,
+    user_id: int | None,
+    work_status: str,
+    scrub: bool,
+    progress: Progress | None,
 ) -> None:
     # Resolve every practice before writing a claim (a bad practice refuses the file, nothing half-saved).
     practices = [_practice_for(s, e, result.practice_id, file, p) for e, p in zip(encs, places, strict=True)]
     seen: dict[tuple[str, str], str] = {}
     for enc, pid, place in zip(encs, practices, places, strict=True):
         if (pid, enc.encounter_id) in seen:
-            raise InputError(file, f"{place}.encounter_id" if json_places else place,
-                             f"a unique encounter ID in the file ({enc.encounter_id!r} is also at {seen[(pid, enc.encounter_id)]})")
+            raise InputError(
+                file,
+                f"{place}.encounter_id" if json_places else place,
+                f"a unique encounter ID in the file ({enc.encounter_id!r} is also at {seen[(pid, enc.encounter_id)]})",
+            )
         seen[(pid, enc.encounter_id)] = place
     ticker = _Ticker(progress, len(encs) * (2 if scrub else 1))
     ticker.start()
     changed: list[m.Encounter] = []
     for enc, pid in zip(encs, practices, strict=True):
-        existed = s.scalars(select(m.Encounter.id).where(m.Encounter.practice_id == pid,
-                                                         m.Encounter.encounter_id == enc.encounter_id)).first()
+        existed = s.scalars(
+            select(m.Encounter.id).where(
+                m.Encounter.practice_id == pid, m.Encounter.encounter_id == enc.encounter_id
+            )
+        ).first()
         row, did = services.save_encounter(s, enc, source=file, practice_id=pid, work_status=work_status)
         result.encounter_pks.append(row.id)
         if not did:
@@ -247,32 +285,43 @@ def _save_claims(
 
 def _member_index(s: Session, practice_id: str) -> tuple[dict[str, int], dict[str, int]]:
     """Normalized member ID -> person ID: persons charted at this practice first, then anyone."""
+
     def norm(v: str) -> str:
         return "".join(v.split()).upper()
 
     local: dict[str, int] = {}
-    for pid, mid in s.execute(select(m.Person.id, m.Person.member_id).join(m.Chart, m.Chart.person_id == m.Person.id)
-                              .where(m.Chart.practice_id == practice_id, m.Person.member_id.is_not(None))
-                              .order_by(m.Person.id)):
+    for pid, mid in s.execute(
+        select(m.Person.id, m.Person.member_id)
+        .join(m.Chart, m.Chart.person_id == m.Person.id)
+        .where(m.Chart.practice_id == practice_id, m.Person.member_id.is_not(None))
+        .order_by(m.Person.id)
+    ):
         local.setdefault(norm(mid), pid)
     anywhere: dict[str, int] = {}
-    for pid, mid in s.execute(select(m.Person.id, m.Person.member_id).where(m.Person.member_id.is_not(None))
-                              .order_by(m.Person.id)):
+    for pid, mid in s.execute(
+        select(m.Person.id, m.Person.member_id).where(m.Person.member_id.is_not(None)).order_by(m.Person.id)
+    ):
         anywhere.setdefault(norm(mid), pid)
     return local, anywhere
 
 
-def _save_auths(s: Session, records: Sequence[AuthRecord], result: ImportResult, progress: Progress | None,
-                file: str) -> None:
+def _save_auths(
+    s: Session, records: Sequence[AuthRecord], result: ImportResult, progress: Progress | None, file: str
+) -> None:
     if result.practice_id is None:
-        raise InputError(file, None, "a practice to import the authorization log into (choose one when importing)")
+        raise InputError(
+            file, None, "a practice to import the authorization log into (choose one when importing)"
+        )
     practice_id = result.practice_id
     keys: dict[tuple[str, str, str], int] = {}
     for n, a in enumerate(records, 1):
         key = (a.auth_number, a.payer_id, a.member_id)
         if key in keys:
-            raise InputError(file, f"record {n}",
-                             f"one record per authorization number, payer and member (same as record {keys[key]})")
+            raise InputError(
+                file,
+                f"record {n}",
+                f"one record per authorization number, payer and member (same as record {keys[key]})",
+            )
         keys[key] = n
     local, anywhere = _member_index(s, practice_id)
     ticker = _Ticker(progress, len(records))
@@ -280,15 +329,31 @@ def _save_auths(s: Session, records: Sequence[AuthRecord], result: ImportResult,
     for a in records:
         norm = "".join(a.member_id.split()).upper()
         person_id = local.get(norm, anywhere.get(norm))
-        values = {"person_id": person_id, "codes": list(a.codes), "sessions": a.sessions,
-                  "start_date": a.start_date, "end_date": a.end_date, "rendering_npi": a.rendering_npi,
-                  "status": a.status}
-        row = s.scalars(select(m.Authorization).where(
-            m.Authorization.practice_id == practice_id, m.Authorization.auth_number == a.auth_number,
-            m.Authorization.payer_id == a.payer_id, m.Authorization.member_id == a.member_id)).first()
+        values = {
+            "person_id": person_id,
+            "codes": list(a.codes),
+            "sessions": a.sessions,
+            "start_date": a.start_date,
+            "end_date": a.end_date,
+            "rendering_npi": a.rendering_npi,
+            "status": a.status,
+        }
+        row = s.scalars(
+            select(m.Authorization).where(
+                m.Authorization.practice_id == practice_id,
+                m.Authorization.auth_number == a.auth_number,
+                m.Authorization.payer_id == a.payer_id,
+                m.Authorization.member_id == a.member_id,
+            )
+        ).first()
         if row is None:
-            row = m.Authorization(practice_id=practice_id, auth_number=a.auth_number, payer_id=a.payer_id,
-                                  member_id=a.member_id, **values)
+            row = m.Authorization(
+                practice_id=practice_id,
+                auth_number=a.auth_number,
+                payer_id=a.payer_id,
+                member_id=a.member_id,
+                **values,
+            )
             s.add(row)
             result.added += 1
         elif any(getattr(row, k) != v for k, v in values.items() if not (k == "person_id" and v is None)):
@@ -312,8 +377,10 @@ def _denied(line: ExplainedLine, reversal: bool) -> bool:
         return False
     if line.billed > _TRIVIAL and abs(line.paid) <= _TRIVIAL:
         return True
-    return any(a.group in ("CO", "PR") and a.amount > _TRIVIAL and a.reason not in NOT_DENIAL_REASONS
-               for a in line.adjustments)
+    return any(
+        a.group in ("CO", "PR") and a.amount > _TRIVIAL and a.reason not in NOT_DENIAL_REASONS
+        for a in line.adjustments
+    )
 
 
 def _candidates(s: Session, pcns: set[str], practice_id: str | None) -> list[m.Encounter]:
@@ -323,8 +390,9 @@ def _candidates(s: Session, pcns: set[str], practice_id: str | None) -> list[m.E
     return list(s.scalars(q.order_by(m.Encounter.id)))
 
 
-def _remit_practice(s: Session, rem: RemitModel, rows: list[m.Encounter], practice_id: str | None,
-                    file: str) -> str:
+def _remit_practice(
+    s: Session, rem: RemitModel, rows: list[m.Encounter], practice_id: str | None, file: str
+) -> str:
     if practice_id is not None:
         return practice_id
     by_pcn: dict[str, set[str]] = {}
@@ -337,50 +405,91 @@ def _remit_practice(s: Session, rem: RemitModel, rows: list[m.Encounter], practi
         return found.pop()
     where = f"segment {rem.segment} (ST)"
     if not found:
-        raise InputError(file, where, "claims or a payee NPI that match a stored practice; none do, so choose the "
-                         "practice this remittance belongs to when importing")
-    raise InputError(file, where, f"claims of one practice (they match {', '.join(sorted(found))}); "
-                     "choose the practice when importing")
+        raise InputError(
+            file,
+            where,
+            "claims or a payee NPI that match a stored practice; none do, so choose the "
+            "practice this remittance belongs to when importing",
+        )
+    raise InputError(
+        file,
+        where,
+        f"claims of one practice (they match {', '.join(sorted(found))}); choose the practice when importing",
+    )
 
 
 def _already_stored(s: Session, practice_id: str, rem: RemitModel) -> bool:
     if not rem.trace_number:
         return False
-    return s.scalars(select(m.Remittance.id).where(
-        m.Remittance.practice_id == practice_id, m.Remittance.trace_number == rem.trace_number,
-        func.coalesce(m.Remittance.payer_name, "") == (rem.payer_name or ""),
-        m.Remittance.payment_amount == rem.payment)).first() is not None
+    return (
+        s.scalars(
+            select(m.Remittance.id).where(
+                m.Remittance.practice_id == practice_id,
+                m.Remittance.trace_number == rem.trace_number,
+                func.coalesce(m.Remittance.payer_name, "") == (rem.payer_name or ""),
+                m.Remittance.payment_amount == rem.payment,
+            )
+        ).first()
+        is not None
+    )
 
 
-def _save_remittance(s: Session, rem: RemitModel, practice_id: str, rows: list[m.Encounter],
-                     import_id: int | None) -> m.Remittance:
+def _save_remittance(
+    s: Session, rem: RemitModel, practice_id: str, rows: list[m.Encounter], import_id: int | None
+) -> m.Remittance:
     mine = [r for r in rows if r.practice_id == practice_id]
     report = explain_remittance(rem, [services.to_model(r) for r in mine])
     by_eid = {r.encounter_id: r for r in mine}
-    out = m.Remittance(practice_id=practice_id, import_id=import_id, payer_name=rem.payer_name,
-                       trace_number=rem.trace_number, payment_amount=rem.payment, payment_date=rem.payment_date,
-                       reconciled=report.reconciliation.balanced)
+    out = m.Remittance(
+        practice_id=practice_id,
+        import_id=import_id,
+        payer_name=rem.payer_name,
+        trace_number=rem.trace_number,
+        payment_amount=rem.payment,
+        payment_date=rem.payment_date,
+        reconciled=report.reconciliation.balanced,
+    )
     for ec, rc in zip(report.claims, rem.claims, strict=True):
         enc_row = by_eid.get(ec.matched_encounter) if ec.matched_encounter else None
-        claim = m.RemitClaim(practice_id=practice_id, patient_control_number=rc.patient_control_number,
-                             status_code=rc.status, billed=rc.billed, paid=rc.paid,
-                             patient_responsibility=rc.patient_responsibility or 0,
-                             payer_claim_number=rc.payer_claim_number,
-                             encounter_pk=enc_row.id if enc_row is not None else None)
+        claim = m.RemitClaim(
+            practice_id=practice_id,
+            patient_control_number=rc.patient_control_number,
+            status_code=rc.status,
+            billed=rc.billed,
+            paid=rc.paid,
+            patient_responsibility=rc.patient_responsibility or 0,
+            payer_claim_number=rc.payer_claim_number,
+            encounter_pk=enc_row.id if enc_row is not None else None,
+        )
         for el in ec.lines:
             claim_line = None
             if el.match is not None and el.match.encounter_id in by_eid:
-                claim_line = next((ln for ln in by_eid[el.match.encounter_id].lines
-                                   if ln.line_no == el.match.line), None)
+                claim_line = next(
+                    (ln for ln in by_eid[el.match.encounter_id].lines if ln.line_no == el.match.line), None
+                )
             line = m.RemitLine(
-                practice_id=practice_id, code=el.code, modifiers=list(el.modifiers), units=el.units,
-                billed=el.billed, allowed=el.allowed, paid=el.paid, date_of_service=el.date_of_service,
-                control_number=el.control_number, remarks=[r.code for r in el.remarks],
-                explanation=el.explanation, next_action=el.next_action, preventing_edits=list(el.prevented_by),
+                practice_id=practice_id,
+                code=el.code,
+                modifiers=list(el.modifiers),
+                units=el.units,
+                billed=el.billed,
+                allowed=el.allowed,
+                paid=el.paid,
+                date_of_service=el.date_of_service,
+                control_number=el.control_number,
+                remarks=[r.code for r in el.remarks],
+                explanation=el.explanation,
+                next_action=el.next_action,
+                preventing_edits=list(el.prevented_by),
                 claim_line_id=claim_line.id if claim_line is not None else None,
-                denied=_denied(el, ec.reversal), work_status="open",
-                adjustments=[m.RemitAdjustment(group_code=a.group, reason_code=a.reason, amount=a.amount,
-                                               quantity=a.quantity) for a in el.adjustments],
+                denied=_denied(el, ec.reversal),
+                work_status="open",
+                adjustments=[
+                    m.RemitAdjustment(
+                        group_code=a.group, reason_code=a.reason, amount=a.amount, quantity=a.quantity
+                    )
+                    for a in el.adjustments
+                ],
             )
             claim.lines.append(line)
         out.claims.append(claim)
@@ -414,8 +523,16 @@ def _import_835(s: Session, data: bytes, file: str, result: ImportResult, progre
 # --- entry point --------------------------------------------------------------------------------
 
 
-def _job_row(s: Session, *, kind: str, digest: str, file_name: str, practice_id: str | None, user_id: int | None,
-             job_id: int | None) -> m.ImportJob:
+def _job_row(
+    s: Session,
+    *,
+    kind: str,
+    digest: str,
+    file_name: str,
+    practice_id: str | None,
+    user_id: int | None,
+    job_id: int | None,
+) -> m.ImportJob:
     if job_id is not None:
         job = s.get(m.ImportJob, job_id)
         if job is None:
@@ -423,16 +540,31 @@ def _job_row(s: Session, *, kind: str, digest: str, file_name: str, practice_id:
         return job
     job = find_job(s, kind, digest, practice_id)
     if job is None:
-        job = m.ImportJob(kind=kind, file_name=file_name[:300], file_hash=digest, practice_id=practice_id,
-                          status="running", created_by=user_id)
+        job = m.ImportJob(
+            kind=kind,
+            file_name=file_name[:300],
+            file_hash=digest,
+            practice_id=practice_id,
+            status="running",
+            created_by=user_id,
+        )
         s.add(job)
         s.flush()
     return job
 
 
 def import_bytes(
-    s: Session, engine: Engine, *, kind: str, data: bytes, file_name: str, practice_id: str | None,
-    user_id: int | None, progress: Progress | None = None, work_status: str = "open", scrub: bool | None = None,
+    s: Session,
+    engine: Engine,
+    *,
+    kind: str,
+    data: bytes,
+    file_name: str,
+    practice_id: str | None,
+    user_id: int | None,
+    progress: Progress | None = None,
+    work_status: str = "open",
+    scrub: bool | None = None,
     job_id: int | None = None,
 ) -> ImportResult:
     """Import one file of `kind` in the session's transaction (all-or-nothing, idempotent).
@@ -447,8 +579,15 @@ def import_bytes(
     result = ImportResult(kind=kind, file_name=file_name, file_hash=digest, practice_id=practice_id)
     if practice_id is not None:
         _require_practice(s, practice_id, file_name)
-    job = _job_row(s, kind=kind, digest=digest, file_name=file_name, practice_id=practice_id, user_id=user_id,
-                   job_id=job_id)
+    job = _job_row(
+        s,
+        kind=kind,
+        digest=digest,
+        file_name=file_name,
+        practice_id=practice_id,
+        user_id=user_id,
+        job_id=job_id,
+    )
     result.import_id = job.id
     if job.status == "done":
         result.duplicate = True
@@ -467,14 +606,36 @@ def import_bytes(
             places = [f"claim {e.encounter_id!r}" for e in encs]
             result.warnings.extend(warnings)
         result.records = len(encs)
-        _save_claims(s, engine, encs, places, result, file=file_name, json_places=kind == "encounters",
-                     user_id=user_id, work_status=work_status,
-                     scrub=(work_status != "history") if scrub is None else scrub, progress=progress)
+        _save_claims(
+            s,
+            engine,
+            encs,
+            places,
+            result,
+            file=file_name,
+            json_places=kind == "encounters",
+            user_id=user_id,
+            work_status=work_status,
+            scrub=(work_status != "history") if scrub is None else scrub,
+            progress=progress,
+        )
     job.status, job.done, job.total = "done", result.records, result.records
     job.message, job.finished_at = result.summary(), datetime.now(UTC)
-    services.audit(s, user_id, "import", "import_job", job.id, practice_id, kind=kind, records=result.records,
-                   added=result.added, updated=result.updated, unchanged=result.unchanged,
-                   encounter_pks=result.encounter_pks[:200], remittance_ids=result.remittance_ids)
+    services.audit(
+        s,
+        user_id,
+        "import",
+        "import_job",
+        job.id,
+        practice_id,
+        kind=kind,
+        records=result.records,
+        added=result.added,
+        updated=result.updated,
+        unchanged=result.unchanged,
+        encounter_pks=result.encounter_pks[:200],
+        remittance_ids=result.remittance_ids,
+    )
     s.flush()
     log.info("import %s (%s) done: %d records, %d added", job.id, kind, result.records, result.added)
     return result

@@ -78,7 +78,9 @@ class JobStatus:
 class JobRunner(Protocol):
     db: Database
 
-    def submit(self, kind: str, data: bytes, file_name: str, practice_id: str | None, user_id: int | None) -> int: ...
+    def submit(
+        self, kind: str, data: bytes, file_name: str, practice_id: str | None, user_id: int | None
+    ) -> int: ...
 
     def status(self, job_id: int) -> JobStatus | None: ...
 
@@ -110,13 +112,24 @@ def store_upload(data: bytes) -> Path:
 
 
 def _status(job: m.ImportJob) -> JobStatus:
-    return JobStatus(id=job.id, kind=job.kind, file_name=job.file_name, practice_id=job.practice_id,
-                     status=job.status, done=job.done, total=job.total, message=job.message,
-                     created_by=job.created_by, created_at=job.created_at, finished_at=job.finished_at)
+    return JobStatus(
+        id=job.id,
+        kind=job.kind,
+        file_name=job.file_name,
+        practice_id=job.practice_id,
+        status=job.status,
+        done=job.done,
+        total=job.total,
+        message=job.message,
+        created_by=job.created_by,
+        created_at=job.created_at,
+        finished_at=job.finished_at,
+    )
 
 
-def create_job(db: Database, kind: str, data: bytes, file_name: str, practice_id: str | None,
-               user_id: int | None) -> tuple[int, bool]:
+def create_job(
+    db: Database, kind: str, data: bytes, file_name: str, practice_id: str | None, user_id: int | None
+) -> tuple[int, bool]:
     """The ImportJob row for this file: (job ID, whether it must be run). A failed job of the same file
     is queued again (the file may now import, e.g. once its practice exists)."""
     if kind not in KINDS:
@@ -128,8 +141,13 @@ def create_job(db: Database, kind: str, data: bytes, file_name: str, practice_id
         if job is not None and job.status != "failed":
             return job.id, False
         if job is None:
-            job = m.ImportJob(kind=kind, file_name=file_name[:300], file_hash=digest, practice_id=practice_id,
-                              created_by=user_id)
+            job = m.ImportJob(
+                kind=kind,
+                file_name=file_name[:300],
+                file_hash=digest,
+                practice_id=practice_id,
+                created_by=user_id,
+            )
             s.add(job)
         job.stored_path, job.status, job.done, job.total = str(path), "queued", 0, 0
         job.message, job.finished_at = None, None
@@ -147,8 +165,11 @@ def job_status(db: Database, job_id: int) -> JobStatus | None:
 def _claim(db: Database, job_id: int) -> m.ImportJob | None:
     """queued -> running, atomically: only one worker ever runs a job."""
     with db.session() as s:
-        res = s.execute(update(m.ImportJob).where(m.ImportJob.id == job_id, m.ImportJob.status == "queued")
-                        .values(status="running", done=0, total=0))
+        res = s.execute(
+            update(m.ImportJob)
+            .where(m.ImportJob.id == job_id, m.ImportJob.status == "queued")
+            .values(status="running", done=0, total=0)
+        )
         if res.rowcount != 1:  # type: ignore[attr-defined]
             return None
         return s.get(m.ImportJob, job_id)
@@ -159,11 +180,14 @@ def _finish_failed(db: Database, job: m.ImportJob, message: str) -> None:
         row = s.get(m.ImportJob, job.id)
         assert row is not None
         row.status, row.message, row.finished_at = "failed", message, datetime.now(UTC)
-        services.audit(s, row.created_by, "import_failed", "import_job", row.id, row.practice_id, kind=row.kind)
+        services.audit(
+            s, row.created_by, "import_failed", "import_job", row.id, row.practice_id, kind=row.kind
+        )
 
 
-def execute(db: Database, job_id: int, *, engine: Engine | None = None,
-            on_progress: ProgressSink | None = None) -> JobStatus | None:
+def execute(
+    db: Database, job_id: int, *, engine: Engine | None = None, on_progress: ProgressSink | None = None
+) -> JobStatus | None:
     """Run one queued job against an open Database (the body both runners share)."""
     job = _claim(db, job_id)
     if job is None:
@@ -171,7 +195,9 @@ def execute(db: Database, job_id: int, *, engine: Engine | None = None,
     log.info("import job %s (%s) started", job.id, job.kind)
     try:
         if not job.stored_path or not Path(job.stored_path).is_file():
-            raise InputError(job.file_name, None, "the uploaded file, which is no longer stored; upload it again")
+            raise InputError(
+                job.file_name, None, "the uploaded file, which is no longer stored; upload it again"
+            )
         data = Path(job.stored_path).read_bytes()
 
         def progress(done: int, total: int) -> None:
@@ -179,14 +205,27 @@ def execute(db: Database, job_id: int, *, engine: Engine | None = None,
                 on_progress(job_id, done, total)
 
         with db.session() as s:
-            import_bytes(s, engine or default_engine(), kind=job.kind, data=data, file_name=job.file_name,
-                         practice_id=job.practice_id, user_id=job.created_by, progress=progress, job_id=job.id)
+            import_bytes(
+                s,
+                engine or default_engine(),
+                kind=job.kind,
+                data=data,
+                file_name=job.file_name,
+                practice_id=job.practice_id,
+                user_id=job.created_by,
+                progress=progress,
+                job_id=job.id,
+            )
     except InputError as e:
         _finish_failed(db, job, str(e))
         log.info("import job %s (%s) failed: the file was refused", job.id, job.kind)
     except Exception as e:  # a job must end in a state the user can see
-        _finish_failed(db, job, f"{job.file_name}: the import stopped on an internal error ({type(e).__name__}); "
-                       "nothing was imported")
+        _finish_failed(
+            db,
+            job,
+            f"{job.file_name}: the import stopped on an internal error ({type(e).__name__}); "
+            "nothing was imported",
+        )
         log.exception("import job %s (%s) crashed", job.id, job.kind)
     return job_status(db, job_id)
 
@@ -219,7 +258,9 @@ def _rq_current_job() -> Any:
 class InProcessRunner:
     """One background worker thread runs the jobs in the order they were submitted."""
 
-    def __init__(self, db: Database, engine: Engine | None = None, on_progress: ProgressSink | None = None) -> None:
+    def __init__(
+        self, db: Database, engine: Engine | None = None, on_progress: ProgressSink | None = None
+    ) -> None:
         self.db = db
         self.engine = engine
         self.on_progress = on_progress  # also told of every progress report (job_id, done, total)
@@ -256,7 +297,9 @@ class InProcessRunner:
         self._queue.put(job_id)
         self._ensure_thread()
 
-    def submit(self, kind: str, data: bytes, file_name: str, practice_id: str | None, user_id: int | None) -> int:
+    def submit(
+        self, kind: str, data: bytes, file_name: str, practice_id: str | None, user_id: int | None
+    ) -> int:
         job_id, run = create_job(self.db, kind, data, file_name, practice_id, user_id)
         if run:
             self.enqueue(job_id)
@@ -277,7 +320,11 @@ class InProcessRunner:
     def resume(self) -> int:
         """Queue the jobs a previous process left queued (a job runs once: see `_claim`)."""
         with self.db.session() as s:
-            ids = list(s.scalars(select(m.ImportJob.id).where(m.ImportJob.status == "queued").order_by(m.ImportJob.id)))
+            ids = list(
+                s.scalars(
+                    select(m.ImportJob.id).where(m.ImportJob.status == "queued").order_by(m.ImportJob.id)
+                )
+            )
         for job_id in ids:
             self.enqueue(job_id)
         return len(ids)
@@ -303,7 +350,9 @@ class RqRunner:
     def rq_id(self, job_id: int) -> str:
         return f"{self._prefix}-{job_id}"
 
-    def submit(self, kind: str, data: bytes, file_name: str, practice_id: str | None, user_id: int | None) -> int:
+    def submit(
+        self, kind: str, data: bytes, file_name: str, practice_id: str | None, user_id: int | None
+    ) -> int:
         job_id, run = create_job(self.db, kind, data, file_name, practice_id, user_id)
         if run:
             self._enqueue(job_id)
@@ -316,8 +365,16 @@ class RqRunner:
         old = Job.fetch(rq_id, connection=self.redis) if Job.exists(rq_id, connection=self.redis) else None
         if old is not None:
             old.delete()  # a failed job's earlier run: queue it again under the same ID
-        self.queue.enqueue(run_job, job_id, self.database_url, job_id=rq_id, job_timeout=3600,
-                           result_ttl=86400, failure_ttl=7 * 86400, description=f"painrcm import {job_id}")
+        self.queue.enqueue(
+            run_job,
+            job_id,
+            self.database_url,
+            job_id=rq_id,
+            job_timeout=3600,
+            result_ttl=86400,
+            failure_ttl=7 * 86400,
+            description=f"painrcm import {job_id}",
+        )
 
     def status(self, job_id: int) -> JobStatus | None:
         st = job_status(self.db, job_id)
@@ -336,7 +393,9 @@ class RqRunner:
                 row = s.get(m.ImportJob, job_id)
                 if row is not None and row.status in ("queued", "running"):
                     row.status, row.finished_at = "failed", datetime.now(UTC)
-                    row.message = f"{row.file_name}: the import worker stopped before the end; nothing was imported"
+                    row.message = (
+                        f"{row.file_name}: the import worker stopped before the end; nothing was imported"
+                    )
             return job_status(self.db, job_id)
         meta = rq_job.get_meta(refresh=True)
         if st.status == "running" and "total" in meta:

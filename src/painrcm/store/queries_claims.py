@@ -41,7 +41,11 @@ STATUS_FILTERS = (*SCRUB_STATUSES, "problems", "any")
 WORK_STATUSES = ("open", "fixed", "overridden", "submitted")
 # age = days since the date of service
 AGE_BUCKETS: dict[str, tuple[int, int | None]] = {
-    "0-30": (0, 30), "31-60": (31, 60), "61-90": (61, 90), "91-180": (91, 180), "181+": (181, None),
+    "0-30": (0, 30),
+    "31-60": (31, 60),
+    "61-90": (61, 90),
+    "91-180": (91, 180),
+    "181+": (181, None),
 }
 SORTS = ("dos", "age", "charge", "status")
 MAX_PER_PAGE = 200
@@ -79,8 +83,11 @@ def _scope_practice(s: Session, user: m.User, practice: str | None) -> set[str] 
 
 def _latest_runs() -> Any:
     """Subquery: the latest scrub run id per encounter."""
-    return (select(m.ScrubRun.encounter_pk, func.max(m.ScrubRun.id).label("run_id"))
-            .group_by(m.ScrubRun.encounter_pk).subquery())
+    return (
+        select(m.ScrubRun.encounter_pk, func.max(m.ScrubRun.id).label("run_id"))
+        .group_by(m.ScrubRun.encounter_pk)
+        .subquery()
+    )
 
 
 def carc_label(code: str, limit: int = 60) -> str:
@@ -104,44 +111,65 @@ def _claims_base(allowed: set[str] | None) -> Select[Any]:
 
 
 def _status_counts(s: Session, allowed: set[str] | None) -> dict[str, int]:
-    q = restrict(select(m.Encounter.status, func.count()).where(m.Encounter.work_status.not_in(NOT_WORKED)),
-                 m.Encounter.practice_id, allowed).group_by(m.Encounter.status)
+    q = restrict(
+        select(m.Encounter.status, func.count()).where(m.Encounter.work_status.not_in(NOT_WORKED)),
+        m.Encounter.practice_id,
+        allowed,
+    ).group_by(m.Encounter.status)
     counts = {st: 0 for st in SCRUB_STATUSES}
     counts.update({st: int(n) for st, n in s.execute(q)})
     return counts
 
 
 def _work_counts(s: Session, allowed: set[str] | None) -> dict[str, int]:
-    q = restrict(select(m.Encounter.work_status, func.count()).where(m.Encounter.work_status.not_in(NOT_WORKED)),
-                 m.Encounter.practice_id, allowed).group_by(m.Encounter.work_status)
+    q = restrict(
+        select(m.Encounter.work_status, func.count()).where(m.Encounter.work_status.not_in(NOT_WORKED)),
+        m.Encounter.practice_id,
+        allowed,
+    ).group_by(m.Encounter.work_status)
     return {st: int(n) for st, n in s.execute(q)}
 
 
 def _claims_at_risk(s: Session, allowed: set[str] | None) -> tuple[int, float]:
-    q = restrict(select(func.count(), func.sum(m.Encounter.total_charge)).where(
-        m.Encounter.status == "error", m.Encounter.work_status.not_in((*NOT_WORKED, "overridden"))),
-        m.Encounter.practice_id, allowed)
+    q = restrict(
+        select(func.count(), func.sum(m.Encounter.total_charge)).where(
+            m.Encounter.status == "error", m.Encounter.work_status.not_in((*NOT_WORKED, "overridden"))
+        ),
+        m.Encounter.practice_id,
+        allowed,
+    )
     n, total = s.execute(q).one()
     return int(n), _money(total)
 
 
 def _open_denials(s: Session, allowed: set[str] | None) -> tuple[int, float]:
-    q = restrict(select(func.count(), func.sum(m.RemitLine.billed)).where(
-        m.RemitLine.denied.is_(True), m.RemitLine.work_status.not_in(CLOSED_DENIAL)),
-        m.RemitLine.practice_id, allowed)
+    q = restrict(
+        select(func.count(), func.sum(m.RemitLine.billed)).where(
+            m.RemitLine.denied.is_(True), m.RemitLine.work_status.not_in(CLOSED_DENIAL)
+        ),
+        m.RemitLine.practice_id,
+        allowed,
+    )
     n, total = s.execute(q).one()
     return int(n), _money(total)
 
 
 def _denials_by_reason(s: Session, allowed: set[str] | None) -> list[dict[str, Any]]:
     q = restrict(
-        select(m.RemitAdjustment.reason_code, func.count(func.distinct(m.RemitLine.id)),
-               func.sum(m.RemitAdjustment.amount))
+        select(
+            m.RemitAdjustment.reason_code,
+            func.count(func.distinct(m.RemitLine.id)),
+            func.sum(m.RemitAdjustment.amount),
+        )
         .join(m.RemitLine, m.RemitAdjustment.remit_line_id == m.RemitLine.id)
         .where(m.RemitLine.denied.is_(True)),
-        m.RemitLine.practice_id, allowed).group_by(m.RemitAdjustment.reason_code)
-    rows = [{"reason_code": code, "label": carc_label(code), "lines": int(n), "amount": _money(amt)}
-            for code, n, amt in s.execute(q)]
+        m.RemitLine.practice_id,
+        allowed,
+    ).group_by(m.RemitAdjustment.reason_code)
+    rows = [
+        {"reason_code": code, "label": carc_label(code), "lines": int(n), "amount": _money(amt)}
+        for code, n, amt in s.execute(q)
+    ]
     return sorted(rows, key=lambda r: (-r["lines"], -r["amount"], r["reason_code"]))
 
 
@@ -152,11 +180,15 @@ def _findings_by_edit(s: Session, allowed: set[str] | None) -> list[dict[str, An
         .join(latest, m.Finding.run_id == latest.c.run_id)
         .join(m.Encounter, m.Encounter.id == latest.c.encounter_pk)
         .where(m.Encounter.work_status.not_in(NOT_WORKED), m.Finding.override_reason.is_(None)),
-        m.Encounter.practice_id, allowed).group_by(m.Finding.edit, m.Finding.severity)
+        m.Encounter.practice_id,
+        allowed,
+    ).group_by(m.Finding.edit, m.Finding.severity)
     out: dict[str, dict[str, Any]] = {}
     for edit, severity, n, claims in s.execute(q):
-        row = out.setdefault(edit, {"edit": edit, "title": edit_title(edit), "findings": 0, "claims": 0,
-                                    "errors": 0, "warnings": 0})
+        row = out.setdefault(
+            edit,
+            {"edit": edit, "title": edit_title(edit), "findings": 0, "claims": 0, "errors": 0, "warnings": 0},
+        )
         row["findings"] += int(n)
         row["claims"] += int(claims)
         if severity == "error":
@@ -177,31 +209,47 @@ def _summary(s: Session, allowed: set[str] | None) -> dict[str, Any]:
     risk_claims, risk_claims_amount = _claims_at_risk(s, allowed)
     denied_lines, denied_amount = _open_denials(s, allowed)
     return {
-        "claims": sum(by_status.values()), "scrubbed": scrubbed, "clean": clean,
+        "claims": sum(by_status.values()),
+        "scrubbed": scrubbed,
+        "clean": clean,
         "clean_claim_rate": _rate(clean, scrubbed),
         "claims_by_status": by_status,
-        "dollars_at_risk": {"total": _money(risk_claims_amount + denied_amount),
-                            "claims_with_errors": risk_claims, "claims_amount": risk_claims_amount,
-                            "open_denied_lines": denied_lines, "denials_amount": denied_amount},
+        "dollars_at_risk": {
+            "total": _money(risk_claims_amount + denied_amount),
+            "claims_with_errors": risk_claims,
+            "claims_amount": risk_claims_amount,
+            "open_denied_lines": denied_lines,
+            "denials_amount": denied_amount,
+        },
     }
 
 
 def dashboard(s: Session, user: m.User, practice: str | None = None) -> dict[str, Any]:
     """The dashboard for one practice, or for the whole book the user may see."""
     allowed = _scope_practice(s, user, practice)
-    out = {"practice": practice, **_summary(s, allowed),
-           "claims_by_work_status": _work_counts(s, allowed),
-           "denials_by_reason": _denials_by_reason(s, allowed),
-           "findings_by_edit": _findings_by_edit(s, allowed)}
+    out = {
+        "practice": practice,
+        **_summary(s, allowed),
+        "claims_by_work_status": _work_counts(s, allowed),
+        "denials_by_reason": _denials_by_reason(s, allowed),
+        "findings_by_edit": _findings_by_edit(s, allowed),
+    }
     out["practices"] = [
-        {"id": p.id, "name": p.name, **{k: v for k, v in _summary(s, {p.id}).items() if k != "claims_by_status"}}
-        for p in visible_practices(s, user) if allowed is None or p.id in allowed
+        {
+            "id": p.id,
+            "name": p.name,
+            **{k: v for k, v in _summary(s, {p.id}).items() if k != "claims_by_status"},
+        }
+        for p in visible_practices(s, user)
+        if allowed is None or p.id in allowed
     ]
     return out
 
 
 def visible_practices(s: Session, user: m.User) -> list[m.Practice]:
-    return list(s.scalars(restrict(select(m.Practice), m.Practice.id, practice_ids(s, user)).order_by(m.Practice.id)))
+    return list(
+        s.scalars(restrict(select(m.Practice), m.Practice.id, practice_ids(s, user)).order_by(m.Practice.id))
+    )
 
 
 def visible_payers(s: Session, user: m.User) -> list[str]:
@@ -211,9 +259,14 @@ def visible_payers(s: Session, user: m.User) -> list[str]:
 
 def visible_edits(s: Session, user: m.User) -> list[str]:
     latest = _latest_runs()
-    q = restrict(select(m.Finding.edit).distinct().join(latest, m.Finding.run_id == latest.c.run_id)
-                 .join(m.Encounter, m.Encounter.id == latest.c.encounter_pk),
-                 m.Encounter.practice_id, practice_ids(s, user))
+    q = restrict(
+        select(m.Finding.edit)
+        .distinct()
+        .join(latest, m.Finding.run_id == latest.c.run_id)
+        .join(m.Encounter, m.Encounter.id == latest.c.encounter_pk),
+        m.Encounter.practice_id,
+        practice_ids(s, user),
+    )
     return sorted(s.scalars(q))
 
 
@@ -252,9 +305,16 @@ def _choice(name: str, value: str | None, allowed: Iterable[str], default: str |
 
 
 def parse_filters(
-    practice: str | None = None, payer: str | None = None, edit: str | None = None, status: str | None = None,
-    work_status: str | None = None, age: str | None = None, sort: str | None = None, order: str | None = None,
-    page: int | str | None = None, per_page: int | str | None = None,
+    practice: str | None = None,
+    payer: str | None = None,
+    edit: str | None = None,
+    status: str | None = None,
+    work_status: str | None = None,
+    age: str | None = None,
+    sort: str | None = None,
+    order: str | None = None,
+    page: int | str | None = None,
+    per_page: int | str | None = None,
 ) -> QueueFilters:
     """Validate the queue's query parameters (empty means not given); BadRequest says what is wrong."""
     try:
@@ -265,12 +325,16 @@ def parse_filters(
     if page_n < 1 or not 1 <= per_n <= MAX_PER_PAGE:
         raise BadRequest(f"page must be 1 or more and per_page 1 to {MAX_PER_PAGE}")
     return QueueFilters(
-        practice=_blank(practice), payer=_blank(payer), edit=(_blank(edit) or "").upper() or None,
+        practice=_blank(practice),
+        payer=_blank(payer),
+        edit=(_blank(edit) or "").upper() or None,
         status=_choice("status", status, STATUS_FILTERS, "problems") or "problems",
         work_status=_choice("work_status", work_status, WORK_STATUSES, None),
         age=_choice("age", age, AGE_BUCKETS, None),
-        sort=_choice("sort", sort, SORTS, "age") or "age", order=_choice("order", order, ("asc", "desc"), "desc") or "desc",
-        page=page_n, per_page=per_n,
+        sort=_choice("sort", sort, SORTS, "age") or "age",
+        order=_choice("order", order, ("asc", "desc"), "desc") or "desc",
+        page=page_n,
+        per_page=per_n,
     )
 
 
@@ -292,8 +356,11 @@ def _filtered(s: Session, user: m.User, f: QueueFilters) -> Select[Any]:
             q = q.where(m.Encounter.date_of_service >= today - timedelta(days=hi))
     if f.edit:
         latest = _latest_runs()
-        hit = (select(latest.c.encounter_pk).join(m.Finding, m.Finding.run_id == latest.c.run_id)
-               .where(m.Finding.edit == f.edit))
+        hit = (
+            select(latest.c.encounter_pk)
+            .join(m.Finding, m.Finding.run_id == latest.c.run_id)
+            .where(m.Finding.edit == f.edit)
+        )
         q = q.where(m.Encounter.id.in_(hit))
     return q
 
@@ -314,11 +381,14 @@ def _ordered(q: Select[Any], f: QueueFilters) -> Select[Any]:
 
 
 def _counts_by_run(s: Session, run_ids: list[int]) -> dict[int, dict[str, Any]]:
-    out: dict[int, dict[str, Any]] = {r: {"errors": 0, "warnings": 0, "overridden": 0, "edits": set()} for r in run_ids}
+    out: dict[int, dict[str, Any]] = {
+        r: {"errors": 0, "warnings": 0, "overridden": 0, "edits": set()} for r in run_ids
+    }
     if not run_ids:
         return out
     q = select(m.Finding.run_id, m.Finding.edit, m.Finding.severity, m.Finding.override_reason).where(
-        m.Finding.run_id.in_(run_ids))
+        m.Finding.run_id.in_(run_ids)
+    )
     for run_id, edit, severity, reason in s.execute(q):
         row = out[run_id]
         row["edits"].add(edit)
@@ -336,24 +406,48 @@ def claim_queue(s: Session, user: m.User, f: QueueFilters) -> dict[str, Any]:
     q = _filtered(s, user, f)
     total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
     rows = list(s.scalars(_ordered(q, f).offset((f.page - 1) * f.per_page).limit(f.per_page)))
-    latest = dict(s.execute(select(m.ScrubRun.encounter_pk, func.max(m.ScrubRun.id))
-                            .where(m.ScrubRun.encounter_pk.in_([r.id for r in rows]))
-                            .group_by(m.ScrubRun.encounter_pk)).all()) if rows else {}
+    latest = (
+        dict(
+            s.execute(
+                select(m.ScrubRun.encounter_pk, func.max(m.ScrubRun.id))
+                .where(m.ScrubRun.encounter_pk.in_([r.id for r in rows]))
+                .group_by(m.ScrubRun.encounter_pk)
+            ).all()
+        )
+        if rows
+        else {}
+    )
     counts = _counts_by_run(s, list(latest.values()))
     today = services.today()
     items = []
     for r in rows:
         c = counts.get(latest.get(r.id, -1), {"errors": 0, "warnings": 0, "overridden": 0, "edits": set()})
-        items.append({
-            "id": r.id, "encounter_id": r.encounter_id, "practice_id": r.practice_id, "payer_id": r.payer_id,
-            "date_of_service": _iso(r.date_of_service), "age_days": (today - r.date_of_service).days,
-            "total_charge": r.total_charge, "status": r.status, "work_status": r.work_status,
-            "errors": c["errors"], "warnings": c["warnings"], "overridden": c["overridden"],
-            "edits": sorted(c["edits"]),
-        })
+        items.append(
+            {
+                "id": r.id,
+                "encounter_id": r.encounter_id,
+                "practice_id": r.practice_id,
+                "payer_id": r.payer_id,
+                "date_of_service": _iso(r.date_of_service),
+                "age_days": (today - r.date_of_service).days,
+                "total_charge": r.total_charge,
+                "status": r.status,
+                "work_status": r.work_status,
+                "errors": c["errors"],
+                "warnings": c["warnings"],
+                "overridden": c["overridden"],
+                "edits": sorted(c["edits"]),
+            }
+        )
     pages = max(1, -(-total // f.per_page))
-    return {"items": items, "total": total, "page": f.page, "per_page": f.per_page, "pages": pages,
-            "filters": asdict(f)}
+    return {
+        "items": items,
+        "total": total,
+        "page": f.page,
+        "per_page": f.per_page,
+        "pages": pages,
+        "filters": asdict(f),
+    }
 
 
 # --- the claim ---------------------------------------------------------------------------------
@@ -365,15 +459,29 @@ def get_claim(s: Session, user: m.User, claim_id: int) -> m.Encounter:
 
 
 def _line_dict(ln: m.ClaimLine) -> dict[str, Any]:
-    return {"line": ln.line_no, "code": ln.code, "modifiers": list(ln.modifiers or []),
-            "units": ln.units, "diagnosis_pointers": list(ln.diagnosis_pointers or []),
-            "date_of_service": _iso(ln.date_of_service), "authorization_number": ln.authorization_number,
-            "charge": ln.charge, "control_number": ln.control_number}
+    return {
+        "line": ln.line_no,
+        "code": ln.code,
+        "modifiers": list(ln.modifiers or []),
+        "units": ln.units,
+        "diagnosis_pointers": list(ln.diagnosis_pointers or []),
+        "date_of_service": _iso(ln.date_of_service),
+        "authorization_number": ln.authorization_number,
+        "charge": ln.charge,
+        "control_number": ln.control_number,
+    }
 
 
 def _comparable(lines: Iterable[dict[str, Any]]) -> list[tuple[Any, ...]]:
-    return [(d.get("code"), tuple(d.get("modifiers") or []), float(d.get("units") or 0),
-             tuple(d.get("diagnosis_pointers") or [])) for d in lines]
+    return [
+        (
+            d.get("code"),
+            tuple(d.get("modifiers") or []),
+            float(d.get("units") or 0),
+            tuple(d.get("diagnosis_pointers") or []),
+        )
+        for d in lines
+    ]
 
 
 def safe_fix(row: m.Encounter) -> list[dict[str, Any]] | None:
@@ -396,16 +504,33 @@ def _fix_preview(row: m.Encounter) -> list[dict[str, Any]] | None:
 
 def _finding_dict(f: m.Finding) -> dict[str, Any]:
     edit = CATALOGUE.get(f.edit)
-    return {"id": f.id, "edit": f.edit, "severity": f.severity, "line": f.line, "code": f.code,
-            "message": f.message, "fix": f.fix, "title": edit.title if edit else None,
-            "why": edit.why if edit else None, "override_reason": f.override_reason,
-            "overridden_by": f.overridden_by, "overridden_at": _iso(f.overridden_at)}
+    return {
+        "id": f.id,
+        "edit": f.edit,
+        "severity": f.severity,
+        "line": f.line,
+        "code": f.code,
+        "message": f.message,
+        "fix": f.fix,
+        "title": edit.title if edit else None,
+        "why": edit.why if edit else None,
+        "override_reason": f.override_reason,
+        "overridden_by": f.overridden_by,
+        "overridden_at": _iso(f.overridden_at),
+    }
 
 
 def _run_dict(run: m.ScrubRun) -> dict[str, Any]:
-    return {"id": run.id, "run_at": _iso(run.run_at), "status": run.status, "policy_id": run.policy_id,
-            "editions": dict(run.editions or {}), "not_checked": list(run.not_checked or []),
-            "findings": [_finding_dict(f) for f in run.findings], "user_id": run.user_id}
+    return {
+        "id": run.id,
+        "run_at": _iso(run.run_at),
+        "status": run.status,
+        "policy_id": run.policy_id,
+        "editions": dict(run.editions or {}),
+        "not_checked": list(run.not_checked or []),
+        "findings": [_finding_dict(f) for f in run.findings],
+        "user_id": run.user_id,
+    }
 
 
 def claim_detail(s: Session, row: m.Encounter) -> dict[str, Any]:
@@ -414,22 +539,39 @@ def claim_detail(s: Session, row: m.Encounter) -> dict[str, Any]:
     run = services.latest_run(row)
     doc = row.document or {}
     return {
-        "id": row.id, "encounter_id": row.encounter_id, "practice_id": row.practice_id,
+        "id": row.id,
+        "encounter_id": row.encounter_id,
+        "practice_id": row.practice_id,
         "practice_name": row.practice.name if row.practice else None,
-        "payer_id": row.payer_id, "payer_plan": (doc.get("payer") or {}).get("plan"),
-        "date_of_service": _iso(row.date_of_service), "place_of_service": row.place_of_service,
-        "rendering_npi": row.rendering_npi, "diagnoses": list(doc.get("diagnoses") or []),
-        "total_charge": row.total_charge, "status": row.status, "work_status": row.work_status,
-        "source": row.source, "created_at": _iso(row.created_at), "updated_at": _iso(row.updated_at),
-        "patient": None if person is None else {
-            "person_id": person.id, "chart_id": (doc.get("patient") or {}).get("id"),
-            "last_name": person.last_name, "first_name": person.first_name, "dob": _iso(person.dob),
-            "member_id": person.member_id},
+        "payer_id": row.payer_id,
+        "payer_plan": (doc.get("payer") or {}).get("plan"),
+        "date_of_service": _iso(row.date_of_service),
+        "place_of_service": row.place_of_service,
+        "rendering_npi": row.rendering_npi,
+        "diagnoses": list(doc.get("diagnoses") or []),
+        "total_charge": row.total_charge,
+        "status": row.status,
+        "work_status": row.work_status,
+        "source": row.source,
+        "created_at": _iso(row.created_at),
+        "updated_at": _iso(row.updated_at),
+        "patient": None
+        if person is None
+        else {
+            "person_id": person.id,
+            "chart_id": (doc.get("patient") or {}).get("id"),
+            "last_name": person.last_name,
+            "first_name": person.first_name,
+            "dob": _iso(person.dob),
+            "member_id": person.member_id,
+        },
         "lines": [_line_dict(ln) for ln in row.lines],
         "latest_run": None if run is None else _run_dict(run),
         "fixed_lines": _fix_preview(row),
-        "runs": [{"id": r.id, "run_at": _iso(r.run_at), "status": r.status, "findings": len(r.findings)}
-                 for r in row.scrub_runs],
+        "runs": [
+            {"id": r.id, "run_at": _iso(r.run_at), "status": r.status, "findings": len(r.findings)}
+            for r in row.scrub_runs
+        ],
     }
 
 
@@ -449,7 +591,11 @@ def _carry_overrides(previous: m.ScrubRun | None, run: m.ScrubRun) -> int:
     for f in run.findings:
         old = kept.get((f.edit, f.line, f.code))
         if old is not None:
-            f.override_reason, f.overridden_by, f.overridden_at = old.override_reason, old.overridden_by, old.overridden_at
+            f.override_reason, f.overridden_by, f.overridden_at = (
+                old.override_reason,
+                old.overridden_by,
+                old.overridden_at,
+            )
             n += 1
     return n
 
@@ -470,8 +616,18 @@ def rescrub(s: Session, row: m.Encounter, engine: Engine, user: m.User) -> m.Scr
     kept = _carry_overrides(previous, run)
     _settle_work_status(row, run)
     s.flush()
-    services.audit(s, user.id, "scrub", "claim", row.id, row.practice_id, run_id=run.id, status=run.status,
-                   findings=len(run.findings), overrides_kept=kept)
+    services.audit(
+        s,
+        user.id,
+        "scrub",
+        "claim",
+        row.id,
+        row.practice_id,
+        run_id=run.id,
+        status=run.status,
+        findings=len(run.findings),
+        overrides_kept=kept,
+    )
     return run
 
 
@@ -502,8 +658,16 @@ def _carry_line_data(old: list[m.ClaimLine], new: list[dict[str, Any]]) -> list[
 
 
 def _contract_lines(lines: Iterable[m.ClaimLine]) -> list[dict[str, Any]]:
-    return [{"line": ln.line_no, "code": ln.code, "modifiers": list(ln.modifiers or []), "units": ln.units,
-             "diagnosis_pointers": list(ln.diagnosis_pointers or [])} for ln in lines]
+    return [
+        {
+            "line": ln.line_no,
+            "code": ln.code,
+            "modifiers": list(ln.modifiers or []),
+            "units": ln.units,
+            "diagnosis_pointers": list(ln.diagnosis_pointers or []),
+        }
+        for ln in lines
+    ]
 
 
 def _detach_remit_lines(s: Session, row: m.Encounter) -> list[tuple[m.RemitLine, str, tuple[str, ...]]]:
@@ -535,7 +699,9 @@ def fix_claim(s: Session, user: m.User, claim_id: int, engine: Engine) -> dict[s
     row = get_claim(s, user, claim_id)
     fixed = safe_fix(row)
     if fixed is None:
-        raise Conflict("this claim has no safe automatic fix; re-scrub it or override the finding with a reason")
+        raise Conflict(
+            "this claim has no safe automatic fix; re-scrub it or override the finding with a reason"
+        )
     before_run = services.latest_run(row)
     before = _contract_lines(row.lines)
     linked = _detach_remit_lines(s, row)
@@ -544,8 +710,17 @@ def fix_claim(s: Session, user: m.User, claim_id: int, engine: Engine) -> dict[s
     s.flush()
     _relink_remit_lines(row, linked)
     after = _contract_lines(row.lines)
-    services.audit(s, user.id, "fix", "claim", row.id, row.practice_id, before=before, after=after,
-                   from_run=before_run.id if before_run else None)
+    services.audit(
+        s,
+        user.id,
+        "fix",
+        "claim",
+        row.id,
+        row.practice_id,
+        before=before,
+        after=after,
+        from_run=before_run.id if before_run else None,
+    )
     rescrub(s, row, engine, user)
     return claim_detail(s, row)
 
@@ -569,24 +744,51 @@ def override_finding(s: Session, user: m.User, finding_id: int, reason: str) -> 
     finding.overridden_at = datetime.now(UTC)
     _settle_work_status(row, run)
     s.flush()
-    services.audit(s, user.id, "override", "claim", row.id, row.practice_id, finding_id=finding.id,
-                   edit=finding.edit, line=finding.line, run_id=run.id, work_status=row.work_status)
+    services.audit(
+        s,
+        user.id,
+        "override",
+        "claim",
+        row.id,
+        row.practice_id,
+        finding_id=finding.id,
+        edit=finding.edit,
+        line=finding.line,
+        run_id=run.id,
+        work_status=row.work_status,
+    )
     return claim_detail(s, row)
 
 
 def claim_audit(s: Session, user: m.User, claim_id: int) -> list[dict[str, Any]]:
     """The claim's audit trail, oldest first, with who did it (the user's name and role)."""
     row = get_claim(s, user, claim_id)
-    q = (select(m.AuditEntry, m.User).outerjoin(m.User, m.User.id == m.AuditEntry.user_id)
-         .where(m.AuditEntry.object_type == "claim", m.AuditEntry.object_id == str(row.id))
-         .order_by(m.AuditEntry.id))
-    return [{"id": e.id, "at": _iso(e.at), "user_id": e.user_id, "user": u.name if u else None,
-             "role": u.role if u else None, "action": e.action, "detail": dict(e.detail or {})}
-            for e, u in s.execute(q)]
+    q = (
+        select(m.AuditEntry, m.User)
+        .outerjoin(m.User, m.User.id == m.AuditEntry.user_id)
+        .where(m.AuditEntry.object_type == "claim", m.AuditEntry.object_id == str(row.id))
+        .order_by(m.AuditEntry.id)
+    )
+    return [
+        {
+            "id": e.id,
+            "at": _iso(e.at),
+            "user_id": e.user_id,
+            "user": u.name if u else None,
+            "role": u.role if u else None,
+            "action": e.action,
+            "detail": dict(e.detail or {}),
+        }
+        for e, u in s.execute(q)
+    ]
 
 
 def create_claim(
-    s: Session, user: m.User, body: Any, engine: Engine, practice: str | None = None,
+    s: Session,
+    user: m.User,
+    body: Any,
+    engine: Engine,
+    practice: str | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Store a claim from an encounter JSON body for a practice in scope, then scrub it.
     Returns the claim and whether it was new. Raises InputError for a bad body (with its place)."""
@@ -600,14 +802,23 @@ def create_claim(
         raise NotFound
     if not enc.practice.id:
         enc = enc.model_copy(update={"practice": enc.practice.model_copy(update={"id": pid})})
-    existed = s.scalars(select(m.Encounter.id).where(m.Encounter.practice_id == pid,
-                                                     m.Encounter.encounter_id == enc.encounter_id)).first()
+    existed = s.scalars(
+        select(m.Encounter.id).where(
+            m.Encounter.practice_id == pid, m.Encounter.encounter_id == enc.encounter_id
+        )
+    ).first()
     row, changed = services.save_encounter(s, enc, source="api", practice_id=pid)
     if row.work_status in NOT_WORKED:
         raise Conflict("this encounter is stored as history, not as a claim to work")
-    services.audit(s, user.id, "create" if existed is None else ("update" if changed else "read"), "claim",
-                   row.id, pid, lines=_contract_lines(row.lines))
+    services.audit(
+        s,
+        user.id,
+        "create" if existed is None else ("update" if changed else "read"),
+        "claim",
+        row.id,
+        pid,
+        lines=_contract_lines(row.lines),
+    )
     if changed or not row.scrub_runs:
         rescrub(s, row, engine, user)
     return claim_detail(s, row), existed is None
-

@@ -30,12 +30,26 @@ def identity(p: Patient) -> tuple[str | None, str | None]:
 def find_or_create_person(s: Session, p: Patient) -> m.Person:
     """One person across practices: member ID + date of birth, or name + date of birth."""
     mk, nk = identity(p)
-    conds = [c for c in (m.Person.member_key == mk if mk else None, m.Person.name_key == nk if nk else None)
-             if c is not None]
-    person = s.scalars(select(m.Person).where(or_(*conds)).order_by(m.Person.id).limit(1)).first() if conds else None
+    conds = [
+        c
+        for c in (m.Person.member_key == mk if mk else None, m.Person.name_key == nk if nk else None)
+        if c is not None
+    ]
+    person = (
+        s.scalars(select(m.Person).where(or_(*conds)).order_by(m.Person.id).limit(1)).first()
+        if conds
+        else None
+    )
     if person is None:
-        person = m.Person(member_key=mk, name_key=nk, member_id=p.member_id, last_name=p.last_name,
-                          first_name=p.first_name, dob=p.dob, sex=p.sex)
+        person = m.Person(
+            member_key=mk,
+            name_key=nk,
+            member_id=p.member_id,
+            last_name=p.last_name,
+            first_name=p.first_name,
+            dob=p.dob,
+            sex=p.sex,
+        )
         s.add(person)
         s.flush()
     else:
@@ -52,8 +66,14 @@ def ensure_practice(s: Session, enc: EncounterModel) -> m.Practice:
     pid = enc.practice.id or enc.practice.npi or "UNKNOWN"
     practice = s.get(m.Practice, pid)
     if practice is None:
-        practice = m.Practice(id=pid, name=enc.practice.name or pid, npi=enc.practice.npi,
-                              tax_id=enc.practice.tax_id, kind=enc.practice.kind, state=enc.practice.state)
+        practice = m.Practice(
+            id=pid,
+            name=enc.practice.name or pid,
+            npi=enc.practice.npi,
+            tax_id=enc.practice.tax_id,
+            kind=enc.practice.kind,
+            state=enc.practice.state,
+        )
         s.add(practice)
         s.flush()
     return practice
@@ -61,16 +81,27 @@ def ensure_practice(s: Session, enc: EncounterModel) -> m.Practice:
 
 def _lines(enc: EncounterModel) -> list[m.ClaimLine]:
     return [
-        m.ClaimLine(line_no=i, code=ln.code, modifiers=list(ln.modifiers), units=ln.units,
-                    diagnosis_pointers=list(ln.diagnosis_pointers or []), date_of_service=ln.date_of_service,
-                    authorization_number=ln.authorization_number, charge=ln.charge,
-                    control_number=ln.control_number)
+        m.ClaimLine(
+            line_no=i,
+            code=ln.code,
+            modifiers=list(ln.modifiers),
+            units=ln.units,
+            diagnosis_pointers=list(ln.diagnosis_pointers or []),
+            date_of_service=ln.date_of_service,
+            authorization_number=ln.authorization_number,
+            charge=ln.charge,
+            control_number=ln.control_number,
+        )
         for i, ln in enumerate(enc.lines or [], 1)
     ]
 
 
 def save_encounter(
-    s: Session, enc: EncounterModel, *, source: str | None = None, practice_id: str | None = None,
+    s: Session,
+    enc: EncounterModel,
+    *,
+    source: str | None = None,
+    practice_id: str | None = None,
     work_status: str = "open",
 ) -> tuple[m.Encounter, bool]:
     """Store one claim; the same practice and encounter ID again updates it only when it changed.
@@ -79,13 +110,17 @@ def save_encounter(
     if practice is None:
         raise ValueError(f"unknown practice {practice_id}")
     doc = enc.model_dump(mode="json", by_alias=True, exclude_none=True)
-    row = s.scalars(select(m.Encounter).where(m.Encounter.practice_id == practice.id,
-                                              m.Encounter.encounter_id == enc.encounter_id)).first()
+    row = s.scalars(
+        select(m.Encounter).where(
+            m.Encounter.practice_id == practice.id, m.Encounter.encounter_id == enc.encounter_id
+        )
+    ).first()
     if row is not None and row.document == doc:
         return row, False
     person = find_or_create_person(s, enc.patient)
-    chart = s.scalars(select(m.Chart).where(m.Chart.practice_id == practice.id,
-                                            m.Chart.person_id == person.id)).first()
+    chart = s.scalars(
+        select(m.Chart).where(m.Chart.practice_id == practice.id, m.Chart.person_id == person.id)
+    ).first()
     if chart is None:
         s.add(m.Chart(practice_id=practice.id, person_id=person.id, chart_id=enc.patient.id))
     if s.get(m.Payer, enc.payer.id) is None:
@@ -115,8 +150,14 @@ def to_model(row: m.Encounter) -> EncounterModel:
 def person_history(s: Session, person: m.Person, engine: Engine) -> History:
     """The database as a history source: every stored encounter of this person, at any practice,
     matched by either identity key (the engine cannot tell this from a folder of files)."""
-    conds = [c for c in (m.Person.member_key == person.member_key if person.member_key else None,
-                         m.Person.name_key == person.name_key if person.name_key else None) if c is not None]
+    conds = [
+        c
+        for c in (
+            m.Person.member_key == person.member_key if person.member_key else None,
+            m.Person.name_key == person.name_key if person.name_key else None,
+        )
+        if c is not None
+    ]
     ids = set(s.scalars(select(m.Person.id).where(or_(*conds)))) if conds else {person.id}
     ids.add(person.id)
     rows = s.scalars(select(m.Encounter).where(m.Encounter.person_id.in_(ids))).all()
@@ -124,14 +165,26 @@ def person_history(s: Session, person: m.Person, engine: Engine) -> History:
 
 
 def auth_log(s: Session, person: m.Person) -> AuthLog:
-    rows = s.scalars(select(m.Authorization).where(
-        or_(m.Authorization.person_id == person.id,
-            m.Authorization.member_id == (person.member_id or "")))).all()
+    rows = s.scalars(
+        select(m.Authorization).where(
+            or_(m.Authorization.person_id == person.id, m.Authorization.member_id == (person.member_id or ""))
+        )
+    ).all()
     return AuthLog.from_rows(
-        ({"auth_number": a.auth_number, "payer_id": a.payer_id, "member_id": a.member_id,
-          "codes": " ".join(a.codes), "sessions": a.sessions, "start_date": a.start_date.isoformat(),
-          "end_date": a.end_date.isoformat(), "rendering_npi": a.rendering_npi or "", "status": a.status}
-         for a in rows),
+        (
+            {
+                "auth_number": a.auth_number,
+                "payer_id": a.payer_id,
+                "member_id": a.member_id,
+                "codes": " ".join(a.codes),
+                "sessions": a.sessions,
+                "start_date": a.start_date.isoformat(),
+                "end_date": a.end_date.isoformat(),
+                "rendering_npi": a.rendering_npi or "",
+                "status": a.status,
+            }
+            for a in rows
+        ),
         source="database",
     )
 
@@ -141,22 +194,33 @@ def scrub_row(s: Session, row: m.Encounter, engine: Engine, user_id: int | None 
     enc = to_model(row)
     person = s.get(m.Person, row.person_id)
     assert person is not None
-    result = scrub_encounter(enc, engine, history=person_history(s, person, engine),
-                             auths=auth_log(s, person), fix=True)
+    result = scrub_encounter(
+        enc, engine, history=person_history(s, person, engine), auths=auth_log(s, person), fix=True
+    )
     run = m.ScrubRun(
-        encounter_pk=row.id, status=result.status, policy_id=result.payer_policy, editions=result.editions,
+        encounter_pk=row.id,
+        status=result.status,
+        policy_id=result.payer_policy,
+        editions=result.editions,
         not_checked=[n.model_dump() for n in result.not_checked],
-        fixed_lines=None if result.fixed_lines is None else [ln.contract_dict(i) for i, ln in
-                                                            enumerate(result.fixed_lines, 1)],
+        fixed_lines=None
+        if result.fixed_lines is None
+        else [ln.contract_dict(i) for i, ln in enumerate(result.fixed_lines, 1)],
         user_id=user_id,
-        findings=[m.Finding(edit=f.edit, severity=f.severity.value, line=f.line, code=f.code, message=f.message,
-                            fix=f.fix) for f in result.findings],
+        findings=[
+            m.Finding(
+                edit=f.edit, severity=f.severity.value, line=f.line, code=f.code, message=f.message, fix=f.fix
+            )
+            for f in result.findings
+        ],
     )
     s.add(run)
     row.status = result.status
     if enc.lines is None:  # coded on the way in: keep the coded lines as the claim's lines
-        row.document = {**row.document, "lines": [ln.model_dump(mode="json", exclude_none=True)
-                                                  for ln in result.lines]}
+        row.document = {
+            **row.document,
+            "lines": [ln.model_dump(mode="json", exclude_none=True) for ln in result.lines],
+        }
         row.lines = _lines(enc.model_copy(update={"lines": result.lines}))
     s.flush()
     return run
@@ -177,13 +241,26 @@ def apply_fixed_lines(s: Session, row: m.Encounter, lines: Iterable[dict[str, An
 
 
 def audit(
-    s: Session, user_id: int | None, action: str, object_type: str, object_id: Any = None,
-    practice_id: str | None = None, **detail: Any,
+    s: Session,
+    user_id: int | None,
+    action: str,
+    object_type: str,
+    object_id: Any = None,
+    practice_id: str | None = None,
+    **detail: Any,
 ) -> None:
     """Append to the audit log (never updated or deleted). Detail must hold no PHI beyond IDs."""
-    s.add(m.AuditEntry(user_id=user_id, action=action, object_type=object_type,
-                       object_id=None if object_id is None else str(object_id), practice_id=practice_id,
-                       detail=detail, at=datetime.now(UTC)))
+    s.add(
+        m.AuditEntry(
+            user_id=user_id,
+            action=action,
+            object_type=object_type,
+            object_id=None if object_id is None else str(object_id),
+            practice_id=practice_id,
+            detail=detail,
+            at=datetime.now(UTC),
+        )
+    )
 
 
 def today() -> date:

@@ -35,7 +35,10 @@ def _page(request: Request, auth: Auth, s: Session, status_code: int = 200, **ct
 
 @router.get("/admin", response_class=HTMLResponse)
 def admin_page(
-    request: Request, done: str = "", auth: Auth = Depends(page_auth), s: Session = Depends(db, scope="function")
+    request: Request,
+    done: str = "",
+    auth: Auth = Depends(page_auth),
+    s: Session = Depends(db, scope="function"),
 ) -> HTMLResponse:
     flashes = {"created": ["User created."], "updated": ["User updated."]}.get(done, [])
     return _page(request, auth, s, flashes=flashes)

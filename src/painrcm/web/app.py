@@ -22,13 +22,21 @@ from painrcm.web.deps import LoginRequired
 HERE = Path(__file__).resolve().parent
 # Each slice of the workspace is one API module and one pages module (see docs/workspace.md).
 ROUTERS = (
-    "painrcm.api.auth", "painrcm.api.claims", "painrcm.api.work", "painrcm.api.admin",
-    "painrcm.web.pages", "painrcm.web.claims", "painrcm.web.work", "painrcm.web.admin",
+    "painrcm.api.auth",
+    "painrcm.api.claims",
+    "painrcm.api.work",
+    "painrcm.api.admin",
+    "painrcm.web.pages",
+    "painrcm.web.claims",
+    "painrcm.web.work",
+    "painrcm.web.admin",
 )
 log = logging.getLogger("painrcm.web")
 
 
-def create_app(database_url: str | None = None, *, db: Database | None = None, jobs: object | None = None) -> FastAPI:
+def create_app(
+    database_url: str | None = None, *, db: Database | None = None, jobs: object | None = None
+) -> FastAPI:
     app = FastAPI(
         title="painrcm",
         version=__version__,
@@ -53,9 +61,9 @@ def create_app(database_url: str | None = None, *, db: Database | None = None, j
         if request.url.path.startswith("/api/"):
             return JSONResponse({"detail": "not found"}, status_code=404)
         return HTMLResponse(
-            "<!doctype html><title>Not found · painrcm</title><link rel=\"stylesheet\" href=\"/static/app.css\">"
+            '<!doctype html><title>Not found · painrcm</title><link rel="stylesheet" href="/static/app.css">'
             "<main><h1>Not found</h1><p>There is nothing here, or it belongs to a practice you do not work."
-            "</p><p><a href=\"/\">Back to the dashboard</a></p></main>",
+            '</p><p><a href="/">Back to the dashboard</a></p></main>',
             status_code=404,
         )
 

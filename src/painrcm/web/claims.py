@@ -57,8 +57,17 @@ class Chart:
 def bar_chart(title: str, items: list[tuple[str, float, str, str | None]], bar_area: int = 320) -> Chart:
     """Horizontal bars scaled to the largest value; items are (label, value, text, link)."""
     top = max((v for _, v, _, _ in items), default=0) or 1
-    bars = [Bar(label=label, value=v, text=text, y=i * 24 + 2, width=max(1 if v else 0, round(v / top * bar_area)),
-                href=href) for i, (label, v, text, href) in enumerate(items)]
+    bars = [
+        Bar(
+            label=label,
+            value=v,
+            text=text,
+            y=i * 24 + 2,
+            width=max(1 if v else 0, round(v / top * bar_area)),
+            href=href,
+        )
+        for i, (label, v, text, href) in enumerate(items)
+    ]
     return Chart(title=title, bars=bars, bar_area=bar_area)
 
 
@@ -68,25 +77,56 @@ def _money(x: float) -> str:
 
 def dashboard_charts(d: dict[str, Any], practice: str | None) -> list[Chart]:
     keep = {"practice": practice} if practice else {}
-    status = [(st, float(n), str(n), "/claims?" + urlencode({**keep, "status": st}))
-              for st, n in d["claims_by_status"].items()]
-    reasons = [(f"{r['reason_code']}: {r['label']}", float(r["amount"]), f"{r['lines']} · {_money(r['amount'])}", None)
-               for r in d["denials_by_reason"][:12]]
-    edits = [(f"{r['edit']} {r['title']}", float(r["findings"]), str(r["findings"]),
-              "/claims?" + urlencode({**keep, "edit": r["edit"], "status": "any"}))
-             for r in d["findings_by_edit"][:15]]
-    return [bar_chart("Claims by scrub status", status), bar_chart("Denials by reason (denied amount)", reasons),
-            bar_chart("Findings by edit (latest scrub, not overridden)", edits)]
+    status = [
+        (st, float(n), str(n), "/claims?" + urlencode({**keep, "status": st}))
+        for st, n in d["claims_by_status"].items()
+    ]
+    reasons = [
+        (
+            f"{r['reason_code']}: {r['label']}",
+            float(r["amount"]),
+            f"{r['lines']} · {_money(r['amount'])}",
+            None,
+        )
+        for r in d["denials_by_reason"][:12]
+    ]
+    edits = [
+        (
+            f"{r['edit']} {r['title']}",
+            float(r["findings"]),
+            str(r["findings"]),
+            "/claims?" + urlencode({**keep, "edit": r["edit"], "status": "any"}),
+        )
+        for r in d["findings_by_edit"][:15]
+    ]
+    return [
+        bar_chart("Claims by scrub status", status),
+        bar_chart("Denials by reason (denied amount)", reasons),
+        bar_chart("Findings by edit (latest scrub, not overridden)", edits),
+    ]
 
 
 # --- pages -------------------------------------------------------------------------------------
 @router.get("/", response_class=HTMLResponse)
-def dashboard_page(request: Request, practice: str | None = None, auth: Auth = Depends(page_auth),
-                   s: Session = Depends(db, scope="function")) -> HTMLResponse:
+def dashboard_page(
+    request: Request,
+    practice: str | None = None,
+    auth: Auth = Depends(page_auth),
+    s: Session = Depends(db, scope="function"),
+) -> HTMLResponse:
     practice = (practice or "").strip() or None
     d = q.dashboard(s, auth.user, practice)
-    return render(request, "dashboard.html", auth, nav="dashboard", d=d, practice=practice,
-                  practices=q.visible_practices(s, auth.user), charts=dashboard_charts(d, practice), money=_money)
+    return render(
+        request,
+        "dashboard.html",
+        auth,
+        nav="dashboard",
+        d=d,
+        practice=practice,
+        practices=q.visible_practices(s, auth.user),
+        charts=dashboard_charts(d, practice),
+        money=_money,
+    )
 
 
 def _queue_context(s: Session, auth: Auth, params: dict[str, Any]) -> dict[str, Any]:
@@ -107,19 +147,31 @@ def _params(request: Request) -> dict[str, Any]:
 
 
 @router.get("/claims", response_class=HTMLResponse)
-def queue_page(request: Request, auth: Auth = Depends(page_auth), s: Session = Depends(db, scope="function")) -> HTMLResponse:
-    ctx_extra = {"practices": q.visible_practices(s, auth.user), "payers": q.visible_payers(s, auth.user),
-                 "edits": q.visible_edits(s, auth.user), "statuses": q.STATUS_FILTERS,
-                 "work_statuses": q.WORK_STATUSES, "ages": list(q.AGE_BUCKETS), "sorts": q.SORTS}
+def queue_page(
+    request: Request, auth: Auth = Depends(page_auth), s: Session = Depends(db, scope="function")
+) -> HTMLResponse:
+    ctx_extra = {
+        "practices": q.visible_practices(s, auth.user),
+        "payers": q.visible_payers(s, auth.user),
+        "edits": q.visible_edits(s, auth.user),
+        "statuses": q.STATUS_FILTERS,
+        "work_statuses": q.WORK_STATUSES,
+        "ages": list(q.AGE_BUCKETS),
+        "sorts": q.SORTS,
+    }
     try:
         ctx = _queue_context(s, auth, _params(request))
     except q.BadRequest as e:
-        return render(request, "claims.html", auth, 400, nav="claims", error=str(e), f=q.QueueFilters(), **ctx_extra)
+        return render(
+            request, "claims.html", auth, 400, nav="claims", error=str(e), f=q.QueueFilters(), **ctx_extra
+        )
     return render(request, "claims.html", auth, nav="claims", **ctx, **ctx_extra)
 
 
 @router.get("/claims/table", response_class=HTMLResponse)
-def queue_table(request: Request, auth: Auth = Depends(page_auth), s: Session = Depends(db, scope="function")) -> HTMLResponse:
+def queue_table(
+    request: Request, auth: Auth = Depends(page_auth), s: Session = Depends(db, scope="function")
+) -> HTMLResponse:
     """The queue's table alone (htmx swaps it in when a filter changes)."""
     try:
         ctx = _queue_context(s, auth, _params(request))
@@ -128,17 +180,39 @@ def queue_table(request: Request, auth: Auth = Depends(page_auth), s: Session = 
     return render(request, "claims_table.html", auth, **ctx)
 
 
-def _claim_page(request: Request, auth: Auth, s: Session, claim_id: int, status_code: int = 200,
-                flashes: list[str] | None = None, error: str | None = None) -> HTMLResponse:
+def _claim_page(
+    request: Request,
+    auth: Auth,
+    s: Session,
+    claim_id: int,
+    status_code: int = 200,
+    flashes: list[str] | None = None,
+    error: str | None = None,
+) -> HTMLResponse:
     claim = q.read_claim(s, auth.user, claim_id, view="page")
     trail = q.claim_audit(s, auth.user, claim_id)
-    return render(request, "claim.html", auth, status_code, nav="claims", c=claim, trail=trail,
-                  flashes=flashes or [], error=error, money=_money)
+    return render(
+        request,
+        "claim.html",
+        auth,
+        status_code,
+        nav="claims",
+        c=claim,
+        trail=trail,
+        flashes=flashes or [],
+        error=error,
+        money=_money,
+    )
 
 
 @router.get("/claims/{claim_id:int}", response_class=HTMLResponse)
-def claim_page(request: Request, claim_id: int, done: str | None = None, auth: Auth = Depends(page_auth),
-               s: Session = Depends(db, scope="function")) -> HTMLResponse:
+def claim_page(
+    request: Request,
+    claim_id: int,
+    done: str | None = None,
+    auth: Auth = Depends(page_auth),
+    s: Session = Depends(db, scope="function"),
+) -> HTMLResponse:
     return _claim_page(request, auth, s, claim_id, flashes=[DONE[done]] if done in DONE else [])
 
 
@@ -149,13 +223,23 @@ def _back(s: Session, claim_id: int, done: str) -> RedirectResponse:
 
 
 @router.post("/claims/{claim_id:int}/scrub")
-def scrub_action(request: Request, claim_id: int, auth: Auth = Depends(page_auth), s: Session = Depends(db, scope="function")) -> Response:
+def scrub_action(
+    request: Request,
+    claim_id: int,
+    auth: Auth = Depends(page_auth),
+    s: Session = Depends(db, scope="function"),
+) -> Response:
     q.scrub_claim(s, auth.user, claim_id, request.app.state.engine)
     return _back(s, claim_id, "scrubbed")
 
 
 @router.post("/claims/{claim_id:int}/fix")
-def fix_action(request: Request, claim_id: int, auth: Auth = Depends(page_auth), s: Session = Depends(db, scope="function")) -> Response:
+def fix_action(
+    request: Request,
+    claim_id: int,
+    auth: Auth = Depends(page_auth),
+    s: Session = Depends(db, scope="function"),
+) -> Response:
     try:
         q.fix_claim(s, auth.user, claim_id, request.app.state.engine)
     except q.Conflict as e:
@@ -164,8 +248,14 @@ def fix_action(request: Request, claim_id: int, auth: Auth = Depends(page_auth),
 
 
 @router.post("/claims/{claim_id:int}/findings/{finding_id:int}/override")
-def override_action(request: Request, claim_id: int, finding_id: int, reason: str = Form(""),
-                    auth: Auth = Depends(page_auth), s: Session = Depends(db, scope="function")) -> Response:
+def override_action(
+    request: Request,
+    claim_id: int,
+    finding_id: int,
+    reason: str = Form(""),
+    auth: Auth = Depends(page_auth),
+    s: Session = Depends(db, scope="function"),
+) -> Response:
     row = q.get_claim(s, auth.user, claim_id)
     finding = s.get(m.Finding, finding_id)
     if finding is None or finding.run.encounter_pk != row.id:

@@ -57,8 +57,11 @@ async def _auth(request: Request, s: Session) -> Auth | None:
 async def api_auth(request: Request, s: Session = Depends(db, scope="function")) -> Auth:
     auth = await _auth(request, s)
     if auth is None:
-        raise HTTPException(401, "sign in, or send an API token (Authorization: Bearer ...)",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            401,
+            "sign in, or send an API token (Authorization: Bearer ...)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     request.state.auth = auth
     return auth
 

@@ -19,7 +19,9 @@ templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templat
 router = APIRouter(include_in_schema=False)
 
 
-def render(request: Request, template: str, auth: Auth | None, status_code: int = 200, **context: Any) -> HTMLResponse:
+def render(
+    request: Request, template: str, auth: Auth | None, status_code: int = 200, **context: Any
+) -> HTMLResponse:
     """Render a page with the signed-in user (and their CSRF token) in the context."""
     return templates.TemplateResponse(request, template, {"auth": auth, **context}, status_code=status_code)
 
@@ -45,14 +47,28 @@ def login_submit(
     limiter: security.LoginLimiter = request.app.state.limiter
     keys = login_keys(request, email)
     if limiter.blocked(*keys):
-        return render(request, "login.html", None, 429, error="Too many failed sign-ins. Try again in a few minutes.",
-                      email=email, next=_safe_next(next))
+        return render(
+            request,
+            "login.html",
+            None,
+            429,
+            error="Too many failed sign-ins. Try again in a few minutes.",
+            email=email,
+            next=_safe_next(next),
+        )
     user = security.authenticate(s, email, password)
     if user is None:
         limiter.failed(*keys)
         services.audit(s, None, "login_failed", "user", None)
-        return render(request, "login.html", None, 401, error="Wrong email or password.", email=email,
-                      next=_safe_next(next))
+        return render(
+            request,
+            "login.html",
+            None,
+            401,
+            error="Wrong email or password.",
+            email=email,
+            next=_safe_next(next),
+        )
     limiter.succeeded(*keys)
     token, _ = security.create_session(s, user)
     services.audit(s, user.id, "login", "user", user.id)
@@ -62,7 +78,9 @@ def login_submit(
 
 
 @router.post("/logout")
-def logout(request: Request, auth: Auth = Depends(page_auth), s: Session = Depends(db, scope="function")) -> Response:
+def logout(
+    request: Request, auth: Auth = Depends(page_auth), s: Session = Depends(db, scope="function")
+) -> Response:
     security.end_session(s, request.cookies.get(security.SESSION_COOKIE))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(security.SESSION_COOKIE, path="/")

@@ -55,8 +55,12 @@ def authenticate(s: Session, email: str, password: str) -> m.User | None:
 
 def create_session(s: Session, user: m.User) -> tuple[str, m.WebSession]:
     token = secrets.token_urlsafe(32)
-    row = m.WebSession(id=_digest(token), user_id=user.id, csrf_token=secrets.token_urlsafe(24),
-                       expires_at=datetime.now(UTC) + timedelta(hours=SESSION_HOURS))
+    row = m.WebSession(
+        id=_digest(token),
+        user_id=user.id,
+        csrf_token=secrets.token_urlsafe(24),
+        expires_at=datetime.now(UTC) + timedelta(hours=SESSION_HOURS),
+    )
     s.add(row)
     s.flush()
     return token, row
@@ -103,8 +107,15 @@ def csrf_ok(session: m.WebSession, supplied: str | None) -> bool:
 
 def set_session_cookie(response: Response, token: str) -> None:
     # Secure is honoured on http://localhost by browsers (a secure context), so it is always set.
-    response.set_cookie(SESSION_COOKIE, token, max_age=SESSION_HOURS * 3600, httponly=True, secure=True,
-                        samesite="lax", path="/")
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=SESSION_HOURS * 3600,
+        httponly=True,
+        secure=True,
+        samesite="lax",
+        path="/",
+    )
 
 
 class LoginLimiter:

@@ -167,7 +167,9 @@ def denial_update(
 
 
 @router.get("/uploads", response_class=HTMLResponse)
-def uploads_page(request: Request, auth: Auth = Depends(page_auth), s: Session = Depends(db, scope="function")) -> HTMLResponse:
+def uploads_page(
+    request: Request, auth: Auth = Depends(page_auth), s: Session = Depends(db, scope="function")
+) -> HTMLResponse:
     return _uploads(request, auth, s)
 
 
