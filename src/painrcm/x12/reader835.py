@@ -81,7 +81,10 @@ class _Reader:
             if alt != self.comp and alt in value:
                 if alt not in self.alt_warned:
                     self.alt_warned.add(alt)
-                    self.warn(i, f"composite {value!r} uses {alt!r} although ISA16 declares {self.comp!r}; read with {alt!r}")
+                    self.warn(
+                        i,
+                        f"composite {value!r} uses {alt!r} although ISA16 declares {self.comp!r}; read with {alt!r}",
+                    )
                 return value.split(alt)
         return [value]
 
@@ -174,8 +177,11 @@ class _Reader:
                     rem["payee_id_qualifier"] = _el(seg, 3) or None
                     rem["payee_id"] = _el(seg, 4) or None
                     continue
-                raise self.err(i, f"N1*{q} not expected here: the payer (N1*PR) then the payee (N1*PE) come once, "
-                                  "before the claims")
+                raise self.err(
+                    i,
+                    f"N1*{q} not expected here: the payer (N1*PR) then the payee (N1*PE) come once, "
+                    "before the claims",
+                )
             if sid == "LX":
                 if level not in ("payee", "lx", "claim", "line"):
                     raise self.err(i, "LX (header number) must follow the payer and payee (N1*PR, N1*PE)")
@@ -204,9 +210,15 @@ class _Reader:
                 plbs.extend(self.plb(i, seg))
                 continue
             if sid not in _ALLOWED[level]:
-                where = {"hdr": "the header", "payer": "the payer loop", "payee": "the payee loop",
-                         "lx": "the header number loop", "claim": "a claim (CLP)", "line": "a service line (SVC)",
-                         "plb": "the provider adjustments (PLB)"}[level]
+                where = {
+                    "hdr": "the header",
+                    "payer": "the payer loop",
+                    "payee": "the payee loop",
+                    "lx": "the header number loop",
+                    "claim": "a claim (CLP)",
+                    "line": "a service line (SVC)",
+                    "plb": "the provider adjustments (PLB)",
+                }[level]
                 raise self.err(i, f"{sid} is not expected in {where}: misplaced or out of order")
             if level == "hdr":
                 if sid == "TRN":
@@ -287,17 +299,21 @@ class _Reader:
             elif q == "82":
                 claim["rendering_npi"] = _el(seg, 9) or None
         elif sid == "MOA":
-            claim["remarks"].append(ClaimRemark(  # type: ignore[attr-defined]
-                kind="MOA",
-                reimbursement_rate=self.amount(i, seg, 1, "reimbursement rate", required=False),
-                payable_amount=self.amount(i, seg, 2, "HCPCS payable amount", required=False),
-                codes=[c for c in (_el(seg, n) for n in range(3, 8)) if c],
-            ))
+            claim["remarks"].append(
+                ClaimRemark(  # type: ignore[attr-defined]
+                    kind="MOA",
+                    reimbursement_rate=self.amount(i, seg, 1, "reimbursement rate", required=False),
+                    payable_amount=self.amount(i, seg, 2, "HCPCS payable amount", required=False),
+                    codes=[c for c in (_el(seg, n) for n in range(3, 8)) if c],
+                )
+            )
         elif sid == "MIA":
-            claim["remarks"].append(ClaimRemark(  # type: ignore[attr-defined]
-                kind="MIA",
-                codes=[c for c in (_el(seg, n) for n in (5, 20, 21, 22, 23)) if c],
-            ))
+            claim["remarks"].append(
+                ClaimRemark(  # type: ignore[attr-defined]
+                    kind="MIA",
+                    codes=[c for c in (_el(seg, n) for n in (5, 20, 21, 22, 23)) if c],
+                )
+            )
         elif sid == "DTM":
             q = _el(seg, 1)
             if q == "232":
@@ -363,9 +379,16 @@ class _Reader:
             parts = self.split(i, ident)
             amount = self.amount(i, seg, n + 1, "provider adjustment amount")
             assert amount is not None
-            out.append(ProviderAdjustment(segment=i + 1, provider_id=provider, fiscal_period_end=period,
-                                          reason=parts[0], reference=parts[1] if len(parts) > 1 and parts[1] else None,
-                                          amount=amount))
+            out.append(
+                ProviderAdjustment(
+                    segment=i + 1,
+                    provider_id=provider,
+                    fiscal_period_end=period,
+                    reason=parts[0],
+                    reference=parts[1] if len(parts) > 1 and parts[1] else None,
+                    amount=amount,
+                )
+            )
         if not out:
             raise self.err(i, "PLB needs at least one adjustment (PLB03 reason, PLB04 amount)")
         return out

@@ -89,16 +89,20 @@ def read_delimiters(text: str, file: str) -> Delimiters:
     """Check the fixed-width ISA at the start of ``text`` and return its separators."""
     if not text.startswith("ISA"):
         head = text[:20].split("\n", 1)[0]
-        raise InputError(
-            file, "segment 1", f"an X12 interchange must start with ISA; found {head[:20]!r}"
-        )
+        raise InputError(file, "segment 1", f"an X12 interchange must start with ISA; found {head[:20]!r}")
     if len(text) < ISA_LENGTH:
         raise InputError(
-            file, "segment 1 (ISA)", f"ISA is fixed width ({ISA_LENGTH} characters); the file ends after {len(text)}"
+            file,
+            "segment 1 (ISA)",
+            f"ISA is fixed width ({ISA_LENGTH} characters); the file ends after {len(text)}",
         )
     sep = text[3]
     if sep.isalnum() or sep.isspace():
-        raise InputError(file, "segment 1 (ISA)", f"element separator {_printable(sep)} must not be a letter, digit or space")
+        raise InputError(
+            file,
+            "segment 1 (ISA)",
+            f"element separator {_printable(sep)} must not be a letter, digit or space",
+        )
     for k, pos in enumerate(_ISA_SEP_POSITIONS):
         if text[pos] != sep:
             prev = _ISA_NAMES[k - 1]
@@ -110,7 +114,7 @@ def read_delimiters(text: str, file: str) -> Delimiters:
                 f"so the element separator {_printable(sep)} was expected at character {pos + 1}, "
                 f"found {_printable(text[pos])}",
             )
-    body = text[:ISA_LENGTH - 2]  # up to ISA15; ISA16 is checked below
+    body = text[: ISA_LENGTH - 2]  # up to ISA15; ISA16 is checked below
     if body.count(sep) != 16:
         raise InputError(file, "segment 1 (ISA)", "ISA must have exactly 16 elements of fixed width")
     component = text[104]
@@ -119,21 +123,39 @@ def read_delimiters(text: str, file: str) -> Delimiters:
     if repetition is not None and (repetition.isalnum() or repetition == " "):
         repetition = None  # 4010-style ISA11 ("U"): no repetition separator
     if component.isalnum() or component == " " or component == sep:
-        raise InputError(file, "segment 1 (ISA)", f"ISA16 component separator {_printable(component)} is not a valid separator")
+        raise InputError(
+            file,
+            "segment 1 (ISA)",
+            f"ISA16 component separator {_printable(component)} is not a valid separator",
+        )
     if terminator.isalnum() or terminator == " " or terminator in (sep, component):
         raise InputError(
-            file, "segment 1 (ISA)",
+            file,
+            "segment 1 (ISA)",
             f"segment terminator (character {ISA_LENGTH}) {_printable(terminator)} is not a valid separator",
         )
     if repetition is not None and repetition in (sep, component, terminator):
-        raise InputError(file, "segment 1 (ISA)", f"ISA11 repetition separator {_printable(repetition)} clashes with another separator")
+        raise InputError(
+            file,
+            "segment 1 (ISA)",
+            f"ISA11 repetition separator {_printable(repetition)} clashes with another separator",
+        )
     if not text[90:99].isdigit():
-        raise InputError(file, "segment 1 (ISA)", f"ISA13 control number must be 9 digits, found {text[90:99]!r}")
+        raise InputError(
+            file, "segment 1 (ISA)", f"ISA13 control number must be 9 digits, found {text[90:99]!r}"
+        )
     return Delimiters(element=sep, component=component, repetition=repetition, segment=terminator)
 
 
 def split_segments(text: str, file: str) -> tuple[Delimiters, list[list[str]]]:
     """Split ``text`` into segments (lists of elements, element 0 the segment ID)."""
+    delims, raw = raw_segments(text, file)
+    sep = delims.element
+    return delims, [s.split(sep) for s in raw]
+
+
+def raw_segments(text: str, file: str) -> tuple[Delimiters, list[str]]:
+    """Check the ISA and split ``text`` on the segment terminator only (segments as strings)."""
     text = text.lstrip("\ufeff \t\r\n")
     delims = read_delimiters(text, file)
     term = delims.segment
@@ -146,8 +168,32 @@ def split_segments(text: str, file: str) -> tuple[Delimiters, list[list[str]]]:
     # Trailing whitespace after the last terminator.
     while raw and not raw[-1].strip():
         raw.pop()
-    sep = delims.element
-    return delims, [s.split(sep) for s in raw]
+    return delims, raw
+
+
+# Envelope counts (SE01, GE01, IEA01): the message when the count is wrong, else None. Shared by
+# ``tokenize`` and the 837P reader's single-pass path (painrcm.x12.reader837).
+def se_count_problem(seg: list[str], n: int) -> str | None:
+    if seg[1] != str(n) and seg[1].lstrip("0") != str(n):
+        return f"SE01 says {seg[1]!r} segments but the transaction set has {n} (ST through SE)"
+    return None
+
+
+def ge_count_problem(seg: list[str], sets: int) -> str | None:
+    if seg[1].lstrip("0") != str(sets) and not (sets == 0 and seg[1].strip("0") == ""):
+        return f"GE01 says {seg[1]!r} transaction sets but the group has {sets}"
+    return None
+
+
+def iea_count_problem(seg: list[str], groups: int) -> str | None:
+    if seg[1].lstrip("0") != str(groups):
+        return f"IEA01 says {seg[1]!r} functional groups but the interchange has {groups}"
+    return None
+
+
+def later_isa_ok(seg: list[str], delims: Delimiters) -> bool:
+    """A later interchange in the same file must be a fixed-width ISA with the same separators."""
+    return len(seg) == 17 and seg[16] == delims.component and len(delims.element.join(seg)) == ISA_LENGTH - 1
 
 
 def _valid_id(sid: str) -> bool:
@@ -175,15 +221,19 @@ def tokenize(text: str, file: str, *, strict: bool = False) -> Tokens:
     st: list[str] | None = None
     groups = 0
     sets = 0
-    sep = delims.element
     for i, seg in enumerate(segments):
         sid = seg[0]
         if sid not in ok_ids:
             if not _valid_id(sid):
                 if not sid:
-                    raise InputError(file, f"segment {i + 1}", "segment has no segment ID (empty or starts with the element separator)")
+                    raise InputError(
+                        file,
+                        f"segment {i + 1}",
+                        "segment has no segment ID (empty or starts with the element separator)",
+                    )
                 raise InputError(
-                    file, f"segment {i + 1} ({sid[:10]})",
+                    file,
+                    f"segment {i + 1} ({sid[:10]})",
                     f"invalid segment ID {sid[:10]!r}: expected 2-3 upper-case letters or digits",
                 )
             ok_ids.add(sid)
@@ -192,16 +242,21 @@ def tokenize(text: str, file: str, *, strict: bool = False) -> Tokens:
                 if len(seg) < 3:
                     raise tok.error(i, "SE needs SE01 (segment count) and SE02 (control number)")
                 if seg[2] != st[2]:
-                    raise tok.error(i, f"SE02 control number {seg[2]!r} does not match ST02 {st[2]!r} (segment {st_index + 1})")
-                n = i - st_index + 1
-                if seg[1] != str(n) and seg[1].lstrip("0") != str(n):
-                    count_problem(i, f"SE01 says {seg[1]!r} segments but the transaction set has {n} (ST through SE)")
+                    raise tok.error(
+                        i,
+                        f"SE02 control number {seg[2]!r} does not match ST02 {st[2]!r} (segment {st_index + 1})",
+                    )
+                msg = se_count_problem(seg, i - st_index + 1)
+                if msg:
+                    count_problem(i, msg)
                 assert gs is not None and isa is not None
                 tok.transactions.append(Transaction(st_index, i + 1, st, gs, isa))
                 st = None
                 sets += 1
             elif sid in ENVELOPE_IDS:
-                raise tok.error(i, f"{sid} inside transaction set {st[2]!r} (segment {st_index + 1}): SE expected first")
+                raise tok.error(
+                    i, f"{sid} inside transaction set {st[2]!r} (segment {st_index + 1}): SE expected first"
+                )
             continue
         if sid == "ST":
             if gs is None:
@@ -216,7 +271,9 @@ def tokenize(text: str, file: str, *, strict: bool = False) -> Tokens:
             if gs is not None:
                 raise tok.error(i, f"GS inside group {gs[6]!r}: GE expected first")
             if len(seg) < 9 or not seg[6]:
-                raise tok.error(i, "GS needs 8 elements including GS06 (group control number) and GS08 (version)")
+                raise tok.error(
+                    i, "GS needs 8 elements including GS06 (group control number) and GS08 (version)"
+                )
             gs = seg
             gs_index = i
             sets = 0
@@ -226,18 +283,23 @@ def tokenize(text: str, file: str, *, strict: bool = False) -> Tokens:
             if len(seg) < 3:
                 raise tok.error(i, "GE needs GE01 (number of transaction sets) and GE02 (control number)")
             if seg[2] != gs[6]:
-                raise tok.error(i, f"GE02 control number {seg[2]!r} does not match GS06 {gs[6]!r} (segment {gs_index + 1})")
-            if seg[1].lstrip("0") != str(sets) and not (sets == 0 and seg[1].strip("0") == ""):
-                count_problem(i, f"GE01 says {seg[1]!r} transaction sets but the group has {sets}")
+                raise tok.error(
+                    i,
+                    f"GE02 control number {seg[2]!r} does not match GS06 {gs[6]!r} (segment {gs_index + 1})",
+                )
+            msg = ge_count_problem(seg, sets)
+            if msg:
+                count_problem(i, msg)
             gs = None
             groups += 1
         elif sid == "ISA":
             if isa is not None:
                 raise tok.error(i, "ISA inside an open interchange: IEA expected first")
             # A later interchange in the same file must use the same separators.
-            if i > 0 and (len(seg) != 17 or seg[16] != delims.component or len(sep.join(seg)) != ISA_LENGTH - 1):
+            if i > 0 and not later_isa_ok(seg, delims):
                 raise tok.error(
-                    i, "every interchange in a file must be a fixed-width ISA with the same separators as the first"
+                    i,
+                    "every interchange in a file must be a fixed-width ISA with the same separators as the first",
                 )
             isa = seg
             isa_index = i
@@ -246,13 +308,19 @@ def tokenize(text: str, file: str, *, strict: bool = False) -> Tokens:
             if isa is None:
                 raise tok.error(i, "IEA without a matching ISA")
             if gs is not None:
-                raise tok.error(i, f"IEA while group {gs[6]!r} (segment {gs_index + 1}) is open: GE expected first")
+                raise tok.error(
+                    i, f"IEA while group {gs[6]!r} (segment {gs_index + 1}) is open: GE expected first"
+                )
             if len(seg) < 3:
                 raise tok.error(i, "IEA needs IEA01 (number of groups) and IEA02 (control number)")
             if seg[2] != isa[13]:
-                raise tok.error(i, f"IEA02 control number {seg[2]!r} does not match ISA13 {isa[13]!r} (segment {isa_index + 1})")
-            if seg[1].lstrip("0") != str(groups):
-                count_problem(i, f"IEA01 says {seg[1]!r} functional groups but the interchange has {groups}")
+                raise tok.error(
+                    i,
+                    f"IEA02 control number {seg[2]!r} does not match ISA13 {isa[13]!r} (segment {isa_index + 1})",
+                )
+            msg = iea_count_problem(seg, groups)
+            if msg:
+                count_problem(i, msg)
             isa = None
         elif sid in ("SE",):
             raise tok.error(i, "SE without a matching ST")
@@ -260,11 +328,18 @@ def tokenize(text: str, file: str, *, strict: bool = False) -> Tokens:
             raise tok.error(i, "segment outside a transaction set: ST expected first")
     last = len(segments) - 1
     if st is not None:
-        raise tok.error(last, f"file ends inside transaction set {st[2]!r} (segment {st_index + 1}): SE, GE and IEA expected")
+        raise tok.error(
+            last,
+            f"file ends inside transaction set {st[2]!r} (segment {st_index + 1}): SE, GE and IEA expected",
+        )
     if gs is not None:
-        raise tok.error(last, f"file ends inside functional group {gs[6]!r} (segment {gs_index + 1}): GE and IEA expected")
+        raise tok.error(
+            last, f"file ends inside functional group {gs[6]!r} (segment {gs_index + 1}): GE and IEA expected"
+        )
     if isa is not None:
-        raise tok.error(last, f"file ends inside interchange {isa[13]!r} (segment {isa_index + 1}): IEA expected")
+        raise tok.error(
+            last, f"file ends inside interchange {isa[13]!r} (segment {isa_index + 1}): IEA expected"
+        )
     return tok
 
 

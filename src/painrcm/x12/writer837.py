@@ -127,8 +127,13 @@ def write_837(
         hl, bp_hl = _write_claim(body, enc, hl, bp_hl if key == last_key else 0)
         last_key = key
     body.add("SE", str(len(body.segments) + 1), st_ctrl)
-    segments = [isa, f"GS*HC*{sender}*{receiver}*{ccyymmdd}*{hhmm}*{control_number}*X*005010X222A1",
-                *body.segments, f"GE*1*{control_number}", f"IEA*1*{ctrl}"]
+    segments = [
+        isa,
+        f"GS*HC*{sender}*{receiver}*{ccyymmdd}*{hhmm}*{control_number}*X*005010X222A1",
+        *body.segments,
+        f"GE*1*{control_number}",
+        f"IEA*1*{ctrl}",
+    ]
     sep = _TERMINATOR + ("\n" if newline else "")
     return sep.join(segments) + sep
 
@@ -169,7 +174,10 @@ def _write_claim(out: _Out, enc: Encounter, hl: int, bp_hl: int) -> tuple[int, i
     if pr.tax_id is not None and not 9 <= len(_clean(pr.tax_id)) <= 30:
         raise InputError(None, where, f"practice.tax_id {pr.tax_id!r} must be 9 to 30 characters")
     for n, ln in enumerate(lines, 1):
-        for what, value in (("control_number", ln.control_number), ("authorization_number", ln.authorization_number)):
+        for what, value in (
+            ("control_number", ln.control_number),
+            ("authorization_number", ln.authorization_number),
+        ):
             if value is not None:
                 _check_id(where, f"lines[{n - 1}].{what}", value, 1, 50)
     if enc.authorization_number is not None:
@@ -182,8 +190,18 @@ def _write_claim(out: _Out, enc: Encounter, hl: int, bp_hl: int) -> tuple[int, i
         out.add("HL", bp_hl, "", "20", "1")
         if pr.kind == "asc":
             out.add("PRV", "BI", "PXC", ASC_TAXONOMY)
-        out.add("NM1", "85", "2", _clean(pr.name or "BILLING PROVIDER")[:60], "", "", "", "", "XX",
-                _clean(pr.npi or PLACEHOLDER_NPI))
+        out.add(
+            "NM1",
+            "85",
+            "2",
+            _clean(pr.name or "BILLING PROVIDER")[:60],
+            "",
+            "",
+            "",
+            "",
+            "XX",
+            _clean(pr.npi or PLACEHOLDER_NPI),
+        )
         out.add("N3", "1 UNKNOWN ST")
         out.add("N4", "UNKNOWN", state, PLACEHOLDER_ZIP)
         out.add("REF", "EI", _clean(pr.tax_id or PLACEHOLDER_TAX_ID))
@@ -192,8 +210,18 @@ def _write_claim(out: _Out, enc: Encounter, hl: int, bp_hl: int) -> tuple[int, i
     out.add("HL", hl, bp_hl, "22", "0")
     out.add("SBR", "P", "18", "", "", "", "", "", "", SBR09_BY_PLAN[enc.payer.plan])
     pt = enc.patient
-    out.add("NM1", "IL", "1", _clean(pt.last_name or "UNKNOWN")[:60], _clean(pt.first_name or "")[:35], "", "",
-            "", "MI", _clean(pt.member_id or "UNKNOWN"))
+    out.add(
+        "NM1",
+        "IL",
+        "1",
+        _clean(pt.last_name or "UNKNOWN")[:60],
+        _clean(pt.first_name or "")[:35],
+        "",
+        "",
+        "",
+        "MI",
+        _clean(pt.member_id or "UNKNOWN"),
+    )
     out.add("N3", "1 UNKNOWN ST")
     out.add("N4", "UNKNOWN", state, PLACEHOLDER_ZIP)
     if pt.dob is not None:
@@ -203,21 +231,50 @@ def _write_claim(out: _Out, enc: Encounter, hl: int, bp_hl: int) -> tuple[int, i
     # 2300 claim
     total = sum(float(ln.charge or 0.0) for ln in lines)
     pos = enc.place_of_service
-    out.add("CLM", _clean(enc.encounter_id), _amount(total), "", "", f"{pos}{_COMPONENT}B{_COMPONENT}1",
-            "Y", "A", "Y", "Y")
+    out.add(
+        "CLM",
+        _clean(enc.encounter_id),
+        _amount(total),
+        "",
+        "",
+        f"{pos}{_COMPONENT}B{_COMPONENT}1",
+        "Y",
+        "A",
+        "Y",
+        "Y",
+    )
     if enc.authorization_number:
         out.add("REF", "G1", _clean(enc.authorization_number))
     out.add("HI", *[f"{'ABK' if n == 0 else 'ABF'}{_COMPONENT}{code}" for n, code in enumerate(dx)])
     rp = enc.rendering_provider
     if rp.npi:
-        out.add("NM1", "82", "1", _clean(rp.name or "RENDERING PROVIDER")[:60], "", "", "", "", "XX", _clean(rp.npi))
+        out.add(
+            "NM1",
+            "82",
+            "1",
+            _clean(rp.name or "RENDERING PROVIDER")[:60],
+            "",
+            "",
+            "",
+            "",
+            "XX",
+            _clean(rp.npi),
+        )
     # 2400 lines
     for n, ln in enumerate(lines, 1):
         out.add("LX", n)
         proc = _COMPONENT.join([ln.code, *ln.modifiers[:4]])
         ptrs = [p for p in (ln.diagnosis_pointers or [1]) if 1 <= p <= len(dx)][:4] or [1]
-        out.add("SV1", f"HC{_COMPONENT}{proc}", _amount(ln.charge), "UN", _quantity(ln.units),
-                ln.place_of_service or "", "", _COMPONENT.join(str(p) for p in ptrs))
+        out.add(
+            "SV1",
+            f"HC{_COMPONENT}{proc}",
+            _amount(ln.charge),
+            "UN",
+            _quantity(ln.units),
+            ln.place_of_service or "",
+            "",
+            _COMPONENT.join(str(p) for p in ptrs),
+        )
         out.add("DTP", "472", "D8", _d8(ln.date_of_service or enc.date_of_service))
         if ln.control_number:
             out.add("REF", "6R", _clean(ln.control_number))
