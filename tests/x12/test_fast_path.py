@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from painrcm.edits.examples import example_encounter
+from painrcm.errors import InputError
 from painrcm.x12 import reader837
-from painrcm.x12.reader837 import Read837, _Reader, _read_fast, read_837
+from painrcm.x12.reader837 import Read837, _read_fast, _Reader, read_837
 from painrcm.x12.segments import tokenize
 from painrcm.x12.writer837 import write_837
 from tests.x12.conftest import SAMPLES
@@ -78,9 +79,10 @@ def test_real_samples_read_the_same_either_way():
         text = f.read_text(encoding="utf-8", errors="replace")
         try:
             full = _full(text, str(f))
-        except Exception:  # refused files: read_837 must refuse them the same way
-            with pytest.raises(Exception):  # noqa: B017 - the same refusal, whatever its type
+        except InputError as refused:  # refused files: read_837 must refuse them the same way
+            with pytest.raises(InputError) as again:
                 read_837(text, str(f))
+            assert str(again.value) == str(refused)
             continue
         _same(read_837(text, str(f)), full)
         compared += 1
