@@ -153,9 +153,13 @@ def test_nec006_unknown_psych_is_not_checked_false_is_an_error():
     assert [f.line for f in hits(r, "NEC006")] == [1]
 
 
-def test_nec006_generator_without_note_is_an_implant_and_revision_is_not_checked():
+def test_nec006_generator_stage_comes_from_the_note():
     doc = {"documentation": {**DOC, "psych_evaluation": False}, "diagnoses": ["M96.1"], "procedures": []}
-    assert hits(scrub({**doc, "lines": [ln("63685")]}), "NEC006")
+    # 63685 places a first generator (implant) or replaces one (revision): without a note, unknown
+    r = scrub({**doc, "lines": [ln("63685")]})
+    assert not hits(r, "NEC006") and skipped(r, "NEC006")
+    implant = {"family": "spinal_cord_stimulator", "stage": "implant", "leads": 0}
+    assert hits(scrub({**doc, "procedures": [implant], "lines": [ln("63685")]}), "NEC006")
     r = scrub({**doc, "lines": [ln("63688")]})
     assert not hits(r, "NEC006") and not skipped(r, "NEC006")
 

@@ -81,6 +81,7 @@ def parse_codes(doc: dict[str, Any]) -> dict[str, CodeInfo]:
     for code, facts in (doc.get("codes") or {}).items():
         f = dict(facts)
         f["addon_of"] = tuple(f.get("addon_of") or ())
+        f["stages"] = tuple(f.get("stages") or ())
         for key in ("effective_from", "effective_to"):
             if key in f and not isinstance(f[key], date):
                 f[key] = _date(f[key])

@@ -41,6 +41,7 @@ class CodeInfo:
     augmentation: str | None = None
     modality: str | None = None
     spinal: bool = False
+    stages: tuple[str, ...] = ()
     effective_from: date | None = None
     effective_to: date | None = None
 

@@ -8,22 +8,15 @@ from collections.abc import Set as AbstractSet
 from painrcm.edits.base import ClaimContext, Edit, Hit, Outcome, Skip
 from painrcm.model import Family, Severity
 
-# The stages a billed SCS code can belong to (code facts, RULES.md section 2): percutaneous or paddle
-# leads are placed for a trial or a permanent implant; the generator only for a permanent implant.
-CODE_STAGES: dict[str, frozenset[str]] = {
-    "63650": frozenset({"trial", "implant"}),
-    "63655": frozenset({"trial", "implant"}),
-    "63685": frozenset({"implant"}),
-}
-
 EDIT = Edit(
     id="NEC006",
     severity=Severity.ERROR,
     title="Spinal cord stimulator trial or implant without a psychological evaluation",
     what="For spinal cord stimulator lead placement (63650, 63655) and generator implantation (63685), "
     "checks that the documentation records a psychological evaluation, when the payer requires one for "
-    "that stage (trial, implant). The stage comes from the documented procedure; without a note, 63685 is "
-    "an implant and 63650/63655 a trial or an implant.",
+    "that stage (trial, implant). The stage comes from the documented procedure; without a note it is "
+    "the stages the code table gives the code (63650/63655 a trial or an implant: the evaluation is needed "
+    "either way; 63685 a first implant or a generator replacement: not checked until the note says which).",
     why="Medicare (NCD 160.7) and most commercial payers cover a stimulator trial or implant only after a "
     "psychological screening has cleared the patient. Without it in the record the trial, and later the "
     "implant, are denied as not medically necessary, and the denial is hard to overturn on appeal.",
@@ -86,10 +79,10 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
     }
     affected: list[int] = []
     unsure: list[int] = []
-    for i, line in enumerate(ctx.lines):
-        if line.code not in CODE_STAGES:
+    for i, line, info in ctx.indexed():
+        if info is None or not (set(info.stages) & {"trial", "implant"}):
             continue
-        stages = _stages(line.code, documented)
+        stages = _stages(info.stages, documented)
         if stages <= required:
             affected.append(i)
         elif stages & required:
@@ -113,7 +106,9 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
         )
         return
     where = ", ".join(f"line {i + 1} ({ctx.lines[i].code})" for i in affected)
-    billed: set[str] = set().union(*(_stages(ctx.lines[i].code, documented) for i in affected))
+    billed: set[str] = set().union(
+        *(_stages(info.stages, documented) for i in affected if (info := ctx.info(i)) is not None)
+    )
     stage_words = " or ".join(sorted(billed & required, reverse=True))
     yield Hit(
         f"{where[0].upper()}{where[1:]}: spinal cord stimulator {stage_words} billed, but the record says no psychological "
@@ -125,8 +120,8 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
     )
 
 
-def _stages(code: str, documented: AbstractSet[str]) -> frozenset[str]:
+def _stages(code_stages: tuple[str, ...], documented: AbstractSet[str]) -> frozenset[str]:
     """The stages a billed SCS line stands for: the documented stage(s) when they fit the code, else the
-    code's own."""
-    own = CODE_STAGES[code]
+    stages the code table gives the code."""
+    own = frozenset(code_stages)
     return frozenset(own & documented) or own

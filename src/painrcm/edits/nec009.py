@@ -35,13 +35,6 @@ _CLOSE: tuple[frozenset[str], ...] = (
     frozenset({"epidural_interlaminar", "epidural_transforaminal"}),
     frozenset({"facet_joint", "radiofrequency_ablation"}),
 )
-# Stages each stimulator code can stand for (code facts): 63685 places or replaces a generator.
-_SCS_STAGES: dict[str, frozenset[str]] = {
-    "63650": frozenset({"trial", "implant"}),
-    "63655": frozenset({"trial", "implant"}),
-    "63685": frozenset({"implant", "revision"}),
-    "63688": frozenset({"revision", "removal"}),
-}
 
 
 def family_words(family: str) -> str:
@@ -121,8 +114,8 @@ def _approach_ok(info: CodeInfo, proc: Procedure) -> bool:
         return info.nerve == proc.nerve
     if info.family == "vertebral_augmentation" and info.augmentation and proc.kind:
         return info.augmentation == proc.kind
-    if info.family == "spinal_cord_stimulator" and proc.stage and info.code in _SCS_STAGES:
-        return proc.stage in _SCS_STAGES[info.code]
+    if info.family == "spinal_cord_stimulator" and proc.stage and info.stages:
+        return proc.stage in info.stages
     return True
 
 
