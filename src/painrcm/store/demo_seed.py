@@ -50,6 +50,7 @@ from painrcm.scrub import Engine, scrub_encounter
 from painrcm.store import models as m
 from painrcm.store import services
 from painrcm.store.db import Database
+from painrcm.store.imports import remit_line_row
 from painrcm.x12 import remit_model as x
 
 SEED_ACTION = "seed"
@@ -482,31 +483,7 @@ class _Seeder:
         claim_line = None
         if el.match is not None and 0 < el.match.line <= len(enc_row.lines):
             claim_line = enc_row.lines[el.match.line - 1]
-        denied = el.next_action in ("correct_and_resubmit", "appeal")
-        work = "open" if denied or el.next_action in ("bill_patient", "bill_secondary") else "resolved"
-        line = m.RemitLine(
-            practice_id=practice_id,
-            code=el.code,
-            modifiers=list(el.modifiers),
-            units=el.units,
-            billed=el.billed,
-            allowed=el.allowed,
-            paid=el.paid,
-            date_of_service=el.date_of_service,
-            control_number=el.control_number,
-            remarks=[r.code for r in el.remarks],
-            explanation=el.explanation,
-            next_action=el.next_action,
-            preventing_edits=list(el.prevented_by),
-            claim_line_id=claim_line.id if claim_line is not None else None,
-            denied=denied,
-            work_status=work,
-        )
-        line.adjustments = [
-            m.RemitAdjustment(group_code=a.group, reason_code=a.reason, amount=a.amount, quantity=a.quantity)
-            for a in el.adjustments
-        ]
-        return line
+        return remit_line_row(practice_id, el, claim_line)
 
     # --- authorizations ------------------------------------------------------------------------
 

@@ -372,6 +372,39 @@ def _save_auths(
 # --- 835 ----------------------------------------------------------------------------------------
 
 
+BILLER_ACTIONS = ("correct_and_resubmit", "appeal", "bill_patient", "bill_secondary")
+
+
+def remit_line_row(
+    practice_id: str, el: ExplainedLine, claim_line: m.ClaimLine | None, *, reversal: bool = False
+) -> m.RemitLine:
+    """One explained 835 service line as stored (imports and the demo seed share it): denied when
+    nothing was paid or a CO/PR adjustment is a denial reason; open while a biller has something to do."""
+    denied = _denied(el, reversal)
+    return m.RemitLine(
+        practice_id=practice_id,
+        code=el.code,
+        modifiers=list(el.modifiers),
+        units=el.units,
+        billed=el.billed,
+        allowed=el.allowed,
+        paid=el.paid,
+        date_of_service=el.date_of_service,
+        control_number=el.control_number,
+        remarks=[r.code for r in el.remarks],
+        explanation=el.explanation,
+        next_action=el.next_action,
+        preventing_edits=list(el.prevented_by),
+        claim_line_id=claim_line.id if claim_line is not None else None,
+        denied=denied,
+        work_status="open" if denied or el.next_action in BILLER_ACTIONS else "resolved",
+        adjustments=[
+            m.RemitAdjustment(group_code=a.group, reason_code=a.reason, amount=a.amount, quantity=a.quantity)
+            for a in el.adjustments
+        ],
+    )
+
+
 def _denied(line: ExplainedLine, reversal: bool) -> bool:
     if reversal:
         return False
@@ -467,30 +500,7 @@ def _save_remittance(
                 claim_line = next(
                     (ln for ln in by_eid[el.match.encounter_id].lines if ln.line_no == el.match.line), None
                 )
-            line = m.RemitLine(
-                practice_id=practice_id,
-                code=el.code,
-                modifiers=list(el.modifiers),
-                units=el.units,
-                billed=el.billed,
-                allowed=el.allowed,
-                paid=el.paid,
-                date_of_service=el.date_of_service,
-                control_number=el.control_number,
-                remarks=[r.code for r in el.remarks],
-                explanation=el.explanation,
-                next_action=el.next_action,
-                preventing_edits=list(el.prevented_by),
-                claim_line_id=claim_line.id if claim_line is not None else None,
-                denied=_denied(el, ec.reversal),
-                work_status="open",
-                adjustments=[
-                    m.RemitAdjustment(
-                        group_code=a.group, reason_code=a.reason, amount=a.amount, quantity=a.quantity
-                    )
-                    for a in el.adjustments
-                ],
-            )
+            line = remit_line_row(practice_id, el, claim_line, reversal=ec.reversal)
             claim.lines.append(line)
         out.claims.append(claim)
     s.add(out)
