@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 from painrcm.codes.tables import RegionGroup
+from painrcm.model import Procedure
 
 _SEGMENT = re.compile(r"^([CTLS])(\d{1,2})$")
 _MAX = {"C": 8, "T": 12, "L": 5, "S": 5}
@@ -97,3 +98,24 @@ def lumbar_nerves_to_joints(nerves: list[Vertebra]) -> list[Level]:
         if supply <= blocked:
             joints.append(Level(upper, lower))
     return joints
+
+
+def region_group(region: str | None) -> RegionGroup | None:
+    """The billing region group of a documented `region` fact (cervical and thoracic share codes)."""
+    if region in ("cervical", "thoracic"):
+        return "cervical_thoracic"
+    if region in ("lumbar", "sacral"):
+        return "lumbar_sacral"
+    return None
+
+
+def procedure_regions(proc: Procedure) -> set[RegionGroup] | None:
+    """Region groups a documented procedure covers: the levels decide (T12-L1 is thoracic, RULES.md 1),
+    then the region fact; a caudal epidural is lumbar/sacral. None when the note does not say."""
+    if proc.family.value == "epidural_interlaminar" and proc.approach == "caudal":
+        return {"lumbar_sacral"}
+    parsed = [lv for lv in (parse_level(x) for x in proc.levels or []) if lv is not None]
+    if parsed:
+        return {lv.region for lv in parsed}
+    group = region_group(proc.region)
+    return None if group is None else {group}

@@ -84,14 +84,6 @@ def by_region(levels: list[Level]) -> dict[RegionGroup, list[Level]]:
     return out
 
 
-def region_from_fact(proc: Procedure) -> RegionGroup | None:
-    if proc.region in ("cervical", "thoracic"):
-        return "cervical_thoracic"
-    if proc.region in ("lumbar", "sacral"):
-        return "lumbar_sacral"
-    return None
-
-
 def code_for(ref: Reference, *, family: str, region: RegionGroup | None = None, **facts: object) -> str:
     """The one code of the table with these facts (the table is the single source of codes)."""
     hits = [

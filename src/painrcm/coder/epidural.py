@@ -8,12 +8,12 @@ from painrcm.coder.base import (
     by_region,
     code_for,
     need,
-    region_from_fact,
     spinal_levels,
 )
 from painrcm.codes.tables import RegionGroup
 from painrcm.errors import InputError
 from painrcm.model import Procedure
+from painrcm.spine import region_group
 
 
 def interlaminar(proc: Procedure, index: int, ctx: CodingContext) -> list[Service]:
@@ -26,7 +26,7 @@ def interlaminar(proc: Procedure, index: int, ctx: CodingContext) -> list[Servic
         regions = {lv.region for lv in levels}
         if len(regions) > 1:
             raise InputError(None, f"$.procedures[{index}].levels", "interlaminar levels in one region")
-        region = regions.pop() if regions else region_from_fact(proc)
+        region = regions.pop() if regions else region_group(proc.region)
         if region is None:
             raise InputError(None, f"$.procedures[{index}].region", "missing: region or levels")
     imaging = "included" if proc.imaging in ("fluoroscopy", "ct") else "without"

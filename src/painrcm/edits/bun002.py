@@ -2,6 +2,7 @@ from collections.abc import Iterator
 
 from painrcm.edits.base import ClaimContext, Edit, FixOp, Hit, Outcome, remove, set_code
 from painrcm.model import Family, Severity
+from painrcm.spine import region_group
 
 # Guidance codes the "with imaging" epidural codes include (fluoroscopy or CT). Epidurography
 # (72275) is a study, not guidance, and ultrasound is not part of 62321/62323.
@@ -66,7 +67,7 @@ def _note_says_no_imaging(ctx: ClaimContext, epidural_region: str | None) -> boo
     None when the note does not say (no documented interlaminar epidural, or imaging absent)."""
     procs = [p for p in ctx.procedures if p.family == Family.EPIDURAL_INTERLAMINAR]
     if epidural_region is not None:
-        regional = [p for p in procs if p.region is None or _group(p.region) == epidural_region]
+        regional = [p for p in procs if p.region is None or region_group(p.region) == epidural_region]
         procs = regional or procs
     facts = {p.imaging for p in procs if p.imaging is not None}
     if not facts:
@@ -76,10 +77,6 @@ def _note_says_no_imaging(ctx: ClaimContext, epidural_region: str | None) -> boo
     if "none" not in facts:
         return False
     return None
-
-
-def _group(region: str) -> str:
-    return "cervical_thoracic" if region in ("cervical", "thoracic") else "lumbar_sacral"
 
 
 @EDIT.check

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from painrcm.codes.tables import CodeInfo, Reference
 from painrcm.edits.base import ClaimContext, Edit, FixOp, Hit, Outcome, remove_modifier, replace
 from painrcm.model import Line, Procedure, Severity
-from painrcm.spine import parse_level
+from painrcm.spine import procedure_regions
 
 SIDE_WORD = {"right": "RT", "left": "LT"}
 NOT_BILATERAL = frozenset({0, 2, 9})  # fee-schedule indicators under which 50 is not payable
@@ -50,17 +50,6 @@ def setting(ctx: ClaimContext, i: int) -> str:
     return f"{who} ({where})"
 
 
-def _proc_regions(proc: Procedure) -> set[str]:
-    regions: set[str] = set()
-    for raw in proc.levels or []:
-        lvl = parse_level(raw)
-        if lvl is not None:
-            regions.add(lvl.region)
-    if not regions and proc.region is not None:
-        regions.add("cervical_thoracic" if proc.region in ("cervical", "thoracic") else "lumbar_sacral")
-    return regions
-
-
 def matching_procedures(ctx: ClaimContext, info: CodeInfo | None) -> list[Procedure]:
     """Documented procedures that line's code can describe: same family, region and nerve when known."""
     if info is None or info.family is None:
@@ -69,7 +58,7 @@ def matching_procedures(ctx: ClaimContext, info: CodeInfo | None) -> list[Proced
     for proc in ctx.procedures:
         if proc.family.value != info.family:
             continue
-        regions = _proc_regions(proc)
+        regions = procedure_regions(proc) or set()
         if info.region is not None and regions and info.region not in regions:
             continue
         if info.nerve is not None and proc.nerve is not None and proc.nerve != info.nerve:

@@ -46,7 +46,15 @@ EDIT = Edit(
 
 @EDIT.check
 def check(ctx: ClaimContext) -> Iterator[Outcome]:
-    implant_line = next((i for i, ln in enumerate(ctx.lines) if ln.code == "63685"), None)
+    # a generator line (stages: implant, never trial) is read as the permanent implant
+    implant_line = next(
+        (
+            i
+            for i, _, info in ctx.indexed()
+            if info and "implant" in info.stages and "trial" not in info.stages
+        ),
+        None,
+    )
     documented = any(
         p.family.value == "spinal_cord_stimulator" and p.stage == "implant" for p in ctx.procedures
     )
@@ -58,7 +66,7 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
         for h in history_services(ctx, None, ctx.dos)
         if h.family == "spinal_cord_stimulator"
         and h.date < ctx.dos
-        and (h.stage == "trial" or (h.stage is None and "63685" not in h.codes))
+        and (h.stage == "trial" or (h.stage is None and all(_may_be_trial(ctx, c) for c in h.codes)))
     ]
     if any((t.relief_percent or 0) >= threshold for t in trials):
         return
@@ -75,3 +83,8 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
         fix="Hold the claim until a successful trial is documented (add the trial's record if it was done "
         "elsewhere).",
     )
+
+
+def _may_be_trial(ctx: ClaimContext, code: str) -> bool:
+    info = ctx.reference.info(code)
+    return info is not None and "trial" in info.stages

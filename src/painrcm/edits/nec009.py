@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from painrcm.coder import code_encounter
-from painrcm.codes.tables import CodeInfo, RegionGroup
+from painrcm.codes.tables import CodeInfo
 from painrcm.edits.base import ClaimContext, Edit, FixOp, Hit, Outcome, Skip, remove, replace
 from painrcm.errors import InputError
 from painrcm.model import Line, Procedure, Severity
-from painrcm.spine import parse_level
+from painrcm.spine import procedure_regions
 
 REGION_WORDS: dict[str, str] = {
     "cervical_thoracic": "cervical/thoracic (neck or upper back)",
@@ -44,21 +44,6 @@ def family_words(family: str) -> str:
 def a_family(family: str) -> str:
     words = family_words(family)
     return ("an " if words[0] in "aeiou" else "a ") + words
-
-
-def proc_regions(proc: Procedure) -> set[RegionGroup] | None:
-    """Spinal region groups a documented procedure covers: levels decide (T12-L1 is thoracic), then the
-    region fact; a caudal epidural is lumbar/sacral. None when unknown."""
-    if proc.family.value == "epidural_interlaminar" and proc.approach == "caudal":
-        return {"lumbar_sacral"}
-    parsed = [lv for lv in (parse_level(x) for x in proc.levels or []) if lv is not None]
-    if parsed:
-        return {lv.region for lv in parsed}
-    if proc.region in ("cervical", "thoracic"):
-        return {"cervical_thoracic"}
-    if proc.region in ("lumbar", "sacral"):
-        return {"lumbar_sacral"}
-    return None
 
 
 def proc_sides(proc: Procedure) -> set[str] | None:
@@ -228,12 +213,12 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
             continue
         if info.region:
             in_region = [
-                g for g in compatible if (r := proc_regions(g.proc)) is not None and info.region in r
+                g for g in compatible if (r := procedure_regions(g.proc)) is not None and info.region in r
             ]
-            unknown = [g for g in compatible if proc_regions(g.proc) is None]
+            unknown = [g for g in compatible if procedure_regions(g.proc) is None]
             if not in_region and not unknown:
                 where = compatible[0].proc.levels or [compatible[0].proc.region or "?"]
-                doc_regions = sorted(set().union(*(proc_regions(g.proc) or set() for g in compatible)))
+                doc_regions = sorted(set().union(*(procedure_regions(g.proc) or set() for g in compatible)))
                 found.append(
                     Contradiction(
                         i,

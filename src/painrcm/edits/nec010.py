@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from painrcm.edits.base import ClaimContext, Edit, Hit, Outcome, Skip, set_code
-from painrcm.edits.nec009 import REGION_WORDS, family_words, proc_regions
+from painrcm.edits.nec009 import REGION_WORDS, family_words
 from painrcm.model import Procedure, Severity
+from painrcm.spine import procedure_regions
 
 # The "with imaging" interlaminar codes (62321/62323) mean fluoroscopy or CT; ultrasound does not count
 # (the coder codes an ultrasound-guided interlaminar epidural as "without imaging").
@@ -94,7 +95,7 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
         if not same:
             continue  # the note documents another procedure: NEC009
         if info.region:
-            regional = [p for p in same if (r := proc_regions(p)) is None or info.region in r]
+            regional = [p for p in same if (r := procedure_regions(p)) is None or info.region in r]
             same = regional or same
         states = [_no_imaging(p) for p in same]
         if any(s is False for s in states):

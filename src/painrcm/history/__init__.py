@@ -16,7 +16,7 @@ from datetime import date
 
 from painrcm.codes.tables import Reference
 from painrcm.model import Encounter, Line, Patient, Payer
-from painrcm.spine import parse_level
+from painrcm.spine import procedure_regions
 
 
 def member_key(member_id: str | None, dob: date | None) -> tuple[str, str] | None:
@@ -54,18 +54,6 @@ class Service:
     authorization_number: str | None
     rendering_npi: str | None
     payer_id: str | None
-
-
-def _region(levels: list[str] | None, region: str | None) -> str | None:
-    for raw in levels or []:
-        lv = parse_level(raw)
-        if lv is not None:
-            return lv.region
-    if region in ("cervical", "thoracic"):
-        return "cervical_thoracic"
-    if region in ("lumbar", "sacral"):
-        return "lumbar_sacral"
-    return None
 
 
 def services_of(enc: Encounter, reference: Reference) -> list[Service]:
@@ -134,7 +122,7 @@ def services_of(enc: Encounter, reference: Reference) -> list[Service]:
                     p
                     for p in docs
                     if p.family.value == info.family
-                    and (info.region is None or _region(p.levels, p.region) in (None, info.region))
+                    and (info.region is None or info.region in (procedure_regions(p) or {info.region}))
                 ),
                 None,
             )
@@ -149,25 +137,23 @@ def services_of(enc: Encounter, reference: Reference) -> list[Service]:
                 purpose,
                 doc.relief_percent if doc is not None else None,
                 doc.target if doc is not None else None,
-                doc.stage if doc is not None else _scs_stage(ln.code),
+                doc.stage if doc is not None else (info.stages[0] if len(info.stages) == 1 else None),
             )
     else:
         for p in docs:
-            add(
-                p.family.value,
-                _region(p.levels, p.region),
-                enc.date_of_service,
-                None,
-                p.purpose,
-                p.relief_percent,
-                p.target,
-                p.stage,
-            )
+            regions: list[str | None] = [*sorted(procedure_regions(p) or ())] or [None]
+            for region in regions:
+                add(
+                    p.family.value,
+                    region,
+                    enc.date_of_service,
+                    None,
+                    p.purpose,
+                    p.relief_percent,
+                    p.target,
+                    p.stage,
+                )
     return list(out.values())
-
-
-def _scs_stage(code: str) -> str | None:
-    return {"63685": "implant", "63688": "revision"}.get(code)
 
 
 @dataclass
