@@ -6,6 +6,7 @@ whatever the user imported. The coder and the edits receive a `Reference` and as
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
@@ -83,12 +84,10 @@ class Ncci:
                 return row
         return None
 
-    def codes(self) -> set[str]:
-        out: set[str] = set()
-        for c1, c2 in self.rows:
-            out.add(c1)
-            out.add(c2)
-        return out
+    @functools.cached_property
+    def codes(self) -> frozenset[str]:
+        """Every code that appears in a pair (computed once: COD001 asks per line)."""
+        return frozenset(c for pair in self.rows for c in pair)
 
 
 @dataclass(frozen=True)
@@ -201,15 +200,7 @@ class Reference:
         info = self.codes.get(code)
         if info is not None:
             return info.valid_on(dos)
-        return code in self.mpfs.rows or code in self.mue.practitioner or code in self._ncci_codes
-
-    @property
-    def _ncci_codes(self) -> frozenset[str]:
-        cached = self.__dict__.get("_ncci_codes_cache")
-        if cached is None:
-            cached = frozenset(self.ncci.codes())
-            object.__setattr__(self, "_ncci_codes_cache", cached)
-        return cached
+        return code in self.mpfs.rows or code in self.mue.practitioner or code in self.ncci.codes
 
     def bilateral_indicator(self, code: str) -> int | None:
         row = self.mpfs.get(code)

@@ -18,17 +18,18 @@ Line indexes are 0-based inside the engine and 1-based in findings.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from painrcm.codes.tables import CodeInfo, Reference, strip_dot
+from painrcm.history import History, Service, services_of
 from painrcm.model import Encounter, Line, Procedure, Severity
 from painrcm.policy.schema import Policy
 
 if TYPE_CHECKING:
-    from painrcm.history import History
     from painrcm.history.auths import AuthLog
 
 
@@ -169,6 +170,11 @@ class ClaimContext:
     @property
     def procedures(self) -> list[Procedure]:
         return self.encounter.procedures
+
+    @functools.cached_property
+    def own_services(self) -> list[Service]:
+        """This claim's sessions as history records them (the history edits compare them with the past)."""
+        return services_of(self.encounter.model_copy(update={"lines": self.lines}), self.reference)
 
     def line_dos(self, i: int) -> date:
         return self.lines[i].date_of_service or self.encounter.date_of_service

@@ -14,7 +14,7 @@ from datetime import date
 
 from painrcm.dates import add_months, first_day_outside
 from painrcm.edits.base import ClaimContext, Hit, Skip
-from painrcm.history import Service, services_of
+from painrcm.history import Service
 from painrcm.policy.schema import FrequencyLimit
 
 REGION_NAME = {"cervical_thoracic": "cervical/thoracic", "lumbar_sacral": "lumbar/sacral", None: "any region"}
@@ -22,12 +22,7 @@ REGION_NAME = {"cervical_thoracic": "cervical/thoracic", "lumbar_sacral": "lumba
 
 def claim_services(ctx: ClaimContext) -> list[Service]:
     """This claim's own sessions, as history would record them."""
-    cached = getattr(ctx, "_claim_services", None)
-    if cached is None:
-        enc = ctx.encounter.model_copy(update={"lines": ctx.lines})
-        cached = services_of(enc, ctx.reference)
-        object.__setattr__(ctx, "_claim_services", cached)
-    return cached
+    return ctx.own_services
 
 
 def history_services(ctx: ClaimContext, start: date | None, end: date | None) -> list[Service]:
