@@ -84,7 +84,9 @@ def by_region(levels: list[Level]) -> dict[RegionGroup, list[Level]]:
     return out
 
 
-def code_for(ref: Reference, *, family: str, region: RegionGroup | None = None, **facts: object) -> str:
+def code_for(
+    ref: Reference, *, family: str | None, region: RegionGroup | None = None, **facts: object
+) -> str:
     """The one code of the table with these facts (the table is the single source of codes)."""
     hits = [
         c.code

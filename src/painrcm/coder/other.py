@@ -7,12 +7,10 @@ from painrcm.coder.base import CodingContext, Service, code_for, need, spinal_le
 from painrcm.errors import InputError
 from painrcm.model import Procedure
 
-IMAGING_CODE = {"fluoroscopy": "77002", "ultrasound": "76942", "ct": "77012"}
-
 
 def sacroiliac_joint(proc: Procedure, index: int, ctx: CodingContext) -> list[Service]:
     need(proc.laterality, index, "laterality", "left, right or bilateral")
-    code = "27096"
+    code = code_for(ctx.reference, family="sacroiliac_joint", part="injection")
     if ctx.practice_kind == "asc":
         code = ctx.policy.asc_code_substitutions.get(code, code)
     return [Service(code, 1, proc.laterality, family=proc.family.value, procedure_index=index)]
@@ -44,24 +42,39 @@ def peripheral_nerve_block(proc: Procedure, index: int, ctx: CodingContext) -> l
         if c.family == "peripheral_nerve_block" and c.nerve == proc.nerve
     )
     out = [Service(info.code, 1, proc.laterality, family=proc.family.value, procedure_index=index)]
-    if info.imaging == "separate" and proc.imaging in IMAGING_CODE:
-        out.append(Service(IMAGING_CODE[proc.imaging], 1, None, procedure_index=index))
+    if info.imaging == "separate" and proc.imaging not in (None, "none"):
+        # the non-spinal needle-guidance code of the documented modality (77002, 76942, 77012)
+        guidance = code_for(
+            ctx.reference,
+            family=None,
+            kind="imaging",
+            needle_guidance=True,
+            modality=proc.imaging,
+            spinal=False,
+        )
+        out.append(Service(guidance, 1, None, procedure_index=index))
     return out
 
 
 def spinal_cord_stimulator(proc: Procedure, index: int, ctx: CodingContext) -> list[Service]:
     need(proc.stage, index, "stage", "trial, implant, revision or removal")
     fam = proc.family.value
+
+    def part(name: str, units: int = 1) -> Service:
+        return Service(
+            code_for(ctx.reference, family=fam, part=name), units, None, family=fam, procedure_index=index
+        )
+
     if proc.stage in ("revision", "removal"):
-        return [Service("63688", 1, None, family=fam, procedure_index=index)]
+        return [part("generator_revision")]
     out: list[Service] = []
     if proc.stage == "implant":
-        out.append(Service("63685", 1, None, family=fam, procedure_index=index))
+        out.append(part("generator"))
     if proc.lead_type == "paddle":
-        out.append(Service("63655", 1, None, family=fam, procedure_index=index))
+        out.append(part("paddle"))
     elif proc.stage == "trial" or (proc.leads or 0) > 0:
         need(proc.leads or None, index, "leads", "the number of percutaneous leads placed (at least 1)")
-        out.append(Service("63650", int(proc.leads or 0), None, family=fam, procedure_index=index))
+        out.append(part("lead", int(proc.leads or 0)))
     return out
 
 

@@ -42,6 +42,8 @@ class CodeInfo:
     augmentation: str | None = None
     modality: str | None = None
     spinal: bool = False
+    needle_guidance: bool = False
+    part: str | None = None
     stages: tuple[str, ...] = ()
     effective_from: date | None = None
     effective_to: date | None = None
