@@ -195,7 +195,7 @@ def explain(edit_id: Annotated[str, typer.Argument(help="An edit ID, e.g. BUN001
     if edit is None:
         print(f"painrcm: unknown edit {edit_id!r}; `painrcm edits` lists them", file=sys.stderr)
         raise typer.Exit(2)
-    print_explain(_console(), edit, engine(None))
+    print_explain(_console(), edit)
 
 
 @app.command()

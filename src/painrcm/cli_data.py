@@ -6,13 +6,17 @@ Mounted by `painrcm.cli` as ``painrcm data``. Thin: the parsing lives in `painrc
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from painrcm.errors import InputError
+
+if TYPE_CHECKING:
+    from painrcm.codes.cms_import import ImportResult
 
 data_app = typer.Typer(
     help="Import CMS's quarterly NCCI PTP, MUE and fee-schedule files and yearly ICD-10-CM codes; "
@@ -39,15 +43,14 @@ def _out() -> Console:
     return Console(highlight=False, soft_wrap=True)
 
 
-def _fail(err: InputError) -> typer.Exit:
-    Console(stderr=True, highlight=False, soft_wrap=True).print(f"painrcm: {err.render()}", markup=False)
-    return typer.Exit(2)
+def _import(what: str, run: Callable[[], ImportResult]) -> None:
+    """Run one import; bad input ends the command with exit 2 and the located message."""
+    from painrcm.cli import fail
 
-
-def _report(what: str, result: object) -> None:
-    from painrcm.codes.cms_import import ImportResult
-
-    assert isinstance(result, ImportResult)
+    try:
+        result = run()
+    except InputError as e:
+        raise fail(e) from None
     parts = len(result.sources)
     from_txt = f" from {parts} files" if parts > 1 else ""
     _out().print(
@@ -70,11 +73,7 @@ def import_ptp(
     """NCCI procedure-to-procedure edits, practitioner table (all parts of one quarter)."""
     from painrcm.codes import cms_import
 
-    try:
-        result = cms_import.import_ptp(files, edition)
-    except InputError as e:
-        raise _fail(e) from None
-    _report("PTP rows", result)
+    _import("PTP rows", lambda: cms_import.import_ptp(files, edition))
 
 
 @import_app.command("mue")
@@ -85,11 +84,7 @@ def import_mue(
     """Medically unlikely edits, practitioner services."""
     from painrcm.codes import cms_import
 
-    try:
-        result = cms_import.import_mue(file, edition)
-    except InputError as e:
-        raise _fail(e) from None
-    _report("MUE values", result)
+    _import("MUE values", lambda: cms_import.import_mue(file, edition))
 
 
 @import_app.command("mpfs")
@@ -100,11 +95,7 @@ def import_mpfs(
     """Physician fee schedule indicators (status, global days, multiple/bilateral/assistant/co-surgery)."""
     from painrcm.codes import cms_import
 
-    try:
-        result = cms_import.import_mpfs(file, edition)
-    except InputError as e:
-        raise _fail(e) from None
-    _report("fee-schedule codes", result)
+    _import("fee-schedule codes", lambda: cms_import.import_mpfs(file, edition))
 
 
 @import_app.command("icd10cm")
@@ -124,16 +115,15 @@ def import_icd10cm(
     """ICD-10-CM billable codes for one fiscal year."""
     from painrcm.codes import cms_import
 
-    try:
-        result = cms_import.import_icd10cm(file, fiscal_year)
-    except InputError as e:
-        raise _fail(e) from None
-    _report(f"billable ICD-10-CM codes for FY{fiscal_year}", result)
+    _import(
+        f"billable ICD-10-CM codes for FY{fiscal_year}", lambda: cms_import.import_icd10cm(file, fiscal_year)
+    )
 
 
 @data_app.command("show")
 def show() -> None:
     """Print the editions in use (packaged or imported) and where PAINRCM_HOME is."""
+    from painrcm.cli import fail
     from painrcm.codes import cms_import
     from painrcm.codes.loader import painrcm_home
 
@@ -141,7 +131,7 @@ def show() -> None:
     try:
         rows = cms_import.status(home)
     except InputError as e:
-        raise _fail(e) from None
+        raise fail(e) from None
     out = _out()
     how = "from PAINRCM_HOME" if os.environ.get("PAINRCM_HOME") else "default; set PAINRCM_HOME to change"
     out.print(f"PAINRCM_HOME: {home} ({how})", markup=False)

@@ -142,7 +142,7 @@ def _indent(text: str) -> str:
     return "\n".join("  " + ln for ln in text.splitlines())
 
 
-def print_explain(console: Console, edit: Edit, engine: Engine) -> None:
+def print_explain(console: Console, edit: Edit) -> None:
     # plain text, never re-wrapped: billers copy the example claims out of it
     console.file.write(explain_text(edit))
 

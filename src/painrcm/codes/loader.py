@@ -51,7 +51,7 @@ def painrcm_home() -> Path:
     return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "painrcm"
 
 
-def _packaged_text(*parts: str) -> str:
+def packaged_text(*parts: str) -> str:
     res = importlib.resources.files(_DATA)
     for p in parts:
         res = res.joinpath(p)
@@ -145,7 +145,7 @@ def parse_icd10_code_list(lines: Iterable[str], fiscal_year: int, source: str) -
     return Icd10Set(fiscal_year, source, frozenset(billable), frozenset(codes))
 
 
-def _package_icd10() -> Icd10Set:
+def package_icd10() -> Icd10Set:
     # Locate the package's data without importing it: its __init__ parses a 10 MB XML file.
     spec = importlib.util.find_spec("simple_icd_10_cm")
     if spec is None or not spec.submodule_search_locations:
@@ -210,8 +210,8 @@ def _dataset(
     entry = imported.get(name)
     if entry:
         return _imported(name, entry, imported_dir, parse)
-    packaged = _yaml(_packaged_text("cms", "editions.yaml"), "editions.yaml")[name]
-    return parse(_read_csv(_packaged_text("cms", packaged["file"])), str(packaged["edition"]))
+    packaged = _yaml(packaged_text("cms", "editions.yaml"), "editions.yaml")[name]
+    return parse(_read_csv(packaged_text("cms", packaged["file"])), str(packaged["edition"]))
 
 
 @functools.cache
@@ -223,12 +223,12 @@ def load_reference(home: str | None = None) -> Reference:
     if manifest.is_file():
         imported = _yaml(manifest.read_text(encoding="utf-8"), str(manifest)) or {}
 
-    codes_doc = _yaml(_packaged_text("codes.yaml"), "codes.yaml")
-    mods = _yaml(_packaged_text("modifiers.yaml"), "modifiers.yaml")
-    pos = _yaml(_packaged_text("place_of_service.yaml"), "place_of_service.yaml")
+    codes_doc = _yaml(packaged_text("codes.yaml"), "codes.yaml")
+    mods = _yaml(packaged_text("modifiers.yaml"), "modifiers.yaml")
+    pos = _yaml(packaged_text("place_of_service.yaml"), "place_of_service.yaml")
 
     icd_sets = {}
-    pkg = _package_icd10()
+    pkg = package_icd10()
     icd_sets[pkg.fiscal_year] = pkg
     icd_dir = base / "icd10cm"
     if icd_dir.is_dir():
@@ -250,8 +250,3 @@ def load_reference(home: str | None = None) -> Reference:
         mpfs=_dataset("mpfs", imported, cms_dir, parse_mpfs),
         icd10=Icd10(icd_sets),
     )
-
-
-# Public names for the adapters that report what is in use (`painrcm data show`).
-packaged_text = _packaged_text
-package_icd10 = _package_icd10
