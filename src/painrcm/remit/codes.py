@@ -28,6 +28,7 @@ class CodeInfo(BaseModel):
     send: str
     prevented_by: list[str] = Field(default_factory=list)
     action_by_group: dict[str, Action] = Field(default_factory=dict)
+    reduction: bool = False
 
     def action_for(self, group: str | None) -> Action:
         if group and group in self.action_by_group:

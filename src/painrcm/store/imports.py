@@ -38,6 +38,7 @@ from painrcm.history.auths import AuthLog
 from painrcm.history.auths import Authorization as AuthRecord
 from painrcm.inputs import encounter_from_obj
 from painrcm.model import Encounter as EncounterModel
+from painrcm.remit.codes import code_table
 from painrcm.remit.explain import ExplainedLine, explain_remittance
 from painrcm.scrub import Engine
 from painrcm.store import models as m
@@ -52,9 +53,6 @@ KINDS = ("encounters", "x12_837", "x12_835", "auths")
 Progress = Callable[[int, int], None]
 PROGRESS_EVERY = 25
 
-# CAS reasons that reduce a payment without denying the service: cost share, contractual and fee
-# schedule reductions, multiple-procedure reduction, sequestration, prior payer's payment.
-NOT_DENIAL_REASONS = frozenset({"1", "2", "3", "23", "42", "45", "59", "94", "253", "A2"})
 _TRIVIAL = 0.005
 
 
@@ -411,9 +409,15 @@ def _denied(line: ExplainedLine, reversal: bool) -> bool:
     if line.billed > _TRIVIAL and abs(line.paid) <= _TRIVIAL:
         return True
     return any(
-        a.group in ("CO", "PR") and a.amount > _TRIVIAL and a.reason not in NOT_DENIAL_REASONS
+        a.group in ("CO", "PR") and a.amount > _TRIVIAL and not _reduction(a.reason)
         for a in line.adjustments
     )
+
+
+def _reduction(reason: str) -> bool:
+    """A CAS reason that lowers a payment without denying the service (carc_rarc.yaml `reduction`)."""
+    info = code_table().carc.get(reason)
+    return info is not None and info.reduction
 
 
 def _candidates(s: Session, pcns: set[str], practice_id: str | None) -> list[m.Encounter]:
