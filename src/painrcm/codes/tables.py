@@ -14,6 +14,8 @@ from typing import Literal
 RegionGroup = Literal["cervical_thoracic", "lumbar_sacral"]
 DISTINCT_MODIFIERS = frozenset({"59", "XE", "XS", "XP", "XU"})
 SIDE_MODIFIERS = frozenset({"RT", "LT"})
+# repeat-procedure and distinct-service modifiers: a second line of the same code is not a duplicate
+REPEAT_MODIFIERS = frozenset({"76", "77"}) | DISTINCT_MODIFIERS
 
 
 @dataclass(frozen=True)

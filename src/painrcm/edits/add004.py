@@ -4,7 +4,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from datetime import date
 
-from painrcm.codes.tables import DISTINCT_MODIFIERS
+from painrcm.codes.tables import REPEAT_MODIFIERS
 from painrcm.edits.add002 import side_key, whole_units
 from painrcm.edits.base import ClaimContext, Edit, FixOp, Hit, Outcome, Skip, remove, set_units
 from painrcm.model import Severity
@@ -14,7 +14,6 @@ _TPI = {
     "muscles": ["left trapezius", "right trapezius", "left levator scapulae", "right rhomboid major"],
     "medications": ["lidocaine 1% 4 mL"],
 }
-REPEAT_MODIFIERS = frozenset({"76", "77"}) | DISTINCT_MODIFIERS
 
 EDIT = Edit(
     id="ADD004",

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from painrcm.codes.tables import DISTINCT_MODIFIERS, CodeInfo
+from painrcm.codes.tables import REPEAT_MODIFIERS, CodeInfo
 from painrcm.edits.base import ClaimContext, Edit, Hit, Outcome, remove
 from painrcm.model import Severity
 
-REPEAT_MODIFIERS = frozenset({"76", "77"}) | DISTINCT_MODIFIERS
 _SIDE_TEXT = {
     "right": "right side (RT)",
     "left": "left side (LT)",

@@ -7,10 +7,6 @@ from collections.abc import Iterator
 from painrcm.edits.base import ClaimContext, Edit, Hit, Outcome, Skip
 from painrcm.model import Severity
 
-# Spinal cord stimulator codes that are not a decision to treat (revision/removal of hardware):
-# conservative care is about starting a therapy, not about maintaining implanted hardware.
-_NOT_A_START = frozenset({"63688"})
-
 _FAMILY_WORDS = {
     "epidural_interlaminar": "an interlaminar/caudal epidural injection",
     "epidural_transforaminal": "a transforaminal epidural injection",
@@ -65,8 +61,8 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
     for i, line, info in ctx.indexed():
         if info is None or info.kind != "procedure" or info.family not in required:
             continue
-        if line.code in _NOT_A_START:
-            continue
+        if info.stages and not {"trial", "implant"} & set(info.stages):
+            continue  # revising or removing hardware is not starting a therapy: no conservative care owed
         first_line.setdefault(info.family, i)
         if line.code not in codes.setdefault(info.family, []):
             codes[info.family].append(line.code)

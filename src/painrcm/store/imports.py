@@ -409,8 +409,7 @@ def _denied(line: ExplainedLine, reversal: bool) -> bool:
     if line.billed > _TRIVIAL and abs(line.paid) <= _TRIVIAL:
         return True
     return any(
-        a.group in ("CO", "PR") and a.amount > _TRIVIAL and not _reduction(a.reason)
-        for a in line.adjustments
+        a.group in ("CO", "PR") and a.amount > _TRIVIAL and not _reduction(a.reason) for a in line.adjustments
     )
 
 
