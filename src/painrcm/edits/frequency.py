@@ -14,10 +14,9 @@ from datetime import date
 
 from painrcm.dates import add_months, first_day_outside
 from painrcm.edits.base import ClaimContext, Hit, Skip
+from painrcm.edits.words import REGION_SHORT
 from painrcm.history import Service
 from painrcm.policy.schema import FrequencyLimit
-
-REGION_NAME = {"cervical_thoracic": "cervical/thoracic", "lumbar_sacral": "lumbar/sacral", None: "any region"}
 
 
 def claim_services(ctx: ClaimContext) -> list[Service]:
@@ -135,7 +134,7 @@ def _unknown_reason(wc: WindowCount, what: str) -> str:
 
 def _what(limit: FrequencyLimit, region: str | None) -> str:
     name = limit.id.replace("_", " ")
-    return f"{name} ({REGION_NAME.get(region, region)})" if limit.per_region else name
+    return f"{name} ({REGION_SHORT.get(region, region)})" if limit.per_region else name
 
 
 def _dates(ds: list[date]) -> str:

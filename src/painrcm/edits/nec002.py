@@ -5,16 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from painrcm.edits.base import ClaimContext, Edit, Hit, Outcome, Skip
+from painrcm.edits.words import a_family
 from painrcm.model import Severity
-
-_FAMILY_WORDS = {
-    "epidural_interlaminar": "an interlaminar/caudal epidural injection",
-    "epidural_transforaminal": "a transforaminal epidural injection",
-    "facet_joint": "a facet joint injection or medial branch block",
-    "radiofrequency_ablation": "a radiofrequency ablation",
-    "spinal_cord_stimulator": "a spinal cord stimulator trial or implant",
-    "sacroiliac_joint": "a sacroiliac joint procedure",
-}
 
 EDIT = Edit(
     id="NEC002",
@@ -82,7 +74,7 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
             continue
         billed = ", ".join(codes[family])
         yield Hit(
-            f"Line {i + 1}: {billed} is {_FAMILY_WORDS.get(family, family.replace('_', ' '))}, which "
+            f"Line {i + 1}: {billed} is {a_family(family)}, which "
             f"{ctx.policy.name} covers only after at least {_fmt(need)} weeks of conservative care; the "
             f"documentation shows {_fmt(weeks)} weeks. It will be denied as not medically necessary.",
             line=i,

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 
 from painrcm.codes.tables import with_dot
 from painrcm.edits.base import ClaimContext, Edit, Hit, Outcome, Skip
-from painrcm.edits.nec009 import a_family
+from painrcm.edits.words import a_family
 from painrcm.model import Severity
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from painrcm.edits.base import ClaimContext, Edit, Hit, Outcome, Skip
-from painrcm.edits.nec009 import family_words
+from painrcm.edits.words import family_words
 from painrcm.model import Procedure, Severity
 
 # Facts each family's note must state (EDITS.md, NEC007 table); conditional facts are added below.

@@ -8,26 +8,11 @@ from dataclasses import dataclass, field
 from painrcm.coder import code_encounter
 from painrcm.codes.tables import CodeInfo
 from painrcm.edits.base import ClaimContext, Edit, FixOp, Hit, Outcome, Skip, remove, replace
+from painrcm.edits.words import REGION_WORDS, a_family, family_words
 from painrcm.errors import InputError
 from painrcm.model import Line, Procedure, Severity
 from painrcm.spine import procedure_regions
 
-REGION_WORDS: dict[str, str] = {
-    "cervical_thoracic": "cervical/thoracic (neck or upper back)",
-    "lumbar_sacral": "lumbar/sacral (low back)",
-}
-FAMILY_WORDS: dict[str, str] = {
-    "epidural_interlaminar": "interlaminar/caudal epidural injection",
-    "epidural_transforaminal": "transforaminal epidural injection",
-    "facet_joint": "facet joint injection/medial branch block",
-    "radiofrequency_ablation": "radiofrequency ablation of facet nerves",
-    "sacroiliac_joint": "sacroiliac joint procedure",
-    "trigger_point": "trigger-point injection",
-    "peripheral_nerve_block": "peripheral nerve block",
-    "spinal_cord_stimulator": "spinal cord stimulator procedure",
-    "vertebral_augmentation": "vertebral augmentation",
-    "drug_test": "drug test",
-}
 # Families close enough that one is billed by mistake for the other: a line of one billed for a documented
 # procedure of the other can safely be replaced by the coded lines (62323 for a transforaminal, a facet code
 # for an RFA). Anything else (a trigger-point code for a documented epidural) needs a person.
@@ -35,15 +20,6 @@ _CLOSE: tuple[frozenset[str], ...] = (
     frozenset({"epidural_interlaminar", "epidural_transforaminal"}),
     frozenset({"facet_joint", "radiofrequency_ablation"}),
 )
-
-
-def family_words(family: str) -> str:
-    return FAMILY_WORDS.get(family, family.replace("_", " "))
-
-
-def a_family(family: str) -> str:
-    words = family_words(family)
-    return ("an " if words[0] in "aeiou" else "a ") + words
 
 
 def proc_sides(proc: Procedure) -> set[str] | None:

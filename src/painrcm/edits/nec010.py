@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from painrcm.edits.base import ClaimContext, Edit, Hit, Outcome, Skip, set_code
-from painrcm.edits.nec009 import REGION_WORDS, family_words
+from painrcm.edits.words import REGION_WORDS, family_words
 from painrcm.model import Procedure, Severity
 from painrcm.spine import procedure_regions
 
