@@ -26,6 +26,8 @@ ROUTERS = (
     "painrcm.api.claims",
     "painrcm.api.work",
     "painrcm.api.admin",
+    "painrcm.api.auth_requests",
+    "painrcm.api.fhir",
     "painrcm.web.pages",
     "painrcm.web.claims",
     "painrcm.web.work",
