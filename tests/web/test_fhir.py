@@ -394,3 +394,33 @@ def test_fhir_needs_a_sign_in_and_scopes_validate(ws: Any) -> None:
         r = c.post("/fhir/Claim/$validate?practice=P01", json=claim, headers=_h(tokens["biller"]))
         assert r.status_code == 200
     assert audit_rows(app.state.db, action="validate")
+
+
+def test_requests_page_shows_gaps_and_records_an_answer(ws: Any) -> None:
+    from tests.web.conftest import login
+
+    app, tokens = ws()
+    with TestClient(app, base_url=BASE_URL) as c:
+        assert (
+            c.post(
+                "/api/auth-requests", json=rfa_request("PA-REQ-9"), headers=_h(tokens["biller"])
+            ).status_code
+            == 201
+        )
+        csrf = login(c, "b@example.test")
+        page = c.get("/auth-requests")
+        assert page.status_code == 200
+        assert "PA-REQ-9" in page.text and "Qualifying diagnostic blocks" in page.text
+        assert "has no approved authorization" in page.text
+        rid = c.get("/api/auth-requests").json()["requests"][0]["id"]
+        # no number on an approval: the page says why, nothing changes
+        bad = c.post(f"/auth-requests/{rid}/decision", data={"status": "approved", "csrf_token": csrf})
+        assert bad.status_code == 400 and "authorization (certification) number" in bad.text
+        ok = c.post(
+            f"/auth-requests/{rid}/decision",
+            data={"status": "approved", "auth_number": "CERT-9", "sessions": "1", "csrf_token": csrf},
+            follow_redirects=False,
+        )
+        assert ok.status_code == 303
+        (row,) = c.get("/api/auth-requests").json()["requests"]
+    assert row["state"] == "approved" and row["auth_number"] == "CERT-9" and row["sessions"] == 1

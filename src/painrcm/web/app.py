@@ -32,6 +32,7 @@ ROUTERS = (
     "painrcm.web.claims",
     "painrcm.web.work",
     "painrcm.web.admin",
+    "painrcm.web.auth_requests",
 )
 log = logging.getLogger("painrcm.web")
 
