@@ -74,6 +74,11 @@ class AuthRule(_P):
 class Authorization(_P):
     rules: list[AuthRule] = Field(default_factory=list)
     expiry_warning_days: int = Field(default=14, ge=0)
+    # What a request must carry, per procedure family (item keys of authreq/evidence.yaml).
+    evidence: dict[str, list[str]] = Field(default_factory=dict)
+    # How long the payer takes to answer a request (calendar days): standard and expedited.
+    response_days: int = Field(default=14, ge=0)
+    expedited_response_days: int = Field(default=3, ge=0)
 
 
 class Drugs(_P):

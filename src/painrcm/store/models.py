@@ -325,3 +325,39 @@ class ImportJob(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuthRequest(Base):
+    """A prior-authorization request for a planned service (issue 14): built from the note and the
+    patient's history, sent (278, FHIR or by hand), answered by the payer.
+
+    status: requested (sent, waiting for the payer) | pended (the payer, or missing evidence, holds it)
+    | approved | denied; `expired` is derived (an approval whose window ended before the service)."""
+
+    __tablename__ = "auth_requests"
+    __table_args__ = (UniqueConstraint("practice_id", "request_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    practice_id: Mapped[str] = mapped_column(ForeignKey("practices.id"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), index=True)
+    request_id: Mapped[str] = mapped_column(String(80))
+    payer_id: Mapped[str] = mapped_column(String(80))
+    member_id: Mapped[str | None] = mapped_column(String(80))
+    rendering_npi: Mapped[str | None] = mapped_column(String(10))
+    planned_date: Mapped[date] = mapped_column(Date, index=True)
+    codes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # the planned codes the payer's policy wants authorized (an approval covers these)
+    auth_codes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    families: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(12), default="requested")
+    ready: Mapped[bool] = mapped_column(Boolean, default=False)
+    waiting_for: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    evidence: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    source: Mapped[str] = mapped_column(String(12), default="api")  # api | fhir | x12_278 | page
+    response_due: Mapped[date] = mapped_column(Date)
+    authorization_id: Mapped[int | None] = mapped_column(ForeignKey("authorizations.id"))
+    auth_number: Mapped[str | None] = mapped_column(String(80))
+    payer_note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -26,10 +26,13 @@ ROUTERS = (
     "painrcm.api.claims",
     "painrcm.api.work",
     "painrcm.api.admin",
+    "painrcm.api.auth_requests",
+    "painrcm.api.fhir",
     "painrcm.web.pages",
     "painrcm.web.claims",
     "painrcm.web.work",
     "painrcm.web.admin",
+    "painrcm.web.auth_requests",
 )
 log = logging.getLogger("painrcm.web")
 
