@@ -135,6 +135,7 @@ class ExplainedSegmentError(BaseModel):
     loop: str | None
     code: str | None
     explanation: str
+    summary: str  # the explanation without the copied bad values (they may hold patient data)
     elements: list[ExplainedElement]
     claim_id: str | None
     context: list[str]
@@ -361,13 +362,13 @@ def explain_claim_acks(
     )
 
 
-def _element_text(e: ElementError, codes: AckCodes) -> str:
+def _element_text(e: ElementError, codes: AckCodes, *, value: bool = True) -> str:
     what = codes.element_errors.get(e.code, f"element error {e.code} (not in painrcm's table)")
     return (
         f"element {e.position}"
         + (f" (data element {e.reference})" if e.reference else "")
         + f": {what}"
-        + (f", value {e.value!r}" if e.value else "")
+        + (f", value {e.value!r}" if e.value and value else "")
     )
 
 
@@ -403,17 +404,21 @@ def explain_segment_error(
         )
         for e in err.elements
     ]
+    summary = text
     if elems:
         text += " " + "; ".join(e.explanation for e in elems) + "."
+        summary += " " + "; ".join(_element_text(e, codes, value=False) for e in err.elements) + "."
     claim_id = err.claim_id or (claim.claim_id if claim else None)
     if claim_id:
         text += f" In claim {claim_id}."
+        summary += f" In claim {claim_id}."
     return ExplainedSegmentError(
         segment_id=err.segment_id,
         position=err.position,
         loop=err.loop,
         code=err.code,
         explanation=text,
+        summary=summary,
         elements=elems,
         claim_id=claim_id,
         context=err.context,
