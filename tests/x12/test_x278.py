@@ -320,3 +320,10 @@ def test_cli_write_278(tmp_path: Path) -> None:
     src.write_text(json.dumps(broken), encoding="utf-8")
     r = runner.invoke(app(), ["auth", "write-278", str(src), "--out", str(out)])
     assert r.exit_code == 2 and "$.services[0].code" in r.stderr
+
+
+def test_authorization_number_from_ref_bb_when_hcr02_is_empty() -> None:
+    ev = [s if s != "HCR*A1*CERT-7788" else "HCR*A1" for s in CERTIFIED]
+    ev.insert(ev.index("HCR*A1") + 1, "REF*BB*AUTH-55")
+    (resp,) = read_278(response([ev]), "bb.278").responses
+    assert resp.decisions[0].certification_number == "AUTH-55"

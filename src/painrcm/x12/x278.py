@@ -243,6 +243,7 @@ class _Event:
     notes: list[str] = field(default_factory=list)
     servicing: AuthParty | None = None
     rejections: list[str] = field(default_factory=list)
+    reference: str | None = None
     services: list[_Service] = field(default_factory=list)
 
 
@@ -259,6 +260,7 @@ class _Service:
     sessions: int | None = None
     servicing: AuthParty | None = None
     rejections: list[str] = field(default_factory=list)
+    reference: str | None = None
 
 
 class _Reader:
@@ -432,6 +434,10 @@ class _Reader:
                     if q != int(q):
                         raise self.err(i, f"HSD02 as a whole number of visits (got {_el(seg, 2)!r})")
                     sv.sessions = int(q)
+            elif sid == "REF" and ev is not None and _el(seg, 1) in ("BB", "NT"):
+                # Authorization number (BB) / administrative reference (NT): used when HCR02 is empty.
+                target = sv if sv is not None else ev
+                target.reference = target.reference or _el(seg, 2) or None
             elif sid == "AAA":
                 reason = _el(seg, 3)
                 if _el(seg, 1) == "N" and reason:
@@ -585,7 +591,7 @@ class _Reader:
             level=level,  # type: ignore[arg-type]
             decision=DECISIONS[_el(hcr, 1)],  # type: ignore[arg-type]
             action_code=_el(hcr, 1),
-            certification_number=_el(hcr, 2) or None,
+            certification_number=_el(hcr, 2) or (sv.reference if sv else None) or ev.reference,
             reason_code=_el(hcr, 3) or None,
             codes=list(dict.fromkeys(s.code for s in services if s.code)),
             units=sum(units) if units else None,
