@@ -58,6 +58,8 @@ def _matched(flag: bool | None, file: str | None, what: str) -> str:
 
 
 def print_report(rep: Any) -> None:
+    from painrcm.ack.explain import status_sentences
+
     out: list[str] = [f"{rep.file}: {rep.outcome.upper()}"]
     for t in rep.interchanges:
         out.append(f"TA1 {t.explanation}{_matched(t.matched, t.submitted_file, 'interchange')}")
@@ -90,8 +92,10 @@ def print_report(rep: Any) -> None:
                 counts = f" ({lv.accepted_count or 0} accepted, {lv.rejected_count or 0} rejected)"
             label = "batch" if lv.level == "receiver" else "billing provider"
             ident = lv.trace if lv.level == "receiver" else lv.entity_id
-            text = " ".join(s.explanation for s in lv.statuses)
-            out.append(f"  {label} {ident or ''}{counts}: {text}".rstrip())
+            text = status_sentences(lv.statuses)
+            if lv.outcome == "rejected":
+                text += f" Every claim of this {label} is rejected with it, listed or not."
+            out.append(f"  {label} {ident or ''}{counts}" + (f": {text}" if text else ""))
             if lv.submitted_file:
                 out.append(f"    matches submitted file {lv.submitted_file}")
         for c in ca.claims:
@@ -110,9 +114,7 @@ def print_report(rep: Any) -> None:
             for n, ln in enumerate(c.lines, 1):
                 if ln.outcome != "accepted":
                     code = (ln.procedure or "?") + ("-" + "-".join(ln.modifiers) if ln.modifiers else "")
-                    out.append(
-                        f"    line {n} {code}: {ln.outcome} - " + " ".join(s.explanation for s in ln.statuses)
-                    )
+                    out.append(f"    line {n} {code}: {ln.outcome} - " + status_sentences(ln.statuses))
             if c.prevented_by:
                 out.append(
                     f"    painrcm edits that catch this before submission: {', '.join(c.prevented_by)}"

@@ -87,6 +87,7 @@ def make_277ca(
     batch: str = "PAINRCM1",
     billing_npi: str = "1245319599",
     control: int = 902,
+    provider_status: str = "A1:19:PR**WQ",
 ) -> str:
     accepted = [c for c in claims if c.action == "WQ"]
     rejected = [c for c in claims if c.action != "WQ"]
@@ -108,7 +109,7 @@ def make_277ca(
         "HL*3*2*19*1",
         f"NM1*85*2*MESA SPINE AND PAIN*****XX*{billing_npi}",
         "TRN*1*0",
-        "STC*A1:19:PR**WQ",
+        f"STC*{provider_status}",
     ]
     hl = 3
     for c in claims:

@@ -276,3 +276,30 @@ def test_real_999_samples() -> None:
     rep = explain_ack_file(read_ack(ok.read_text(), str(ok)))
     # Its IEA02 differs from ISA13: read, with a located warning.
     assert rep.outcome == "accepted" and "IEA02" in rep.warnings[0]
+
+
+def test_provider_level_rejection_rejects_the_file() -> None:
+    text = make_277ca([], provider_status="A3:24:85*20261130*U*150")
+    rep = explain_ack_file(read_ack(text, "p.277"))
+    _batch, provider = rep.claim_acks[0].levels
+    assert provider.outcome == "rejected" and "enrollment" in " ".join(
+        s.explanation for s in provider.statuses
+    )
+    assert rep.outcome == "rejected" and rep.claims() == []
+
+
+def test_trailer_numbers_equal_as_numbers_are_read_with_a_warning() -> None:
+    text = data("277ca-mixed.x12").replace("SE*", "SE*", 1)
+    se = next(line for line in text.splitlines() if line.startswith("SE*"))
+    text = text.replace(se, se.replace("*0001~", "*00001~"))
+    ack = read_ack(text, "t.277")
+    assert len(ack.claim_acks[0].claims) == 5
+    assert any("SE02 control number '00001' does not match ST02 '0001'" in w for w in ack.warnings)
+    with pytest.raises(InputError, match="SE02 control number '0002'"):
+        read_ack(text.replace(se.replace("*0001~", "*00001~"), se.replace("*0001~", "*0002~")), "t.277")
+
+
+def test_claim_explanation_says_each_sentence_once() -> None:
+    rep = explain_ack_file(read_ack(data("277ca-mixed.x12"), "f"))
+    e1003 = next(c for c in rep.claims() if c.patient_control_number == "E-1003")
+    assert e1003.explanation.count("a value on it is not valid") == 1

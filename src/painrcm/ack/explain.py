@@ -70,6 +70,7 @@ class ExplainedStatus(BaseModel):
     outcome: str
     explanation: str
     known: bool
+    parts: list[str] = Field(default_factory=list, exclude=True)  # the category's and the code's sentences
 
 
 class ExplainedLine(BaseModel):
@@ -214,7 +215,7 @@ def explain_status(st: ClaimStatus, codes: AckCodes | None = None) -> ExplainedS
             text = info.explain
             if who and "named" in text:
                 text = text.replace("the person or organization named", who)
-            elif who and outcome != "accepted":
+            elif who and outcome != "accepted" and st.entity != "PR":
                 text = f"{text} (about {who})"
             parts.append(text)
             if info.send:
@@ -233,7 +234,13 @@ def explain_status(st: ClaimStatus, codes: AckCodes | None = None) -> ExplainedS
         outcome=outcome,
         explanation=" ".join(parts),
         known=known,
+        parts=parts,
     )
+
+
+def status_sentences(statuses: Sequence[ExplainedStatus]) -> str:
+    """The statuses' sentences once each (several statuses often share a category)."""
+    return " ".join(dict.fromkeys(p for s in statuses for p in s.parts))
 
 
 def _reports(reports: Sequence[StatusReport], codes: AckCodes) -> tuple[list[ExplainedStatus], list[str]]:
@@ -290,12 +297,6 @@ def explain_claim(claim: ClaimAck, codes: AckCodes, where: dict[str, str] | None
     outcome = _worst([s.outcome for s in statuses] + [ln.outcome for ln in lines])
     if rejected_by_action:
         outcome = "rejected"
-    seen: set[str] = set()
-    sentences: list[str] = []
-    for s in statuses + [s for ln in lines for s in ln.statuses]:
-        if s.explanation not in seen:
-            seen.add(s.explanation)
-            sentences.append(s.explanation)
     next_action = (
         REJECTED_NEXT if outcome == "rejected" else PENDED_NEXT if outcome == "pended" else ACCEPTED_NEXT
     )
@@ -306,7 +307,7 @@ def explain_claim(claim: ClaimAck, codes: AckCodes, where: dict[str, str] | None
         outcome=outcome,
         statuses=statuses,
         free_text=texts,
-        explanation=" ".join(sentences),
+        explanation=status_sentences(statuses + [s for ln in lines for s in ln.statuses]),
         next_action=next_action,
         prevented_by=_prevented(all_raw, codes) if outcome != "accepted" else [],
         lines=lines,

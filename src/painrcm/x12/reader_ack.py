@@ -77,9 +77,9 @@ _PLACE = re.compile(r"^segment (\d+)")
 
 
 def _prepare(text: str, file: str) -> tuple[str, list[tuple[int, list[str]]], list[int], list[str]]:
-    """Before the envelope check: remove TA1 segments (tokenize wants GS after ISA), and accept an
-    IEA02 that differs from its ISA13 with a warning (published 999s have this trailer mistake, and
-    it changes nothing of what the acknowledgement says). Returns the text to tokenize, the TA1s with
+    """Before the envelope check: remove TA1 segments (tokenize wants GS after ISA), and accept with
+    a warning an IEA02 that differs from its ISA13, or an SE02/GE02 that equals its ST02/GS06 as a
+    number but not as written (published acknowledgements have these trailer mistakes). Returns the text to tokenize, the TA1s with
     their 0-based index in the file, the original index of each remaining segment (empty when
     nothing was removed) and the warnings."""
     delims, raw = raw_segments(text, file)
@@ -88,27 +88,37 @@ def _prepare(text: str, file: str) -> tuple[str, list[tuple[int, list[str]]], li
     where: list[int] = []
     ta1: list[tuple[int, list[str]]] = []
     warnings: list[str] = []
-    isa13: str | None = None
+    opened: dict[str, str] = {}  # ISA/GS/ST -> its control number, while open
+    closer = {"IEA": ("ISA", 13), "GE": ("GS", 6), "SE": ("ST", 2)}
     changed = False
     for i, s in enumerate(raw):
         body = s.lstrip("\r\n")
-        if body.startswith("TA1" + sep):
+        sid = body.split(sep, 1)[0]
+        if sid == "TA1":
             ta1.append((i, body.split(sep)))
             changed = True
             continue
-        if body.startswith("ISA" + sep) and len(body.split(sep)) > 13:
-            isa13 = body.split(sep)[13]
-        elif body.startswith("IEA" + sep) and isa13 is not None:
-            parts = body.split(sep)
-            if len(parts) > 2 and parts[2] != isa13 and parts[2].isdigit() and int(parts[2]) != int(isa13):
+        parts = body.split(sep)
+        if sid == "ISA" and len(parts) > 13:
+            opened["ISA"] = parts[13]
+        elif sid == "GS" and len(parts) > 6:
+            opened["GS"] = parts[6]
+        elif sid == "ST" and len(parts) > 2:
+            opened["ST"] = parts[2]
+        elif sid in closer and closer[sid][0] in opened:
+            head, pos = closer[sid]
+            want = opened.pop(head)
+            got = parts[2] if len(parts) > 2 else ""
+            if got != want and got.isdigit() and want.isdigit() and (sid == "IEA" or int(got) == int(want)):
+                # Trailer mistakes in published acknowledgements (IEA02 not ISA13, SE02 00002 for ST02
+                # 0002): read with a warning; they change nothing of what the acknowledgement says.
                 warnings.append(
-                    f"{file}: segment {i + 1} (IEA): IEA02 control number {parts[2]!r} does not match "
-                    f"ISA13 {isa13!r}; read as the end of interchange {isa13}"
+                    f"{file}: segment {i + 1} ({sid}): {sid}02 control number {got!r} does not match "
+                    f"{head}{pos:02d} {want!r}; read as the end of {head} {want}"
                 )
-                parts[2] = isa13
+                parts[2] = want
                 s = sep.join(parts)
                 changed = True
-            isa13 = None
         kept.append(s)
         where.append(i)
     if not changed:
