@@ -303,3 +303,22 @@ def test_claim_explanation_says_each_sentence_once() -> None:
     rep = explain_ack_file(read_ack(data("277ca-mixed.x12"), "f"))
     e1003 = next(c for c in rep.claims() if c.patient_control_number == "E-1003")
     assert e1003.explanation.count("a value on it is not valid") == 1
+
+
+def test_999_with_ta1_crlf_and_situational_context() -> None:
+    ack = read_ack(data("999-ta1-context.x12"), "c.999")
+    (ta1,) = ack.interchange_acks
+    assert (ta1.control_number, ta1.status, ta1.segment) == ("000004242", "A", 2)
+    (fa,) = ack.functional_acks
+    ref, sv1 = fa.sets[0].errors
+    assert ref.context == ["SITUATIONAL TRIGGER", "CLM01:DEMO-1004"] and ref.claim_id == "DEMO-1004"
+    assert sv1.elements[0].reference == "" and sv1.elements[0].code == "I12"
+    rep = explain_ack_file(read_ack(data("999-ta1-context.x12"), "c.999"))
+    assert rep.interchanges[0].outcome == "accepted" and rep.outcome == "rejected"
+    assert "required segment is missing" in rep.groups[0].sets[0].errors[0].explanation
+
+
+def test_broken_file_place_counts_the_ta1() -> None:
+    text = data("999-ta1-context.x12").replace("GE*1*910", "GE*1*911")
+    with pytest.raises(InputError, match=r"segment 15 \(GE\): GE02 control number '911'"):
+        read_ack(text, "c.999")
