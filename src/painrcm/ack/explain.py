@@ -243,11 +243,26 @@ def status_sentences(statuses: Sequence[ExplainedStatus]) -> str:
     return " ".join(dict.fromkeys(p for s in statuses for p in s.parts))
 
 
+# Explained statuses by (table, category, code, entity): a 277CA repeats the same few statuses on
+# thousands of claims. The cached objects are shared: treat them as read-only.
+_STATUS_CACHE: dict[tuple[int, str, str | None, str | None], ExplainedStatus] = {}
+
+
+def _explained(st: ClaimStatus, codes: AckCodes) -> ExplainedStatus:
+    key = (id(codes), st.category, st.code, st.entity)
+    hit = _STATUS_CACHE.get(key)
+    if hit is None:
+        if len(_STATUS_CACHE) > 4096:
+            _STATUS_CACHE.clear()
+        hit = _STATUS_CACHE[key] = explain_status(st, codes)
+    return hit
+
+
 def _reports(reports: Sequence[StatusReport], codes: AckCodes) -> tuple[list[ExplainedStatus], list[str]]:
     out: list[ExplainedStatus] = []
     texts: list[str] = []
     for r in reports:
-        out.extend(explain_status(s, codes) for s in r.statuses)
+        out.extend(_explained(s, codes) for s in r.statuses)
         if r.free_text:
             texts.append(r.free_text)
     return out, texts
