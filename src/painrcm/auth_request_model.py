@@ -190,7 +190,10 @@ class AuthResponse(_Model):
         """Rows of the authorization log (CONTRACTS.md section 3), one per decision that makes one:
         auth_number = the certification number, else the payer's trace number, else our request ID;
         dates fall back to the response date when the payer gave none (a pended or denied answer);
-        a decision without any procedure code (and ``not_required``) makes no row."""
+        a decision without any procedure code (and ``not_required``) makes no row. Decisions with the
+        same number and outcome make one row (codes joined, widest dates, most sessions); a decision
+        under a number already used with another outcome makes none (the log keeps one status per
+        number; the decisions themselves keep every answer)."""
         rows: list[dict[str, object]] = []
         for d in self.decisions:
             status = LOG_STATUS.get(d.decision)
@@ -202,6 +205,19 @@ class AuthResponse(_Model):
             if not number or start is None or end is None or not d.codes:
                 continue  # the log needs a number, dates and codes
             npi = d.servicing_npi or (self.servicing_provider.npi if self.servicing_provider else None)
+            same = next((r for r in rows if r["auth_number"] == number and r["status"] == status), None)
+            if same is not None:  # service decisions under one number: one log row
+                codes = str(same["codes"]).split() + [
+                    c for c in d.codes if c not in str(same["codes"]).split()
+                ]
+                same["codes"] = " ".join(codes)
+                if d.sessions is not None:
+                    same["sessions"] = str(max(d.sessions, int(str(same["sessions"] or 0))))
+                same["start_date"] = min(str(same["start_date"]), start.isoformat())
+                same["end_date"] = max(str(same["end_date"]), end.isoformat(), start.isoformat())
+                continue
+            if any(r["auth_number"] == number for r in rows):
+                continue  # another decision under the same number: the log keeps the first one
             rows.append(
                 {
                     "auth_number": number,

@@ -327,3 +327,32 @@ def test_authorization_number_from_ref_bb_when_hcr02_is_empty() -> None:
     ev.insert(ev.index("HCR*A1") + 1, "REF*BB*AUTH-55")
     (resp,) = read_278(response([ev]), "bb.278").responses
     assert resp.decisions[0].certification_number == "AUTH-55"
+
+
+def test_service_decisions_under_one_number_make_one_log_row() -> None:
+    ev = [
+        "EV",
+        "TRN*2*AR-7*9PAINRCM",
+        "UM*HS*I*2*11:B",
+        "SS",
+        "UM*HS*I*2",
+        "HCR*A1*CERT-9",
+        "DTP*007*RD8*20261201-20261231",
+        "SV1*HC:64493:LT*0*UN*1",
+        "HSD*VS*1",
+        "SS",
+        "UM*HS*I*2",
+        "HCR*A1*CERT-9",
+        "DTP*007*RD8*20261201-20270115",
+        "SV1*HC:64494:LT*0*UN*1",
+        "HSD*VS*1",
+    ]
+    (resp,) = read_278(response([ev]), "m.278").responses
+    assert len(resp.decisions) == 2
+    (row,) = resp.authorizations()
+    assert (row["codes"], row["sessions"], row["start_date"], row["end_date"]) == (
+        "64493 64494",
+        "1",
+        "2026-12-01",
+        "2027-01-15",
+    )
