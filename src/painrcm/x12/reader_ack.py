@@ -421,9 +421,29 @@ class _Reader:
             )
 
 
+def one_line(err: InputError) -> InputError:
+    """The error with control characters escaped (a message is always one line)."""
+
+    def esc(v: str | None) -> str | None:
+        if v is None or v.isprintable():
+            return v
+        return "".join(c if c.isprintable() else repr(c)[1:-1] for c in v)
+
+    err.file, err.place, err.expected = esc(err.file), esc(err.place), esc(err.expected) or ""
+    err.args = (err.render(),)
+    return err
+
+
 def read_ack(text: str, file: str, *, strict: bool = False) -> AckFile:
     """Read a 999, 277CA or TA1 file. Raises InputError with the place for a broken file or another
     transaction type."""
+    try:
+        return _read_ack(text, file, strict=strict)
+    except InputError as e:
+        raise one_line(e) from None
+
+
+def _read_ack(text: str, file: str, *, strict: bool) -> AckFile:
     stripped, ta1s, where, pre_warnings = _prepare(text, file)
     try:
         tok = tokenize(stripped, file, strict=strict)
@@ -438,7 +458,7 @@ def read_ack(text: str, file: str, *, strict: bool = False) -> AckFile:
         file=file,
         # a TA1-only interchange has no group: IEA01 0 is right (segments.py warns about it)
         warnings=pre_warnings
-        + [w.render() for w in tok.warnings if "says '0' functional groups" not in w.render()],
+        + [one_line(w).render() for w in tok.warnings if "says '0' functional groups" not in w.render()],
     )
     reader = _Reader(tok, where)
     for idx, seg in ta1s:

@@ -32,7 +32,7 @@ from painrcm.auth_request_model import (
     AuthService,
 )
 from painrcm.errors import InputError
-from painrcm.x12.reader_ack import describe_transaction
+from painrcm.x12.reader_ack import describe_transaction, one_line
 from painrcm.x12.segments import Tokens, Transaction, tokenize
 
 VERSION = "005010X217"
@@ -298,9 +298,11 @@ class _Reader:
             raise self.err(i, f"{what} as a non-negative X12 number (got {v!r})")
         return x
 
-    def party(self, seg: list[str]) -> AuthParty:
+    def party(self, i: int, seg: list[str]) -> AuthParty:
         kind, last, first, qual, ident = _el(seg, 2), _el(seg, 3), _el(seg, 4), _el(seg, 8), _el(seg, 9)
         npi = ident if qual == "XX" else None
+        if npi is not None and not (len(npi) == 10 and npi.isdigit()):
+            raise self.err(i, f"NM109 an NPI of 10 digits after NM108 XX (got {ident!r})")
         if kind == "2":
             return AuthParty(name=last or None, npi=npi, id=ident if qual == "PI" else None)
         return AuthParty(last_name=last or None, first_name=first or None, npi=npi)
@@ -349,7 +351,7 @@ class _Reader:
             elif sid == "NM1":
                 code = _el(seg, 1)
                 if cur is not None and cur.code in ("20", "21"):
-                    cur.party = self.party(seg)
+                    cur.party = self.party(i, seg)
                 elif cur is not None and cur.code in ("22", "23"):
                     cur.person = AuthPerson(
                         last_name=_el(seg, 3) or None,
@@ -357,7 +359,7 @@ class _Reader:
                         member_id=(_el(seg, 9) or None) if _el(seg, 8) == "MI" else None,
                     )
                 elif code in ("SJ", "FA", "71", "72") and (sv or ev):
-                    p = self.party(seg)
+                    p = self.party(i, seg)
                     if code == "SJ":
                         if sv is not None:
                             sv.servicing = p
@@ -606,8 +608,15 @@ class _Reader:
 
 def read_278(text: str, file: str, *, strict: bool = False) -> Read278:
     """Read a 278 request or response file (see the module docstring)."""
+    try:
+        return _read_278(text, file, strict=strict)
+    except InputError as e:
+        raise one_line(e) from None
+
+
+def _read_278(text: str, file: str, *, strict: bool) -> Read278:
     tok = tokenize(text.lstrip("\ufeff"), file, strict=strict)
-    out = Read278(warnings=list(tok.warnings))
+    out = Read278(warnings=[one_line(w) for w in tok.warnings])
     reader = _Reader(tok)
     for tx in tok.transactions:
         if tx.type != "278" or not tx.version.startswith(VERSION):
@@ -615,7 +624,14 @@ def read_278(text: str, file: str, *, strict: bool = False) -> Read278:
                 tx.start,
                 f"a 278 authorization transaction (005010X217); this is {describe_transaction(tx.type, tx.version)}",
             )
-        got = reader.read(tx)
+        try:
+            got = reader.read(tx)
+        except ValidationError as e:  # a last guard: a value the model refuses, located at the set
+            first = e.errors()[0]
+            where = ".".join(str(x) for x in first["loc"])
+            raise reader.err(
+                tx.start, f"valid values in this transaction set ({where}: {first['msg']})"
+            ) from None
         if isinstance(got, AuthRequest):
             out.requests.append(got)
         else:
