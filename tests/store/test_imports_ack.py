@@ -89,6 +89,7 @@ def test_277ca_rejections_reach_the_queue_with_the_reason(db: Database, engine: 
         detail = qc.claim_detail(s, e1)
         (ack,) = detail["acknowledgements"]
         assert ack["payer_claim_number"] == "PAYER-1" and ack["codes"] == ["A2:20:PR"]
+        assert ack["ack_date"] == "2026-11-30" and ack["outcome"] == "accepted"
         orphan = s.scalars(select(m.ClaimAck).where(m.ClaimAck.patient_control_number == "UNKNOWN-9")).one()
         assert orphan.encounter_pk is None and orphan.practice_id == "P01"  # by the billing NPI
     again = _import(db, engine, ca, "again.277")

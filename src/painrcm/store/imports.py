@@ -49,14 +49,8 @@ from painrcm.x12.remit_model import Remittance as RemitModel
 
 log = logging.getLogger("painrcm.store.imports")
 
-KINDS = (
-    "encounters",
-    "x12_837",
-    "x12_835",
-    "auths",
-    "x12_ack",
-    "x12_278",
-)  # store/imports_ack.py, imports_278.py
+# x12_ack: store/imports_ack.py; x12_278: store/imports_278.py
+KINDS = ("encounters", "x12_837", "x12_835", "auths", "x12_ack", "x12_278")
 Progress = Callable[[int, int], None]
 PROGRESS_EVERY = 25
 

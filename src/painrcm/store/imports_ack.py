@@ -22,6 +22,7 @@ practice when importing). Nothing here logs PHI.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -89,6 +90,7 @@ class _Plan:
     next: str | None
     edits: list[str]
     payer_claim: str | None = None
+    ack_date: date | None = None
 
 
 def _where(file: str, segment: int, sid: str) -> tuple[str, str]:
@@ -110,7 +112,9 @@ def _plans_277(s: Session, text_file: str, ack: AckFile, result: ImportResult) -
                     f"claim {raw.patient_control_number!r} to match a stored claim or its billing provider "
                     "NPI a stored practice; neither does, so choose the practice when importing",
                 )
-            plans.append(_claim_plan(practice, row, ex))
+            plan = _claim_plan(practice, row, ex)
+            plan.ack_date = next((r.date for r in raw.reports if r.date), None)
+            plans.append(plan)
     return plans
 
 
@@ -249,6 +253,7 @@ def import_ack(s: Session, data: bytes, file: str, result: ImportResult, progres
                 explanation=p.explanation,
                 next_action=p.next,
                 preventing_edits=p.edits,
+                ack_date=p.ack_date,
             )
         )
         row = p.row

@@ -316,9 +316,7 @@ class ImportJob(Base):
     __tablename__ = "import_jobs"
     __table_args__ = (UniqueConstraint("kind", "file_hash", "practice_id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(
-        String(20)
-    )  # encounters | x12_837 | x12_835 | auths | x12_ack | x12_278
+    kind: Mapped[str] = mapped_column(String(20))  # encounters | x12_837 | x12_835 | auths
     file_name: Mapped[str] = mapped_column(String(300))
     file_hash: Mapped[str] = mapped_column(String(64))
     stored_path: Mapped[str | None] = mapped_column(String(500))

@@ -595,6 +595,7 @@ def _acks(s: Session, row: m.Encounter) -> list[dict[str, Any]]:
             "next_action": a.next_action,
             "preventing_edits": list(a.preventing_edits or []),
             "payer_claim_number": a.payer_claim_number,
+            "ack_date": _iso(a.ack_date),
             "received_at": _iso(a.received_at),
         }
         for a in s.scalars(q)
