@@ -124,7 +124,7 @@ class AuthService(_Model):
 
 
 class AuthRequest(_Model):
-    request_id: str = Field(min_length=1, max_length=50)
+    request_id: str = Field(min_length=1, max_length=50, pattern=r"^[^*:^~|\r\n]+$")
     certification_type: Literal["initial", "renewal", "revised", "extension", "cancel"] = "initial"
     request_category: Literal["HS", "SC", "AR"] = "HS"
     service_type: str = Field(default="2", min_length=1, max_length=2)

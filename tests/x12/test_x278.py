@@ -102,7 +102,9 @@ _code = st.sampled_from(["64483", "64484", "64493", "64494", "64635", "62323", "
 
 @settings(max_examples=40, deadline=None)
 @given(
-    rid=st.text(alphabet="ABCDEFGHJK0123456789-", min_size=1, max_size=30),
+    rid=st.text(alphabet="ABCDEFGHJK0123456789-. /", min_size=1, max_size=30).filter(
+        lambda s: s.strip() == s and s.strip()
+    ),
     codes=st.lists(
         st.tuples(_code, st.integers(1, 4), st.none() | st.integers(1, 6)), min_size=1, max_size=5
     ),
@@ -156,7 +158,7 @@ def response(events: Sequence[Sequence[str]], *, bht_date: str = "20261130") -> 
 
 CERTIFIED = [
     "EV",
-    "TRN*2*AR-2026-0001*9PAINRCM",
+    "TRN*2*AR-2026-0001*9PAINRCM00",
     "TRN*1*PAYER-TRACE-1*1999999999",
     "UM*HS*I*2*11:B",
     "HCR*A1*CERT-7788",
@@ -202,7 +204,7 @@ def test_certified_event_reads_into_one_log_row() -> None:
 def test_service_level_decisions_modified_denied_pended() -> None:
     ev = [
         "EV",
-        "TRN*2*AR-9*9PAINRCM",
+        "TRN*2*AR-9*9PAINRCM00",
         "UM*HS*I*2*11:B",
         "DTP*AAH*RD8*20261201-20261231",
         "SS",
@@ -238,7 +240,7 @@ def test_service_level_decisions_modified_denied_pended() -> None:
 
 
 def test_aaa_rejection_without_decision() -> None:
-    ev = ["EV", "TRN*2*AR-5*9PAINRCM", "AAA*N**72*C", "UM*HS*I*2"]
+    ev = ["EV", "TRN*2*AR-5*9PAINRCM00", "AAA*N**72*C", "UM*HS*I*2"]
     (resp,) = read_278(response([ev]), "a.278").responses
     assert resp.decisions == [] and resp.rejections == ["72"] and resp.authorizations() == []
 
@@ -332,7 +334,7 @@ def test_authorization_number_from_ref_bb_when_hcr02_is_empty() -> None:
 def test_service_decisions_under_one_number_make_one_log_row() -> None:
     ev = [
         "EV",
-        "TRN*2*AR-7*9PAINRCM",
+        "TRN*2*AR-7*9PAINRCM00",
         "UM*HS*I*2*11:B",
         "SS",
         "UM*HS*I*2",
@@ -356,3 +358,10 @@ def test_service_decisions_under_one_number_make_one_log_row() -> None:
         "2026-12-01",
         "2027-01-15",
     )
+
+
+def test_request_id_keeps_inner_spaces_and_refuses_separators() -> None:
+    r = request(request_id="AR  7/B")
+    assert read_278(write_278_request(r, now=NOW), "s.278").requests == [r]
+    with pytest.raises(ValueError, match="request_id"):
+        request(request_id="AR*7")

@@ -36,6 +36,8 @@ from painrcm.x12.reader_ack import describe_transaction, one_line
 from painrcm.x12.segments import Tokens, Transaction, tokenize
 
 VERSION = "005010X217"
+# TRN03 of the request trace: 10 characters, "9" + an identifier the requester assigns.
+ORIGINATOR = "9PAINRCM00"
 _ELEMENT, _COMPONENT, _REPETITION, _TERMINATOR = "*", ":", "^", "~"
 _FORBIDDEN = str.maketrans({c: " " for c in "*:^~\r\n\t"})
 _CERT_BY_CODE = {v: k for k, v in CERTIFICATION_TYPES.items()}
@@ -135,7 +137,7 @@ def _write_request(out: _Out, r: AuthRequest, hl: int) -> int:
     hl += 1
     ev_hl = hl
     out.add("HL", hl, parent, "EV", "1")
-    out.add("TRN", "1", _clean(r.request_id), "9PAINRCM")
+    out.add("TRN", "1", r.request_id, ORIGINATOR)  # validated: no separators
     um04 = f"{r.place_of_service}{_COMPONENT}B"
     cert = CERTIFICATION_TYPES[r.certification_type]
     out.add("UM", r.request_category, cert, r.service_type, um04, "", "U" if r.urgent else "E")
@@ -200,7 +202,7 @@ def write_278_request(
         st_ctrl = f"{n:04d}"
         body = _Out()
         body.add("ST", "278", st_ctrl, VERSION)
-        body.add("BHT", "0007", "13", _clean(r.request_id)[:50], f"{now:%Y%m%d}", f"{now:%H%M}")
+        body.add("BHT", "0007", "13", r.request_id, f"{now:%Y%m%d}", f"{now:%H%M}")
         _write_request(body, r, 0)
         body.add("SE", len(body.segments) + 1, st_ctrl)
         segments += body.segments
