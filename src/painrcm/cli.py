@@ -230,7 +230,14 @@ def _register_plugins() -> None:
         from painrcm import cli_data
 
         app.add_typer(cli_data.data_app, name="data")
-    for name in ("painrcm.cli_x12", "painrcm.cli_limits", "painrcm.cli_serve", "painrcm.cli_auth"):
+    for name in (
+        "painrcm.cli_x12",
+        "painrcm.cli_limits",
+        "painrcm.cli_serve",
+        "painrcm.cli_ack",
+        "painrcm.cli_auth",  # before cli_auth278, which joins its `auth` group
+        "painrcm.cli_auth278",
+    ):
         if importlib.util.find_spec(name) is not None:
             importlib.import_module(name).register(app)
 

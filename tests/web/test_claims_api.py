@@ -119,6 +119,8 @@ def test_queue_defaults_to_errors_and_warnings_oldest_first(seeded, signed_in):
         "warnings",
         "overridden",
         "edits",
+        "ack_status",
+        "ack_reason",
     }
     assert (item["age_days"], item["total_charge"], item["edits"], item["errors"]) == (
         200,

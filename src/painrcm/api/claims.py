@@ -58,8 +58,9 @@ def claims(
     s: Session = Depends(db, scope="function"),
 ) -> dict[str, Any]:
     """The claim work queue. status: error | warning | clean | unscrubbed | problems (default: error or
-    warning) | any; age: 0-30 | 31-60 | 61-90 | 91-180 | 181+ (days since the date of service);
-    sort: age (default) | dos | charge | status; order: desc (default) | asc."""
+    warning) | any | rejected (by a 999/277CA; problems includes these too); age: 0-30 | 31-60 |
+    61-90 | 91-180 | 181+ (days since the date of service); sort: age (default) | dos | charge | status;
+    order: desc (default) | asc."""
     filters = _guard(
         q.parse_filters, practice, payer, edit, status, work_status, age, sort, order, page, per_page
     )

@@ -21,7 +21,7 @@ router = APIRouter(prefix="/api", tags=["work"])
 MAX_UPLOAD = 50 * 1024 * 1024
 
 WorkStatus = Literal["open", "working", "appealed", "resubmitted", "written_off", "resolved"]
-ImportKind = Literal["encounters", "x12_837", "x12_835", "auths"]
+ImportKind = Literal["encounters", "x12_837", "x12_835", "auths", "x12_ack", "x12_278"]
 
 
 class DenialUpdate(BaseModel):

@@ -49,7 +49,8 @@ from painrcm.x12.remit_model import Remittance as RemitModel
 
 log = logging.getLogger("painrcm.store.imports")
 
-KINDS = ("encounters", "x12_837", "x12_835", "auths")
+# x12_ack: store/imports_ack.py; x12_278: store/imports_278.py
+KINDS = ("encounters", "x12_837", "x12_835", "auths", "x12_ack", "x12_278")
 Progress = Callable[[int, int], None]
 PROGRESS_EVERY = 25
 
@@ -607,6 +608,14 @@ def import_bytes(
         return result
     if kind == "x12_835":
         _import_835(s, data, file_name, result, progress)
+    elif kind == "x12_ack":
+        from painrcm.store.imports_ack import import_ack
+
+        import_ack(s, data, file_name, result, progress)
+    elif kind == "x12_278":
+        from painrcm.store.imports_278 import import_278
+
+        import_278(s, data, file_name, result, progress)
     elif kind == "auths":
         records = read_auth_log(data, file_name)
         result.records = len(records)

@@ -117,6 +117,9 @@ class Encounter(Base):
     scrub_runs: Mapped[list[ScrubRun]] = relationship(
         back_populates="encounter", order_by="ScrubRun.id", cascade="all, delete-orphan"
     )
+    # The latest acknowledgement (999/277CA) of the claim: accepted | rejected | pended; and why.
+    ack_status: Mapped[str | None] = mapped_column(String(12), nullable=True, index=True)
+    ack_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class ClaimLine(Base):
@@ -361,3 +364,25 @@ class AuthRequest(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ClaimAck(Base):
+    """One claim's status in one acknowledgement file (a 277CA claim, or a claim of a 999 set)."""
+
+    __tablename__ = "claim_acks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    practice_id: Mapped[str] = mapped_column(ForeignKey("practices.id"), index=True)
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("import_jobs.id"))
+    encounter_pk: Mapped[int | None] = mapped_column(
+        ForeignKey("encounters.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(8))  # 999 | 277CA
+    patient_control_number: Mapped[str] = mapped_column(String(80), index=True)
+    payer_claim_number: Mapped[str | None] = mapped_column(String(80))
+    outcome: Mapped[str] = mapped_column(String(12))  # accepted | rejected | pended
+    codes: Mapped[list[Any]] = mapped_column(JSON, default=list)  # "A7:562:82", or 999 "IK5 R 5"
+    explanation: Mapped[str] = mapped_column(Text)
+    next_action: Mapped[str | None] = mapped_column(Text)
+    preventing_edits: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    ack_date: Mapped[date | None] = mapped_column(Date)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

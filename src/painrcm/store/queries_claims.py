@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from painrcm.edits import CATALOGUE
@@ -37,7 +37,8 @@ CLOSED_DENIAL = ("resolved", "written_off")
 SCRUB_STATUSES = ("error", "warning", "clean", "unscrubbed")
 STATUS_RANK = {"error": 0, "warning": 1, "unscrubbed": 2, "clean": 3}
 # queue status filter: a scrub status, "problems" (error or warning: the default) or "any"
-STATUS_FILTERS = (*SCRUB_STATUSES, "problems", "any")
+# "rejected": claims a 999/277CA acknowledgement rejected (store/imports_ack.py); "problems" has them too
+STATUS_FILTERS = (*SCRUB_STATUSES, "problems", "any", "rejected")
 WORK_STATUSES = ("open", "fixed", "overridden", "submitted")
 # age = days since the date of service
 AGE_BUCKETS: dict[str, tuple[int, int | None]] = {
@@ -343,7 +344,9 @@ def _filtered(s: Session, user: m.User, f: QueueFilters) -> Select[Any]:
     if f.payer:
         q = q.where(m.Encounter.payer_id == f.payer)
     if f.status == "problems":
-        q = q.where(m.Encounter.status.in_(("error", "warning")))
+        q = q.where(or_(m.Encounter.status.in_(("error", "warning")), m.Encounter.ack_status == "rejected"))
+    elif f.status == "rejected":
+        q = q.where(m.Encounter.ack_status == "rejected")
     elif f.status != "any":
         q = q.where(m.Encounter.status == f.status)
     if f.work_status:
@@ -437,6 +440,8 @@ def claim_queue(s: Session, user: m.User, f: QueueFilters) -> dict[str, Any]:
                 "warnings": c["warnings"],
                 "overridden": c["overridden"],
                 "edits": sorted(c["edits"]),
+                "ack_status": r.ack_status,
+                "ack_reason": r.ack_reason,
             }
         )
     pages = max(1, -(-total // f.per_page))
@@ -572,7 +577,29 @@ def claim_detail(s: Session, row: m.Encounter) -> dict[str, Any]:
             {"id": r.id, "run_at": _iso(r.run_at), "status": r.status, "findings": len(r.findings)}
             for r in row.scrub_runs
         ],
+        "ack_status": row.ack_status,
+        "ack_reason": row.ack_reason,
+        "acknowledgements": _acks(s, row),
     }
+
+
+def _acks(s: Session, row: m.Encounter) -> list[dict[str, Any]]:
+    """The claim's 999/277CA acknowledgements, newest first."""
+    q = select(m.ClaimAck).where(m.ClaimAck.encounter_pk == row.id).order_by(m.ClaimAck.id.desc())
+    return [
+        {
+            "kind": a.kind,
+            "outcome": a.outcome,
+            "codes": list(a.codes or []),
+            "explanation": a.explanation,
+            "next_action": a.next_action,
+            "preventing_edits": list(a.preventing_edits or []),
+            "payer_claim_number": a.payer_claim_number,
+            "ack_date": _iso(a.ack_date),
+            "received_at": _iso(a.received_at),
+        }
+        for a in s.scalars(q)
+    ]
 
 
 def read_claim(s: Session, user: m.User, claim_id: int, view: str = "claim") -> dict[str, Any]:

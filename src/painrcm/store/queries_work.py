@@ -54,6 +54,8 @@ IMPORT_KINDS = {
     "x12_837": "837P claim file",
     "x12_835": "835 remittance",
     "auths": "Authorization log (CSV or JSON)",
+    "x12_ack": "999 / 277CA acknowledgement",
+    "x12_278": "278 authorization response",
 }
 ROLES = ("admin", "supervisor", "biller")
 MIN_PASSWORD = 10
