@@ -171,3 +171,38 @@ def test_bad_planned_file_is_a_located_error(tmp_path: Path) -> None:
     res = runner.invoke(app, ["auth", "request", str(f)])
     assert res.exit_code == 2
     assert "planned.json" in res.stderr and "Traceback" not in res.output
+
+
+def test_the_request_goes_out_as_a_278_with_the_evidence_as_notes(tmp_path: Path) -> None:
+    from painrcm.x12.x278 import read_278
+
+    esi = planned(
+        {
+            "payer": COMMERCIAL,
+            "diagnoses": ["M54.16"],
+            "procedures": [
+                {
+                    "family": "epidural_transforaminal",
+                    "region": "lumbar",
+                    "levels": ["L4", "L5"],
+                    "laterality": "right",
+                    "imaging": "fluoroscopy",
+                    "images_stored": True,
+                    "medications": ["dexamethasone 10 mg"],
+                }
+            ],
+            "documentation": {"conservative_care_weeks": 8},
+        }
+    )
+    f = tmp_path / "planned.json"
+    f.write_text(json.dumps(esi), encoding="utf-8")
+    out = tmp_path / "request.278"
+    res = runner.invoke(app, ["auth", "request", str(f), "--x278", str(out), "--date", "2026-02-20"])
+    assert res.exit_code == 1, res.output  # no history: the frequency evidence is not known
+    read = read_278(out.read_text(encoding="utf-8"), str(out))
+    (req,) = read.requests
+    assert req.request_id == esi["encounter_id"]
+    assert [(s.code, s.modifiers) for s in req.services] == [("64483", ["RT"]), ("64484", ["RT"])]
+    assert req.subscriber.member_id == esi["patient"]["member_id"] and req.diagnoses == ["M54.16"]
+    assert any(n.startswith("Conservative care") and "8 weeks" in n for n in req.notes)
+    assert any("not known" in n or "unknown" in n for n in req.notes)

@@ -46,6 +46,10 @@ def request(
         str | None, typer.Option("--date", help="The day the request is sent (default: today).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    x278: Annotated[
+        Path | None, typer.Option("--x278", help="Also write the request as an X12 278 file.")
+    ] = None,
+    urgent: Annotated[bool, typer.Option("--urgent", help="Ask for an expedited review.")] = False,
     payers: Annotated[
         list[Path] | None, typer.Option("--payers", help="Folder of payer policy files (repeatable).")
     ] = None,
@@ -67,6 +71,8 @@ def request(
         if problems:
             raise problems[0]
         packets = [build_request(enc, eng, history=hist, requested_on=sent) for enc in claims]
+        if x278 is not None:
+            _write_278(x278, packets, urgent)
     except InputError as e:
         raise fail(e, str(planned)) from None
     if as_json:
@@ -79,6 +85,27 @@ def request(
         for p in packets:
             print_request(con, p)
     raise typer.Exit(0 if all(p.ready for p in packets) else 1)
+
+
+def _write_278(out: Path, packets: list[AuthRequestPacket], urgent: bool) -> None:
+    from pydantic import ValidationError
+
+    from painrcm.authreq import to_x278
+    from painrcm.x12.x278 import write_278_request
+
+    reqs = []
+    for p in packets:
+        try:
+            reqs.append(to_x278(p, urgent=urgent))
+        except ValidationError as e:
+            first = e.errors()[0]
+            where = ".".join(str(x) for x in first.get("loc", ()))
+            raise InputError(
+                str(out),
+                f"request {p.encounter.encounter_id}",
+                f"what a 278 needs: {where} ({first.get('msg')})",
+            ) from None
+    out.write_text(write_278_request(reqs), encoding="utf-8")
 
 
 def print_request(con: Console, p: AuthRequestPacket) -> None:

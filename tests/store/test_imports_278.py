@@ -53,3 +53,35 @@ def test_requests_and_unplaceable_responses_store_nothing(db: Database, engine: 
     assert _import(db, engine, other, "other.278", practice="P01").added == 1
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(m.Authorization)) == 1
+
+
+def test_a_278_response_moves_the_request_it_answers(db: Database, engine: Engine) -> None:
+    from datetime import date
+
+    with db.session() as s:
+        s.add(
+            m.AuthRequest(
+                practice_id="P01",
+                request_id="AR-2026-0001",  # the TRN02 the payer echoes
+                payer_id="SYNPAYER",
+                member_id="MEM123",
+                planned_date=date(2026, 12, 10),
+                codes=["64483", "64484"],
+                auth_codes=["64483", "64484"],
+                families=["epidural_transforaminal"],
+                status="requested",
+                ready=True,
+                waiting_for=["the payer's answer"],
+                evidence=[],
+                document={},
+                source="x12_278",
+                response_due=date(2026, 12, 15),
+            )
+        )
+    _import(db, engine, response([CERTIFIED]), "resp.278")
+    with db.session() as s:
+        (req,) = s.scalars(select(m.AuthRequest))
+        auth = s.get(m.Authorization, req.authorization_id)
+        assert (req.status, req.auth_number, req.waiting_for) == ("approved", "CERT-7788", [])
+        assert auth is not None and (auth.sessions, auth.status) == (2, "approved")
+        assert (auth.start_date, auth.end_date) == (date(2026, 12, 1), date(2027, 2, 28))

@@ -16,7 +16,7 @@ import functools
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from importlib import resources
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
@@ -26,6 +26,9 @@ from painrcm.history.limits import standing
 from painrcm.model import ClaimResult, Encounter, Finding, Line, NotChecked, Severity
 from painrcm.policy.schema import Policy
 from painrcm.scrub import Engine, scrub_encounter
+
+if TYPE_CHECKING:
+    from painrcm.auth_request_model import AuthRequest
 
 REQUEST_SCHEMA = "painrcm.auth-request/1"
 ItemStatus = Literal["present", "missing", "warning", "unknown"]
@@ -376,4 +379,45 @@ def build_request(
     )
 
 
-__all__ = ["AuthRequestPacket", "EvidenceItem", "ServiceNeed", "build_request", "evidence_items"]
+def to_x278(packet: AuthRequestPacket, *, urgent: bool = False) -> AuthRequest:
+    """The request as the 278 writer takes it (src/painrcm/auth_request_model.py): the services the
+    payer wants authorized (all of them when none is on its list), the diagnoses, and one reviewer note
+    per evidence item (MSG segments)."""
+    from painrcm.auth_request_model import AuthParty, AuthPerson, AuthRequest, AuthService
+
+    enc = packet.encounter
+    p = enc.patient
+    wanted = [sv for sv in packet.services if sv.needs_authorization] or packet.services
+    notes = []
+    for e in packet.evidence:
+        text = f"{e.label}: {e.status}"
+        if e.facts:
+            text += " - " + "; ".join(e.facts)
+        notes.append(text[:264])
+    rendering = enc.rendering_provider.npi
+    return AuthRequest(
+        request_id=enc.encounter_id,
+        place_of_service=enc.place_of_service,
+        urgent=urgent,
+        payer=AuthParty(id=enc.payer.id, name=enc.payer.name),
+        requester=AuthParty(npi=enc.practice.npi or rendering, name=enc.practice.name),
+        servicing_provider=AuthParty(npi=rendering) if rendering and rendering != enc.practice.npi else None,
+        subscriber=AuthPerson(
+            member_id=p.member_id,
+            last_name=p.last_name,
+            first_name=p.first_name,
+            dob=p.dob,
+            sex=p.sex if p.sex in ("F", "M") else ("U" if p.sex else None),
+        ),
+        diagnoses=[strip_dot(d) for d in enc.diagnoses],
+        event_from=enc.date_of_service,
+        event_to=enc.date_of_service,
+        services=[
+            AuthService(code=sv.code, modifiers=sv.modifiers[:4], units=sv.units or None, sessions=1)
+            for sv in wanted
+        ],
+        notes=notes,
+    )
+
+
+__all__ = ["AuthRequestPacket", "EvidenceItem", "ServiceNeed", "build_request", "evidence_items", "to_x278"]

@@ -163,6 +163,55 @@ def submit_request(
     return row, packet, created
 
 
+# a 278 decision -> the request's status (docs/x278.md); not_required and contact_payer leave it as is
+X278_STATUS = {
+    "certified": "approved",
+    "partially_certified": "approved",
+    "modified": "approved",
+    "denied": "denied",
+    "cancelled": "denied",
+    "pended": "pended",
+}
+
+
+def apply_278_responses(s: Session, practice_id: str, responses: list[Any], user_id: int | None) -> int:
+    """A payer's 278 responses (already in the authorization log) move the requests they answer
+    (TRN02 = our request ID) in `practice_id`. Returns how many requests moved."""
+    moved = 0
+    for resp in responses:
+        if not resp.request_id:
+            continue
+        row = s.scalars(
+            select(m.AuthRequest).where(
+                m.AuthRequest.practice_id == practice_id, m.AuthRequest.request_id == resp.request_id
+            )
+        ).first()
+        decided = [d for d in resp.decisions if d.decision in X278_STATUS]
+        if row is None or not decided:
+            continue
+        d = decided[0]
+        status = X278_STATUS[d.decision]
+        number = d.certification_number
+        if status == "approved" and not number:
+            continue  # the log made no authorization either; the request waits for a usable answer
+        sessions = max((x.sessions for x in decided if x.sessions is not None), default=None)
+        apply_decision(
+            s,
+            row,
+            user_id,
+            status=status,
+            auth_number=number,
+            start=d.start_date,
+            end=d.end_date,
+            sessions=sessions,
+            codes=sorted({c for x in decided for c in x.codes}) or None,
+            note=f"278 {d.action_code}" + (f" reason {d.reason_code}" if d.reason_code else ""),
+            source="x12_278",
+        )
+        moved += 1
+    return moved
+
+
 def _scoped_request(s: Session, user: m.User, request_id: str, practice: str | None) -> m.AuthRequest:
     allowed = practice_ids(s, user)
     q = select(m.AuthRequest).where(m.AuthRequest.request_id == request_id)
@@ -194,6 +243,38 @@ def record_decision(
     if status not in DECISIONS:
         raise BadDecision(f"status must be one of {', '.join(DECISIONS)}")
     row = _scoped_request(s, user, request_id, practice)
+    return apply_decision(
+        s,
+        row,
+        user.id,
+        status=status,
+        auth_number=auth_number,
+        start=start,
+        end=end,
+        sessions=sessions,
+        codes=codes,
+        note=note,
+        source=source,
+    )
+
+
+def apply_decision(
+    s: Session,
+    row: m.AuthRequest,
+    user_id: int | None,
+    *,
+    status: str,
+    auth_number: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    sessions: int | None = None,
+    codes: list[str] | None = None,
+    note: str | None = None,
+    source: str = "api",
+) -> m.AuthRequest:
+    """Apply an answer to a request the caller has already scoped (API, page, FHIR, 278 import)."""
+    if status not in DECISIONS:
+        raise BadDecision(f"status must be one of {', '.join(DECISIONS)}")
     if status == "approved" and not auth_number:
         raise BadDecision("an approval needs the payer's authorization (certification) number")
     if sessions is not None and sessions < 0:
@@ -242,7 +323,7 @@ def record_decision(
     s.flush()
     services.audit(
         s,
-        user.id,
+        user_id,
         "update",
         "auth_request",
         row.id,

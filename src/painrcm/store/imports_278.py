@@ -54,3 +54,6 @@ def import_278(s: Session, data: bytes, file: str, result: ImportResult, progres
     records = AuthLog.from_rows(rows, file).all()
     result.records = len(records)
     _save_auths(s, records, result, progress, file)
+    from painrcm.store.auth_requests import apply_278_responses
+
+    apply_278_responses(s, result.practice_id, read.responses, None)
