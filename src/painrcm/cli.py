@@ -89,6 +89,7 @@ def code(
         print(json.dumps(docs[0] if len(docs) == 1 else docs, indent=2))
         return
     print_coded(_console(), results, eng)
+    _print_data_age(eng, [enc for enc, _ in results])
 
 
 @app.command()
@@ -152,14 +153,37 @@ def scrub(
         doc: dict[str, Any] = {"schema": SCRUB_SCHEMA, "claims": [r.contract_dict() for r in results]}
         if problems:
             doc["input_errors"] = [p.render() for p in problems]
+        doc["editions"] = _editions_entry(eng, encs)
         print(json.dumps(doc, indent=2))
     else:
         print_scrub(_console(), results, show_fixed=fix)
+        _print_data_age(eng, encs)
     for p in problems:
         print(f"painrcm: {p.render()}", file=sys.stderr)
     if problems:
         raise typer.Exit(2)
     raise typer.Exit(1 if any(r.status == "error" for r in results) else 0)
+
+
+def _service_dates(encs: list[Encounter]) -> list[Any]:
+    return [enc.date_of_service for enc in encs] + [
+        ln.date_of_service for enc in encs for ln in enc.lines or () if ln.date_of_service
+    ]
+
+
+def _editions_entry(eng: Engine, encs: list[Encounter]) -> dict[str, Any]:
+    from painrcm.codes.freshness import editions_entry
+
+    return editions_entry(eng.reference, _service_dates(encs))
+
+
+def _print_data_age(eng: Engine, encs: list[Encounter]) -> None:
+    """Once per run: the loaded CMS tables are older than the claims (a notice, not a finding)."""
+    from painrcm.codes.freshness import age_notices, notice_text
+
+    notices = age_notices(eng.reference, _service_dates(encs))
+    if notices:
+        _console().print(f"notice: {notice_text(notices)}", style="yellow", markup=False)
 
 
 def _write_fixed_837(out: Path, encs: list[Encounter], results: list[ClaimResult]) -> None:
