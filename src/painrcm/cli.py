@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-import gc
-import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 
 from painrcm import __version__
-from painrcm.codes.loader import load_reference
 from painrcm.errors import InputError
-from painrcm.model import CLAIM_SCHEMA, SCRUB_SCHEMA, ClaimResult, Encounter
-from painrcm.policy.loader import load_policies
-from painrcm.scrub import Engine, scrub_encounter
+
+# Start-up (issue 13): each command imports what it uses when it runs, so `painrcm --help` or
+# `painrcm explain` never pays for pydantic models, the coder, rich tables or the workspace.
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from painrcm.model import ClaimResult, Encounter
+    from painrcm.scrub import Engine
 
 app = typer.Typer(
     name="painrcm",
@@ -34,6 +35,8 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document i
 
 
 def _console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
     stream = sys.stderr if stderr else sys.stdout
     return Console(stderr=stderr, highlight=False, width=None if stream.isatty() else 160)
 
@@ -46,6 +49,10 @@ def fail(err: InputError, file: str | None = None) -> typer.Exit:
 
 
 def engine(payers: list[Path] | None) -> Engine:
+    from painrcm.codes.loader import load_reference
+    from painrcm.policy.loader import load_policies
+    from painrcm.scrub import Engine
+
     return Engine(load_reference(), load_policies(payers or []))
 
 
@@ -65,7 +72,10 @@ def code(
     payers: PayersOpt = None,
 ) -> None:
     """Turn a documented encounter into claim lines under its payer's policy."""
+    import json
+
     from painrcm.coder import code_encounter
+    from painrcm.model import CLAIM_SCHEMA
     from painrcm.report import print_coded
 
     try:
@@ -110,8 +120,13 @@ def scrub(
     payers: PayersOpt = None,
 ) -> None:
     """Check claims against every edit in the catalogue. Exit 1 when any error is found."""
+    import gc
+    import json
+
     from painrcm.inputs import read_encounters
+    from painrcm.model import SCRUB_SCHEMA
     from painrcm.report import print_scrub
+    from painrcm.scrub import scrub_encounter
 
     problems: list[InputError] = []
     try:
@@ -212,10 +227,10 @@ def list_edits(
 @app.command()
 def explain(edit_id: Annotated[str, typer.Argument(help="An edit ID, e.g. BUN001.")]) -> None:
     """Explain one edit: what it checks, why payers deny it, a failing and a fixed example."""
-    from painrcm.edits import CATALOGUE
+    from painrcm.edits import get_edit
     from painrcm.report import print_explain
 
-    edit = CATALOGUE.get(edit_id.strip().upper())
+    edit = get_edit(edit_id)
     if edit is None:
         print(f"painrcm: unknown edit {edit_id!r}; `painrcm edits` lists them", file=sys.stderr)
         raise typer.Exit(2)

@@ -9,19 +9,23 @@ import json
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from painrcm.errors import InputError
-from painrcm.model import Encounter
+
+if TYPE_CHECKING:  # imported by the commands that use them (start-up time, issue 13)
+    from rich.console import Console
+
+    from painrcm.model import Encounter
 
 ERA_SCHEMA = "painrcm.era/1"
 
 
 def _console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
     return Console(stderr=stderr, highlight=False, soft_wrap=True)
 
 
@@ -95,6 +99,8 @@ def _money(x: float | None) -> str:
 def _print_report(
     console: Console, file: str, reports: list[Any], warnings: list[InputError], problems: list[InputError]
 ) -> None:
+    from rich.table import Table
+
     from painrcm.remit.explain import action_text
 
     for rep in reports:

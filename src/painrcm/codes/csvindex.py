@@ -9,6 +9,7 @@ first question either: `text` is a callable, so a command that never asks never 
 
 from __future__ import annotations
 
+import bisect
 import csv
 import functools
 import marshal
@@ -24,7 +25,11 @@ def _cells(line: str) -> list[str]:
 
 
 class CsvIndex:
-    """Rows of one CSV text by the value of its first `key_columns` columns (joined by commas)."""
+    """Rows of one CSV text by the value of its first `key_columns` columns (joined by commas).
+
+    The index is the text's lines, sorted: a lookup is a binary search for the lines that start with
+    ``key + ","``. Splitting and sorting run in C (a CMS file is already in key order, which Timsort
+    checks in one pass), so no Python code runs per row until a row is asked for."""
 
     def __init__(self, text: Callable[[], str], key_columns: int = 1, cache: Path | None = None) -> None:
         self._text = text
@@ -32,15 +37,15 @@ class CsvIndex:
         self._cache = cache
 
     @functools.cached_property
-    def _index(self) -> tuple[tuple[str, ...], dict[str, str]]:
+    def _index(self) -> tuple[tuple[str, ...], list[str]]:
         if self._cache is None:
             return self._build()
         try:
             with self._cache.open("rb") as fh:
                 # our own cache file, named by the source's stat and this Python's marshal format
-                header, rows = marshal.load(fh)
-            if isinstance(header, tuple) and isinstance(rows, dict):
-                return header, rows
+                header, lines = marshal.load(fh)
+            if isinstance(header, tuple) and isinstance(lines, list):
+                return header, lines
         except (OSError, EOFError, ValueError, TypeError):
             pass
         built = self._build()
@@ -54,45 +59,56 @@ class CsvIndex:
             pass  # a read-only data folder still works, just slower
         return built
 
-    def _build(self) -> tuple[tuple[str, ...], dict[str, str]]:
+    def _build(self) -> tuple[tuple[str, ...], list[str]]:
         text = self._text().lstrip("\ufeff")
         head, _, body = text.partition("\n")
         header = tuple(c.lower() for c in _cells(head.rstrip("\r")))
-        rows: dict[str, str] = {}
-        k = self._k
-        get = rows.get
-        for line in body.splitlines():
-            if not line or line.isspace():
-                continue
-            key = line.partition(",")[0] if k == 1 else ",".join(line.split(",", k)[:k])
-            if '"' in key or " " in key:  # quoted or padded key cells: the rare, slow path
-                key = ",".join(_cells(line)[:k])
-            old = get(key)
-            # most keys have one row; the rest keep theirs joined by newlines (a CSV line has none)
-            rows[key] = line if old is None else f"{old}\n{line}"
-        return header, rows
+        lines = body.splitlines()
+        lines.sort()
+        del lines[: bisect.bisect_right(lines, "")]  # blank lines sort first
+        # Key cells are codes (never quoted or padded in CMS's files or painrcm's normalized ones).
+        return header, lines
+
+    def _span(self, key: str) -> tuple[int, int]:
+        lines = self._index[1]
+        prefix = key + ","
+        lo = bisect.bisect_left(lines, prefix)
+        hi = lo
+        while hi < len(lines) and lines[hi].startswith(prefix):
+            hi += 1
+        return lo, hi
 
     @property
     def header(self) -> tuple[str, ...]:
         return self._index[0]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self._index[1]
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, str):
+            return False
+        lo, hi = self._span(key)
+        return hi > lo
+
+    @functools.cached_property
+    def _keys(self) -> list[str]:
+        k = self._k
+        keys = dict.fromkeys(
+            ln.partition(",")[0] if k == 1 else ",".join(ln.split(",", k)[:k]) for ln in self._index[1]
+        )
+        return list(keys)
 
     def __len__(self) -> int:
-        return len(self._index[1])
+        return len(self._keys)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._index[1])
+        return iter(self._keys)
 
     def rows(self, key: str) -> list[dict[str, str]]:
         """Every row whose key is `key`, as {column: value} (values stripped)."""
-        header, index = self._index
-        raw = index.get(key)
-        if raw is None:
-            return []
-        return [dict(zip(header, _cells(line), strict=False)) for line in raw.split("\n")]
+        header, lines = self._index
+        lo, hi = self._span(key)
+        return [dict(zip(header, _cells(line), strict=False)) for line in lines[lo:hi]]
 
     def all_rows(self) -> Iterator[dict[str, str]]:
-        for key in self._index[1]:
-            yield from self.rows(key)
+        header, lines = self._index
+        for line in lines:
+            yield dict(zip(header, _cells(line), strict=False))
