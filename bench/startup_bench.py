@@ -61,10 +61,24 @@ def _importtime(argv: list[str], env: dict[str, str], top: int = 6) -> list[str]
     ]
 
 
+def _measure(argv: list[str], envs: list[dict[str, str]], n: int) -> list[tuple[list[float], list[float]]]:
+    """n runs of `argv` under each environment, interleaved (so a busy machine slows them alike)."""
+    for env in envs:
+        _run(argv, env)  # warm the file cache (and the byte-code cache when it may be written)
+    out: list[tuple[list[float], list[float]]] = [([], []) for _ in envs]
+    for _ in range(n):
+        for (walls, cpus), env in zip(out, envs, strict=True):
+            wall, cpu = _run(argv, env)
+            walls.append(wall)
+            cpus.append(cpu)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-n", type=int, default=15, help="runs per command (default 15)")
     ap.add_argument("--src", type=Path, help="run the painrcm sources in this folder instead")
+    ap.add_argument("--compare", type=Path, help="also run the sources in this folder, interleaved")
     ap.add_argument("--importtime", action="store_true", help="show the slowest top-level imports")
     ap.add_argument("-k", help="only commands whose name contains this")
     args = ap.parse_args()
@@ -73,25 +87,27 @@ def main() -> None:
     env.setdefault("PAINRCM_HOME", tempfile.mkdtemp(prefix="painrcm-bench-home-"))
     if args.src:
         env["PYTHONPATH"] = str(args.src.resolve())
+    envs, names = [env], [str(args.src or "installed")]
+    if args.compare:
+        envs.append({**env, "PYTHONPATH": str(args.compare.resolve())})
+        names.append(str(args.compare))
+    pyc = "not written (PYTHONDONTWRITEBYTECODE)" if os.environ.get("PYTHONDONTWRITEBYTECODE") else "cached"
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}; "
-          f"sources: {args.src or 'installed'}; {args.n} runs each")  # fmt: skip
-    print(f"{'command':<24} {'wall median':>11} {'wall min':>9} {'cpu median':>11}")
+          f"byte code {pyc}; {args.n} runs each")  # fmt: skip
+    print(f"{'command':<24} {'sources':<22} {'wall median':>11} {'wall min':>9} {'cpu median':>11}")
     for name, cmd in COMMANDS.items():
         if args.k and args.k not in name:
             continue
         argv = [sys.executable, "-c", LAUNCH, *cmd]
-        _run(argv, env)  # warm the file cache and the byte-code cache
-        walls, cpus = [], []
-        for _ in range(args.n):
-            wall, cpu = _run(argv, env)
-            walls.append(wall)
-            cpus.append(cpu)
-        print(
-            f"{name:<24} {statistics.median(walls):>10.3f}s {min(walls):>8.3f}s {statistics.median(cpus):>10.3f}s"
-        )
+        for src, (walls, cpus) in zip(names, _measure(argv, envs, args.n), strict=True):
+            print(
+                f"{name:<24} {src[-22:]:<22} {statistics.median(walls):>10.3f}s {min(walls):>8.3f}s "
+                f"{statistics.median(cpus):>10.3f}s"
+            )
         if args.importtime:
-            for line in _importtime(argv, env):
-                print("   ", line)
+            for e in envs:
+                for line in _importtime(argv, e):
+                    print("   ", line)
 
 
 if __name__ == "__main__":

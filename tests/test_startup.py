@@ -46,7 +46,7 @@ def test_help_imports_no_engine_no_workspace_no_models() -> None:
 
 def test_explain_imports_one_edit_and_no_reference_data() -> None:
     mods = loaded("explain", "BUN001")
-    assert not roots(mods) & {*WORKSPACE, "yaml", "simple_icd_10_cm"}
+    assert not roots(mods) & {*WORKSPACE, "yaml", "simple_icd_10_cm", "rich"}
     edits = {m for m in mods if m.startswith("painrcm.edits.")}
     assert "painrcm.edits.bun001" in edits and len(edits) <= 3  # the edit, base and what base needs
     assert not {m for m in mods if m.startswith(("painrcm.coder", "painrcm.codes.loader", "painrcm.x12"))}

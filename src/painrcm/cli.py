@@ -228,13 +228,14 @@ def list_edits(
 def explain(edit_id: Annotated[str, typer.Argument(help="An edit ID, e.g. BUN001.")]) -> None:
     """Explain one edit: what it checks, why payers deny it, a failing and a fixed example."""
     from painrcm.edits import get_edit
-    from painrcm.report import print_explain
+    from painrcm.report import explain_text
 
     edit = get_edit(edit_id)
     if edit is None:
         print(f"painrcm: unknown edit {edit_id!r}; `painrcm edits` lists them", file=sys.stderr)
         raise typer.Exit(2)
-    print_explain(_console(), edit)
+    # plain text, never re-wrapped (billers copy the example claims out of it): no console needed
+    sys.stdout.write(explain_text(edit))
 
 
 @app.command()
