@@ -49,7 +49,11 @@ def test_explain_imports_one_edit_and_no_reference_data() -> None:
     assert not roots(mods) & {*WORKSPACE, "yaml", "simple_icd_10_cm", "rich"}
     edits = {m for m in mods if m.startswith("painrcm.edits.")}
     assert "painrcm.edits.bun001" in edits and len(edits) <= 3  # the edit, base and what base needs
-    assert not {m for m in mods if m.startswith(("painrcm.coder", "painrcm.codes.loader", "painrcm.x12"))}
+    assert not {
+        m
+        for m in mods
+        if m.startswith(("painrcm.coder", "painrcm.codes.loader", "painrcm.x12", "painrcm.policy"))
+    }
 
 
 def test_explain_still_finds_every_edit_and_refuses_unknown_ones() -> None:
