@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -121,17 +122,28 @@ def test_mue_zip_with_copyright_preamble(home: Path) -> None:
 
 
 def test_mpfs_pprrvu_from_rvu_zip(home: Path) -> None:
-    assert not load_reference(str(home)).known("27279", NOV_2026)
+    assert load_reference(str(home)).mpfs.edition.startswith("MPFS RVU24C")  # the packaged table
     result = cms_import.import_mpfs(RVU_ZIP)
-    assert result.rows == 3  # rows with a modifier are dropped
+    assert result.rows == 5  # the global rows and the pricing-modifier rows (27279-62, 72275-26)
     assert result.edition == "MPFS RVU indicators 2026D (imported from RVU26D.zip)"
+    assert _manifest(home)["mpfs"]["effective"] == "2026-10-01"
     ref = load_reference(str(home))
     assert ref.mpfs.edition == result.edition
-    assert ref.known("27279", NOV_2026)  # only in the imported fee schedule
+    assert ref.known("27279", NOV_2026)
     assert ref.global_days("27279") == "090"
     assert ref.bilateral_indicator("27279") == 1
-    assert ref.mpfs.get("72275") is None  # only a 26-modifier row in the file
+    assert ref.mpfs.get("72275") is None  # only a 26-modifier row in the file...
+    assert ref.known("72275", NOV_2026) and ref.fee("72275", "26") is not None  # ...still a known code
     assert ref.mpfs.get("G0260").bilateral == 9
+    # the RVUs come along; without total columns the totals are the sums of work, PE and MP
+    fee = ref.fee("64490")
+    assert fee is not None and (fee.work_rvu, fee.total_rvu_nonfacility, fee.total_rvu_facility) == (
+        Decimal("1.00"),
+        Decimal("3.10"),
+        Decimal("1.60"),
+    )
+    assert fee.conversion_factor == Decimal("33.4009")
+    assert fee.national_amount(facility=False) == Decimal("103.54")
     text = result.path.read_text(encoding="utf-8")
     assert text.splitlines()[0] == ",".join(cms_import.MPFS_FIELDS)
     assert "description" not in text.lower()  # AMA text is never kept
@@ -217,7 +229,7 @@ def test_bad_file_on_a_fresh_home_leaves_the_packaged_editions(home: Path) -> No
         cms_import.import_ptp([PTP_ZIP, FIX / "ptp_bad_date.txt"])  # first file good, second bad
     assert _files(home) == []
     ref = load_reference(str(home))
-    assert "v30.1" in ref.ncci.edition
+    assert "v30.2" in ref.ncci.edition
 
 
 def test_missing_file_and_excel_are_input_errors(home: Path, tmp_path: Path) -> None:

@@ -67,7 +67,8 @@ CASES = {
         "$.procedures[0].levels[0]",
         "spinal level",
     ),
-    "unknown_drug_code": (_coded(drugs=[{"code": "J9999", "units": 1}]), "$.drugs[0].code", "known drug"),
+    # J9998 is no HCPCS code (J9999, used before, is one: in the full fee schedule, status E)
+    "unknown_drug_code": (_coded(drugs=[{"code": "J9998", "units": 1}]), "$.drugs[0].code", "known drug"),
     "unknown_em_code": (
         _coded(evaluation={"code": "99999", "separately_identifiable": True}),
         "$.evaluation.code",

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-import gc
-import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 
 from painrcm import __version__
-from painrcm.codes.loader import load_reference
 from painrcm.errors import InputError
-from painrcm.model import CLAIM_SCHEMA, SCRUB_SCHEMA, ClaimResult, Encounter
-from painrcm.policy.loader import load_policies
-from painrcm.scrub import Engine, scrub_encounter
+
+# Start-up (issue 13): each command imports what it uses when it runs, so `painrcm --help` or
+# `painrcm explain` never pays for pydantic models, the coder, rich tables or the workspace.
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from painrcm.model import ClaimResult, Encounter
+    from painrcm.scrub import Engine
 
 app = typer.Typer(
     name="painrcm",
@@ -34,6 +35,8 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document i
 
 
 def _console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
     stream = sys.stderr if stderr else sys.stdout
     return Console(stderr=stderr, highlight=False, width=None if stream.isatty() else 160)
 
@@ -46,6 +49,10 @@ def fail(err: InputError, file: str | None = None) -> typer.Exit:
 
 
 def engine(payers: list[Path] | None) -> Engine:
+    from painrcm.codes.loader import load_reference
+    from painrcm.policy.loader import load_policies
+    from painrcm.scrub import Engine
+
     return Engine(load_reference(), load_policies(payers or []))
 
 
@@ -65,7 +72,10 @@ def code(
     payers: PayersOpt = None,
 ) -> None:
     """Turn a documented encounter into claim lines under its payer's policy."""
+    import json
+
     from painrcm.coder import code_encounter
+    from painrcm.model import CLAIM_SCHEMA
     from painrcm.report import print_coded
 
     try:
@@ -89,6 +99,7 @@ def code(
         print(json.dumps(docs[0] if len(docs) == 1 else docs, indent=2))
         return
     print_coded(_console(), results, eng)
+    _print_data_age(eng, [enc for enc, _ in results])
 
 
 @app.command()
@@ -109,8 +120,13 @@ def scrub(
     payers: PayersOpt = None,
 ) -> None:
     """Check claims against every edit in the catalogue. Exit 1 when any error is found."""
+    import gc
+    import json
+
     from painrcm.inputs import read_encounters
+    from painrcm.model import SCRUB_SCHEMA
     from painrcm.report import print_scrub
+    from painrcm.scrub import scrub_encounter
 
     problems: list[InputError] = []
     try:
@@ -152,14 +168,37 @@ def scrub(
         doc: dict[str, Any] = {"schema": SCRUB_SCHEMA, "claims": [r.contract_dict() for r in results]}
         if problems:
             doc["input_errors"] = [p.render() for p in problems]
+        doc["editions"] = _editions_entry(eng, encs)
         print(json.dumps(doc, indent=2))
     else:
         print_scrub(_console(), results, show_fixed=fix)
+        _print_data_age(eng, encs)
     for p in problems:
         print(f"painrcm: {p.render()}", file=sys.stderr)
     if problems:
         raise typer.Exit(2)
     raise typer.Exit(1 if any(r.status == "error" for r in results) else 0)
+
+
+def _service_dates(encs: list[Encounter]) -> list[Any]:
+    return [enc.date_of_service for enc in encs] + [
+        ln.date_of_service for enc in encs for ln in enc.lines or () if ln.date_of_service
+    ]
+
+
+def _editions_entry(eng: Engine, encs: list[Encounter]) -> dict[str, Any]:
+    from painrcm.codes.freshness import editions_entry
+
+    return editions_entry(eng.reference, _service_dates(encs))
+
+
+def _print_data_age(eng: Engine, encs: list[Encounter]) -> None:
+    """Once per run: the loaded CMS tables are older than the claims (a notice, not a finding)."""
+    from painrcm.codes.freshness import age_notices, notice_text
+
+    notices = age_notices(eng.reference, _service_dates(encs))
+    if notices:
+        _console().print(f"notice: {notice_text(notices)}", style="yellow", markup=False)
 
 
 def _write_fixed_837(out: Path, encs: list[Encounter], results: list[ClaimResult]) -> None:
@@ -188,14 +227,15 @@ def list_edits(
 @app.command()
 def explain(edit_id: Annotated[str, typer.Argument(help="An edit ID, e.g. BUN001.")]) -> None:
     """Explain one edit: what it checks, why payers deny it, a failing and a fixed example."""
-    from painrcm.edits import CATALOGUE
-    from painrcm.report import print_explain
+    from painrcm.edits import get_edit
+    from painrcm.report import explain_text
 
-    edit = CATALOGUE.get(edit_id.strip().upper())
+    edit = get_edit(edit_id)
     if edit is None:
         print(f"painrcm: unknown edit {edit_id!r}; `painrcm edits` lists them", file=sys.stderr)
         raise typer.Exit(2)
-    print_explain(_console(), edit)
+    # plain text, never re-wrapped (billers copy the example claims out of it): no console needed
+    sys.stdout.write(explain_text(edit))
 
 
 @app.command()

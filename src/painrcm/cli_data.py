@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from painrcm.errors import InputError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from painrcm.codes.cms_import import ImportResult
 
 data_app = typer.Typer(
@@ -40,6 +41,8 @@ EditionOpt = Annotated[
 
 
 def _out() -> Console:
+    from rich.console import Console
+
     return Console(highlight=False, soft_wrap=True)
 
 

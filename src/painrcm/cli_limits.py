@@ -9,11 +9,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from painrcm.errors import InputError
-from painrcm.model import Patient, Payer
 
 
 def register(app: typer.Typer) -> None:
@@ -41,10 +38,14 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Sessions used and left per frequency limit, next payable dates and authorizations on file."""
+        from rich.console import Console
+        from rich.table import Table
+
         from painrcm.cli import engine, fail
         from painrcm.history.auths import load_auth_log
         from painrcm.history.files import load_history
         from painrcm.history.limits import authorizations, standing
+        from painrcm.model import Patient, Payer
 
         try:
             when = _day(on, "--date") if on else date.today()

@@ -6,23 +6,26 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
 from datetime import datetime
-from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from painrcm.errors import InputError
-from painrcm.model import Encounter
+
+if TYPE_CHECKING:  # imported by the commands that use them (start-up time, issue 13)
+    from rich.console import Console
+
+    from painrcm.model import Encounter
 
 ERA_SCHEMA = "painrcm.era/1"
-_INDICATORS_RESOURCE = ("painrcm.codes.data.cms", "mpfs_indicators_2024a_pain.csv")
 
 
 def _console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
     return Console(stderr=stderr, highlight=False, soft_wrap=True)
 
 
@@ -62,15 +65,31 @@ def _read_claims(paths: list[Path]) -> tuple[list[Encounter], list[InputError]]:
     return encs, problems
 
 
-def _indicators() -> dict[str, tuple[str, str, str]]:
-    from painrcm.remit.underpay import parse_indicators
+class _FeeScheduleIndicators(Mapping[str, tuple[str, str, str]]):
+    """(multiple procedure, bilateral, global days) of every code in the loaded fee schedule (the full
+    packaged RVU file or the imported one), looked up per code."""
 
-    pkg, name = _INDICATORS_RESOURCE
-    try:
-        text = resources.files(pkg).joinpath(name).read_text(encoding="utf-8")
-    except (ModuleNotFoundError, FileNotFoundError):  # pragma: no cover - packaged with painrcm
-        return {}
-    return parse_indicators(text, name)
+    def __init__(self, mpfs: Any) -> None:
+        self._mpfs = mpfs
+
+    def __getitem__(self, code: str) -> tuple[str, str, str]:
+        row = self._mpfs.get(code)
+        if row is None:
+            raise KeyError(code)
+        bilateral = "" if row.bilateral is None else str(row.bilateral)
+        return (row.mult_proc, bilateral, row.global_days)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._mpfs.rows)
+
+    def __len__(self) -> int:
+        return len(self._mpfs.rows)
+
+
+def _indicators() -> Mapping[str, tuple[str, str, str]]:
+    from painrcm.codes.loader import load_reference
+
+    return _FeeScheduleIndicators(load_reference().mpfs)
 
 
 def _money(x: float | None) -> str:
@@ -80,6 +99,8 @@ def _money(x: float | None) -> str:
 def _print_report(
     console: Console, file: str, reports: list[Any], warnings: list[InputError], problems: list[InputError]
 ) -> None:
+    from rich.table import Table
+
     from painrcm.remit.explain import action_text
 
     for rep in reports:

@@ -5,20 +5,20 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.table import Table
+if TYPE_CHECKING:  # imported where used: `painrcm explain` needs neither rich tables nor the catalogue
+    from rich.console import Console
+    from rich.table import Table
 
-from painrcm.edits import CATALOGUE
-from painrcm.edits.base import Edit
-from painrcm.model import ClaimResult, Encounter, Line
-
-if TYPE_CHECKING:
+    from painrcm.edits.base import Edit
+    from painrcm.model import ClaimResult, Encounter, Line
     from painrcm.scrub import Engine
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan", "clean": "green"}
 
 
 def _lines_table(lines: list[Line], engine: Engine | None = None, title: str | None = None) -> Table:
+    from rich.table import Table
+
     t = Table(title=title, show_edge=False, title_justify="left")
     t.add_column("#", justify="right")
     t.add_column("code")
@@ -89,6 +89,10 @@ def print_scrub(console: Console, results: list[ClaimResult], show_fixed: bool =
 
 
 def print_edit_list(console: Console) -> None:
+    from rich.table import Table
+
+    from painrcm.edits import CATALOGUE
+
     t = Table(show_edge=False)
     t.add_column("edit")
     t.add_column("severity")
@@ -149,6 +153,8 @@ def print_explain(console: Console, edit: Edit) -> None:
 
 def edits_markdown() -> str:
     """The docs page of every edit, generated from the edits themselves (docs/edits.md)."""
+    from painrcm.edits import CATALOGUE
+
     out = [
         "# The edit catalogue",
         "",

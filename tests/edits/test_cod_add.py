@@ -294,8 +294,9 @@ def test_add004_drug_units_have_no_automatic_fix_and_missing_mue_is_not_checked(
         if isinstance(h, Hit)
     ]
     assert len(hits) == 1 and hits[0].ops is None
-    out = run_edit("ADD004", {"lines": [ln("64405", "RT")], "procedures": []})
-    assert any(isinstance(o, Skip) and "64405" in o.reason for o in out)
+    # 6005F: in the fee schedule (so a valid code) but without an MUE
+    out = run_edit("ADD004", {"lines": [ln("6005F")], "procedures": []})
+    assert any(isinstance(o, Skip) and "6005F" in o.reason for o in out)
 
 
 # --- ADD005 ---------------------------------------------------------------------------------------

@@ -109,9 +109,16 @@ def test_mod002_pair_on_different_dates_is_not_a_pair():
 
 
 def test_mod002_unknown_indicator_is_not_checked():
-    e = enc([ln("64999", "50")], procedures=[])
+    # 0001U is in the MUE table but not in the fee schedule: a valid code whose bilateral indicator is
+    # unknown (64999, used here before, has indicator 0 in the full fee schedule)
+    e = enc([ln("0001U", "50")], procedures=[])
     assert not findings(e, "MOD002")
-    assert any("64999" in r for r in not_checked(e, "MOD002"))
+    assert any("0001U" in r for r in not_checked(e, "MOD002"))
+
+
+def test_mod002_unlisted_nerve_procedure_takes_no_50_by_the_fee_schedule():
+    e = enc([ln("64999", "50")], procedures=[])
+    assert [f.code for f in findings(e, "MOD002")] == ["64999"]
 
 
 def test_mod002_bilateral_code_with_50_is_fine():

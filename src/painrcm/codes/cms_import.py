@@ -38,12 +38,17 @@ from typing import Any
 
 import yaml
 
-from painrcm.codes.loader import load_reference, painrcm_home
+from painrcm.codes.loader import edition_start, load_reference, painrcm_home
 from painrcm.errors import InputError
 
 PTP_FIELDS = ["column1", "column2", "modifier_indicator", "deletion_date", "rationale", "effective_date"]
 MUE_FIELDS = ["hcpcs", "mue_uos", "mue_mai", "mue_mai_desc", "mue_service_type", "mue_rationale"]
 MPFS_FIELDS = ["hcpcs", "status", "global_days", "mult_proc", "bilat_surg", "asst_surg", "co_surg"]
+# kept since the full fee schedule ships: pricing modifiers (26, TC, 53) and what a fee needs
+MPFS_FIELDS += ["modifier", "team_surg", "pctc", "work_rvu", "pe_rvu_nonfac", "nonfac_na_ind", "pe_rvu_fac"]
+MPFS_FIELDS += ["fac_na_ind", "mp_rvu", "total_rvu_nonfac", "total_rvu_fac", "conv_factor"]
+_MPFS_NUMBERS = ("work_rvu", "pe_rvu_nonfac", "pe_rvu_fac", "mp_rvu", "total_rvu_nonfac", "total_rvu_fac")
+_MPFS_NUMBERS += ("conv_factor",)
 
 DATASETS = {"ncci_ptp": "NCCI PTP practitioner", "mue": "MUE practitioner", "mpfs": "MPFS RVU indicators"}
 MANIFEST = "editions.yaml"
@@ -404,6 +409,17 @@ _MPFS_ALIASES = {
     "bilat_surg": {"BILATSURG", "BILTSURG", "BILATERALSURGERY", "BILATERALSURG"},
     "asst_surg": {"ASSTSURG", "ASSISTANTSURGERY", "ASSTATSURG", "ASSISTSURG"},
     "co_surg": {"COSURG", "COSURGEONS", "COSURGERY", "COSURGEON"},
+    "team_surg": {"TEAMSURG", "TEAMSURGERY", "TEAMSURGEONS"},
+    "pctc": {"PCTCIND", "PCTC", "PCTCINDICATOR"},
+    "work_rvu": {"WORKRVU", "WORKRVUS"},
+    "pe_rvu_nonfac": {"NONFACPERVU", "NONFACILITYPERVU"},
+    "nonfac_na_ind": {"NONFACNAINDICATOR", "NONFACILITYNAINDICATOR", "NONFACNAIND"},
+    "pe_rvu_fac": {"FACILITYPERVU", "FACPERVU"},
+    "fac_na_ind": {"FACILITYNAINDICATOR", "FACNAINDICATOR", "FACNAIND"},
+    "mp_rvu": {"MPRVU", "MALPRACTICERVU"},
+    "total_rvu_nonfac": {"NONFACILITYTOTAL", "NONFACTOTAL"},
+    "total_rvu_fac": {"FACILITYTOTAL", "FACTOTAL"},
+    "conv_factor": {"CONVFACTOR", "CONVERSIONFACTOR"},
 }
 _MPFS_LABELS = {
     "mod": "MOD",
@@ -413,6 +429,17 @@ _MPFS_LABELS = {
     "bilat_surg": "BILAT SURG",
     "asst_surg": "ASST SURG",
     "co_surg": "CO SURG",
+    "team_surg": "TEAM SURG",
+    "pctc": "PCTC IND",
+    "work_rvu": "WORK RVU",
+    "pe_rvu_nonfac": "NON-FAC PE RVU",
+    "nonfac_na_ind": "NON-FAC NA INDICATOR",
+    "pe_rvu_fac": "FACILITY PE RVU",
+    "fac_na_ind": "FACILITY NA INDICATOR",
+    "mp_rvu": "MP RVU",
+    "total_rvu_nonfac": "NON-FACILITY TOTAL",
+    "total_rvu_fac": "FACILITY TOTAL",
+    "conv_factor": "CONV FACTOR",
 }
 _MPFS_REQUIRED = ("mod", "status", "global_days", "mult_proc", "bilat_surg")
 
@@ -428,7 +455,8 @@ def parse_mpfs(src: Source) -> Iterator[dict[str, str]]:
     header: list[str] | None = None
     header_line = 0
     for line, cells in rows:
-        if cells and cells[0].lower() == "hcpcs" and len(cells) > 1 and cells[1].lower() == "status":
+        low = [c.lower() for c in cells]
+        if low and low[0] == "hcpcs" and "status" in low and "global_days" in low:
             yield from _parse_mpfs_normalized(src, [c.lower() for c in cells], rows)
             return
         if cells and cells[0].upper() == "HCPCS":
@@ -463,8 +491,6 @@ def parse_mpfs(src: Source) -> Iterator[dict[str, str]]:
         if _blank(cells):
             continue
         code = _code(cells[0], src, _place(line, "HCPCS"))
-        if _cell(cells, cols["mod"]):
-            continue
         status = _cell(cells, cols["status"]).upper()
         if not re.fullmatch(r"[A-Z]", status):
             raise InputError(
@@ -477,15 +503,11 @@ def parse_mpfs(src: Source) -> Iterator[dict[str, str]]:
                 _place(line, "GLOB DAYS"),
                 f"a global period like 000, 010, 090, XXX or ZZZ, not {glob!r}",
             )
-        out = {"hcpcs": code, "status": status, "global_days": glob}
-        for field in ("mult_proc", "bilat_surg", "asst_surg", "co_surg"):
-            v = _cell(cells, cols[field])
-            if v and not re.fullmatch(r"\d\*?", v):
-                raise InputError(
-                    src.name, _place(line, _MPFS_LABELS[field]), f"a one-digit indicator, not {v!r}"
-                )
-            out[field] = v
-        yield out
+        out = {"hcpcs": code, "status": status, "global_days": glob, "modifier": _cell(cells, cols["mod"])}
+        for field in MPFS_FIELDS[3:]:
+            if field != "modifier":
+                out[field] = _cell(cells, cols.get(field))
+        yield _checked_mpfs(out, src, line, _MPFS_LABELS)
 
 
 def _peek_continuation(
@@ -511,10 +533,22 @@ def _parse_mpfs_normalized(
         out = {"hcpcs": _code(_cell(cells, idx["hcpcs"]), src, _place(line, "hcpcs"))}
         for field in MPFS_FIELDS[1:]:
             out[field] = _cell(cells, idx.get(field))
-        for field in ("mult_proc", "bilat_surg", "asst_surg", "co_surg"):
-            if out[field] and not re.fullmatch(r"\d\*?", out[field]):
-                raise InputError(src.name, _place(line, field), f"a one-digit indicator, not {out[field]!r}")
-        yield out
+        yield _checked_mpfs(out, src, line, {f: f for f in MPFS_FIELDS})
+
+
+def _checked_mpfs(out: dict[str, str], src: Source, line: int, labels: dict[str, str]) -> dict[str, str]:
+    for field in ("mult_proc", "bilat_surg", "asst_surg", "co_surg", "team_surg"):
+        if out[field] and not re.fullmatch(r"\d\*?", out[field]):
+            raise InputError(
+                src.name, _place(line, labels[field]), f"a one-digit indicator, not {out[field]!r}"
+            )
+    for field in _MPFS_NUMBERS:
+        if out[field] and not re.fullmatch(r"-?\d*\.?\d+", out[field]):
+            raise InputError(src.name, _place(line, labels[field]), f"a number, not {out[field]!r}")
+    if out["modifier"] and not re.fullmatch(r"[0-9A-Z]{2}", out["modifier"].upper()):
+        raise InputError(src.name, _place(line, labels.get("mod", "modifier")), "a two-character modifier")
+    out["modifier"] = out["modifier"].upper()
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -694,6 +728,9 @@ def _install(dataset: str, tmp: Path, edition: str, sources: Sequence[str], home
                 "imported_from": list(sources),
                 "imported_on": date.today().isoformat(),
             }
+            start = edition_start(dataset, manifest[dataset])
+            if start is not None:  # what the reference-data age notice compares dates of service with
+                manifest[dataset]["effective"] = start.isoformat()
             _write_manifest(folder, manifest)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -9,39 +9,26 @@ simple-icd-10-cm package (one fiscal year) plus any ``$PAINRCM_HOME/icd10cm/fyYY
 
 from __future__ import annotations
 
-import csv
 import functools
 import hashlib
 import importlib.resources
 import importlib.util
-import io
 import os
-import pickle
 import re
-from collections.abc import Callable, Iterable
+import sys
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import yaml
 
-from painrcm.codes.tables import (
-    CodeInfo,
-    FeeIndicators,
-    Icd10,
-    Icd10Set,
-    Mpfs,
-    Mue,
-    MueEntry,
-    Ncci,
-    PtpRow,
-    Reference,
-)
+from painrcm.codes.csvindex import CsvIndex
+from painrcm.codes.tables import CodeInfo, Icd10, Icd10Set, Mpfs, Mue, Ncci, Reference
 from painrcm.errors import InputError
 
 _DATA = "painrcm.codes.data"
-_CACHE_VERSION = 1
-T = TypeVar("T")
+_CACHE_VERSION = 2
 
 
 def painrcm_home() -> Path:
@@ -58,9 +45,13 @@ def packaged_text(*parts: str) -> str:
     return res.read_text(encoding="utf-8")
 
 
+# libyaml's parser when PyYAML was built with it: the pure-Python one costs tens of milliseconds
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _yaml(text: str, name: str) -> Any:
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_YAML_LOADER)  # a safe loader (C or Python)
     except yaml.YAMLError as e:
         raise InputError(name, None, f"not valid YAML ({e})") from e
 
@@ -89,60 +80,32 @@ def parse_codes(doc: dict[str, Any]) -> dict[str, CodeInfo]:
     return out
 
 
-def parse_ptp(rows: Iterable[dict[str, str]], edition: str) -> Ncci:
-    table: dict[tuple[str, str], list[PtpRow]] = {}
-    for r in rows:
-        row = PtpRow(
-            column1=r["column1"].strip(),
-            column2=r["column2"].strip(),
-            modifier_indicator=r["modifier_indicator"].strip(),
-            effective=_date(r.get("effective_date")),
-            deletion=_date(r.get("deletion_date")),
-            rationale=(r.get("rationale") or "").strip(),
-        )
-        table.setdefault((row.column1, row.column2), []).append(row)
-    return Ncci(edition=edition, rows={k: tuple(v) for k, v in table.items()})
-
-
-def parse_mue(rows: Iterable[dict[str, str]], edition: str) -> Mue:
-    out: dict[str, MueEntry] = {}
-    for r in rows:
-        kind = (r.get("mue_service_type") or "Practitioner").strip()
-        if kind != "Practitioner":
-            continue
-        mai = (r.get("mue_mai") or "").strip()
-        out[r["hcpcs"].strip()] = MueEntry(r["hcpcs"].strip(), int(float(r["mue_uos"])), mai[:1])
-    return Mue(edition=edition, practitioner=out)
-
-
-def _indicator(v: str) -> int | None:
-    v = (v or "").strip().rstrip("*")
-    return int(v) if v.isdigit() else None
-
-
-def parse_mpfs(rows: Iterable[dict[str, str]], edition: str) -> Mpfs:
-    out: dict[str, FeeIndicators] = {}
-    for r in rows:
-        code = r["hcpcs"].strip()
-        out[code] = FeeIndicators(
-            code=code,
-            status=(r.get("status") or "").strip(),
-            global_days=(r.get("global_days") or "").strip(),
-            mult_proc=(r.get("mult_proc") or "").strip().rstrip("*"),
-            bilateral=_indicator(r.get("bilat_surg") or ""),
-        )
-    return Mpfs(edition=edition, rows=out)
+def _icd_codes(lines: Iterable[str]) -> list[str]:
+    """ICD-10-CM codes from a code list, one per line (first word); chapters and blocks are skipped."""
+    out = []
+    for raw in lines:
+        c = raw.split(None, 1)[0].upper() if raw and not raw.isspace() else ""
+        if c and c[0].isalpha() and "-" not in c:
+            out.append(c)
+    return out
 
 
 def parse_icd10_code_list(lines: Iterable[str], fiscal_year: int, source: str) -> Icd10Set:
     """A list of ICD-10-CM codes (chapters and blocks are skipped). Leaf = no longer code below it."""
-    codes = sorted(
-        {c for raw in lines if (c := raw.split()[0].strip().upper() if raw.strip() else "") and "-" not in c}
-        - {""}
-    )
-    codes = [c for c in codes if c[:1].isalpha()]
-    billable = {c for i, c in enumerate(codes) if not (i + 1 < len(codes) and codes[i + 1].startswith(c))}
-    return Icd10Set(fiscal_year, source, frozenset(billable), frozenset(codes))
+    codes = _icd_codes(lines)
+    return Icd10Set(fiscal_year, source, lambda: codes)
+
+
+def _icd_text_codes(text: str) -> list[str]:
+    if " " in text or "\t" in text:
+        return _icd_codes(text.splitlines())
+    # one code per line (the package's list, painrcm's imports): no per-line splitting needed
+    return [c for c in text.upper().split() if c[0].isalpha() and "-" not in c]
+
+
+def _icd_file(path: Path, fiscal_year: int, source: str) -> Icd10Set:
+    """A code list file, read on the first question about its fiscal year."""
+    return Icd10Set(fiscal_year, source, lambda: _icd_text_codes(path.read_text(encoding="utf-8")))
 
 
 def package_icd10() -> Icd10Set:
@@ -157,19 +120,63 @@ def package_icd10() -> Icd10Set:
     # An April update belongs to the fiscal year that began the October before; an October
     # release starts the next fiscal year.
     fy = year + 1 if month.lower().startswith("oct") else year
-    text = res.joinpath(name).read_text(encoding="utf-8")
-    return parse_icd10_code_list(text.splitlines(), fy, f"simple-icd-10-cm, CMS {month} {year} release")
+    return _icd_file(res / name, fy, f"simple-icd-10-cm, CMS {month} {year} release")
 
 
-def _read_csv(text: str) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(text)))
+_QUARTER_MONTH = {"A": 1, "B": 4, "C": 7, "D": 10, "JAN": 1, "APR": 4, "JUL": 7, "OCT": 10}
 
 
-def _imported(
-    name: str, entry: dict[str, Any], imported_dir: Path, parse: Callable[[list[dict[str, str]], str], T]
-) -> T:
-    """An imported dataset, parsed once and cached beside it: a full CMS quarter is hundreds of
-    thousands of rows, and every command would otherwise pay for parsing them again."""
+def edition_start(dataset: str, entry: dict[str, Any]) -> date | None:
+    """The first date an edition applies to: the manifest's `effective`, else read from its name
+    (2026Q4, NCCI v32.3, MUE 2026-10-01, MPFS 2026D / RVU26D / PPRRVU26_OCT)."""
+    given = entry.get("effective")
+    if isinstance(given, date):
+        return given
+    if given:
+        try:
+            return date.fromisoformat(str(given).strip())
+        except ValueError:
+            return None
+    text = " ".join(str(entry.get(k) or "") for k in ("edition", "file"))
+    text += " " + " ".join(str(x) for x in entry.get("imported_from") or ())
+    m = re.search(r"(20\d{2})[ _-]?Q([1-4])\b", text, re.IGNORECASE)
+    if m:
+        return date(int(m.group(1)), 3 * int(m.group(2)) - 2, 1)
+    if dataset == "ncci_ptp":
+        # NCCI versions count years from 1994 and quarters from .0: v30.2 is 2024-07-01
+        m = re.search(r"\bv(\d{2})\.?(\d)(?:r\d+)?\b", text, re.IGNORECASE)
+        if m and int(m.group(2)) <= 3:
+            return date(1994 + int(m.group(1)), 3 * int(m.group(2)) + 1, 1)
+    m = re.search(r"\b(20\d{2})-(\d{2})-(\d{2})\b", text)
+    if m:
+        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    if dataset == "mpfs":
+        m = re.search(r"\b(20\d{2})\s?([A-D])\b", text) or re.search(
+            r"RVU(\d{2})([A-D])", text, re.IGNORECASE
+        )
+        if m is None:
+            m = re.search(r"PPRRVU(?:20)?(\d{2})_?(JAN|APR|JUL|OCT)", text, re.IGNORECASE)
+        if m:
+            year = int(m.group(1))
+            return date(year if year > 99 else 2000 + year, _QUARTER_MONTH[m.group(2).upper()], 1)
+    return None
+
+
+_KEY_COLUMNS = {"ncci_ptp": 2, "mue": 1, "mpfs": 1}
+
+
+def _table(name: str, entry: dict[str, Any], index: CsvIndex) -> Ncci | Mue | Mpfs:
+    edition, effective = str(entry["edition"]), edition_start(name, entry)
+    if name == "ncci_ptp":
+        return Ncci(edition, index, effective)
+    if name == "mue":
+        return Mue(edition, index, effective)
+    return Mpfs(edition, index, effective)
+
+
+def _imported(name: str, entry: dict[str, Any], imported_dir: Path) -> Ncci | Mue | Mpfs:
+    """An imported dataset, indexed once and cached beside it: a full CMS quarter is hundreds of
+    thousands of rows, and every command would otherwise pay for indexing them again."""
     path = imported_dir / str(entry["file"])
     try:
         st = path.stat()
@@ -180,42 +187,36 @@ def _imported(
             f"the imported {name} file listed in editions.yaml is missing; "
             "import it again (`painrcm data import`)",
         ) from e
-    key = hashlib.sha256(f"{path}|{st.st_mtime_ns}|{st.st_size}|{entry['edition']}|{_CACHE_VERSION}".encode())
-    cache = imported_dir / ".cache" / f"{name}-{key.hexdigest()[:16]}.pickle"
-    if cache.is_file():
-        try:
-            with cache.open("rb") as fh:
-                # our own cache file, keyed by the source's stat: not untrusted input
-                cached: T = pickle.load(fh)
-                return cached
-        except (OSError, pickle.PickleError, EOFError, AttributeError):
-            pass
-    value = parse(_read_csv(path.read_text(encoding="utf-8")), str(entry["edition"]))
-    try:
-        cache.parent.mkdir(exist_ok=True)
-        for old in cache.parent.glob(f"{name}-*.pickle"):
+    key = hashlib.sha256(
+        f"{path}|{st.st_mtime_ns}|{st.st_size}|{_CACHE_VERSION}|{sys.version_info[:2]}".encode()
+    )
+    cache = imported_dir / ".cache" / f"{name}-{key.hexdigest()[:16]}.marshal"
+    if not cache.is_file() and cache.parent.is_dir():
+        for old in cache.parent.glob(f"{name}-*"):
             old.unlink(missing_ok=True)
-        tmp = cache.with_suffix(".tmp")
-        with tmp.open("wb") as fh:
-            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        tmp.replace(cache)
-    except OSError:
-        pass  # a read-only data folder still works, just slower
-    return value
+    index = CsvIndex(lambda: path.read_text(encoding="utf-8"), _KEY_COLUMNS[name], cache=cache)
+    return _table(name, entry, index)
 
 
-def _dataset(
-    name: str, imported: dict[str, Any], imported_dir: Path, parse: Callable[[list[dict[str, str]], str], T]
-) -> T:
+@functools.cache
+def packaged_editions() -> dict[str, Any]:
+    doc: dict[str, Any] = _yaml(packaged_text("cms", "editions.yaml"), "editions.yaml")
+    return doc
+
+
+def _dataset(name: str, imported: dict[str, Any], imported_dir: Path) -> Ncci | Mue | Mpfs:
     entry = imported.get(name)
     if entry:
-        return _imported(name, entry, imported_dir, parse)
-    packaged = _yaml(packaged_text("cms", "editions.yaml"), "editions.yaml")[name]
-    return parse(_read_csv(packaged_text("cms", packaged["file"])), str(packaged["edition"]))
+        return _imported(name, entry, imported_dir)
+    packaged = packaged_editions()[name]
+    file = str(packaged["file"])
+    return _table(name, packaged, CsvIndex(lambda: packaged_text("cms", file), _KEY_COLUMNS[name]))
 
 
 @functools.cache
 def load_reference(home: str | None = None) -> Reference:
+    """The reference data for a home folder. Cheap: the CMS tables and ICD-10-CM code sets are read
+    when first asked about, so a command that never looks a code up never reads them."""
     base = Path(home) if home else painrcm_home()
     cms_dir = base / "cms"
     manifest = cms_dir / "editions.yaml"
@@ -236,17 +237,17 @@ def load_reference(home: str | None = None) -> Reference:
             m = re.fullmatch(r"fy(\d{4})\.txt", f.name)
             if m:
                 fy = int(m.group(1))
-                icd_sets[fy] = parse_icd10_code_list(
-                    f.read_text(encoding="utf-8").splitlines(), fy, f"imported {f.name}"
-                )
+                icd_sets[fy] = _icd_file(f, fy, f"imported {f.name}")
 
+    ncci, mue, mpfs = (_dataset(n, imported, cms_dir) for n in ("ncci_ptp", "mue", "mpfs"))
+    assert isinstance(ncci, Ncci) and isinstance(mue, Mue) and isinstance(mpfs, Mpfs)
     return Reference(
         codes=parse_codes(codes_doc),
         codes_edition=str(codes_doc.get("edition", "")),
         modifiers={str(k): str(v) for k, v in (mods.get("modifiers") or {}).items()},
         places={str(k): dict(v) for k, v in (pos.get("places") or {}).items()},
-        ncci=_dataset("ncci_ptp", imported, cms_dir, parse_ptp),
-        mue=_dataset("mue", imported, cms_dir, parse_mue),
-        mpfs=_dataset("mpfs", imported, cms_dir, parse_mpfs),
+        ncci=ncci,
+        mue=mue,
+        mpfs=mpfs,
         icd10=Icd10(icd_sets),
     )

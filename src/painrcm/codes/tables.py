@@ -7,9 +7,14 @@ whatever the user imported. The coder and the edits receive a `Reference` and as
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
+
+from painrcm.codes.csvindex import CsvIndex
 
 RegionGroup = Literal["cervical_thoracic", "lumbar_sacral"]
 DISTINCT_MODIFIERS = frozenset({"59", "XE", "XS", "XP", "XU"})
@@ -75,15 +80,49 @@ class PtpRow:
         return self.deletion is None or self.deletion >= dos
 
 
-@dataclass(frozen=True)
+def _iso(value: str | None) -> date | None:
+    v = (value or "").strip()
+    if not v or v in ("*", "9999-12-31", "99991231"):
+        return None
+    if len(v) == 8 and v.isdigit():
+        return date(int(v[:4]), int(v[4:6]), int(v[6:]))
+    return date.fromisoformat(v)
+
+
+def _ptp_row(r: dict[str, str]) -> PtpRow:
+    return PtpRow(
+        column1=r["column1"],
+        column2=r["column2"],
+        modifier_indicator=r["modifier_indicator"],
+        effective=_iso(r.get("effective_date")),
+        deletion=_iso(r.get("deletion_date")),
+        rationale=r.get("rationale") or "",
+    )
+
+
+@dataclass(frozen=True, eq=False)
 class Ncci:
+    """NCCI procedure-to-procedure edits, keyed "column1,column2"; a pair is parsed when first asked."""
+
     edition: str
-    rows: dict[tuple[str, str], tuple[PtpRow, ...]]
+    index: CsvIndex
+    effective: date | None = None  # first day of the quarter the edition is for
+
+    @functools.cached_property
+    def _memo(self) -> dict[str, tuple[PtpRow, ...]]:
+        return {}
+
+    def rows_for(self, column1: str, column2: str) -> tuple[PtpRow, ...]:
+        key = f"{column1},{column2}"
+        got = self._memo.get(key)
+        if got is None:
+            got = self._memo[key] = tuple(_ptp_row(r) for r in self.index.rows(key))
+        return got
 
     def pair(self, column1: str, column2: str, dos: date) -> PtpRow | None:
         """The active edit with `column1` paid and `column2` denied on `dos`, if any.
         Several rows may exist for a pair (a deleted one and its replacement): the active one wins."""
-        for row in self.rows.get((column1, column2), ()):
+        for row in self.rows_for(column1, column2):
             if row.active_on(dos) and row.modifier_indicator != "9":
                 return row
         return None
@@ -91,7 +130,16 @@ class Ncci:
     @functools.cached_property
     def codes(self) -> frozenset[str]:
         """Every code that appears in a pair (computed once: COD001 asks per line)."""
-        return frozenset(c for pair in self.rows for c in pair)
+        return frozenset(c for key in self.index for c in key.split(","))
+
+    @functools.cached_property
+    def rows(self) -> dict[tuple[str, str], tuple[PtpRow, ...]]:
+        """Every pair's rows (parses the whole table: for exports and tests, not per claim)."""
+        out: dict[tuple[str, str], tuple[PtpRow, ...]] = {}
+        for key in self.index:
+            c1, _, c2 = key.partition(",")
+            out[(c1, c2)] = self.rows_for(c1, c2)
+        return out
 
 
 @dataclass(frozen=True)
@@ -101,41 +149,237 @@ class MueEntry:
     adjudication: str  # MAI: 1 line, 2 date of service (policy), 3 date of service (clinical)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Mue:
+    """Practitioner MUEs by code; a code's row is parsed when first asked."""
+
     edition: str
-    practitioner: dict[str, MueEntry]
+    index: CsvIndex
+    effective: date | None = None
+
+    @functools.cached_property
+    def _memo(self) -> dict[str, MueEntry | None]:
+        return {}
 
     def get(self, code: str) -> MueEntry | None:
-        return self.practitioner.get(code)
+        if code in self._memo:
+            return self._memo[code]
+        entry = None
+        for r in self.index.rows(code):
+            if (r.get("mue_service_type") or "Practitioner") != "Practitioner":
+                continue
+            entry = MueEntry(code, int(float(r["mue_uos"])), (r.get("mue_mai") or "")[:1])
+        self._memo[code] = entry
+        return entry
+
+    def __contains__(self, code: object) -> bool:
+        return isinstance(code, str) and self.get(code) is not None
+
+    @functools.cached_property
+    def practitioner(self) -> dict[str, MueEntry]:
+        """Every entry (parses the whole table: for exports and tests, not per claim)."""
+        return {c: e for c in self.index if (e := self.get(c)) is not None}
+
+
+# CMS physician fee schedule status codes (RVU file, "STATUS CODE"), in our own words.
+FEE_STATUS = {
+    "A": "active: paid under the fee schedule",
+    "B": "bundled: never paid separately (payment is in another service)",
+    "C": "carrier priced: the Medicare contractor sets the amount",
+    "D": "deleted code",
+    "E": "excluded from the physician fee schedule by regulation",
+    "F": "deleted code, no grace period",
+    "G": "not valid for Medicare: another code replaces it",
+    "H": "deleted modifier for this code",
+    "I": "not valid for Medicare: another code is used instead",
+    "J": "anesthesia service",
+    "M": "measurement code, no payment",
+    "N": "non-covered service",
+    "P": "bundled or excluded",
+    "R": "restricted coverage: paid only in special cases",
+    "T": "paid only when no other paid service is billed that day",
+    "X": "statutory exclusion: not a benefit under the fee schedule",
+}
+_CENT = Decimal("0.01")
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    v = (value or "").strip()
+    if not v:
+        return None
+    try:
+        return Decimal(v)
+    except ArithmeticError:
+        return None
+
+
+def _indicator(v: str | None) -> int | None:
+    v = (v or "").strip().rstrip("*")
+    return int(v) if v.isdigit() else None
 
 
 @dataclass(frozen=True)
 class FeeIndicators:
+    """One row of the physician fee schedule (RVU file): indicators, relative values, conversion factor.
+
+    Relative values and the conversion factor are `None` when the loaded file does not carry them
+    (an older import kept only the indicators)."""
+
     code: str
     status: str
     global_days: str
     mult_proc: str
     bilateral: int | None
+    modifier: str = ""
+    pctc: str = ""
+    assistant: str = ""
+    co_surgery: str = ""
+    team_surgery: str = ""
+    work_rvu: Decimal | None = None
+    pe_rvu_nonfacility: Decimal | None = None
+    pe_rvu_facility: Decimal | None = None
+    mp_rvu: Decimal | None = None
+    total_rvu_nonfacility: Decimal | None = None
+    total_rvu_facility: Decimal | None = None
+    conversion_factor: Decimal | None = None
+    nonfacility_pe_na: bool = False  # "NA": the non-facility PE does not apply (facility only)
+    facility_pe_na: bool = False
+
+    @property
+    def status_meaning(self) -> str:
+        return FEE_STATUS.get(self.status, f"status {self.status!r}")
+
+    @property
+    def payable(self) -> bool:
+        """Whether Medicare pays the code under the fee schedule at all (A, C, R, T)."""
+        return self.status in ("A", "C", "R", "T")
+
+    def total_rvu(self, facility: bool) -> Decimal | None:
+        return self.total_rvu_facility if facility else self.total_rvu_nonfacility
+
+    def national_amount(self, facility: bool) -> Decimal | None:
+        """Total RVU x conversion factor, to the cent (no locality adjustment, no bilateral or
+        multiple-procedure reduction: those depend on the claim)."""
+        total = self.total_rvu(facility)
+        if total is None or self.conversion_factor is None:
+            return None
+        return (total * self.conversion_factor).quantize(_CENT, rounding=ROUND_HALF_UP)
 
 
-@dataclass(frozen=True)
+def _fee_row(code: str, r: dict[str, str]) -> FeeIndicators:
+    work, pe_nf, pe_f, mp = (
+        _decimal(r.get(k)) for k in ("work_rvu", "pe_rvu_nonfac", "pe_rvu_fac", "mp_rvu")
+    )
+    total_nf, total_f = _decimal(r.get("total_rvu_nonfac")), _decimal(r.get("total_rvu_fac"))
+    if work is not None and mp is not None:  # a file without the totals: they are the sums
+        if total_nf is None and pe_nf is not None:
+            total_nf = work + pe_nf + mp
+        if total_f is None and pe_f is not None:
+            total_f = work + pe_f + mp
+    return FeeIndicators(
+        code=code,
+        status=(r.get("status") or "").upper(),
+        global_days=(r.get("global_days") or "").upper(),
+        mult_proc=(r.get("mult_proc") or "").rstrip("*"),
+        bilateral=_indicator(r.get("bilat_surg")),
+        modifier=(r.get("modifier") or "").upper(),
+        pctc=r.get("pctc") or "",
+        assistant=(r.get("asst_surg") or "").rstrip("*"),
+        co_surgery=(r.get("co_surg") or "").rstrip("*"),
+        team_surgery=(r.get("team_surg") or "").rstrip("*"),
+        work_rvu=work,
+        pe_rvu_nonfacility=pe_nf,
+        pe_rvu_facility=pe_f,
+        mp_rvu=mp,
+        total_rvu_nonfacility=total_nf,
+        total_rvu_facility=total_f,
+        conversion_factor=_decimal(r.get("conv_factor")),
+        nonfacility_pe_na=(r.get("nonfac_na_ind") or "").upper() == "NA",
+        facility_pe_na=(r.get("fac_na_ind") or "").upper() == "NA",
+    )
+
+
+@dataclass(frozen=True, eq=False)
 class Mpfs:
+    """Physician fee schedule rows by code; a code's rows are parsed when first asked.
+
+    `get(code)` is the code's global row (no modifier); `row(code, "26")` a modifier row."""
+
     edition: str
-    rows: dict[str, FeeIndicators]
+    index: CsvIndex
+    effective: date | None = None  # the first day of the fee-schedule release
+
+    @functools.cached_property
+    def _memo(self) -> dict[str, dict[str, FeeIndicators]]:
+        return {}
+
+    def _rows(self, code: str) -> dict[str, FeeIndicators]:
+        got = self._memo.get(code)
+        if got is None:
+            got = {}
+            for r in self.index.rows(code):
+                row = _fee_row(code, r)
+                got.setdefault(row.modifier, row)
+            self._memo[code] = got
+        return got
 
     def get(self, code: str) -> FeeIndicators | None:
-        return self.rows.get(code)
+        return self._rows(code).get("")
+
+    def row(self, code: str, modifier: str = "") -> FeeIndicators | None:
+        return self._rows(code).get(modifier.upper())
+
+    def __contains__(self, code: object) -> bool:
+        """Whether the file has any row for the code (some codes only have 26/TC rows)."""
+        return isinstance(code, str) and code in self.index
+
+    @functools.cached_property
+    def rows(self) -> dict[str, FeeIndicators]:
+        """Every code's global row (parses the whole table: for exports and tests, not per claim)."""
+        return {c: r for c in self.index if (r := self.get(c)) is not None}
 
 
-@dataclass(frozen=True)
+class _Leaves(AbstractSet[str]):
+    """The billable (leaf) codes of a code set, answered per code: a code is billable when no longer
+    code continues it. Iterating computes them all once (only when suggesting codes)."""
+
+    _ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+    def __init__(self, all_codes: frozenset[str]) -> None:
+        self._all = all_codes
+
+    def __contains__(self, code: object) -> bool:
+        if not isinstance(code, str) or code not in self._all:
+            return False
+        return not any(code + ch in self._all for ch in self._ALNUM)
+
+    @functools.cached_property
+    def _sorted(self) -> tuple[str, ...]:
+        codes = sorted(self._all)
+        return tuple(c for c, nxt in zip(codes, [*codes[1:], ""], strict=True) if not nxt.startswith(c))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._sorted)
+
+    def __len__(self) -> int:
+        return len(self._sorted)
+
+
 class Icd10Set:
-    """The billable (leaf) ICD-10-CM codes of one fiscal year, without dots."""
+    """The ICD-10-CM codes of one fiscal year, without dots; read on the first question."""
 
-    fiscal_year: int
-    source: str
-    billable: frozenset[str]
-    all_codes: frozenset[str]
+    def __init__(self, fiscal_year: int, source: str, codes: Callable[[], Iterable[str]]) -> None:
+        self.fiscal_year = fiscal_year
+        self.source = source
+        self._codes = codes
+
+    @functools.cached_property
+    def all_codes(self) -> frozenset[str]:
+        return frozenset(self._codes())
+
+    @functools.cached_property
+    def billable(self) -> AbstractSet[str]:
+        return _Leaves(self.all_codes)
 
     @property
     def start(self) -> date:
@@ -175,7 +419,8 @@ class Icd10:
         if s is None:
             return []
         base = strip_dot(dx)
-        kids = sorted(c for c in s.billable if c.startswith(base) and c != base)
+        leaves = s.billable
+        kids = sorted(c for c in s.all_codes if c.startswith(base) and c != base and c in leaves)
         return [with_dot(c) for c in kids[:limit]]
 
     @property
@@ -201,10 +446,21 @@ class Reference:
         return self.codes.get(code)
 
     def known(self, code: str, dos: date) -> bool:
+        """A code painrcm's table knows on `dos`, or any code in the loaded CMS files (a fee-schedule
+        code without pain-specific rules is a valid code, never an unknown one)."""
         info = self.codes.get(code)
         if info is not None:
             return info.valid_on(dos)
-        return code in self.mpfs.rows or code in self.mue.practitioner or code in self.ncci.codes
+        return code in self.mpfs or code in self.mue or code in self.ncci.codes
+
+    def fee(self, code: str, modifier: str = "") -> FeeIndicators | None:
+        """The fee-schedule row of a code (its global row, or the row of a pricing modifier such as
+        26 or TC): status, global days, indicators, RVUs and conversion factor."""
+        return self.mpfs.row(code, modifier) if modifier else self.mpfs.get(code)
+
+    def cms_tables(self) -> str:
+        """The CMS tables loaded, for messages: "NCCI ...; MUE ...; MPFS ..."."""
+        return f"{self.ncci.edition}; {self.mue.edition}; {self.mpfs.edition}"
 
     def bilateral_indicator(self, code: str) -> int | None:
         row = self.mpfs.get(code)
@@ -231,6 +487,10 @@ class Reference:
             return row.global_days
         info = self.codes.get(code)
         return info.global_days if info else None
+
+    def edition_dates(self) -> dict[str, date | None]:
+        """The first date each CMS table's edition applies to (None when not known)."""
+        return {"ncci_ptp": self.ncci.effective, "mue": self.mue.effective, "mpfs": self.mpfs.effective}
 
     def editions(self) -> dict[str, str]:
         out = {

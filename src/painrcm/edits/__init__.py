@@ -40,4 +40,28 @@ def _load() -> dict[str, Edit]:
     return out
 
 
-CATALOGUE: dict[str, Edit] = _load()
+# Loaded on first use (PEP 562): `painrcm explain BUN001` imports one edit module, not seventy.
+CATALOGUE: dict[str, Edit]
+
+
+def __getattr__(name: str) -> dict[str, Edit]:
+    if name == "CATALOGUE":
+        catalogue = globals()["CATALOGUE"] = _load()
+        return catalogue
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def get_edit(eid: str) -> Edit | None:
+    """One edit by ID, importing only its module when the catalogue is not loaded yet."""
+    eid = eid.strip().upper()
+    if "CATALOGUE" in globals():
+        return globals()["CATALOGUE"].get(eid)  # type: ignore[no-any-return]
+    if eid not in RUN_ORDER:
+        return None
+    try:
+        edit: Edit = importlib.import_module(f"{__name__}.{eid.lower()}").EDIT
+    except ModuleNotFoundError as e:
+        if e.name != f"{__name__}.{eid.lower()}":
+            raise
+        return None
+    return edit

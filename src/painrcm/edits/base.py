@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING, Any
 from painrcm.codes.tables import CodeInfo, Reference, strip_dot
 from painrcm.history import History, Service, services_of
 from painrcm.model import Encounter, Line, Procedure, Severity
-from painrcm.policy.schema import Policy
 
 if TYPE_CHECKING:
     from painrcm.history.auths import AuthLog
+    from painrcm.policy.schema import Policy  # an annotation only: `explain` never builds policies
 
 
 # --- fixes ------------------------------------------------------------------------------------

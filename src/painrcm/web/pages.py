@@ -23,6 +23,10 @@ def render(
     request: Request, template: str, auth: Auth | None, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
     """Render a page with the signed-in user (and their CSRF token) in the context."""
+    if auth is not None and "data_notice" not in context:
+        from painrcm.web.data_notice import banner
+
+        context["data_notice"] = banner(request.app)
     return templates.TemplateResponse(request, template, {"auth": auth, **context}, status_code=status_code)
 
 
