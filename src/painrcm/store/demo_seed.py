@@ -47,8 +47,8 @@ from painrcm.remit import explain_remittance
 from painrcm.remit.explain import ExplainedLine
 from painrcm.remit.underpay import FACILITY_POS, FeeSchedule, demo_fee_schedule
 from painrcm.scrub import Engine, scrub_encounter
+from painrcm.store import counts, services
 from painrcm.store import models as m
-from painrcm.store import services
 from painrcm.store.db import Database
 from painrcm.store.imports import remit_line_row
 from painrcm.x12 import remit_model as x
@@ -672,6 +672,7 @@ class _Seeder:
                 finding.overridden_by = supervisor.id
                 finding.overridden_at = datetime.now(UTC)
                 row.work_status = "overridden"
+                counts.settle(row, run)
                 services.audit(
                     self.s,
                     supervisor.id,

@@ -261,7 +261,9 @@ def _save_claims(
                 m.Encounter.practice_id == pid, m.Encounter.encounter_id == enc.encounter_id
             )
         ).first()
-        row, did = services.save_encounter(s, enc, source=file, practice_id=pid, work_status=work_status)
+        row, did = services.save_encounter(
+            s, enc, source=file, practice_id=pid, work_status=work_status, user_id=user_id
+        )
         result.encounter_pks.append(row.id)
         if not did:
             result.unchanged += 1

@@ -28,8 +28,8 @@ from painrcm.edits import CATALOGUE
 from painrcm.inputs import encounter_from_obj
 from painrcm.remit.codes import carc
 from painrcm.scrub import Engine
+from painrcm.store import counts, services
 from painrcm.store import models as m
-from painrcm.store import services
 from painrcm.store.scope import NotFound, can_see_practice, get_scoped, practice_ids, restrict
 
 NOT_WORKED = ("history",)  # earlier services stored as history: never claims to work
@@ -132,9 +132,7 @@ def _work_counts(s: Session, allowed: set[str] | None) -> dict[str, int]:
 
 def _claims_at_risk(s: Session, allowed: set[str] | None) -> tuple[int, float]:
     q = restrict(
-        select(func.count(), func.sum(m.Encounter.total_charge)).where(
-            m.Encounter.status == "error", m.Encounter.work_status.not_in((*NOT_WORKED, "overridden"))
-        ),
+        select(func.count(), func.sum(m.Encounter.total_charge)).where(counts.with_errors()),
         m.Encounter.practice_id,
         allowed,
     )
@@ -601,6 +599,7 @@ def _carry_overrides(previous: m.ScrubRun | None, run: m.ScrubRun) -> int:
 
 
 def _settle_work_status(row: m.Encounter, run: m.ScrubRun) -> None:
+    counts.settle(row, run)  # the effective status: overridden findings no longer count
     errors = [f for f in run.findings if f.severity == "error"]
     open_errors = [f for f in errors if f.override_reason is None]
     if errors and not open_errors:
