@@ -165,10 +165,12 @@ def _new_version(
     if row.work_status == "history":
         return
     where = f" in {source}" if source else ""
+    before_status = row.work_status
     if before is None:
         versions.record(s, row, kind="upload", before=None, user_id=user_id, reason=reason, source=source)
-    elif row.work_status == "submitted":
-        versions.record(
+        return
+    if row.work_status == "submitted":
+        version = versions.record(
             s,
             row,
             kind="corrected",
@@ -181,7 +183,7 @@ def _new_version(
         )
         row.work_status = "open"
     else:
-        versions.record(
+        version = versions.record(
             s,
             row,
             kind="reupload",
@@ -192,6 +194,21 @@ def _new_version(
         )
         if row.work_status in ("fixed", "overridden"):
             row.work_status = "open"
+    audit(
+        s,
+        user_id,
+        "reupload",
+        "claim",
+        row.id,
+        row.practice_id,
+        reason=version.reason,
+        version=version.number,
+        frequency_code=version.frequency_code,
+        payer_claim_number=version.payer_claim_number,
+        changes=version.diff,
+        before={"work_status": before_status},
+        after={"work_status": row.work_status},
+    )
 
 
 def to_model(row: m.Encounter) -> EncounterModel:

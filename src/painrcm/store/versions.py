@@ -35,6 +35,20 @@ KIND_LABELS = {
     "void": "marked to void",
     "api": "stored through the API",
 }
+ACTION_LABELS = {
+    "read": "viewed",
+    "create": "created",
+    "update": "updated",
+    "scrub": "scrubbed",
+    "fix": "safe fix applied",
+    "override": "finding overridden",
+    "edit": "edited",
+    "submit": "submitted",
+    "correct": "marked for correction",
+    "void": "marked to void",
+    "export": "837P exported",
+    "reupload": "re-uploaded",
+}
 FREQUENCY_LABELS = {"1": "original", "7": "replacement of a prior claim", "8": "void of a prior claim"}
 _SKIP = {"schema"}
 

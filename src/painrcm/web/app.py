@@ -30,6 +30,8 @@ ROUTERS = (
     "painrcm.web.claims",
     "painrcm.web.work",
     "painrcm.web.admin",
+    "painrcm.api.claim_work",
+    "painrcm.web.claim_work",
 )
 log = logging.getLogger("painrcm.web")
 

@@ -1,0 +1,173 @@
+"""Claim work pages (issue 9): the edit form, submit, mark for correction or void, the 837P download
+and the diff between two versions. The same queries as the API (``store/claim_work.py``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+
+from painrcm.errors import InputError
+from painrcm.store import claim_work as w
+from painrcm.web.claims import _back, _claim_page
+from painrcm.web.deps import Auth, db, page_auth
+from painrcm.web.pages import render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _split(text: str) -> list[str]:
+    return [x for x in text.replace(";", ",").replace(" ", ",").split(",") if x.strip()]
+
+
+def _number(text: str, what: str) -> float | None:
+    text = text.strip().lstrip("$").replace(",", "")
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError as e:
+        raise w.BadRequest(f"{what} must be a number (got {text!r})") from e
+
+
+def _lines_from_form(form: Any) -> list[dict[str, Any]]:
+    """Rows line-N-code, -modifiers, -units, -pointers, -auth, -charge; a row with no code (or ticked
+    remove) is dropped."""
+    numbers = sorted(
+        {int(k.split("-")[1]) for k in form if k.startswith("line-") and k.split("-")[1].isdigit()}
+    )
+    out = []
+    for n in numbers:
+
+        def get(field: str, n: int = n) -> str:
+            return str(form.get(f"line-{n}-{field}") or "").strip()
+
+        if not get("code") or get("remove"):
+            continue
+        pointers = []
+        for p in _split(get("pointers")):
+            if not p.isdigit():
+                raise w.BadRequest(f"line {n}: diagnosis pointers are numbers 1 to 12 (got {p!r})")
+            pointers.append(int(p))
+        line: dict[str, Any] = {
+            "code": get("code").upper(),
+            "modifiers": [x.upper() for x in _split(get("modifiers"))],
+            "units": _number(get("units"), f"line {n} units") or 1,
+            "diagnosis_pointers": pointers,
+        }
+        charge = _number(get("charge"), f"line {n} charge")
+        if charge is not None:
+            line["charge"] = charge
+        for key, field in (
+            ("authorization_number", "auth"),
+            ("date_of_service", "dos"),
+            ("control_number", "control"),
+            ("place_of_service", "pos"),
+        ):
+            if get(field):
+                line[key] = get(field)
+        out.append(line)
+    return out
+
+
+@router.post("/claims/{claim_id:int}/edit")
+async def edit_action(
+    request: Request,
+    claim_id: int,
+    auth: Auth = Depends(page_auth),
+    s: Session = Depends(db, scope="function"),
+) -> Response:
+    form = await request.form()
+    try:
+        changes: dict[str, Any] = {
+            "lines": _lines_from_form(form),
+            "diagnoses": [x.upper() for x in _split(str(form.get("diagnoses") or ""))],
+            "authorization_number": str(form.get("authorization_number") or ""),
+            "place_of_service": str(form.get("place_of_service") or ""),
+        }
+        w.edit_claim(s, auth.user, claim_id, changes, str(form.get("reason") or ""), request.app.state.engine)
+    except (w.BadRequest, InputError) as e:
+        msg = e.render() if isinstance(e, InputError) else str(e)
+        return _claim_page(request, auth, s, claim_id, 400, error=msg)
+    except w.Conflict as e:
+        return _claim_page(request, auth, s, claim_id, 409, error=str(e))
+    return _back(s, claim_id, "edited")
+
+
+@router.post("/claims/{claim_id:int}/submit")
+async def submit_action(
+    request: Request,
+    claim_id: int,
+    auth: Auth = Depends(page_auth),
+    s: Session = Depends(db, scope="function"),
+) -> Response:
+    form = await request.form()
+    try:
+        w.submit_claim(s, auth.user, claim_id, str(form.get("note") or ""))
+    except w.Conflict as e:
+        return _claim_page(request, auth, s, claim_id, 409, error=str(e))
+    return _back(s, claim_id, "submitted")
+
+
+@router.post("/claims/{claim_id:int}/correct")
+async def correct_action(
+    request: Request,
+    claim_id: int,
+    auth: Auth = Depends(page_auth),
+    s: Session = Depends(db, scope="function"),
+) -> Response:
+    form = await request.form()
+    frequency = str(form.get("frequency") or "7")
+    remit = str(form.get("remit_line_id") or "").strip()
+    try:
+        w.mark_correction(
+            s,
+            auth.user,
+            claim_id,
+            str(form.get("reason") or ""),
+            frequency,
+            int(remit) if remit.isdigit() else None,
+        )
+    except w.BadRequest as e:
+        return _claim_page(request, auth, s, claim_id, 400, error=str(e))
+    except w.Conflict as e:
+        return _claim_page(request, auth, s, claim_id, 409, error=str(e))
+    return _back(s, claim_id, "voided" if frequency == "8" else "corrected")
+
+
+@router.get("/claims/{claim_id:int}/837")
+def export_837(
+    request: Request,
+    claim_id: int,
+    production: bool = False,
+    auth: Auth = Depends(page_auth),
+    s: Session = Depends(db, scope="function"),
+) -> Response:
+    try:
+        text = w.export_837(s, auth.user, claim_id, production)
+    except InputError as e:
+        return _claim_page(request, auth, s, claim_id, 422, error=e.render())
+    s.commit()
+    return Response(
+        text,
+        media_type="text/plain; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="claim-{claim_id}.837"'},
+    )
+
+
+@router.get("/claims/{claim_id:int}/versions/compare", response_class=HTMLResponse)
+def compare_page(
+    request: Request,
+    claim_id: int,
+    a: int = 1,
+    b: int = 2,
+    auth: Auth = Depends(page_auth),
+    s: Session = Depends(db, scope="function"),
+) -> HTMLResponse:
+    try:
+        diff = w.compare_versions(s, auth.user, claim_id, a, b)
+    except w.BadRequest as e:
+        return _claim_page(request, auth, s, claim_id, 400, error=str(e))
+    return render(request, "claim_compare.html", auth, nav="claims", claim_id=claim_id, a=a, b=b, diff=diff)
