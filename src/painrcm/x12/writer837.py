@@ -103,8 +103,6 @@ def write_837(
     encs = list(encounters)
     if not encs:
         raise InputError(None, None, "no encounters to write")
-    if usage == "P":
-        _refuse_placeholders(encs)
     freqs = dict(frequencies or {})
     for eid, (code, ref) in freqs.items():
         if code not in ("1", "7", "8"):
@@ -115,6 +113,8 @@ def write_837(
                 f"encounter {eid!r}",
                 "the payer's claim control number (835 CLP07) for a corrected or voided claim (REF*F8)",
             )
+    if usage == "P":
+        _refuse_placeholders(encs)
     if not 0 < control_number < 1_000_000_000:
         raise ValueError("control_number must be between 1 and 999999999")
     if usage not in ("T", "P"):
