@@ -103,3 +103,14 @@ def test_reupload_of_a_submitted_denied_claim_without_the_denied_line_is_a_corre
         lines = {rl.code: rl for rl in s.scalars(select(m.RemitLine))}
         assert lines["64483"].claim_line_id == row.lines[0].id  # relinked to the kept line
         assert lines["77003"].claim_line_id is None and lines["77003"].denied  # the denial stays
+
+
+def test_a_denied_line_names_the_single_edit_that_fired_on_it(db: Database, engine: Engine) -> None:
+    """CO-97 names every bundling edit; the line gets the one that fired on it (was: the family)."""
+    run(db, engine, "encounters", as_bytes(claim_with_lines("E-1")), "a.json")
+    run(db, engine, "x12_835", _denial_835(), "era.835")
+    with db.session() as s:
+        row = _claim(s)
+        fired = {f.edit for f in row.scrub_runs[-1].findings if f.line == 2}
+        denied = s.scalars(select(m.RemitLine).where(m.RemitLine.code == "77003")).one()
+        assert len(denied.preventing_edits) == 1 and denied.preventing_edits[0] in fired

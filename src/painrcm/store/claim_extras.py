@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from painrcm.remit.codes import carc, rarc
 from painrcm.remit.explain import action_text
-from painrcm.store import auth_usage, services, versions
+from painrcm.store import auth_usage, remits_on_claim, services, versions
 from painrcm.store import models as m
 
 WARNING_DAYS = 14  # the tracker's default; the tracker itself uses each payer policy's figure
@@ -79,6 +79,7 @@ def remittances(s: Session, row: m.Encounter) -> list[dict[str, Any]]:
         .order_by(m.RemitClaim.id)
     ).all()
     line_no = {ln.id: ln.line_no for ln in row.lines}
+    expected = remits_on_claim.expected_amounts(s, row, claims)
     out = []
     for c in claims:
         rem = c.remittance
@@ -106,7 +107,9 @@ def remittances(s: Session, row: m.Encounter) -> list[dict[str, Any]]:
                     "remarks": [{"code": r, "text": _label(rarc(r), r)} for r in rl.remarks or []],
                     "explanation": rl.explanation,
                     "next_action": rl.next_action,
-                    "next_action_text": action_text(rl.next_action) if rl.next_action else None,
+                    "next_action_text": (expected.get(rl.id) or {}).get("next_action_text")
+                    or (action_text(rl.next_action) if rl.next_action else None),
+                    "expected": expected.get(rl.id),
                     "prevented_by": list(rl.preventing_edits or []),
                     "work_status": rl.work_status,
                     "work_note": rl.work_note,

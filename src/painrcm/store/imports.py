@@ -43,6 +43,7 @@ from painrcm.remit.explain import ExplainedLine, explain_remittance
 from painrcm.scrub import Engine
 from painrcm.store import models as m
 from painrcm.store import services
+from painrcm.store.remits_on_claim import narrow_prevented_by
 from painrcm.x12.reader835 import read_835
 from painrcm.x12.reader837 import read_837
 from painrcm.x12.remit_model import Remittance as RemitModel
@@ -394,7 +395,7 @@ def remit_line_row(
         remarks=[r.code for r in el.remarks],
         explanation=el.explanation,
         next_action=el.next_action,
-        preventing_edits=list(el.prevented_by),
+        preventing_edits=narrow_prevented_by(el.prevented_by, claim_line),
         claim_line_id=claim_line.id if claim_line is not None else None,
         denied=denied,
         work_status="open" if denied or el.next_action in BILLER_ACTIONS else "resolved",

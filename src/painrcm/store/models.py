@@ -351,7 +351,8 @@ class ClaimVersion(Base):
 
 
 class FeeScheduleRow(Base):
-    """An uploaded fee schedule amount (issue 9): what a practice expects a payer to allow for a code."""
+    """An uploaded fee schedule row (issue 9): what a practice expects a payer to allow for a code (per
+    unit, facility and non-facility rates; the CSV format of docs/fee-schedule.md)."""
 
     __tablename__ = "fee_schedule_rows"
     __table_args__ = (UniqueConstraint("practice_id", "payer_id", "code", "modifier"),)
@@ -360,7 +361,8 @@ class FeeScheduleRow(Base):
     payer_id: Mapped[str] = mapped_column(String(80))
     code: Mapped[str] = mapped_column(String(10))
     modifier: Mapped[str] = mapped_column(String(2), default="")
-    amount: Mapped[float] = mapped_column(Float)
+    facility_rate: Mapped[float] = mapped_column(Float)
+    nonfacility_rate: Mapped[float] = mapped_column(Float)
     source: Mapped[str | None] = mapped_column(String(300))
     uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -49,7 +49,8 @@ def upgrade() -> None:
         sa.Column("payer_id", sa.String(length=80), nullable=False),
         sa.Column("code", sa.String(length=10), nullable=False),
         sa.Column("modifier", sa.String(length=2), nullable=False),
-        sa.Column("amount", sa.Float(), nullable=False),
+        sa.Column("facility_rate", sa.Float(), nullable=False),
+        sa.Column("nonfacility_rate", sa.Float(), nullable=False),
         sa.Column("source", sa.String(length=300), nullable=True),
         sa.Column("uploaded_by", sa.Integer(), nullable=True),
         sa.Column(
