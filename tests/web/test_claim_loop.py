@@ -273,3 +273,65 @@ def test_another_practice_cannot_touch_the_claim(api: Any, loop_app: FastAPI) ->
     )
     assert biller.get(f"/api/claims/{claim['id']}/versions").status_code == 404
     assert biller.get(f"/api/claims/{claim['id']}/837").status_code == 404
+
+
+# --- remittances on the claim: expected amounts and underpayments ------------------------------------
+def _pay(loop_app: FastAPI, eid: str, lines: list[dict[str, Any]], paid: list[float], trace: str) -> None:
+    svc = [
+        SvcLine(ln["code"], ln["charge"], p, [("CO", "45", ln["charge"] - p)], ln["modifiers"])
+        for ln, p in zip(lines, paid, strict=True)
+    ]
+    with loop_app.state.db.session() as s:
+        import_bytes(
+            s,
+            loop_app.state.engine,
+            kind="x12_835",
+            data=write_835([Clp(eid, svc)], trace=trace).encode(),
+            file_name=f"{trace}.835",
+            practice_id="P01",
+            user_id=None,
+        )
+
+
+def test_medicare_line_is_compared_with_the_national_amount(api: Any, loop_app: FastAPI) -> None:
+    c = api()
+    doc = claim_doc("nat1", None, [650.0])
+    assert doc["payer"]["plan"] == "medicare" and doc["place_of_service"] == "11"
+    claim = create(c, doc)
+    _pay(loop_app, doc["encounter_id"], claim["lines"], [100.0], "TRN-NAT1")
+    (line,) = c.get(f"/api/claims/{claim['id']}").json()["remittances"][0]["lines"]
+    exp = line["expected"]
+    # 64483 non-facility total RVU 7.40 x 33.2875 (RVU24C)
+    assert exp["amount"] == 246.33 and "national" in exp["basis"] and "non-facility" in exp["basis"]
+    assert exp["underpaid"] and exp["shortfall"] == 146.33
+    assert line["next_action_text"] == "appeal the underpayment"
+
+
+def test_uploaded_fee_schedule_wins_and_a_bad_file_is_refused(api: Any, loop_app: FastAPI) -> None:
+    c = api()
+    doc = claim_doc("fee1", None, [650.0])
+    doc["payer"] = {"id": "ACME-FEE", "plan": "commercial"}
+    claim = create(c, doc)
+    bad = c.post(
+        "/api/fee-schedules",
+        data={"practice_id": "P01", "payer_id": "ACME-FEE"},
+        files={"file": ("fees.csv", b"code,price\n64483,1\n", "text/csv")},
+    )
+    assert bad.status_code == 422 and "fees.csv" in bad.json()["detail"]
+    csv = b"code,modifier,facility_rate,nonfacility_rate\n64483,,150.00,300.00\n"
+    r = c.post(
+        "/api/fee-schedules",
+        data={"practice_id": "P01", "payer_id": "ACME-FEE"},
+        files={"file": ("fees.csv", csv, "text/csv")},
+    )
+    assert r.status_code == 201 and r.json()["rows"] == 1
+    other = c.post(
+        "/api/fee-schedules",
+        data={"practice_id": "P02", "payer_id": "ACME-FEE"},
+        files={"file": ("fees.csv", csv, "text/csv")},
+    )
+    assert other.status_code == 404  # the biller does not work P02
+    _pay(loop_app, doc["encounter_id"], claim["lines"], [300.0], "TRN-FEE1")
+    (line,) = c.get(f"/api/claims/{claim['id']}").json()["remittances"][0]["lines"]
+    assert line["expected"]["amount"] == 300.0 and "uploaded" in line["expected"]["basis"]
+    assert not line["expected"]["underpaid"] and line["next_action_text"] != "appeal the underpayment"

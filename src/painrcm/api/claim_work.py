@@ -7,13 +7,16 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from painrcm.errors import InputError
 from painrcm.store import claim_work as w
+from painrcm.store import models as m
+from painrcm.store import remits_on_claim, services
+from painrcm.store.scope import NotFound, can_see_practice, practice_ids
 from painrcm.web.deps import Auth, api_auth, db
 
 router = APIRouter(prefix="/api", tags=["claims"])
@@ -132,3 +135,33 @@ def compare(
 ) -> list[dict[str, Any]]:
     """The diff between versions `a` (default 1) and `b` (default the latest), from a to b."""
     return _guard(w.compare_versions, s, auth.user, claim_id, a, b)  # type: ignore[no-any-return]
+
+
+@router.get("/fee-schedules")
+def fee_schedules(
+    auth: Auth = Depends(api_auth), s: Session = Depends(db, scope="function")
+) -> dict[str, Any]:
+    """The fee schedules uploaded for the caller's practices (practice, payer, source, rows)."""
+    return {"fee_schedules": remits_on_claim.list_schedules(s, practice_ids(s, auth.user))}
+
+
+@router.post("/fee-schedules", status_code=201)
+async def upload_fee_schedule(
+    file: UploadFile = File(...),
+    practice_id: str = Form(...),
+    payer_id: str = Form(...),
+    auth: Auth = Depends(api_auth),
+    s: Session = Depends(db, scope="function"),
+) -> dict[str, Any]:
+    """Upload a fee schedule CSV (code, modifier, facility_rate, nonfacility_rate) for a practice and
+    payer; it replaces the one before. Expected amounts and underpayments on claims use it."""
+    if s.get(m.Practice, practice_id) is None or not can_see_practice(s, auth.user, practice_id):
+        raise NotFound
+    data = await file.read(5 * 1024 * 1024 + 1)
+    if len(data) > 5 * 1024 * 1024:
+        raise HTTPException(413, "the file is larger than 5 MB")
+    name = file.filename or "fee-schedule.csv"
+    rows = _guard(remits_on_claim.upload_schedule, s, practice_id, payer_id, data, name, auth.user.id)
+    services.audit(s, auth.user.id, "upload", "fee_schedule", payer_id, practice_id, file=name, rows=rows)
+    s.commit()
+    return {"practice_id": practice_id, "payer_id": payer_id.strip(), "rows": rows}

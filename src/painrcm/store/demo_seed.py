@@ -47,7 +47,7 @@ from painrcm.remit import explain_remittance
 from painrcm.remit.explain import ExplainedLine
 from painrcm.remit.underpay import FACILITY_POS, FeeSchedule, demo_fee_schedule
 from painrcm.scrub import Engine, scrub_encounter
-from painrcm.store import counts, services
+from painrcm.store import counts, remits_on_claim, services
 from painrcm.store import models as m
 from painrcm.store.db import Database
 from painrcm.store.imports import remit_line_row
@@ -179,6 +179,7 @@ class _Seeder:
         self._authorizations(current, submitted, bundled_auths)
         self._scrub([*current, *(sub.row for sub in submitted)])
         self._remittances(submitted)
+        self._fee_schedules()
         self._work()
         counts = self._counts()
         services.audit(
@@ -640,6 +641,16 @@ class _Seeder:
             services.audit(
                 self.s, None, "import", "encounter", row.id, row.practice_id, source=SOURCE, status=row.status
             )
+
+    def _fee_schedules(self) -> None:
+        """The demo fee schedule as uploaded for every practice and non-Medicare payer (Medicare claims
+        are compared with the national amount)."""
+        payers = sorted(self.s.scalars(select(m.Payer.id).where(m.Payer.plan != "medicare")))
+        for practice in sorted(self.s.scalars(select(m.Practice.id))):
+            for payer in payers:
+                remits_on_claim.store_schedule(
+                    self.s, practice, payer, self.fees, "demo fee schedule (demo_fee_schedule.csv)", None
+                )
 
     def _work(self) -> None:
         """One safe fix applied by the P01 biller and one warning overridden by the supervisor, so the

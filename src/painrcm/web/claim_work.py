@@ -6,11 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from painrcm.errors import InputError
 from painrcm.store import claim_work as w
+from painrcm.store import models as m
+from painrcm.store import remits_on_claim, services
+from painrcm.store.scope import NotFound, can_see_practice, practice_ids
 from painrcm.web.claims import _back, _claim_page
 from painrcm.web.deps import Auth, db, page_auth
 from painrcm.web.pages import render
@@ -171,3 +175,63 @@ def compare_page(
     except w.BadRequest as e:
         return _claim_page(request, auth, s, claim_id, 400, error=str(e))
     return render(request, "claim_compare.html", auth, nav="claims", claim_id=claim_id, a=a, b=b, diff=diff)
+
+
+@router.get("/fee-schedules", response_class=HTMLResponse)
+def fee_schedules_page(
+    request: Request,
+    done: str | None = None,
+    auth: Auth = Depends(page_auth),
+    s: Session = Depends(db, scope="function"),
+) -> HTMLResponse:
+    return _fee_page(request, auth, s, flash="Fee schedule stored." if done else None)
+
+
+def _fee_page(
+    request: Request,
+    auth: Auth,
+    s: Session,
+    status: int = 200,
+    flash: str | None = None,
+    error: str | None = None,
+) -> HTMLResponse:
+    allowed = practice_ids(s, auth.user)
+    practices = [
+        p for p in s.scalars(select(m.Practice).order_by(m.Practice.id)) if allowed is None or p.id in allowed
+    ]
+    return render(
+        request,
+        "fee_schedules.html",
+        auth,
+        status,
+        nav="uploads",
+        schedules=remits_on_claim.list_schedules(s, allowed),
+        practices=practices,
+        flashes=[flash] if flash else [],
+        error=error,
+    )
+
+
+@router.post("/fee-schedules")
+async def upload_fee_schedule(
+    request: Request, auth: Auth = Depends(page_auth), s: Session = Depends(db, scope="function")
+) -> Response:
+    form = await request.form()
+    practice_id = str(form.get("practice_id") or "")
+    payer_id = str(form.get("payer_id") or "")
+    upload = form.get("file")
+    if s.get(m.Practice, practice_id) is None or not can_see_practice(s, auth.user, practice_id):
+        raise NotFound
+    if upload is None or isinstance(upload, str):
+        return _fee_page(request, auth, s, 400, error="choose a fee schedule CSV file")
+    data = await upload.read(5 * 1024 * 1024 + 1)
+    name = upload.filename or "fee-schedule.csv"
+    try:
+        if len(data) > 5 * 1024 * 1024:
+            raise InputError(name, None, "a file of at most 5 MB")
+        rows = remits_on_claim.upload_schedule(s, practice_id, payer_id, data, name, auth.user.id)
+    except InputError as e:
+        return _fee_page(request, auth, s, 400, error=e.render())
+    services.audit(s, auth.user.id, "upload", "fee_schedule", payer_id, practice_id, file=name, rows=rows)
+    s.commit()
+    return RedirectResponse("/fee-schedules?done=1", status_code=303)
