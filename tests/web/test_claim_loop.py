@@ -335,3 +335,25 @@ def test_uploaded_fee_schedule_wins_and_a_bad_file_is_refused(api: Any, loop_app
     (line,) = c.get(f"/api/claims/{claim['id']}").json()["remittances"][0]["lines"]
     assert line["expected"]["amount"] == 300.0 and "uploaded" in line["expected"]["basis"]
     assert not line["expected"]["underpaid"] and line["next_action_text"] != "appeal the underpayment"
+
+
+# --- the audit log for an administrator ----------------------------------------------------------------
+def test_admin_filters_the_audit_log_by_user_and_action(api: Any, tokens: dict[str, str]) -> None:
+    c = api()
+    claim = create(c, claim_doc("aud1", "ADD001", [300.0]))
+    f = next(f for f in claim["latest_run"]["findings"] if f["severity"] == "error")
+    assert c.post(f"/api/findings/{f['id']}/override", json={"reason": "payer waived it"}).status_code == 200
+    c.get(f"/api/claims/{claim['id']}/versions")
+    assert c.get("/api/admin/audit").status_code == 403
+    admin = api("admin")
+    everything = admin.get("/api/admin/audit", params={"per_page": 200}).json()
+    biller_id = next(u["id"] for u in everything["users"] if u["name"] == "Lou Biller")
+    overrides = admin.get("/api/admin/audit", params={"user_id": biller_id, "action": "override"}).json()
+    assert overrides["total"] >= 1
+    assert all(e["user_id"] == biller_id and e["action"] == "override" for e in overrides["items"])
+    assert any(e["reason"] == "payer waived it" for e in overrides["items"])
+    reads = admin.get(
+        "/api/admin/audit", params={"action": "read", "object_type": "claim", "object_id": str(claim["id"])}
+    ).json()
+    assert {e["detail"].get("view") for e in reads["items"]} >= {"versions"}
+    assert admin.get("/api/admin/audit", params={"per_page": 0}).status_code == 422

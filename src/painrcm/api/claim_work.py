@@ -13,9 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from painrcm.errors import InputError
+from painrcm.store import audit_view, remits_on_claim, services
 from painrcm.store import claim_work as w
 from painrcm.store import models as m
-from painrcm.store import remits_on_claim, services
 from painrcm.store.scope import NotFound, can_see_practice, practice_ids
 from painrcm.web.deps import Auth, api_auth, db
 
@@ -165,3 +165,36 @@ async def upload_fee_schedule(
     services.audit(s, auth.user.id, "upload", "fee_schedule", payer_id, practice_id, file=name, rows=rows)
     s.commit()
     return {"practice_id": practice_id, "payer_id": payer_id.strip(), "rows": rows}
+
+
+@router.get("/admin/audit")
+def audit_log(
+    user_id: int | None = None,
+    action: str | None = None,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    practice: str | None = None,
+    page: int = 1,
+    per_page: int = 100,
+    auth: Auth = Depends(api_auth),
+    s: Session = Depends(db, scope="function"),
+) -> dict[str, Any]:
+    """The audit log, newest first, filterable by user, action, object and practice (admin only)."""
+    if auth.user.role != "admin":
+        raise HTTPException(403, "the audit log is for administrators")
+    try:
+        out = audit_view.search(
+            s,
+            auth.user,
+            user_id=user_id,
+            action=action or None,
+            object_type=object_type or None,
+            object_id=object_id or None,
+            practice=practice or None,
+            page=page,
+            per_page=per_page,
+        )
+    except audit_view.BadFilter as e:
+        raise HTTPException(422, str(e)) from e
+    s.commit()
+    return out

@@ -280,6 +280,7 @@ def export_837(s: Session, user: m.User, claim_id: int, production: bool = False
 
 def claim_versions(s: Session, user: m.User, claim_id: int) -> list[dict[str, Any]]:
     row = q.get_claim(s, user, claim_id)
+    services.audit(s, user.id, "read", "claim", row.id, row.practice_id, view="versions")
     return versions.list_versions(s, row)
 
 
@@ -290,6 +291,7 @@ def compare_versions(
     if b is None:
         latest = versions.current(s, row.id)
         b = latest.number if latest else 1
+    services.audit(s, user.id, "read", "claim", row.id, row.practice_id, view=f"versions {a} and {b}")
     try:
         diff = versions.compare(s, row, a, b)
     except LookupError as e:

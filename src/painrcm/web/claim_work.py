@@ -11,9 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from painrcm.errors import InputError
+from painrcm.store import audit_view, remits_on_claim, services
 from painrcm.store import claim_work as w
 from painrcm.store import models as m
-from painrcm.store import remits_on_claim, services
 from painrcm.store.scope import NotFound, can_see_practice, practice_ids
 from painrcm.web.claims import _back, _claim_page
 from painrcm.web.deps import Auth, db, page_auth
@@ -235,3 +235,38 @@ async def upload_fee_schedule(
     services.audit(s, auth.user.id, "upload", "fee_schedule", payer_id, practice_id, file=name, rows=rows)
     s.commit()
     return RedirectResponse("/fee-schedules?done=1", status_code=303)
+
+
+@router.get("/admin/audit", response_class=HTMLResponse)
+def audit_page(
+    request: Request,
+    user_id: str | None = None,
+    action: str | None = None,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    page: int = 1,
+    auth: Auth = Depends(page_auth),
+    s: Session = Depends(db, scope="function"),
+) -> HTMLResponse:
+    if auth.user.role != "admin":
+        return render(request, "admin.html", auth, 403, nav="admin", forbidden=True)
+    uid = int(user_id) if user_id and user_id.isdigit() else None
+    try:
+        log = audit_view.search(
+            s,
+            auth.user,
+            user_id=uid,
+            action=action or None,
+            object_type=object_type or None,
+            object_id=object_id or None,
+            page=max(page, 1),
+        )
+    except audit_view.BadFilter as e:
+        return render(request, "admin.html", auth, 400, nav="admin", forbidden=True, error=str(e))
+    f = {
+        "user_id": uid,
+        "action": action or "",
+        "object_type": object_type or "",
+        "object_id": object_id or "",
+    }
+    return render(request, "audit_log.html", auth, nav="admin", log=log, f=f)
