@@ -168,6 +168,8 @@ def _new_version(
     before_status = row.work_status
     if before is None:
         versions.record(s, row, kind="upload", before=None, user_id=user_id, reason=reason, source=source)
+        if source != "api":  # the API writes its own "create" entry
+            audit(s, user_id, "import", "claim", row.id, row.practice_id, source=source, version=1)
         return
     if row.work_status == "submitted":
         version = versions.record(

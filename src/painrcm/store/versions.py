@@ -48,6 +48,8 @@ ACTION_LABELS = {
     "void": "marked to void",
     "export": "837P exported",
     "reupload": "re-uploaded",
+    "import": "imported",
+    "upload": "uploaded",
 }
 FREQUENCY_LABELS = {"1": "original", "7": "replacement of a prior claim", "8": "void of a prior claim"}
 _SKIP = {"schema"}
