@@ -693,6 +693,7 @@ class _Seeder:
                     row.practice_id,
                     encounter=row.id,
                     edit=finding.edit,
+                    reason=finding.override_reason,
                 )
                 break
         self._one_denial_in_work(biller)
