@@ -357,3 +357,23 @@ def test_admin_filters_the_audit_log_by_user_and_action(api: Any, tokens: dict[s
     ).json()
     assert {e["detail"].get("view") for e in reads["items"]} >= {"versions"}
     assert admin.get("/api/admin/audit", params={"per_page": 0}).status_code == 422
+
+
+def test_a_submitted_claim_is_voided_with_frequency_8(api: Any, loop_app: FastAPI) -> None:
+    c = api()
+    doc = claim_doc("void1", None, [650.0])
+    claim = create(c, doc)
+    cid, eid = claim["id"], doc["encounter_id"]
+    # not submitted: nothing to void
+    assert c.post(f"/api/claims/{cid}/correct", json={"reason": "x", "frequency": "8"}).status_code == 409
+    assert c.post(f"/api/claims/{cid}/submit", json={}).status_code == 200
+    _pay(loop_app, eid, claim["lines"], [200.0], "TRN-VOID1")
+    r = c.post(f"/api/claims/{cid}/correct", json={"reason": "billed to the wrong payer", "frequency": "8"})
+    assert r.status_code == 200 and r.json()["frequency_code"] == "8"
+    assert r.json()["versions"][-1]["kind"] == "void"
+    segs = [s.strip() for s in c.get(f"/api/claims/{cid}/837").text.split("~") if s.strip()]
+    assert next(s for s in segs if s.startswith("CLM*")).split("*")[5].endswith(":B:8")
+    assert f"REF*F8*PCN-{eid}" in segs
+    assert any(
+        e["action"] == "void" and e["detail"]["reason"] == "billed to the wrong payer" for e in trail(c, cid)
+    )

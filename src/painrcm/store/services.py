@@ -168,7 +168,9 @@ def _new_version(
     before_status = row.work_status
     if before is None:
         versions.record(s, row, kind="upload", before=None, user_id=user_id, reason=reason, source=source)
-        if source != "api":  # the API writes its own "create" entry
+        # a person's upload shows on the claim's trail (the API writes its own "create" entry; loads
+        # without a user are in their import job's entry)
+        if user_id is not None and source != "api":
             audit(s, user_id, "import", "claim", row.id, row.practice_id, source=source, version=1)
         return
     if row.work_status == "submitted":

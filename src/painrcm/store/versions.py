@@ -226,8 +226,14 @@ def record(
     if before is not None:
         previous = ensure_baseline(s, row, before)
     number = (
-        s.scalar(select(func.max(m.ClaimVersion.number)).where(m.ClaimVersion.encounter_pk == row.id)) or 0
-    ) + 1
+        1
+        if before is None and kind == "upload"
+        else (
+            s.scalar(select(func.max(m.ClaimVersion.number)).where(m.ClaimVersion.encounter_pk == row.id))
+            or 0
+        )
+        + 1
+    )
     # a correction in progress keeps its frequency code and reference until a new original is stored
     freq = frequency_code or (previous.frequency_code if previous is not None else "1")
     ref = payer_claim_number or (previous.payer_claim_number if previous is not None else None)
