@@ -20,7 +20,7 @@ import difflib
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from painrcm.store import models as m
@@ -225,15 +225,13 @@ def record(
     previous = None
     if before is not None:
         previous = ensure_baseline(s, row, before)
-    number = (
-        1
-        if before is None and kind == "upload"
-        else (
-            s.scalar(select(func.max(m.ClaimVersion.number)).where(m.ClaimVersion.encounter_pk == row.id))
-            or 0
-        )
-        + 1
-    )
+    if previous is not None:  # the latest version (ensure_baseline returns it)
+        number = previous.number + 1
+    elif before is None and kind == "upload":  # a new claim
+        number = 1
+    else:
+        latest = current(s, row.id)
+        number = latest.number + 1 if latest else 1
     # a correction in progress keeps its frequency code and reference until a new original is stored
     freq = frequency_code or (previous.frequency_code if previous is not None else "1")
     ref = payer_claim_number or (previous.payer_claim_number if previous is not None else None)
@@ -251,7 +249,6 @@ def record(
         created_at=datetime.now(UTC),
     )
     s.add(version)
-    s.flush()
     return version
 
 
