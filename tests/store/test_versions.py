@@ -114,3 +114,17 @@ def test_a_denied_line_names_the_single_edit_that_fired_on_it(db: Database, engi
         fired = {f.edit for f in row.scrub_runs[-1].findings if f.line == 2}
         denied = s.scalars(select(m.RemitLine).where(m.RemitLine.code == "77003")).one()
         assert len(denied.preventing_edits) == 1 and denied.preventing_edits[0] in fired
+
+
+def test_an_authorization_denial_names_the_auth_edit_whose_check_matches(
+    db: Database, engine: Engine
+) -> None:
+    """CO-197 names six AUT edits; with none fired, the line's own authorization state picks one."""
+    run(db, engine, "encounters", as_bytes(claim_with_lines("E-1")), "a.json")
+    era = write_835([Clp("E-1", [SvcLine("64483", 900, 0, [("CO", "197", 900)], ["RT"], "E-1-1")])])
+    run(db, engine, "x12_835", era.encode(), "era.835")
+    with db.session() as s:
+        row = _claim(s)
+        assert not any(f.edit.startswith("AUT") for f in row.scrub_runs[-1].findings)
+        denied = s.scalars(select(m.RemitLine).where(m.RemitLine.code == "64483")).one()
+        assert denied.preventing_edits == ["AUT001"]  # no authorization number on the claim

@@ -11,7 +11,10 @@ The facility / non-facility rate, units, bilateral and multiple-procedure rules 
 
 "Prevented by": an 835 reason names a family of edits (CO-97: every bundling edit); the line gets the
 single edit that fired on the claim for that line (or its code) in the claim's scrub runs, latest
-first, overridden or not. When none fired, the family stays as the candidates.
+first, overridden or not. When none fired, an authorization family (CO-197 and the like) is narrowed
+by checking the line against the authorization on file (no number: AUT001, not on file: AUT002, outside
+the window or not approved: AUT003, code not covered: AUT004, other provider: AUT005, sessions used
+up: AUT006); otherwise the family stays, shown as the candidates.
 """
 
 from __future__ import annotations
@@ -20,12 +23,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from painrcm.errors import InputError
 from painrcm.remit import national
 from painrcm.remit.explain import EraReport, ExplainedClaim, ExplainedLine
 from painrcm.remit.underpay import FeeSchedule, Rate, check_underpayment, parse_fee_schedule
+from painrcm.store import auth_usage
 from painrcm.store import models as m
 
 
@@ -43,7 +47,41 @@ def narrow_prevented_by(family: Sequence[str], claim_line: m.ClaimLine | None) -
         hit = on_line or on_code
         if hit:
             return [hit[0]]
+    if enc is not None and all(e.startswith("AUT") for e in family):
+        which = _auth_edit(claim_line, enc)
+        if which in family:
+            return [which]
     return family
+
+
+def _auth_edit(claim_line: m.ClaimLine, enc: m.Encounter) -> str | None:
+    """The authorization edit whose check matches the line as stored, when none fired."""
+    s = object_session(enc)
+    if s is None:
+        return None
+    number = auth_usage.norm(claim_line.authorization_number) or auth_usage.norm(
+        (enc.document or {}).get("authorization_number")
+    )
+    if not number:
+        return "AUT001"  # no authorization number on the line or the claim
+    on_file = [
+        a for a, _ in auth_usage.authorizations_for_claim(s, enc) if auth_usage.norm(a.auth_number) == number
+    ]
+    if not on_file:
+        return "AUT002"
+    a = on_file[0]
+    day = claim_line.date_of_service or enc.date_of_service
+    if not a.start_date <= day <= a.end_date or a.status.strip().lower() != "approved":
+        return "AUT003"
+    if a.codes and claim_line.code not in a.codes:
+        return "AUT004"
+    if a.rendering_npi and enc.rendering_npi and a.rendering_npi != enc.rendering_npi:
+        return "AUT005"
+    if a.sessions is not None:
+        used = auth_usage.usage(s, [a], day).get(a.id, [])
+        if auth_usage.sessions(used) > a.sessions:
+            return "AUT006"
+    return None
 
 
 # --- fee schedules -------------------------------------------------------------------------------
