@@ -213,9 +213,11 @@ def test_explain_lines_and_match() -> None:
         and "MOD003" in l3.prevented_by
     )
     assert l3.explanation.startswith("Denied") and "CO-97" in l3.explanation and "M80" in l3.explanation
-    assert c2.next_action in ("appeal", "correct_and_resubmit")
     d1, d2 = c2.lines
-    assert d1.next_action == "appeal" and d1.prevented_by[:6] == [f"AUT00{i}" for i in range(1, 7)]
+    # the claim's MOA remark MA130 says it has no appeal rights: never "appeal" (issue 9)
+    assert d1.next_action == "correct_and_resubmit" and d1.next_action_detail.startswith("MA130")
+    assert c2.next_action == "correct_and_resubmit"
+    assert d1.prevented_by[:6] == [f"AUT00{i}" for i in range(1, 7)]
     assert (
         d2.next_action == "correct_and_resubmit"
         and "BUN006" in d2.prevented_by
@@ -322,6 +324,9 @@ def test_multiple_procedure_and_bilateral_rules() -> None:
     assert l3.underpayment.flagged and l3.underpayment.shortfall == 30.0
     assert len(flags) == 2 and all("underpaid" in f for f in flags)
     assert set(flags) <= set(rep.flags)
+    # an underpaid line is appealed (the underpayment), never written off (issue 9); the paid-right one is not
+    assert l1.next_action == "appeal" and l1.next_action_detail.startswith("Appeal the underpayment")
+    assert l3.next_action == "appeal" and l2.next_action == "write_off"
 
 
 def test_facility_rate_from_matched_claim_and_tolerance() -> None:

@@ -29,6 +29,7 @@ class CodeInfo(BaseModel):
     prevented_by: list[str] = Field(default_factory=list)
     action_by_group: dict[str, Action] = Field(default_factory=dict)
     reduction: bool = False
+    no_appeal: bool = False
 
     def action_for(self, group: str | None) -> Action:
         if group and group in self.action_by_group:

@@ -326,6 +326,16 @@ def _claim_explained(claim: RemitClaim) -> ExplainedClaim:
     )
     if claim.is_reversal:
         action, detail = "no_action", "Reversal of an earlier payment: post it against the original claim."
+    # A remark that takes the claim's appeal rights away (MA130) overrides "appeal" on every line.
+    barred = next(
+        (r for r in [*remarks, *(r for ln in lines for r in ln.remarks)] if _no_appeal(r.code)), None
+    )
+    if barred is not None:
+        for ln in lines:
+            if ln.next_action == "appeal":
+                ln.next_action, ln.next_action_detail = barred.action, f"{barred.code}: {barred.send}"
+        if action == "appeal":
+            action, detail = barred.action, f"{barred.code}: {barred.send}"
     all_adj = sum(a.amount for a in claim.adjustments) + sum(
         a.amount for ln in claim.lines for a in ln.adjustments
     )
@@ -353,6 +363,19 @@ def _claim_explained(claim: RemitClaim) -> ExplainedClaim:
         explanation=text,
         next_action=action,
         next_action_detail=detail,
+    )
+
+
+def _no_appeal(code: str) -> bool:
+    info = rarc(code)
+    return info is not None and info.no_appeal
+
+
+def appeal_barred(claim: ExplainedClaim) -> ExplainedRemark | None:
+    """The remark of the claim (or one of its lines) that says it has no appeal rights, if any."""
+    return next(
+        (r for r in [*claim.remarks, *(r for ln in claim.lines for r in ln.remarks)] if _no_appeal(r.code)),
+        None,
     )
 
 

@@ -10,7 +10,8 @@ Expected allowed amount of a line (file format: docs/fee-schedule.md):
   the highest-priced is paid at 100 % and the others at 50 %; add-on codes (global period ZZZ) are
   always 100 % and never count as the highest;
 - flagged when the allowed amount is below the expected one by more than the tolerance
-  (``max(abs_tolerance, rel_tolerance * expected)``). Denied lines (nothing allowed) are not called
+  (``max(abs_tolerance, rel_tolerance * expected)``); a flagged line whose next action was "write off",
+  "no action" or "bill the patient" becomes "appeal" (the underpayment), unless the claim has no appeal rights (MA130). Denied lines (nothing allowed) are not called
   underpaid: the denial explains them.
 """
 
@@ -26,11 +27,14 @@ from importlib import resources
 
 from painrcm.errors import InputError
 from painrcm.model import Encounter
-from painrcm.remit.explain import EraReport, ExplainedLine, Underpayment
+from painrcm.remit.explain import EraReport, ExplainedLine, Underpayment, appeal_barred
 
 FACILITY_POS = frozenset(
     {"19", "21", "22", "23", "24", "26", "31", "34", "41", "42", "51", "52", "53", "56", "61"}
 )
+# An underpaid line with one of these next actions is appealed instead (the underpayment is the
+# biller's to chase; the patient's share is still billed).
+UNDERPAID_APPEAL = ("write_off", "no_action", "bill_patient")
 # code -> (multiple procedure indicator, bilateral indicator, global days)
 Indicators = Mapping[str, tuple[str, str, str]]
 
@@ -201,6 +205,17 @@ def check_underpayment(
                 tol = max(abs_tolerance, rel_tolerance * up.expected_allowed)
                 if short > tol:
                     up.flagged = True
+                    if ln.next_action in UNDERPAID_APPEAL and appeal_barred(claim) is None:
+                        share = (
+                            " Bill the patient their share as usual."
+                            if ln.next_action == "bill_patient"
+                            else ""
+                        )
+                        ln.next_action = "appeal"
+                        ln.next_action_detail = (
+                            f"Appeal the underpayment: allowed {ln.allowed:.2f}, expected "
+                            f"{up.expected_allowed:.2f} ({up.basis}).{share}"
+                        )
                     flags.append(
                         f"claim {claim.patient_control_number} line {ln.code} (segment {ln.segment}): allowed "
                         f"{ln.allowed:.2f}, expected {up.expected_allowed:.2f} ({up.basis}); "

@@ -47,8 +47,8 @@ from painrcm.remit import explain_remittance
 from painrcm.remit.explain import ExplainedLine
 from painrcm.remit.underpay import FACILITY_POS, FeeSchedule, demo_fee_schedule
 from painrcm.scrub import Engine, scrub_encounter
+from painrcm.store import counts, remits_on_claim, services
 from painrcm.store import models as m
-from painrcm.store import services
 from painrcm.store.db import Database
 from painrcm.store.imports import remit_line_row
 from painrcm.x12 import remit_model as x
@@ -179,6 +179,7 @@ class _Seeder:
         self._authorizations(current, submitted, bundled_auths)
         self._scrub([*current, *(sub.row for sub in submitted)])
         self._remittances(submitted)
+        self._fee_schedules()
         self._work()
         counts = self._counts()
         services.audit(
@@ -641,6 +642,16 @@ class _Seeder:
                 self.s, None, "import", "encounter", row.id, row.practice_id, source=SOURCE, status=row.status
             )
 
+    def _fee_schedules(self) -> None:
+        """The demo fee schedule as uploaded for every practice and non-Medicare payer (Medicare claims
+        are compared with the national amount)."""
+        payers = sorted(self.s.scalars(select(m.Payer.id).where(m.Payer.plan != "medicare")))
+        for practice in sorted(self.s.scalars(select(m.Practice.id))):
+            for payer in payers:
+                remits_on_claim.store_schedule(
+                    self.s, practice, payer, self.fees, "demo fee schedule (demo_fee_schedule.csv)", None
+                )
+
     def _work(self) -> None:
         """One safe fix applied by the P01 biller and one warning overridden by the supervisor, so the
         claim pages show an audit trail."""
@@ -672,6 +683,7 @@ class _Seeder:
                 finding.overridden_by = supervisor.id
                 finding.overridden_at = datetime.now(UTC)
                 row.work_status = "overridden"
+                counts.settle(row, run)
                 services.audit(
                     self.s,
                     supervisor.id,
@@ -681,6 +693,7 @@ class _Seeder:
                     row.practice_id,
                     encounter=row.id,
                     edit=finding.edit,
+                    reason=finding.override_reason,
                 )
                 break
         self._one_denial_in_work(biller)

@@ -43,6 +43,7 @@ from painrcm.remit.explain import ExplainedLine, explain_remittance
 from painrcm.scrub import Engine
 from painrcm.store import models as m
 from painrcm.store import services
+from painrcm.store.remits_on_claim import narrow_prevented_by
 from painrcm.x12.reader835 import read_835
 from painrcm.x12.reader837 import read_837
 from painrcm.x12.remit_model import Remittance as RemitModel
@@ -262,7 +263,9 @@ def _save_claims(
                 m.Encounter.practice_id == pid, m.Encounter.encounter_id == enc.encounter_id
             )
         ).first()
-        row, did = services.save_encounter(s, enc, source=file, practice_id=pid, work_status=work_status)
+        row, did = services.save_encounter(
+            s, enc, source=file, practice_id=pid, work_status=work_status, user_id=user_id
+        )
         result.encounter_pks.append(row.id)
         if not did:
             result.unchanged += 1
@@ -393,7 +396,7 @@ def remit_line_row(
         remarks=[r.code for r in el.remarks],
         explanation=el.explanation,
         next_action=el.next_action,
-        preventing_edits=list(el.prevented_by),
+        preventing_edits=narrow_prevented_by(el.prevented_by, claim_line),
         claim_line_id=claim_line.id if claim_line is not None else None,
         denied=denied,
         work_status="open" if denied or el.next_action in BILLER_ACTIONS else "resolved",

@@ -386,3 +386,44 @@ class ClaimAck(Base):
     preventing_edits: Mapped[list[Any]] = mapped_column(JSON, default=list)
     ack_date: Mapped[date | None] = mapped_column(Date)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ClaimVersion(Base):
+    """One version of a claim (issue 9): the encounter document as it stood, who made it, when and why,
+    and the diff from the version before. Version 1 is the claim as first stored; later versions come
+    from re-uploads, edits, fixes and corrections. ``frequency_code`` is what an 837P of this version
+    carries in CLM05-3 (1 original, 7 replacement, 8 void) and ``payer_claim_number`` its REF*F8."""
+
+    __tablename__ = "claim_versions"
+    __table_args__ = (UniqueConstraint("encounter_pk", "number"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    encounter_pk: Mapped[int] = mapped_column(ForeignKey("encounters.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    # upload | reupload | corrected | edit | fix | correction | api
+    kind: Mapped[str] = mapped_column(String(20))
+    frequency_code: Mapped[str] = mapped_column(String(1), default="1")
+    payer_claim_number: Mapped[str | None] = mapped_column(String(80))
+    reason: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(String(300))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    diff: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class FeeScheduleRow(Base):
+    """An uploaded fee schedule row (issue 9): what a practice expects a payer to allow for a code (per
+    unit, facility and non-facility rates; the CSV format of docs/fee-schedule.md)."""
+
+    __tablename__ = "fee_schedule_rows"
+    __table_args__ = (UniqueConstraint("practice_id", "payer_id", "code", "modifier"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    practice_id: Mapped[str] = mapped_column(ForeignKey("practices.id"), index=True)
+    payer_id: Mapped[str] = mapped_column(String(80))
+    code: Mapped[str] = mapped_column(String(10))
+    modifier: Mapped[str] = mapped_column(String(2), default="")
+    facility_rate: Mapped[float] = mapped_column(Float)
+    nonfacility_rate: Mapped[float] = mapped_column(Float)
+    source: Mapped[str | None] = mapped_column(String(300))
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

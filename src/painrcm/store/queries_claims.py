@@ -28,8 +28,8 @@ from painrcm.edits import CATALOGUE
 from painrcm.inputs import encounter_from_obj
 from painrcm.remit.codes import carc
 from painrcm.scrub import Engine
+from painrcm.store import claim_extras, counts, services, versions
 from painrcm.store import models as m
-from painrcm.store import services
 from painrcm.store.scope import NotFound, can_see_practice, get_scoped, practice_ids, restrict
 
 NOT_WORKED = ("history",)  # earlier services stored as history: never claims to work
@@ -133,9 +133,7 @@ def _work_counts(s: Session, allowed: set[str] | None) -> dict[str, int]:
 
 def _claims_at_risk(s: Session, allowed: set[str] | None) -> tuple[int, float]:
     q = restrict(
-        select(func.count(), func.sum(m.Encounter.total_charge)).where(
-            m.Encounter.status == "error", m.Encounter.work_status.not_in((*NOT_WORKED, "overridden"))
-        ),
+        select(func.count(), func.sum(m.Encounter.total_charge)).where(counts.with_errors()),
         m.Encounter.practice_id,
         allowed,
     )
@@ -580,6 +578,7 @@ def claim_detail(s: Session, row: m.Encounter) -> dict[str, Any]:
         "ack_status": row.ack_status,
         "ack_reason": row.ack_reason,
         "acknowledgements": _acks(s, row),
+        **claim_extras.extras(s, row),  # versions, authorizations, remittances (issue 9)
     }
 
 
@@ -628,6 +627,7 @@ def _carry_overrides(previous: m.ScrubRun | None, run: m.ScrubRun) -> int:
 
 
 def _settle_work_status(row: m.Encounter, run: m.ScrubRun) -> None:
+    counts.settle(row, run)  # the effective status: overridden findings no longer count
     errors = [f for f in run.findings if f.severity == "error"]
     open_errors = [f for f in errors if f.override_reason is None]
     if errors and not open_errors:
@@ -731,12 +731,22 @@ def fix_claim(s: Session, user: m.User, claim_id: int, engine: Engine) -> dict[s
         )
     before_run = services.latest_run(row)
     before = _contract_lines(row.lines)
+    before_doc = dict(row.document)
     linked = _detach_remit_lines(s, row)
     services.apply_fixed_lines(s, row, _carry_line_data(list(row.lines), fixed))
     row.total_charge = sum((ln.charge or 0) for ln in row.lines) or None
     s.flush()
     _relink_remit_lines(row, linked)
     after = _contract_lines(row.lines)
+    version = versions.record(
+        s,
+        row,
+        kind="fix",
+        before=before_doc,
+        user_id=user.id,
+        reason=f"safe fix from scrub run {before_run.id if before_run else '?'}",
+        source="app",
+    )
     services.audit(
         s,
         user.id,
@@ -747,6 +757,8 @@ def fix_claim(s: Session, user: m.User, claim_id: int, engine: Engine) -> dict[s
         before=before,
         after=after,
         from_run=before_run.id if before_run else None,
+        version=version.number,
+        changes=version.diff,
     )
     rescrub(s, row, engine, user)
     return claim_detail(s, row)
@@ -766,6 +778,7 @@ def override_finding(s: Session, user: m.User, finding_id: int, reason: str) -> 
         raise Conflict("only findings of the claim's latest scrub can be overridden")
     if finding.override_reason is not None:
         raise Conflict("this finding is already overridden")
+    before_status = row.status
     finding.override_reason = reason[:2000]
     finding.overridden_by = user.id
     finding.overridden_at = datetime.now(UTC)
@@ -783,6 +796,9 @@ def override_finding(s: Session, user: m.User, finding_id: int, reason: str) -> 
         line=finding.line,
         run_id=run.id,
         work_status=row.work_status,
+        reason=finding.override_reason,
+        before={"status": before_status},
+        after={"status": row.status},
     )
     return claim_detail(s, row)
 
@@ -804,7 +820,9 @@ def claim_audit(s: Session, user: m.User, claim_id: int) -> list[dict[str, Any]]
             "user": u.name if u else None,
             "role": u.role if u else None,
             "action": e.action,
+            "label": versions.ACTION_LABELS.get(e.action, e.action),
             "detail": dict(e.detail or {}),
+            "changes": [versions.describe(c) for c in (e.detail or {}).get("changes") or []],
         }
         for e, u in s.execute(q)
     ]
@@ -834,7 +852,7 @@ def create_claim(
             m.Encounter.practice_id == pid, m.Encounter.encounter_id == enc.encounter_id
         )
     ).first()
-    row, changed = services.save_encounter(s, enc, source="api", practice_id=pid)
+    row, changed = services.save_encounter(s, enc, source="api", practice_id=pid, user_id=user.id)
     if row.work_status in NOT_WORKED:
         raise Conflict("this encounter is stored as history, not as a claim to work")
     services.audit(

@@ -33,8 +33,8 @@ from painrcm.policy.loader import PolicyBook
 from painrcm.remit.codes import ACTIONS
 from painrcm.remit.explain import action_text
 from painrcm.scrub import Engine
+from painrcm.store import auth_usage, services
 from painrcm.store import models as m
-from painrcm.store import services
 from painrcm.store.scope import NotFound, can_see_practice, get_scoped, practice_ids
 
 AUTH_STATES = ("expiring", "used_up", "pending", "denied", "active", "expired")
@@ -156,6 +156,7 @@ class AuthRow:
     status: str
     state: str
     warning_days: int
+    claims: list[dict[str, Any]] = field(default_factory=list)  # the claims that used it
 
     @property
     def state_label(self) -> str:
@@ -199,35 +200,9 @@ def warning_days(s: Session, policies: PolicyBook, payer_id: str, cache: dict[st
 
 def sessions_used(s: Session, auths: Sequence[m.Authorization], on: date) -> dict[int, int]:
     """Per authorization: dates of service up to `on` of stored claims that carry its number for its
-    member (the same person, or a person with the same member ID)."""
-    numbers = {_norm(a.auth_number) for a in auths}
-    if not numbers:
-        return {}
-    normalized = func.upper(func.replace(m.ClaimLine.authorization_number, " ", ""))
-    rows = s.execute(
-        select(
-            normalized,
-            m.ClaimLine.date_of_service,
-            m.Encounter.date_of_service,
-            m.Encounter.person_id,
-            m.Person.member_id,
-        )
-        .join(m.Encounter, m.ClaimLine.encounter_pk == m.Encounter.id)
-        .join(m.Person, m.Person.id == m.Encounter.person_id)
-        .where(normalized.in_(numbers))
-    ).all()
-    out: dict[int, int] = {}
-    for a in auths:
-        number, member = _norm(a.auth_number), _norm(a.member_id)
-        dates = {
-            line_dos or enc_dos
-            for num, line_dos, enc_dos, person_id, member_id in rows
-            if num == number
-            and (line_dos or enc_dos) <= on
-            and ((a.person_id is not None and person_id == a.person_id) or _norm(member_id) == member)
-        }
-        out[a.id] = len(dates)
-    return out
+    member (the same person, or a person with the same member ID), at claim level (837P 2300 REF*G1)
+    or line level (2400 REF*G1): see ``store/auth_usage.py``."""
+    return {k: auth_usage.sessions(v) for k, v in auth_usage.usage(s, auths, on).items()}
 
 
 def _auth_persons(s: Session, auths: Sequence[m.Authorization]) -> dict[int, m.Person]:
@@ -251,7 +226,8 @@ def list_authorizations(
     allowed = scope_for(s, user, practice)
     on = on or services.today()
     auths = list(s.scalars(select(m.Authorization).where(_within(m.Authorization.practice_id, allowed))))
-    used = sessions_used(s, auths, on)
+    uses = auth_usage.usage(s, auths, on)
+    used = {k: auth_usage.sessions(v) for k, v in uses.items()}
     persons = _auth_persons(s, auths)
     cache: dict[str, int] = {}
     rows = []
@@ -277,6 +253,7 @@ def list_authorizations(
                 status=a.status,
                 state=auth_state(a.status, a.end_date, a.sessions, n, on, warn),
                 warning_days=warn,
+                claims=[u.to_dict() for u in uses.get(a.id, [])],
             )
         )
     rows.sort(key=lambda r: (_STATE_ORDER[r.state], r.end_date, r.practice_id, r.auth_number))

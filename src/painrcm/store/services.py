@@ -17,6 +17,7 @@ from painrcm.model import Encounter as EncounterModel
 from painrcm.model import Line, Patient
 from painrcm.scrub import Engine, scrub_encounter
 from painrcm.store import models as m
+from painrcm.store import versions
 
 
 def _key(k: tuple[str, str] | None) -> str | None:
@@ -103,9 +104,14 @@ def save_encounter(
     source: str | None = None,
     practice_id: str | None = None,
     work_status: str = "open",
+    user_id: int | None = None,
+    reason: str | None = None,
 ) -> tuple[m.Encounter, bool]:
     """Store one claim; the same practice and encounter ID again updates it only when it changed.
-    Returns the row and whether anything changed (imports are idempotent)."""
+    Returns the row and whether anything changed (imports are idempotent).
+
+    Every change is a claim version (``store/versions.py``): a changed re-upload of a claim not yet
+    submitted is a new version, of a submitted claim a corrected claim (frequency 7, back to work)."""
     practice = s.get(m.Practice, practice_id) if practice_id else ensure_practice(s, enc)
     if practice is None:
         raise ValueError(f"unknown practice {practice_id}")
@@ -126,6 +132,8 @@ def save_encounter(
     if s.get(m.Payer, enc.payer.id) is None:
         s.add(m.Payer(id=enc.payer.id, name=enc.payer.name or enc.payer.id, plan=enc.payer.plan))
     charge = sum((ln.charge or 0) for ln in enc.lines or []) or None
+    before = None if row is None else dict(row.document)
+    linked = [] if row is None else versions.detach_remits(s, row)
     if row is None:
         row = m.Encounter(practice_id=practice.id, encounter_id=enc.encounter_id, work_status=work_status)
         s.add(row)
@@ -140,7 +148,71 @@ def save_encounter(
     row.status = "unscrubbed"
     row.lines = _lines(enc)
     s.flush()
+    versions.relink_remits(row, linked)
+    _new_version(s, row, before, source=source, user_id=user_id, reason=reason)
     return row, True
+
+
+def _new_version(
+    s: Session,
+    row: m.Encounter,
+    before: dict[str, Any] | None,
+    *,
+    source: str | None,
+    user_id: int | None,
+    reason: str | None,
+) -> None:
+    if row.work_status == "history":
+        return
+    where = f" in {source}" if source else ""
+    before_status = row.work_status
+    if before is None:
+        versions.record(s, row, kind="upload", before=None, user_id=user_id, reason=reason, source=source)
+        # a person's upload shows on the claim's trail (the API writes its own "create" entry; loads
+        # without a user are in their import job's entry)
+        if user_id is not None and source != "api":
+            audit(s, user_id, "import", "claim", row.id, row.practice_id, source=source, version=1)
+        return
+    if row.work_status == "submitted":
+        version = versions.record(
+            s,
+            row,
+            kind="corrected",
+            before=before,
+            user_id=user_id,
+            reason=reason or f"re-uploaded after submission{where}",
+            source=source,
+            frequency_code="7",
+            payer_claim_number=versions.payer_claim_number(s, row.id),
+        )
+        row.work_status = "open"
+    else:
+        version = versions.record(
+            s,
+            row,
+            kind="reupload",
+            before=before,
+            user_id=user_id,
+            reason=reason or f"re-uploaded with changes{where}",
+            source=source,
+        )
+        if row.work_status in ("fixed", "overridden"):
+            row.work_status = "open"
+    audit(
+        s,
+        user_id,
+        "reupload",
+        "claim",
+        row.id,
+        row.practice_id,
+        reason=version.reason,
+        version=version.number,
+        frequency_code=version.frequency_code,
+        payer_claim_number=version.payer_claim_number,
+        changes=version.diff,
+        before={"work_status": before_status},
+        after={"work_status": row.work_status},
+    )
 
 
 def to_model(row: m.Encounter) -> EncounterModel:

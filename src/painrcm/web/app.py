@@ -33,6 +33,8 @@ ROUTERS = (
     "painrcm.web.work",
     "painrcm.web.admin",
     "painrcm.web.auth_requests",
+    "painrcm.api.claim_work",
+    "painrcm.web.claim_work",
 )
 log = logging.getLogger("painrcm.web")
 

@@ -23,6 +23,10 @@ DONE = {
     "scrubbed": "Scrubbed again.",
     "fixed": "Safe fixes applied and the claim scrubbed again.",
     "overridden": "Finding overridden.",
+    "edited": "Claim saved as a new version and scrubbed again.",
+    "submitted": "Claim marked as submitted.",
+    "corrected": "Claim marked for correction: edit it, then submit and export the corrected 837P.",
+    "voided": "Claim marked to void: submit it and export the void 837P.",
 }
 
 

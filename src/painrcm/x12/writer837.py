@@ -23,7 +23,7 @@ written where it lacks them (documented in docs/x12.md):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 
 from painrcm.errors import InputError
@@ -90,14 +90,31 @@ def write_837(
     usage: str = "T",
     now: datetime | None = None,
     newline: bool = True,
+    frequencies: Mapping[str, tuple[str, str | None]] | None = None,
 ) -> str:
     """Write ``encounters`` as one 5010 837P interchange. ``usage``: ISA15, T (test) or P (production).
 
-    Raises InputError when an encounter cannot be written (no lines, no diagnoses, too many diagnoses).
+    ``frequencies``: encounter ID -> (claim frequency code, payer claim control number) for corrected
+    (7) and voided (8) claims: CLM05-3 and REF*F8 (default 1, original, without REF*F8).
+
+    Raises InputError when an encounter cannot be written (no lines, no diagnoses, too many diagnoses),
+    and, for a production file, when it would carry placeholder data (naming what is missing).
     """
     encs = list(encounters)
     if not encs:
         raise InputError(None, None, "no encounters to write")
+    freqs = dict(frequencies or {})
+    for eid, (code, ref) in freqs.items():
+        if code not in ("1", "7", "8"):
+            raise InputError(None, f"encounter {eid!r}", f"claim frequency code 1, 7 or 8 (got {code!r})")
+        if code in ("7", "8") and usage == "P" and not ref:
+            raise InputError(
+                None,
+                f"encounter {eid!r}",
+                "the payer's claim control number (835 CLP07) for a corrected or voided claim (REF*F8)",
+            )
+    if usage == "P":
+        _refuse_placeholders(encs)
     if not 0 < control_number < 1_000_000_000:
         raise ValueError("control_number must be between 1 and 999999999")
     if usage not in ("T", "P"):
@@ -124,7 +141,9 @@ def write_837(
     for enc in encs:
         key = _billing_key(enc)
         # Consecutive claims of the same billing provider share one billing provider level (HL 20).
-        hl, bp_hl = _write_claim(body, enc, hl, bp_hl if key == last_key else 0)
+        hl, bp_hl = _write_claim(
+            body, enc, hl, bp_hl if key == last_key else 0, freqs.get(enc.encounter_id, ("1", None))
+        )
         last_key = key
     body.add("SE", str(len(body.segments) + 1), st_ctrl)
     segments = [
@@ -151,7 +170,40 @@ def _billing_key(enc: Encounter) -> tuple[object, ...]:
     return (pr.npi, pr.name, pr.tax_id, pr.kind, pr.state)
 
 
-def _write_claim(out: _Out, enc: Encounter, hl: int, bp_hl: int) -> tuple[int, int]:
+def _refuse_placeholders(encs: list[Encounter]) -> None:
+    """A production file must not carry the placeholders of the table above: name what is missing."""
+    for enc in encs:
+        missing = []
+        pr, pt = enc.practice, enc.patient
+        for what, value in (
+            ("practice name", pr.name),
+            ("practice NPI", pr.npi),
+            ("practice tax ID", pr.tax_id),
+            ("patient last name", pt.last_name),
+            ("patient first name", pt.first_name),
+            ("patient member ID", pt.member_id),
+            ("payer name", enc.payer.name),
+        ):
+            if not value:
+                missing.append(what)
+        no_charge = [str(n) for n, ln in enumerate(enc.lines or [], 1) if not ln.charge]
+        if no_charge:
+            missing.append(f"charges of line(s) {', '.join(no_charge)}")
+        if not getattr(pr, "address", None):
+            missing.append("billing provider address")
+        if not getattr(pt, "address", None):
+            missing.append("patient address")
+        if missing:
+            raise InputError(
+                None,
+                f"encounter {enc.encounter_id!r}",
+                "real data for a production 837P (--production); missing: " + "; ".join(missing),
+            )
+
+
+def _write_claim(
+    out: _Out, enc: Encounter, hl: int, bp_hl: int, frequency: tuple[str, str | None] = ("1", None)
+) -> tuple[int, int]:
     """Write one claim (and its billing provider level unless ``bp_hl`` names one already written);
     return the last HL number used and the billing provider's HL number."""
     where = f"encounter {enc.encounter_id!r}"
@@ -237,7 +289,7 @@ def _write_claim(out: _Out, enc: Encounter, hl: int, bp_hl: int) -> tuple[int, i
         _amount(total),
         "",
         "",
-        f"{pos}{_COMPONENT}B{_COMPONENT}1",
+        f"{pos}{_COMPONENT}B{_COMPONENT}{frequency[0]}",
         "Y",
         "A",
         "Y",
@@ -245,6 +297,8 @@ def _write_claim(out: _Out, enc: Encounter, hl: int, bp_hl: int) -> tuple[int, i
     )
     if enc.authorization_number:
         out.add("REF", "G1", _clean(enc.authorization_number))
+    if frequency[0] in ("7", "8") and frequency[1]:
+        out.add("REF", "F8", _clean(frequency[1]))
     out.add("HI", *[f"{'ABK' if n == 0 else 'ABF'}{_COMPONENT}{code}" for n, code in enumerate(dx)])
     rp = enc.rendering_provider
     if rp.npi:
