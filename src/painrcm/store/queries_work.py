@@ -336,7 +336,7 @@ class FrequencyRow:
     window_months: int
     next_payable: date
     last_session: date | None
-    state: str  # at_limit | near_limit
+    state: str  # over_limit (more paid than allowed) | at_limit | near_limit
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -398,7 +398,7 @@ def person_standing(
                 window_months=st.window_months,
                 next_payable=st.next_payable(on),
                 last_session=st.session_dates[-1] if st.session_dates else None,
-                state="at_limit" if st.left == 0 else "near_limit",
+                state="over_limit" if st.used > st.max else "at_limit" if st.left == 0 else "near_limit",
             )
         )
     return out

@@ -32,8 +32,13 @@ def _safe_next(target: str | None) -> str:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, next: str = "/") -> HTMLResponse:
-    return render(request, "login.html", None, next=_safe_next(next))
+def login_page(request: Request, next: str = "/", s: Session = Depends(db, scope="function")) -> HTMLResponse:
+    from sqlalchemy import select
+
+    from painrcm.store import models as m
+
+    first_run = s.scalars(select(m.User.id).limit(1)).first() is None
+    return render(request, "login.html", None, next=_safe_next(next), first_run=first_run)
 
 
 @router.post("/login")
