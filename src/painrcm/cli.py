@@ -133,7 +133,9 @@ def scrub(
         for path in inputs:
             claims, bad = read_encounters(path)
             problems += bad
-            for enc in claims:
+            from painrcm.progress import track
+
+            for enc in track(claims, f"scrubbing {path.name}"):
                 try:
                     results.append(scrub_encounter(enc, eng, history=hist, auths=log, fix=fix))
                     encs.append(enc)

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 DEMO_DB_NAME = "demo.db"
+DEMO_STEPS = 7  # the seeder's named steps (store/demo_seed.py), for the progress bar
 
 
 def register(app: typer.Typer) -> None:
@@ -112,7 +113,10 @@ def demo_command(
     url = f"sqlite:///{path}"
     database = Database(url)
     engine = Engine(load_reference(), load_policies())
-    creds = seed_demo(database, engine, today=today or date.today(), seed=seed)
+    from painrcm.progress import steps
+
+    with steps(DEMO_STEPS) as step:
+        creds = seed_demo(database, engine, today=today or date.today(), seed=seed, step=step)
     print_credentials(path, creds, host, port)
     if serve:
         run_server(url, host=host, port=port, database=database)
