@@ -1,9 +1,12 @@
-"""The API docs page (/api/docs) from files shipped with the app: Swagger UI from the pinned
-``swagger-ui-bundle`` package, started by our own script (the CSP allows no CDN and no inline script).
-When the package is missing the page still lists every endpoint from the OpenAPI document."""
+"""The API docs page (/api/docs) from files shipped with the app: the Swagger UI 5 files of the pinned
+``fastapi-offline`` package (only its static files are used), started by our own script (the CSP allows
+no CDN and no inline script). Swagger UI 5 because FastAPI writes OpenAPI 3.1, which Swagger UI 4 (the
+``swagger-ui-bundle`` package) cannot render. When the package is missing the page still lists every
+endpoint from the OpenAPI document."""
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 from fastapi import APIRouter, Request
@@ -13,7 +16,7 @@ router = APIRouter(include_in_schema=False)
 FILES = {
     "swagger-ui.css": "text/css",
     "swagger-ui-bundle.js": "text/javascript",
-    "favicon-32x32.png": "image/png",
+    "favicon.png": "image/png",
 }
 INIT_JS = """window.addEventListener("DOMContentLoaded", function () {
   window.ui = SwaggerUIBundle({ url: "/api/openapi.json", dom_id: "#swagger-ui", deepLinking: true,
@@ -23,11 +26,11 @@ INIT_JS = """window.addEventListener("DOMContentLoaded", function () {
 
 
 def _bundle_dir() -> Path | None:
-    try:
-        import swagger_ui_bundle  # type: ignore[import-untyped]
-    except ImportError:
+    spec = importlib.util.find_spec("fastapi_offline")
+    if spec is None or not spec.submodule_search_locations:
         return None
-    return Path(swagger_ui_bundle.swagger_ui_path)
+    folder = Path(next(iter(spec.submodule_search_locations))) / "static"
+    return folder if (folder / "swagger-ui-bundle.js").is_file() else None
 
 
 @router.get("/api/docs", response_class=HTMLResponse)
@@ -47,7 +50,7 @@ def docs(request: Request) -> HTMLResponse:
         f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="icon" href="/api/docs/files/favicon-32x32.png">
+<link rel="icon" href="/api/docs/files/favicon.png">
 <link rel="stylesheet" href="/api/docs/files/swagger-ui.css">
 <script src="/api/docs/files/swagger-ui-bundle.js" defer></script>
 <script src="/api/docs/init.js" defer></script>
