@@ -39,7 +39,8 @@ def limit_label(limit_id: str, limit: FrequencyLimit | None = None) -> str:
         return LIMIT_WORDS[limit_id]
     if limit is not None and limit.families:
         fams = " / ".join(_FAMILY_SHORT.get(f, FAMILY_WORDS.get(f, words(f))) for f in limit.families)
-        return fams + (f", {limit.purpose}" if limit.purpose else "")
+        text = fams + (f", {limit.purpose}" if limit.purpose else "")
+        return text[:1].upper() + text[1:]
     return words(limit_id).capitalize()
 
 

@@ -222,3 +222,31 @@ def _phone_sign_in(page: Any) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("button", name="Menu")).to_be_visible()
+
+
+def test_keyboard_moves_through_the_queue_and_its_claims(page: Any, busy: Served, console: Console) -> None:
+    sign_in(page, "biller", "/queues/claims?sort=dos&order=asc")
+    rows = page.locator("#queue-table tbody tr")
+    first, second = rows.nth(0).get_attribute("data-href"), rows.nth(1).get_attribute("data-href")
+    page.locator("main h1").click()
+    page.keyboard.press("j")
+    page.keyboard.press("o")
+    expect(page).to_have_url(re.compile(re.escape(str(first)) + "$"))
+    page.locator("main h1").click()
+    page.keyboard.press("n")  # the next claim of the queue this page came from
+    expect(page).to_have_url(re.compile(re.escape(str(second)) + "$"))
+    page.keyboard.press("p")
+    expect(page).to_have_url(re.compile(re.escape(str(first)) + "$"))
+    # the first Tab reaches "Skip to content"
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    console.assert_clean()
+
+
+def test_shift_f_applies_the_safe_fixes_on_a_claim_page(page: Any, busy: Served, console: Console) -> None:
+    sign_in(page, "biller", f"/claims/{busy.claims['fix']}")
+    expect(page.get_by_role("button", name="Apply safe fixes")).to_be_visible()
+    page.locator("main h1").click()
+    page.keyboard.press("Shift+F")
+    expect(page.get_by_text("Safe fixes applied")).to_be_visible()
+    console.assert_clean()
