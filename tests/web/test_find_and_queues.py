@@ -302,3 +302,42 @@ def test_api_docs_are_served_without_a_cdn(client: TestClient) -> None:
     assert client.get("/api/docs/files/swagger-ui-bundle.js").status_code == 200
     assert client.get("/api/docs/init.js").status_code == 200
     assert client.get("/api/docs/files/../../etc/passwd").status_code == 404
+
+
+# --- the same on PostgreSQL ------------------------------------------------------------------------
+def test_search_patient_and_queues_on_postgresql(pg_database_url: Callable[[], str]) -> None:
+    from painrcm.store import patient as patients
+    from painrcm.store import queues
+    from painrcm.store.search import search
+    from painrcm.web.app import create_app
+    from tests.web.conftest import make_practices, make_user, seed_claims, seed_denials
+
+    app = create_app(database_url=pg_database_url())
+    db, engine = app.state.db, app.state.engine
+    try:
+        make_practices(db)
+        biller = make_user(db, "pg-biller@example.test", "biller", ["P01"])
+        claims = seed_claims(db, engine)
+        seed_denials(db, claims)
+        with db.session() as s:
+            user = s.get(m.User, biller)
+            assert user is not None
+            found = search(s, user, "testp0")
+            assert found.patients and {p.practices[0] for p in found.patients} == {"P01"}
+            assert [c.encounter_id for c in search(s, user, "seed-p01_fix").claims] == ["SEED-p01_fixable"]
+            person = found.patients[0].person_id
+            view = patients.patient_view(s, user, engine, person)
+            assert view.limits and view.records
+            policies = engine.policies
+            for kind in queues.KINDS:
+                page = queues.list_queue(
+                    s, user, kind, queues.parse_filters(kind, {"status": "all"}), policies
+                )
+                assert all(r.practice_id == "P01" for r in page.rows)
+            denials = queues.list_queue(
+                s, user, "denials", queues.parse_filters("denials", {"reason": "16"}), policies
+            )
+            assert denials.rows and all(any(x.endswith("-16") for x in r.reasons) for r in denials.rows)
+            assert queues.assign(s, user, "claims", [claims["p01_clean"]], biller) == 1
+    finally:
+        db.engine.dispose()

@@ -27,6 +27,7 @@ from sqlalchemy import and_, delete, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from painrcm.history.limits import standing
+from painrcm.labels import standing_state
 from painrcm.model import Patient
 from painrcm.model import Payer as PayerModel
 from painrcm.policy.loader import PolicyBook
@@ -398,7 +399,7 @@ def person_standing(
                 window_months=st.window_months,
                 next_payable=st.next_payable(on),
                 last_session=st.session_dates[-1] if st.session_dates else None,
-                state="over_limit" if st.used > st.max else "at_limit" if st.left == 0 else "near_limit",
+                state=standing_state(st.used, st.max),
             )
         )
     return out
