@@ -20,7 +20,6 @@ class Bulk(BaseModel):
     status: str | None = Field(default=None, description="for /status: the new work status")
 
 
-@router.get("/{kind}")
 def queue(
     request: Request, kind: str, auth: Auth = Depends(api_auth), s: Session = Depends(db, scope="function")
 ) -> dict[str, Any]:
@@ -42,7 +41,6 @@ def queue(
     }
 
 
-@router.post("/{kind}/assign")
 def assign(
     kind: str, body: Bulk, auth: Auth = Depends(api_auth), s: Session = Depends(db, scope="function")
 ) -> dict[str, int]:
@@ -52,7 +50,6 @@ def assign(
         raise HTTPException(400, str(e)) from None
 
 
-@router.post("/{kind}/status")
 def status(
     kind: str, body: Bulk, auth: Auth = Depends(api_auth), s: Session = Depends(db, scope="function")
 ) -> dict[str, int]:
@@ -60,3 +57,36 @@ def status(
         return {"changed": queues.set_status(s, auth.user, kind, body.ids, body.status or "")}
     except queues.BadFilter as e:
         raise HTTPException(400, str(e)) from None
+
+
+def _routes(kind: str) -> None:
+    """One concrete path per queue (so the permission matrix walks each one like any other list)."""
+
+    def get_queue(
+        request: Request, auth: Auth = Depends(api_auth), s: Session = Depends(db, scope="function")
+    ) -> dict[str, Any]:
+        return queue(request, kind, auth, s)
+
+    def post_assign(
+        body: Bulk, auth: Auth = Depends(api_auth), s: Session = Depends(db, scope="function")
+    ) -> dict[str, int]:
+        return assign(kind, body, auth, s)
+
+    def post_status(
+        body: Bulk, auth: Auth = Depends(api_auth), s: Session = Depends(db, scope="function")
+    ) -> dict[str, int]:
+        return status(kind, body, auth, s)
+
+    label = queues.KINDS[kind].lower()
+    get_queue.__doc__ = queue.__doc__
+    router.add_api_route(f"/{kind}", get_queue, methods=["GET"], summary=f"The {label} queue")
+    router.add_api_route(
+        f"/{kind}/assign", post_assign, methods=["POST"], summary=f"Assign {label} rows to a user"
+    )
+    router.add_api_route(
+        f"/{kind}/status", post_status, methods=["POST"], summary=f"Change the status of {label} rows"
+    )
+
+
+for _kind in queues.KINDS:
+    _routes(_kind)

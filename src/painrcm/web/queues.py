@@ -37,7 +37,7 @@ COLUMNS = [  # (sort key or None, heading, numeric)
 
 
 @router.get("/queues", include_in_schema=False)
-def queues_home() -> RedirectResponse:
+def queues_home(auth: Auth = Depends(page_auth)) -> RedirectResponse:
     return RedirectResponse("/queues/claims", status_code=303)
 
 
@@ -57,7 +57,6 @@ def _filter_options(s: Session, auth: Auth, kind: str) -> dict[str, Any]:
     return opts
 
 
-@router.get("/queues/{kind}", response_class=HTMLResponse)
 def queue_page(
     request: Request, kind: str, auth: Auth = Depends(page_auth), s: Session = Depends(db, scope="function")
 ) -> HTMLResponse:
@@ -88,7 +87,6 @@ def queue_page(
     )
 
 
-@router.get("/queues/{kind}/export.csv")
 def queue_export(
     request: Request, kind: str, auth: Auth = Depends(page_auth), s: Session = Depends(db, scope="function")
 ) -> Response:
@@ -110,7 +108,6 @@ def queue_export(
     return csv_response(f"{kind}-queue.csv", CSV_HEADER, (csv_row(r) for r in page.rows))
 
 
-@router.post("/queues/{kind}/bulk")
 def queue_bulk(
     request: Request,
     kind: str,
@@ -139,3 +136,37 @@ def queue_bulk(
     query = back if back and not back.startswith(("/", "http")) else ""
     sep = "&" if query else ""
     return RedirectResponse(f"/queues/{kind}?{query}{sep}{urlencode({'done': msg})}", status_code=303)
+
+
+def _routes(kind: str) -> None:
+    """One concrete path per queue (so the permission matrix walks each one like any other list)."""
+
+    def page(
+        request: Request, auth: Auth = Depends(page_auth), s: Session = Depends(db, scope="function")
+    ) -> HTMLResponse:
+        return queue_page(request, kind, auth, s)
+
+    def export(
+        request: Request, auth: Auth = Depends(page_auth), s: Session = Depends(db, scope="function")
+    ) -> Response:
+        return queue_export(request, kind, auth, s)
+
+    def bulk(
+        request: Request,
+        action: str = Form(...),
+        ids: list[int] = Form(default_factory=list),
+        assignee: str = Form(""),
+        status: str = Form(""),
+        back: str = Form(""),
+        auth: Auth = Depends(page_auth),
+        s: Session = Depends(db, scope="function"),
+    ) -> Response:
+        return queue_bulk(request, kind, action, ids, assignee, status, back, auth, s)
+
+    router.add_api_route(f"/queues/{kind}", page, methods=["GET"], response_class=HTMLResponse)
+    router.add_api_route(f"/queues/{kind}/export.csv", export, methods=["GET"])
+    router.add_api_route(f"/queues/{kind}/bulk", bulk, methods=["POST"])
+
+
+for _kind in queues.KINDS:
+    _routes(_kind)
