@@ -75,3 +75,14 @@ def steps(total: int) -> Iterator[Steps]:
         return
     with _progress() as bar:
         yield Steps(bar, total)
+
+
+@contextmanager
+def spinner(description: str) -> Iterator[None]:
+    """A spinner with the elapsed time for work of unknown length (a CMS data file import)."""
+    if not wanted():
+        yield
+        return
+    console = Console(stderr=True, force_terminal=os.environ.get("PAINRCM_PROGRESS") == "1" or None)
+    with console.status(description + " (this can take a minute)"):
+        yield
