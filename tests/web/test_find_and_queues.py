@@ -7,6 +7,7 @@ import csv
 import io
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -341,3 +342,20 @@ def test_search_patient_and_queues_on_postgresql(pg_database_url: Callable[[], s
             assert queues.assign(s, user, "claims", [claims["p01_clean"]], biller) == 1
     finally:
         db.engine.dispose()
+
+
+def test_a_payer_file_overrides_the_deadlines(tmp_path: Path) -> None:
+    from painrcm.model import Payer
+    from painrcm.policy.loader import load_policies
+
+    (tmp_path / "acme.yaml").write_text(
+        "payer_ids: [ACME-HEALTH]\nbase: commercial\nname: Acme\ndeadlines: {timely_filing_days: 180}\n",
+        encoding="utf-8",
+    )
+    book = load_policies([tmp_path])
+    acme = book.for_payer(Payer(id="ACME-HEALTH", plan="commercial")).deadlines
+    other = book.for_payer(Payer(id="OTHER", plan="commercial")).deadlines
+    medicare = book.for_payer(Payer(id="MEDICARE", plan="medicare")).deadlines
+    assert (acme.timely_filing_days, acme.appeal_days) == (180, 60)  # merged key by key
+    assert (other.timely_filing_days, other.appeal_days) == (90, 60)
+    assert (medicare.timely_filing_days, medicare.appeal_days) == (365, 120)
