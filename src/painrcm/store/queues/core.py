@@ -216,44 +216,65 @@ def _within(column: Any, allowed: set[str] | None) -> Any:
 def _claims(
     s: Session, allowed: set[str] | None, f: QueueFilters, pol: _Policies, today: date
 ) -> list[QueueRow]:
-    q = (
-        select(m.Encounter)
-        .where(m.Encounter.work_status != "history", _within(m.Encounter.practice_id, allowed))
-        .options(selectinload(m.Encounter.lines), selectinload(m.Encounter.person))
-        .limit(FETCH_LIMIT)
-    )
+    # columns, not ORM objects: the claim's JSON document is never read for a queue row
+    where = [m.Encounter.work_status != "history", _within(m.Encounter.practice_id, allowed)]
+    if f.status and f.status != "all":
+        where.append(m.Encounter.work_status == f.status)
+    elif not f.status:
+        where.append(m.Encounter.work_status.not_in(DONE))
     if f.payer:
-        q = q.where(func.upper(m.Encounter.payer_id).like(f"%{f.payer.upper()}%"))
+        where.append(func.upper(m.Encounter.payer_id).like(f"%{f.payer.upper()}%"))
     if f.code:
-        q = q.where(m.Encounter.lines.any(m.ClaimLine.code == f.code))
-    encs = list(s.scalars(q))
-    latest = (
-        dict(
-            s.execute(
-                select(m.ScrubRun.encounter_pk, func.max(m.ScrubRun.id))
-                .where(m.ScrubRun.encounter_pk.in_([e.id for e in encs]))
-                .group_by(m.ScrubRun.encounter_pk)
-            ).all()
+        where.append(m.Encounter.lines.any(m.ClaimLine.code == f.code))
+    ids = select(m.Encounter.id).where(*where)
+    encs = s.execute(
+        select(
+            m.Encounter.id,
+            m.Encounter.encounter_id,
+            m.Encounter.practice_id,
+            m.Encounter.payer_id,
+            m.Encounter.date_of_service,
+            m.Encounter.total_charge,
+            m.Encounter.status,
+            m.Encounter.work_status,
+            m.Encounter.person_id,
+            m.Person.last_name,
+            m.Person.first_name,
         )
-        if encs
-        else {}
+        .join(m.Person, m.Person.id == m.Encounter.person_id)
+        .where(*where)
+        .limit(FETCH_LIMIT)
+    ).all()
+    codes: dict[int, list[str]] = {}
+    for pk, code in s.execute(
+        select(m.ClaimLine.encounter_pk, m.ClaimLine.code)
+        .where(m.ClaimLine.encounter_pk.in_(ids))
+        .order_by(m.ClaimLine.encounter_pk, m.ClaimLine.line_no)
+    ):
+        codes.setdefault(pk, []).append(code)
+    latest = (
+        select(func.max(m.ScrubRun.id))
+        .where(m.ScrubRun.encounter_pk.in_(ids))
+        .group_by(m.ScrubRun.encounter_pk)
     )
-    edits: dict[int, list[str]] = {}
-    if latest:
-        for run_id, edit in s.execute(
-            select(m.Finding.run_id, m.Finding.edit).where(
-                m.Finding.run_id.in_(list(latest.values())),
-                m.Finding.override_reason.is_(None),
-                m.Finding.severity.in_(("error", "warning")),
-            )
-        ):
-            edits.setdefault(run_id, []).append(edit)
+    edits: dict[int, set[str]] = {}
+    for pk, edit in s.execute(
+        select(m.ScrubRun.encounter_pk, m.Finding.edit)
+        .join(m.ScrubRun, m.ScrubRun.id == m.Finding.run_id)
+        .where(
+            m.Finding.run_id.in_(latest),
+            m.Finding.override_reason.is_(None),
+            m.Finding.severity.in_(("error", "warning")),
+        )
+    ):
+        edits.setdefault(pk, set()).add(edit)
     rows = []
     for e in encs:
-        found = sorted(set(edits.get(latest.get(e.id, -1), [])))
+        found = sorted(edits.get(e.id, ()))
         policy = pol.for_payer(e.payer_id)
         open_ = e.work_status not in DONE
         due = e.date_of_service + timedelta(days=policy.deadlines.timely_filing_days) if open_ else None
+        name = ", ".join(x for x in (e.last_name, e.first_name) if x) or f"patient {e.person_id}"
         rows.append(
             QueueRow(
                 kind="claims",
@@ -262,9 +283,9 @@ def _claims(
                 reference=e.encounter_id,
                 href=f"/claims/{e.id}",
                 person_id=e.person_id,
-                patient=display_name(e.person),
+                patient=name,
                 payer=e.payer_id,
-                codes=[ln.code for ln in e.lines],
+                codes=codes.get(e.id, []),
                 date_of_service=e.date_of_service,
                 age_days=(today - e.date_of_service).days,
                 amount=e.total_charge,
