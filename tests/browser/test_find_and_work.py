@@ -25,7 +25,7 @@ from tests.browser.conftest import ARTIFACTS, Console, Served, _free_port, sign_
 from tests.web.conftest import seed_claim
 
 SCREENS = ARTIFACTS / "screens"
-VIEWPORTS = {"desktop": (1440, 900), "phone": (390, 844)}
+VIEWPORTS = {"desktop": (1440, 900), "tablet": (1024, 768), "phone": (390, 844)}
 
 
 @pytest.fixture(scope="module")
@@ -180,7 +180,7 @@ def test_pages_fit_the_viewport(browser: Any, busy: Served, viewport: str) -> No
     try:
         page = context.new_page()
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-        sign_in(page, "admin") if viewport == "desktop" else _phone_sign_in(page)
+        sign_in(page, "admin") if viewport != "phone" else _phone_sign_in(page)
         pages = {
             "dashboard": "/",
             "claims": "/claims",
