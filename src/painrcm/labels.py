@@ -18,6 +18,9 @@ LIMIT_WORDS = {
     "facet_therapeutic": "Facet injections, therapeutic",
     "facet_diagnostic": "Facet / medial branch blocks, diagnostic",
     "rfa": "Radiofrequency ablation",
+    "si_joint_diagnostic": "Sacroiliac joint injections, diagnostic",
+    "si_joint_therapeutic": "Sacroiliac joint injections, therapeutic",
+    "trigger_point": "Trigger-point injections",
 }
 STANDING_WORDS = {
     "over_limit": "over limit",

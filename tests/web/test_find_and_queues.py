@@ -359,3 +359,11 @@ def test_a_payer_file_overrides_the_deadlines(tmp_path: Path) -> None:
     assert (acme.timely_filing_days, acme.appeal_days) == (180, 60)  # merged key by key
     assert (other.timely_filing_days, other.appeal_days) == (90, 60)
     assert (medicare.timely_filing_days, medicare.appeal_days) == (365, 120)
+
+
+def test_every_bundled_limit_has_a_human_name() -> None:
+    from painrcm.policy.loader import load_policies
+
+    book = load_policies()
+    ids = {lim.id for pol in book.built_in.values() for lim in pol.frequency}
+    assert ids and all("_" not in limit_label(i) and limit_label(i)[0].isupper() for i in ids)
