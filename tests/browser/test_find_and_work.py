@@ -128,6 +128,8 @@ def test_first_run_on_an_empty_database(browser: Any, tmp_path: Path) -> None:
     context = browser.new_context(base_url=f"http://localhost:{port}")
     try:
         page = context.new_page()
+        errors: list[str] = []
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
         page.goto("/")
         expect(page.locator("#first-run")).to_contain_text("painrcm admin create-user --role admin")
         runner = CliRunner()
@@ -165,6 +167,9 @@ def test_first_run_on_an_empty_database(browser: Any, tmp_path: Path) -> None:
         # the API docs render from the app's own files
         page.goto("/api/docs")
         expect(page.locator(".swagger-ui .title").first).to_contain_text("painrcm")
+        page.locator(".opblock-summary").first.click()
+        expect(page.get_by_role("button", name="Try it out")).to_be_visible()
+        assert not errors, errors  # no CSP violation, no script error
     finally:
         context.close()
         server.should_exit = True
