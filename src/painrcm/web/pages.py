@@ -10,12 +10,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
+from painrcm import labels
 from painrcm.api.auth import login_keys
 from painrcm.store import services
 from painrcm.web import security
 from painrcm.web.deps import Auth, db, page_auth
 
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
+templates.env.filters.update(
+    words=labels.words, limit_label=labels.limit_label, region_label=labels.region_label
+)
 router = APIRouter(include_in_schema=False)
 
 

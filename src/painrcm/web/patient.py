@@ -1,4 +1,4 @@
-"""The patient page (/patients/{id}) and its CSV export; template filters for human labels."""
+"""The patient page (/patients/{id}) and its CSV export."""
 
 from __future__ import annotations
 
@@ -8,17 +8,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from painrcm import labels
 from painrcm.store import patient as patients
 from painrcm.store import services
 from painrcm.web.deps import Auth, db, page_auth
 from painrcm.web.export import csv_response
-from painrcm.web.pages import render, templates
+from painrcm.web.pages import render
 
 router = APIRouter(include_in_schema=False)
-templates.env.filters.setdefault("words", labels.words)
-templates.env.filters.setdefault("limit_label", labels.limit_label)
-templates.env.filters.setdefault("region_label", labels.region_label)
 
 
 def _on(text: str) -> date | None:
