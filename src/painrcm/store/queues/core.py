@@ -433,7 +433,11 @@ def _authorizations(
                 age_days=(today - a.start_date).days,
                 amount=None,
                 detail=a.state_label
-                + ("" if a.left is None else f", {a.left} of {a.sessions} sessions left"),
+                + (
+                    ""
+                    if a.left is None
+                    else f", {a.left} of {a.sessions} session{'' if a.sessions == 1 else 's'} left"
+                ),
                 status="open",
                 reasons=[a.state],
                 due_date=a.end_date,
