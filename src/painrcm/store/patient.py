@@ -156,7 +156,7 @@ def _visible(s: Session, ids: list[int], allowed: set[str] | None) -> bool:
         return True
     for model in (m.Chart, m.Encounter, m.Authorization):
         hit = s.scalars(
-            select(model.id).where(model.person_id.in_(ids), model.practice_id.in_(allowed)).limit(1)  # type: ignore[attr-defined]
+            select(model.id).where(model.person_id.in_(ids), model.practice_id.in_(allowed)).limit(1)
         ).first()
         if hit is not None:
             return True

@@ -136,7 +136,7 @@ def _patients(s: Session, text: str, day: date | None, allowed: set[str] | None)
     else:
         compact = "".join(text.split()).replace("-", "").upper()
         last, _, first = text.partition(",")
-        name_cond = func.upper(m.Person.last_name).like(_like(last.strip()), escape="\\")
+        name_cond: Any = func.upper(m.Person.last_name).like(_like(last.strip()), escape="\\")
         if first.strip():
             name_cond = name_cond & func.upper(m.Person.first_name).like(_like(first.strip()), escape="\\")
         elif " " in text.strip():  # "Pat Doe": first and last

@@ -81,12 +81,11 @@ class QueueFilters:
 def parse_filters(kind: str, params: dict[str, Any]) -> QueueFilters:
     if kind not in KINDS:
         raise NotFound
-    f = QueueFilters(
-        **{
-            k: str(params.get(k) or "").strip()
-            for k in ("practice", "payer", "code", "edit", "reason", "status", "assignee", "age", "due")
-        }
-    )
+    text: dict[str, Any] = {
+        k: str(params.get(k) or "").strip()
+        for k in ("practice", "payer", "code", "edit", "reason", "status", "assignee", "age", "due")
+    }
+    f = QueueFilters(**text)
     f.code, f.edit, f.reason = f.code.upper(), f.edit.upper(), f.reason.upper()
     f.sort = str(params.get("sort") or "due")
     f.order = str(params.get("order") or "asc")
