@@ -196,7 +196,7 @@ def test_human_output(four_lumbar, auth_log):
     assert res.exit_code == 0, res.output
     out = res.stdout
     assert "policy commercial" in out and "ACME-HEALTH" in out
-    (lumbar,) = [ln for ln in out.splitlines() if "epidural" in ln and "lumbar" in ln]
+    (lumbar,) = [ln for ln in out.splitlines() if "Epidural injections (FRQ001)" in ln and "lumbar" in ln]
     cells = [c.strip() for c in lumbar.replace("│", "|").split("|")]
     assert cells[2:6] == ["4", "4", "0", "2026-04-10"]
     (pa,) = [ln for ln in out.splitlines() if "PA-7001" in ln]

@@ -149,7 +149,9 @@ def scrub(
         for path in inputs:
             claims, bad = read_encounters(path)
             problems += bad
-            for enc in claims:
+            from painrcm.progress import track
+
+            for enc in track(claims, f"scrubbing {path.name}"):
                 try:
                     results.append(scrub_encounter(enc, eng, history=hist, auths=log, fix=fix))
                     encs.append(enc)
@@ -277,6 +279,7 @@ def _register_plugins() -> None:
         "painrcm.cli_ack",
         "painrcm.cli_auth",  # before cli_auth278, which joins its `auth` group
         "painrcm.cli_auth278",
+        "painrcm.cli_admin",
     ):
         if importlib.util.find_spec(name) is not None:
             importlib.import_module(name).register(app)

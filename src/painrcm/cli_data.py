@@ -49,9 +49,11 @@ def _out() -> Console:
 def _import(what: str, run: Callable[[], ImportResult]) -> None:
     """Run one import; bad input ends the command with exit 2 and the located message."""
     from painrcm.cli import fail
+    from painrcm.progress import spinner
 
     try:
-        result = run()
+        with spinner(f"importing {what}"):
+            result = run()
     except InputError as e:
         raise fail(e) from None
     parts = len(result.sources)

@@ -114,6 +114,8 @@ def register(app: typer.Typer) -> None:
             }
             print(json.dumps(doc, indent=2))
             return
+        from painrcm.labels import limit_label, region_label
+
         con = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
         con.print(f"Limits on {when.isoformat()} under policy {policy.id} (payer {payer.id})")
         t = Table(show_edge=False)
@@ -124,8 +126,8 @@ def register(app: typer.Typer) -> None:
             if r.unknown_purpose_dates:
                 note += f" (+{len(r.unknown_purpose_dates)} of unknown purpose)"
             t.add_row(
-                r.limit_id,
-                (r.region or "-").replace("_", "/"),
+                f"{limit_label(r.limit_id)} ({r.edit})",
+                region_label(r.region),
                 str(r.used),
                 str(r.max),
                 str(r.left),

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 DEMO_DB_NAME = "demo.db"
+DEMO_STEPS = 7  # the seeder's named steps (store/demo_seed.py), for the progress bar
 
 
 def register(app: typer.Typer) -> None:
@@ -33,9 +34,18 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Start the workspace: the web app and the API (OpenAPI at /api/docs)."""
+        from painrcm.cli_admin import first_admin_hint, port_problem
         from painrcm.store.db import default_url
 
-        run_server(db or default_url(), host=host, port=port, reload=reload)
+        problem = port_problem(host, port)
+        if problem:
+            print(f"painrcm: {problem}", file=sys.stderr)
+            raise typer.Exit(2)
+        url = db or default_url()
+        hint = first_admin_hint(url)
+        if hint:
+            print(hint, flush=True)
+        run_server(url, host=host, port=port, reload=reload)
 
 
 def run_server(
@@ -91,12 +101,22 @@ def demo_command(
     from painrcm.store.db import Database
     from painrcm.store.demo_seed import seed_demo
 
+    if serve:  # before seeding: never print passwords for a server that is not the one answering
+        from painrcm.cli_admin import port_problem
+
+        problem = port_problem(host, port)
+        if problem:
+            print(f"painrcm: {problem}; nothing was seeded", file=sys.stderr)
+            raise typer.Exit(2)
     path = (db_path or demo_db_path()).resolve()
     fresh_file(path)
     url = f"sqlite:///{path}"
     database = Database(url)
     engine = Engine(load_reference(), load_policies())
-    creds = seed_demo(database, engine, today=today or date.today(), seed=seed)
+    from painrcm.progress import steps
+
+    with steps(DEMO_STEPS) as step:
+        creds = seed_demo(database, engine, today=today or date.today(), seed=seed, step=step)
     print_credentials(path, creds, host, port)
     if serve:
         run_server(url, host=host, port=port, database=database)

@@ -81,6 +81,16 @@ class Authorization(_P):
     expedited_response_days: int = Field(default=3, ge=0)
 
 
+class Deadlines(_P):
+    """How long the payer allows: a claim must be filed within `timely_filing_days` of the date of
+    service; an appeal within `appeal_days` of the remittance date. The work queues show a due date
+    from these and call it due soon within `due_soon_days`."""
+
+    timely_filing_days: int = Field(default=365, ge=1)
+    appeal_days: int = Field(default=120, ge=1)
+    due_soon_days: int = Field(default=14, ge=0)
+
+
 class Drugs(_P):
     # places of service where the payer pays a drug J-code separately on a professional claim
     separately_payable_pos: list[str] = Field(default_factory=list)
@@ -122,6 +132,7 @@ class Policy(_P):
     diagnoses: Diagnoses = Field(default_factory=Diagnoses)
     authorization: Authorization = Field(default_factory=Authorization)
     disabled_edits: list[str] = Field(default_factory=list)
+    deadlines: Deadlines = Field(default_factory=Deadlines)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import random
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -109,7 +109,14 @@ class DemoCredentials:
 # --- entry point ---------------------------------------------------------------------------------
 
 
-def seed_demo(db: Database, engine: Engine, *, today: date, seed: int = 7) -> DemoCredentials:
+def seed_demo(
+    db: Database,
+    engine: Engine,
+    *,
+    today: date,
+    seed: int = 7,
+    step: Callable[[str], None] | None = None,
+) -> DemoCredentials:
     """Fill an empty workspace database with the demo data; a seeded one is left as it is."""
     with db.session() as s:
         marker = _marker(s)
@@ -120,7 +127,11 @@ def seed_demo(db: Database, engine: Engine, *, today: date, seed: int = 7) -> De
                 "the demo data goes into an empty database; this one already holds practices or users"
             )
     with db.session() as s:
-        creds = _Seeder(s, engine, today, seed).run()
+        seeder = _Seeder(s, engine, today, seed)
+        if step is not None:
+            seeder.step = step
+        creds = seeder.run()
+        seeder.step("saving")
     return creds
 
 
@@ -168,16 +179,23 @@ class _Seeder:
         self.rows: dict[str, m.Encounter] = {}  # encounter_id -> row (current and submitted claims)
         self.people: dict[str, int] = {}  # member ID -> person id
         self.users: dict[str, m.User] = {}
+        self.step: Callable[[str], None] = lambda name: None  # progress (the CLI draws a bar)
 
     def run(self) -> DemoCredentials:
+        self.step("practices and users")
         self._practices()
         creds = self._users()
+        self.step("a year of earlier services")
         history = self._history()
         bundled_auths = self._bundled()
+        self.step("current claims")
         current = self._current(history)
         submitted = self._submitted()
+        self.step("authorizations")
         self._authorizations(current, submitted, bundled_auths)
+        self.step("scrubbing every claim")
         self._scrub([*current, *(sub.row for sub in submitted)])
+        self.step("remittances")
         self._remittances(submitted)
         self._fee_schedules()
         self._work()

@@ -427,3 +427,21 @@ class FeeScheduleRow(Base):
     source: Mapped[str | None] = mapped_column(String(300))
     uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class WorkItem(Base):
+    """Who works an item of a queue (a claim, a remittance line, an authorization) and, for items with
+    no status of their own (authorizations), where the work stands."""
+
+    __tablename__ = "work_items"
+    __table_args__ = (UniqueConstraint("object_type", "object_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    object_type: Mapped[str] = mapped_column(String(20))  # encounter | remit_line | authorization
+    object_id: Mapped[int] = mapped_column(Integer)
+    practice_id: Mapped[str] = mapped_column(ForeignKey("practices.id"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[str | None] = mapped_column(String(20))
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )

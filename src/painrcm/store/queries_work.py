@@ -27,6 +27,7 @@ from sqlalchemy import and_, delete, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from painrcm.history.limits import standing
+from painrcm.labels import standing_state
 from painrcm.model import Patient
 from painrcm.model import Payer as PayerModel
 from painrcm.policy.loader import PolicyBook
@@ -315,7 +316,7 @@ class FrequencyRow:
     window_months: int
     next_payable: date
     last_session: date | None
-    state: str  # at_limit | near_limit
+    state: str  # over_limit (more paid than allowed) | at_limit | near_limit
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -377,7 +378,7 @@ def person_standing(
                 window_months=st.window_months,
                 next_payable=st.next_payable(on),
                 last_session=st.session_dates[-1] if st.session_dates else None,
-                state="at_limit" if st.left == 0 else "near_limit",
+                state=standing_state(st.used, st.max),
             )
         )
     return out

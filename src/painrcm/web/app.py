@@ -35,6 +35,12 @@ ROUTERS = (
     "painrcm.web.auth_requests",
     "painrcm.api.claim_work",
     "painrcm.web.claim_work",
+    "painrcm.api.search",
+    "painrcm.api.queues",
+    "painrcm.web.search",
+    "painrcm.web.patient",
+    "painrcm.web.queues",
+    "painrcm.web.apidocs",
 )
 log = logging.getLogger("painrcm.web")
 
@@ -47,7 +53,7 @@ def create_app(
         version=__version__,
         description="Interventional pain-management claims: scrub, work denials, track authorizations.",
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # served by painrcm.web.apidocs from local files (no CDN)
         redoc_url=None,
     )
     app.state.db = db or Database(database_url)

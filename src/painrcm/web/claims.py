@@ -39,15 +39,16 @@ class Bar:
     y: int
     width: int
     href: str | None = None
+    tone: str = "info"  # error | warning | clean | info: the bar's colour by severity
 
 
 @dataclass(frozen=True)
 class Chart:
     title: str
     bars: list[Bar]
-    label_width: int = 220
-    bar_area: int = 320
-    row: int = 24
+    label_width: int = 250
+    bar_area: int = 290
+    row: int = 26
 
     @property
     def width(self) -> int:
@@ -58,17 +59,24 @@ class Chart:
         return max(1, len(self.bars)) * self.row + 4
 
 
-def bar_chart(title: str, items: list[tuple[str, float, str, str | None]], bar_area: int = 320) -> Chart:
-    """Horizontal bars scaled to the largest value; items are (label, value, text, link)."""
+def bar_chart(
+    title: str,
+    items: list[tuple[str, float, str, str | None]],
+    bar_area: int = 290,
+    tones: list[str] | None = None,
+) -> Chart:
+    """Horizontal bars scaled to the largest value; items are (label, value, text, link); `tones` colour
+    each bar by severity."""
     top = max((v for _, v, _, _ in items), default=0) or 1
     bars = [
         Bar(
             label=label,
             value=v,
             text=text,
-            y=i * 24 + 2,
+            y=i * 26 + 2,
             width=max(1 if v else 0, round(v / top * bar_area)),
             href=href,
+            tone=tones[i] if tones else "info",
         )
         for i, (label, v, text, href) in enumerate(items)
     ]
@@ -104,9 +112,13 @@ def dashboard_charts(d: dict[str, Any], practice: str | None) -> list[Chart]:
         for r in d["findings_by_edit"][:15]
     ]
     return [
-        bar_chart("Claims by scrub status", status),
-        bar_chart("Denials by reason (denied amount)", reasons),
-        bar_chart("Findings by edit (latest scrub, not overridden)", edits),
+        bar_chart("Claims by scrub status", status, tones=[st for st, _, _, _ in status]),
+        bar_chart("Denials by reason (denied amount)", reasons, tones=["error"] * len(reasons)),
+        bar_chart(
+            "Findings by edit (latest scrub, not overridden)",
+            edits,
+            tones=["error" if r["errors"] else "warning" for r in d["findings_by_edit"][:15]],
+        ),
     ]
 
 

@@ -10,12 +10,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
+from painrcm import labels
 from painrcm.api.auth import login_keys
 from painrcm.store import services
 from painrcm.web import security
 from painrcm.web.deps import Auth, db, page_auth
 
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
+templates.env.filters.update(
+    words=labels.words, limit_label=labels.limit_label, region_label=labels.region_label
+)
 router = APIRouter(include_in_schema=False)
 
 
@@ -36,8 +40,13 @@ def _safe_next(target: str | None) -> str:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, next: str = "/") -> HTMLResponse:
-    return render(request, "login.html", None, next=_safe_next(next))
+def login_page(request: Request, next: str = "/", s: Session = Depends(db, scope="function")) -> HTMLResponse:
+    from sqlalchemy import select
+
+    from painrcm.store import models as m
+
+    first_run = s.scalars(select(m.User.id).limit(1)).first() is None
+    return render(request, "login.html", None, next=_safe_next(next), first_run=first_run)
 
 
 @router.post("/login")

@@ -1,0 +1,678 @@
+"""The four work queues over one row shape (see the package docstring)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import and_, func, or_, select, true
+from sqlalchemy.orm import Session, selectinload
+
+from painrcm.model import Payer as PayerModel
+from painrcm.policy.loader import PolicyBook
+from painrcm.policy.schema import Policy
+from painrcm.remit.explain import action_text
+from painrcm.store import models as m
+from painrcm.store import queries_work as qw
+from painrcm.store import services
+from painrcm.store.scope import NotFound, can_see_practice, get_scoped
+from painrcm.store.search import display_name
+
+KINDS = {
+    "claims": "Claims",
+    "denials": "Denials",
+    "authorizations": "Authorizations",
+    "underpayments": "Underpayments",
+}
+OBJECT_TYPE = {
+    "claims": "encounter",
+    "denials": "remit_line",
+    "underpayments": "remit_line",
+    "authorizations": "authorization",
+}
+STATUSES: dict[str, tuple[str, ...]] = {
+    "claims": ("open", "fixed", "overridden", "submitted"),
+    "denials": qw.WORK_STATUSES,
+    "underpayments": qw.WORK_STATUSES,
+    "authorizations": ("open", "requested", "renewed", "closed"),
+}
+# statuses with nothing left to do: no due date, and left out unless asked for
+DONE = {"submitted", "resolved", "written_off", "appealed", "resubmitted", "closed"}
+AGES = {"0-30": (0, 30), "31-60": (31, 60), "61-90": (61, 90), "91-180": (91, 180), "181+": (181, 100000)}
+DUES = ("overdue", "soon", "later")
+SORTS = ("due", "age", "dos", "amount", "practice", "patient", "payer", "status", "assignee")
+PER_PAGE = 100
+FETCH_LIMIT = 20000
+CENT = 0.005
+# reductions a payer may have applied wrongly: not the contract (45, A2), the patient's share (1, 2, 3)
+# or sequestration (253), all of which the remittance legitimately carries
+NOT_UNDERPAYMENT = {"45", "A2", "1", "2", "3", "253"}
+
+
+class BadFilter(ValueError):
+    """A filter or field value the queue cannot use (400 with the message)."""
+
+
+@dataclass
+class QueueFilters:
+    practice: str = ""
+    payer: str = ""
+    code: str = ""
+    edit: str = ""
+    reason: str = ""
+    status: str = ""
+    assignee: str = ""  # "" any | me | none | a user ID
+    age: str = ""
+    due: str = ""
+    sort: str = "due"
+    order: str = "asc"
+    page: int = 1
+
+    def as_query(self, **override: Any) -> dict[str, str]:
+        """The filters as URL parameters (defaults left out): saved filters are just the URL."""
+        d = {**asdict(self), **override}
+        defaults = asdict(QueueFilters())
+        return {k: str(v) for k, v in d.items() if v not in ("", None) and v != defaults[k]}
+
+
+def parse_filters(kind: str, params: dict[str, Any]) -> QueueFilters:
+    if kind not in KINDS:
+        raise NotFound
+    text: dict[str, Any] = {
+        k: str(params.get(k) or "").strip()
+        for k in ("practice", "payer", "code", "edit", "reason", "status", "assignee", "age", "due")
+    }
+    f = QueueFilters(**text)
+    f.code, f.edit, f.reason = f.code.upper(), f.edit.upper(), f.reason.upper()
+    f.sort = str(params.get("sort") or "due")
+    f.order = str(params.get("order") or "asc")
+    try:
+        f.page = max(1, int(params.get("page") or 1))
+    except ValueError:
+        raise BadFilter("page must be a number") from None
+    for name, value, allowed in (
+        ("status", f.status, (*STATUSES[kind], "all")),
+        ("age", f.age, tuple(AGES)),
+        ("due", f.due, DUES),
+        ("sort", f.sort, SORTS),
+        ("order", f.order, ("asc", "desc")),
+    ):
+        if value and value not in allowed:
+            raise BadFilter(f"{name} must be one of {', '.join(allowed)} (got {value!r})")
+    if f.assignee not in ("", "me", "none") and not f.assignee.isdigit():
+        raise BadFilter("assignee must be me, none or a user ID")
+    return f
+
+
+@dataclass
+class QueueRow:
+    kind: str
+    id: int
+    practice_id: str
+    reference: str
+    href: str | None
+    person_id: int | None
+    patient: str | None
+    payer: str | None
+    codes: list[str]
+    date_of_service: date | None
+    age_days: int | None
+    amount: float | None
+    detail: str
+    status: str
+    edits: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    assignee_id: int | None = None
+    assignee: str | None = None
+    due_date: date | None = None
+    due_what: str | None = None
+    due_state: str | None = None  # overdue | soon | later | None (nothing due)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        for k in ("date_of_service", "due_date"):
+            d[k] = d[k].isoformat() if d[k] else None
+        return d
+
+
+CSV_HEADER = [
+    "queue",
+    "id",
+    "practice",
+    "reference",
+    "patient",
+    "payer",
+    "codes",
+    "date_of_service",
+    "age_days",
+    "amount",
+    "detail",
+    "status",
+    "assignee",
+    "due_date",
+    "due_for",
+    "due_state",
+]
+
+
+def csv_row(r: QueueRow) -> list[Any]:
+    return [
+        r.kind,
+        r.id,
+        r.practice_id,
+        r.reference,
+        r.patient,
+        r.payer,
+        " ".join(r.codes),
+        r.date_of_service.isoformat() if r.date_of_service else "",
+        r.age_days,
+        None if r.amount is None else f"{r.amount:.2f}",
+        r.detail,
+        r.status,
+        r.assignee,
+        r.due_date.isoformat() if r.due_date else "",
+        r.due_what,
+        r.due_state,
+    ]
+
+
+# --- policy deadlines ----------------------------------------------------------------------------
+class _Policies:
+    def __init__(self, s: Session, book: PolicyBook) -> None:
+        self.s, self.book = s, book
+        self.cache: dict[str, Policy] = {}
+
+    def for_payer(self, payer_id: str | None) -> Policy:
+        key = payer_id or ""
+        if key not in self.cache:
+            row = self.s.get(m.Payer, payer_id) if payer_id else None
+            try:
+                payer = PayerModel(id=payer_id or "unknown", plan=row.plan if row else "commercial")  # type: ignore[arg-type]
+            except ValidationError:
+                payer = PayerModel(id=payer_id or "unknown", plan="commercial")
+            self.cache[key] = self.book.for_payer(payer)
+        return self.cache[key]
+
+
+def _due_state(due: date | None, soon_days: int, today: date) -> str | None:
+    if due is None:
+        return None
+    if due < today:
+        return "overdue"
+    if due <= today + timedelta(days=soon_days):
+        return "soon"
+    return "later"
+
+
+def _within(column: Any, allowed: set[str] | None) -> Any:
+    return true() if allowed is None else column.in_(allowed)
+
+
+# --- the four queues -----------------------------------------------------------------------------
+def _claims(
+    s: Session, allowed: set[str] | None, f: QueueFilters, pol: _Policies, today: date
+) -> list[QueueRow]:
+    # columns, not ORM objects: the claim's JSON document is never read for a queue row
+    where = [m.Encounter.work_status != "history", _within(m.Encounter.practice_id, allowed)]
+    if f.status and f.status != "all":
+        where.append(m.Encounter.work_status == f.status)
+    elif not f.status:
+        where.append(m.Encounter.work_status.not_in(DONE))
+    if f.payer:
+        where.append(func.upper(m.Encounter.payer_id).like(f"%{f.payer.upper()}%"))
+    if f.code:
+        where.append(m.Encounter.lines.any(m.ClaimLine.code == f.code))
+    ids = select(m.Encounter.id).where(*where)
+    encs = s.execute(
+        select(
+            m.Encounter.id,
+            m.Encounter.encounter_id,
+            m.Encounter.practice_id,
+            m.Encounter.payer_id,
+            m.Encounter.date_of_service,
+            m.Encounter.total_charge,
+            m.Encounter.status,
+            m.Encounter.work_status,
+            m.Encounter.person_id,
+            m.Person.last_name,
+            m.Person.first_name,
+        )
+        .join(m.Person, m.Person.id == m.Encounter.person_id)
+        .where(*where)
+        .limit(FETCH_LIMIT)
+    ).all()
+    codes: dict[int, list[str]] = {}
+    for pk, code in s.execute(
+        select(m.ClaimLine.encounter_pk, m.ClaimLine.code)
+        .where(m.ClaimLine.encounter_pk.in_(ids))
+        .order_by(m.ClaimLine.encounter_pk, m.ClaimLine.line_no)
+    ):
+        codes.setdefault(pk, []).append(code)
+    latest = (
+        select(func.max(m.ScrubRun.id))
+        .where(m.ScrubRun.encounter_pk.in_(ids))
+        .group_by(m.ScrubRun.encounter_pk)
+    )
+    edits: dict[int, set[str]] = {}
+    for pk, edit in s.execute(
+        select(m.ScrubRun.encounter_pk, m.Finding.edit)
+        .join(m.ScrubRun, m.ScrubRun.id == m.Finding.run_id)
+        .where(
+            m.Finding.run_id.in_(latest),
+            m.Finding.override_reason.is_(None),
+            m.Finding.severity.in_(("error", "warning")),
+        )
+    ):
+        edits.setdefault(pk, set()).add(edit)
+    rows = []
+    for e in encs:
+        found = sorted(edits.get(e.id, ()))
+        policy = pol.for_payer(e.payer_id)
+        open_ = e.work_status not in DONE
+        due = e.date_of_service + timedelta(days=policy.deadlines.timely_filing_days) if open_ else None
+        name = ", ".join(x for x in (e.last_name, e.first_name) if x) or f"patient {e.person_id}"
+        rows.append(
+            QueueRow(
+                kind="claims",
+                id=e.id,
+                practice_id=e.practice_id,
+                reference=e.encounter_id,
+                href=f"/claims/{e.id}",
+                person_id=e.person_id,
+                patient=name,
+                payer=e.payer_id,
+                codes=codes.get(e.id, []),
+                date_of_service=e.date_of_service,
+                age_days=(today - e.date_of_service).days,
+                amount=e.total_charge,
+                detail=(f"{e.status}: " + ", ".join(found)) if found else e.status,
+                status=e.work_status,
+                edits=found,
+                due_date=due,
+                due_what="timely filing" if due else None,
+                due_state=_due_state(due, policy.deadlines.due_soon_days, today),
+            )
+        )
+    return rows
+
+
+def _remit_rows(
+    s: Session,
+    kind: str,
+    allowed: set[str] | None,
+    f: QueueFilters,
+    pol: _Policies,
+    today: date,
+) -> list[QueueRow]:
+    q = (
+        select(m.RemitLine, m.Remittance, m.RemitClaim, m.Encounter, m.Person)
+        .join(m.RemitClaim, m.RemitLine.remit_claim_id == m.RemitClaim.id)
+        .join(m.Remittance, m.RemitClaim.remittance_id == m.Remittance.id)
+        .outerjoin(m.Encounter, m.Encounter.id == m.RemitClaim.encounter_pk)
+        .outerjoin(m.Person, m.Person.id == m.Encounter.person_id)
+        .where(_within(m.RemitLine.practice_id, allowed))
+        .options(selectinload(m.RemitLine.adjustments))
+        .limit(FETCH_LIMIT)
+    )
+    if kind == "denials":
+        q = q.where(qw.in_denial_queue())
+    else:
+        reducing = [c for c in _reduction_codes() if c not in NOT_UNDERPAYMENT]
+        q = q.where(
+            m.RemitLine.denied.is_(False),
+            m.RemitLine.paid > CENT,
+            or_(
+                m.RemitLine.adjustments.any(
+                    and_(
+                        m.RemitAdjustment.reason_code.in_(reducing),
+                        m.RemitAdjustment.group_code.in_(("CO", "OA", "PI")),
+                    )
+                ),
+                and_(
+                    m.RemitLine.allowed.is_not(None),
+                    m.RemitLine.paid < m.RemitLine.allowed - 0.01 - _pr_sum(),
+                ),
+            ),
+        )
+    if f.payer:
+        like = f"%{f.payer.upper()}%"
+        q = q.where(
+            or_(func.upper(m.Remittance.payer_name).like(like), func.upper(m.Encounter.payer_id).like(like))
+        )
+    if f.code:
+        q = q.where(m.RemitLine.code == f.code)
+    rows = []
+    for line, rem, rc, enc, person in s.execute(q).all():
+        policy = pol.for_payer(enc.payer_id if enc else None)
+        paid_on = rem.payment_date
+        open_ = line.work_status not in DONE
+        due = paid_on + timedelta(days=policy.deadlines.appeal_days) if (open_ and paid_on) else None
+        reasons = [f"{a.group_code}-{a.reason_code}" for a in sorted(line.adjustments, key=lambda a: a.id)]
+        dos = line.date_of_service or (enc.date_of_service if enc else None)
+        if kind == "denials":
+            amount = line.billed - line.paid
+            detail = (
+                action_text(line.next_action)
+                if line.next_action
+                else ("denied" if line.denied else "reduced")
+            )
+        else:
+            amount = line.billed - line.paid
+            detail = (
+                f"allowed {line.allowed:.2f}, paid {line.paid:.2f}"
+                if line.allowed is not None
+                else f"paid {line.paid:.2f}"
+            )
+        rows.append(
+            QueueRow(
+                kind=kind,
+                id=line.id,
+                practice_id=line.practice_id,
+                reference=rc.patient_control_number,
+                href=f"/claims/{enc.id}" if enc else None,
+                person_id=person.id if person else None,
+                patient=display_name(person) if person else None,
+                payer=rem.payer_name or (enc.payer_id if enc else None),
+                codes=[line.code + "".join(f"-{x}" for x in (line.modifiers or []))],
+                date_of_service=dos,
+                age_days=(today - paid_on).days if paid_on else None,
+                amount=round(amount, 2),
+                detail=detail,
+                status=line.work_status,
+                reasons=reasons,
+                due_date=due,
+                due_what="appeal" if due else None,
+                due_state=_due_state(due, policy.deadlines.due_soon_days, today),
+            )
+        )
+    return rows
+
+
+def _pr_sum() -> Any:
+    """Per remit line: what the payer put on the patient (group PR), so paid + that = allowed."""
+    return (
+        select(func.coalesce(func.sum(m.RemitAdjustment.amount), 0.0))
+        .where(m.RemitAdjustment.remit_line_id == m.RemitLine.id, m.RemitAdjustment.group_code == "PR")
+        .correlate(m.RemitLine)
+        .scalar_subquery()
+    )
+
+
+def _reduction_codes() -> list[str]:
+    from painrcm.remit.codes import code_table
+
+    return [c for c, info in code_table().carc.items() if info.reduction]
+
+
+def _authorizations(
+    s: Session, user: m.User, f: QueueFilters, book: PolicyBook, today: date
+) -> list[QueueRow]:
+    auths = qw.list_authorizations(s, user, book, practice=f.practice or None, on=today)
+    if f.payer:
+        auths = [a for a in auths if f.payer.upper() in a.payer_id.upper()]
+    if f.code:
+        auths = [a for a in auths if f.code in a.codes]
+    rows = []
+    for a in auths:
+        rows.append(
+            QueueRow(
+                kind="authorizations",
+                id=a.id,
+                practice_id=a.practice_id,
+                reference=a.auth_number,
+                href=f"/patients/{a.person_id}" if a.person_id else None,
+                person_id=a.person_id,
+                patient=a.patient,
+                payer=a.payer_id,
+                codes=a.codes,
+                date_of_service=None,
+                age_days=(today - a.start_date).days,
+                amount=None,
+                detail=a.state_label
+                + (
+                    ""
+                    if a.left is None
+                    else f", {a.left} of {a.sessions} session{'' if a.sessions == 1 else 's'} left"
+                ),
+                status="open",
+                reasons=[a.state],
+                due_date=a.end_date,
+                due_what="expires",
+                due_state=_due_state(a.end_date, a.warning_days, today),
+            )
+        )
+    return rows
+
+
+def _with_work_items(s: Session, kind: str, rows: list[QueueRow]) -> None:
+    if not rows:
+        return
+    otype = OBJECT_TYPE[kind]
+    items = {
+        w.object_id: w
+        for w in s.scalars(
+            select(m.WorkItem).where(
+                m.WorkItem.object_type == otype, m.WorkItem.object_id.in_([r.id for r in rows])
+            )
+        )
+    }
+    names = {u.id: u.name for u in s.scalars(select(m.User))}
+    for r in rows:
+        w = items.get(r.id)
+        if w is None:
+            continue
+        r.assignee_id = w.assignee_id
+        r.assignee = names.get(w.assignee_id) if w.assignee_id else None
+        if kind == "authorizations" and w.status:
+            r.status = w.status
+            if w.status in DONE:
+                r.due_state = None
+
+
+def _matches(r: QueueRow, f: QueueFilters, user: m.User) -> bool:
+    if f.edit and f.edit not in r.edits:
+        return False
+    if f.reason:
+        group, _, code = f.reason.rpartition("-")
+        if not any(
+            (x == f.reason) if group else (x.rpartition("-")[2] == code or x == f.reason) for x in r.reasons
+        ):
+            return False
+    if f.status == "all":
+        pass
+    elif f.status:
+        if r.status != f.status:
+            return False
+    elif r.status in DONE:  # by default, only what is left to do
+        return False
+    if f.assignee == "me" and r.assignee_id != user.id:
+        return False
+    if f.assignee == "none" and r.assignee_id is not None:
+        return False
+    if f.assignee.isdigit() and r.assignee_id != int(f.assignee):
+        return False
+    if f.age:
+        lo, hi = AGES[f.age]
+        if r.age_days is None or not lo <= r.age_days <= hi:
+            return False
+    return not (f.due and r.due_state != f.due)
+
+
+def _sort_key(sort: str) -> Any:
+    def key(r: QueueRow) -> tuple[Any, ...]:
+        value: Any = {
+            "due": r.due_date,
+            "age": r.age_days,
+            "dos": r.date_of_service,
+            "amount": r.amount,
+            "practice": r.practice_id,
+            "patient": r.patient,
+            "payer": r.payer,
+            "status": r.status,
+            "assignee": r.assignee,
+        }[sort]
+        return (value is None, value if value is not None else 0, r.id)
+
+    return key
+
+
+@dataclass
+class QueuePage:
+    kind: str
+    rows: list[QueueRow]
+    total: int
+    page: int
+    pages: int
+    counts: dict[str, int]  # overdue / soon over the filtered rows
+
+
+def list_queue(
+    s: Session,
+    user: m.User,
+    kind: str,
+    f: QueueFilters,
+    policies: PolicyBook,
+    *,
+    all_rows: bool = False,
+    audit: bool = True,
+) -> QueuePage:
+    """One page of a queue (or every row, for export), filtered and sorted; audited (IDs only)."""
+    if kind not in KINDS:
+        raise NotFound
+    allowed = qw.scope_for(s, user, f.practice or None)
+    today = services.today()
+    pol = _Policies(s, policies)
+    if kind == "claims":
+        rows = _claims(s, allowed, f, pol, today)
+    elif kind == "authorizations":
+        rows = _authorizations(s, user, f, policies, today)
+    else:
+        rows = _remit_rows(s, kind, allowed, f, pol, today)
+    _with_work_items(s, kind, rows)
+    rows = [r for r in rows if _matches(r, f, user)]
+    rows.sort(key=_sort_key(f.sort), reverse=f.order == "desc")
+    if f.order == "desc":  # nothing-due rows stay last either way
+        rows.sort(key=lambda r: _sort_key(f.sort)(r)[0])
+    total = len(rows)
+    pages = max(1, -(-total // PER_PAGE))
+    page = min(f.page, pages)
+    shown = rows if all_rows else rows[(page - 1) * PER_PAGE : page * PER_PAGE]
+    counts = {
+        "overdue": sum(1 for r in rows if r.due_state == "overdue"),
+        "soon": sum(1 for r in rows if r.due_state == "soon"),
+    }
+    if audit:
+        services.audit(
+            s,
+            user.id,
+            "read",
+            f"{kind}_queue",
+            None,
+            f.practice or None,
+            person_ids=sorted({r.person_id for r in shown if r.person_id is not None}),
+            rows=len(shown),
+        )
+    return QueuePage(kind=kind, rows=shown, total=total, page=page, pages=pages, counts=counts)
+
+
+def assignable_users(s: Session, user: m.User) -> list[m.User]:
+    """Active users (for the assignee filter and the assign menu)."""
+    return list(s.scalars(select(m.User).where(m.User.active.is_(True)).order_by(m.User.name)))
+
+
+_MODEL: dict[str, Any] = {
+    "encounter": m.Encounter,
+    "remit_line": m.RemitLine,
+    "authorization": m.Authorization,
+}
+
+
+def _objects(s: Session, user: m.User, kind: str, ids: Iterable[int]) -> list[Any]:
+    if kind not in KINDS:
+        raise NotFound
+    ids = sorted({int(i) for i in ids})
+    if not ids:
+        raise BadFilter("choose at least one row")
+    if len(ids) > 1000:
+        raise BadFilter("at most 1000 rows at once")
+    return [get_scoped(s, _MODEL[OBJECT_TYPE[kind]], i, user) for i in ids]
+
+
+def _item(s: Session, otype: str, obj: Any) -> m.WorkItem:
+    w = s.scalars(
+        select(m.WorkItem).where(m.WorkItem.object_type == otype, m.WorkItem.object_id == obj.id)
+    ).first()
+    if w is None:
+        w = m.WorkItem(object_type=otype, object_id=obj.id, practice_id=obj.practice_id)
+        s.add(w)
+    return w
+
+
+def assign(s: Session, user: m.User, kind: str, ids: Sequence[int], assignee_id: int | None) -> int:
+    """Give rows to a user (None: unassign). The assignee must be active and work each row's practice
+    (or the row is refused with the reason). Audited per row. Returns the rows changed."""
+    objs = _objects(s, user, kind, ids)
+    assignee = None
+    if assignee_id is not None:
+        assignee = s.get(m.User, assignee_id)
+        if assignee is None or not assignee.active:
+            raise BadFilter("no active user with that ID")
+        for o in objs:
+            if not can_see_practice(s, assignee, o.practice_id):
+                raise BadFilter(f"{assignee.name} does not work practice {o.practice_id}")
+    otype = OBJECT_TYPE[kind]
+    changed = 0
+    for o in objs:
+        w = _item(s, otype, o)
+        if w.assignee_id != assignee_id:
+            services.audit(
+                s,
+                user.id,
+                "assign",
+                otype,
+                o.id,
+                o.practice_id,
+                assignee_from=w.assignee_id,
+                assignee_to=assignee_id,
+            )
+            w.assignee_id, w.updated_by = assignee_id, user.id
+            changed += 1
+    s.flush()
+    return changed
+
+
+def set_status(s: Session, user: m.User, kind: str, ids: Sequence[int], status: str) -> int:
+    """Bulk status change (audited per row). Returns the rows changed."""
+    if status not in STATUSES.get(kind, ()):
+        raise BadFilter(f"status must be one of {', '.join(STATUSES.get(kind, ()))} (got {status!r})")
+    objs = _objects(s, user, kind, ids)
+    otype = OBJECT_TYPE[kind]
+    changed = 0
+    for o in objs:
+        if kind == "authorizations":
+            w = _item(s, otype, o)
+            before = w.status or "open"
+            w.status, w.updated_by = status, user.id
+        else:
+            if kind == "claims" and o.work_status == "history":
+                raise NotFound
+            before = o.work_status
+            o.work_status = status
+        if before != status:
+            services.audit(
+                s,
+                user.id,
+                "update",
+                otype,
+                o.id,
+                o.practice_id,
+                work_status_from=before,
+                work_status_to=status,
+                bulk=True,
+            )
+            changed += 1
+    s.flush()
+    return changed
