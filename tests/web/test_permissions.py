@@ -97,6 +97,7 @@ SEGMENT_OBJECTS: dict[str, str] = {
     "practices": "practice",
     "users": "user",
     "dashboard": "practice",
+    "auth-requests": "auth_request",
 }
 GENERIC_PARAMS = {"id", "pk", "object_id", "item_id"}
 # Objects that do not belong to a practice (the matrix checks them for admin-only access instead).
@@ -169,7 +170,25 @@ def seed_p02(db: Database, engine: Any) -> dict[str, Any]:
             total=1,
             done=1,
         )
-        s.add_all([auth, job])
+        auth_request = m.AuthRequest(
+            practice_id="P02",
+            person_id=person.id,
+            request_id=f"{tag}-REQ",
+            payer_id="MEDICARE",
+            member_id=patient["member_id"],
+            planned_date=date.today() + timedelta(days=10),
+            codes=["64483"],
+            auth_codes=["64483"],
+            families=["epidural_transforaminal"],
+            status="pended",
+            ready=False,
+            waiting_for=[f"evidence ({tag})"],
+            evidence=[],
+            document={},
+            source="api",
+            response_due=date.today() + timedelta(days=7),
+        )
+        s.add_all([auth, job, auth_request])
         s.flush()
         remit = m.Remittance(
             practice_id="P02",
@@ -214,6 +233,7 @@ def seed_p02(db: Database, engine: Any) -> dict[str, Any]:
             "run": run.id,
             "finding": run.findings[0].id,
             "authorization": auth.id,
+            "auth_request": auth_request.id,
             "import_job": job.id,
             "remittance": remit.id,
             "remit_claim": rclaim.id,
@@ -269,7 +289,7 @@ class Call:
 
     @property
     def api(self) -> bool:
-        return self.path.startswith("/api/")
+        return self.path.startswith(("/api/", "/fhir/"))  # the FHIR front door is API too
 
     @property
     def params(self) -> list[str]:

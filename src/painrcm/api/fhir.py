@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from painrcm.errors import InputError
 from painrcm.fhir import mapping as fm
 from painrcm.store import auth_requests as ar
-from painrcm.store.scope import NotFound
+from painrcm.store.scope import NotFound, can_see_practice
 from painrcm.web.deps import Auth, api_auth, db
 
 router = APIRouter(prefix="/fhir", tags=["fhir"])
@@ -29,6 +29,13 @@ def _problem(code: str, text: str, status: int, expression: str | None = None) -
     return _answer(fm.error_outcome(fm.FhirError(expression or "$", text, code)), status)
 
 
+def _out_of_scope(s: Session, auth: Auth, practice: str | None) -> JSONResponse | None:
+    """A `?practice=` outside the caller's practices is not found, before the body is even read."""
+    if practice and not can_see_practice(s, auth.user, practice):
+        return _problem("not-found", "no practice of yours has that ID", 404)
+    return None
+
+
 @router.post("/Claim/$validate")
 def validate(
     request: Request,
@@ -40,6 +47,8 @@ def validate(
     """Scrub a professional Claim against the workspace (the patient's history and authorizations at
     every practice) without storing it: an OperationOutcome with one issue per finding (edit ID in
     `details.coding`, line as `Claim.item[n]`, the fix in `diagnostics`) and the edits not checked."""
+    if (refused := _out_of_scope(s, auth, practice)) is not None:
+        return refused
     try:
         enc = fm.claim_to_encounter(fm.parse(body), practice_id=practice)
         result = ar.validate_claim(s, auth.user, enc, request.app.state.engine, practice)
@@ -63,6 +72,8 @@ def submit(
 ) -> JSONResponse:
     """Record a prior-authorization request and answer a pended ClaimResponse listing the evidence it
     still needs (one processNote per gap). The same request identifier again refreshes the evidence."""
+    if (refused := _out_of_scope(s, auth, practice)) is not None:
+        return refused
     try:
         parsed = fm.parse(body, want_use="preauthorization")
         enc = fm.claim_to_encounter(parsed, practice_id=practice)
@@ -88,6 +99,8 @@ def claim_response(
 ) -> JSONResponse:
     """Apply a payer's answer (approved, pended, denied; certification number, window, sessions) to the
     request it names in `request.identifier`; an approval becomes an authorization on file."""
+    if (refused := _out_of_scope(s, auth, practice)) is not None:
+        return refused
     try:
         d = fm.decision_from_response(body)
         assert d.request_id is not None
