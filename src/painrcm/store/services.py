@@ -17,6 +17,7 @@ from painrcm.model import Encounter as EncounterModel
 from painrcm.model import Line, Patient
 from painrcm.scrub import Engine, scrub_encounter
 from painrcm.store import models as m
+from painrcm.store.db import defer_write
 
 
 def _key(k: tuple[str, str] | None) -> str | None:
@@ -249,18 +250,23 @@ def audit(
     practice_id: str | None = None,
     **detail: Any,
 ) -> None:
-    """Append to the audit log (never updated or deleted). Detail must hold no PHI beyond IDs."""
-    s.add(
-        m.AuditEntry(
-            user_id=user_id,
-            action=action,
-            object_type=object_type,
-            object_id=None if object_id is None else str(object_id),
-            practice_id=practice_id,
-            detail=detail,
-            at=datetime.now(UTC),
-        )
+    """Append to the audit log (never updated or deleted). Detail must hold no PHI beyond IDs.
+
+    A read's entry is written after the read's own transaction, in a short one of its own
+    (``db.defer_write``): a busy database never turns a successful read into an error."""
+    entry = m.AuditEntry(
+        user_id=user_id,
+        action=action,
+        object_type=object_type,
+        object_id=None if object_id is None else str(object_id),
+        practice_id=practice_id,
+        detail=detail,
+        at=datetime.now(UTC),
     )
+    if action == "read":
+        defer_write(s, lambda ws: ws.add(entry))
+    else:
+        s.add(entry)
 
 
 def today() -> date:
