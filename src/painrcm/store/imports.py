@@ -24,12 +24,14 @@ import hashlib
 import io
 import json
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from painrcm.errors import InputError
@@ -43,6 +45,8 @@ from painrcm.remit.explain import ExplainedLine, explain_remittance
 from painrcm.scrub import Engine
 from painrcm.store import models as m
 from painrcm.store import services
+from painrcm.store.boundaries import check_encounter
+from painrcm.store.db import Database, is_busy
 from painrcm.x12.reader835 import read_835
 from painrcm.x12.reader837 import read_837
 from painrcm.x12.remit_model import Remittance as RemitModel
@@ -227,20 +231,18 @@ def _practice_for(s: Session, enc: EncounterModel, practice_id: str | None, file
 # --- writing ------------------------------------------------------------------------------------
 
 
-def _save_claims(
+def _store_claims(
     s: Session,
-    engine: Engine,
     encs: Sequence[EncounterModel],
     places: Sequence[str],
     result: ImportResult,
     *,
     file: str,
     json_places: bool,
-    user_id: int | None,
     work_status: str,
-    scrub: bool,
-    progress: Progress | None,
-) -> None:
+    ticker: _Ticker,
+) -> list[m.Encounter]:
+    """Save the file's claims (no scrubbing); the rows that were added or changed."""
     # Resolve every practice before writing a claim (a bad practice refuses the file, nothing half-saved).
     practices = [_practice_for(s, e, result.practice_id, file, p) for e, p in zip(encs, places, strict=True)]
     seen: dict[tuple[str, str], str] = {}
@@ -252,8 +254,6 @@ def _save_claims(
                 f"a unique encounter ID in the file ({enc.encounter_id!r} is also at {seen[(pid, enc.encounter_id)]})",
             )
         seen[(pid, enc.encounter_id)] = place
-    ticker = _Ticker(progress, len(encs) * (2 if scrub else 1))
-    ticker.start()
     changed: list[m.Encounter] = []
     for enc, pid in zip(encs, practices, strict=True):
         existed = s.scalars(
@@ -272,6 +272,28 @@ def _save_claims(
             else:
                 result.updated += 1
         ticker.step()
+    return changed
+
+
+def _save_claims(
+    s: Session,
+    engine: Engine,
+    encs: Sequence[EncounterModel],
+    places: Sequence[str],
+    result: ImportResult,
+    *,
+    file: str,
+    json_places: bool,
+    user_id: int | None,
+    work_status: str,
+    scrub: bool,
+    progress: Progress | None,
+) -> None:
+    ticker = _Ticker(progress, len(encs) * (2 if scrub else 1))
+    ticker.start()
+    changed = _store_claims(
+        s, encs, places, result, file=file, json_places=json_places, work_status=work_status, ticker=ticker
+    )
     if not scrub:
         return
     ticker.step(len(encs) - len(changed))
@@ -511,11 +533,7 @@ def _save_remittance(
     return out
 
 
-def _import_835(s: Session, data: bytes, file: str, result: ImportResult, progress: Progress | None) -> None:
-    read = read_835(_text(data, file), file)
-    result.warnings.extend(str(w) for w in read.warnings)
-    if not read.remittances:
-        raise InputError(file, None, "at least one 835 transaction set")
+def _import_835(s: Session, read: Any, file: str, result: ImportResult, progress: Progress | None) -> None:
     plans: list[tuple[RemitModel, str, list[m.Encounter]]] = []
     for rem in read.remittances:  # decide every practice before writing anything
         rows = _candidates(s, {c.patient_control_number for c in rem.claims}, result.practice_id)
@@ -566,6 +584,106 @@ def _job_row(
     return job
 
 
+@dataclass
+class ReadFile:
+    """A file read and checked, before anything is written (no database needed)."""
+
+    kind: str
+    encounters: list[EncounterModel] = field(default_factory=list)
+    places: list[str] = field(default_factory=list)
+    auths: list[AuthRecord] = field(default_factory=list)
+    remittances: Any = None  # the 835 reader's result
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def records(self) -> int:
+        if self.kind == "auths":
+            return len(self.auths)
+        if self.kind == "x12_835":
+            return sum(len(r.claims) for r in self.remittances.remittances)
+        return len(self.encounters)
+
+
+def read_file(kind: str, data: bytes, file_name: str) -> ReadFile:
+    """Parse and check a file of `kind`; InputError (located) for anything the workspace cannot take."""
+    if kind not in KINDS:
+        raise InputError(file_name, None, f"an import kind of {', '.join(KINDS)} (got {kind!r})")
+    out = ReadFile(kind)
+    if kind == "x12_835":
+        out.remittances = read_835(_text(data, file_name), file_name)
+        out.warnings.extend(str(w) for w in out.remittances.warnings)
+        if not out.remittances.remittances:
+            raise InputError(file_name, None, "at least one 835 transaction set")
+    elif kind == "auths":
+        out.auths = read_auth_log(data, file_name)
+    elif kind == "encounters":
+        out.encounters, out.places = read_encounter_json(data, file_name)
+        for enc, place in zip(out.encounters, out.places, strict=True):
+            check_encounter(enc, file_name, place)
+    else:
+        out.encounters, out.warnings = read_837_claims(data, file_name)
+        out.places = [f"claim {e.encounter_id!r}" for e in out.encounters]
+        for enc, place in zip(out.encounters, out.places, strict=True):
+            check_encounter(enc, file_name, place, json_places=False)
+    return out
+
+
+def _write_records(
+    s: Session,
+    parsed: ReadFile,
+    result: ImportResult,
+    *,
+    file_name: str,
+    work_status: str,
+    progress: Progress | None,
+    ticker_total: int | None = None,
+) -> list[m.Encounter]:
+    """Write the file's records in the session's transaction; the claims that must be scrubbed."""
+    result.records = parsed.records
+    result.warnings.extend(parsed.warnings)
+    if parsed.kind == "x12_835":
+        result.records = 0  # counted per remittance
+        _import_835(s, parsed.remittances, file_name, result, progress)
+        return []
+    if parsed.kind == "auths":
+        _save_auths(s, parsed.auths, result, progress, file_name)
+        return []
+    ticker = _Ticker(progress, ticker_total or len(parsed.encounters))
+    ticker.start()
+    return _store_claims(
+        s,
+        parsed.encounters,
+        parsed.places,
+        result,
+        file=file_name,
+        json_places=parsed.kind == "encounters",
+        work_status=work_status,
+        ticker=ticker,
+    )
+
+
+def _finish(s: Session, job: m.ImportJob, result: ImportResult, user_id: int | None) -> None:
+    job.status, job.done, job.total = "done", result.records, result.records
+    job.message, job.finished_at = result.summary(), datetime.now(UTC)
+    services.audit(
+        s,
+        user_id,
+        "import",
+        "import_job",
+        job.id,
+        job.practice_id,
+        kind=job.kind,
+        records=result.records,
+        added=result.added,
+        updated=result.updated,
+        unchanged=result.unchanged,
+        encounter_pks=result.encounter_pks[:200],
+        remittance_ids=result.remittance_ids,
+    )
+    s.flush()
+    log.info("import %s (%s) done: %d records, %d added", job.id, job.kind, result.records, result.added)
+
+
 def import_bytes(
     s: Session,
     engine: Engine,
@@ -580,7 +698,8 @@ def import_bytes(
     scrub: bool | None = None,
     job_id: int | None = None,
 ) -> ImportResult:
-    """Import one file of `kind` in the session's transaction (all-or-nothing, idempotent).
+    """Import one file of `kind` in the session's transaction (all-or-nothing, idempotent). For a
+    shared database prefer `import_file`, which keeps its write transactions short.
 
     ``job_id``: the ImportJob row a background job already created for this file (see store/jobs.py).
     ``scrub``: scrub the saved claims (default: unless ``work_status == "history"``).
@@ -605,50 +724,165 @@ def import_bytes(
     if job.status == "done":
         result.duplicate = True
         return result
-    if kind == "x12_835":
-        _import_835(s, data, file_name, result, progress)
-    elif kind == "auths":
-        records = read_auth_log(data, file_name)
-        result.records = len(records)
-        _save_auths(s, records, result, progress, file_name)
-    else:
-        if kind == "encounters":
-            encs, places = read_encounter_json(data, file_name)
-        else:
-            encs, warnings = read_837_claims(data, file_name)
-            places = [f"claim {e.encounter_id!r}" for e in encs]
-            result.warnings.extend(warnings)
-        result.records = len(encs)
-        _save_claims(
-            s,
-            engine,
-            encs,
-            places,
-            result,
-            file=file_name,
-            json_places=kind == "encounters",
-            user_id=user_id,
-            work_status=work_status,
-            scrub=(work_status != "history") if scrub is None else scrub,
-            progress=progress,
-        )
-    job.status, job.done, job.total = "done", result.records, result.records
-    job.message, job.finished_at = result.summary(), datetime.now(UTC)
-    services.audit(
-        s,
-        user_id,
-        "import",
-        "import_job",
-        job.id,
-        practice_id,
-        kind=kind,
-        records=result.records,
-        added=result.added,
-        updated=result.updated,
-        unchanged=result.unchanged,
-        encounter_pks=result.encounter_pks[:200],
-        remittance_ids=result.remittance_ids,
+    parsed = read_file(kind, data, file_name)
+    do_scrub = (work_status != "history") if scrub is None else scrub
+    total = len(parsed.encounters) * (2 if do_scrub else 1)
+    changed = _write_records(
+        s, parsed, result, file_name=file_name, work_status=work_status, progress=progress, ticker_total=total
     )
-    s.flush()
-    log.info("import %s (%s) done: %d records, %d added", job.id, kind, result.records, result.added)
+    if parsed.encounters and do_scrub:
+        done = len(parsed.encounters) * 2 - len(changed)
+        for row in sorted(changed, key=lambda r: (r.date_of_service, r.id)):
+            services.scrub_row(s, row, engine, user_id)
+            result.scrubbed += 1
+            done += 1
+            if progress and (done % PROGRESS_EVERY == 0 or done == total):
+                progress(done, total)
+    _finish(s, job, result, user_id)
+    return result
+
+
+# --- short transactions (background jobs) -------------------------------------------------------
+
+WRITE_ATTEMPTS = 8
+IMPORT_LOCK = 0x70A1_2C01  # PostgreSQL advisory lock: one import writes at a time
+
+
+class JobTaken(Exception):
+    """The job is no longer this worker's (a watchdog failed it as dead; another run took it)."""
+
+
+OwnerCheck = Callable[[Session], None]
+
+
+def _write_lock(s: Session, job_id: int) -> None:
+    """Start the write transaction by taking the lock, so what it reads next cannot change under it:
+    on SQLite the first statement is a write (the write lock, waiting up to the busy timeout); on
+    PostgreSQL an advisory lock serializes imports (two files with the same claims never race)."""
+    bind = s.get_bind()
+    if bind.dialect.name == "postgresql":
+        s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": IMPORT_LOCK})
+    s.execute(update(m.ImportJob).where(m.ImportJob.id == job_id).values(heartbeat_at=datetime.now(UTC)))
+
+
+def _short(db: Database, job_id: int, owner: OwnerCheck | None, fn: Callable[[Session], Any]) -> Any:
+    """Run `fn` in one short write transaction, retried while the database is busy or a concurrent
+    writer stored the same rows first (then the next attempt reads them and reports them as they are)."""
+    for attempt in range(WRITE_ATTEMPTS):
+        try:
+            with db.session() as s:
+                _write_lock(s, job_id)
+                if owner is not None:
+                    owner(s)
+                return fn(s)
+        except IntegrityError:
+            if attempt == WRITE_ATTEMPTS - 1:
+                raise
+            log.info("import job %s: a concurrent writer stored the same rows; reading again", job_id)
+        except Exception as e:
+            if not is_busy(e) or attempt == WRITE_ATTEMPTS - 1:
+                raise
+            log.info("import job %s: database busy; retrying", job_id)
+        time.sleep(min(2.0, 0.1 * 2**attempt))
+    raise AssertionError("unreachable")
+
+
+def import_file(
+    db: Database,
+    engine: Engine,
+    *,
+    job_id: int,
+    data: bytes,
+    progress: Progress | None = None,
+    owner: OwnerCheck | None = None,
+    work_status: str = "open",
+    scrub: bool | None = None,
+) -> ImportResult:
+    """Import the file of an ImportJob row with short write transactions, for a shared database.
+
+    1. The file is read and checked with no transaction open (a bad file raises InputError; nothing
+       was written).
+    2. All of its records are written in one short transaction (all-or-nothing for the file), which
+       takes the write lock first (see `_write_lock`), so overlapping imports of the same claims each
+       end with a per-claim outcome (added, updated, unchanged), never a unique-key error.
+    3. Each new or changed claim is scrubbed with no transaction open (the engine's work), and its run
+       is stored in a short transaction of its own; a claim a crashed run left unscrubbed is scrubbed
+       when the file is imported again.
+    4. The job is marked done (with its audit entry) in a last short transaction.
+
+    `owner(session)` raises JobTaken when the job is no longer this worker's; it runs in every write.
+    """
+    with db.session() as s:
+        job = s.get(m.ImportJob, job_id)
+        if job is None:
+            raise ValueError(f"no import job {job_id}")
+        kind, file_name, practice_id, user_id = job.kind, job.file_name, job.practice_id, job.created_by
+        result = ImportResult(
+            kind=kind, file_name=file_name, file_hash=job.file_hash, practice_id=practice_id, import_id=job.id
+        )
+        if practice_id is not None:
+            _require_practice(s, practice_id, file_name)
+        if job.status == "done":
+            result.duplicate = True
+            return result
+    parsed = read_file(kind, data, file_name)
+    do_scrub = bool(parsed.encounters) and ((work_status != "history") if scrub is None else scrub)
+    total = len(parsed.encounters) * (2 if do_scrub else 1)
+
+    def write(s: Session) -> list[int]:
+        attempt = ImportResult(
+            kind=kind,
+            file_name=file_name,
+            file_hash=result.file_hash,
+            practice_id=practice_id,
+            import_id=job_id,
+        )
+        changed = _write_records(
+            s,
+            parsed,
+            attempt,
+            file_name=file_name,
+            work_status=work_status,
+            progress=progress,
+            ticker_total=total,
+        )
+        ids = [r.id for r in sorted(changed, key=lambda r: (r.date_of_service, r.id))]
+        if do_scrub:  # claims a crashed run stored but did not scrub
+            left = s.scalars(
+                select(m.Encounter.id).where(
+                    m.Encounter.id.in_(set(attempt.encounter_pks) - set(ids)),
+                    m.Encounter.status == "unscrubbed",
+                    m.Encounter.work_status != "history",
+                )
+            ).all()
+            ids += sorted(left)
+        result.__dict__.update({k: v for k, v in attempt.__dict__.items() if k != "scrubbed"})
+        return ids
+
+    to_scrub: list[int] = _short(db, job_id, owner, write)
+    done = total - len(to_scrub)
+    for pk in to_scrub:
+        with db.session() as rs:  # the engine's work: no write transaction open
+            row = rs.get(m.Encounter, pk)
+            if row is None:
+                continue
+            enc, run = services.compute_scrub(rs, row, engine)
+
+        def store(s: Session, pk: int = pk, enc: Any = enc, run: Any = run) -> None:
+            row = s.get(m.Encounter, pk)
+            if row is not None:
+                services.store_scrub(s, row, enc, run, user_id)
+
+        _short(db, job_id, owner, store)
+        result.scrubbed += 1
+        done += 1
+        if progress and (done % PROGRESS_EVERY == 0 or done == total):
+            progress(done, total)
+
+    def finish(s: Session) -> None:
+        job = s.get(m.ImportJob, job_id)
+        assert job is not None
+        _finish(s, job, result, user_id)
+
+    _short(db, job_id, owner, finish)
     return result

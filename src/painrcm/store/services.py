@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from painrcm.history import History, member_key, name_key
 from painrcm.history.auths import AuthLog
+from painrcm.model import ClaimResult, Line, Patient
 from painrcm.model import Encounter as EncounterModel
-from painrcm.model import Line, Patient
 from painrcm.scrub import Engine, scrub_encounter
 from painrcm.store import models as m
 from painrcm.store.db import defer_write
@@ -190,14 +190,21 @@ def auth_log(s: Session, person: m.Person) -> AuthLog:
     )
 
 
-def scrub_row(s: Session, row: m.Encounter, engine: Engine, user_id: int | None = None) -> m.ScrubRun:
-    """Scrub a stored claim against everything the database knows of the patient; keep the run."""
+def compute_scrub(s: Session, row: m.Encounter, engine: Engine) -> tuple[EncounterModel, ClaimResult]:
+    """Scrub a stored claim against everything the database knows of the patient (reads only)."""
     enc = to_model(row)
     person = s.get(m.Person, row.person_id)
     assert person is not None
     result = scrub_encounter(
         enc, engine, history=person_history(s, person, engine), auths=auth_log(s, person), fix=True
     )
+    return enc, result
+
+
+def store_scrub(
+    s: Session, row: m.Encounter, enc: EncounterModel, result: ClaimResult, user_id: int | None = None
+) -> m.ScrubRun:
+    """Keep a scrub's run and the claim's new status (and its coded lines, when it came without)."""
     run = m.ScrubRun(
         encounter_pk=row.id,
         status=result.status,
@@ -225,6 +232,12 @@ def scrub_row(s: Session, row: m.Encounter, engine: Engine, user_id: int | None 
         row.lines = _lines(enc.model_copy(update={"lines": result.lines}))
     s.flush()
     return run
+
+
+def scrub_row(s: Session, row: m.Encounter, engine: Engine, user_id: int | None = None) -> m.ScrubRun:
+    """Scrub a stored claim against everything the database knows of the patient; keep the run."""
+    enc, result = compute_scrub(s, row, engine)
+    return store_scrub(s, row, enc, result, user_id)
 
 
 def latest_run(row: m.Encounter) -> m.ScrubRun | None:

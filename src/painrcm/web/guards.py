@@ -13,7 +13,6 @@ Retry-After, `BadText` (text the schema cannot hold) -> 422, a unique conflict -
 from __future__ import annotations
 
 import logging
-import traceback
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -21,6 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from painrcm.store.db import BadText, Busy, is_busy
+from painrcm.store.safelog import safe_trace
 
 log = logging.getLogger("painrcm.web")
 
@@ -29,22 +29,6 @@ MAX_BODY = 51 * 1024 * 1024  # the largest upload (50 MB) and its multipart enve
 
 class BodyTooLarge(Exception):
     pass
-
-
-def safe_trace(e: BaseException) -> str:
-    """An exception as type names and code locations only (no messages: they may hold data)."""
-    lines: list[str] = []
-    seen: set[int] = set()
-    cur: BaseException | None = e
-    while cur is not None and id(cur) not in seen:
-        seen.add(id(cur))
-        frames = traceback.extract_tb(cur.__traceback__)
-        where = " <- ".join(
-            f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}" for f in reversed(frames[-6:])
-        )
-        lines.append(f"{type(cur).__module__}.{type(cur).__name__} at {where or '?'}")
-        cur = cur.__cause__ or cur.__context__
-    return "; caused by ".join(lines)
 
 
 async def _send_json(send: Any, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
