@@ -19,10 +19,7 @@ Nothing here logs PHI: log lines carry import IDs, kinds and counts only.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
-import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -35,10 +32,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from painrcm.errors import InputError
-from painrcm.history.auths import COLUMNS as AUTH_COLUMNS
-from painrcm.history.auths import AuthLog
+from painrcm.history.auths import AuthLog, csv_rows
 from painrcm.history.auths import Authorization as AuthRecord
-from painrcm.inputs import encounter_from_obj
+from painrcm.inputs import encounter_from_obj, parse_json
 from painrcm.model import Encounter as EncounterModel
 from painrcm.remit.codes import code_table
 from painrcm.remit.explain import ExplainedLine, explain_remittance
@@ -126,19 +122,20 @@ class _Ticker:
 
 def _text(data: bytes, file: str) -> str:
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise InputError(file, f"byte {e.start}", "UTF-8 text") from e
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise InputError(file, f"character {nul}", "text without NUL characters")
+    return text
 
 
 def _json(data: bytes, file: str) -> Any:
     text = _text(data, file)
     if not text.strip():
         raise InputError(file, None, "a non-empty file")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise InputError(file, f"line {e.lineno}, column {e.colno}", f"valid JSON ({e.msg})") from e
+    return parse_json(text, file)
 
 
 def read_encounter_json(data: bytes, file: str) -> tuple[list[EncounterModel], list[str]]:
@@ -177,14 +174,7 @@ def read_auth_log(data: bytes, file: str) -> list[AuthRecord]:
         if not isinstance(rows, list):
             raise InputError(file, "$", "a JSON list of authorization records")
     else:
-        reader = csv.DictReader(io.StringIO(text))
-        header = [h.strip() for h in (reader.fieldnames or [])]
-        missing = [c for c in AUTH_COLUMNS if c not in header]
-        if missing:
-            raise InputError(
-                file, "header row", f"the columns {', '.join(AUTH_COLUMNS)} (missing {', '.join(missing)})"
-            )
-        rows = [{(k or "").strip(): v for k, v in r.items()} for r in reader]
+        rows = csv_rows(text, file)
     if not rows:
         raise InputError(file, None, "at least one authorization record")
     return AuthLog.from_rows(rows, file).all()
