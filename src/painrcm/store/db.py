@@ -175,6 +175,15 @@ def _nul_guard(engine: Engine) -> None:
             raise BadText("query", "parameter", "text with a NUL character")
 
 
+class _NoRows(logging.Filter):
+    """SQLAlchemy at DEBUG logs each fetched row (patient rows included): never let those through."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and record.msg.startswith("Row "))
+
+
+logging.getLogger("sqlalchemy.engine.Engine").addFilter(_NoRows())
+
 Deferred = Callable[[Session], None]
 
 

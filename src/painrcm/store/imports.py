@@ -837,7 +837,10 @@ def import_file(
             ticker_total=total,
         )
         ids = [r.id for r in sorted(changed, key=lambda r: (r.date_of_service, r.id))]
-        if do_scrub:  # claims a crashed run stored but did not scrub
+        others = s.scalars(
+            select(m.ImportJob.id).where(m.ImportJob.status == "running", m.ImportJob.id != job_id).limit(1)
+        ).first()
+        if do_scrub and others is None:  # claims a crashed run stored but did not scrub (none running now)
             left = s.scalars(
                 select(m.Encounter.id).where(
                     m.Encounter.id.in_(set(attempt.encounter_pks) - set(ids)),
