@@ -99,7 +99,7 @@ def test_overlapping_imports_of_the_same_claims_end_with_per_claim_outcomes(
         ]
         results: dict[int, object] = {}
 
-        def go(job_id: int) -> None:
+        def go(job_id: int, results: dict[int, object] = results) -> None:
             results[job_id] = execute(db, job_id, engine=engine)
 
         threads = [threading.Thread(target=go, args=(j,)) for j in ids]
