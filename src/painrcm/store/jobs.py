@@ -469,8 +469,8 @@ class InProcessRunner:
             job_id = self._queue.get()
             try:
                 execute(self.db, job_id, engine=self.engine, on_progress=self._note)
-            except Exception:  # keep the worker alive (e.g. the database went away)
-                log.exception("import job %s could not be run", job_id)
+            except Exception as e:  # noqa: BLE001 - keep the worker alive (e.g. the database went away)
+                log.error("import job %s could not be run: %s", job_id, safe_trace(e))
             finally:
                 with self._lock:
                     self._progress.pop(job_id, None)
