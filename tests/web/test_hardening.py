@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -161,7 +162,10 @@ def _drive(guards: Guards, chunks: list[bytes], headers: list[tuple[bytes, bytes
         "query_string": b"",
         "headers": headers,
     }
-    asyncio.run(guards(scope, receive, send))
+    # in a thread of its own: another test's event loop may still be running in this one
+    worker = threading.Thread(target=lambda: asyncio.run(guards(scope, receive, send)))
+    worker.start()
+    worker.join(timeout=60)
     return sent[0]["status"], pulled
 
 
