@@ -256,3 +256,23 @@ def test_uploads_and_readers_at_once_give_no_server_error_and_no_duplicate(
     assert set(statuses) == {200}
     n, distinct, left = _stored(db)
     assert n == distinct == 40 and left == 0
+
+
+def test_a_client_cannot_rotate_its_login_limit_key_with_x_forwarded_for(
+    db: Database, server: Server, backend: str
+) -> None:
+    """uvicorn believes X-Forwarded-For from local peers by default; painrcm serve believes it from
+    configured proxies only, so failed sign-ins are counted against the real peer address."""
+    if backend != "sqlite":
+        pytest.skip("the database plays no part: run once")
+    server.start()
+    with httpx.Client(base_url=server.base, timeout=60) as c:
+        codes = [
+            c.post(
+                "/api/auth/login",
+                json={"email": f"nobody{i}@example.test", "password": "wrong-password-123"},
+                headers={"X-Forwarded-For": f"203.0.113.{i}"},
+            ).status_code
+            for i in range(7)
+        ]
+    assert codes[:5] == [401] * 5 and codes[5:] == [429, 429], codes
