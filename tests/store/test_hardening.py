@@ -267,3 +267,17 @@ def test_heartbeat_env_is_read_at_run_time() -> None:
             del os.environ["PAINRCM_JOB_STALE_SECONDS"]
         else:
             os.environ["PAINRCM_JOB_STALE_SECONDS"] = old
+
+
+def test_an_authorization_log_value_too_long_is_a_located_import_error(db: Database, engine: Engine) -> None:
+    from tests.store.synth import auth_csv
+
+    data = auth_csv(
+        "A1,MEDICARE,M1,64483,4,2026-01-01,2026-06-30,,approved",
+        "A" * 90 + ",MEDICARE,M1,64483,4,2026-01-01,2026-06-30,,approved",
+    )
+    job_id, _ = create_job(db, "auths", data, "auths.csv", "P01", None)
+    st = execute(db, job_id, engine=engine)
+    assert st is not None and st.status == "failed"
+    assert st.message == "auths.csv: record 2, field auth_number: at most 80 characters (got 90)"
+    assert _count(db, m.Authorization) == 0

@@ -92,3 +92,21 @@ def check_encounter(enc: Encounter, file: str, place: str = "$", *, json_places:
                 raise InputError(
                     file, where(f"$.lines[{i}].{key}"), f"at most {limit} characters (got {len(value)})"
                 )
+
+
+AUTH_LIMITS: dict[str, int] = {"auth_number": 80, "payer_id": 80, "member_id": 80, "rendering_npi": 10}
+
+
+def check_authorizations(records: Any, file: str) -> None:
+    """The authorization log's values against the columns they are stored in (record n, field x)."""
+    for n, a in enumerate(records, 1):
+        for key, limit in AUTH_LIMITS.items():
+            value = getattr(a, key, None)
+            if not isinstance(value, str):
+                continue
+            if "\x00" in value:
+                raise InputError(file, f"record {n}, field {key}", "text without NUL characters")
+            if len(value) > limit:
+                raise InputError(
+                    file, f"record {n}, field {key}", f"at most {limit} characters (got {len(value)})"
+                )

@@ -41,7 +41,7 @@ from painrcm.remit.explain import ExplainedLine, explain_remittance
 from painrcm.scrub import Engine
 from painrcm.store import models as m
 from painrcm.store import services
-from painrcm.store.boundaries import check_encounter
+from painrcm.store.boundaries import check_authorizations, check_encounter
 from painrcm.store.db import Database, is_busy
 from painrcm.x12.reader835 import read_835
 from painrcm.x12.reader837 import read_837
@@ -606,6 +606,7 @@ def read_file(kind: str, data: bytes, file_name: str) -> ReadFile:
             raise InputError(file_name, None, "at least one 835 transaction set")
     elif kind == "auths":
         out.auths = read_auth_log(data, file_name)
+        check_authorizations(out.auths, file_name)
     elif kind == "encounters":
         out.encounters, out.places = read_encounter_json(data, file_name)
         for enc, place in zip(out.encounters, out.places, strict=True):

@@ -43,7 +43,7 @@ from painrcm.errors import InputError
 from painrcm.scrub import Engine
 from painrcm.store import models as m
 from painrcm.store import services
-from painrcm.store.db import Database, is_busy
+from painrcm.store.db import BadText, Database, is_busy
 from painrcm.store.imports import KINDS, JobTaken, file_hash, find_job, import_file
 from painrcm.store.safelog import safe_trace
 
@@ -375,6 +375,13 @@ def execute(
         log.info("import job %s (%s) failed: the file was refused", job.id, job.kind)
     except JobTaken:
         log.warning("import job %s was taken from this worker (marked dead); stopped", job.id)
+    except BadText as e:  # a value no check above located (e.g. in an 835): still a clear refusal
+        _finish_failed(
+            db,
+            job,
+            f"{job.file_name}: a value the workspace cannot store ({e}); nothing was imported",
+            worker,
+        )
     except RecursionError:
         _finish_failed(db, job, f"{job.file_name}: the file is nested too deeply to read", worker)
     except Exception as e:  # noqa: BLE001 - a job must end in a state the user can see
