@@ -64,25 +64,20 @@ def build_history(engine: Engine, n_lines: int, patients: list[dict], seed: int,
     h._ensure_sorted()
     sort_time = time.perf_counter() - s0
     total = time.perf_counter() - t0
-    print(
-        f"history: {lines:,} service lines in {encounters:,} encounters of {len(patients):,} patients; "
-        f"{len(h):,} indexed services"
-    )
-    print(
-        f"  generate {gen_time:.1f} s (synthetic data, not product time); "
-        f"load into index {add_time + sort_time:.1f} s (add {add_time:.1f} s + sort {sort_time:.1f} s) "
-        f"= {lines / max(add_time + sort_time, 1e-9):,.0f} lines/s; total {total:.1f} s; "
-        f"ru_maxrss {rss_mb():,.0f} MB"
-    )
+    print(f"history: {lines:,} service lines in {encounters:,} encounters of {len(patients):,} patients; "
+          f"{len(h):,} indexed services")
+    print(f"  generate {gen_time:.1f} s (synthetic data, not product time); "
+          f"load into index {add_time + sort_time:.1f} s (add {add_time:.1f} s + sort {sort_time:.1f} s) "
+          f"= {lines / max(add_time + sort_time, 1e-9):,.0f} lines/s; total {total:.1f} s; "
+          f"ru_maxrss {rss_mb():,.0f} MB")
     return h
 
 
 def run(engine: Engine, n: int, seed: int, patients, start: date, history, trace: bool) -> dict:
     gc.collect()
     t0 = time.perf_counter()
-    claims = synth.generate_encounters(
-        n, seed, with_lines=True, start=start, days=365, patients=patients, engine=engine
-    )
+    claims = synth.generate_encounters(n, seed, with_lines=True, start=start, days=365, patients=patients,
+                                       engine=engine)
     gen = time.perf_counter() - t0
     gc.collect()
 
@@ -125,39 +120,26 @@ def run(engine: Engine, n: int, seed: int, patients, start: date, history, trace
         "statuses": statuses,
     }
     label = "with history" if history is not None else "no history"
-    print(
-        f"{n:>9,} claims ({label}): generate {gen:.1f} s | scrub {wall:.1f} s = {out['claims_per_s']:,.0f} "
-        f"claims/s | p50 {out['p50_ms']:.2f} ms, p99 {out['p99_ms']:.2f} ms, max {out['max_ms']:.1f} ms | "
-        f"tracemalloc peak {peak_mb:,.1f} MB (scrub + kept results) | ru_maxrss {rss_after:,.0f} MB | "
-        f"{statuses}"
-    )
+    print(f"{n:>9,} claims ({label}): generate {gen:.1f} s | scrub {wall:.1f} s = {out['claims_per_s']:,.0f} "
+          f"claims/s | p50 {out['p50_ms']:.2f} ms, p99 {out['p99_ms']:.2f} ms, max {out['max_ms']:.1f} ms | "
+          f"tracemalloc peak {peak_mb:,.1f} MB (scrub + kept results) | ru_maxrss {rss_after:,.0f} MB | "
+          f"{statuses}")
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--claims", type=int, nargs="+", default=[1000, 100_000], help="claim counts to run")
-    ap.add_argument(
-        "--history",
-        type=int,
-        default=0,
-        metavar="N",
-        help="also build a history of N service lines and scrub against it",
-    )
-    ap.add_argument(
-        "--patients",
-        type=int,
-        default=0,
-        help="patient pool (default: history lines / 12, or claims / 3 without history)",
-    )
+    ap.add_argument("--history", type=int, default=0, metavar="N",
+                    help="also build a history of N service lines and scrub against it")
+    ap.add_argument("--patients", type=int, default=0,
+                    help="patient pool (default: history lines / 12, or claims / 3 without history)")
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--no-tracemalloc", action="store_true", help="skip the traced pass")
     args = ap.parse_args(argv)
 
-    print(
-        f"painrcm scrub benchmark: Python {platform.python_version()} on {platform.machine()} "
-        f"({platform.processor() or platform.platform()}), one process, one core"
-    )
+    print(f"painrcm scrub benchmark: Python {platform.python_version()} on {platform.machine()} "
+          f"({platform.processor() or platform.platform()}), one process, one core")
     t0 = time.perf_counter()
     engine = Engine(load_reference(), load_policies())
     print(f"engine load {time.perf_counter() - t0:.2f} s; ru_maxrss {rss_mb():,.0f} MB")

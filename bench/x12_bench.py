@@ -45,18 +45,9 @@ OUT = Path(__file__).resolve().parent / "out"
 NOW = datetime(2026, 4, 1, 12, 0)
 
 PROCS = [
-    ("64483", ["RT"], 900.0),
-    ("64484", ["RT"], 300.0),
-    ("77003", [], 120.0),
-    ("64493", ["LT"], 700.0),
-    ("64494", ["LT"], 250.0),
-    ("62321", [], 850.0),
-    ("64635", ["RT"], 1500.0),
-    ("64636", ["RT"], 500.0),
-    ("20552", [], 150.0),
-    ("27096", ["50"], 600.0),
-    ("99214", ["25"], 180.0),
-    ("J3301", [], 12.0),
+    ("64483", ["RT"], 900.0), ("64484", ["RT"], 300.0), ("77003", [], 120.0), ("64493", ["LT"], 700.0),
+    ("64494", ["LT"], 250.0), ("62321", [], 850.0), ("64635", ["RT"], 1500.0), ("64636", ["RT"], 500.0),
+    ("20552", [], 150.0), ("27096", ["50"], 600.0), ("99214", ["25"], 180.0), ("J3301", [], 12.0),
 ]
 DX = ["M54.16", "M51.16", "M47.816", "M54.2", "M53.3", "G89.29", "M79.18", "M48.062"]
 PLANS = ["medicare", "medicare_advantage", "medicaid", "commercial"]
@@ -70,44 +61,22 @@ def encounters(n: int, seed: int = 7) -> list[Encounter]:
         lines = []
         for k in range(3):
             code, mods, charge = rnd.choice(PROCS)
-            lines.append(
-                Line(
-                    code=code,
-                    modifiers=list(mods),
-                    units=1,
-                    diagnosis_pointers=[1, 2][: rnd.randint(1, 2)],
-                    date_of_service=dos,
-                    charge=charge,
-                    control_number=f"C{i:06d}-{k + 1}",
-                )
-            )
-        out.append(
-            Encounter(
-                encounter_id=f"E{i:07d}",
-                # a billing company's file: runs of 500 claims per billing provider
-                practice=Practice(
-                    npi="1245319599",
-                    name="MESA SPINE AND PAIN",
-                    tax_id="741234567",
-                    kind=("physician", "asc")[(i // 500) % 2],  # type: ignore[arg-type]
-                    state=("CA", "TX", "NV")[(i // 1000) % 3],
-                ),
-                rendering_provider=Provider(npi="1679576722", name="R ALVAREZ"),
-                patient=Patient(
-                    member_id=f"M{rnd.randrange(10**9):09d}",
-                    last_name=f"PATIENT{i % 997}",
-                    first_name="TEST",
-                    dob=date(1940, 1, 1) + timedelta(days=rnd.randrange(20000)),
-                    sex=rnd.choice(["F", "M"]),
-                ),
-                payer=Payer(id=f"PAYER{rnd.randrange(20):02d}", plan=rnd.choice(PLANS)),  # type: ignore[arg-type]
-                date_of_service=dos,
-                place_of_service=rnd.choice(["11", "22", "24"]),
-                diagnoses=rnd.sample(DX, 2),
-                authorization_number=f"PA{i:06d}" if i % 3 == 0 else None,
-                lines=lines,
-            )
-        )
+            lines.append(Line(code=code, modifiers=list(mods), units=1, diagnosis_pointers=[1, 2][: rnd.randint(1, 2)],
+                              date_of_service=dos, charge=charge, control_number=f"C{i:06d}-{k + 1}"))
+        out.append(Encounter(
+            encounter_id=f"E{i:07d}",
+            # a billing company's file: runs of 500 claims per billing provider
+            practice=Practice(npi="1245319599", name="MESA SPINE AND PAIN", tax_id="741234567",
+                              kind=("physician", "asc")[(i // 500) % 2],  # type: ignore[arg-type]
+                              state=("CA", "TX", "NV")[(i // 1000) % 3]),
+            rendering_provider=Provider(npi="1679576722", name="R ALVAREZ"),
+            patient=Patient(member_id=f"M{rnd.randrange(10**9):09d}", last_name=f"PATIENT{i % 997}",
+                            first_name="TEST", dob=date(1940, 1, 1) + timedelta(days=rnd.randrange(20000)),
+                            sex=rnd.choice(["F", "M"])),
+            payer=Payer(id=f"PAYER{rnd.randrange(20):02d}", plan=rnd.choice(PLANS)),  # type: ignore[arg-type]
+            date_of_service=dos, place_of_service=rnd.choice(["11", "22", "24"]),
+            diagnoses=rnd.sample(DX, 2), authorization_number=f"PA{i:06d}" if i % 3 == 0 else None, lines=lines,
+        ))
     return out
 
 
@@ -115,16 +84,10 @@ def write_835(encs: list[Encounter], seed: int = 11) -> str:
     rnd = Random(seed)
     body: list[str] = [
         "ST*835*0001",
-        "",
-        "TRN*1*BENCH0001*1512345678",
-        "DTM*405*20260401",
-        "N1*PR*DEMO HEALTH PLAN",
-        "N3*1 PAYER WAY",
-        "N4*AUSTIN*TX*78701",
-        "REF*2U*DEMO01",
+        "", "TRN*1*BENCH0001*1512345678", "DTM*405*20260401",
+        "N1*PR*DEMO HEALTH PLAN", "N3*1 PAYER WAY", "N4*AUSTIN*TX*78701", "REF*2U*DEMO01",
         "PER*BL*TECH SUPPORT*TE*8005550199",
-        "N1*PE*MESA SPINE AND PAIN*XX*1245319599",
-        "LX*1",
+        "N1*PE*MESA SPINE AND PAIN*XX*1245319599", "LX*1",
     ]
     total = 0.0
     for enc in encs:
@@ -155,12 +118,8 @@ def write_835(encs: list[Encounter], seed: int = 11) -> str:
             paid_claim += paid
             pr_claim += pr
         status = "4" if paid_claim == 0 else "1"
-        body.append(
-            f"CLP*{enc.encounter_id}*{status}*{billed:.2f}*{paid_claim:.2f}*{pr_claim:.2f}*12*P{enc.encounter_id}"
-        )
-        body.append(
-            f"NM1*QC*1*{enc.patient.last_name}*{enc.patient.first_name}****MI*{enc.patient.member_id}"
-        )
+        body.append(f"CLP*{enc.encounter_id}*{status}*{billed:.2f}*{paid_claim:.2f}*{pr_claim:.2f}*12*P{enc.encounter_id}")
+        body.append(f"NM1*QC*1*{enc.patient.last_name}*{enc.patient.first_name}****MI*{enc.patient.member_id}")
         body.extend(svc)
         total += paid_claim
     body.append("PLB*1245319599*20261231*WO:BENCH*25.00")
@@ -168,13 +127,7 @@ def write_835(encs: list[Encounter], seed: int = 11) -> str:
     body[1] = f"BPR*I*{total:.2f}*C*ACH*CCP*01*999999999*DA*123456*1512345678**01*999988880*DA*98765*20260401"
     body.append(f"SE*{len(body) + 1}*0001")
     isa = "ISA*00*          *00*          *ZZ*PAYERID        *ZZ*PAINRCM        *260401*1200*^*00501*000000123*0*T*:"
-    segs = [
-        isa,
-        "GS*HP*PAYERID*PAINRCM*20260401*1200*123*X*005010X221A1",
-        *body,
-        "GE*1*123",
-        "IEA*1*000000123",
-    ]
+    segs = [isa, "GS*HP*PAYERID*PAINRCM*20260401*1200*123*X*005010X221A1", *body, "GE*1*123", "IEA*1*000000123"]
     return "~\n".join(segs) + "~\n"
 
 
@@ -227,9 +180,7 @@ def pyx12_validate(text: str) -> bool:
     import pyx12.params
     import pyx12.x12n_document
 
-    return bool(
-        pyx12.x12n_document.x12n_document(pyx12.params.params(), io.StringIO(text), io.StringIO(), None)
-    )
+    return bool(pyx12.x12n_document.x12n_document(pyx12.params.params(), io.StringIO(text), io.StringIO(), None))
 
 
 def row(name: str, seconds: float, size: int, claims: int, floor: float | None) -> str:
@@ -241,23 +192,17 @@ def row(name: str, seconds: float, size: int, claims: int, floor: float | None) 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--claims", type=int, default=20000)
-    ap.add_argument(
-        "--pyx12-claims", type=int, default=1000, help="claims in the smaller file pyx12 reads (0: skip)"
-    )
+    ap.add_argument("--pyx12-claims", type=int, default=1000, help="claims in the smaller file pyx12 reads (0: skip)")
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     logging.getLogger("pyx12").setLevel(logging.CRITICAL)
     OUT.mkdir(exist_ok=True)
-    print(
-        f"python {platform.python_version()} on {platform.machine()} ({platform.processor() or platform.system()})"
-    )
+    print(f"python {platform.python_version()} on {platform.machine()} ({platform.processor() or platform.system()})")
     t = time.perf_counter()
     encs = encounters(args.claims)
     t837 = write_837(encs, now=NOW)
     t835 = write_835(encs)
-    print(
-        f"generated {args.claims:,} claims in {time.perf_counter() - t:.1f} s (test data, not product time)"
-    )
+    print(f"generated {args.claims:,} claims in {time.perf_counter() - t:.1f} s (test data, not product time)")
     (OUT / "bench.837").write_text(t837, encoding="utf-8")
     (OUT / "bench.835").write_text(t835, encoding="utf-8")
     small = max(0, min(args.pyx12_claims, args.claims))
