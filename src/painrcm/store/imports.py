@@ -20,6 +20,7 @@ Nothing here logs PHI: log lines carry import IDs, kinds and counts only.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -584,6 +585,7 @@ class ReadFile:
     auths: list[AuthRecord] = field(default_factory=list)
     remittances: Any = None  # the 835 reader's result
     warnings: list[str] = field(default_factory=list)
+    raw: bytes | None = None  # a kind whose importer reads and writes in one step (ONE_STEP)
 
     @property
     def records(self) -> int:
@@ -591,7 +593,17 @@ class ReadFile:
             return len(self.auths)
         if self.kind == "x12_835":
             return sum(len(r.claims) for r in self.remittances.remittances)
+        if self.raw is not None:
+            return 0  # counted by the kind's importer
         return len(self.encounters)
+
+
+# Kinds whose importer reads and writes in one step, inside the import's write transaction:
+# kind -> (module, function(session, data, file_name, result, progress)). They are imported lazily.
+ONE_STEP: dict[str, tuple[str, str]] = {
+    "x12_ack": ("painrcm.store.imports_ack", "import_ack"),
+    "x12_278": ("painrcm.store.imports_278", "import_278"),
+}
 
 
 def read_file(kind: str, data: bytes, file_name: str) -> ReadFile:
@@ -599,7 +611,9 @@ def read_file(kind: str, data: bytes, file_name: str) -> ReadFile:
     if kind not in KINDS:
         raise InputError(file_name, None, f"an import kind of {', '.join(KINDS)} (got {kind!r})")
     out = ReadFile(kind)
-    if kind == "x12_835":
+    if kind in ONE_STEP:
+        out.raw = data
+    elif kind == "x12_835":
         out.remittances = read_835(_text(data, file_name), file_name)
         out.warnings.extend(str(w) for w in out.remittances.warnings)
         if not out.remittances.remittances:
@@ -611,7 +625,7 @@ def read_file(kind: str, data: bytes, file_name: str) -> ReadFile:
         out.encounters, out.places = read_encounter_json(data, file_name)
         for enc, place in zip(out.encounters, out.places, strict=True):
             check_encounter(enc, file_name, place)
-    else:
+    elif kind == "x12_837":
         out.encounters, out.warnings = read_837_claims(data, file_name)
         out.places = [f"claim {e.encounter_id!r}" for e in out.encounters]
         for enc, place in zip(out.encounters, out.places, strict=True):
@@ -638,6 +652,10 @@ def _write_records(
         return []
     if parsed.kind == "auths":
         _save_auths(s, parsed.auths, result, progress, file_name)
+        return []
+    if parsed.raw is not None:
+        module, function = ONE_STEP[parsed.kind]
+        getattr(importlib.import_module(module), function)(s, parsed.raw, file_name, result, progress)
         return []
     ticker = _Ticker(progress, ticker_total or len(parsed.encounters))
     ticker.start()
