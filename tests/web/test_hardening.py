@@ -213,3 +213,23 @@ def test_forwarded_for_is_believed_only_from_configured_proxies(monkeypatch: pyt
     assert proxy_settings() == {"proxy_headers": False}
     monkeypatch.setenv("PAINRCM_TRUSTED_PROXIES", "10.0.0.5, 10.0.0.6")
     assert proxy_settings() == {"proxy_headers": True, "forwarded_allow_ips": ["10.0.0.5", "10.0.0.6"]}
+
+
+def test_the_same_new_claim_posted_at_once_is_stored_once_without_a_server_error(any_app: FastAPI) -> None:
+    c = _token_client(any_app)
+    statuses: list[int] = []
+    body = _claim_body("HX-race")
+
+    def post() -> None:
+        with TestClient(any_app, base_url=BASE_URL, headers=dict(c.headers)) as tc:
+            statuses.append(tc.post("/api/claims", json=body).status_code)
+
+    threads = [threading.Thread(target=post) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert len(statuses) == 4 and set(statuses) <= {200, 201, 409, 503}, statuses
+    assert 201 in statuses
+    listed = c.get("/api/claims?status=any").json()
+    assert [row["encounter_id"] for row in listed["items"]] == ["HX-race"]
