@@ -281,3 +281,38 @@ def test_an_authorization_log_value_too_long_is_a_located_import_error(db: Datab
     assert st is not None and st.status == "failed"
     assert st.message == "auths.csv: record 2, field auth_number: at most 80 characters (got 90)"
     assert _count(db, m.Authorization) == 0
+
+
+def test_an_835_through_a_job_is_explained_before_the_write_and_linked_to_the_claims(
+    db: Database, engine: Engine
+) -> None:
+    from tests.store.synth import Clp, SvcLine, write_835
+    from tests.store.test_imports import claim_with_lines
+
+    runner = InProcessRunner(db, engine)
+    st = runner.wait(
+        runner.submit("encounters", as_bytes(claim_with_lines("E-1")), "c.json", "P01", None), 120
+    )
+    assert st is not None and st.status == "done"
+    text = write_835(
+        [
+            Clp(
+                "E-1",
+                [
+                    SvcLine("64483", 900, 300, [("CO", "45", 600)], ["RT"], "E-1-1"),
+                    SvcLine("77003", 200, 0, [("CO", "97", 200)], [], "E-1-2"),
+                ],
+            )
+        ]
+    )
+    for _ in range(2):  # the second file is the same remittance again: unchanged
+        st = runner.wait(runner.submit("x12_835", text.encode() + b"\n" * _, "era.835", "P01", None), 120)
+        assert st is not None and st.status == "done", st
+    with db.session() as s:
+        (rem,) = s.scalars(select(m.Remittance)).all()
+        enc = s.scalars(select(m.Encounter).where(m.Encounter.encounter_id == "E-1")).one()
+        (claim,) = rem.claims
+        assert claim.encounter_pk == enc.id
+        paid, denied = sorted(claim.lines, key=lambda ln: ln.code)
+        assert [paid.claim_line_id, denied.claim_line_id] == [enc.lines[0].id, enc.lines[1].id]
+        assert denied.denied and "BUN001" in denied.preventing_edits

@@ -484,10 +484,16 @@ def _already_stored(s: Session, practice_id: str, rem: RemitModel) -> bool:
 
 
 def _save_remittance(
-    s: Session, rem: RemitModel, practice_id: str, rows: list[m.Encounter], import_id: int | None
+    s: Session,
+    rem: RemitModel,
+    practice_id: str,
+    rows: list[m.Encounter],
+    import_id: int | None,
+    report: Any = None,
 ) -> m.Remittance:
     mine = [r for r in rows if r.practice_id == practice_id]
-    report = explain_remittance(rem, [services.to_model(r) for r in mine])
+    if report is None:
+        report = explain_remittance(rem, [services.to_model(r) for r in mine])
     by_eid = {r.encounter_id: r for r in mine}
     out = m.Remittance(
         practice_id=practice_id,
@@ -524,19 +530,37 @@ def _save_remittance(
     return out
 
 
-def _import_835(s: Session, read: Any, file: str, result: ImportResult, progress: Progress | None) -> None:
-    plans: list[tuple[RemitModel, str, list[m.Encounter]]] = []
-    for rem in read.remittances:  # decide every practice before writing anything
-        rows = _candidates(s, {c.patient_control_number for c in rem.claims}, result.practice_id)
-        plans.append((rem, _remit_practice(s, rem, rows, result.practice_id, file), rows))
+def plan_835(s: Session, read: Any, file: str, practice_id: str | None) -> list[tuple[RemitModel, str, Any]]:
+    """Each remittance's practice and explanation (reads only: the engine's work happens here, before
+    the write transaction). Decides every practice before anything is written."""
+    plans: list[tuple[RemitModel, str, Any]] = []
+    for rem in read.remittances:
+        rows = _candidates(s, {c.patient_control_number for c in rem.claims}, practice_id)
+        pid = _remit_practice(s, rem, rows, practice_id, file)
+        mine = [r for r in rows if r.practice_id == pid]
+        plans.append((rem, pid, explain_remittance(rem, [services.to_model(r) for r in mine])))
+    return plans
+
+
+def _import_835(
+    s: Session,
+    read: Any,
+    file: str,
+    result: ImportResult,
+    progress: Progress | None,
+    plans: list[tuple[RemitModel, str, Any]] | None = None,
+) -> None:
+    if plans is None:
+        plans = plan_835(s, read, file, result.practice_id)
     ticker = _Ticker(progress, sum(len(rem.claims) for rem in read.remittances))
     ticker.start()
-    for rem, pid, rows in plans:
+    for rem, pid, report in plans:
         result.records += len(rem.claims)
         if _already_stored(s, pid, rem):
             result.unchanged += len(rem.claims)
         else:
-            saved = _save_remittance(s, rem, pid, rows, result.import_id)
+            rows = _candidates(s, {c.patient_control_number for c in rem.claims}, pid)
+            saved = _save_remittance(s, rem, pid, rows, result.import_id, report)
             result.remittance_ids.append(saved.id)
             result.added += len(rem.claims)
         ticker.step(len(rem.claims))
@@ -586,6 +610,7 @@ class ReadFile:
     remittances: Any = None  # the 835 reader's result
     warnings: list[str] = field(default_factory=list)
     raw: bytes | None = None  # a kind whose importer reads and writes in one step (ONE_STEP)
+    remit_plans: Any = None  # 835: practices and explanations worked out before the write (plan_835)
 
     @property
     def records(self) -> int:
@@ -648,7 +673,7 @@ def _write_records(
     result.warnings.extend(parsed.warnings)
     if parsed.kind == "x12_835":
         result.records = 0  # counted per remittance
-        _import_835(s, parsed.remittances, file_name, result, progress)
+        _import_835(s, parsed.remittances, file_name, result, progress, parsed.remit_plans)
         return []
     if parsed.kind == "auths":
         _save_auths(s, parsed.auths, result, progress, file_name)
@@ -835,6 +860,9 @@ def import_file(
             result.duplicate = True
             return result
     parsed = read_file(kind, data, file_name)
+    if parsed.remittances is not None:
+        with db.session() as rs:  # the explanations are the engine's work: no write transaction open
+            parsed.remit_plans = plan_835(rs, parsed.remittances, file_name, practice_id)
     do_scrub = bool(parsed.encounters) and ((work_status != "history") if scrub is None else scrub)
     total = len(parsed.encounters) * (2 if do_scrub else 1)
 
