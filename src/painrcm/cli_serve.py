@@ -32,6 +32,14 @@ def register(app: typer.Typer) -> None:
         reload: Annotated[
             bool, typer.Option("--reload", help="Restart when the code changes (development).")
         ] = False,
+        trusted_proxies: Annotated[
+            str | None,
+            typer.Option(
+                "--trusted-proxies",
+                help="Comma-separated addresses of reverse proxies whose X-Forwarded-For/-Proto are "
+                "believed (default: PAINRCM_TRUSTED_PROXIES, else none).",
+            ),
+        ] = None,
     ) -> None:
         """Start the workspace: the web app and the API (OpenAPI at /api/docs)."""
         from painrcm.cli_admin import first_admin_hint, port_problem
@@ -41,11 +49,22 @@ def register(app: typer.Typer) -> None:
         if problem:
             print(f"painrcm: {problem}", file=sys.stderr)
             raise typer.Exit(2)
+        if trusted_proxies is not None:
+            os.environ["PAINRCM_TRUSTED_PROXIES"] = trusted_proxies
         url = db or default_url()
         hint = first_admin_hint(url)
         if hint:
             print(hint, flush=True)
         run_server(url, host=host, port=port, reload=reload)
+
+
+def proxy_settings() -> dict[str, object]:
+    """uvicorn's proxy options: X-Forwarded-* are believed only from the configured proxies (none by
+    default; uvicorn's own default believes any local peer, so a local client could pick its address)."""
+    trusted = [p.strip() for p in os.environ.get("PAINRCM_TRUSTED_PROXIES", "").split(",") if p.strip()]
+    if not trusted:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": trusted}
 
 
 def run_server(
@@ -64,12 +83,14 @@ def run_server(
     )
     if reload:
         os.environ["PAINRCM_DATABASE_URL"] = url
-        uvicorn.run("painrcm.web.app:create_app", factory=True, host=host, port=port, reload=True)
+        uvicorn.run(
+            "painrcm.web.app:create_app", factory=True, host=host, port=port, reload=True, **proxy_settings()
+        )
         return
     from painrcm.web.app import create_app
 
     app = create_app(db=database) if database is not None else create_app(url)  # type: ignore[arg-type]
-    uvicorn.run(app, host=host, port=port)
+    uvicorn.run(app, host=host, port=port, **proxy_settings())  # type: ignore[arg-type]
 
 
 def demo_db_path() -> Path:

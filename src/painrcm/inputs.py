@@ -71,10 +71,29 @@ def load_json(path: Path) -> Any:
         raise InputError(str(path), f"byte {e.start}", "UTF-8 text") from e
     except OSError as e:
         raise InputError(str(path), None, f"a readable file ({e.strerror})") from e
+    return parse_json(text, str(path))
+
+
+MAX_DEPTH = 64  # no encounter, log or policy nests deeper; more is not a file of ours
+
+
+def parse_json(text: str, file: str) -> Any:
+    """JSON text to Python; a located InputError for invalid JSON or nesting deeper than MAX_DEPTH
+    (whatever reads the data next may recurse, and a RecursionError is no message for a user)."""
     try:
-        return json.loads(text)
+        data = json.loads(text)
     except json.JSONDecodeError as e:
-        raise InputError(str(path), f"line {e.lineno}, column {e.colno}", f"valid JSON ({e.msg})") from e
+        raise InputError(file, f"line {e.lineno}, column {e.colno}", f"valid JSON ({e.msg})") from e
+    except RecursionError:
+        raise InputError(file, None, f"JSON nested at most {MAX_DEPTH} levels deep") from None
+    stack: list[tuple[Any, int]] = [(data, 1)]  # no recursion here either
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (dict, list)):
+            if depth > MAX_DEPTH:
+                raise InputError(file, None, f"JSON nested at most {MAX_DEPTH} levels deep")
+            stack.extend((v, depth + 1) for v in (node.values() if isinstance(node, dict) else node))
+    return data
 
 
 def is_x12(path: Path) -> bool:

@@ -316,7 +316,8 @@ def test_serve_runs_the_app_on_the_given_database(tmp_path: Path, monkeypatch: p
     res = CliRunner().invoke(app, ["serve", "--db", url, "--port", "8123"])
     assert res.exit_code == 0, res.output
     ((target, kw),) = calls
-    assert kw == {"host": "127.0.0.1", "port": 8123}
+    # X-Forwarded-For is believed from no peer unless proxies are configured
+    assert kw == {"host": "127.0.0.1", "port": 8123, "proxy_headers": False}
     assert str(target.state.db.engine.url) == url
     assert (tmp_path / "served.db").exists()  # migrated on open
 

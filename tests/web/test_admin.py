@@ -147,6 +147,8 @@ def test_role_change_and_practice_assignment(app: FastAPI, admin: TestClient, we
         assert c.get("/api/me").json()["practices"] == ["P01", "P02"]
         r = admin.patch(f"/api/admin/users/{uid}", json={"role": "supervisor"})
         assert r.json()["role"] == "supervisor"
+        assert c.get("/api/me").status_code == 401  # a new role ends the user's sessions
+        login(c, "mover@example.test", NEW_PASSWORD)
         assert c.get("/api/me").json()["practices"] is None  # a supervisor sees every practice
     assert audit_rows(web_db, action="update", object_type="user", object_id=str(uid))[-1].detail == {
         "role": ["biller", "supervisor"]

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from painrcm.codes.tables import CodeInfo, Reference, strip_dot
+from painrcm.codes.tables import CodeInfo, PtpRow, Reference, strip_dot
 from painrcm.history import History, Service, services_of
 from painrcm.model import Encounter, Line, Procedure, Severity
 
@@ -191,6 +191,24 @@ class ClaimContext:
 
     def same_day(self, i: int, j: int) -> bool:
         return self.line_dos(i) == self.line_dos(j)
+
+    @functools.cached_property
+    def same_day_ptp(self) -> list[tuple[int, int, PtpRow]]:
+        """Every (i, j, row): lines i != j on the same date whose codes form an NCCI pair (i's code in
+        column 1), ordered by i then j. Looked up once per pair of distinct codes of a date, so the
+        work grows with the lines and the pairs found, not with the square of the lines."""
+        by_day: dict[date, dict[str, list[int]]] = {}
+        for i, ln in enumerate(self.lines):
+            by_day.setdefault(self.line_dos(i), {}).setdefault(ln.code, []).append(i)
+        out: list[tuple[int, int, PtpRow]] = []
+        for dos, codes in by_day.items():
+            for first, firsts in codes.items():
+                for second, seconds in codes.items():
+                    row = self.reference.ncci.pair(first, second, dos)
+                    if row is not None:
+                        out.extend((i, j, row) for i in firsts for j in seconds if i != j)
+        out.sort(key=lambda t: (t[0], t[1]))
+        return out
 
     def line_diagnoses(self, i: int) -> list[str]:
         """The line's diagnoses (no dots) by its pointers; all claim diagnoses if it has none."""

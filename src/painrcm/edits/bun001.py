@@ -1,4 +1,5 @@
 from collections.abc import Iterator
+from datetime import date
 
 from painrcm.edits.base import ClaimContext, Edit, Hit, Outcome, remove
 from painrcm.model import Severity
@@ -29,14 +30,14 @@ EDIT = Edit(
 
 @EDIT.check
 def check(ctx: ClaimContext) -> Iterator[Outcome]:
+    included: dict[date, list[int]] = {}  # per date, the lines whose code includes imaging
+    for j, _, oinfo in ctx.indexed():
+        if oinfo is not None and oinfo.imaging == "included":
+            included.setdefault(ctx.line_dos(j), []).append(j)
     for i, line, info in ctx.indexed():
         if info is None or info.kind != "imaging":
             continue
-        including = [
-            j
-            for j, _, oinfo in ctx.indexed()
-            if oinfo is not None and oinfo.imaging == "included" and ctx.same_day(i, j)
-        ]
+        including = included.get(ctx.line_dos(i), [])
         if not including:
             continue
         for j in including:

@@ -120,18 +120,16 @@ def _opposite_sides(ctx: ClaimContext, family_a: str, family_b: str) -> bool:
 @EDIT.check
 def check(ctx: ClaimContext) -> Iterator[Outcome]:
     found: dict[int, list[tuple[int, PtpRow]]] = {}
-    for i, first in enumerate(ctx.lines):
-        for j, second in enumerate(ctx.lines):
-            if i == j or not ctx.same_day(i, j) or ctx.claimed("pair", min(i, j), max(i, j)):
-                continue
-            row = ctx.reference.ncci.pair(first.code, second.code, ctx.line_dos(j))
-            if row is None or row.modifier_indicator != "1" or _bypassed(ctx, j):
-                continue
-            found.setdefault(j, []).append((i, row))
+    for i, j, row in ctx.same_day_ptp:
+        if ctx.claimed("pair", min(i, j), max(i, j)) or row.modifier_indicator != "1" or _bypassed(ctx, j):
+            continue
+        found.setdefault(j, []).append((i, row))
     for j, pairs in sorted(found.items()):
         line = ctx.lines[j]
         with_ = ", ".join(f"{ctx.lines[i].code} (line {i + 1})" for i, _ in pairs)
-        mods = {_safe_modifier(ctx, i, j) for i, _ in pairs}
+        # the safe modifier depends on the two codes only (same date): ask once per column-1 code
+        firsts = {ctx.lines[i].code: i for i, _ in reversed(pairs)}
+        mods = {_safe_modifier(ctx, i, j) for i in firsts.values()}
         em = (info := ctx.info(j)) is not None and info.kind == "em"
         wanted = (
             "25" if em else f"a distinct-service modifier ({ctx.policy.distinct_modifier.preferred} or 59)"

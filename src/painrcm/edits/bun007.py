@@ -37,13 +37,9 @@ EDIT = Edit(
 @EDIT.check
 def check(ctx: ClaimContext) -> Iterator[Outcome]:
     found: dict[int, list[tuple[int, PtpRow]]] = {}
-    for i, first in enumerate(ctx.lines):
-        for j, second in enumerate(ctx.lines):
-            if i == j or not ctx.same_day(i, j) or ctx.claimed("pair", min(i, j), max(i, j)):
-                continue
-            row = ctx.reference.ncci.pair(first.code, second.code, ctx.line_dos(j))
-            if row is not None and row.modifier_indicator == "0":
-                found.setdefault(j, []).append((i, row))
+    for i, j, row in ctx.same_day_ptp:
+        if row.modifier_indicator == "0" and not ctx.claimed("pair", min(i, j), max(i, j)):
+            found.setdefault(j, []).append((i, row))
     for j, pairs in sorted(found.items()):
         line = ctx.lines[j]
         with_ = ", ".join(f"{ctx.lines[i].code} (line {i + 1})" for i, _ in pairs)

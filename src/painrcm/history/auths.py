@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-import json
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -24,6 +24,7 @@ COLUMNS = (
     "rendering_npi",
     "status",
 )
+MAX_SESSIONS = 100_000  # sessions an authorization can grant: more is a typo
 STATUSES = ("approved", "pending", "denied")
 
 
@@ -93,12 +94,18 @@ def _parse_row(row: dict[str, Any], source: str, n: int) -> Authorization:
 
     sessions: int | None = None
     if text("sessions"):
+        raw = text("sessions")
         try:
-            sessions = int(float(text("sessions")))
+            f = float(raw) if raw.isascii() and len(raw) <= 20 else math.nan
         except ValueError:
+            f = math.nan
+        if not math.isfinite(f) or f > MAX_SESSIONS:
             raise InputError(
-                source, where("sessions"), f"a whole number or empty (got {text('sessions')!r})"
+                source,
+                where("sessions"),
+                f"a whole number up to {MAX_SESSIONS} or empty (got {raw[:20]!r})",
             ) from None
+        sessions = int(f)
         if sessions < 0:
             raise InputError(source, where("sessions"), "a number of sessions, 0 or more")
     status = text("status").lower()
@@ -128,20 +135,30 @@ def load_auth_log(path: Path) -> AuthLog:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as e:
         raise InputError(str(path), None, f"a readable authorization log ({e.strerror})") from e
+    except UnicodeDecodeError as e:
+        raise InputError(str(path), f"byte {e.start}", "UTF-8 text") from e
     if text.lstrip().startswith(("[", "{")):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise InputError(str(path), f"line {e.lineno}, column {e.colno}", f"valid JSON ({e.msg})") from e
+        from painrcm.inputs import parse_json
+
+        data = parse_json(text, str(path))
         if not isinstance(data, list):
             raise InputError(str(path), "$", "a JSON list of authorization records")
         return AuthLog.from_rows(data, str(path))
+    return AuthLog.from_rows(csv_rows(text, str(path)), str(path))
+
+
+def csv_rows(text: str, source: str) -> list[dict[str, Any]]:
+    """The rows of a CSV authorization log (header row first); a malformed CSV is a located InputError."""
     reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    missing = [c for c in COLUMNS if c not in header]
-    if missing:
-        raise InputError(
-            str(path), "header row", f"the columns {', '.join(COLUMNS)} (missing {', '.join(missing)})"
-        )
-    rows = [{(k or "").strip(): v for k, v in r.items()} for r in reader]
-    return AuthLog.from_rows(rows, str(path))
+    try:
+        header = [h.strip() for h in (reader.fieldnames or [])]
+        missing = [c for c in COLUMNS if c not in header]
+        if missing:
+            raise InputError(
+                source, "header row", f"the columns {', '.join(COLUMNS)} (missing {', '.join(missing)})"
+            )
+        return [{(k or "").strip(): v for k, v in r.items()} for r in reader]
+    except csv.Error as e:
+        limit = csv.field_size_limit()
+        what = f"fields of at most {limit // 1024} KiB" if "field larger" in str(e) else f"valid CSV ({e})"
+        raise InputError(source, f"line {reader.line_num + 1}", what) from None

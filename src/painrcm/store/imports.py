@@ -19,30 +19,31 @@ Nothing here logs PHI: log lines carry import IDs, kinds and counts only.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
-import json
+import importlib
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from painrcm.errors import InputError
-from painrcm.history.auths import COLUMNS as AUTH_COLUMNS
-from painrcm.history.auths import AuthLog
+from painrcm.history.auths import AuthLog, csv_rows
 from painrcm.history.auths import Authorization as AuthRecord
-from painrcm.inputs import encounter_from_obj
+from painrcm.inputs import encounter_from_obj, parse_json
 from painrcm.model import Encounter as EncounterModel
 from painrcm.remit.codes import code_table
 from painrcm.remit.explain import ExplainedLine, explain_remittance
 from painrcm.scrub import Engine
 from painrcm.store import models as m
 from painrcm.store import services
+from painrcm.store.boundaries import check_authorizations, check_encounter
+from painrcm.store.db import Database, is_busy
 from painrcm.store.remits_on_claim import narrow_prevented_by
 from painrcm.x12.reader835 import read_835
 from painrcm.x12.reader837 import read_837
@@ -124,19 +125,20 @@ class _Ticker:
 
 def _text(data: bytes, file: str) -> str:
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise InputError(file, f"byte {e.start}", "UTF-8 text") from e
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise InputError(file, f"character {nul}", "text without NUL characters")
+    return text
 
 
 def _json(data: bytes, file: str) -> Any:
     text = _text(data, file)
     if not text.strip():
         raise InputError(file, None, "a non-empty file")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise InputError(file, f"line {e.lineno}, column {e.colno}", f"valid JSON ({e.msg})") from e
+    return parse_json(text, file)
 
 
 def read_encounter_json(data: bytes, file: str) -> tuple[list[EncounterModel], list[str]]:
@@ -175,14 +177,7 @@ def read_auth_log(data: bytes, file: str) -> list[AuthRecord]:
         if not isinstance(rows, list):
             raise InputError(file, "$", "a JSON list of authorization records")
     else:
-        reader = csv.DictReader(io.StringIO(text))
-        header = [h.strip() for h in (reader.fieldnames or [])]
-        missing = [c for c in AUTH_COLUMNS if c not in header]
-        if missing:
-            raise InputError(
-                file, "header row", f"the columns {', '.join(AUTH_COLUMNS)} (missing {', '.join(missing)})"
-            )
-        rows = [{(k or "").strip(): v for k, v in r.items()} for r in reader]
+        rows = csv_rows(text, file)
     if not rows:
         raise InputError(file, None, "at least one authorization record")
     return AuthLog.from_rows(rows, file).all()
@@ -229,20 +224,19 @@ def _practice_for(s: Session, enc: EncounterModel, practice_id: str | None, file
 # --- writing ------------------------------------------------------------------------------------
 
 
-def _save_claims(
+def _store_claims(
     s: Session,
-    engine: Engine,
     encs: Sequence[EncounterModel],
     places: Sequence[str],
     result: ImportResult,
     *,
     file: str,
     json_places: bool,
-    user_id: int | None,
     work_status: str,
-    scrub: bool,
-    progress: Progress | None,
-) -> None:
+    ticker: _Ticker,
+    user_id: int | None = None,
+) -> list[m.Encounter]:
+    """Save the file's claims (no scrubbing); the rows that were added or changed."""
     # Resolve every practice before writing a claim (a bad practice refuses the file, nothing half-saved).
     practices = [_practice_for(s, e, result.practice_id, file, p) for e, p in zip(encs, places, strict=True)]
     seen: dict[tuple[str, str], str] = {}
@@ -254,8 +248,6 @@ def _save_claims(
                 f"a unique encounter ID in the file ({enc.encounter_id!r} is also at {seen[(pid, enc.encounter_id)]})",
             )
         seen[(pid, enc.encounter_id)] = place
-    ticker = _Ticker(progress, len(encs) * (2 if scrub else 1))
-    ticker.start()
     changed: list[m.Encounter] = []
     for enc, pid in zip(encs, practices, strict=True):
         existed = s.scalars(
@@ -276,6 +268,36 @@ def _save_claims(
             else:
                 result.updated += 1
         ticker.step()
+    return changed
+
+
+def _save_claims(
+    s: Session,
+    engine: Engine,
+    encs: Sequence[EncounterModel],
+    places: Sequence[str],
+    result: ImportResult,
+    *,
+    file: str,
+    json_places: bool,
+    user_id: int | None,
+    work_status: str,
+    scrub: bool,
+    progress: Progress | None,
+) -> None:
+    ticker = _Ticker(progress, len(encs) * (2 if scrub else 1))
+    ticker.start()
+    changed = _store_claims(
+        s,
+        encs,
+        places,
+        result,
+        file=file,
+        json_places=json_places,
+        work_status=work_status,
+        ticker=ticker,
+        user_id=user_id,
+    )
     if not scrub:
         return
     ticker.step(len(encs) - len(changed))
@@ -475,10 +497,16 @@ def _already_stored(s: Session, practice_id: str, rem: RemitModel) -> bool:
 
 
 def _save_remittance(
-    s: Session, rem: RemitModel, practice_id: str, rows: list[m.Encounter], import_id: int | None
+    s: Session,
+    rem: RemitModel,
+    practice_id: str,
+    rows: list[m.Encounter],
+    import_id: int | None,
+    report: Any = None,
 ) -> m.Remittance:
     mine = [r for r in rows if r.practice_id == practice_id]
-    report = explain_remittance(rem, [services.to_model(r) for r in mine])
+    if report is None:
+        report = explain_remittance(rem, [services.to_model(r) for r in mine])
     by_eid = {r.encounter_id: r for r in mine}
     out = m.Remittance(
         practice_id=practice_id,
@@ -515,23 +543,37 @@ def _save_remittance(
     return out
 
 
-def _import_835(s: Session, data: bytes, file: str, result: ImportResult, progress: Progress | None) -> None:
-    read = read_835(_text(data, file), file)
-    result.warnings.extend(str(w) for w in read.warnings)
-    if not read.remittances:
-        raise InputError(file, None, "at least one 835 transaction set")
-    plans: list[tuple[RemitModel, str, list[m.Encounter]]] = []
-    for rem in read.remittances:  # decide every practice before writing anything
-        rows = _candidates(s, {c.patient_control_number for c in rem.claims}, result.practice_id)
-        plans.append((rem, _remit_practice(s, rem, rows, result.practice_id, file), rows))
+def plan_835(s: Session, read: Any, file: str, practice_id: str | None) -> list[tuple[RemitModel, str, Any]]:
+    """Each remittance's practice and explanation (reads only: the engine's work happens here, before
+    the write transaction). Decides every practice before anything is written."""
+    plans: list[tuple[RemitModel, str, Any]] = []
+    for rem in read.remittances:
+        rows = _candidates(s, {c.patient_control_number for c in rem.claims}, practice_id)
+        pid = _remit_practice(s, rem, rows, practice_id, file)
+        mine = [r for r in rows if r.practice_id == pid]
+        plans.append((rem, pid, explain_remittance(rem, [services.to_model(r) for r in mine])))
+    return plans
+
+
+def _import_835(
+    s: Session,
+    read: Any,
+    file: str,
+    result: ImportResult,
+    progress: Progress | None,
+    plans: list[tuple[RemitModel, str, Any]] | None = None,
+) -> None:
+    if plans is None:
+        plans = plan_835(s, read, file, result.practice_id)
     ticker = _Ticker(progress, sum(len(rem.claims) for rem in read.remittances))
     ticker.start()
-    for rem, pid, rows in plans:
+    for rem, pid, report in plans:
         result.records += len(rem.claims)
         if _already_stored(s, pid, rem):
             result.unchanged += len(rem.claims)
         else:
-            saved = _save_remittance(s, rem, pid, rows, result.import_id)
+            rows = _candidates(s, {c.patient_control_number for c in rem.claims}, pid)
+            saved = _save_remittance(s, rem, pid, rows, result.import_id, report)
             result.remittance_ids.append(saved.id)
             result.added += len(rem.claims)
         ticker.step(len(rem.claims))
@@ -570,6 +612,127 @@ def _job_row(
     return job
 
 
+@dataclass
+class ReadFile:
+    """A file read and checked, before anything is written (no database needed)."""
+
+    kind: str
+    encounters: list[EncounterModel] = field(default_factory=list)
+    places: list[str] = field(default_factory=list)
+    auths: list[AuthRecord] = field(default_factory=list)
+    remittances: Any = None  # the 835 reader's result
+    warnings: list[str] = field(default_factory=list)
+    raw: bytes | None = None  # a kind whose importer reads and writes in one step (ONE_STEP)
+    remit_plans: Any = None  # 835: practices and explanations worked out before the write (plan_835)
+
+    @property
+    def records(self) -> int:
+        if self.kind == "auths":
+            return len(self.auths)
+        if self.kind == "x12_835":
+            return sum(len(r.claims) for r in self.remittances.remittances)
+        if self.raw is not None:
+            return 0  # counted by the kind's importer
+        return len(self.encounters)
+
+
+# Kinds whose importer reads and writes in one step, inside the import's write transaction:
+# kind -> (module, function(session, data, file_name, result, progress)). They are imported lazily.
+ONE_STEP: dict[str, tuple[str, str]] = {
+    "x12_ack": ("painrcm.store.imports_ack", "import_ack"),
+    "x12_278": ("painrcm.store.imports_278", "import_278"),
+}
+
+
+def read_file(kind: str, data: bytes, file_name: str) -> ReadFile:
+    """Parse and check a file of `kind`; InputError (located) for anything the workspace cannot take."""
+    if kind not in KINDS:
+        raise InputError(file_name, None, f"an import kind of {', '.join(KINDS)} (got {kind!r})")
+    out = ReadFile(kind)
+    if kind in ONE_STEP:
+        out.raw = data
+    elif kind == "x12_835":
+        out.remittances = read_835(_text(data, file_name), file_name)
+        out.warnings.extend(str(w) for w in out.remittances.warnings)
+        if not out.remittances.remittances:
+            raise InputError(file_name, None, "at least one 835 transaction set")
+    elif kind == "auths":
+        out.auths = read_auth_log(data, file_name)
+        check_authorizations(out.auths, file_name)
+    elif kind == "encounters":
+        out.encounters, out.places = read_encounter_json(data, file_name)
+        for enc, place in zip(out.encounters, out.places, strict=True):
+            check_encounter(enc, file_name, place)
+    elif kind == "x12_837":
+        out.encounters, out.warnings = read_837_claims(data, file_name)
+        out.places = [f"claim {e.encounter_id!r}" for e in out.encounters]
+        for enc, place in zip(out.encounters, out.places, strict=True):
+            check_encounter(enc, file_name, place, json_places=False)
+    return out
+
+
+def _write_records(
+    s: Session,
+    parsed: ReadFile,
+    result: ImportResult,
+    *,
+    file_name: str,
+    work_status: str,
+    progress: Progress | None,
+    ticker_total: int | None = None,
+    user_id: int | None = None,
+) -> list[m.Encounter]:
+    """Write the file's records in the session's transaction; the claims that must be scrubbed."""
+    result.records = parsed.records
+    result.warnings.extend(parsed.warnings)
+    if parsed.kind == "x12_835":
+        result.records = 0  # counted per remittance
+        _import_835(s, parsed.remittances, file_name, result, progress, parsed.remit_plans)
+        return []
+    if parsed.kind == "auths":
+        _save_auths(s, parsed.auths, result, progress, file_name)
+        return []
+    if parsed.raw is not None:
+        module, function = ONE_STEP[parsed.kind]
+        getattr(importlib.import_module(module), function)(s, parsed.raw, file_name, result, progress)
+        return []
+    ticker = _Ticker(progress, ticker_total or len(parsed.encounters))
+    ticker.start()
+    return _store_claims(
+        s,
+        parsed.encounters,
+        parsed.places,
+        result,
+        file=file_name,
+        json_places=parsed.kind == "encounters",
+        work_status=work_status,
+        ticker=ticker,
+        user_id=user_id,
+    )
+
+
+def _finish(s: Session, job: m.ImportJob, result: ImportResult, user_id: int | None) -> None:
+    job.status, job.done, job.total = "done", result.records, result.records
+    job.message, job.finished_at = result.summary(), datetime.now(UTC)
+    services.audit(
+        s,
+        user_id,
+        "import",
+        "import_job",
+        job.id,
+        job.practice_id,
+        kind=job.kind,
+        records=result.records,
+        added=result.added,
+        updated=result.updated,
+        unchanged=result.unchanged,
+        encounter_pks=result.encounter_pks[:200],
+        remittance_ids=result.remittance_ids,
+    )
+    s.flush()
+    log.info("import %s (%s) done: %d records, %d added", job.id, job.kind, result.records, result.added)
+
+
 def import_bytes(
     s: Session,
     engine: Engine,
@@ -584,7 +747,8 @@ def import_bytes(
     scrub: bool | None = None,
     job_id: int | None = None,
 ) -> ImportResult:
-    """Import one file of `kind` in the session's transaction (all-or-nothing, idempotent).
+    """Import one file of `kind` in the session's transaction (all-or-nothing, idempotent). For a
+    shared database prefer `import_file`, which keeps its write transactions short.
 
     ``job_id``: the ImportJob row a background job already created for this file (see store/jobs.py).
     ``scrub``: scrub the saved claims (default: unless ``work_status == "history"``).
@@ -609,58 +773,179 @@ def import_bytes(
     if job.status == "done":
         result.duplicate = True
         return result
-    if kind == "x12_835":
-        _import_835(s, data, file_name, result, progress)
-    elif kind == "x12_ack":
-        from painrcm.store.imports_ack import import_ack
-
-        import_ack(s, data, file_name, result, progress)
-    elif kind == "x12_278":
-        from painrcm.store.imports_278 import import_278
-
-        import_278(s, data, file_name, result, progress)
-    elif kind == "auths":
-        records = read_auth_log(data, file_name)
-        result.records = len(records)
-        _save_auths(s, records, result, progress, file_name)
-    else:
-        if kind == "encounters":
-            encs, places = read_encounter_json(data, file_name)
-        else:
-            encs, warnings = read_837_claims(data, file_name)
-            places = [f"claim {e.encounter_id!r}" for e in encs]
-            result.warnings.extend(warnings)
-        result.records = len(encs)
-        _save_claims(
-            s,
-            engine,
-            encs,
-            places,
-            result,
-            file=file_name,
-            json_places=kind == "encounters",
-            user_id=user_id,
-            work_status=work_status,
-            scrub=(work_status != "history") if scrub is None else scrub,
-            progress=progress,
-        )
-    job.status, job.done, job.total = "done", result.records, result.records
-    job.message, job.finished_at = result.summary(), datetime.now(UTC)
-    services.audit(
+    parsed = read_file(kind, data, file_name)
+    do_scrub = (work_status != "history") if scrub is None else scrub
+    total = len(parsed.encounters) * (2 if do_scrub else 1)
+    changed = _write_records(
         s,
-        user_id,
-        "import",
-        "import_job",
-        job.id,
-        practice_id,
-        kind=kind,
-        records=result.records,
-        added=result.added,
-        updated=result.updated,
-        unchanged=result.unchanged,
-        encounter_pks=result.encounter_pks[:200],
-        remittance_ids=result.remittance_ids,
+        parsed,
+        result,
+        file_name=file_name,
+        work_status=work_status,
+        progress=progress,
+        ticker_total=total,
+        user_id=user_id,
     )
-    s.flush()
-    log.info("import %s (%s) done: %d records, %d added", job.id, kind, result.records, result.added)
+    if parsed.encounters and do_scrub:
+        done = len(parsed.encounters) * 2 - len(changed)
+        for row in sorted(changed, key=lambda r: (r.date_of_service, r.id)):
+            services.scrub_row(s, row, engine, user_id)
+            result.scrubbed += 1
+            done += 1
+            if progress and (done % PROGRESS_EVERY == 0 or done == total):
+                progress(done, total)
+    _finish(s, job, result, user_id)
+    return result
+
+
+# --- short transactions (background jobs) -------------------------------------------------------
+
+WRITE_ATTEMPTS = 8
+IMPORT_LOCK = 0x70A1_2C01  # PostgreSQL advisory lock: one import writes at a time
+
+
+class JobTaken(Exception):
+    """The job is no longer this worker's (a watchdog failed it as dead; another run took it)."""
+
+
+OwnerCheck = Callable[[Session], None]
+
+
+def _write_lock(s: Session, job_id: int) -> None:
+    """Start the write transaction by taking the lock, so what it reads next cannot change under it:
+    on SQLite the first statement is a write (the write lock, waiting up to the busy timeout); on
+    PostgreSQL an advisory lock serializes imports (two files with the same claims never race)."""
+    bind = s.get_bind()
+    if bind.dialect.name == "postgresql":
+        s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": IMPORT_LOCK})
+    s.execute(update(m.ImportJob).where(m.ImportJob.id == job_id).values(heartbeat_at=datetime.now(UTC)))
+
+
+def _short(db: Database, job_id: int, owner: OwnerCheck | None, fn: Callable[[Session], Any]) -> Any:
+    """Run `fn` in one short write transaction, retried while the database is busy or a concurrent
+    writer stored the same rows first (then the next attempt reads them and reports them as they are)."""
+    for attempt in range(WRITE_ATTEMPTS):
+        try:
+            with db.session() as s:
+                _write_lock(s, job_id)
+                if owner is not None:
+                    owner(s)
+                return fn(s)
+        except IntegrityError:
+            if attempt == WRITE_ATTEMPTS - 1:
+                raise
+            log.info("import job %s: a concurrent writer stored the same rows; reading again", job_id)
+        except Exception as e:
+            if not is_busy(e) or attempt == WRITE_ATTEMPTS - 1:
+                raise
+            log.info("import job %s: database busy; retrying", job_id)
+        time.sleep(min(2.0, 0.1 * 2**attempt))
+    raise AssertionError("unreachable")
+
+
+def import_file(
+    db: Database,
+    engine: Engine,
+    *,
+    job_id: int,
+    data: bytes,
+    progress: Progress | None = None,
+    owner: OwnerCheck | None = None,
+    work_status: str = "open",
+    scrub: bool | None = None,
+) -> ImportResult:
+    """Import the file of an ImportJob row with short write transactions, for a shared database.
+
+    1. The file is read and checked with no transaction open (a bad file raises InputError; nothing
+       was written).
+    2. All of its records are written in one short transaction (all-or-nothing for the file), which
+       takes the write lock first (see `_write_lock`), so overlapping imports of the same claims each
+       end with a per-claim outcome (added, updated, unchanged), never a unique-key error.
+    3. Each new or changed claim is scrubbed with no transaction open (the engine's work), and its run
+       is stored in a short transaction of its own; a claim a crashed run left unscrubbed is scrubbed
+       when the file is imported again.
+    4. The job is marked done (with its audit entry) in a last short transaction.
+
+    `owner(session)` raises JobTaken when the job is no longer this worker's; it runs in every write.
+    """
+    with db.session() as s:
+        job = s.get(m.ImportJob, job_id)
+        if job is None:
+            raise ValueError(f"no import job {job_id}")
+        kind, file_name, practice_id, user_id = job.kind, job.file_name, job.practice_id, job.created_by
+        result = ImportResult(
+            kind=kind, file_name=file_name, file_hash=job.file_hash, practice_id=practice_id, import_id=job.id
+        )
+        if practice_id is not None:
+            _require_practice(s, practice_id, file_name)
+        if job.status == "done":
+            result.duplicate = True
+            return result
+    parsed = read_file(kind, data, file_name)
+    if parsed.remittances is not None:
+        with db.session() as rs:  # the explanations are the engine's work: no write transaction open
+            parsed.remit_plans = plan_835(rs, parsed.remittances, file_name, practice_id)
+    do_scrub = bool(parsed.encounters) and ((work_status != "history") if scrub is None else scrub)
+    total = len(parsed.encounters) * (2 if do_scrub else 1)
+
+    def write(s: Session) -> list[int]:
+        attempt = ImportResult(
+            kind=kind,
+            file_name=file_name,
+            file_hash=result.file_hash,
+            practice_id=practice_id,
+            import_id=job_id,
+        )
+        changed = _write_records(
+            s,
+            parsed,
+            attempt,
+            file_name=file_name,
+            work_status=work_status,
+            progress=progress,
+            ticker_total=total,
+            user_id=user_id,
+        )
+        ids = [r.id for r in sorted(changed, key=lambda r: (r.date_of_service, r.id))]
+        others = s.scalars(
+            select(m.ImportJob.id).where(m.ImportJob.status == "running", m.ImportJob.id != job_id).limit(1)
+        ).first()
+        if do_scrub and others is None:  # claims a crashed run stored but did not scrub (none running now)
+            left = s.scalars(
+                select(m.Encounter.id).where(
+                    m.Encounter.id.in_(set(attempt.encounter_pks) - set(ids)),
+                    m.Encounter.status == "unscrubbed",
+                    m.Encounter.work_status != "history",
+                )
+            ).all()
+            ids += sorted(left)
+        result.__dict__.update({k: v for k, v in attempt.__dict__.items() if k != "scrubbed"})
+        return ids
+
+    to_scrub: list[int] = _short(db, job_id, owner, write)
+    done = total - len(to_scrub)
+    for pk in to_scrub:
+        with db.session() as rs:  # the engine's work: no write transaction open
+            row = rs.get(m.Encounter, pk)
+            if row is None:
+                continue
+            enc, run = services.compute_scrub(rs, row, engine)
+
+        def store(s: Session, pk: int = pk, enc: Any = enc, run: Any = run) -> None:
+            row = s.get(m.Encounter, pk)
+            if row is not None:
+                services.store_scrub(s, row, enc, run, user_id)
+
+        _short(db, job_id, owner, store)
+        result.scrubbed += 1
+        done += 1
+        if progress and (done % PROGRESS_EVERY == 0 or done == total):
+            progress(done, total)
+
+    def finish(s: Session) -> None:
+        job = s.get(m.ImportJob, job_id)
+        assert job is not None
+        _finish(s, job, result, user_id)
+
+    _short(db, job_id, owner, finish)
     return result

@@ -7,6 +7,12 @@ claims the row (queued -> running, so a job never runs twice), imports the file 
 with ``store.imports.import_bytes`` and marks it ``done`` or ``failed`` (with the located error
 message of the bad file; nothing of the file is stored then).
 
+Crashes: a running job records its worker ("host:pid") and a heartbeat every few seconds. A job
+whose worker died (its process is gone, or its heartbeat is older than ``PAINRCM_JOB_STALE_SECONDS``,
+30 by default) is marked failed with that reason by the in-process runner on start-up and by a
+watchdog (a thread of either runner, and every status poll); uploading the file again runs it
+again. The import itself uses short write transactions (``store.imports.import_file``).
+
 Progress while a job runs is kept outside the import transaction (SQLite allows one writer at a
 time): in memory for the in-process runner, in the RQ job's meta for the Redis runner. ``status``
 merges it with the row.
@@ -18,6 +24,7 @@ import hashlib
 import logging
 import os
 import queue
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -25,17 +32,20 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from painrcm.codes.loader import painrcm_home
 from painrcm.errors import InputError
 from painrcm.scrub import Engine
 from painrcm.store import models as m
 from painrcm.store import services
-from painrcm.store.db import Database
-from painrcm.store.imports import KINDS, file_hash, find_job, import_bytes
+from painrcm.store.db import BadText, Database, is_busy
+from painrcm.store.imports import KINDS, JobTaken, file_hash, find_job, import_file
+from painrcm.store.safelog import safe_trace
 
 log = logging.getLogger("painrcm.store.jobs")
 
@@ -127,17 +137,119 @@ def _status(job: m.ImportJob) -> JobStatus:
     )
 
 
+def stale_seconds() -> float:
+    try:
+        return max(1.0, float(os.environ.get("PAINRCM_JOB_STALE_SECONDS", "30")))
+    except ValueError:
+        return 30.0
+
+
+def heartbeat_seconds() -> float:
+    return max(0.2, stale_seconds() / 6)
+
+
+HOST = socket.gethostname()[:80]
+
+
+def worker_id() -> str:
+    return f"{HOST}:{os.getpid()}"
+
+
+def _aware(t: datetime | None) -> datetime | None:
+    return None if t is None else (t if t.tzinfo else t.replace(tzinfo=UTC))
+
+
+def _pid_gone(worker: str | None) -> bool:
+    """Whether a worker of this host is a process that no longer exists (or is this new process)."""
+    if not worker or ":" not in worker:
+        return False
+    host, _, pid_text = worker.rpartition(":")
+    if host != HOST or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def death_reason(job: m.ImportJob, now: datetime | None = None) -> str | None:
+    """Why a running job's worker is taken as dead, or None while it looks alive."""
+    if job.status != "running":
+        return None
+    now = now or datetime.now(UTC)
+    if _pid_gone(job.worker):
+        return "its worker process is gone"
+    beat = _aware(job.heartbeat_at) or _aware(job.created_at)
+    if beat is not None and (now - beat).total_seconds() > stale_seconds():
+        return f"its worker sent no heartbeat for {int((now - beat).total_seconds())} s"
+    return None
+
+
+def _fail_dead(s: Session, job: m.ImportJob, reason: str) -> None:
+    job.status, job.finished_at = "failed", datetime.now(UTC)
+    job.message = (
+        f"{job.file_name}: the import stopped before the end ({reason}); nothing of the file was "
+        "lost, and claims it stored are kept: upload the file again to finish it"
+    )
+    services.audit(s, None, "import_failed", "import_job", job.id, job.practice_id, kind=job.kind, dead=True)
+    log.warning("import job %s marked failed: %s", job.id, reason)
+
+
+def reap_dead_jobs(db: Database) -> list[int]:
+    """Mark failed every running job whose worker died (see the module docstring); their IDs."""
+    with db.session() as s:
+        running = list(s.scalars(select(m.ImportJob).where(m.ImportJob.status == "running")))
+        now = datetime.now(UTC)
+        dead = [(j, r) for j in running if (r := death_reason(j, now)) is not None]
+    out = []
+    for job, reason in dead:
+        with db.session() as s:  # only if it is still the same run (compare-and-set)
+            row = s.get(m.ImportJob, job.id)
+            alive = row is None or row.status != "running" or row.worker != job.worker
+            if not alive and row is not None and death_reason(row) is not None:
+                _fail_dead(s, row, reason)
+                out.append(job.id)
+    return out
+
+
 def create_job(
     db: Database, kind: str, data: bytes, file_name: str, practice_id: str | None, user_id: int | None
 ) -> tuple[int, bool]:
     """The ImportJob row for this file: (job ID, whether it must be run). A failed job of the same file
-    is queued again (the file may now import, e.g. once its practice exists)."""
+    is queued again (the file may now import, e.g. once its practice exists), and so is one whose
+    worker died."""
     if kind not in KINDS:
         raise InputError(file_name, None, f"an import kind of {', '.join(KINDS)} (got {kind!r})")
     path = store_upload(data)
     digest = path.name
+    for attempt in range(3):
+        try:
+            return _create_job(db, kind, path, digest, file_name, practice_id, user_id)
+        except IntegrityError:  # the same file uploaded twice at the same moment: take the other row
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _create_job(
+    db: Database,
+    kind: str,
+    path: Path,
+    digest: str,
+    file_name: str,
+    practice_id: str | None,
+    user_id: int | None,
+) -> tuple[int, bool]:
     with db.session() as s:
         job = find_job(s, kind, digest, practice_id)
+        if job is not None and job.status == "running" and (reason := death_reason(job)) is not None:
+            _fail_dead(s, job, reason)
         if job is not None and job.status != "failed":
             return job.id, False
         if job is None:
@@ -150,7 +262,7 @@ def create_job(
             )
             s.add(job)
         job.stored_path, job.status, job.done, job.total = str(path), "queued", 0, 0
-        job.message, job.finished_at = None, None
+        job.message, job.finished_at, job.worker, job.heartbeat_at = None, None, None, None
         s.flush()
         services.audit(s, user_id, "create", "import_job", job.id, practice_id, kind=kind)
         return job.id, True
@@ -162,34 +274,79 @@ def job_status(db: Database, job_id: int) -> JobStatus | None:
         return None if job is None else _status(job)
 
 
-def _claim(db: Database, job_id: int) -> m.ImportJob | None:
+def _claim(db: Database, job_id: int, worker: str) -> m.ImportJob | None:
     """queued -> running, atomically: only one worker ever runs a job."""
     with db.session() as s:
         res = s.execute(
             update(m.ImportJob)
             .where(m.ImportJob.id == job_id, m.ImportJob.status == "queued")
-            .values(status="running", done=0, total=0)
+            .values(status="running", done=0, total=0, worker=worker, heartbeat_at=datetime.now(UTC))
         )
         if res.rowcount != 1:  # type: ignore[attr-defined]
             return None
         return s.get(m.ImportJob, job_id)
 
 
-def _finish_failed(db: Database, job: m.ImportJob, message: str) -> None:
+def _finish_failed(db: Database, job: m.ImportJob, message: str, worker: str) -> None:
     with db.session() as s:
         row = s.get(m.ImportJob, job.id)
         assert row is not None
+        if row.status != "running" or row.worker != worker:
+            return  # a watchdog failed it already (it took this worker for dead)
         row.status, row.message, row.finished_at = "failed", message, datetime.now(UTC)
         services.audit(
             s, row.created_by, "import_failed", "import_job", row.id, row.practice_id, kind=row.kind
         )
 
 
+class _Heartbeat:
+    """Updates the running job's heartbeat every few seconds from a thread of its own."""
+
+    def __init__(self, db: Database, job_id: int, worker: str) -> None:
+        self.db, self.job_id, self.worker = db, job_id, worker
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"painrcm-heartbeat-{job_id}", daemon=True)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(heartbeat_seconds()):
+            try:
+                with self.db.session() as s:
+                    s.execute(
+                        update(m.ImportJob)
+                        .where(
+                            m.ImportJob.id == self.job_id,
+                            m.ImportJob.status == "running",
+                            m.ImportJob.worker == self.worker,
+                        )
+                        .values(heartbeat_at=datetime.now(UTC))
+                    )
+            except Exception as e:  # noqa: BLE001 - a missed beat is retried at the next one
+                log.info("import job %s: heartbeat not stored (%s)", self.job_id, type(e).__name__)
+
+
+def _owner(job_id: int, worker: str) -> Callable[[Session], None]:
+    def check(s: Session) -> None:
+        row = s.get(m.ImportJob, job_id)
+        if row is None or row.status != "running" or row.worker != worker:
+            raise JobTaken
+
+    return check
+
+
 def execute(
     db: Database, job_id: int, *, engine: Engine | None = None, on_progress: ProgressSink | None = None
 ) -> JobStatus | None:
     """Run one queued job against an open Database (the body both runners share)."""
-    job = _claim(db, job_id)
+    worker = worker_id()
+    job = _claim(db, job_id, worker)
     if job is None:
         return job_status(db, job_id)
     log.info("import job %s (%s) started", job.id, job.kind)
@@ -204,29 +361,39 @@ def execute(
             if on_progress is not None:
                 on_progress(job_id, done, total)
 
-        with db.session() as s:
-            import_bytes(
-                s,
+        with _Heartbeat(db, job_id, worker):
+            import_file(
+                db,
                 engine or default_engine(),
-                kind=job.kind,
-                data=data,
-                file_name=job.file_name,
-                practice_id=job.practice_id,
-                user_id=job.created_by,
-                progress=progress,
                 job_id=job.id,
+                data=data,
+                progress=progress,
+                owner=_owner(job_id, worker),
             )
     except InputError as e:
-        _finish_failed(db, job, str(e))
+        _finish_failed(db, job, str(e), worker)
         log.info("import job %s (%s) failed: the file was refused", job.id, job.kind)
-    except Exception as e:  # a job must end in a state the user can see
+    except JobTaken:
+        log.warning("import job %s was taken from this worker (marked dead); stopped", job.id)
+    except BadText as e:  # a value no check above located (e.g. in an 835): still a clear refusal
         _finish_failed(
             db,
             job,
-            f"{job.file_name}: the import stopped on an internal error ({type(e).__name__}); "
-            "nothing was imported",
+            f"{job.file_name}: a value the workspace cannot store ({e}); nothing was imported",
+            worker,
         )
-        log.exception("import job %s (%s) crashed", job.id, job.kind)
+    except RecursionError:
+        _finish_failed(db, job, f"{job.file_name}: the file is nested too deeply to read", worker)
+    except Exception as e:  # noqa: BLE001 - a job must end in a state the user can see
+        what = "the database stayed busy" if is_busy(e) else f"an internal error ({type(e).__name__})"
+        _finish_failed(
+            db,
+            job,
+            f"{job.file_name}: the import stopped on {what}; nothing of the file is lost: "
+            "upload it again to retry",
+            worker,
+        )
+        log.error("import job %s (%s) crashed: %s", job.id, job.kind, safe_trace(e))
     return job_status(db, job_id)
 
 
@@ -255,6 +422,28 @@ def _rq_current_job() -> Any:
     return get_current_job()
 
 
+class Watchdog:
+    """A daemon thread that fails the jobs of dead workers every few seconds (both runners start one)."""
+
+    def __init__(self, db: Database, on_reap: Callable[[list[int]], None] | None = None) -> None:
+        self.db, self.on_reap = db, on_reap
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="painrcm-import-watchdog", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(max(1.0, stale_seconds() / 3)):
+            try:
+                ids = reap_dead_jobs(self.db)
+                if ids and self.on_reap is not None:
+                    self.on_reap(ids)
+            except Exception as e:  # noqa: BLE001 - try again at the next round
+                log.info("import watchdog: %s", type(e).__name__)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
 class InProcessRunner:
     """One background worker thread runs the jobs in the order they were submitted."""
 
@@ -268,6 +457,7 @@ class InProcessRunner:
         self._progress: dict[int, tuple[int, int]] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self.watchdog: Watchdog | None = None
 
     def _ensure_thread(self) -> None:
         with self._lock:
@@ -286,8 +476,8 @@ class InProcessRunner:
             job_id = self._queue.get()
             try:
                 execute(self.db, job_id, engine=self.engine, on_progress=self._note)
-            except Exception:  # keep the worker alive (e.g. the database went away)
-                log.exception("import job %s could not be run", job_id)
+            except Exception as e:  # noqa: BLE001 - keep the worker alive (e.g. the database went away)
+                log.error("import job %s could not be run: %s", job_id, safe_trace(e))
             finally:
                 with self._lock:
                     self._progress.pop(job_id, None)
@@ -318,7 +508,9 @@ class InProcessRunner:
         return _poll(self.status, job_id, timeout)
 
     def resume(self) -> int:
-        """Queue the jobs a previous process left queued (a job runs once: see `_claim`)."""
+        """On start-up: fail the jobs a dead process left running (see `reap_dead_jobs`) and queue the
+        ones it left queued (a job runs once: see `_claim`)."""
+        reap_dead_jobs(self.db)
         with self.db.session() as s:
             ids = list(
                 s.scalars(
@@ -345,6 +537,7 @@ class RqRunner:
         self.redis = Redis.from_url(redis_url)
         self.queue = Queue(queue_name, connection=self.redis)
         self.database_url = db.engine.url.render_as_string(hide_password=False)
+        self.watchdog: Watchdog | None = None
         self._prefix = "painrcm-import-" + hashlib.sha256(self.database_url.encode()).hexdigest()[:10]
 
     def rq_id(self, job_id: int) -> str:
@@ -380,6 +573,10 @@ class RqRunner:
         st = job_status(self.db, job_id)
         if st is None or st.finished:
             return st
+        if st.status == "running" and reap_dead_jobs(self.db):
+            st = job_status(self.db, job_id)
+            if st is None or st.finished:
+                return st
         from rq.job import Job
         from rq.job import JobStatus as RqStatus
 
@@ -419,7 +616,10 @@ def make_runner(db: Database) -> InProcessRunner | RqRunner:
     """The RQ runner when PAINRCM_REDIS_URL is set, else the in-process runner."""
     redis_url = os.environ.get("PAINRCM_REDIS_URL")
     if redis_url:
-        return RqRunner(db, redis_url)
+        rq_runner = RqRunner(db, redis_url)
+        rq_runner.watchdog = Watchdog(db)
+        return rq_runner
     runner = InProcessRunner(db)
     runner.resume()
+    runner.watchdog = Watchdog(db)
     return runner

@@ -30,6 +30,7 @@ from painrcm.remit.codes import carc
 from painrcm.scrub import Engine
 from painrcm.store import claim_extras, counts, services, versions
 from painrcm.store import models as m
+from painrcm.store.boundaries import check_encounter
 from painrcm.store.scope import NotFound, can_see_practice, get_scoped, practice_ids, restrict
 
 NOT_WORKED = ("history",)  # earlier services stored as history: never claims to work
@@ -838,6 +839,7 @@ def create_claim(
     """Store a claim from an encounter JSON body for a practice in scope, then scrub it.
     Returns the claim and whether it was new. Raises InputError for a bad body (with its place)."""
     enc = encounter_from_obj(body, "request body")
+    check_encounter(enc, "request body")
     pid = practice or enc.practice.id
     if not pid:
         raise BadRequest("say which practice: ?practice=ID or practice.id in the body")

@@ -823,8 +823,6 @@ def update_user(
     if active is not None and active != user.active:
         changes["active"] = [user.active, active]
         user.active = active
-        if not active:
-            s.execute(delete(m.WebSession).where(m.WebSession.user_id == user.id))
     if name is not None and name.strip() and name.strip() != user.name:
         changes["name"] = True
         user.name = name.strip()
@@ -840,6 +838,11 @@ def update_user(
             changes["practices"] = [current, wanted]
             _set_practices(s, user.id, wanted)
             current = wanted
+    if changes.get("password") or "role" in changes or changes.get("active", [None, None])[1] is False:
+        # a password change or reset, a new role or a deactivation ends every session and token of the
+        # user (deleted, so a later re-activation does not bring them back)
+        s.execute(delete(m.WebSession).where(m.WebSession.user_id == user.id))
+        s.execute(delete(m.ApiToken).where(m.ApiToken.user_id == user.id))
     if changes:
         services.audit(s, actor.id, "update", "user", user.id, None, **changes)
     s.flush()

@@ -13,11 +13,12 @@ from sqlalchemy.orm import Session
 
 from painrcm.history import History, member_key, name_key
 from painrcm.history.auths import AuthLog
+from painrcm.model import ClaimResult, Line, Patient
 from painrcm.model import Encounter as EncounterModel
-from painrcm.model import Line, Patient
 from painrcm.scrub import Engine, scrub_encounter
 from painrcm.store import models as m
 from painrcm.store import versions
+from painrcm.store.db import defer_write
 
 
 def _key(k: tuple[str, str] | None) -> str | None:
@@ -261,14 +262,21 @@ def auth_log(s: Session, person: m.Person) -> AuthLog:
     )
 
 
-def scrub_row(s: Session, row: m.Encounter, engine: Engine, user_id: int | None = None) -> m.ScrubRun:
-    """Scrub a stored claim against everything the database knows of the patient; keep the run."""
+def compute_scrub(s: Session, row: m.Encounter, engine: Engine) -> tuple[EncounterModel, ClaimResult]:
+    """Scrub a stored claim against everything the database knows of the patient (reads only)."""
     enc = to_model(row)
     person = s.get(m.Person, row.person_id)
     assert person is not None
     result = scrub_encounter(
         enc, engine, history=person_history(s, person, engine), auths=auth_log(s, person), fix=True
     )
+    return enc, result
+
+
+def store_scrub(
+    s: Session, row: m.Encounter, enc: EncounterModel, result: ClaimResult, user_id: int | None = None
+) -> m.ScrubRun:
+    """Keep a scrub's run and the claim's new status (and its coded lines, when it came without)."""
     run = m.ScrubRun(
         encounter_pk=row.id,
         status=result.status,
@@ -298,6 +306,12 @@ def scrub_row(s: Session, row: m.Encounter, engine: Engine, user_id: int | None 
     return run
 
 
+def scrub_row(s: Session, row: m.Encounter, engine: Engine, user_id: int | None = None) -> m.ScrubRun:
+    """Scrub a stored claim against everything the database knows of the patient; keep the run."""
+    enc, result = compute_scrub(s, row, engine)
+    return store_scrub(s, row, enc, result, user_id)
+
+
 def latest_run(row: m.Encounter) -> m.ScrubRun | None:
     return row.scrub_runs[-1] if row.scrub_runs else None
 
@@ -321,18 +335,23 @@ def audit(
     practice_id: str | None = None,
     **detail: Any,
 ) -> None:
-    """Append to the audit log (never updated or deleted). Detail must hold no PHI beyond IDs."""
-    s.add(
-        m.AuditEntry(
-            user_id=user_id,
-            action=action,
-            object_type=object_type,
-            object_id=None if object_id is None else str(object_id),
-            practice_id=practice_id,
-            detail=detail,
-            at=datetime.now(UTC),
-        )
+    """Append to the audit log (never updated or deleted). Detail must hold no PHI beyond IDs.
+
+    A read's entry is written after the read's own transaction, in a short one of its own
+    (``db.defer_write``): a busy database never turns a successful read into an error."""
+    entry = m.AuditEntry(
+        user_id=user_id,
+        action=action,
+        object_type=object_type,
+        object_id=None if object_id is None else str(object_id),
+        practice_id=practice_id,
+        detail=detail,
+        at=datetime.now(UTC),
     )
+    if action == "read":
+        defer_write(s, lambda ws: ws.add(entry))
+    else:
+        s.add(entry)
 
 
 def today() -> date:

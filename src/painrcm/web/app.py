@@ -16,7 +16,7 @@ from painrcm.policy.loader import load_policies
 from painrcm.scrub import Engine
 from painrcm.store.db import Database
 from painrcm.store.scope import NotFound
-from painrcm.web import security
+from painrcm.web import guards, security
 from painrcm.web.deps import LoginRequired
 
 HERE = Path(__file__).resolve().parent
@@ -65,6 +65,8 @@ def create_app(
         jobs = make_runner(app.state.db)
     app.state.jobs = jobs
     app.add_middleware(security.SecurityHeaders)
+    app.add_middleware(guards.Guards)
+    guards.install_handlers(app)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.exception_handler(NotFound)

@@ -13,13 +13,14 @@ from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 
 from painrcm.store import models as m
+from painrcm.store.db import defer_write
 
 SESSION_COOKIE = "painrcm_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -96,7 +97,16 @@ def user_for_token(s: Session, token: str) -> m.User | None:
     row = s.scalars(select(m.ApiToken).where(m.ApiToken.token_hash == _digest(token))).first()
     if row is None:
         return None
-    row.last_used_at = datetime.now(UTC)
+    now = datetime.now(UTC)
+    last = row.last_used_at
+    if last is None or (last if last.tzinfo else last.replace(tzinfo=UTC)) < now - timedelta(minutes=1):
+        # best effort, after the request's own transaction: a read with a token stays a read
+        token_id = row.id
+
+        def touch(ws: Session) -> None:
+            ws.execute(update(m.ApiToken).where(m.ApiToken.id == token_id).values(last_used_at=now))
+
+        defer_write(s, touch)
     user = s.get(m.User, row.user_id)
     return user if user is not None and user.active else None
 

@@ -945,8 +945,8 @@ class _Reader:
         for p in self.split(i, ptrs_raw):
             if not p:
                 continue
-            if not p.isdigit():
-                f = _num(p)
+            if not (p.isascii() and p.isdigit()):
+                f = _num(p) if p.isascii() else None  # float() would read other scripts' digits too
                 if f is None or not f.is_integer():
                     self.fail(i, f"SV107 diagnosis pointer {p!r}: expected a number from 1 to 12")
                     return
@@ -954,8 +954,8 @@ class _Reader:
                     self.ptr_warned = True
                     self.warn(i, f"SV107 diagnosis pointer {p!r} written as a decimal; read as {int(f)}")
                 p = str(int(f))
-            if not 1 <= int(p) <= 12:
-                self.fail(i, f"SV107 diagnosis pointer {p!r}: expected a number from 1 to 12")
+            if len(p) > 4 or not 1 <= int(p) <= 12:  # int() of thousands of digits raises
+                self.fail(i, f"SV107 diagnosis pointer {p[:12]!r}: expected a number from 1 to 12")
                 return
             ptrs.append(int(p))
         if not ptrs or len(ptrs) > 4:
@@ -1467,7 +1467,7 @@ def _single_pass(raw: list[str], delims: Delimiters, file: str, strict: bool) ->
                     for ptr in _composite(ptrs_raw, comp, alts):
                         if not ptr:
                             continue
-                        if not ptr.isdigit():
+                        if not (ptr.isascii() and ptr.isdigit()) or len(ptr) > 4:
                             raise _Bail
                         k = int(ptr)
                         if not 1 <= k <= 12:

@@ -23,6 +23,7 @@ written where it lacks them (documented in docs/x12.md):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 
@@ -215,6 +216,10 @@ def _write_claim(
         raise InputError(None, where, "needs at least one diagnosis for an 837P (HI)")
     if len(dx) > 12:
         raise InputError(None, where, f"has {len(dx)} diagnoses; an 837P claim holds at most 12")
+    for n, ln in enumerate(lines, 1):  # an 837P holds decimal numbers only (no inf or nan)
+        for what, value in (("charge", ln.charge), ("units", ln.units)):
+            if value is not None and not (math.isfinite(value) and abs(value) < 1e10):
+                raise InputError(None, f"{where}, line {n}", f"a finite {what} (got {value!r})")
     pr = enc.practice
     _check_id(where, "encounter_id (CLM01)", enc.encounter_id, 1, 38)
     if pt_id := enc.patient.member_id:
