@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from painrcm.coder import epidural, facet, other
 from painrcm.coder.base import CodingContext, Service
+from painrcm.coder.levels import LEVEL_FAMILIES, code_session, sessions
 from painrcm.codes.tables import Reference, strip_dot
 from painrcm.errors import InputError
 from painrcm.model import Encounter, Family, Line, Procedure
@@ -36,9 +37,11 @@ SIDE_MOD = {"left": "LT", "right": "RT"}
 
 def _merge_sides(procs: list[Procedure]) -> list[tuple[int, Procedure]]:
     """A left and a right procedure documented separately with otherwise equal facts are one
-    bilateral procedure (one session, both sides)."""
+    bilateral procedure (one session, both sides). Level families are combined by `sessions`."""
     out: list[tuple[int, Procedure]] = []
     for i, p in enumerate(procs):
+        if p.family in LEVEL_FAMILIES:
+            continue
         twin = None
         if p.laterality in ("left", "right"):
             key = p.model_dump(exclude={"laterality"})
@@ -84,7 +87,27 @@ def _apply_sides(services: list[Service], ctx: CodingContext) -> list[Line]:
             continue
         target.append(Line(code=s.code, modifiers=list(s.modifiers), units=s.units))
     # Add-ons follow their primaries (claim order matters to some payers and to readers).
-    return primaries + addons
+    return _combine(primaries) + _combine(addons)
+
+
+def _combine(lines: list[Line]) -> list[Line]:
+    """One line per code and side: a bilateral add-on level and a one-sided one on the same side
+    (RT/LT convention) add their units. A 50 line stays one unit per level (MOD009)."""
+    out: list[Line] = []
+    for ln in lines:
+        twin = next(
+            (
+                o
+                for o in out
+                if "50" not in ln.modifiers and o.code == ln.code and o.modifiers == ln.modifiers
+            ),
+            None,
+        )
+        if twin is None:
+            out.append(ln)
+        else:
+            twin.units = (twin.units or 0) + (ln.units or 0)
+    return out
 
 
 def _pointers(line: Line, family: str | None, enc: Encounter, policy: Policy) -> list[int]:
@@ -121,11 +144,16 @@ def code_encounter(enc: Encounter, reference: Reference, policy: Policy) -> list
     ctx = CodingContext(enc, reference, policy)
     lines: list[Line] = []
     families: list[str | None] = []
+    coded_sessions: list[tuple[int, str, list[Service]]] = []
+    for indices, procs in sessions(enc.procedures):
+        if procs[0].family in LEVEL_FAMILIES:
+            coded_sessions.append((indices[0], procs[0].family.value, code_session(procs, indices, ctx)))
     for index, proc in _merge_sides(enc.procedures):
-        services = FAMILY_CODERS[proc.family](proc, index, ctx)
+        coded_sessions.append((index, proc.family.value, FAMILY_CODERS[proc.family](proc, index, ctx)))
+    for _, family, services in sorted(coded_sessions, key=lambda u: u[0]):
         coded = _apply_sides(services, ctx)
         lines += coded
-        families += [proc.family.value] * len(coded)
+        families += [family] * len(coded)
 
     procedure_codes = [ln.code for ln in lines]
     em_lines: list[Line] = []
