@@ -30,6 +30,12 @@ FAMILY_CODERS: dict[Family, FamilyCoder] = {
     Family.SPINAL_CORD_STIMULATOR: other.spinal_cord_stimulator,
     Family.VERTEBRAL_AUGMENTATION: other.vertebral_augmentation,
     Family.DRUG_TEST: other.drug_test,
+    Family.SACROILIAC_ABLATION: other.sacroiliac_ablation,
+    Family.GENICULAR: other.genicular,
+    Family.JOINT_INJECTION: other.joint_injection,
+    Family.SYMPATHETIC_BLOCK: other.sympathetic_block,
+    Family.INTRATHECAL_PUMP: other.intrathecal_pump,
+    Family.BLOOD_PATCH: other.blood_patch,
 }
 
 SIDE_MOD = {"left": "LT", "right": "RT"}
@@ -162,11 +168,15 @@ def code_encounter(enc: Encounter, reference: Reference, policy: Policy) -> list
         info = reference.info(ev.code.strip().upper())
         if info is None or info.kind != "em":
             raise InputError(None, "$.evaluation.code", f"an E/M visit code 99202-99215 (got {ev.code!r})")
-        has_global = any((reference.global_days(c) or "") in ("000", "010", "090") for c in procedure_codes)
-        if not has_global:
-            em_lines.append(Line(code=info.code, modifiers=[], units=1))
+        globals_ = {reference.global_days(c) or "" for c in procedure_codes}
+        extra = ["24"] if ev.unrelated_to_procedure else []
+        if ev.decision_for_surgery and "090" in globals_:
+            # the visit where the decision for a major (090-global) procedure was made: 57, not 25
+            em_lines.append(Line(code=info.code, modifiers=["57", *extra], units=1))
+        elif not globals_ & {"000", "010", "090"}:
+            em_lines.append(Line(code=info.code, modifiers=extra, units=1))
         elif ev.separately_identifiable:
-            em_lines.append(Line(code=info.code, modifiers=["25"], units=1))
+            em_lines.append(Line(code=info.code, modifiers=["25", *extra], units=1))
         # otherwise the visit is the pre-procedure assessment, included in the procedure
 
     drug_lines: list[Line] = []

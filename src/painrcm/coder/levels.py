@@ -96,6 +96,11 @@ def code_session(procs: list[Procedure], indices: list[int], ctx: CodingContext)
         )
         extra = ["KX"] if proc.purpose == "diagnostic" else []
     joints = proc.family is not Family.EPIDURAL_TRANSFORAMINAL
+    # The imaging these codes include is fluoroscopy or CT; under ultrasound the facet and transforaminal
+    # injections are Category III codes (RULES.md section 2). RFA has no ultrasound code: NEC010 says so.
+    modality = (
+        "ultrasound" if proc.imaging == "ultrasound" and has_ultrasound_codes(ctx, fam) else "fluoroscopy_ct"
+    )
     out: list[Service] = []
     for region, items in side_levels(procs, indices, joints=joints).items():
         if proc.family is Family.FACET_JOINT:
@@ -104,13 +109,17 @@ def code_session(procs: list[Procedure], indices: list[int], ctx: CodingContext)
                 if not chunk:
                     continue
                 sides = frozenset().union(*(s for _, s in chunk))
-                code = code_for(ctx.reference, family=fam, region=region, level=rank)
+                code = code_for(ctx.reference, family=fam, region=region, level=rank, guidance=modality)
                 out.append(Service(code, 1, _SIDE_NAME[sides], list(extra), fam, index))
             continue
-        first = code_for(ctx.reference, family=fam, region=region, level=1)
+        first = code_for(ctx.reference, family=fam, region=region, level=1, guidance=modality)
         out.append(Service(first, 1, _SIDE_NAME[items[0][1]], list(extra), fam, index))
         if len(items) > 1:
-            addon = code_for(ctx.reference, family=fam, region=region, level="each")
+            addon = code_for(ctx.reference, family=fam, region=region, level="each", guidance=modality)
             for side, units in _units_by_side(items[1:]):
                 out.append(Service(addon, units, side, list(extra), fam, index))
     return out
+
+
+def has_ultrasound_codes(ctx: CodingContext, family: str) -> bool:
+    return any(c.family == family and c.guidance == "ultrasound" for c in ctx.reference.codes.values())

@@ -73,12 +73,21 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
         j0 = procs[0][0]
         message = (
             f"Visit {line.code} (line {i + 1}) is billed on the same date as procedure {ctx.lines[j0].code} "
-            f"(line {j0 + 1}, {int(procs[0][1])}-day global period) without modifier 25; the visit will be denied as "
+            f"(line {j0 + 1}, {int(procs[0][1])}-day global period) without modifier 25 (or 57 for the decision for a "
+            "090-global procedure); the visit will be denied as "
             "included in the procedure."
         )
         ev = ctx.encounter.evaluation
         documented = ev is not None and ctx.line_dos(i) == ctx.dos
-        if documented and ev is not None and ev.separately_identifiable is True:
+        if documented and ev is not None and ev.decision_for_surgery and any(g == "090" for _, g in procs):
+            yield Hit(
+                message + " The note documents that the decision for this 090-global procedure was made at "
+                "the visit: that visit takes modifier 57, not 25.",
+                line=i,
+                fix=f"Add modifier 57 to line {i + 1} ({line.code}).",
+                ops=(add_modifier(i, "57"),),
+            )
+        elif documented and ev is not None and ev.separately_identifiable is True:
             yield Hit(
                 message + " The note documents a separately identifiable evaluation.",
                 line=i,

@@ -339,6 +339,8 @@ def _level_sides(ctx: ClaimContext, reported: set[int]) -> Iterator[Outcome]:
             code = ctx.lines[j].code
             b_right, b_left = side_units(billed, code)
             c_right, c_left = side_units(coded, code)
+            if not c_right and not c_left:
+                continue  # a code the note does not lead to at all (imaging kind: NEC010; levels: ADD)
             side = ctx.side_of(j)
             if side in ("bilateral", "right") and b_right and not c_right:
                 wrong.append((j, "right"))
@@ -354,8 +356,8 @@ def _level_sides(ctx: ClaimContext, reported: set[int]) -> Iterator[Outcome]:
             info_j = ctx.info(j)
             assert info_j is not None
             yield Hit(
-                f"Line {j + 1}: {line.code} is billed for the {side} side"
-                f"{' (50)' if '50' in line.modifiers else ''}, but the note documents no "
+                f"Line {j + 1}: {line.code} is billed for "
+                f"{'both sides (50)' if '50' in line.modifiers else 'the ' + side + ' side'}, but the note documents no "
                 f"{'first' if info_j.level == 1 else 'additional'} level of the "
                 f"{family_words(str(info_j.family))} on the {side} side (the sides differ by level). "
                 "The code is not supported by the record and will be denied.",
