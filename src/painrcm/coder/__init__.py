@@ -154,7 +154,7 @@ def code_encounter(enc: Encounter, reference: Reference, policy: Policy) -> list
     for indices, procs in sessions(enc.procedures):
         if procs[0].family in LEVEL_FAMILIES:
             coded_sessions.append((indices[0], procs[0].family.value, code_session(procs, indices, ctx)))
-    for index, proc in _merge_sides(enc.procedures):
+    for index, proc in other.combine_drug_tests(_merge_sides(enc.procedures)):
         coded_sessions.append((index, proc.family.value, FAMILY_CODERS[proc.family](proc, index, ctx)))
     for _, family, services in sorted(coded_sessions, key=lambda u: u[0]):
         coded = _apply_sides(services, ctx)

@@ -186,3 +186,43 @@ def drug_test(proc: Procedure, index: int, ctx: CodingContext) -> list[Service]:
         if c.test == "definitive" and (c.classes_min or 0) <= n <= (c.classes_max or 10**6)
     )
     return [Service(code, 1, None, family=proc.family.value, procedure_index=index)]
+
+
+_PRESUMPTIVE_RANK = {"presumptive_direct": 1, "presumptive_instrument": 2, "presumptive_analyzer": 3}
+
+
+def combine_drug_tests(procs: list[tuple[int, Procedure]]) -> list[tuple[int, Procedure]]:
+    """Drug tests are coded per date of service (RULES.md section 4): one presumptive test, the most
+    complex method performed, and one definitive test for the day's distinct drug classes across all
+    panels (a list of class names is de-duplicated; a bare count is added)."""
+    out: list[tuple[int, Procedure]] = []
+    presumptive: tuple[int, Procedure] | None = None
+    definitive: list[tuple[int, Procedure]] = []
+    for i, p in procs:
+        if p.family.value != "drug_test" or p.method is None:
+            out.append((i, p))
+        elif p.method == "definitive":
+            definitive.append((i, p))
+        elif (
+            presumptive is None or _PRESUMPTIVE_RANK[p.method] > _PRESUMPTIVE_RANK[str(presumptive[1].method)]
+        ):
+            presumptive = (i, p)
+    if presumptive is not None:
+        out.append(presumptive)
+    if definitive:
+        first_index, first = definitive[0]
+        if len(definitive) == 1:
+            out.append(definitive[0])
+        else:
+            for i, p in definitive:
+                need(p.drug_classes, i, "drug_classes", "the drug classes tested (a list or a count)")
+            names: set[str] = set()
+            count = 0
+            for _, p in definitive:
+                if isinstance(p.drug_classes, int):
+                    count += p.drug_classes
+                else:
+                    names |= {c.strip().lower() for c in p.drug_classes or []}
+            total: list[str] | int = count + len(names) if count else sorted(names)
+            out.append((first_index, first.model_copy(update={"drug_classes": total})))
+    return sorted(out, key=lambda x: x[0])
