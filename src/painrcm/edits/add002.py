@@ -10,50 +10,51 @@ from painrcm.edits.sides import describe as describe_lines
 from painrcm.edits.sides import matches_note, note_lines, rebuild_ops, side_units
 from painrcm.model import Line, Severity
 
+_FACET = {
+    "family": "facet_joint",
+    "region": "lumbar",
+    "target": "intraarticular",
+    "purpose": "therapeutic",
+    "imaging": "fluoroscopy",
+    "images_stored": True,
+    "medications": ["bupivacaine 0.5%", "triamcinolone 40 mg"],
+}
+_FACET_BOTH = {**_FACET, "levels": ["L4-L5"], "laterality": "bilateral"}
+_FACET_RIGHT = {**_FACET, "levels": ["L5-S1"], "laterality": "right"}
+
 EDIT = Edit(
     id="ADD002",
     severity=Severity.ERROR,
     title="First-level code repeated for extra levels instead of its add-on code",
     what="Finds a first-level code that has add-on codes for further levels (64479, 64483, 64490, 64493, "
-    "64633, 64635, 22510, 22511, 22513, 22514) billed twice on the same side and date, or with more than "
-    "one unit, to report more levels.",
+    "64633, 64635, 0213T, 0216T, 0228T, 0230T, 22510, 22511, 22513, 22514) billed twice on the same side and "
+    "date, with more than one unit, as a 50 line plus an RT or LT line, or (when the note documents different "
+    "levels on each side) as RT and LT lines for levels that are not the same level. The fix rebuilds the "
+    "session's lines from the note; without a note there is none.",
     why="Each of these codes describes the first level only; further levels have their own add-on code "
     "(64484 for each added transforaminal level, 64494 then 64495 for the second and third facet level, "
     "and so on). A second unit or line of the first-level code is denied as a duplicate or over the "
     "per-day unit limit, and the extra levels go unpaid.",
     example={
-        "procedures": [
-            {
-                "family": "epidural_transforaminal",
-                "region": "lumbar",
-                "levels": ["L4", "L5"],
-                "laterality": "right",
-                "imaging": "fluoroscopy",
-                "images_stored": True,
-                "medications": ["dexamethasone 10 mg"],
-            }
+        "diagnoses": ["M47.816"],
+        "procedures": [_FACET_BOTH, _FACET_RIGHT],
+        "lines": [
+            {"code": "64493", "modifiers": ["50"], "units": 1, "diagnosis_pointers": [1]},
+            {"code": "64493", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1]},
         ],
-        "lines": [{"code": "64483", "modifiers": ["RT"], "units": 2, "diagnosis_pointers": [1, 2]}],
     },
     fixed={
-        "procedures": [
-            {
-                "family": "epidural_transforaminal",
-                "region": "lumbar",
-                "levels": ["L4", "L5"],
-                "laterality": "right",
-                "imaging": "fluoroscopy",
-                "images_stored": True,
-                "medications": ["dexamethasone 10 mg"],
-            }
-        ],
+        "diagnoses": ["M47.816"],
+        "procedures": [_FACET_BOTH, _FACET_RIGHT],
         "lines": [
-            {"code": "64483", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1, 2]},
-            {"code": "64484", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1, 2]},
+            {"code": "64493", "modifiers": ["50"], "units": 1, "diagnosis_pointers": [1]},
+            {"code": "64494", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1]},
         ],
     },
-    example_note="Right L4 and L5 transforaminal injections billed as 64483 x 2; the second level is the "
-    "add-on 64484.",
+    example_note="Bilateral L4-L5 and right L5-S1 facet injections (the sides differ) billed 64493-50 + 64493-RT: "
+    "the first-level code is repeated and breaks its MUE of 1. The right-only level is the second level, "
+    "64494-RT. Without the note there is no automatic fix: a fix never invents a bilateral level or drops a "
+    "documented one.",
     sources=[
         "RULES.md section 2 (codes by procedure: first level and add-on codes)",
         "CMS MUE table (64483, 64493: 1 unit per day)",

@@ -11,7 +11,8 @@ EDIT = Edit(
     severity=Severity.ERROR,
     title="Radiofrequency ablation without two qualifying diagnostic blocks",
     what="For an RFA, looks for the payer's number of earlier diagnostic medial branch blocks (2 by default) "
-    "of the same region, at any practice, each with documented relief at or above the payer's threshold "
+    "of the same region covering the ablated side (a bilateral block covers both) and levels, at any "
+    "practice, each with documented relief at or above the payer's threshold "
     "(Medicare 80%, commercial default 50%). A block whose relief is not documented cannot qualify; when "
     "such blocks are what keeps the edit from deciding, it reports the RFA as not checked instead of "
     "passing or failing it.",
@@ -19,9 +20,13 @@ EDIT = Edit(
     "pain source. Without them the ablation, the most expensive line on the claim, is denied.",
     example=RFA_CLAIM,
     fixed=RFA_CLAIM,
-    example_context={"history": [mbb("B-1", "2026-01-05", 85), mbb("B-2", "2026-01-26", 60)]},
+    example_context={
+        "history": [mbb("B-1", "2026-01-05", 85), mbb("B-2", "2026-01-26", 95, laterality="left")]
+    },
     fixed_context={"history": [mbb("B-1", "2026-01-05", 85), mbb("B-2", "2026-01-26", 90)]},
-    example_note="The second block gave 60% relief, below Medicare's 80%: only one block qualifies.",
+    example_note="A right L4-L5/L5-S1 ablation: the second block was of the left side only, so it does not "
+    "qualify the right-sided RFA (a block of the other side or of other levels never does); with a bilateral "
+    "second block at 90% relief both qualify. A block below Medicare's 80% relief does not qualify either.",
     sources=[
         "RULES.md section 8 (two blocks, relief thresholds) and section 10",
         "Noridian JF facet joint intervention Q&A",
