@@ -90,6 +90,9 @@ def lumbar_nerves_to_joints(nerves: list[Vertebra]) -> list[Level]:
     branch and the L5 dorsal ramus. Blocking L3, L4 and L5 therefore covers L4-L5 and L5-S1."""
     blocked = {(n.segment, n.number) for n in nerves}
     joints: list[Level] = []
+    # T12-L1 (a thoracic joint, coded 64490-64492: RULES.md section 1) is supplied by T11 and T12
+    if {("T", 11), ("T", 12)} <= blocked:
+        joints.append(Level(Vertebra("T", 12), Vertebra("L", 1)))
     for k in range(1, 6):
         upper = Vertebra("L", k)
         lower = next_vertebra(upper)
