@@ -123,3 +123,11 @@ def code_session(procs: list[Procedure], indices: list[int], ctx: CodingContext)
 
 def has_ultrasound_codes(ctx: CodingContext, family: str) -> bool:
     return any(c.family == family and c.guidance == "ultrasound" for c in ctx.reference.codes.values())
+
+
+def code_family(proc: Procedure) -> str:
+    """The code-table family a documented procedure is billed under: a genicular nerve block documented as
+    a peripheral nerve block is billed with 64454, a genicular code."""
+    if proc.family is Family.PERIPHERAL_NERVE_BLOCK and proc.nerve == "genicular":
+        return Family.GENICULAR.value
+    return proc.family.value

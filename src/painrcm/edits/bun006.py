@@ -1,5 +1,6 @@
 from collections.abc import Iterator
 
+from painrcm.coder.levels import code_family
 from painrcm.codes.tables import DISTINCT_MODIFIERS, PtpRow
 from painrcm.edits.base import ClaimContext, Edit, Hit, Outcome, add_modifier
 from painrcm.model import Severity
@@ -97,7 +98,7 @@ def _safe_modifier(ctx: ClaimContext, i: int, j: int) -> str | None:
         return None
     if info_i.family == info_j.family:
         return None
-    documented = {p.family.value for p in ctx.procedures}
+    documented = {code_family(p) for p in ctx.procedures}
     if info_i.family not in documented or info_j.family not in documented:
         return None
     if (
@@ -112,8 +113,8 @@ def _safe_modifier(ctx: ClaimContext, i: int, j: int) -> str | None:
 
 
 def _opposite_sides(ctx: ClaimContext, family_a: str, family_b: str) -> bool:
-    sides_a = {p.laterality for p in ctx.procedures if p.family.value == family_a}
-    sides_b = {p.laterality for p in ctx.procedures if p.family.value == family_b}
+    sides_a = {p.laterality for p in ctx.procedures if code_family(p) == family_a}
+    sides_b = {p.laterality for p in ctx.procedures if code_family(p) == family_b}
     return {frozenset(sides_a), frozenset(sides_b)} == {frozenset({"left"}), frozenset({"right"})}
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from painrcm.coder.levels import code_family
 from painrcm.codes.tables import CodeInfo, Reference
 from painrcm.edits.base import ClaimContext, Edit, FixOp, Hit, Outcome, remove_modifier, replace
 from painrcm.model import Line, Procedure, Severity
@@ -56,7 +57,7 @@ def matching_procedures(ctx: ClaimContext, info: CodeInfo | None) -> list[Proced
         return []
     out = []
     for proc in ctx.procedures:
-        if proc.family.value != info.family:
+        if code_family(proc) != info.family:
             continue
         regions = procedure_regions(proc) or set()
         if info.region is not None and regions and info.region not in regions:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from painrcm.coder import code_encounter
-from painrcm.coder.levels import LEVEL_FAMILIES, session_key
+from painrcm.coder.levels import LEVEL_FAMILIES, code_family, session_key
 from painrcm.codes.tables import CodeInfo, RegionGroup
 from painrcm.edits.base import ClaimContext, Edit, FixOp, Hit, Outcome, Skip, remove, replace
 from painrcm.edits.sides import level_family, matches_note, note_lines, rebuild_ops, session_lines, side_units
@@ -45,7 +45,7 @@ class Group:
 
     @property
     def family(self) -> str:
-        return self.proc.family.value
+        return code_family(self.proc)
 
 
 def _regions(g: Group) -> set[RegionGroup] | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from painrcm.coder.levels import code_family
 from painrcm.codes.tables import CodeInfo
 from painrcm.edits.base import ClaimContext, Edit, Hit, Outcome, Skip, set_code
 from painrcm.edits.words import REGION_WORDS, family_words
@@ -120,7 +121,7 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
         return
     for i, info, family in rows:
         line = ctx.lines[i]
-        same = [p for p in ctx.procedures if p.family.value == family]
+        same = [p for p in ctx.procedures if code_family(p) == family]
         if not same:
             continue  # the note documents another procedure: NEC009
         if info.region:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
+from painrcm.coder.levels import code_family
 from painrcm.codes.tables import Reference
 from painrcm.model import Encounter, Line, Patient, Payer, Procedure
 from painrcm.spine import lumbar_nerves_to_joints, parse_level, procedure_regions
@@ -126,7 +127,7 @@ def services_of(enc: Encounter, reference: Reference) -> list[Service]:
                 (
                     p
                     for p in docs
-                    if p.family.value == info.family
+                    if code_family(p) == info.family
                     and (info.region is None or info.region in (procedure_regions(p) or {info.region}))
                 ),
                 None,
@@ -137,7 +138,7 @@ def services_of(enc: Encounter, reference: Reference) -> list[Service]:
             matching = [
                 p
                 for p in docs
-                if p.family.value == info.family
+                if code_family(p) == info.family
                 and (info.region is None or info.region in (procedure_regions(p) or {info.region}))
             ]
             sites = tuple(x for p in matching for x in sites_of(p, info.region)) or line_sites(ln)
