@@ -81,7 +81,14 @@ def _bypassed(ctx: ClaimContext, j: int) -> bool:
     if mods & DISTINCT_MODIFIERS:
         return True
     info = ctx.info(j)
-    return info is not None and info.kind == "em" and "25" in mods
+    if info is None or info.kind != "em":
+        return False
+    if "25" in mods:
+        return True
+    # 57 is the visit of the decision for a 090-global procedure that day (CMS manual ch. 12 s. 30.6.6)
+    return "57" in mods and any(
+        ctx.same_day(j, k) and ctx.reference.global_days(ln.code) == "090" for k, ln in enumerate(ctx.lines)
+    )
 
 
 def _safe_modifier(ctx: ClaimContext, i: int, j: int) -> str | None:
