@@ -156,7 +156,11 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
             coded = note_lines(ctx, idx[0])
             if coded is not None and not matches_note(ctx, idx[0]):
                 c_right, c_left = side_units(coded, code)
-                other_side = (c_right, c_left) != (1, 1)
+                # the note has levels on both sides, but no first level done on both: the second side's
+                # level is an add-on (a side the note does not document at all is NEC009's)
+                both_sides = {s for ln in coded for s in ("RT", "LT", "50") if s in ln.modifiers}
+                covers_both = "50" in both_sides or {"RT", "LT"} <= both_sides
+                other_side = (c_right, c_left) != (1, 1) and covers_both
         if not repeated and not other_side:
             continue
         if repeated and matches_note(ctx, idx[0]):
