@@ -12,7 +12,9 @@ EDIT = Edit(
     title="E/M visit on a procedure day without modifier 25",
     what="Finds an office or outpatient visit (99202-99215, new or established patient) billed on the same "
     "date as a procedure that has a 0, 10 or 90-day global period, when the visit line carries no modifier 25 "
-    "(or 57, the decision for a major surgery with a 90-day global).",
+    "(or 57, the decision for a major surgery with a 90-day global). When the note says the visit is where "
+    "the decision for a 090-global procedure was made (`evaluation.decision_for_surgery`), the fix adds 57, "
+    "never removes the payable visit.",
     why="Every procedure's payment already includes the short assessment before it. A visit on the same day "
     "is paid only when it was significant and separately identifiable and says so with modifier 25; without "
     "it the payer denies the visit as part of the procedure (NCCI edits pair every injection code with the "

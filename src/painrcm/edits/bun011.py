@@ -69,11 +69,16 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
     unknown_practice = False
     for i in visits:
         day = ctx.line_dos(i)
+        npi = ctx.encounter.rendering_provider.npi
         for s in past:
-            if practice is None or s.practice_id is None:
+            if practice is not None and s.practice_id is not None:
+                same = s.practice_id == practice
+            elif npi and s.rendering_npi:
+                same = s.rendering_npi == npi  # claims-only history (837P): the same physician
+            else:
                 unknown_practice = unknown_practice or bool(s.codes)
                 continue
-            if s.practice_id != practice or s.date >= day:
+            if not same or s.date >= day:
                 continue
             hit = next(
                 (

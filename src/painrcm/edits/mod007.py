@@ -28,7 +28,10 @@ EDIT = Edit(
     what="Finds a bilateral procedure (fee-schedule bilateral indicator 1) billed as a right (RT) line and a left "
     "(LT) line on the same date where the payer's policy for this setting reports both sides as one line "
     "with modifier 50 and 1 unit (Medicare professional claims in every place of service; the commercial "
-    "default outside POS 24).",
+    "default outside POS 24), for a level done on both sides. When the note documents different levels on "
+    "each side (right L4, left L5), RT and LT lines of one code are primary plus add-on, not a 50 merge: "
+    "MOD007 stays quiet when the lines are as coded from the note, and its fix rebuilds the session from "
+    "the note (without a note it offers none: a fix never invents a bilateral level).",
     why="The payer prices a bilateral procedure once, at 150%, from the 50 line. Two side lines look like the "
     "same service twice: the second is denied as a duplicate (CO-18) or both are cut back, and the "
     "claim must be corrected and resubmitted.",
