@@ -59,8 +59,8 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
         ]
         if not procs:
             continue
-        # 57 (decision for surgery) answers the rule only for procedures with a 90-day global.
-        if "57" in line.modifiers and all(g == "090" for _, g in procs):
+        # 57 (decision for surgery) answers the rule when a procedure that day has a 90-day global.
+        if "57" in line.modifiers and any(g == "090" for _, g in procs):
             continue
         for j, other, _ in ctx.indexed():
             if j == i or not ctx.same_day(i, j):
