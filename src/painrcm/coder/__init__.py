@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from painrcm.coder import epidural, facet, other
+from painrcm.coder import epidural, other
 from painrcm.coder.base import CodingContext, Service
-from painrcm.coder.levels import LEVEL_FAMILIES, code_session, sessions
+from painrcm.coder.levels import LEVEL_FAMILIES, code_one, code_session, sessions
 from painrcm.codes.tables import Reference, strip_dot
 from painrcm.errors import InputError
 from painrcm.model import Encounter, Family, Line, Procedure
@@ -21,9 +21,9 @@ FamilyCoder = Callable[[Procedure, int, CodingContext], list[Service]]
 
 FAMILY_CODERS: dict[Family, FamilyCoder] = {
     Family.EPIDURAL_INTERLAMINAR: epidural.interlaminar,
-    Family.EPIDURAL_TRANSFORAMINAL: epidural.transforaminal,
-    Family.FACET_JOINT: facet.facet_joint,
-    Family.RADIOFREQUENCY_ABLATION: facet.radiofrequency_ablation,
+    Family.EPIDURAL_TRANSFORAMINAL: code_one,
+    Family.FACET_JOINT: code_one,
+    Family.RADIOFREQUENCY_ABLATION: code_one,
     Family.SACROILIAC_JOINT: other.sacroiliac_joint,
     Family.TRIGGER_POINT: other.trigger_point,
     Family.PERIPHERAL_NERVE_BLOCK: other.peripheral_nerve_block,

@@ -131,3 +131,8 @@ def code_family(proc: Procedure) -> str:
     if proc.family is Family.PERIPHERAL_NERVE_BLOCK and proc.nerve == "genicular":
         return Family.GENICULAR.value
     return proc.family.value
+
+
+def code_one(proc: Procedure, index: int, ctx: CodingContext) -> list[Service]:
+    """A single documented entry of a level family (the coder's per-family interface)."""
+    return code_session([proc], [index], ctx)
