@@ -171,3 +171,102 @@ def test_supporting_diagnosis_is_pointed_first():
     enc = example_encounter({"lines": None, "diagnoses": ["G89.29", "M54.16"]})
     lines = code_encounter(enc, REF, BOOK.for_payer(enc.payer))
     assert lines[0].diagnosis_pointers == [2, 1]
+
+
+# --- issue 10: sides that differ, imaging modality, the rest of the pain code set ------------------
+def rfa(levels, side):
+    return {"family": "radiofrequency_ablation", "region": "lumbar", "levels": levels, "laterality": side,
+            "imaging": "fluoroscopy"}  # fmt: skip
+
+
+def test_sides_that_differ_primary_goes_to_the_bilateral_level():
+    assert sorted(coded(procedures=[tf(["L4", "L5"], "right"), tf(["L5"], "left")])) == [
+        ("64483", ("50",), 1),
+        ("64484", ("RT",), 1),
+    ]
+    # different levels on opposite sides: primary + add-on, never two primaries, never a 50
+    assert coded(procedures=[tf(["L4"], "right"), tf(["L5"], "left")]) == [
+        ("64483", ("RT",), 1),
+        ("64484", ("LT",), 1),
+    ]
+
+
+def test_sides_that_differ_rfa_and_bilateral_addon_levels_each_on_their_own_50_line():
+    assert coded(procedures=[rfa(["L3-L4", "L4-L5", "L5-S1"], "bilateral"), rfa(["L2-L3"], "left")]) == [
+        ("64635", ("50",), 1),
+        ("64636", ("50",), 1),
+        ("64636", ("50",), 1),
+        ("64636", ("LT",), 1),
+    ]
+
+
+def test_sides_that_differ_rt_lt_lines_add_the_units_per_side():
+    asc = {"id": "ASC1", "kind": "asc", "state": "CA"}
+    got = coded(
+        practice=asc,
+        place_of_service="24",
+        procedures=[tf(["L3", "L4", "L5"], "right"), tf(["L4", "L5"], "left")],
+    )
+    assert sorted(got) == [
+        ("64483", ("LT",), 1),
+        ("64483", ("RT",), 1),
+        ("64484", ("LT",), 1),
+        ("64484", ("RT",), 2),
+    ]
+
+
+def test_ultrasound_guided_injections_are_category_iii_codes():
+    assert coded(procedures=[tf(["L4", "L5"], "left", imaging="ultrasound")]) == [
+        ("0230T", ("LT",), 1),
+        ("0231T", ("LT",), 1),
+    ]
+    # no ultrasound code for facet RFA: the fluoroscopy code, and NEC010 says the note does not fit it
+    assert coded(procedures=[{**rfa(["L4-L5"], "right"), "imaging": "ultrasound"}]) == [("64635", ("RT",), 1)]
+
+
+def test_new_families_and_codes():
+    g = {
+        "family": "peripheral_nerve_block",
+        "nerve": "genicular",
+        "laterality": "left",
+        "imaging": "ultrasound",
+    }
+    assert coded(procedures=[g]) == [("64454", ("LT",), 1)]
+    j = {"family": "joint_injection", "joint": "small", "laterality": "right", "imaging": "none"}
+    assert coded(procedures=[j]) == [("20600", ("RT",), 1)]
+    s = {
+        "family": "sympathetic_block",
+        "target": "stellate_ganglion",
+        "laterality": "right",
+        "imaging": "fluoroscopy",
+    }
+    assert coded(procedures=[s]) == [("64510", ("RT",), 1), ("77003", (), 1)]
+    p = {"family": "intrathecal_pump", "service": "analysis_with_programming"}
+    assert coded(procedures=[p]) == [("62368", (), 1)]
+    si = {"family": "sacroiliac_ablation", "laterality": "left", "imaging": "fluoroscopy"}
+    assert coded(procedures=[si, {**si, "laterality": "right"}]) == [("64625", ("50",), 1)]
+
+
+def test_scs_generator_replacement_is_63685_alone():
+    scs = {"family": "spinal_cord_stimulator", "stage": "replacement"}
+    assert coded(procedures=[scs]) == [("63685", (), 1)]
+
+
+def test_drug_tests_per_date():
+    p = [{"family": "drug_test", "method": m} for m in ("presumptive_instrument", "presumptive_direct")]
+    assert coded(procedures=p) == [("80306", (), 1)]
+    d = [
+        {"family": "drug_test", "method": "definitive", "drug_classes": ["a", "b", "c", "d", "e"]},
+        {"family": "drug_test", "method": "definitive", "drug_classes": ["d", "e", "f", "g"]},
+    ]
+    assert coded(procedures=d) == [("G0480", (), 1)]  # 7 distinct classes
+    d.append({"family": "drug_test", "method": "definitive", "drug_classes": 8})
+    assert coded(procedures=d) == [("G0482", (), 1)]  # 7 named + 8 counted = 15
+
+
+def test_visit_modifiers_57_and_24():
+    paddle = {"family": "spinal_cord_stimulator", "stage": "implant", "lead_type": "paddle", "leads": 1}
+    ev = {"code": "99214", "decision_for_surgery": True}
+    assert coded(procedures=[paddle], evaluation=ev)[0] == ("99214", ("57",), 1)
+    ev = {"code": "99213", "unrelated_to_procedure": True}
+    assert coded(procedures=[], diagnoses=["M54.16"], evaluation=ev) == [("99213", ("24",), 1)]

@@ -32,6 +32,12 @@ class Family(StrEnum):
     SPINAL_CORD_STIMULATOR = "spinal_cord_stimulator"
     VERTEBRAL_AUGMENTATION = "vertebral_augmentation"
     DRUG_TEST = "drug_test"
+    SACROILIAC_ABLATION = "sacroiliac_ablation"
+    GENICULAR = "genicular"
+    JOINT_INJECTION = "joint_injection"
+    SYMPATHETIC_BLOCK = "sympathetic_block"
+    INTRATHECAL_PUMP = "intrathecal_pump"
+    BLOOD_PATCH = "blood_patch"
 
 
 class Severity(StrEnum):
@@ -78,6 +84,10 @@ class Payer(_Model):
 class Evaluation(_Model):
     code: str
     separately_identifiable: bool | None = None
+    # the visit where the decision for a 090-global procedure was made (modifier 57)
+    decision_for_surgery: bool | None = None
+    # a visit inside an earlier procedure's global period, for an unrelated problem (modifier 24)
+    unrelated_to_procedure: bool | None = None
 
 
 class Procedure(_Model):
@@ -91,7 +101,10 @@ class Procedure(_Model):
     imaging: Imaging | None = None
     images_stored: bool | None = None
     medications: list[str] | None = None
-    target: Literal["intraarticular", "medial_branch"] | None = None
+    target: (
+        Literal["intraarticular", "medial_branch", "stellate_ganglion", "lumbar_sympathetic", "celiac_plexus"]
+        | None
+    ) = None
     purpose: Literal["diagnostic", "therapeutic"] | None = None
     relief_percent: float | None = Field(default=None, ge=0, le=100)
     muscles: list[str] | None = None
@@ -101,14 +114,17 @@ class Procedure(_Model):
         ]
         | None
     ) = None
-    stage: Literal["trial", "implant", "revision", "removal"] | None = None
+    stage: Literal["trial", "implant", "replacement", "revision", "removal"] | None = None
     leads: int | None = Field(default=None, ge=0)
     lead_type: Literal["percutaneous", "paddle"] | None = None
-    kind: Literal["vertebroplasty", "kyphoplasty"] | None = None
+    kind: Literal["vertebroplasty", "kyphoplasty", "block", "ablation"] | None = None
     method: (
         Literal["presumptive_direct", "presumptive_instrument", "presumptive_analyzer", "definitive"] | None
     ) = None
     drug_classes: list[str] | int | None = None
+    joint: Literal["small", "intermediate", "major"] | None = None
+    service: Literal["refill", "analysis", "analysis_with_programming"] | None = None
+    by_physician: bool | None = None
 
     @field_validator("levels")
     @classmethod

@@ -17,7 +17,7 @@ from painrcm.policy.schema import Policy
 # Edits that need the patient's past services, and those that need the authorization log.
 HISTORY_EDITS = (
     "FRQ001", "FRQ002", "FRQ003", "FRQ004", "FRQ005", "FRQ006", "FRQ007", "FRQ008", "FRQ009", "FRQ090",
-    "NEC001", "NEC005", "AUT006",
+    "NEC001", "NEC005", "AUT006", "BUN011",
 )  # fmt: skip
 AUTH_LOG_EDITS = ("AUT002", "AUT003", "AUT004", "AUT005", "AUT006", "AUT090")
 

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 
 from painrcm.codes.tables import RegionGroup
-from painrcm.model import Procedure
+from painrcm.model import Family, Procedure
 
 _SEGMENT = re.compile(r"^([CTLS])(\d{1,2})$")
 _MAX = {"C": 8, "T": 12, "L": 5, "S": 5}
@@ -90,6 +90,9 @@ def lumbar_nerves_to_joints(nerves: list[Vertebra]) -> list[Level]:
     branch and the L5 dorsal ramus. Blocking L3, L4 and L5 therefore covers L4-L5 and L5-S1."""
     blocked = {(n.segment, n.number) for n in nerves}
     joints: list[Level] = []
+    # T12-L1 (a thoracic joint, coded 64490-64492: RULES.md section 1) is supplied by T11 and T12
+    if {("T", 11), ("T", 12)} <= blocked:
+        joints.append(Level(Vertebra("T", 12), Vertebra("L", 1)))
     for k in range(1, 6):
         upper = Vertebra("L", k)
         lower = next_vertebra(upper)
@@ -119,3 +122,11 @@ def procedure_regions(proc: Procedure) -> set[RegionGroup] | None:
         return {lv.region for lv in parsed}
     group = region_group(proc.region)
     return None if group is None else {group}
+
+
+def code_family(proc: Procedure) -> str:
+    """The code-table family a documented procedure is billed under: a genicular nerve block documented as
+    a peripheral nerve block is billed with 64454, a genicular code."""
+    if proc.family is Family.PERIPHERAL_NERVE_BLOCK and proc.nerve == "genicular":
+        return Family.GENICULAR.value
+    return proc.family.value

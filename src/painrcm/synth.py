@@ -1030,3 +1030,132 @@ def generate_history(
             n_lines, seed, patients=patients, end=end, days=days, with_lines=with_lines, engine=engine
         )
     )
+
+
+# --- issue 10: the rest of the pain code set, sides that differ, imaging, drug panels, SCS stages ---
+# These builders are reached only by asking for their family (generate_encounters(family=...)), so the
+# default mix of families, and every stream generated from a seed before them, is unchanged.
+
+
+def _sacroiliac_ablation(rng: random.Random, plan: str, lim: _Limits, **_: Any) -> _Proc:
+    proc = {
+        "family": "sacroiliac_ablation",
+        "laterality": _side(rng, 0.3),
+        "imaging": "fluoroscopy",
+        "images_stored": True,
+        "medications": [rng.choice(_ANESTHETICS)],
+    }
+    return _Proc(proc, _pick_dx(rng, "sacroiliac"), [], ("11", "22", "24"))
+
+
+def _genicular(rng: random.Random, plan: str, lim: _Limits, **_: Any) -> _Proc:
+    side = rng.choice(("left", "right"))
+    proc = {
+        "family": "genicular",
+        "kind": rng.choice(("block", "ablation")),
+        "laterality": side,
+        "imaging": rng.choice(("fluoroscopy", "ultrasound")),
+        "images_stored": True,
+        "medications": [rng.choice(_ANESTHETICS)],
+    }
+    return _Proc(proc, list(DX[f"genicular_{side}"]), [], ("11", "22"))
+
+
+def _joint_injection(rng: random.Random, plan: str, lim: _Limits, **_: Any) -> _Proc:
+    side = rng.choice(("left", "right"))
+    imaging = rng.choice(("none", "ultrasound", "fluoroscopy"))
+    proc = {
+        "family": "joint_injection",
+        "joint": rng.choice(("small", "intermediate", "major")),
+        "laterality": side,
+        "imaging": imaging,
+        "images_stored": imaging != "none",
+        "medications": ["triamcinolone 40 mg", rng.choice(_ANESTHETICS)],
+    }
+    return _Proc(proc, list(DX[f"genicular_{side}"]), [], ("11",))
+
+
+def _sympathetic_block(rng: random.Random, plan: str, lim: _Limits, **_: Any) -> _Proc:
+    target = rng.choice(("stellate_ganglion", "lumbar_sympathetic", "celiac_plexus"))
+    proc: dict[str, Any] = {
+        "family": "sympathetic_block",
+        "target": target,
+        "imaging": rng.choice(("fluoroscopy", "ultrasound", "ct")),
+        "images_stored": True,
+        "medications": [rng.choice(_ANESTHETICS)],
+    }
+    if target != "celiac_plexus":
+        proc["laterality"] = rng.choice(("left", "right"))
+    dx = ["C25.9"] if target == "celiac_plexus" else ["G90.521"]
+    return _Proc(proc, dx, [], ("11", "22"))
+
+
+def _intrathecal_pump(rng: random.Random, plan: str, lim: _Limits, **_: Any) -> _Proc:
+    service = rng.choice(("refill", "analysis", "analysis_with_programming"))
+    proc: dict[str, Any] = {"family": "intrathecal_pump", "service": service}
+    if service == "refill":
+        proc["by_physician"] = rng.random() < 0.5
+    return _Proc(proc, ["G89.4"], [], ("11",))
+
+
+def _blood_patch(rng: random.Random, plan: str, lim: _Limits, **_: Any) -> _Proc:
+    imaging = rng.choice(("none", "fluoroscopy"))
+    return _Proc({"family": "blood_patch", "imaging": imaging}, ["G97.1"], [], ("11", "22"))
+
+
+_BUILDERS.update(
+    {
+        "sacroiliac_ablation": _sacroiliac_ablation,
+        "genicular": _genicular,
+        "joint_injection": _joint_injection,
+        "sympathetic_block": _sympathetic_block,
+        "intrathecal_pump": _intrathecal_pump,
+        "blood_patch": _blood_patch,
+    }
+)
+_INDICATION.update(
+    {
+        "sacroiliac_ablation": "SI joint pain relieved by two lateral branch blocks",
+        "genicular": "knee osteoarthritis pain, not a surgical candidate",
+        "joint_injection": "painful osteoarthritis with effusion",
+        "sympathetic_block": "sympathetically maintained pain",
+        "intrathecal_pump": "intrathecal drug delivery for chronic pain",
+        "blood_patch": "postdural puncture headache",
+    }
+)
+NEW_FAMILIES = (
+    "sacroiliac_ablation",
+    "genicular",
+    "joint_injection",
+    "sympathetic_block",
+    "intrathecal_pump",
+    "blood_patch",
+)
+LEVEL_FAMILIES = ("epidural_transforaminal", "facet_joint", "radiofrequency_ablation")
+
+
+def vary_sides(procedure: dict[str, Any], sides: Sequence[str]) -> list[dict[str, Any]]:
+    """The procedure written the way notes with sides that differ are: one entry for the levels done on
+    both sides, one per side for the rest (`sides[i]` is right, left or bilateral for level i).
+    Lumbar medial branch blocks written as nerves are left as they are (nerves are not split by side)."""
+    levels = list(procedure.get("levels") or [])
+    if not levels or (any("-" not in lv for lv in levels) and procedure.get("target") == "medial_branch"):
+        return [procedure]
+    by_side: dict[str, list[str]] = {}
+    for i, lv in enumerate(levels):
+        by_side.setdefault(sides[i % len(sides)], []).append(lv)
+    return [{**procedure, "laterality": side, "levels": lvs} for side, lvs in by_side.items()]
+
+
+def drug_test_panels(rng: random.Random, n: int) -> list[dict[str, Any]]:
+    """Several drug tests on one date: presumptive methods and definitive panels (classes overlap)."""
+    out: list[dict[str, Any]] = []
+    for _ in range(n):
+        method = rng.choice(
+            ("presumptive_direct", "presumptive_instrument", "presumptive_analyzer", "definitive")
+        )
+        proc: dict[str, Any] = {"family": "drug_test", "method": method}
+        if method == "definitive":
+            proc["drug_classes"] = rng.sample(_DRUG_CLASSES, rng.randint(2, 9))
+        out.append(proc)
+    return out

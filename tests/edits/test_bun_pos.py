@@ -264,7 +264,20 @@ def test_pos001_fix_office_asc_and_line_level_place_of_service():
             "practice": {"id": "ASC1", "kind": "asc", "state": "CA"},
         }
     )
-    assert not hits(r, "POS001")
+    # a Medicare ASC facility claim: drugs are packaged into the procedure's payment (issue 10)
+    assert hits(r, "POS001") == [(2, "warning")]
+    r = scrub(
+        {
+            **CATALOGUE["POS001"].example,
+            "payer": {"id": "ACME-HEALTH", "plan": "commercial", "state": "CA"},
+            "place_of_service": "24",
+            "practice": {"id": "ASC1", "kind": "asc", "state": "CA"},
+        }
+    )
+    assert not hits(r, "POS001")  # the commercial default warns with BUN008 instead
+    for pos in ("21", "23"):
+        r = scrub({**CATALOGUE["POS001"].example, "place_of_service": pos})
+        assert hits(r, "POS001") == [(2, "warning")], pos
     r = scrub(with_lines("POS001", [L("64483", "RT"), L("J1100", units=10, pos="22")], place_of_service="11"))
     assert hits(r, "POS001") == [(2, "warning")]
 

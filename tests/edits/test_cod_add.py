@@ -206,11 +206,26 @@ def test_add002_facet_units_become_second_and_third_level_commercial():
     )
     hits = found(r, "ADD002")
     assert len(hits) == 1 and "64493" in hits[0][1]
+    # the fix rebuilds the session from the note: first, second and third-and-further levels
     ops = next(
-        h for h in run_edit("ADD002", {"lines": [ln("64493", "RT", units=3)]}) if isinstance(h, Hit)
+        h
+        for h in run_edit(
+            "ADD002",
+            {
+                "payer": COMMERCIAL,
+                "procedures": [facet(["L3-L4", "L4-L5", "L5-S1"])],
+                "lines": [ln("64493", "RT", units=3)],
+            },
+        )
+        if isinstance(h, Hit)
     ).ops
     assert ops is not None
     assert [(x.code, x.units) for x in ops[0].value] == [("64493", 1), ("64494", 1), ("64495", 1)]
+    # without a note of the facet session there is no safe fix: a fix never guesses the levels
+    ops = next(
+        h for h in run_edit("ADD002", {"lines": [ln("64493", "RT", units=3)]}) if isinstance(h, Hit)
+    ).ops
+    assert ops is None
 
 
 def test_add002_leaves_modifier_50_units_to_mod009():

@@ -265,7 +265,12 @@ def test_mod009_units_set_to_one_and_add004_stays_quiet():
     res = ENGINE.scrub(e)
     assert [f.line for f in res.findings if f.edit == "MOD009"] == [1]
     assert not [f for f in res.findings if f.edit in ("ADD004", "ADD002")]
-    assert fixed_by(e, "MOD009") == [("64493", ["50"], 1)]
+    # two bilateral levels documented: the second unit is the second level, never dropped (issue 10)
+    assert fixed_by(e, "MOD009") == [("64493", ["50"], 1), ("64494", ["50"], 1)]
+    e = enc([ln("64493", "50", units=2)], procedures=[], diagnoses=["M47.816"])
+    ctx = ClaimContext(e, list(e.lines or []), ENGINE.engine.reference, ENGINE.engine.policy_for(e))
+    hits = [h for h in CATALOGUE["MOD009"].run(ctx) if isinstance(h, Hit)]
+    assert len(hits) == 1 and hits[0].ops is None  # without the note the levels cannot be rebuilt
 
 
 def test_mod009_each_addon_keeps_its_levels():

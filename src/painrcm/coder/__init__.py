@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from painrcm.coder import epidural, facet, other
+from painrcm.coder import epidural, other
 from painrcm.coder.base import CodingContext, Service
+from painrcm.coder.levels import LEVEL_FAMILIES, code_one, code_session, sessions
 from painrcm.codes.tables import Reference, strip_dot
 from painrcm.errors import InputError
 from painrcm.model import Encounter, Family, Line, Procedure
@@ -20,15 +21,21 @@ FamilyCoder = Callable[[Procedure, int, CodingContext], list[Service]]
 
 FAMILY_CODERS: dict[Family, FamilyCoder] = {
     Family.EPIDURAL_INTERLAMINAR: epidural.interlaminar,
-    Family.EPIDURAL_TRANSFORAMINAL: epidural.transforaminal,
-    Family.FACET_JOINT: facet.facet_joint,
-    Family.RADIOFREQUENCY_ABLATION: facet.radiofrequency_ablation,
+    Family.EPIDURAL_TRANSFORAMINAL: code_one,
+    Family.FACET_JOINT: code_one,
+    Family.RADIOFREQUENCY_ABLATION: code_one,
     Family.SACROILIAC_JOINT: other.sacroiliac_joint,
     Family.TRIGGER_POINT: other.trigger_point,
     Family.PERIPHERAL_NERVE_BLOCK: other.peripheral_nerve_block,
     Family.SPINAL_CORD_STIMULATOR: other.spinal_cord_stimulator,
     Family.VERTEBRAL_AUGMENTATION: other.vertebral_augmentation,
     Family.DRUG_TEST: other.drug_test,
+    Family.SACROILIAC_ABLATION: other.sacroiliac_ablation,
+    Family.GENICULAR: other.genicular,
+    Family.JOINT_INJECTION: other.joint_injection,
+    Family.SYMPATHETIC_BLOCK: other.sympathetic_block,
+    Family.INTRATHECAL_PUMP: other.intrathecal_pump,
+    Family.BLOOD_PATCH: other.blood_patch,
 }
 
 SIDE_MOD = {"left": "LT", "right": "RT"}
@@ -36,9 +43,11 @@ SIDE_MOD = {"left": "LT", "right": "RT"}
 
 def _merge_sides(procs: list[Procedure]) -> list[tuple[int, Procedure]]:
     """A left and a right procedure documented separately with otherwise equal facts are one
-    bilateral procedure (one session, both sides)."""
+    bilateral procedure (one session, both sides). Level families are combined by `sessions`."""
     out: list[tuple[int, Procedure]] = []
     for i, p in enumerate(procs):
+        if p.family in LEVEL_FAMILIES:
+            continue
         twin = None
         if p.laterality in ("left", "right"):
             key = p.model_dump(exclude={"laterality"})
@@ -84,7 +93,27 @@ def _apply_sides(services: list[Service], ctx: CodingContext) -> list[Line]:
             continue
         target.append(Line(code=s.code, modifiers=list(s.modifiers), units=s.units))
     # Add-ons follow their primaries (claim order matters to some payers and to readers).
-    return primaries + addons
+    return _combine(primaries) + _combine(addons)
+
+
+def _combine(lines: list[Line]) -> list[Line]:
+    """One line per code and side: a bilateral add-on level and a one-sided one on the same side
+    (RT/LT convention) add their units. A 50 line stays one unit per level (MOD009)."""
+    out: list[Line] = []
+    for ln in lines:
+        twin = next(
+            (
+                o
+                for o in out
+                if "50" not in ln.modifiers and o.code == ln.code and o.modifiers == ln.modifiers
+            ),
+            None,
+        )
+        if twin is None:
+            out.append(ln)
+        else:
+            twin.units = (twin.units or 0) + (ln.units or 0)
+    return out
 
 
 def _pointers(line: Line, family: str | None, enc: Encounter, policy: Policy) -> list[int]:
@@ -121,11 +150,16 @@ def code_encounter(enc: Encounter, reference: Reference, policy: Policy) -> list
     ctx = CodingContext(enc, reference, policy)
     lines: list[Line] = []
     families: list[str | None] = []
-    for index, proc in _merge_sides(enc.procedures):
-        services = FAMILY_CODERS[proc.family](proc, index, ctx)
+    coded_sessions: list[tuple[int, str, list[Service]]] = []
+    for indices, procs in sessions(enc.procedures):
+        if procs[0].family in LEVEL_FAMILIES:
+            coded_sessions.append((indices[0], procs[0].family.value, code_session(procs, indices, ctx)))
+    for index, proc in other.combine_drug_tests(_merge_sides(enc.procedures)):
+        coded_sessions.append((index, proc.family.value, FAMILY_CODERS[proc.family](proc, index, ctx)))
+    for _, family, services in sorted(coded_sessions, key=lambda u: u[0]):
         coded = _apply_sides(services, ctx)
         lines += coded
-        families += [proc.family.value] * len(coded)
+        families += [family] * len(coded)
 
     procedure_codes = [ln.code for ln in lines]
     em_lines: list[Line] = []
@@ -134,11 +168,15 @@ def code_encounter(enc: Encounter, reference: Reference, policy: Policy) -> list
         info = reference.info(ev.code.strip().upper())
         if info is None or info.kind != "em":
             raise InputError(None, "$.evaluation.code", f"an E/M visit code 99202-99215 (got {ev.code!r})")
-        has_global = any((reference.global_days(c) or "") in ("000", "010", "090") for c in procedure_codes)
-        if not has_global:
-            em_lines.append(Line(code=info.code, modifiers=[], units=1))
+        globals_ = {reference.global_days(c) or "" for c in procedure_codes}
+        extra = ["24"] if ev.unrelated_to_procedure else []
+        if ev.decision_for_surgery and "090" in globals_:
+            # the visit where the decision for a major (090-global) procedure was made: 57, not 25
+            em_lines.append(Line(code=info.code, modifiers=["57", *extra], units=1))
+        elif not globals_ & {"000", "010", "090"}:
+            em_lines.append(Line(code=info.code, modifiers=extra, units=1))
         elif ev.separately_identifiable:
-            em_lines.append(Line(code=info.code, modifiers=["25"], units=1))
+            em_lines.append(Line(code=info.code, modifiers=["25", *extra], units=1))
         # otherwise the visit is the pre-procedure assessment, included in the procedure
 
     drug_lines: list[Line] = []

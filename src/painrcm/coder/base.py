@@ -54,7 +54,9 @@ def spinal_levels(proc: Procedure, index: int, *, joints: bool) -> list[Level]:
         parsed.append(lvl)
     if joints and not all(lv.is_joint for lv in parsed):
         singles = [lv for lv in parsed if not lv.is_joint]
-        lumbar_mbb = proc.target == "medial_branch" and all(lv.region == "lumbar_sacral" for lv in parsed)
+        lumbar_mbb = proc.target == "medial_branch" and all(
+            lv.region == "lumbar_sacral" or str(lv) in ("T11", "T12") for lv in parsed
+        )
         if lumbar_mbb and len(singles) == len(parsed):
             joints_found = lumbar_nerves_to_joints([lv.upper for lv in singles])
             if not joints_found:

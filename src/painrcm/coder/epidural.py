@@ -1,11 +1,11 @@
-"""Interlaminar/caudal (62320-62323) and transforaminal (64479-64484) epidural injections."""
+"""Interlaminar/caudal epidural injections (62320-62323). Transforaminal injections are a level family:
+`painrcm.coder.levels`."""
 
 from __future__ import annotations
 
 from painrcm.coder.base import (
     CodingContext,
     Service,
-    by_region,
     code_for,
     need,
     spinal_levels,
@@ -33,19 +33,3 @@ def interlaminar(proc: Procedure, index: int, ctx: CodingContext) -> list[Servic
     code = code_for(ctx.reference, family="epidural_interlaminar", region=region, imaging=imaging)
     # One code, one unit per session whatever the number of levels (RULES.md section 2).
     return [Service(code, 1, None, family=proc.family.value, procedure_index=index)]
-
-
-def transforaminal(proc: Procedure, index: int, ctx: CodingContext) -> list[Service]:
-    need(proc.laterality, index, "laterality", "left, right or bilateral")
-    out: list[Service] = []
-    for region, levels in by_region(spinal_levels(proc, index, joints=False)).items():
-        first = code_for(ctx.reference, family="epidural_transforaminal", region=region, level=1)
-        out.append(Service(first, 1, proc.laterality, family=proc.family.value, procedure_index=index))
-        if len(levels) > 1:
-            addon = code_for(ctx.reference, family="epidural_transforaminal", region=region, level="each")
-            out.append(
-                Service(
-                    addon, len(levels) - 1, proc.laterality, family=proc.family.value, procedure_index=index
-                )
-            )
-    return out

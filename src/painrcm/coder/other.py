@@ -36,28 +36,94 @@ def peripheral_nerve_block(proc: Procedure, index: int, ctx: CodingContext) -> l
         "greater_occipital, femoral, sciatic, genicular, sacroiliac_lateral_branches or other",
     )
     need(proc.laterality, index, "laterality", "left, right or bilateral")
-    info = next(
-        c
-        for c in ctx.reference.codes.values()
-        if c.family == "peripheral_nerve_block" and c.nerve == proc.nerve
-    )
+    # the nerve picks the code (64454, the genicular block, belongs to the genicular family)
+    info = next(c for c in ctx.reference.codes.values() if c.nerve == proc.nerve and c.kind == "procedure")
     out = [Service(info.code, 1, proc.laterality, family=proc.family.value, procedure_index=index)]
-    if info.imaging == "separate" and proc.imaging not in (None, "none"):
-        # the non-spinal needle-guidance code of the documented modality (77002, 76942, 77012)
-        guidance = code_for(
-            ctx.reference,
-            family=None,
-            kind="imaging",
-            needle_guidance=True,
-            modality=proc.imaging,
-            spinal=False,
-        )
-        out.append(Service(guidance, 1, None, procedure_index=index))
+    out += _guidance(proc, info.code, index, ctx)
     return out
 
 
+def _guidance(proc: Procedure, code: str, index: int, ctx: CodingContext) -> list[Service]:
+    """The needle-guidance line of the documented modality, for a code whose imaging is billed
+    separately (77002 or 77003 fluoroscopy, 76942 ultrasound, 77012 CT)."""
+    info = ctx.reference.info(code)
+    if info is None or info.imaging != "separate" or proc.imaging in (None, "none"):
+        return []
+    spinal = info.spinal and proc.imaging == "fluoroscopy"
+    guidance = code_for(
+        ctx.reference, family=None, kind="imaging", needle_guidance=True, modality=proc.imaging, spinal=spinal
+    )
+    return [Service(guidance, 1, None, procedure_index=index)]
+
+
+def sacroiliac_ablation(proc: Procedure, index: int, ctx: CodingContext) -> list[Service]:
+    need(proc.laterality, index, "laterality", "left, right or bilateral")
+    code = code_for(ctx.reference, family="sacroiliac_ablation")
+    return [Service(code, 1, proc.laterality, family=proc.family.value, procedure_index=index)]
+
+
+def genicular(proc: Procedure, index: int, ctx: CodingContext) -> list[Service]:
+    need(proc.kind, index, "kind", "block (64454) or ablation (64624)")
+    need(proc.laterality, index, "laterality", "left, right or bilateral")
+    if proc.kind not in ("block", "ablation"):
+        raise InputError(None, f"$.procedures[{index}].kind", f"block or ablation (got {proc.kind!r})")
+    code = code_for(ctx.reference, family="genicular", genicular=proc.kind)
+    return [Service(code, 1, proc.laterality, family=proc.family.value, procedure_index=index)]
+
+
+def joint_injection(proc: Procedure, index: int, ctx: CodingContext) -> list[Service]:
+    need(proc.joint, index, "joint", "small, intermediate or major")
+    need(proc.laterality, index, "laterality", "left, right or bilateral")
+    # Under ultrasound the code with ultrasound included (20604, 20606, 20611); otherwise the code
+    # without imaging, and fluoroscopy or CT guidance on its own line.
+    if proc.imaging == "ultrasound":
+        code = code_for(ctx.reference, family="joint_injection", joint=proc.joint, guidance="ultrasound")
+        return [Service(code, 1, proc.laterality, family=proc.family.value, procedure_index=index)]
+    code = code_for(ctx.reference, family="joint_injection", joint=proc.joint, imaging="separate")
+    out = [Service(code, 1, proc.laterality, family=proc.family.value, procedure_index=index)]
+    return out + _guidance(proc, code, index, ctx)
+
+
+def sympathetic_block(proc: Procedure, index: int, ctx: CodingContext) -> list[Service]:
+    need(proc.target, index, "target", "stellate_ganglion, lumbar_sympathetic or celiac_plexus")
+    if proc.target not in ("stellate_ganglion", "lumbar_sympathetic", "celiac_plexus"):
+        raise InputError(
+            None,
+            f"$.procedures[{index}].target",
+            f"stellate_ganglion, lumbar_sympathetic or celiac_plexus (got {proc.target!r})",
+        )
+    code = code_for(ctx.reference, family="sympathetic_block", sympathetic=proc.target)
+    info = ctx.reference.info(code)
+    side = None
+    if info is not None and info.one_sided:
+        need(proc.laterality, index, "laterality", "left, right or bilateral")
+        side = proc.laterality
+    out = [Service(code, 1, side, family=proc.family.value, procedure_index=index)]
+    return out + _guidance(proc, code, index, ctx)
+
+
+def intrathecal_pump(proc: Procedure, index: int, ctx: CodingContext) -> list[Service]:
+    need(proc.service, index, "service", "refill, analysis or analysis_with_programming")
+    if proc.service == "refill":
+        code = code_for(
+            ctx.reference,
+            family="intrathecal_pump",
+            pump_service="refill",
+            by_physician=bool(proc.by_physician),
+        )
+    else:
+        code = code_for(ctx.reference, family="intrathecal_pump", pump_service=proc.service)
+    return [Service(code, 1, None, family=proc.family.value, procedure_index=index)]
+
+
+def blood_patch(proc: Procedure, index: int, ctx: CodingContext) -> list[Service]:
+    code = code_for(ctx.reference, family="blood_patch")
+    out = [Service(code, 1, None, family=proc.family.value, procedure_index=index)]
+    return out + _guidance(proc, code, index, ctx)
+
+
 def spinal_cord_stimulator(proc: Procedure, index: int, ctx: CodingContext) -> list[Service]:
-    need(proc.stage, index, "stage", "trial, implant, revision or removal")
+    need(proc.stage, index, "stage", "trial, implant, replacement, revision or removal")
     fam = proc.family.value
 
     def part(name: str, units: int = 1) -> Service:
@@ -67,6 +133,9 @@ def spinal_cord_stimulator(proc: Procedure, index: int, ctx: CodingContext) -> l
 
     if proc.stage in ("revision", "removal"):
         return [part("generator_revision")]
+    if proc.stage == "replacement":
+        # a generator (battery) replacement is 63685, never also 63688 (RULES.md section 2)
+        return [part("generator")]
     out: list[Service] = []
     if proc.stage == "implant":
         out.append(part("generator"))
@@ -117,3 +186,43 @@ def drug_test(proc: Procedure, index: int, ctx: CodingContext) -> list[Service]:
         if c.test == "definitive" and (c.classes_min or 0) <= n <= (c.classes_max or 10**6)
     )
     return [Service(code, 1, None, family=proc.family.value, procedure_index=index)]
+
+
+_PRESUMPTIVE_RANK = {"presumptive_direct": 1, "presumptive_instrument": 2, "presumptive_analyzer": 3}
+
+
+def combine_drug_tests(procs: list[tuple[int, Procedure]]) -> list[tuple[int, Procedure]]:
+    """Drug tests are coded per date of service (RULES.md section 4): one presumptive test, the most
+    complex method performed, and one definitive test for the day's distinct drug classes across all
+    panels (a list of class names is de-duplicated; a bare count is added)."""
+    out: list[tuple[int, Procedure]] = []
+    presumptive: tuple[int, Procedure] | None = None
+    definitive: list[tuple[int, Procedure]] = []
+    for i, p in procs:
+        if p.family.value != "drug_test" or p.method is None:
+            out.append((i, p))
+        elif p.method == "definitive":
+            definitive.append((i, p))
+        elif (
+            presumptive is None or _PRESUMPTIVE_RANK[p.method] > _PRESUMPTIVE_RANK[str(presumptive[1].method)]
+        ):
+            presumptive = (i, p)
+    if presumptive is not None:
+        out.append(presumptive)
+    if definitive:
+        first_index, first = definitive[0]
+        if len(definitive) == 1:
+            out.append(definitive[0])
+        else:
+            for i, p in definitive:
+                need(p.drug_classes, i, "drug_classes", "the drug classes tested (a list or a count)")
+            names: set[str] = set()
+            count = 0
+            for _, p in definitive:
+                if isinstance(p.drug_classes, int):
+                    count += p.drug_classes
+                else:
+                    names |= {c.strip().lower() for c in p.drug_classes or []}
+            total: list[str] | int = count + len(names) if count else sorted(names)
+            out.append((first_index, first.model_copy(update={"drug_classes": total})))
+    return sorted(out, key=lambda x: x[0])

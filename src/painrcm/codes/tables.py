@@ -54,6 +54,12 @@ class CodeInfo:
     stages: tuple[str, ...] = ()
     effective_from: date | None = None
     effective_to: date | None = None
+    guidance: str | None = None  # fluoroscopy_ct | ultrasound: the imaging an imaging-inclusive code means
+    joint: str | None = None
+    sympathetic: str | None = None
+    genicular: str | None = None
+    pump_service: str | None = None
+    by_physician: bool | None = None
 
     @property
     def is_addon(self) -> bool:

@@ -22,6 +22,7 @@ RUN_ORDER = [
     "NEC001", "NEC005",
     "AUT002", "AUT003", "AUT004", "AUT005", "AUT006", "AUT090",
 ]  # fmt: skip
+RUN_ORDER += ["NEC012", "POS002", "BUN011"]  # issue 10 (appended: the order above is unchanged)
 
 
 def _load() -> dict[str, Edit]:

@@ -38,25 +38,28 @@ OTHER_PRACTICE = {
 }
 
 
-def mbb(eid: str, when: str, relief: float | None, region: str = "lumbar") -> dict[str, Any]:
+def mbb(
+    eid: str, when: str, relief: float | None, region: str = "lumbar", laterality: str = "bilateral"
+) -> dict[str, Any]:
     proc: dict[str, Any] = {
         "family": "facet_joint",
         "region": region,
         "target": "medial_branch",
         "purpose": "diagnostic",
         "levels": ["L4-L5", "L5-S1"],
-        "laterality": "bilateral",
+        "laterality": laterality,
         "imaging": "fluoroscopy",
         "images_stored": True,
         "medications": ["bupivacaine 0.5%"],
     }
     if relief is not None:
         proc["relief_percent"] = relief
+    side = {"bilateral": "50", "right": "RT", "left": "LT"}[laterality]
     return visit(
         eid,
         when,
-        line("64493", "50", "KX"),
-        line("64494", "50", "KX"),
+        line("64493", side, "KX"),
+        line("64494", side, "KX"),
         procedures=[proc],
         diagnoses=["M47.816"],
     )

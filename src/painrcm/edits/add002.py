@@ -5,53 +5,56 @@ from collections.abc import Iterator
 from datetime import date
 
 from painrcm.codes.tables import CodeInfo, Reference
-from painrcm.edits.base import ClaimContext, Edit, FixOp, Hit, Outcome, remove, replace
+from painrcm.edits.base import ClaimContext, Edit, FixOp, Hit, Outcome
+from painrcm.edits.sides import describe as describe_lines
+from painrcm.edits.sides import matches_note, note_lines, rebuild_ops, side_units
 from painrcm.model import Line, Severity
+
+_FACET = {
+    "family": "facet_joint",
+    "region": "lumbar",
+    "target": "intraarticular",
+    "purpose": "therapeutic",
+    "imaging": "fluoroscopy",
+    "images_stored": True,
+    "medications": ["bupivacaine 0.5%", "triamcinolone 40 mg"],
+}
+_FACET_BOTH = {**_FACET, "levels": ["L4-L5"], "laterality": "bilateral"}
+_FACET_RIGHT = {**_FACET, "levels": ["L5-S1"], "laterality": "right"}
 
 EDIT = Edit(
     id="ADD002",
     severity=Severity.ERROR,
     title="First-level code repeated for extra levels instead of its add-on code",
     what="Finds a first-level code that has add-on codes for further levels (64479, 64483, 64490, 64493, "
-    "64633, 64635, 22510, 22511, 22513, 22514) billed twice on the same side and date, or with more than "
-    "one unit, to report more levels.",
+    "64633, 64635, 0213T, 0216T, 0228T, 0230T, 22510, 22511, 22513, 22514) billed twice on the same side and "
+    "date, with more than one unit, as a 50 line plus an RT or LT line, or (when the note documents different "
+    "levels on each side) as RT and LT lines for levels that are not the same level. The fix rebuilds the "
+    "session's lines from the note; without a note there is none.",
     why="Each of these codes describes the first level only; further levels have their own add-on code "
     "(64484 for each added transforaminal level, 64494 then 64495 for the second and third facet level, "
     "and so on). A second unit or line of the first-level code is denied as a duplicate or over the "
     "per-day unit limit, and the extra levels go unpaid.",
     example={
-        "procedures": [
-            {
-                "family": "epidural_transforaminal",
-                "region": "lumbar",
-                "levels": ["L4", "L5"],
-                "laterality": "right",
-                "imaging": "fluoroscopy",
-                "images_stored": True,
-                "medications": ["dexamethasone 10 mg"],
-            }
+        "diagnoses": ["M47.816"],
+        "procedures": [_FACET_BOTH, _FACET_RIGHT],
+        "lines": [
+            {"code": "64493", "modifiers": ["50"], "units": 1, "diagnosis_pointers": [1]},
+            {"code": "64493", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1]},
         ],
-        "lines": [{"code": "64483", "modifiers": ["RT"], "units": 2, "diagnosis_pointers": [1, 2]}],
     },
     fixed={
-        "procedures": [
-            {
-                "family": "epidural_transforaminal",
-                "region": "lumbar",
-                "levels": ["L4", "L5"],
-                "laterality": "right",
-                "imaging": "fluoroscopy",
-                "images_stored": True,
-                "medications": ["dexamethasone 10 mg"],
-            }
-        ],
+        "diagnoses": ["M47.816"],
+        "procedures": [_FACET_BOTH, _FACET_RIGHT],
         "lines": [
-            {"code": "64483", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1, 2]},
-            {"code": "64484", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1, 2]},
+            {"code": "64493", "modifiers": ["50"], "units": 1, "diagnosis_pointers": [1]},
+            {"code": "64494", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1]},
         ],
     },
-    example_note="Right L4 and L5 transforaminal injections billed as 64483 x 2; the second level is the "
-    "add-on 64484.",
+    example_note="Bilateral L4-L5 and right L5-S1 facet injections (the sides differ) billed 64493-50 + 64493-RT: "
+    "the first-level code is repeated and breaks its MUE of 1. The right-only level is the second level, "
+    "64494-RT. Without the note there is no automatic fix: a fix never invents a bilateral level or drops a "
+    "documented one.",
     sources=[
         "RULES.md section 2 (codes by procedure: first level and add-on codes)",
         "CMS MUE table (64483, 64493: 1 unit per day)",
@@ -136,52 +139,67 @@ def describe(lines: list[Line]) -> str:
 @EDIT.check
 def check(ctx: ClaimContext) -> Iterator[Outcome]:
     ref = ctx.reference
-    groups: dict[tuple[str, date, str | None], list[int]] = defaultdict(list)
+    groups: dict[tuple[str, date], list[int]] = defaultdict(list)
     for i, line, info in ctx.indexed():
         if not has_addons(ref, info) or ctx.claimed("units", i) or whole_units(line) is None:
             continue
-        groups[(line.code, ctx.line_dos(i), side_key(line))].append(i)
+        groups[(line.code, ctx.line_dos(i))].append(i)
 
-    for (code, day, side), idx in groups.items():
-        total = sum(whole_units(ctx.lines[i]) or 0 for i in idx)
-        if total <= 1:
+    for (code, day), idx in groups.items():
+        lines = [ctx.lines[i] for i in idx]
+        right, left = side_units(lines, code)
+        repeated = right > 1 or left > 1
+        other_side = False
+        if not repeated and right == 1 and left == 1 and len(idx) > 1:
+            # RT and LT lines of the primary: one bilateral level (RT/LT convention, or MOD007's merge),
+            # or two levels on opposite sides, which the note tells apart.
+            coded = note_lines(ctx, idx[0])
+            if coded is not None and not matches_note(ctx, idx[0]):
+                c_right, c_left = side_units(coded, code)
+                # the note has levels on both sides, but no first level done on both: the second side's
+                # level is an add-on (a side the note does not document at all is NEC009's)
+                both_sides = {s for ln in coded for s in ("RT", "LT", "50") if s in ln.modifiers}
+                covers_both = "50" in both_sides or {"RT", "LT"} <= both_sides
+                other_side = (c_right, c_left) != (1, 1) and covers_both
+        if not repeated and not other_side:
             continue
+        if repeated and matches_note(ctx, idx[0]):
+            continue  # coded from the note as it is (cannot happen for a first-level code, kept for safety)
         for i in idx:
             ctx.claim("units", i)
-        first = ctx.lines[idx[0]]
-        # Add-on lines already billed for this code, side and date make the level count a judgement call.
-        addon_codes = {c.code for c in addons_of(ref, code).values()}
-        existing_addons = [
-            j
-            for j, ln in enumerate(ctx.lines)
-            if ln.code in addon_codes and ctx.line_dos(j) == day and side_key(ln) == side
-        ]
-        new_lines = None if existing_addons else level_lines(ref, first, total)
+            ctx.claim("side", i)
+        rebuilt = rebuild_ops(ctx, idx[0])
         ops: tuple[FixOp, ...] | None = None
-        if new_lines is not None:
-            ops = (replace(idx[0], new_lines), *(remove(j) for j in idx[1:]))
-        where = SIDE_WORD[side]
-        if len(idx) == 1:
-            billed = f"with {total} units"
-            at = idx[0]
-        else:
-            billed = f"on lines {', '.join(str(j + 1) for j in idx)} ({total} units in all)"
-            at = idx[1]
-        if new_lines is not None:
-            fix = (
-                f"Bill {describe(new_lines)} in place of "
-                f"{'line ' + str(idx[0] + 1) if len(idx) == 1 else 'lines ' + ', '.join(str(j + 1) for j in idx)}."
-            )
+        listed = ", ".join(str(j + 1) for j in idx)
+        if rebuilt is not None:
+            ops, new_lines = rebuilt
+            fix = f"Bill {describe_lines(new_lines)} (coded from the note) in place of the {code} session's lines."
         else:
             fix = (
-                f"Bill {code} once (1 unit) for the first level on {where} and report the further levels "
-                "with the add-on code, counting the add-on lines already billed."
+                f"Bill {code} once per side for the first level (one 50 line, or one RT and one LT line, "
+                "when that level was done on both sides) and report every further level with the add-on "
+                "code and its own side; the note must say which levels were done on which side."
             )
-        yield Hit(
-            f"{code} is billed {billed} for {where} on {day.isoformat()}. {code} covers the first level "
-            "only; the extra levels must be billed with the add-on code, so the repeated units will be "
-            "denied.",
-            line=at,
-            fix=fix,
-            ops=ops,
-        )
+        if other_side:
+            msg = (
+                f"{code} is billed on lines {listed} for the right and the left side on {day.isoformat()}, "
+                f"but the note documents different levels on each side: {code} covers the first level only, "
+                "and the other side's level is an additional level, billed with the add-on code."
+            )
+        elif len(idx) == 1:
+            msg = (
+                f"{code} is billed with {total_words(right, left)} on {day.isoformat()}. {code} covers the first "
+                "level only; the extra levels must be billed with the add-on code, so the repeated units will "
+                "be denied (MUE 1 a day)."
+            )
+        else:
+            msg = (
+                f"{code} is billed on lines {listed} ({total_words(right, left)}) on {day.isoformat()}: the "
+                f"first-level code is repeated (a 50 line and an RT or LT line, or two lines of one side). "
+                f"{code} covers the first level only and its MUE is 1 a day; further levels are the add-on code."
+            )
+        yield Hit(msg, line=idx[1] if len(idx) > 1 else idx[0], fix=fix, ops=ops)
+
+
+def total_words(right: float, left: float) -> str:
+    return f"{right:g} unit(s) on the right and {left:g} on the left"

@@ -77,6 +77,9 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
     for i, line in enumerate(ctx.lines):
         if ctx.claimed("units", i) or whole_units(line) is None:
             continue
+        info = ref.info(line.code)
+        if info is not None and info.kind == "drug_test" and info.test is not None:
+            continue  # a drug test repeated on one date is BUN010's (one code per date, by method or classes)
         entry = ref.mue.get(line.code)
         if entry is None:
             if ref.known(line.code, ctx.line_dos(i)) and line.code not in no_mue:

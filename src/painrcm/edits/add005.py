@@ -7,6 +7,7 @@ from datetime import date
 from painrcm.codes.tables import CodeInfo
 from painrcm.edits.add002 import SIDE_WORD, side_key, side_set, whole_units
 from painrcm.edits.base import ClaimContext, Edit, FixOp, Hit, Outcome, remove, replace, set_code
+from painrcm.edits.sides import matches_note
 from painrcm.model import Severity
 
 _FACET_THERAPEUTIC = {
@@ -84,8 +85,8 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
 
         # third-level code where only two levels are billed: first level present, second level absent
         for i, line in enumerate(ctx.lines):
-            if line.code != c3.code:
-                continue
+            if line.code != c3.code or matches_note(ctx, i):
+                continue  # billed as coded from the note (sides that differ): the levels are right
             day, sides = ctx.line_dos(i), side_set(line)
             if on({c2.code}, day, sides) or not on(primaries, day, sides):
                 continue
@@ -102,7 +103,12 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
         # second-level code repeated (or 2+ units) where the third-level code belongs
         groups: dict[tuple[date, str | None], list[int]] = defaultdict(list)
         for i, line in enumerate(ctx.lines):
-            if line.code == c2.code and not ctx.claimed("units", i) and whole_units(line) is not None:
+            if (
+                line.code == c2.code
+                and not ctx.claimed("units", i)
+                and whole_units(line) is not None
+                and not matches_note(ctx, i)
+            ):
                 groups[(ctx.line_dos(i), side_key(line))].append(i)
         for (day, side), idx in groups.items():
             total = sum(whole_units(ctx.lines[i]) or 0 for i in idx)

@@ -10,7 +10,10 @@ EDIT = Edit(
     title="Imaging guidance billed with a code that includes it",
     what="Finds imaging guidance lines (77002, 77003, 77012, 76942, 72275) on the same date as a "
     "procedure whose code already includes imaging (62321, 62323, 64479-64484, 64490-64495, "
-    "64633-64636, 27096, 22510-22515, 64454, and other imaging-inclusive codes in the code table).",
+    "64633-64636, 27096, 22510-22515, 64445, 64447, 64451, 64454, 64624, 64625, 20604, 20606, 20611, the "
+    "Category III ultrasound codes 0213T-0218T/0228T-0231T, and every other code the code table marks as "
+    "imaging-inclusive). Codes whose imaging is billed separately (64405, 64450, 64510-64530, 62273, "
+    "20600/20605/20610) are not caught.",
     why="The procedure's payment already covers the fluoroscopy, CT or ultrasound. Billing the guidance "
     "again is unbundling: the imaging line is denied, and a pattern of it draws audits.",
     example={

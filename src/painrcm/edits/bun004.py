@@ -12,7 +12,9 @@ EDIT = Edit(
     title="E/M visit on a procedure day without modifier 25",
     what="Finds an office or outpatient visit (99202-99215, new or established patient) billed on the same "
     "date as a procedure that has a 0, 10 or 90-day global period, when the visit line carries no modifier 25 "
-    "(or 57, the decision for a major surgery with a 90-day global).",
+    "(or 57, the decision for a major surgery with a 90-day global). When the note says the visit is where "
+    "the decision for a 090-global procedure was made (`evaluation.decision_for_surgery`), the fix adds 57, "
+    "never removes the payable visit.",
     why="Every procedure's payment already includes the short assessment before it. A visit on the same day "
     "is paid only when it was significant and separately identifiable and says so with modifier 25; without "
     "it the payer denies the visit as part of the procedure (NCCI edits pair every injection code with the "
@@ -57,8 +59,8 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
         ]
         if not procs:
             continue
-        # 57 (decision for surgery) answers the rule only for procedures with a 90-day global.
-        if "57" in line.modifiers and all(g == "090" for _, g in procs):
+        # 57 (decision for surgery) answers the rule when a procedure that day has a 90-day global.
+        if "57" in line.modifiers and any(g == "090" for _, g in procs):
             continue
         for j, other, _ in ctx.indexed():
             if j == i or not ctx.same_day(i, j):
@@ -73,12 +75,21 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
         j0 = procs[0][0]
         message = (
             f"Visit {line.code} (line {i + 1}) is billed on the same date as procedure {ctx.lines[j0].code} "
-            f"(line {j0 + 1}, {int(procs[0][1])}-day global period) without modifier 25; the visit will be denied as "
+            f"(line {j0 + 1}, {int(procs[0][1])}-day global period) without modifier 25 (or 57 for the decision for a "
+            "090-global procedure); the visit will be denied as "
             "included in the procedure."
         )
         ev = ctx.encounter.evaluation
         documented = ev is not None and ctx.line_dos(i) == ctx.dos
-        if documented and ev is not None and ev.separately_identifiable is True:
+        if documented and ev is not None and ev.decision_for_surgery and any(g == "090" for _, g in procs):
+            yield Hit(
+                message + " The note documents that the decision for this 090-global procedure was made at "
+                "the visit: that visit takes modifier 57, not 25.",
+                line=i,
+                fix=f"Add modifier 57 to line {i + 1} ({line.code}).",
+                ops=(add_modifier(i, "57"),),
+            )
+        elif documented and ev is not None and ev.separately_identifiable is True:
             yield Hit(
                 message + " The note documents a separately identifiable evaluation.",
                 line=i,

@@ -3,6 +3,7 @@ from collections.abc import Iterator
 from painrcm.codes.tables import DISTINCT_MODIFIERS, PtpRow
 from painrcm.edits.base import ClaimContext, Edit, Hit, Outcome, add_modifier
 from painrcm.model import Severity
+from painrcm.spine import code_family
 
 EDIT = Edit(
     id="BUN006",
@@ -80,7 +81,14 @@ def _bypassed(ctx: ClaimContext, j: int) -> bool:
     if mods & DISTINCT_MODIFIERS:
         return True
     info = ctx.info(j)
-    return info is not None and info.kind == "em" and "25" in mods
+    if info is None or info.kind != "em":
+        return False
+    if "25" in mods:
+        return True
+    # 57 is the visit of the decision for a 090-global procedure that day (CMS manual ch. 12 s. 30.6.6)
+    return "57" in mods and any(
+        ctx.same_day(j, k) and ctx.reference.global_days(ln.code) == "090" for k, ln in enumerate(ctx.lines)
+    )
 
 
 def _safe_modifier(ctx: ClaimContext, i: int, j: int) -> str | None:
@@ -97,7 +105,7 @@ def _safe_modifier(ctx: ClaimContext, i: int, j: int) -> str | None:
         return None
     if info_i.family == info_j.family:
         return None
-    documented = {p.family.value for p in ctx.procedures}
+    documented = {code_family(p) for p in ctx.procedures}
     if info_i.family not in documented or info_j.family not in documented:
         return None
     if (
@@ -112,8 +120,8 @@ def _safe_modifier(ctx: ClaimContext, i: int, j: int) -> str | None:
 
 
 def _opposite_sides(ctx: ClaimContext, family_a: str, family_b: str) -> bool:
-    sides_a = {p.laterality for p in ctx.procedures if p.family.value == family_a}
-    sides_b = {p.laterality for p in ctx.procedures if p.family.value == family_b}
+    sides_a = {p.laterality for p in ctx.procedures if code_family(p) == family_a}
+    sides_b = {p.laterality for p in ctx.procedures if code_family(p) == family_b}
     return {frozenset(sides_a), frozenset(sides_b)} == {frozenset({"left"}), frozenset({"right"})}
 
 

@@ -1,8 +1,10 @@
 from collections.abc import Iterator
 from datetime import date
 
+from painrcm.coder import code_encounter
 from painrcm.codes.tables import CodeInfo
-from painrcm.edits.base import ClaimContext, Edit, FixOp, Hit, Outcome, remove
+from painrcm.edits.base import ClaimContext, Edit, FixOp, Hit, Outcome, remove, replace
+from painrcm.errors import InputError
 from painrcm.model import Family, Procedure, Severity
 
 _TEST_NAME = {"presumptive": "presumptive drug screen", "definitive": "definitive drug test"}
@@ -11,9 +13,11 @@ EDIT = Edit(
     id="BUN010",
     severity=Severity.ERROR,
     title="More than one presumptive or definitive drug test code on one date",
-    what="Finds two or more different presumptive drug screen codes (80305, 80306, 80307), or two or more "
-    "different definitive drug test codes (G0480-G0483), on the same date of service. One presumptive and one "
-    "definitive code on the same date are fine.",
+    what="Finds more than one presumptive drug screen code (80305, 80306, 80307), or more than one definitive "
+    "drug test code (G0480-G0483), on the same date of service: two different codes, or one code on two lines "
+    "or with more than one unit. One presumptive and one definitive code on the same date are fine. The fix "
+    "(with the note) bills the most complex presumptive method, and one definitive code chosen by the day's "
+    "total distinct drug classes across all panels (two 7-class panels of different classes: G0481).",
     why="Each group is billed once per patient per day: the presumptive codes by the most complex method used, "
     "the definitive codes by the total number of drug classes tested. A second code of the same group is "
     "denied (NCCI edits, no modifier allowed), and several definitive codes can look like splitting one test "
@@ -69,6 +73,22 @@ def _classes_fit(info: CodeInfo, n: int) -> bool:
     return (info.classes_min or 0) <= n <= (info.classes_max if info.classes_max is not None else 10**6)
 
 
+def _coded(ctx: ClaimContext, test: str) -> str | None:
+    """The one code of `test` the coder makes from the note's drug tests for the day (RULES.md section 4)."""
+    procs = [p for p in ctx.procedures if p.family == Family.DRUG_TEST]
+    if not procs:
+        return None
+    enc = ctx.encounter.model_copy(
+        update={"procedures": procs, "evaluation": None, "drugs": [], "lines": None}
+    )
+    try:
+        lines = code_encounter(enc, ctx.reference, ctx.policy)
+    except (InputError, LookupError, StopIteration, ValueError):
+        return None
+    codes = [ln.code for ln in lines if (i := ctx.reference.info(ln.code)) is not None and i.test == test]
+    return codes[0] if len(codes) == 1 else None
+
+
 @EDIT.check
 def check(ctx: ClaimContext) -> Iterator[Outcome]:
     groups: dict[tuple[date, str], list[int]] = {}
@@ -77,18 +97,33 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
             groups.setdefault((ctx.line_dos(i), info.test), []).append(i)
     for (day, test), idx in groups.items():
         billed = list(dict.fromkeys(ctx.lines[i].code for i in idx))
-        if len(billed) < 2:
+        units = sum(ctx.lines[i].units or 0 for i in idx)
+        if len(billed) < 2 and units <= 1:
             continue
         for a in idx:
+            ctx.claim("units", a)
             for b in idx:
                 if a < b:
                     ctx.claim("pair", a, b)
         listed = ", ".join(f"{ctx.lines[i].code} (line {i + 1})" for i in idx)
-        base = (
-            f"{listed} are all {_TEST_NAME[test]} codes on {day.isoformat()}; only one {_TEST_NAME[test]} code "
-            "is paid per date, so the others will be denied."
+        name = _TEST_NAME[test]
+        if len(billed) > 1:
+            base = (
+                f"{listed} are all {name} codes on {day.isoformat()}; only one {name} code "
+                "is paid per date, so the others will be denied."
+            )
+        else:
+            base = (
+                f"{billed[0]} is billed {units:g} times on {day.isoformat()} ({listed}); one {name} code is "
+                "billed per date, chosen by "
+                + ("the most complex method" if test == "presumptive" else "the day's total drug classes")
+                + ", so the repeats will be denied."
+            )
+        keep = (
+            (_coded(ctx, test) or _documented_code(ctx, test, billed))
+            if ctx.documented and day == ctx.dos
+            else None
         )
-        keep = _documented_code(ctx, test, billed) if ctx.documented and day == ctx.dos else None
         if keep is None:
             rule = (
                 "the most complex method used"
@@ -98,16 +133,17 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
             yield Hit(
                 f"{base} The note does not document which one applies, so no automatic fix.",
                 line=None,
-                fix=f"Keep the one code that matches {rule}, per the lab record, and remove the others.",
+                fix=f"Bill one code that matches {rule}, per the lab record, and remove the others.",
             )
             continue
-        drop = [i for i in idx if ctx.lines[i].code != keep]
-        ops: tuple[FixOp, ...] = tuple(remove(i) for i in drop)
+        template = ctx.lines[idx[0]]
+        one = template.model_copy(deep=True, update={"code": keep, "units": 1})
+        ops: tuple[FixOp, ...] = (replace(idx[0], [one]), *(remove(i) for i in idx[1:]))
         yield Hit(
-            f"{base} The note documents {keep}.",
-            line=drop[0],
-            fix=f"Keep {keep} and remove "
-            + ", ".join(f"line {i + 1} ({ctx.lines[i].code})" for i in drop)
+            f"{base} The note documents {keep} for the day.",
+            line=next((i for i in idx if ctx.lines[i].code != keep), idx[1] if len(idx) > 1 else idx[0]),
+            fix=f"Bill {keep} once (1 unit) in place of "
+            + ", ".join(f"line {i + 1} ({ctx.lines[i].code})" for i in idx)
             + ".",
             ops=ops,
         )

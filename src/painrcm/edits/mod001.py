@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from painrcm.codes.tables import CodeInfo, Reference
 from painrcm.edits.base import ClaimContext, Edit, FixOp, Hit, Outcome, remove_modifier, replace
 from painrcm.model import Line, Procedure, Severity
-from painrcm.spine import procedure_regions
+from painrcm.spine import code_family, procedure_regions
 
 SIDE_WORD = {"right": "RT", "left": "LT"}
 NOT_BILATERAL = frozenset({0, 2, 9})  # fee-schedule indicators under which 50 is not payable
@@ -56,7 +56,7 @@ def matching_procedures(ctx: ClaimContext, info: CodeInfo | None) -> list[Proced
         return []
     out = []
     for proc in ctx.procedures:
-        if proc.family.value != info.family:
+        if code_family(proc) != info.family:
             continue
         regions = procedure_regions(proc) or set()
         if info.region is not None and regions and info.region not in regions:

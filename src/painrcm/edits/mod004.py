@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from painrcm.edits.base import ClaimContext, Edit, FixOp, Hit, Outcome, add_modifier
 from painrcm.edits.mod001 import SIDE_WORD, convention, documented_side, indicator, setting, split_op
+from painrcm.edits.sides import describe, level_family, rebuild_ops
 from painrcm.model import Severity
 
 EDIT = Edit(
@@ -47,7 +48,12 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
         )
         side = documented_side(ctx, i)
         ops: tuple[FixOp, ...] | None = None
-        if side in SIDE_WORD:
+        rebuilt = rebuild_ops(ctx, i) if side is None and level_family(ctx.info(i)) else None
+        if rebuilt is not None:
+            # the note documents different levels on each side: the session's lines come from the note
+            ops, new_lines = rebuilt
+            fix = f"Bill {describe(new_lines)} (coded from the note) in place of the session's lines."
+        elif side in SIDE_WORD:
             fix = f"Add {SIDE_WORD[side]} to line {i + 1}: the note documents the {side} side."
             ops = (add_modifier(i, SIDE_WORD[side]),)
         elif side == "bilateral":

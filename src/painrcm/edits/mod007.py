@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from painrcm.edits.base import ClaimContext, Edit, FixOp, Hit, Outcome, remove, replace
 from painrcm.edits.mod001 import convention, indicator, merge_pointers, setting, with_side
+from painrcm.edits.sides import describe, level_family, matches_note, note_lines, rebuild_ops, side_units
 from painrcm.model import Line, Severity
 
 _FACET = {
@@ -27,7 +28,10 @@ EDIT = Edit(
     what="Finds a bilateral procedure (fee-schedule bilateral indicator 1) billed as a right (RT) line and a left "
     "(LT) line on the same date where the payer's policy for this setting reports both sides as one line "
     "with modifier 50 and 1 unit (Medicare professional claims in every place of service; the commercial "
-    "default outside POS 24).",
+    "default outside POS 24), for a level done on both sides. When the note documents different levels on "
+    "each side (right L4, left L5), RT and LT lines of one code are primary plus add-on, not a 50 merge: "
+    "MOD007 stays quiet when the lines are as coded from the note, and its fix rebuilds the session from "
+    "the note (without a note it offers none: a fix never invents a bilateral level).",
     why="The payer prices a bilateral procedure once, at 150%, from the 50 line. Two side lines look like the "
     "same service twice: the second is denied as a duplicate (CO-18) or both are cut back, and the "
     "claim must be corrected and resubmitted.",
@@ -80,32 +84,39 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
             continue  # not a bilateral procedure (MOD002), or unknown (MOD002 says so)
         if any(convention(ctx, i) != "modifier_50" for i in idx):
             continue
+        if any(ctx.claimed("side", i) for i in idx):
+            continue  # ADD002: the first-level code repeated for a level on the other side
+        first = idx[0]
+        coded = note_lines(ctx, first)
+        if coded is not None:
+            if matches_note(ctx, first):
+                continue  # different levels on each side, billed as coded from the note
+            c_right, _ = side_units([ln for ln in coded if "50" in ln.modifiers], code)
+            if not c_right:
+                continue  # the note has no level of this code on both sides: not a 50 merge
         for i in idx:
             ctx.claim("side", i)
-        first = idx[0]
-        info = ctx.info(first)
         listed = ", ".join(str(i + 1) for i in idx)
-        pointers: list[int] | None = None
-        for i in idx:
-            pointers = merge_pointers(pointers, ctx.lines[i].diagnosis_pointers)
-        rt_units = sum(ctx.lines[i].units or 0 for i in g["RT"])
-        lt_units = sum(ctx.lines[i].units or 0 for i in g["LT"])
-        merged = with_side(ctx.lines[first], "50", 1)
-        merged.diagnosis_pointers = pointers
         ops: tuple[FixOp, ...] | None = None
-        if info is not None and info.level == "each":
-            # each additional level: one 50 line (1 unit) per level done on both sides
-            if rt_units == lt_units and float(rt_units).is_integer() and rt_units >= 1:
-                n = int(rt_units)
-                ops = (replace(first, [merged] * n), *(remove(i) for i in idx[1:]))
-                fix = f"Replace lines {listed} with {n} line(s) of {code}-50, 1 unit each (one per level)."
-            else:
-                fix = f"Bill the levels done on both sides as {code}-50, 1 unit per level, and the rest per side."
-        elif len(g["RT"]) == 1 and len(g["LT"]) == 1:
+        rebuilt = rebuild_ops(ctx, first)
+        if not level_family(ctx.info(first)) and len(g["RT"]) == 1 and len(g["LT"]) == 1:
+            # a code without levels (SI joint, a nerve): RT and LT are the same site on both sides
+            pointers: list[int] | None = None
+            for i in idx:
+                pointers = merge_pointers(pointers, ctx.lines[i].diagnosis_pointers)
+            merged = with_side(ctx.lines[first], "50", 1)
+            merged.diagnosis_pointers = pointers
             ops = (replace(first, [merged]), *(remove(i) for i in idx[1:]))
             fix = f"Merge lines {listed} into one line {code}-50, 1 unit."
+        elif rebuilt is not None:
+            ops, new_lines = rebuilt
+            fix = f"Bill {describe(new_lines)} (coded from the note) in place of the session's lines."
         else:
-            fix = f"Bill {code} once with 50 and 1 unit for the session instead of lines {listed}."
+            fix = (
+                f"Merge the RT and LT lines of {code} into one {code}-50 line, 1 unit, for each level done on "
+                "both sides; a level done on one side only keeps its RT or LT (the note decides, so there is "
+                "no automatic fix without it)."
+            )
         yield Hit(
             f"{code} is billed as separate RT and LT lines (lines {listed}), but {setting(ctx, first)} wants a "
             "bilateral procedure on one line with modifier 50 and 1 unit; the second side will be denied as a "

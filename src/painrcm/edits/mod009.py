@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from painrcm.edits.add002 import has_addons
 from painrcm.edits.base import ClaimContext, Edit, FixOp, Hit, Outcome, replace, set_units
+from painrcm.edits.sides import describe, rebuild_ops
 from painrcm.model import Severity
 
 _FACET = {
@@ -67,6 +69,24 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
                 f"Bill {line.code}-50 on {n} lines of 1 unit each (one per additional level done on both sides) "
                 f"instead of line {i + 1}."
             )
+        elif has_addons(ctx.reference, info):
+            # extra units of a first-level code are further levels: setting 1 unit would drop them
+            rebuilt = rebuild_ops(ctx, i)
+            if rebuilt is not None:
+                ops, new_lines = rebuilt
+                fix = f"Bill {describe(new_lines)} (coded from the note) in place of the session's lines."
+            else:
+                fix = (
+                    f"Bill {line.code}-50 x 1 for the first level and the further levels with the add-on code, "
+                    "as the note documents them (no automatic fix: a level would be lost)."
+                )
+                yield Hit(
+                    f"Line {i + 1} ({line.code}) has modifier 50 with {units:g} units; a bilateral 50 line is "
+                    "always 1 unit, and further levels are billed with the add-on code.",
+                    line=i,
+                    fix=fix,
+                )
+                continue
         else:
             ops = (set_units(i, 1),)
             fix = f"Set line {i + 1}'s units to 1: with 50, one unit covers both sides."

@@ -3,6 +3,7 @@ from collections.abc import Iterator
 from painrcm.edits._examples_history import RFA_CLAIM, mbb
 from painrcm.edits.base import ClaimContext, Edit, Hit, Outcome, Skip
 from painrcm.edits.frequency import claim_services, history_services
+from painrcm.history import Service
 from painrcm.model import Severity
 
 EDIT = Edit(
@@ -10,7 +11,8 @@ EDIT = Edit(
     severity=Severity.ERROR,
     title="Radiofrequency ablation without two qualifying diagnostic blocks",
     what="For an RFA, looks for the payer's number of earlier diagnostic medial branch blocks (2 by default) "
-    "of the same region, at any practice, each with documented relief at or above the payer's threshold "
+    "of the same region covering the ablated side (a bilateral block covers both) and levels, at any "
+    "practice, each with documented relief at or above the payer's threshold "
     "(Medicare 80%, commercial default 50%). A block whose relief is not documented cannot qualify; when "
     "such blocks are what keeps the edit from deciding, it reports the RFA as not checked instead of "
     "passing or failing it.",
@@ -18,9 +20,13 @@ EDIT = Edit(
     "pain source. Without them the ablation, the most expensive line on the claim, is denied.",
     example=RFA_CLAIM,
     fixed=RFA_CLAIM,
-    example_context={"history": [mbb("B-1", "2026-01-05", 85), mbb("B-2", "2026-01-26", 60)]},
+    example_context={
+        "history": [mbb("B-1", "2026-01-05", 85), mbb("B-2", "2026-01-26", 95, laterality="left")]
+    },
     fixed_context={"history": [mbb("B-1", "2026-01-05", 85), mbb("B-2", "2026-01-26", 90)]},
-    example_note="The second block gave 60% relief, below Medicare's 80%: only one block qualifies.",
+    example_note="A right L4-L5/L5-S1 ablation: the second block was of the left side only, so it does not "
+    "qualify the right-sided RFA (a block of the other side or of other levels never does); with a bilateral "
+    "second block at 90% relief both qualify. A block below Medicare's 80% relief does not qualify either.",
     sources=[
         "RULES.md section 8 (two blocks, relief thresholds) and section 10",
         "Noridian JF facet joint intervention Q&A",
@@ -28,12 +34,42 @@ EDIT = Edit(
 )
 
 
+def _covers(block_site: tuple[str, str, float | None], site: tuple[str, str]) -> bool:
+    """A block site covers an ablated site when the sides match and the levels match (an unknown level
+    or side is not held against the block: the claim-only record cannot say)."""
+    b_level, b_side, _ = block_site
+    level, side = site
+    side_ok = "?" in (b_side, side) or b_side == side
+    level_ok = "" in (b_level, level) or b_level == level
+    return side_ok and level_ok
+
+
+def _relief(block: Service, site: tuple[str, str]) -> float | None:
+    """The block's documented relief at the sites covering `site` (the lowest, when several do)."""
+    values = [r for b in block.sites if _covers(b, site) and (r := b[2]) is not None]
+    if values:
+        return min(values)
+    return block.relief_percent
+
+
+def _side_word(side: str) -> str:
+    return {"R": "right", "L": "left"}.get(side, "")
+
+
 @EDIT.check
 def check(ctx: ClaimContext) -> Iterator[Outcome]:
     need = ctx.policy.relief.rfa_blocks_required
     threshold = ctx.policy.relief.rfa_diagnostic_block_percent
-    regions = {s.region for s in claim_services(ctx) if s.family == "radiofrequency_ablation"}
-    for region in sorted(regions, key=str):
+    rfas = [s for s in claim_services(ctx) if s.family == "radiofrequency_ablation"]
+    for region in sorted({s.region for s in rfas}, key=str):
+        sites = sorted(
+            {
+                (lv, side)
+                for s in rfas
+                if s.region == region
+                for lv, side, _ in (s.sites or (("", "?", None),))
+            }
+        )
         blocks = [
             h
             for h in history_services(ctx, None, ctx.dos)
@@ -43,37 +79,48 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
             and h.target != "intraarticular"
             and h.purpose != "therapeutic"
         ]
-        # One block per date: the same session recorded twice (note and 837) is still one block.
-        qualifying_dates = {
-            b.date for b in blocks if b.purpose == "diagnostic" and (b.relief_percent or 0) >= threshold
-        }
-        qualifying = sorted(qualifying_dates)
-        undecided_by_date = {
-            b.date: b
-            for b in blocks
-            if b.date not in qualifying_dates
-            and (b.purpose is None or (b.purpose == "diagnostic" and b.relief_percent is None))
-        }
-        undecided = [undecided_by_date[d] for d in sorted(undecided_by_date)]
-        if len(qualifying) >= need:
+        failing: list[tuple[tuple[str, str], int, list[Service]]] = []
+        undecided_all: list[Service] = []
+        for site in sites:
+            covering = [b for b in blocks if any(_covers(x, site) for x in (b.sites or (("", "?", None),)))]
+            # One block per date: the same session recorded twice (note and 837) is still one block.
+            qualifying = {
+                b.date for b in covering if b.purpose == "diagnostic" and (_relief(b, site) or 0) >= threshold
+            }
+            undecided = {
+                b.date: b
+                for b in covering
+                if b.date not in qualifying
+                and (b.purpose is None or (b.purpose == "diagnostic" and _relief(b, site) is None))
+            }
+            if len(qualifying) >= need:
+                continue
+            if len(qualifying) + len(undecided) >= need:
+                undecided_all += [undecided[d] for d in sorted(undecided)]
+                continue
+            failing.append((site, len(qualifying), covering))
+        if not failing:
+            if undecided_all:
+                dates = sorted({b.date.isoformat() for b in undecided_all})
+                yield Skip(
+                    f"{len(dates)} earlier block(s) ({', '.join(dates)}) have no documented relief or purpose; "
+                    "relief must be documented for a block to qualify"
+                )
             continue
-        if len(qualifying) + len(undecided) >= need:
-            yield Skip(
-                f"{len(undecided)} earlier block(s) ({', '.join(b.date.isoformat() for b in undecided)}) have no "
-                "documented relief or purpose; relief must be documented for a block to qualify"
-            )
-            continue
+        site, count, covering = failing[0]
+        where = " ".join(x for x in (site[0], _side_word(site[1])) if x)
         low = [
             b
-            for b in blocks
-            if b.purpose == "diagnostic" and b.relief_percent is not None and b.relief_percent < threshold
+            for b in covering
+            if b.purpose == "diagnostic" and (r := _relief(b, site)) is not None and r < threshold
         ]
-        detail = "; ".join(f"{b.date.isoformat()} relief {b.relief_percent:g}%" for b in low)
+        detail = "; ".join(f"{b.date.isoformat()} relief {_relief(b, site):g}%" for b in low)
         yield Hit(
-            f"The RFA needs {need} earlier diagnostic medial branch blocks of this region with at least "
-            f"{threshold:g}% relief; history has {len(qualifying)}"
+            f"The RFA needs {need} earlier diagnostic medial branch blocks of this region"
+            + (f" covering the ablated site ({where})" if where else "")
+            + f" with at least {threshold:g}% relief; history has {count}"
             + (f" (below the threshold: {detail})" if detail else "")
-            + ".",
+            + ". A block of the other side or of other levels does not qualify this ablation.",
             line=next(
                 (
                     i
@@ -82,6 +129,6 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
                 ),
                 None,
             ),
-            fix="Do not bill the RFA until two qualifying blocks are documented; add the missing block "
-            "records (with relief) if they were done elsewhere.",
+            fix="Do not bill the RFA until two qualifying blocks of the ablated side and levels are documented; "
+            "add the missing block records (with relief) if they were done elsewhere.",
         )

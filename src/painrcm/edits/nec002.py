@@ -50,11 +50,13 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
     required = ctx.policy.conservative_care_weeks
     first_line: dict[str, int] = {}
     codes: dict[str, list[str]] = {}
+    scs_stages = {p.stage for p in ctx.procedures if p.family.value == "spinal_cord_stimulator"}
+    hardware_only = bool(scs_stages) and scs_stages <= {"replacement", "revision", "removal"}
     for i, line, info in ctx.indexed():
         if info is None or info.kind != "procedure" or info.family not in required:
             continue
-        if info.stages and not {"trial", "implant"} & set(info.stages):
-            continue  # revising or removing hardware is not starting a therapy: no conservative care owed
+        if info.stages and (not {"trial", "implant"} & set(info.stages) or hardware_only):
+            continue  # revising or replacing hardware is not starting a therapy: no conservative care owed
         first_line.setdefault(info.family, i)
         if line.code not in codes.setdefault(info.family, []):
             codes[info.family].append(line.code)

@@ -60,6 +60,19 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
     )
     if implant_line is None and not documented:
         return
+    scs = [p for p in ctx.procedures if p.family.value == "spinal_cord_stimulator"]
+    if scs and all(p.stage in ("replacement", "revision", "removal") for p in scs):
+        return  # a generator (battery) replacement needs no trial (RULES.md section 2)
+    if not scs and implant_line is not None:
+        earlier = [
+            h
+            for h in history_services(ctx, None, ctx.dos)
+            if h.family == "spinal_cord_stimulator"
+            and h.date < ctx.dos
+            and ctx.lines[implant_line].code in h.codes
+        ]
+        if earlier:
+            return  # a generator placed before: this one replaces it
     threshold = ctx.policy.relief.scs_trial_percent
     trials = [
         h

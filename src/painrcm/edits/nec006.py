@@ -73,9 +73,7 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
     if not required:
         return
     documented = {
-        p.stage
-        for p in ctx.procedures
-        if p.family == Family.SPINAL_CORD_STIMULATOR and p.stage in ("trial", "implant")
+        p.stage for p in ctx.procedures if p.family == Family.SPINAL_CORD_STIMULATOR and p.stage is not None
     }
     affected: list[int] = []
     unsure: list[int] = []

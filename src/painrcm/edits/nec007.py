@@ -42,7 +42,7 @@ _WORDS = {
     "relief_percent": "relief obtained (percent)",
     "muscles": "muscles injected",
     "nerve": "nerve blocked",
-    "stage": "stage (trial, implant, revision, removal)",
+    "stage": "stage (trial, implant, replacement, revision, removal)",
     "leads": "number of leads",
 }
 
@@ -55,7 +55,7 @@ def missing_facts(proc: Procedure) -> list[str]:
     if family == "facet_joint" and proc.purpose == "diagnostic":
         facts.append("relief_percent")
     if family == "spinal_cord_stimulator":
-        if proc.stage in ("revision", "removal"):
+        if proc.stage in ("replacement", "revision", "removal"):
             facts.remove("leads")  # a generator revision or removal places no leads
         if proc.stage == "trial":
             facts.append("relief_percent")

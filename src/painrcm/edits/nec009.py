@@ -6,12 +6,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from painrcm.coder import code_encounter
-from painrcm.codes.tables import CodeInfo
+from painrcm.coder.levels import LEVEL_FAMILIES, session_key
+from painrcm.codes.tables import CodeInfo, RegionGroup
 from painrcm.edits.base import ClaimContext, Edit, FixOp, Hit, Outcome, Skip, remove, replace
+from painrcm.edits.sides import level_family, matches_note, note_lines, rebuild_ops, session_lines, side_units
 from painrcm.edits.words import REGION_WORDS, a_family, family_words
 from painrcm.errors import InputError
 from painrcm.model import Line, Procedure, Severity
-from painrcm.spine import procedure_regions
+from painrcm.spine import code_family, procedure_regions
 
 # Families close enough that one is billed by mistake for the other: a line of one billed for a documented
 # procedure of the other can safely be replaced by the coded lines (62323 for a transforaminal, a facet code
@@ -43,12 +45,36 @@ class Group:
 
     @property
     def family(self) -> str:
-        return self.proc.family.value
+        return code_family(self.proc)
+
+
+def _regions(g: Group) -> set[RegionGroup] | None:
+    """Region groups the group's entries cover (None when an entry does not say)."""
+    out: set[RegionGroup] = set()
+    for p in g.procs:
+        r = procedure_regions(p)
+        if r is None:
+            return None
+        out |= r
+    return out
 
 
 def groups_of(procs: list[Procedure]) -> list[Group]:
     out: list[Group] = []
+    by_session: dict[tuple[str, str], Group] = {}
     for p in procs:
+        if p.family in LEVEL_FAMILIES:
+            # one session of a level family, whatever the sides of its entries (RULES.md section 1)
+            skey = session_key(p)
+            if skey in by_session:
+                g = by_session[skey]
+                g.procs.append(p)
+                ps = proc_sides(p)
+                g.sides = None if g.sides is None or ps is None else g.sides | ps
+                continue
+            by_session[skey] = Group([p], sides=proc_sides(p))
+            out.append(by_session[skey])
+            continue
         twin = None
         if p.laterality in ("left", "right"):
             key = p.model_dump(exclude={"laterality"})
@@ -188,13 +214,11 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
             )
             continue
         if info.region:
-            in_region = [
-                g for g in compatible if (r := procedure_regions(g.proc)) is not None and info.region in r
-            ]
-            unknown = [g for g in compatible if procedure_regions(g.proc) is None]
+            in_region = [g for g in compatible if (r := _regions(g)) is not None and info.region in r]
+            unknown = [g for g in compatible if _regions(g) is None]
             if not in_region and not unknown:
                 where = compatible[0].proc.levels or [compatible[0].proc.region or "?"]
-                doc_regions = sorted(set().union(*(procedure_regions(g.proc) or set() for g in compatible)))
+                doc_regions = sorted(set().union(*(_regions(g) or set() for g in compatible)))
                 found.append(
                     Contradiction(
                         i,
@@ -240,6 +264,7 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
             g.represented = True
     for reason in dict.fromkeys(skips):
         yield Skip(reason)
+    yield from _level_sides(ctx, {c.index for c in found})
     if not found:
         return
     ops = _fix_ops(ctx, groups, found)
@@ -291,3 +316,52 @@ def _fix_ops(ctx: ClaimContext, groups: list[Group], found: list[Contradiction])
         coded = [ln.model_copy(update={"authorization_number": auth}) for ln in coded]
     first = found[0].index
     return [replace(first, coded)] + [remove(c.index) for c in found[1:]]
+
+
+def _level_sides(ctx: ClaimContext, reported: set[int]) -> Iterator[Outcome]:
+    """Sides that differ: a level-family code billed for a side on which the note documents no level
+    of that code (64483-50 when no level was done on both sides; 64484-50 when the added level was done
+    on one side only). The fix rebuilds the session's lines from the note."""
+    done: set[int] = set()
+    for i, _ln, info in ctx.indexed():
+        if i in done or i in reported or not level_family(info) or ctx.claimed("side", i):
+            continue
+        idx = session_lines(ctx, i)
+        done.update(idx)
+        if any(j in reported or ctx.claimed("side", j) for j in idx):
+            continue
+        coded = note_lines(ctx, i)
+        if coded is None or matches_note(ctx, i):
+            continue
+        billed = [ctx.lines[j] for j in idx]
+        wrong: list[tuple[int, str]] = []
+        for j in idx:
+            code = ctx.lines[j].code
+            b_right, b_left = side_units(billed, code)
+            c_right, c_left = side_units(coded, code)
+            if not c_right and not c_left:
+                continue  # a code the note does not lead to at all (imaging kind: NEC010; levels: ADD)
+            side = ctx.side_of(j)
+            if side in ("bilateral", "right") and b_right and not c_right:
+                wrong.append((j, "right"))
+            elif side in ("bilateral", "left") and b_left and not c_left:
+                wrong.append((j, "left"))
+        if not wrong:
+            continue
+        rebuilt = rebuild_ops(ctx, i)
+        assert rebuilt is not None
+        ops, new_lines = rebuilt
+        for n, (j, side) in enumerate(wrong):
+            line = ctx.lines[j]
+            info_j = ctx.info(j)
+            assert info_j is not None
+            yield Hit(
+                f"Line {j + 1}: {line.code} is billed for "
+                f"{'both sides (50)' if '50' in line.modifiers else 'the ' + side + ' side'}, but the note documents no "
+                f"{'first' if info_j.level == 1 else 'additional'} level of the "
+                f"{family_words(str(info_j.family))} on the {side} side (the sides differ by level). "
+                "The code is not supported by the record and will be denied.",
+                line=j,
+                fix=f"Bill {_desc(new_lines)} (coded from the note) in place of the session's lines.",
+                ops=ops if n == 0 else (),
+            )

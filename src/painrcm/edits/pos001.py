@@ -13,8 +13,9 @@ EDIT = Edit(
     severity=Severity.WARNING,
     title="Drug or supply on a professional claim at a facility",
     what="Finds a drug (J-code) or supply line on a physician's professional claim when the place of service "
-    "is a facility where the facility bills drugs and supplies (by default hospital outpatient 19 and 22, and "
-    "ambulatory surgical center 24).",
+    "is a facility where the facility bills drugs and supplies (by default POS 19, 21, 22, 23 and 24: hospital "
+    "outpatient, inpatient, emergency room and ambulatory surgical center), and on an ASC facility claim for a "
+    "payer that packages drugs into the procedure's payment (Medicare).",
     why="At a hospital outpatient department or surgery center the facility buys the drug and bills it on "
     "its own claim. On the physician's claim the line is denied, or paid twice and taken back on audit.",
     example={
@@ -33,7 +34,7 @@ EDIT = Edit(
     example_note="A transforaminal injection in the hospital outpatient department: the hospital bills the "
     "dexamethasone, not the physician.",
     sources=[
-        "RULES.md section 4 (drugs: never on a professional claim at POS 19/22/24)",
+        "RULES.md section 4 (drugs: never on a professional claim at POS 19, 21, 22, 23 or 24; packaged on a Medicare ASC facility claim)",
         "painrcm payer policies (drugs.facility_pos)",
     ],
 )
@@ -48,6 +49,19 @@ def _drug_or_supply(ctx: ClaimContext, i: int) -> bool:
 
 @EDIT.check
 def check(ctx: ClaimContext) -> Iterator[Outcome]:
+    if ctx.encounter.practice.kind == "asc":
+        if not ctx.policy.drugs.packaged_on_asc_facility_claim:
+            return
+        for i, line in enumerate(ctx.lines):
+            if _drug_or_supply(ctx, i):
+                yield Hit(
+                    f"{line.code} (line {i + 1}) is a drug or supply billed on an ASC facility claim; "
+                    f"{ctx.policy.name} packages drugs into the procedure's payment, so this line will be denied.",
+                    line=i,
+                    fix=f"Remove line {i + 1} ({line.code}).",
+                    ops=(remove(i),),
+                )
+        return
     if ctx.encounter.practice.kind != "physician":
         return
     facility_pos = ctx.policy.drugs.facility_pos

@@ -17,6 +17,12 @@ FAMILY_WORDS: dict[str, str] = {
     "spinal_cord_stimulator": "spinal cord stimulator procedure",
     "vertebral_augmentation": "vertebral augmentation",
     "drug_test": "drug test",
+    "sacroiliac_ablation": "radiofrequency ablation of sacroiliac joint nerves",
+    "genicular": "genicular nerve block or ablation",
+    "joint_injection": "joint or bursa injection",
+    "sympathetic_block": "sympathetic or plexus block",
+    "intrathecal_pump": "intrathecal pump service",
+    "blood_patch": "epidural blood patch",
 }
 # short form, for counts and tables
 REGION_SHORT: dict[str | None, str] = {

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from painrcm.codes.tables import Reference
-from painrcm.model import Encounter, Line, Patient, Payer
-from painrcm.spine import procedure_regions
+from painrcm.model import Encounter, Line, Patient, Payer, Procedure
+from painrcm.spine import code_family, lumbar_nerves_to_joints, parse_level, procedure_regions
 
 
 def member_key(member_id: str | None, dob: date | None) -> tuple[str, str] | None:
@@ -54,6 +54,8 @@ class Service:
     authorization_number: str | None
     rendering_npi: str | None
     payer_id: str | None
+    # (level, side, relief) of every site: level "" and side "?" when unknown (RFA site rules)
+    sites: tuple[tuple[str, str, float | None], ...] = ()
 
 
 def services_of(enc: Encounter, reference: Reference) -> list[Service]:
@@ -73,6 +75,7 @@ def services_of(enc: Encounter, reference: Reference) -> list[Service]:
         relief: float | None,
         target: str | None,
         stage: str | None,
+        sites: tuple[tuple[str, str, float | None], ...] = (),
     ) -> None:
         key = (family, region, when)
         code = (line.code,) if line is not None else ()
@@ -93,6 +96,7 @@ def services_of(enc: Encounter, reference: Reference) -> list[Service]:
                 prev.authorization_number or auth,
                 prev.rendering_npi,
                 prev.payer_id,
+                prev.sites + tuple(x for x in sites if x not in prev.sites),
             )
             return
         out[key] = Service(
@@ -109,6 +113,7 @@ def services_of(enc: Encounter, reference: Reference) -> list[Service]:
             auth,
             enc.rendering_provider.npi,
             enc.payer.id,
+            sites,
         )
 
     if enc.lines:
@@ -121,7 +126,7 @@ def services_of(enc: Encounter, reference: Reference) -> list[Service]:
                 (
                     p
                     for p in docs
-                    if p.family.value == info.family
+                    if code_family(p) == info.family
                     and (info.region is None or info.region in (procedure_regions(p) or {info.region}))
                 ),
                 None,
@@ -129,6 +134,13 @@ def services_of(enc: Encounter, reference: Reference) -> list[Service]:
             purpose = doc.purpose if doc is not None else None
             if purpose is None and info.family == "facet_joint" and "KX" in ln.modifiers:
                 purpose = "diagnostic"
+            matching = [
+                p
+                for p in docs
+                if code_family(p) == info.family
+                and (info.region is None or info.region in (procedure_regions(p) or {info.region}))
+            ]
+            sites = tuple(x for p in matching for x in sites_of(p, info.region)) or line_sites(ln)
             add(
                 info.family,
                 info.region,
@@ -138,6 +150,7 @@ def services_of(enc: Encounter, reference: Reference) -> list[Service]:
                 doc.relief_percent if doc is not None else None,
                 doc.target if doc is not None else None,
                 doc.stage if doc is not None else (info.stages[0] if len(info.stages) == 1 else None),
+                sites,
             )
     else:
         for p in docs:
@@ -152,8 +165,40 @@ def services_of(enc: Encounter, reference: Reference) -> list[Service]:
                     p.relief_percent,
                     p.target,
                     p.stage,
+                    sites_of(p, region),
                 )
     return list(out.values())
+
+
+_SIDE_LETTERS = {"right": ("R",), "left": ("L",), "bilateral": ("R", "L")}
+
+
+def sites_of(proc: Procedure, region: str | None) -> tuple[tuple[str, str, float | None], ...]:
+    """(level, side, relief) of a documented procedure's sites in `region` (joint levels for facet and RFA;
+    lumbar medial-branch nerves become the joints they supply). Unknown parts are "" and "?"."""
+    sides = _SIDE_LETTERS.get(proc.laterality or "", ("?",))
+    levels: list[str] = []
+    parsed = [lv for lv in (parse_level(x) for x in proc.levels or []) if lv is not None]
+    singles = [lv for lv in parsed if not lv.is_joint]
+    if (
+        proc.family.value in ("facet_joint", "radiofrequency_ablation")
+        and singles
+        and len(singles) == len(parsed)
+    ):
+        parsed = lumbar_nerves_to_joints([lv.upper for lv in singles]) or parsed
+    levels = [str(lv) for lv in parsed if region is None or lv.region == region]
+    return tuple((lv, side, proc.relief_percent) for lv in (levels or [""]) for side in sides)
+
+
+def line_sites(line: Line) -> tuple[tuple[str, str, float | None], ...]:
+    mods = line.modifiers
+    if "50" in mods or ("RT" in mods and "LT" in mods):
+        return (("", "R", None), ("", "L", None))
+    if "RT" in mods:
+        return (("", "R", None),)
+    if "LT" in mods:
+        return (("", "L", None),)
+    return (("", "?", None),)
 
 
 @dataclass

@@ -98,6 +98,8 @@ class Drugs(_P):
     facility_pos: list[str] = Field(default_factory=lambda: ["19", "22", "24"])
     # the payer treats drugs as included in the injection (BUN008 warns)
     included_with_injection: bool = False
+    # drugs are packaged into the procedure's payment on an ASC facility claim (POS001)
+    packaged_on_asc_facility_claim: bool = False
 
 
 class Diagnoses(_P):
@@ -133,6 +135,8 @@ class Policy(_P):
     authorization: Authorization = Field(default_factory=Authorization)
     disabled_edits: list[str] = Field(default_factory=list)
     deadlines: Deadlines = Field(default_factory=Deadlines)
+    # Category III ultrasound-guided facet/transforaminal codes the payer's LCDs do not cover (NEC012)
+    not_covered_ultrasound: list[str] = Field(default_factory=list)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

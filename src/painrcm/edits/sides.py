@@ -1,0 +1,136 @@
+"""Sides that differ (RULES.md section 1): the lines of one level-family session, billed and as
+coded from the note, and the fix that rebuilds them from the note.
+
+Transforaminal epidurals, facet joint injections and facet RFA report levels with a first-level
+code and add-on codes, each with its own side. Whether RT and LT lines of one code are one
+bilateral level or two levels on opposite sides can only be read from the note: with it, the
+edits compare the billed lines with the coder's; without it, they report and offer no fix (a fix
+never invents a bilateral level and never drops a documented level).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+
+from painrcm.coder import code_encounter
+from painrcm.coder.levels import LEVEL_FAMILIES
+from painrcm.codes.tables import CodeInfo
+from painrcm.edits.base import ClaimContext, FixOp, remove, replace
+from painrcm.errors import InputError
+from painrcm.model import Line
+
+LEVEL_FAMILY_NAMES = frozenset(f.value for f in LEVEL_FAMILIES)
+SIDE_MODS = ("50", "RT", "LT")
+
+
+def level_family(info: CodeInfo | None) -> bool:
+    return info is not None and info.family in LEVEL_FAMILY_NAMES and info.region is not None
+
+
+def session_lines(ctx: ClaimContext, i: int) -> list[int]:
+    """Indexes of the billed lines of line i's session: same level family, region and date."""
+    info = ctx.info(i)
+    if not level_family(info):
+        return [i]
+    assert info is not None
+    day = ctx.line_dos(i)
+    out = []
+    for j, _ln, other in ctx.indexed():
+        if (
+            other is not None
+            and other.family == info.family
+            and other.region == info.region
+            and ctx.line_dos(j) == day
+        ):
+            out.append(j)
+    return out
+
+
+def note_lines(ctx: ClaimContext, i: int) -> list[Line] | None:
+    """The lines the coder makes from the note for line i's session (its family and region), or None
+    when the note does not document that family or a fact the coder needs is missing."""
+    info = ctx.info(i)
+    if not level_family(info) or ctx.line_dos(i) != ctx.dos:
+        return None
+    assert info is not None
+    procs = [p for p in ctx.procedures if p.family.value == info.family]
+    if not procs:
+        return None
+    enc = ctx.encounter.model_copy(
+        update={"procedures": procs, "evaluation": None, "drugs": [], "lines": None}
+    )
+    try:
+        coded = code_encounter(enc, ctx.reference, ctx.policy)
+    except (InputError, LookupError, StopIteration, ValueError):
+        return None
+    out = []
+    for ln in coded:
+        ci = ctx.reference.info(ln.code)
+        if ci is not None and ci.family == info.family and ci.region == info.region:
+            out.append(ln)
+    return out or None
+
+
+def _key(ln: Line) -> tuple[str, frozenset[str], float | None]:
+    return ln.code, frozenset(m for m in ln.modifiers if m in SIDE_MODS), ln.units
+
+
+def same_lines(billed: list[Line], coded: list[Line]) -> bool:
+    """Same codes, sides and units (other modifiers and pointers aside)."""
+    return Counter(_key(b) for b in billed) == Counter(_key(c) for c in coded)
+
+
+def matches_note(ctx: ClaimContext, i: int) -> bool:
+    """Line i's session is billed exactly as the coder codes the note."""
+    coded = note_lines(ctx, i)
+    if coded is None:
+        return False
+    return same_lines([ctx.lines[j] for j in session_lines(ctx, i)], coded)
+
+
+def side_units(lines: list[Line], code: str) -> tuple[float, float]:
+    """(right, left) units of `code`: a 50 line (or RT and LT on one line) counts on both sides."""
+    r = lt = 0.0
+    for ln in lines:
+        if ln.code != code:
+            continue
+        u = ln.units or 0
+        both = "50" in ln.modifiers or ("RT" in ln.modifiers and "LT" in ln.modifiers)
+        if both or not (set(ln.modifiers) & {"RT", "LT"}):
+            r += u
+            lt += u
+        elif "RT" in ln.modifiers:
+            r += u
+        else:
+            lt += u
+    return r, lt
+
+
+def rebuild_ops(ctx: ClaimContext, i: int) -> tuple[tuple[FixOp, ...], list[Line]] | None:
+    """Replace line i's whole session with the lines coded from the note, keeping the first billed
+    line's pointers, other modifiers (KX, XS...), date, place and authorization. None without a note."""
+    coded = note_lines(ctx, i)
+    if coded is None:
+        return None
+    idx = session_lines(ctx, i)
+    template = ctx.lines[idx[0]]
+    keep = [m for m in template.modifiers if m not in SIDE_MODS]
+    new: list[Line] = []
+    for ln in coded:
+        mods = [*ln.modifiers, *(m for m in keep if m not in ln.modifiers)]
+        new.append(
+            template.model_copy(deep=True, update={"code": ln.code, "modifiers": mods, "units": ln.units})
+        )
+    return (replace(idx[0], new), *(remove(j) for j in idx[1:])), new
+
+
+def describe(lines: list[Line]) -> str:
+    return " + ".join(
+        f"{ln.code}{''.join('-' + m for m in ln.modifiers)} x {int(ln.units) if ln.units and float(ln.units).is_integer() else ln.units}"
+        for ln in lines
+    )
+
+
+def session_day(ctx: ClaimContext, i: int) -> date:
+    return ctx.line_dos(i)
