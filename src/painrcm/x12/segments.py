@@ -196,7 +196,7 @@ def later_isa_ok(seg: list[str], delims: Delimiters) -> bool:
     return len(seg) == 17 and seg[16] == delims.component and len(delims.element.join(seg)) == ISA_LENGTH - 1
 
 
-def _valid_id(sid: str) -> bool:
+def valid_segment_id(sid: str) -> bool:
     return 2 <= len(sid) <= 3 and sid.isalnum() and sid.isupper() and sid[0].isalpha() and sid.isascii()
 
 
@@ -224,7 +224,7 @@ def tokenize(text: str, file: str, *, strict: bool = False) -> Tokens:
     for i, seg in enumerate(segments):
         sid = seg[0]
         if sid not in ok_ids:
-            if not _valid_id(sid):
+            if not valid_segment_id(sid):
                 if not sid:
                     raise InputError(
                         file,
