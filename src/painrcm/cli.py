@@ -109,10 +109,11 @@ def scrub(
     payers: PayersOpt = None,
 ) -> None:
     """Check claims against every edit in the catalogue. Exit 1 when any error is found."""
-    from painrcm.inputs import read_encounters
+    from painrcm.inputs import read_encounters_noted
     from painrcm.report import print_scrub
 
     problems: list[InputError] = []
+    notes: list[InputError] = []
     try:
         eng = engine(payers)
         hist = None
@@ -131,8 +132,9 @@ def scrub(
         results: list[ClaimResult] = []
         encs: list[Encounter] = []
         for path in inputs:
-            claims, bad = read_encounters(path)
+            claims, bad, noted = read_encounters_noted(path)
             problems += bad
+            notes += noted
             for enc in claims:
                 try:
                     results.append(scrub_encounter(enc, eng, history=hist, auths=log, fix=fix))
@@ -152,9 +154,13 @@ def scrub(
         doc: dict[str, Any] = {"schema": SCRUB_SCHEMA, "claims": [r.contract_dict() for r in results]}
         if problems:
             doc["input_errors"] = [p.render() for p in problems]
+        if notes:
+            doc["warnings"] = [w.render() for w in notes]
         print(json.dumps(doc, indent=2))
     else:
         print_scrub(_console(), results, show_fixed=fix)
+    for w in notes:
+        print(f"painrcm: note: {w.render()}", file=sys.stderr)
     for p in problems:
         print(f"painrcm: {p.render()}", file=sys.stderr)
     if problems:

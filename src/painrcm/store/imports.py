@@ -83,6 +83,14 @@ class ImportResult:
         )
 
 
+def stored_notes(warnings: list[str], limit: int = 50) -> str:
+    """The reader's warnings, kept with the import (one per line after the summary)."""
+    if not warnings:
+        return ""
+    more = f"\n(and {len(warnings) - limit} more)" if len(warnings) > limit else ""
+    return f"\n{len(warnings)} note(s) from the reader:\n" + "\n".join(warnings[:limit]) + more
+
+
 def file_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -633,7 +641,7 @@ def import_bytes(
             progress=progress,
         )
     job.status, job.done, job.total = "done", result.records, result.records
-    job.message, job.finished_at = result.summary(), datetime.now(UTC)
+    job.message, job.finished_at = result.summary() + stored_notes(result.warnings), datetime.now(UTC)
     services.audit(
         s,
         user_id,

@@ -21,7 +21,7 @@ from painrcm.x12.remit_model import (
     Remittance,
     ServiceLine,
 )
-from painrcm.x12.segments import Tokens, no_gc, tokenize
+from painrcm.x12.segments import Tokens, check_group, describe_transaction, no_gc, tokenize, version_mismatch
 
 _GROUPS = frozenset({"CO", "PR", "OA", "PI", "CR"})
 _ALT_COMPONENT = (">", ":", "^", "|", "<", "\\")
@@ -114,9 +114,16 @@ class _Reader:
             if tr.type != "835" or not tr.version.startswith("005010X221"):
                 raise self.err(
                     tr.start,
-                    f"expected an 835 remittance (ST01 835, version 005010X221A1); found ST01 {tr.type!r}, "
-                    f"version {tr.version!r}",
+                    f"this is {describe_transaction(tr.type, tr.version)}, not an 835: painrcm reads 835 "
+                    "remittances (ST01 835, version 005010X221A1)",
                 )
+            gs_index = next(k for k in range(tr.start, -1, -1) if segs[k][0] == "GS")
+            bad_group = check_group(tr.st, tr.gs, gs_index, self.tok.file)
+            if bad_group is not None:
+                raise bad_group
+            msg = version_mismatch(tr.st, tr.gs)
+            if msg:
+                self.warn(tr.start, msg)
             self.out.remittances.append(self.transaction(segs, tr.start, tr.end, tr.st[2]))
         if not self.out.remittances:
             raise InputError(self.tok.file, None, "the file holds no 835 transaction set")

@@ -26,6 +26,9 @@ from painrcm.model import ENCOUNTER_SCHEMA, Documentation, Encounter, Line, Pati
 from painrcm.x12.loops837 import FAMILY_OF, LOOP_INFO, LOOP_NAMES, LOOP_SEGMENTS, NM1_START
 from painrcm.x12.segments import (
     Delimiters,
+    check_group,
+    describe_transaction,
+    duplicate_isa13,
     ge_count_problem,
     iea_count_problem,
     later_isa_ok,
@@ -34,6 +37,7 @@ from painrcm.x12.segments import (
     se_count_problem,
     tokenize,
     valid_segment_id,
+    version_mismatch,
 )
 
 ASC_TAXONOMY = "261QA1903X"
@@ -171,6 +175,8 @@ class _Level:
     payer_id: str | None = None
     payer_name: str | None = None
     sbr = False
+    relationship = ""  # SBR02: 18 = the subscriber is the patient
+    hl01 = ""
     practices: dict[str | None, Practice] | None = None
     payer: Payer | None = None
     patient: Patient | None = None
@@ -327,6 +333,7 @@ class _Reader:
         self.alt_warned: set[str] = set()
         self.hi_warned = False
         self.ptr_warned = False
+        self.hl_warned = False
         self.comp = ":"
         self.sep = "*"
         self.alts: tuple[str, ...] = ()
@@ -402,7 +409,7 @@ class _Reader:
         sv1_cache: dict[str, tuple[Any, ...]] = {}
         dtp_cache: dict[str, date | None] = {}
         hi_cache: dict[str, tuple[str, ...]] = {}
-        sbr_cache: dict[str, str] = {}
+        sbr_cache: dict[str, tuple[str, str]] = {}
         nm1_cache: dict[str, list[str]] = {}
         clm05: dict[str, str] = {}
         ref6r, refg1 = f"REF{sep}6R{sep}", f"REF{sep}G1{sep}"
@@ -411,6 +418,10 @@ class _Reader:
         gs: list[str] | None = None
         st: list[str] | None = None
         isa_index = gs_index = st_index = groups = sets = 0
+        isa_seen: dict[str, int] = {}
+        isa_repeated: set[str] = set()
+        hl_ids: dict[str, int] = {}  # HL01 -> segment index, in this transaction set
+        hl_next = 1
         table = env_table
         loop = loops["HDR"]
         pos = cur_order = cur_count = 0
@@ -493,14 +504,15 @@ class _Reader:
                         if len(seg) > 1 and seg[1] == "G1":
                             claim.auth = (seg[2] if len(seg) > 2 else "").strip() or None  # type: ignore[union-attr]
                     elif code == 6:  # SBR
-                        plan = sbr_cache.get(s)
-                        if plan is None:
+                        sbr = sbr_cache.get(s)
+                        if sbr is None:
                             seg = s.split(sep)
-                            plan = sbr_cache[s] = PLAN_BY_SBR09.get(
-                                seg[9] if len(seg) > 9 else "", "commercial"
+                            sbr = sbr_cache[s] = (
+                                PLAN_BY_SBR09.get(seg[9] if len(seg) > 9 else "", "commercial"),
+                                seg[2] if len(seg) > 2 else "",
                             )
                         sub.sbr = True  # type: ignore[union-attr]
-                        sub.plan = plan  # type: ignore[union-attr]
+                        sub.plan, sub.relationship = sbr  # type: ignore[union-attr]
                     elif code == 7 or code == 8:  # SUB_DMG, PAT_DMG
                         self.dmg(s.split(sep), sub if code == _SUB_DMG else pat)  # type: ignore[arg-type]
                     elif code == 3:  # BP_N3
@@ -743,6 +755,15 @@ class _Reader:
                     pos = 1
                     cur_order = 0
                     cur_count = 1
+                    hl01 = seg[1] if len(seg) > 1 else ""
+                    parent = sub if level == "23" else bp if level == "22" else None
+                    problem = self.hl_numbers(i, seg, hl_ids, hl_next, parent)
+                    hl_ids.setdefault(hl01, i)
+                    if hl01.isdigit():
+                        hl_next = int(hl01) + 1
+                    (pat if level == "23" else sub if level == "22" else bp).hl01 = hl01  # type: ignore[union-attr]
+                    if problem:
+                        raise _Fail(problem)
                     continue
                 if code == 26:  # SE
                     if st is None:
@@ -784,7 +805,10 @@ class _Reader:
                         raise self.err(i, sid, "ST needs ST01 (transaction type) and ST02 (control number)")
                     st = seg
                     st_index = i
-                    self.check_transaction(i, seg, gs)
+                    self.check_transaction(i, seg, gs, gs_index)
+                    hl_ids = {}
+                    hl_next = 1
+                    self.hl_warned = False
                     loop = loops["HDR"]
                     table = loop.table
                     pos = cur_order = cur_count = 0
@@ -835,6 +859,10 @@ class _Reader:
                     isa = seg
                     isa_index = i
                     groups = 0
+                    first_isa = isa_seen.setdefault(seg[13], i)
+                    if first_isa != i and seg[13] not in isa_repeated:
+                        isa_repeated.add(seg[13])
+                        self.env_warnings.append(self.err(i, "ISA", duplicate_isa13(seg[13], first_isa)))
                 elif code == 34:  # IEA
                     if isa is None:
                         raise self.err(i, sid, "IEA without a matching ISA")
@@ -913,17 +941,63 @@ class _Reader:
             f"invalid segment ID {sid[:10]!r}: expected 2-3 upper-case letters or digits",
         )
 
-    def check_transaction(self, i: int, st: list[str], gs: list[str]) -> None:
+    def check_transaction(self, i: int, st: list[str], gs: list[str], gs_index: int) -> None:
         version = st[3] if len(st) > 3 and st[3] else (gs[8] if len(gs) > 8 else "")
         if st[1] != "837" or not version.startswith("005010X222"):
             raise self.fatal(
                 self.err(
                     i,
                     "ST",
-                    f"expected an 837P claim transaction (ST01 837, version 005010X222A1); found ST01 "
-                    f"{st[1]!r}, version {version!r}",
+                    f"this is {describe_transaction(st[1], version)}, not an 837P: painrcm reads 837P "
+                    "professional claims (ST01 837, version 005010X222A1)",
                 )
             )
+        bad_group = check_group(st, gs, gs_index, self.file)
+        if bad_group is not None:
+            raise self.fatal(bad_group)
+        msg = version_mismatch(st, gs)
+        if msg:
+            self.env_warnings.append(self.err(i, "ST", msg))
+
+    def hl_numbers(
+        self, i: int, seg: list[str], seen: dict[str, int], expected: int, parent: _Level | None
+    ) -> str | None:
+        """HL01 counts 1, 2, 3... in a transaction set and HL02 names the level above. Published sample
+        files get the numbers wrong without any other fault (a repeated HL01, a parent that does not
+        exist), so a wrong number is a warning (one per transaction set). A subscriber who is the
+        patient (SBR02 18) with a patient level below is an error: the payer cannot tell who was seen."""
+        hl01 = seg[1] if len(seg) > 1 else ""
+        hl02 = seg[2] if len(seg) > 2 else ""
+        level = seg[3] if len(seg) > 3 else ""
+        if level == "23" and parent is not None and parent.relationship == "18":
+            return (
+                "patient level HL*23 under a subscriber who is the patient (SBR02 18): either the "
+                "subscriber is the patient (no HL*23) or SBR02 is blank and the patient has this level"
+            )
+        if self.hl_warned:
+            return None
+        note = None
+        if not hl01.isdigit():
+            note = (
+                f"HL01 hierarchical ID {hl01!r} must be a number (1 for the first HL of the transaction set)"
+            )
+        elif hl01 in seen:
+            note = f"HL01 hierarchical ID {hl01!r} is already used by the HL at segment {seen[hl01] + 1}"
+        elif int(hl01) != expected:
+            first = " (the first HL of a transaction set is 1)" if expected == 1 else ""
+            note = f"HL01 {hl01!r}: hierarchical IDs count 1, 2, 3...; expected {expected}{first}"
+        elif parent is None:
+            if hl02 and hl02 not in seen:
+                note = f"HL02 parent {hl02!r} is not an earlier HL01 of this transaction set"
+        elif hl02 != parent.hl01:
+            above = "subscriber level HL*22" if level == "23" else "billing provider level HL*20"
+            note = f"HL02 parent {hl02!r}: expected {parent.hl01!r}, the {above} above it"
+        if note:
+            self.hl_warned = True
+            self.warn(
+                i, "HL", note + " (read by position; further numbering notes of this transaction set omitted)"
+            )
+        return None
 
     @staticmethod
     def misplaced(loop: _Loop, sid: str, after_lx: bool) -> str:

@@ -85,6 +85,17 @@ def _printable(ch: str) -> str:
     return repr(ch) if not ch.isprintable() or ch.isspace() else f"'{ch}'"
 
 
+# The information separators FS, GS, RS and US (0x1C-0x1F) are valid X12 delimiters (real ERAs use
+# them) although Python counts them as whitespace.
+CONTROL_SEPARATORS = frozenset("\x1c\x1d\x1e\x1f")
+
+
+def _bad_separator(ch: str) -> bool:
+    if ch in CONTROL_SEPARATORS:
+        return False
+    return ch.isalnum() or ch.isspace()
+
+
 def read_delimiters(text: str, file: str) -> Delimiters:
     """Check the fixed-width ISA at the start of ``text`` and return its separators."""
     if not text.startswith("ISA"):
@@ -97,7 +108,7 @@ def read_delimiters(text: str, file: str) -> Delimiters:
             f"ISA is fixed width ({ISA_LENGTH} characters); the file ends after {len(text)}",
         )
     sep = text[3]
-    if sep.isalnum() or sep.isspace():
+    if _bad_separator(sep):
         raise InputError(
             file,
             "segment 1 (ISA)",
@@ -120,15 +131,17 @@ def read_delimiters(text: str, file: str) -> Delimiters:
     component = text[104]
     terminator = text[105]
     repetition: str | None = text[82]
-    if repetition is not None and (repetition.isalnum() or repetition == " "):
+    if repetition is not None and (_bad_separator(repetition)):
         repetition = None  # 4010-style ISA11 ("U"): no repetition separator
-    if component.isalnum() or component == " " or component == sep:
+    if _bad_separator(component) or component == sep:
         raise InputError(
             file,
             "segment 1 (ISA)",
             f"ISA16 component separator {_printable(component)} is not a valid separator",
         )
-    if terminator.isalnum() or terminator == " " or terminator in (sep, component):
+    if (terminator.isalnum() or terminator == " " or terminator in (sep, component)) and (
+        terminator not in CONTROL_SEPARATORS
+    ):
         raise InputError(
             file,
             "segment 1 (ISA)",
@@ -159,11 +172,16 @@ def raw_segments(text: str, file: str) -> tuple[Delimiters, list[str]]:
     text = text.lstrip("\ufeff \t\r\n")
     delims = read_delimiters(text, file)
     term = delims.segment
+    # Line breaks between segments are not data: with a CR, LF or CR+LF terminator (or any other
+    # terminator followed by line breaks) the other line-break character is dropped.
     if term != "\n" and term != "\r":
         if "\n" in text or "\r" in text:
             text = text.replace("\r", "").replace("\n", "")
     elif term == "\n":
-        text = text.replace("\r", "")
+        if "\r" in text:
+            text = text.replace("\r", "")
+    elif "\n" in text:  # CR terminator, CR+LF line ends
+        text = text.replace("\n", "")
     raw = text.split(term)
     # Trailing whitespace after the last terminator.
     while raw and not raw[-1].strip():
@@ -191,6 +209,87 @@ def iea_count_problem(seg: list[str], groups: int) -> str | None:
     return None
 
 
+# GS01 functional identifier code of each transaction set (ST01).
+GS01_BY_ST01 = {
+    "837": "HC",
+    "835": "HP",
+    "999": "FA",
+    "997": "FA",
+    "270": "HS",
+    "271": "HB",
+    "276": "HR",
+    "277": "HN",
+    "278": "HI",
+    "834": "BE",
+    "820": "RA",
+}
+_NAMES = {
+    "835": "an 835 remittance advice",
+    "999": "a 999 implementation acknowledgment",
+    "997": "a 997 functional acknowledgment",
+    "270": "a 270 eligibility inquiry",
+    "271": "a 271 eligibility response",
+    "276": "a 276 claim status request",
+    "278": "a 278 authorization request or response",
+    "834": "an 834 benefit enrollment",
+    "820": "an 820 premium payment",
+}
+_837_KINDS = {
+    "X222": "837P professional claim",
+    "X223": "837I institutional claim",
+    "X224": "837D dental claim",
+}
+_4010_837 = {"X098": "X222", "X096": "X223", "X097": "X224"}
+
+
+def check_group(st: list[str], gs: list[str], gs_index: int, file: str) -> InputError | None:
+    """GS01 must be the functional group of the transaction set (an 837 under HC, an 835 under HP)."""
+    expected = GS01_BY_ST01.get(st[1])
+    if expected is not None and gs[1] != expected:
+        return InputError(
+            file,
+            f"segment {gs_index + 1} (GS)",
+            f"GS01 functional identifier {gs[1]!r} does not fit transaction set {st[1]} "
+            f"(expected {expected!r} for an {st[1]})",
+        )
+    return None
+
+
+def version_mismatch(st: list[str], gs: list[str]) -> str | None:
+    """ST03 (the guide of this transaction set) and GS08 (of its group) should name the same guide."""
+    st03 = st[3] if len(st) > 3 else ""
+    gs08 = gs[8] if len(gs) > 8 else ""
+    if st03 and gs08 and st03 != gs08:
+        return f"ST03 {st03!r} and GS08 {gs08!r} name different implementation guides; read as {st03!r}"
+    return None
+
+
+def describe_transaction(st01: str, version: str) -> str:
+    """A transaction set in plain words, e.g. ``an 837I institutional claim (version 005010X223A2)``."""
+    v = f"version {version!r}" if version else "no version"
+    if st01 == "837":
+        guide = version[6:10] if len(version) >= 10 else ""
+        release = "4010 " if version.startswith("004010") else ""
+        kind = _837_KINDS.get(_4010_837.get(guide, guide))
+        if kind:
+            return f"{'a' if release else 'an'} {release}{kind} ({v})"
+        return f"an 837 claim of an unknown kind ({v})"
+    if st01 == "277":
+        kind = "277CA claim acknowledgment" if "X214" in version else "277 claim status response"
+        return f"a {'4010 ' if version.startswith('004010') else ''}{kind} ({v})"
+    name = _NAMES.get(st01)
+    if name:
+        return f"{'a 4010 ' + name.split(' ', 1)[1] if version.startswith('004010') else name} ({v})"
+    return f"transaction set {st01!r} ({v})"
+
+
+def duplicate_isa13(control: str, first: int) -> str:
+    return (
+        f"ISA13 interchange control number {control!r} repeats the interchange at segment {first + 1}: "
+        "the same interchange sent twice? (each interchange needs its own control number)"
+    )
+
+
 def later_isa_ok(seg: list[str], delims: Delimiters) -> bool:
     """A later interchange in the same file must be a fixed-width ISA with the same separators."""
     return len(seg) == 17 and seg[16] == delims.component and len(delims.element.join(seg)) == ISA_LENGTH - 1
@@ -215,6 +314,8 @@ def tokenize(text: str, file: str, *, strict: bool = False) -> Tokens:
 
     isa: list[str] | None = None
     isa_index = 0
+    isa_seen: dict[str, int] = {}
+    repeated: set[str] = set()
     gs: list[str] | None = None
     gs_index = 0
     st_index = -1
@@ -304,6 +405,10 @@ def tokenize(text: str, file: str, *, strict: bool = False) -> Tokens:
             isa = seg
             isa_index = i
             groups = 0
+            first = isa_seen.setdefault(seg[13], i)
+            if first != i and seg[13] not in repeated:
+                repeated.add(seg[13])
+                warn.append(tok.error(i, duplicate_isa13(seg[13], first)))
         elif sid == "IEA":
             if isa is None:
                 raise tok.error(i, "IEA without a matching ISA")
