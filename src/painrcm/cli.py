@@ -114,6 +114,7 @@ def scrub(
 
     problems: list[InputError] = []
     notes: list[InputError] = []
+    srcs: list[Any] = []  # where each claim was read from in an 837P (written back losslessly)
     try:
         eng = engine(payers)
         hist = None
@@ -132,13 +133,14 @@ def scrub(
         results: list[ClaimResult] = []
         encs: list[Encounter] = []
         for path in inputs:
-            claims, bad, noted = read_encounters_noted(path)
+            claims, bad, noted, sources = read_encounters_noted(path)
             problems += bad
             notes += noted
-            for enc in claims:
+            for enc, src in zip(claims, sources, strict=True):
                 try:
                     results.append(scrub_encounter(enc, eng, history=hist, auths=log, fix=fix))
                     encs.append(enc)
+                    srcs.append(src)
                 except InputError as e:
                     if e.file is None:
                         e.file = str(path)
@@ -149,7 +151,7 @@ def scrub(
         raise fail(e) from None
 
     if fix and x12_out is not None:
-        _write_fixed_837(x12_out, encs, results)
+        _write_fixed_837(x12_out, encs, results, srcs)
     if as_json:
         doc: dict[str, Any] = {"schema": SCRUB_SCHEMA, "claims": [r.contract_dict() for r in results]}
         if problems:
@@ -168,14 +170,20 @@ def scrub(
     raise typer.Exit(1 if any(r.status == "error" for r in results) else 0)
 
 
-def _write_fixed_837(out: Path, encs: list[Encounter], results: list[ClaimResult]) -> None:
+def _write_fixed_837(
+    out: Path, encs: list[Encounter], results: list[ClaimResult], sources: list[Any] | None = None
+) -> None:
     from painrcm.x12.writer837 import write_837
 
     fixed = []
     for enc, res in zip(encs, results, strict=True):
         lines = res.fixed_lines if res.fixed_lines is not None else res.lines
         fixed.append(enc.model_copy(update={"lines": lines}))
-    out.write_text(write_837(fixed), encoding="utf-8")
+    try:
+        text = write_837(fixed, sources=sources)
+    except InputError as e:
+        raise fail(e) from None
+    out.write_text(text, encoding="utf-8")
 
 
 @app.command("edits")

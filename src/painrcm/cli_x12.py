@@ -49,7 +49,7 @@ def _read_text(path: Path) -> str:
 
 
 def _read_claims(
-    paths: list[Path], notes: list[InputError] | None = None
+    paths: list[Path], notes: list[InputError] | None = None, sources: list[Any] | None = None
 ) -> tuple[list[Encounter], list[InputError]]:
     """Submitted claims: 837P files, encounter JSON files, or folders of them. The readers' warnings
     are added to ``notes``."""
@@ -59,8 +59,10 @@ def _read_claims(
     problems: list[InputError] = []
     for p in paths:
         for f in iter_paths(p):
-            got, probs, noted = read_encounters_noted(f)
+            got, probs, noted, srcs = read_encounters_noted(f)
             encs.extend(got)
+            if sources is not None:
+                sources.extend(srcs)
             problems.extend(probs)
             if notes is not None:
                 notes.extend(noted)
@@ -275,15 +277,16 @@ def export837(
     from painrcm.x12.writer837 import write_837
 
     notes: list[InputError] = []
+    sources: list[Any] = []
     try:
-        encs, problems = _read_claims(encounters, notes)
+        encs, problems = _read_claims(encounters, notes, sources)
         _print_notes(notes)
         if problems:
             raise problems[0]
         if not encs:
             raise InputError(None, None, "no encounters found in the inputs")
         if any(not e.lines for e in encs):
-            encs = _code_missing(encs)
+            encs = _code_missing(encs)  # only encounter JSON lacks lines: those have no X12 source
         text = write_837(
             encs,
             sender_id=sender_id,
@@ -291,6 +294,7 @@ def export837(
             control_number=control_number,
             usage="P" if production else "T",
             now=datetime.now(),
+            sources=sources,
         )
     except InputError as e:
         raise _fail(e) from None

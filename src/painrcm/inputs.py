@@ -91,12 +91,15 @@ def read_encounters(path: Path) -> tuple[list[Encounter], list[InputError]]:
 
     Returns the claims read and the problems of individual claims (an 837P with one bad claim
     among many still yields the rest). A file that cannot be read at all raises InputError."""
-    claims, problems, _warnings = read_encounters_noted(path)
+    claims, problems, _warnings, _sources = read_encounters_noted(path)
     return claims, problems
 
 
-def read_encounters_noted(path: Path) -> tuple[list[Encounter], list[InputError], list[InputError]]:
-    """``read_encounters`` and the reader's warnings (notes about an 837P that was read anyway)."""
+def read_encounters_noted(
+    path: Path,
+) -> tuple[list[Encounter], list[InputError], list[InputError], list[Any]]:
+    """``read_encounters``, the reader's warnings (notes about an 837P that was read anyway) and, for
+    each claim, where it was read from in an 837P (painrcm.x12.reader837.Source837) or None."""
     if is_x12(path):
         from painrcm.x12.reader837 import read_837
 
@@ -105,11 +108,12 @@ def read_encounters_noted(path: Path) -> tuple[list[Encounter], list[InputError]
         except UnicodeDecodeError as e:
             raise InputError(str(path), f"byte {e.start}", "ASCII/UTF-8 X12 text") from e
         result = read_837(text, str(path))
-        return list(result.claims), list(result.problems), list(result.warnings)
+        return list(result.claims), list(result.problems), list(result.warnings), list(result.sources)
     data = load_json(path)
     if isinstance(data, list):
-        return [encounter_from_obj(o, str(path), f"$[{i}]") for i, o in enumerate(data)], [], []
-    return [encounter_from_obj(data, str(path))], [], []
+        encs = [encounter_from_obj(o, str(path), f"$[{i}]") for i, o in enumerate(data)]
+        return encs, [], [], [None] * len(encs)
+    return [encounter_from_obj(data, str(path))], [], [], [None]
 
 
 def iter_paths(

@@ -26,6 +26,7 @@ from painrcm.model import ENCOUNTER_SCHEMA, Documentation, Encounter, Line, Pati
 from painrcm.x12.loops837 import FAMILY_OF, LOOP_INFO, LOOP_NAMES, LOOP_SEGMENTS, NM1_START
 from painrcm.x12.segments import (
     Delimiters,
+    ascii_digits,
     check_group,
     describe_transaction,
     duplicate_isa13,
@@ -38,6 +39,7 @@ from painrcm.x12.segments import (
     tokenize,
     valid_segment_id,
     version_mismatch,
+    x12_decimal,
 )
 
 ASC_TAXONOMY = "261QA1903X"
@@ -112,12 +114,34 @@ _STATES_OK = frozenset(
 
 
 @dataclass(slots=True)
+class Source837:
+    """Where a claim was read from, so that a corrected claim can be written back with everything the
+    file held (painrcm.x12.writer837): the file's segments (shared by its claims, without
+    terminators) and, as (first, end) segment indexes, the claim's billing provider, subscriber and
+    patient levels (each HL with its own loops, up to the next HL or CLM), the claim (CLM up to the
+    next HL, CLM or SE) and the LX index of each service line, in the order of Encounter.lines.
+    ``header`` holds the indexes of ISA, GS, ST and the first HL of the transaction set."""
+
+    segments: list[str]
+    delimiters: Delimiters
+    header: tuple[int, int, int, int]
+    billing: tuple[int, int]
+    subscriber: tuple[int, int]
+    patient: tuple[int, int] | None
+    claim: tuple[int, int]
+    lines: tuple[int, ...]
+    encounter: Encounter  # the claim as read: the writer compares the corrected claim with it
+
+
+@dataclass(slots=True)
 class Read837:
-    """What an 837P file held: the readable claims, the claims that could not be read, and notes."""
+    """What an 837P file held: the readable claims, the claims that could not be read, and notes.
+    ``sources[k]`` tells where ``claims[k]`` was read from."""
 
     claims: list[Encounter] = field(default_factory=list)
     problems: list[InputError] = field(default_factory=list)
     warnings: list[InputError] = field(default_factory=list)
+    sources: list[Source837] = field(default_factory=list)
 
 
 def format_diagnosis(code: str) -> str:
@@ -127,7 +151,7 @@ def format_diagnosis(code: str) -> str:
 
 
 def parse_d8(value: str) -> date | None:
-    if len(value) != 8 or not value.isdigit():
+    if len(value) != 8 or not (value.isascii() and value.isdigit()):
         return None
     try:
         return date(int(value[:4]), int(value[4:6]), int(value[6:8]))
@@ -136,11 +160,9 @@ def parse_d8(value: str) -> date | None:
 
 
 def _num(value: str) -> float | None:
-    try:
-        f = float(value)
-    except ValueError:
-        return None
-    return f if math.isfinite(f) else None
+    """An X12 R (decimal) element: ``1_000``, `` 12``, ``inf`` or ``١٢`` are not numbers here."""
+    f = x12_decimal(value)
+    return f if f is not None and math.isfinite(f) else None
 
 
 class _Fail(Exception):
@@ -177,6 +199,7 @@ class _Level:
     sbr = False
     relationship = ""  # SBR02: 18 = the subscriber is the patient
     hl01 = ""
+    end = -1  # index of the segment after the level's own segments (its next HL or CLM)
     practices: dict[str | None, Practice] | None = None
     payer: Payer | None = None
     patient: Patient | None = None
@@ -326,6 +349,8 @@ class _Reader:
         self.file = file
         self.strict = strict
         self.claims: list[Encounter] = []
+        self.sources: list[Source837] = []
+        self.header = (0, 0, 0, 0)
         self.problems: list[InputError] = []
         self.warnings: list[InputError] = []
         self.env_warnings: list[InputError] = []
@@ -397,9 +422,16 @@ class _Reader:
                 suffix = f" ({more} more problem{'s' if more != 1 else ''} in this file)" if more else ""
                 raise InputError(first.file, first.place, f"no claim could be read: {first.expected}{suffix}")
             raise InputError(self.file, None, "the 837P holds no claim (CLM)")
-        return Read837(claims=self.claims, problems=self.problems, warnings=self.env_warnings + self.warnings)
+        return Read837(
+            claims=self.claims,
+            problems=self.problems,
+            warnings=self.env_warnings + self.warnings,
+            sources=self.sources,
+        )
 
     def run(self, raw: list[str], delims: Delimiters) -> None:
+        self.raw = raw
+        self.delims = delims
         sep = self.sep
         tables = _tables(sep)
         loops = tables.loops
@@ -694,13 +726,16 @@ class _Reader:
                         continue
                     skip = 0
                     if claim is not None:
-                        self.finish(claim)
+                        self.finish(claim, i)
                         claim = None
                     if loop.fam not in ("B", "C", "claim", "cob", "line") or sub is None:
                         raise _Fail("CLM must follow a subscriber (HL*22) or patient (HL*23) level")
                     if loop.close == 1:
                         self.close(loop, bp, None)
                     assert bp is not None
+                    for lv in (bp, sub, pat):
+                        if lv is not None and lv.end < 0:
+                            lv.end = i
                     claim = _Claim(i, bp, sub, pat)
                     loop = loops["2300"]
                     table = loop.table
@@ -711,7 +746,7 @@ class _Reader:
                     c5 = seg[5] if len(seg) > 5 else ""
                     cpos = clm05.get(c5)
                     claim.id = seg[1].strip()
-                    if cpos is None or not claim.id or not seg[2].isdigit():
+                    if cpos is None or not claim.id or not (seg[2].isascii() and seg[2].isdigit()):
                         cpos = clm05[c5] = self.clm(i, seg, claim)
                     claim.pos = cpos
                     continue
@@ -720,10 +755,15 @@ class _Reader:
                     if loop.fam == "hdr" and not (hdr_bht and hdr_a and hdr_b):
                         raise self.fatal(self.missing_header(i, hdr_bht, hdr_a, hdr_b))
                     if claim is not None:
-                        self.finish(claim)
+                        self.finish(claim, i)
                         claim = None
                     if loop.close == 1:
                         self.close(loop, bp, None)
+                    if loop.fam == "hdr":
+                        self.header = (isa_index, gs_index, st_index, i)
+                    for lv in (bp, sub, pat):
+                        if lv is not None and lv.end < 0:
+                            lv.end = i
                     level = seg[3] if len(seg) > 3 else ""
                     if level == "22":
                         if bp is None:
@@ -759,7 +799,7 @@ class _Reader:
                     parent = sub if level == "23" else bp if level == "22" else None
                     problem = self.hl_numbers(i, seg, hl_ids, hl_next, parent)
                     hl_ids.setdefault(hl01, i)
-                    if hl01.isdigit():
+                    if ascii_digits(hl01) and len(hl01) <= 9:
                         hl_next = int(hl01) + 1
                     (pat if level == "23" else sub if level == "22" else bp).hl01 = hl01  # type: ignore[union-attr]
                     if problem:
@@ -778,7 +818,7 @@ class _Reader:
                         )
                     self.count_problem(i, sid, se_count_problem(seg, i - st_index + 1))
                     if claim is not None:
-                        self.finish(claim)
+                        self.finish(claim, i)
                         claim = None
                     if loop.close == 1:
                         self.close(loop, bp, None)
@@ -977,7 +1017,7 @@ class _Reader:
         if self.hl_warned:
             return None
         note = None
-        if not hl01.isdigit():
+        if not ascii_digits(hl01) or len(hl01) > 9:
             note = (
                 f"HL01 hierarchical ID {hl01!r} must be a number (1 for the first HL of the transaction set)"
             )
@@ -1076,7 +1116,7 @@ class _Reader:
             raise _Fail(
                 f"CLM05-1 place of service is required (CLM05 e.g. 11{comp}B{comp}1), found {seg[5]!r}"
             )
-        if not (len(c5[0]) == 2 and c5[0].isdigit()):
+        if not (len(c5[0]) == 2 and ascii_digits(c5[0])):
             raise _Fail(f"CLM05-1 place of service {c5[0]!r}: expected a two-digit CMS code")
         return c5[0]
 
@@ -1190,7 +1230,7 @@ class _Reader:
         if units is None or units < 0:
             raise _Fail(f"SV104 service unit count {seg[4]!r} is not a number")
         pos = seg[5]
-        if pos and not (len(pos) == 2 and pos.isdigit()):
+        if pos and not (len(pos) == 2 and ascii_digits(pos)):
             raise _Fail(f"SV105 place of service {pos!r}: expected a two-digit CMS code")
         if not seg[7]:
             raise _Fail("SV107 diagnosis code pointer is required")
@@ -1198,25 +1238,25 @@ class _Reader:
         for p in self.split(i, "SV1", seg[7]):
             if not p:
                 continue
-            if not p.isdigit():
-                f = _num(p)
+            if ascii_digits(p):
+                k = int(p) if len(p) <= 4 else 0  # thousands of digits: out of range, not a traceback
+            else:
+                f = _num(p) if len(p) <= 20 else None
                 if f is None or not f.is_integer():
-                    raise _Fail(f"SV107 diagnosis pointer {p!r}: expected a number from 1 to 12")
-                if not self.ptr_warned:
+                    raise _Fail(f"SV107 diagnosis pointer {p[:20]!r}: expected a number from 1 to 12")
+                k = int(f)
+                if not self.ptr_warned and 1 <= k <= 12:
                     self.ptr_warned = True
-                    self.warn(
-                        i, "SV1", f"SV107 diagnosis pointer {p!r} written as a decimal; read as {int(f)}"
-                    )
-                p = str(int(f))
-            if not 1 <= int(p) <= 12:
-                raise _Fail(f"SV107 diagnosis pointer {p!r}: expected a number from 1 to 12")
-            ptrs.append(int(p))
+                    self.warn(i, "SV1", f"SV107 diagnosis pointer {p!r} written as a decimal; read as {k}")
+            if not 1 <= k <= 12:
+                raise _Fail(f"SV107 diagnosis pointer {p[:20]!r}: expected a number from 1 to 12")
+            ptrs.append(k)
         if not ptrs or len(ptrs) > 4:
             raise _Fail("SV107 must hold 1 to 4 diagnosis pointers")
         return code, mods, units, tuple(ptrs), pos or None, charge
 
     # -- the end of a claim -------------------------------------------------------------------
-    def finish(self, claim: _Claim) -> None:
+    def finish(self, claim: _Claim, end: int) -> None:
         err = None
         for ctx in (claim.bp, claim.sub, claim.pat):
             if ctx is not None and ctx.error is not None:
@@ -1228,7 +1268,22 @@ class _Reader:
         if err is not None:
             self.problems.append(InputError(err.file, err.place, f"claim {claim.id!r}: {err.expected}"))
             return
-        self.claims.append(self.build(claim))
+        enc = self.build(claim)
+        self.claims.append(enc)
+        bp, sub, pat = claim.bp, claim.sub, claim.pat
+        self.sources.append(
+            Source837(
+                self.raw,
+                self.delims,
+                self.header,
+                (bp.hl_index, bp.end),
+                (sub.hl_index, sub.end),
+                None if pat is None else (pat.hl_index, pat.end),
+                (claim.index, end),
+                tuple([ln[9] for ln in claim.lines]),
+                enc,
+            )
+        )
 
     def claim_required(self, claim: _Claim) -> InputError | None:
         bp, sub, pat = claim.bp, claim.sub, claim.pat

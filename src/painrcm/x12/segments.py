@@ -21,6 +21,7 @@ Envelope rules checked here:
 from __future__ import annotations
 
 import gc
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -468,6 +469,25 @@ def no_gc() -> Iterator[None]:
                 gc.freeze()
                 gc.unfreeze()
             gc.enable()
+
+
+# X12 numbers (X12.6): R (decimal) is an optional minus sign, digits with at most one decimal point,
+# and an optional exponent; N0 is an optional minus sign and digits. ASCII only: Python's float() and
+# int() also take "1_000", " 12 ", "inf", "nan" and non-ASCII digits, none of which is X12.
+_R = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[Ee]-?[0-9]+)?")
+
+
+def x12_decimal(value: str) -> float | None:
+    """The value of an X12 R element, or None when it is not one."""
+    if value.isascii() and value.isdigit():
+        return float(value)
+    if _R.fullmatch(value) is None:
+        return None
+    return float(value)
+
+
+def ascii_digits(value: str) -> bool:
+    return value.isascii() and value.isdigit()
 
 
 def components(value: str, delims: Delimiters) -> list[str]:

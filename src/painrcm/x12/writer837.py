@@ -23,11 +23,15 @@ written where it lacks them (documented in docs/x12.md):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from painrcm.errors import InputError
 from painrcm.model import Encounter, Line
+
+if TYPE_CHECKING:
+    from painrcm.x12.reader837 import Source837
 
 PLACEHOLDER_NPI = "1234567893"
 PLACEHOLDER_TAX_ID = "000000000"
@@ -90,10 +94,17 @@ def write_837(
     usage: str = "T",
     now: datetime | None = None,
     newline: bool = True,
+    sources: Sequence[Source837 | None] | None = None,
 ) -> str:
     """Write ``encounters`` as one 5010 837P interchange. ``usage``: ISA15, T (test) or P (production).
 
-    Raises InputError when an encounter cannot be written (no lines, no diagnoses, too many diagnoses).
+    ``sources``: for each encounter, where it was read from (``Read837.sources``) or None. Claims with
+    a source are written from their own segments with only the corrections applied (painrcm.x12.
+    rewrite837: nothing the file held is lost or invented; the envelope, header and usage are then the
+    first source's). Claims without one are written from the model with the placeholders below.
+
+    Raises InputError when an encounter cannot be written (no lines, no diagnoses, too many diagnoses,
+    or a change its X12 source cannot carry).
     """
     encs = list(encounters)
     if not encs:
@@ -103,6 +114,12 @@ def write_837(
     if usage not in ("T", "P"):
         raise ValueError("usage must be T or P")
     now = now or datetime.now()
+    if sources is not None and any(src is not None for src in sources):
+        from painrcm.x12.rewrite837 import write_from_sources
+
+        if len(sources) != len(encs):
+            raise ValueError("sources must give one entry (or None) per encounter")
+        return write_from_sources(encs, sources, control_number=control_number, now=now, newline=newline)
     yymmdd, ccyymmdd, hhmm = now.strftime("%y%m%d"), now.strftime("%Y%m%d"), now.strftime("%H%M")
     sender = _clean(sender_id)[:15] or "PAINRCM"
     receiver = _clean(receiver_id)[:15] or "RECEIVER"
