@@ -136,6 +136,7 @@ def scrub(
             claims, bad, noted, sources = read_encounters_noted(path)
             problems += bad
             notes += noted
+            claims, sources = _unique_claims(path, claims, sources, problems)
             for enc, src in zip(claims, sources, strict=True):
                 try:
                     results.append(scrub_encounter(enc, eng, history=hist, auths=log, fix=fix))
@@ -168,6 +169,28 @@ def scrub(
     if problems:
         raise typer.Exit(2)
     raise typer.Exit(1 if any(r.status == "error" for r in results) else 0)
+
+
+def _unique_claims(
+    path: Path, claims: list[Encounter], sources: list[Any], problems: list[InputError]
+) -> tuple[list[Encounter], list[Any]]:
+    """The workspace's rule (painrcm.claim_ids): a claim ID repeated under the same billing provider in
+    one file is a problem; the first claim with the ID is scrubbed, the repeats are not."""
+    from painrcm.claim_ids import repeats
+
+    places = [
+        f"segment {src.claim[0] + 1} (CLM)" if src is not None else (f"$[{k}]" if len(claims) > 1 else "$")
+        for k, src in enumerate(sources)
+    ]
+    entries = [(c.practice.npi, c.encounter_id, p) for c, p in zip(claims, places, strict=True)]
+    dropped = set()
+    for k, place, msg in repeats(entries):
+        problems.append(InputError(str(path), place, msg))
+        dropped.add(k)
+    if not dropped:
+        return claims, sources
+    keep = [k for k in range(len(claims)) if k not in dropped]
+    return [claims[k] for k in keep], [sources[k] for k in keep]
 
 
 def _write_fixed_837(

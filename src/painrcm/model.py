@@ -184,6 +184,8 @@ class Encounter(_Model):
     documentation: Documentation = Field(default_factory=Documentation)
     authorization_number: str | None = None
     lines: list[Line] | None = None
+    # the claim's total charge as billed (837P CLM02); None when not given (the sum of the lines)
+    total_charge: float | None = None
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=True)
 

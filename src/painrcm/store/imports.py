@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from painrcm.claim_ids import repeats
 from painrcm.errors import InputError
 from painrcm.history.auths import COLUMNS as AUTH_COLUMNS
 from painrcm.history.auths import AuthLog
@@ -251,15 +252,9 @@ def _save_claims(
 ) -> None:
     # Resolve every practice before writing a claim (a bad practice refuses the file, nothing half-saved).
     practices = [_practice_for(s, e, result.practice_id, file, p) for e, p in zip(encs, places, strict=True)]
-    seen: dict[tuple[str, str], str] = {}
-    for enc, pid, place in zip(encs, practices, places, strict=True):
-        if (pid, enc.encounter_id) in seen:
-            raise InputError(
-                file,
-                f"{place}.encounter_id" if json_places else place,
-                f"a unique encounter ID in the file ({enc.encounter_id!r} is also at {seen[(pid, enc.encounter_id)]})",
-            )
-        seen[(pid, enc.encounter_id)] = place
+    entries = [(pid, e.encounter_id, p) for e, pid, p in zip(encs, practices, places, strict=True)]
+    for _k, place, msg in repeats(entries):  # painrcm.claim_ids: the command line's rule too
+        raise InputError(file, f"{place}.encounter_id" if json_places else place, msg)
     ticker = _Ticker(progress, len(encs) * (2 if scrub else 1))
     ticker.start()
     changed: list[m.Encounter] = []
