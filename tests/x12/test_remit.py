@@ -386,3 +386,18 @@ def test_denials_fixture_is_valid_for_pyx12() -> None:
     logging.getLogger("pyx12").setLevel(logging.CRITICAL)
     ok = doc.x12n_document(params.params(), io.StringIO(fixture_text("denials.835")), io.StringIO(), None)
     assert ok
+
+
+def test_835_keeps_svc07_and_reads_x12_numbers_only() -> None:
+    from painrcm.errors import InputError
+    from painrcm.x12.reader835 import read_835
+
+    text = fixture_text("denials.835").replace(
+        "SVC*HC:64483:RT*900*300**1~", "SVC*HC:64483:RT*900*300**1**2~", 1
+    )
+    line = read_835(text, "d.835").claims[0].lines[0]
+    assert line.original_units == 2 and line.units == 1
+    with pytest.raises(InputError, match="not a number"):
+        read_835(
+            fixture_text("denials.835").replace("SVC*HC:64483:RT*900*", "SVC*HC:64483:RT*9_00*", 1), "d.835"
+        )

@@ -21,7 +21,15 @@ from painrcm.x12.remit_model import (
     Remittance,
     ServiceLine,
 )
-from painrcm.x12.segments import Tokens, check_group, describe_transaction, no_gc, tokenize, version_mismatch
+from painrcm.x12.segments import (
+    Tokens,
+    check_group,
+    describe_transaction,
+    no_gc,
+    tokenize,
+    version_mismatch,
+    x12_decimal,
+)
 
 _GROUPS = frozenset({"CO", "PR", "OA", "PI", "CR"})
 _ALT_COMPONENT = (">", ":", "^", "|", "<", "\\")
@@ -53,7 +61,7 @@ def _el(seg: list[str], n: int) -> str:
 
 
 def _d8(value: str) -> date | None:
-    if len(value) != 8 or not value.isdigit():
+    if len(value) != 8 or not (value.isascii() and value.isdigit()):
         return None
     try:
         return date(int(value[:4]), int(value[4:6]), int(value[6:8]))
@@ -94,11 +102,8 @@ class _Reader:
             if required:
                 raise self.err(i, f"{seg[0]}{n:02d} ({what}) is required")
             return None
-        try:
-            f = float(v)
-        except ValueError:
-            raise self.err(i, f"{seg[0]}{n:02d} ({what}) {v!r} is not a number") from None
-        if not math.isfinite(f):
+        f = x12_decimal(v)  # X12 grammar: not Python's ("1_000", "inf", non-ASCII digits)
+        if f is None or not math.isfinite(f):
             raise self.err(i, f"{seg[0]}{n:02d} ({what}) {v!r} is not a number")
         return f
 
@@ -141,14 +146,14 @@ class _Reader:
         def close_line() -> None:
             nonlocal line
             if line is not None and claim is not None:
-                claim["lines"].append(ServiceLine(**line))  # type: ignore[union-attr]
+                claim["lines"].append(ServiceLine.model_construct(**line))  # type: ignore[union-attr]
             line = None
 
         def close_claim() -> None:
             nonlocal claim
             close_line()
             if claim is not None:
-                claims.append(RemitClaim(**claim))  # type: ignore[arg-type]
+                claims.append(RemitClaim.model_construct(**claim))  # type: ignore[arg-type]
             claim = None
 
         first = start + 1
@@ -289,7 +294,7 @@ class _Reader:
                 continue
             amount = self.amount(i, seg, n + 1, "adjustment amount")
             qty = self.amount(i, seg, n + 2, "adjustment quantity", required=False)
-            out.append(Adjustment(group=group, reason=reason, amount=amount, quantity=qty))  # type: ignore[arg-type]
+            out.append(Adjustment.model_construct(group=group, reason=reason, amount=amount, quantity=qty))
         if not out:
             raise self.err(i, "CAS needs at least one reason code and amount (CAS02, CAS03)")
         if len(seg) > 20:
@@ -338,7 +343,9 @@ class _Reader:
             self.warn(i, f"SVC01 {_el(seg, 1)!r} holds no procedure code; the line is kept without a code")
         submitted = self.split(i, _el(seg, 6)) if _el(seg, 6) else []
         units = self.amount(i, seg, 5, "units paid", required=False)
+        original = self.amount(i, seg, 7, "original units of service", required=False)
         return {
+            "original_units": original,
             "segment": i + 1,
             "qualifier": parts[0],
             "code": code,
