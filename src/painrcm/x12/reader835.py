@@ -28,6 +28,7 @@ from painrcm.x12.segments import (
     no_gc,
     tokenize,
     version_mismatch,
+    constructor,
     x12_decimal,
 )
 
@@ -54,6 +55,11 @@ class Read835:
     @property
     def claims(self) -> list[RemitClaim]:
         return [c for r in self.remittances for c in r.claims]
+
+
+_new_line = constructor(ServiceLine)
+_new_claim = constructor(RemitClaim)
+_new_adjustment = constructor(Adjustment)
 
 
 def _el(seg: list[str], n: int) -> str:
@@ -146,14 +152,14 @@ class _Reader:
         def close_line() -> None:
             nonlocal line
             if line is not None and claim is not None:
-                claim["lines"].append(ServiceLine.model_construct(**line))  # type: ignore[union-attr]
+                claim["lines"].append(_new_line(**line))  # type: ignore[union-attr]
             line = None
 
         def close_claim() -> None:
             nonlocal claim
             close_line()
             if claim is not None:
-                claims.append(RemitClaim.model_construct(**claim))  # type: ignore[arg-type]
+                claims.append(_new_claim(**claim))  # type: ignore[arg-type]
             claim = None
 
         first = start + 1
@@ -294,7 +300,7 @@ class _Reader:
                 continue
             amount = self.amount(i, seg, n + 1, "adjustment amount")
             qty = self.amount(i, seg, n + 2, "adjustment quantity", required=False)
-            out.append(Adjustment.model_construct(group=group, reason=reason, amount=amount, quantity=qty))
+            out.append(_new_adjustment(group=group, reason=reason, amount=amount, quantity=qty))
         if not out:
             raise self.err(i, "CAS needs at least one reason code and amount (CAS02, CAS03)")
         if len(seg) > 20:

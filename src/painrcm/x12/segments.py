@@ -22,11 +22,17 @@ from __future__ import annotations
 
 import gc
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
 from painrcm.errors import InputError
+
+_M = TypeVar("_M", bound=BaseModel)
 
 ISA_LENGTH = 106
 # Index of the element separator before each of ISA01..ISA16 in the fixed-width ISA.
@@ -479,11 +485,38 @@ _R = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[Ee]-?[0-9]+)?")
 
 def x12_decimal(value: str) -> float | None:
     """The value of an X12 R element, or None when it is not one."""
-    if value.isascii() and value.isdigit():
+    v = value[1:] if value[:1] == "-" else value
+    if v.isascii() and v.replace(".", "", 1).isdigit():  # the usual forms: 135, 135.5, -2.25
         return float(value)
     if _R.fullmatch(value) is None:
         return None
     return float(value)
+
+
+def constructor(cls: type[_M]) -> Callable[..., _M]:
+    """``cls(**values)`` for values a reader has already checked: no second validation (pydantic's
+    ``model_construct`` is slower than validating), fields not given get their defaults."""
+    later = [(n, f.default_factory, f.default) for n, f in cls.model_fields.items() if not f.is_required()]
+    new = object.__new__
+    base = BaseModel.__dict__
+    set_dict = base["__dict__"].__set__
+    set_fields = base["__pydantic_fields_set__"].__set__
+    set_extra = base["__pydantic_extra__"].__set__
+    set_private = base["__pydantic_private__"].__set__
+
+    def make(**values: Any) -> _M:
+        given = set(values)
+        for name, factory, default in later:
+            if name not in values:
+                values[name] = factory() if factory is not None else default
+        m = new(cls)
+        set_dict(m, values)
+        set_fields(m, given)
+        set_extra(m, None)
+        set_private(m, None)
+        return m
+
+    return make
 
 
 def ascii_digits(value: str) -> bool:
