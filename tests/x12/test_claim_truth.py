@@ -80,3 +80,20 @@ def test_clm_edits_find_what_the_reader_keeps(tmp_path: Path) -> None:
     found = {c["claim_id"]: {x["edit"] for x in c["findings"]} for c in doc["claims"]}
     assert "CLM001" in found["PCN-3"] and "CLM002" in found["PCN-3"] and "CLM002" in found["PCN-1"]
     assert "CLM001" not in found["PCN-1"]
+
+
+def test_referring_provider_is_read_written_and_checked() -> None:
+    from painrcm.edits.examples import example_encounter
+    from painrcm.model import Provider
+    from painrcm.x12.writer837 import write_837
+    from tests.support import ENGINE
+
+    enc = example_encounter({"encounter_id": "REF-1"}).model_copy(
+        update={"referring_provider": Provider(npi="1234567890", name="ANN B LEE")}
+    )
+    read = read_837(write_837([enc]), "r.837").claims[0]
+    assert read.referring_provider == Provider(npi="1234567890", name="ANN B LEE")
+    found = [f for f in ENGINE.scrub(read).findings if f.edit == "CLM002"]
+    assert found and "referring provider" in found[0].message  # 1234567890 fails the check digit
+    good = read.model_copy(update={"referring_provider": Provider(npi="1234567893", name="ANN B LEE")})
+    assert not [f for f in ENGINE.scrub(good).findings if f.edit == "CLM002"]

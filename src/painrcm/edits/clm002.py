@@ -8,7 +8,7 @@ EDIT = Edit(
     id="CLM002",
     severity=Severity.ERROR,
     title="NPI that is not a valid National Provider Identifier",
-    what="Checks the billing provider's and the rendering provider's NPI: ten digits whose last digit is "
+    what="Checks the billing, rendering and referring providers' NPIs: ten digits whose last digit is "
     "the check digit of the first nine (the Luhn formula with the 80840 prefix the NPI standard uses).",
     why="An NPI with a typo or a letter is rejected by the clearinghouse or the payer's front end: the "
     "claim never reaches adjudication, and the rejection often arrives days later.",
@@ -17,7 +17,7 @@ EDIT = Edit(
     example_note="The rendering NPI's last digit was mistyped (3 instead of 2).",
     sources=[
         "CMS, NPI check digit: Luhn formula over the prefix 80840 and the first nine digits",
-        "ASC X12 005010X222A1, NM109 of loops 2010AA and 2310B",
+        "ASC X12 005010X222A1, NM109 of loops 2010AA, 2310A and 2310B",
     ],
 )
 
@@ -29,6 +29,8 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
     who = [("billing provider", billing)]
     if enc.rendering_provider.npi != billing:
         who.append(("rendering provider", enc.rendering_provider.npi))
+    if enc.referring_provider is not None:
+        who.append(("referring provider", enc.referring_provider.npi))
     for role, npi in who:
         if npi is None:
             continue

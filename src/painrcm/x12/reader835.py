@@ -24,11 +24,11 @@ from painrcm.x12.remit_model import (
 from painrcm.x12.segments import (
     Tokens,
     check_group,
+    constructor,
     describe_transaction,
     no_gc,
     tokenize,
     version_mismatch,
-    constructor,
     x12_decimal,
 )
 

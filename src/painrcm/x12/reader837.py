@@ -218,6 +218,7 @@ class _Level:
 
 class _Claim:
     id = ""
+    referring: tuple[str | None, str | None] | None = None  # 2310A NPI and name (the first one)
     total: float | None = None  # CLM02
     error: InputError | None = None
     pos = ""
@@ -349,7 +350,7 @@ def _tables(sep: str) -> _Tables:
 
 _BY_ORDER = {(info[0], info[1]): name for name, info in LOOP_INFO.items()}
 _KNOWN_IDS = frozenset(sid for members in LOOP_SEGMENTS.values() for sid in members) | frozenset(_ENV_TABLE)
-_NM1_KEEP = frozenset({"1000A", "1000B", "2010AA", "2010BA", "2010BB", "2010CA", "2310B", "2310C"})
+_NM1_KEEP = frozenset({"1000A", "1000B", "2010AA", "2010BA", "2010BB", "2010CA", "2310A", "2310B", "2310C"})
 
 
 class _Reader:
@@ -662,6 +663,14 @@ class _Reader:
                                 raise _Fail("subscriber NM103 (last name) is required")
                             if not sub.member_id:
                                 raise _Fail("subscriber NM109 (member ID) is required")
+                        elif target == "2310A":
+                            assert claim is not None
+                            first, last = seg[4].strip(), seg[3].strip()
+                            if claim.referring is None or seg[1] == "DN":  # DN (referring) over P3 (PCP)
+                                claim.referring = (
+                                    seg[9].strip() or None,
+                                    f"{first} {last}" if first and last else first or last or None,
+                                )
                         elif target == "2310B":
                             assert claim is not None
                             claim.rendering_npi = seg[9].strip() or None
@@ -1413,6 +1422,13 @@ class _Reader:
                     "sex": who.sex,
                 },
             )
+        referring = None
+        if claim.referring is not None:
+            referring = self.providers.get(claim.referring)
+            if referring is None:
+                referring = self.providers[claim.referring] = _make(
+                    _PROVIDER, {"npi": claim.referring[0], "name": claim.referring[1]}
+                )
         enc = new(_ENCOUNTER[0])
         set_dict(
             enc,
@@ -1433,6 +1449,7 @@ class _Reader:
                 "authorization_number": claim.auth,
                 "lines": lines,
                 "total_charge": claim.total,
+                "referring_provider": referring,
             },
         )
         if enc_later:
@@ -1474,6 +1491,7 @@ _FIELDS: dict[type[Any], list[str]] = {
         "authorization_number",
         "lines",
         "total_charge",
+        "referring_provider",
     ],
     Practice: ["id", "name", "npi", "tax_id", "kind", "state"],
     Provider: ["npi", "name"],

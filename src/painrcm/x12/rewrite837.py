@@ -44,6 +44,7 @@ _CLAIM_FIELDS = (
     "place_of_service",
     "diagnoses",
     "authorization_number",
+    "referring_provider",
 )
 # Line fields a correction may change in place (in SV1); any other changed field is refused.
 _SV1_FIELDS = ("code", "modifiers", "units", "charge", "diagnosis_pointers")

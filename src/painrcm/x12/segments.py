@@ -25,7 +25,6 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-
 from typing import Any, TypeVar
 
 from pydantic import BaseModel

@@ -263,6 +263,23 @@ def _write_claim(out: _Out, enc: Encounter, hl: int, bp_hl: int) -> tuple[int, i
     if enc.authorization_number:
         out.add("REF", "G1", _clean(enc.authorization_number))
     out.add("HI", *[f"{'ABK' if n == 0 else 'ABF'}{_COMPONENT}{code}" for n, code in enumerate(dx)])
+    ref = enc.referring_provider
+    if ref is not None and (ref.npi or ref.name):
+        # 2310A referring provider (person); NM109 only with an NPI
+        # the reader names a person "NM104 NM103": the last word is NM103 (last name)
+        rest, _, last = _clean(ref.name or "REFERRING PROVIDER").rpartition(" ")
+        out.add(
+            "NM1",
+            "DN",
+            "1",
+            last[:60],
+            rest[:35],
+            "",
+            "",
+            "",
+            "XX" if ref.npi else "",
+            _clean(ref.npi or ""),
+        )
     rp = enc.rendering_provider
     if rp.npi:
         out.add(
