@@ -172,3 +172,17 @@ def test_commands_read_bom_and_crlf_files_and_show_the_readers_notes(tmp_path) -
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
     assert any("SE01" in w for w in doc["warnings"])
+
+
+def test_other_transaction_is_named_even_when_the_file_has_other_faults() -> None:
+    st_old = next(s for s in PAIN.split("~\n") if s.startswith("ST*"))
+    gs_old = next(s for s in PAIN.split("~\n") if s.startswith("GS*"))
+    text = (
+        PAIN.replace(st_old, "ST*837*0001*005010X223A2", 1)
+        .replace(gs_old, gs_old.rsplit("*", 1)[0] + "*005010X223A2", 1)
+        .replace("~\nCLM*PCN-3", "~\n OI*X~\nCLM*PCN-3", 1)  # a malformed segment further on
+    )
+    for read in (read_837, read_835):
+        with pytest.raises(InputError) as ei:
+            read(text, "i.837")
+        assert ei.value.place == "segment 3 (ST)" and "837I institutional claim" in ei.value.expected

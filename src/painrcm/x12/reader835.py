@@ -29,8 +29,11 @@ from painrcm.x12.segments import (
     no_gc,
     tokenize,
     version_mismatch,
+    wrong_transaction,
     x12_decimal,
 )
+
+_NOT_835 = "an 835: painrcm reads 835 remittances (ST01 835, version 005010X221A1)"
 
 _GROUPS = frozenset({"CO", "PR", "OA", "PI", "CR"})
 _ALT_COMPONENT = (">", ":", "^", "|", "<", "\\")
@@ -130,8 +133,7 @@ class _Reader:
             if tr.type != "835" or not tr.version.startswith("005010X221"):
                 raise self.err(
                     tr.start,
-                    f"this is {describe_transaction(tr.type, tr.version)}, not an 835: painrcm reads 835 "
-                    "remittances (ST01 835, version 005010X221A1)",
+                    f"this is {describe_transaction(tr.type, tr.version)}, not {_NOT_835}",
                 )
             gs_index = next(k for k in range(tr.start, -1, -1) if segs[k][0] == "GS")
             bad_group = check_group(tr.st, tr.gs, gs_index, self.tok.file)
@@ -447,7 +449,12 @@ class _Reader:
 def read_835(text: str, file: str, *, strict: bool = False) -> Read835:
     """Read an 835 file (any number of ISA/GS/ST envelopes). Raises InputError on any error."""
     with no_gc():
-        reader = _Reader(tokenize(text, file, strict=strict))
+        try:
+            tok = tokenize(text, file, strict=strict)
+        except InputError as e:
+            other = wrong_transaction(text, file, "835", "005010X221", _NOT_835)
+            raise (other or e) from None
+        reader = _Reader(tok)
         try:
             return reader.read()
         finally:

@@ -43,6 +43,7 @@ from painrcm.x12.segments import (
 )
 
 ASC_TAXONOMY = "261QA1903X"
+_NOT_837P = "an 837P: painrcm reads 837P professional claims (ST01 837, version 005010X222A1)"
 PLAN_BY_SBR09 = {"MB": "medicare", "MC": "medicaid", "16": "medicare_advantage"}
 _DX_QUALIFIERS = {"ABK": True, "BK": True, "ABF": False, "BF": False}  # True: principal
 _SEX = {"F": "F", "M": "M", "U": "U"}
@@ -1012,14 +1013,8 @@ class _Reader:
     def check_transaction(self, i: int, st: list[str], gs: list[str], gs_index: int) -> None:
         version = st[3] if len(st) > 3 and st[3] else (gs[8] if len(gs) > 8 else "")
         if st[1] != "837" or not version.startswith("005010X222"):
-            raise self.fatal(
-                self.err(
-                    i,
-                    "ST",
-                    f"this is {describe_transaction(st[1], version)}, not an 837P: painrcm reads 837P "
-                    "professional claims (ST01 837, version 005010X222A1)",
-                )
-            )
+            # raised at once: that the file is, say, an 837I matters more than its other faults
+            raise self.err(i, "ST", f"this is {describe_transaction(st[1], version)}, not {_NOT_837P}")
         bad_group = check_group(st, gs, gs_index, self.file)
         if bad_group is not None:
             raise self.fatal(bad_group)

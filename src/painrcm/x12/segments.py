@@ -270,6 +270,33 @@ def version_mismatch(st: list[str], gs: list[str]) -> str | None:
     return None
 
 
+def wrong_transaction(text: str, file: str, st01: str, guide: str, wanted: str) -> InputError | None:
+    """The first transaction set that is not ``st01`` under implementation guide ``guide``, as the
+    one-line error a reader gives (even when the file has other faults: that it is, say, an 837I
+    matters more to the user than a malformed segment further on). None when there is none."""
+    try:
+        delims, raw = raw_segments(text, file)
+    except InputError:
+        return None
+    sep = delims.element
+    gs: list[str] = []
+    for i, seg in enumerate(raw):
+        if seg.startswith("GS" + sep):
+            gs = seg.split(sep)
+        elif seg.startswith("ST" + sep):
+            st = seg.split(sep)
+            version = st[3] if len(st) > 3 and st[3] else (gs[8] if len(gs) > 8 else "")
+            if len(st) < 2 or not st[1] or (st[1] == st01 and not version):
+                continue  # nothing to name: the envelope checks say what is wrong
+            if st[1] != st01 or not version.startswith(guide):
+                return InputError(
+                    file,
+                    f"segment {i + 1} (ST)",
+                    f"this is {describe_transaction(st[1], version)}, not {wanted}",
+                )
+    return None
+
+
 def describe_transaction(st01: str, version: str) -> str:
     """A transaction set in plain words, e.g. ``an 837I institutional claim (version 005010X223A2)``."""
     v = f"version {version!r}" if version else "no version"
