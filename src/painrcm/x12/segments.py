@@ -522,7 +522,8 @@ def x12_decimal(value: str) -> float | None:
 def constructor(cls: type[_M]) -> Callable[..., _M]:
     """``cls(**values)`` for values a reader has already checked: no second validation (pydantic's
     ``model_construct`` is slower than validating), fields not given get their defaults."""
-    later = [(n, f.default_factory, f.default) for n, f in cls.model_fields.items() if not f.is_required()]
+    later = {n: (f.default_factory, f.default) for n, f in cls.model_fields.items() if not f.is_required()}
+    later_names = later.keys()
     new = object.__new__
     base = BaseModel.__dict__
     set_dict = base["__dict__"].__set__
@@ -532,9 +533,9 @@ def constructor(cls: type[_M]) -> Callable[..., _M]:
 
     def make(**values: Any) -> _M:
         given = set(values)
-        for name, factory, default in later:
-            if name not in values:
-                values[name] = factory() if factory is not None else default
+        for name in later_names - given:
+            factory, default = later[name]
+            values[name] = factory() if factory is not None else default
         m = new(cls)
         set_dict(m, values)
         set_fields(m, given)
