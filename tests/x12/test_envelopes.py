@@ -186,3 +186,12 @@ def test_other_transaction_is_named_even_when_the_file_has_other_faults() -> Non
         with pytest.raises(InputError) as ei:
             read(text, "i.837")
         assert ei.value.place == "segment 3 (ST)" and "837I institutional claim" in ei.value.expected
+
+
+def test_terminator_inside_the_isa_is_a_located_error() -> None:
+    """Found by the fuzz test: ISA02 holding the segment terminator split the ISA short (a traceback)."""
+    for text, read in ((PAIN, read_837), (DENIALS, read_835)):
+        broken = "ISA*~0" + text[6:]
+        with pytest.raises(InputError) as ei:
+            read(broken, "t")
+        assert ei.value.place == "segment 1 (ISA)" and "16 elements" in ei.value.expected

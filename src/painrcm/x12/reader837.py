@@ -25,6 +25,7 @@ from painrcm.errors import InputError
 from painrcm.model import ENCOUNTER_SCHEMA, Documentation, Encounter, Line, Patient, Payer, Practice, Provider
 from painrcm.x12.loops837 import FAMILY_OF, LOOP_INFO, LOOP_NAMES, LOOP_SEGMENTS, NM1_START
 from painrcm.x12.segments import (
+    ISA_ELEMENTS,
     Delimiters,
     ascii_digits,
     check_group,
@@ -925,6 +926,8 @@ class _Reader:
                             "every interchange in a file must be a fixed-width ISA with the same separators as "
                             "the first",
                         )
+                    if len(seg) != 17:
+                        raise self.err(i, sid, ISA_ELEMENTS)
                     isa = seg
                     isa_index = i
                     groups = 0

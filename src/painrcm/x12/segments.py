@@ -316,6 +316,11 @@ def describe_transaction(st01: str, version: str) -> str:
     return f"transaction set {st01!r} ({v})"
 
 
+ISA_ELEMENTS = (
+    "ISA must have exactly 16 elements: a separator (the segment terminator?) appears inside the ISA"
+)
+
+
 def duplicate_isa13(control: str, first: int) -> str:
     return (
         f"ISA13 interchange control number {control!r} repeats the interchange at segment {first + 1}: "
@@ -435,6 +440,8 @@ def tokenize(text: str, file: str, *, strict: bool = False) -> Tokens:
                     i,
                     "every interchange in a file must be a fixed-width ISA with the same separators as the first",
                 )
+            if len(seg) != 17:
+                raise tok.error(i, ISA_ELEMENTS)
             isa = seg
             isa_index = i
             groups = 0
