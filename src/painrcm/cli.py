@@ -123,12 +123,14 @@ def scrub(
     import gc
     import json
 
-    from painrcm.inputs import read_encounters
+    from painrcm.inputs import read_encounters_noted
     from painrcm.model import SCRUB_SCHEMA
     from painrcm.report import print_scrub
     from painrcm.scrub import scrub_encounter
 
     problems: list[InputError] = []
+    notes: list[InputError] = []
+    srcs: list[Any] = []  # where each claim was read from in an 837P (written back losslessly)
     try:
         eng = engine(payers)
         hist = None
@@ -147,14 +149,17 @@ def scrub(
         results: list[ClaimResult] = []
         encs: list[Encounter] = []
         for path in inputs:
-            claims, bad = read_encounters(path)
+            claims, bad, noted, sources = read_encounters_noted(path)
             problems += bad
             from painrcm.progress import track
 
-            for enc in track(claims, f"scrubbing {path.name}"):
+            notes += noted
+            claims, sources = _unique_claims(path, claims, sources, problems)
+            for enc, src in track(list(zip(claims, sources, strict=True)), f"scrubbing {path.name}"):
                 try:
                     results.append(scrub_encounter(enc, eng, history=hist, auths=log, fix=fix))
                     encs.append(enc)
+                    srcs.append(src)
                 except InputError as e:
                     if e.file is None:
                         e.file = str(path)
@@ -165,16 +170,20 @@ def scrub(
         raise fail(e) from None
 
     if fix and x12_out is not None:
-        _write_fixed_837(x12_out, encs, results)
+        _write_fixed_837(x12_out, encs, results, srcs)
     if as_json:
         doc: dict[str, Any] = {"schema": SCRUB_SCHEMA, "claims": [r.contract_dict() for r in results]}
         if problems:
             doc["input_errors"] = [p.render() for p in problems]
+        if notes:
+            doc["warnings"] = [w.render() for w in notes]
         doc["editions"] = _editions_entry(eng, encs)
         print(json.dumps(doc, indent=2))
     else:
         print_scrub(_console(), results, show_fixed=fix)
         _print_data_age(eng, encs)
+    for w in notes:
+        print(f"painrcm: note: {w.render()}", file=sys.stderr)
     for p in problems:
         print(f"painrcm: {p.render()}", file=sys.stderr)
     if problems:
@@ -203,14 +212,42 @@ def _print_data_age(eng: Engine, encs: list[Encounter]) -> None:
         _console().print(f"notice: {notice_text(notices)}", style="yellow", markup=False)
 
 
-def _write_fixed_837(out: Path, encs: list[Encounter], results: list[ClaimResult]) -> None:
+def _unique_claims(
+    path: Path, claims: list[Encounter], sources: list[Any], problems: list[InputError]
+) -> tuple[list[Encounter], list[Any]]:
+    """The workspace's rule (painrcm.claim_ids): a claim ID repeated under the same billing provider in
+    one file is a problem; the first claim with the ID is scrubbed, the repeats are not."""
+    from painrcm.claim_ids import repeats
+
+    places = [
+        f"segment {src.claim[0] + 1} (CLM)" if src is not None else (f"$[{k}]" if len(claims) > 1 else "$")
+        for k, src in enumerate(sources)
+    ]
+    entries = [(c.practice.npi, c.encounter_id, p) for c, p in zip(claims, places, strict=True)]
+    dropped = set()
+    for k, place, msg in repeats(entries):
+        problems.append(InputError(str(path), place, msg))
+        dropped.add(k)
+    if not dropped:
+        return claims, sources
+    keep = [k for k in range(len(claims)) if k not in dropped]
+    return [claims[k] for k in keep], [sources[k] for k in keep]
+
+
+def _write_fixed_837(
+    out: Path, encs: list[Encounter], results: list[ClaimResult], sources: list[Any] | None = None
+) -> None:
     from painrcm.x12.writer837 import write_837
 
     fixed = []
     for enc, res in zip(encs, results, strict=True):
         lines = res.fixed_lines if res.fixed_lines is not None else res.lines
         fixed.append(enc.model_copy(update={"lines": lines}))
-    out.write_text(write_837(fixed), encoding="utf-8")
+    try:
+        text = write_837(fixed, sources=sources)
+    except InputError as e:
+        raise fail(e) from None
+    out.write_text(text, encoding="utf-8")
 
 
 @app.command("edits")

@@ -46,23 +46,35 @@ def _read_text(path: Path) -> str:
     except OSError as e:
         raise InputError(str(path), None, f"cannot read the file ({e.strerror})") from None
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise InputError(str(path), f"byte {e.start}", "ASCII/UTF-8 text") from None
 
 
-def _read_claims(paths: list[Path]) -> tuple[list[Encounter], list[InputError]]:
-    """Submitted claims: 837P files, encounter JSON files, or folders of them."""
-    from painrcm.inputs import iter_paths, read_encounters
+def _read_claims(
+    paths: list[Path], notes: list[InputError] | None = None, sources: list[Any] | None = None
+) -> tuple[list[Encounter], list[InputError]]:
+    """Submitted claims: 837P files, encounter JSON files, or folders of them. The readers' warnings
+    are added to ``notes``."""
+    from painrcm.inputs import iter_paths, read_encounters_noted
 
     encs: list[Encounter] = []
     problems: list[InputError] = []
     for p in paths:
         for f in iter_paths(p):
-            got, probs = read_encounters(f)
+            got, probs, noted, srcs = read_encounters_noted(f)
             encs.extend(got)
+            if sources is not None:
+                sources.extend(srcs)
             problems.extend(probs)
+            if notes is not None:
+                notes.extend(noted)
     return encs, problems
+
+
+def _print_notes(notes: list[InputError]) -> None:
+    for w in notes:
+        _console(stderr=True).print(f"painrcm: note: {w.render()}", markup=False)
 
 
 class _FeeScheduleIndicators(Mapping[str, tuple[str, str, str]]):
@@ -239,8 +251,9 @@ def era(
         read = read_835(_read_text(remittance), str(remittance))
         encs: list[Encounter] | None = None
         problems: list[InputError] = []
+        claim_notes: list[InputError] = []
         if claims:
-            encs, problems = _read_claims(claims)
+            encs, problems = _read_claims(claims, claim_notes)
         schedule = None
         if fee_schedule is not None:
             schedule = parse_fee_schedule(_read_text(fee_schedule), str(fee_schedule))
@@ -258,12 +271,12 @@ def era(
             "schema": ERA_SCHEMA,
             "file": str(remittance),
             "remittances": [r.model_dump(mode="json", exclude={"schema_"}) for r in reports],
-            "warnings": [w.render() for w in read.warnings],
+            "warnings": [w.render() for w in read.warnings + claim_notes],
             "claim_problems": [p.render() for p in problems],
         }
         print(json.dumps(doc, indent=2))
         return
-    _print_report(_console(), str(remittance), reports, read.warnings, problems)
+    _print_report(_console(), str(remittance), reports, read.warnings + claim_notes, problems)
 
 
 def export837(
@@ -284,14 +297,17 @@ def export837(
     """Write encounters as one 5010 837P file (encounters without lines are coded first)."""
     from painrcm.x12.writer837 import write_837
 
+    notes: list[InputError] = []
+    sources: list[Any] = []
     try:
-        encs, problems = _read_claims(encounters)
+        encs, problems = _read_claims(encounters, notes, sources)
+        _print_notes(notes)
         if problems:
             raise problems[0]
         if not encs:
             raise InputError(None, None, "no encounters found in the inputs")
         if any(not e.lines for e in encs):
-            encs = _code_missing(encs)
+            encs = _code_missing(encs)  # only encounter JSON lacks lines: those have no X12 source
         text = write_837(
             encs,
             sender_id=sender_id,
@@ -299,6 +315,7 @@ def export837(
             control_number=control_number,
             usage="P" if production else "T",
             now=datetime.now(),
+            sources=sources,
         )
     except InputError as e:
         raise _fail(e) from None

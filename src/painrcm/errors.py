@@ -14,6 +14,12 @@ class InputError(Exception):
         super().__init__(self.render())
 
     def render(self) -> str:
+        """One line: control characters (line breaks, X12 control-character separators) are escaped."""
         parts = [str(p) for p in (self.file, self.place) if p]
         where = ": ".join(parts)
-        return f"{where}: {self.expected}" if where else self.expected
+        text = f"{where}: {self.expected}" if where else self.expected
+        return text if text.isprintable() else "".join(c if c.isprintable() else _escape(c) for c in text)
+
+
+def _escape(c: str) -> str:
+    return repr(c)[1:-1]

@@ -62,7 +62,7 @@ def encounter_from_obj(obj: Any, file: str, base: str = "$") -> Encounter:
 
 def load_json(path: Path) -> Any:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError as e:
         raise InputError(str(path), None, "file not found") from e
     except IsADirectoryError as e:
@@ -99,10 +99,10 @@ def parse_json(text: str, file: str) -> Any:
 def is_x12(path: Path) -> bool:
     try:
         with path.open("rb") as fh:
-            head = fh.read(64).lstrip()
+            head = fh.read(64)
     except OSError:
         return False
-    return head.startswith(b"ISA")
+    return head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"ISA")
 
 
 def read_encounters(path: Path) -> tuple[list[Encounter], list[InputError]]:
@@ -110,19 +110,29 @@ def read_encounters(path: Path) -> tuple[list[Encounter], list[InputError]]:
 
     Returns the claims read and the problems of individual claims (an 837P with one bad claim
     among many still yields the rest). A file that cannot be read at all raises InputError."""
+    claims, problems, _warnings, _sources = read_encounters_noted(path)
+    return claims, problems
+
+
+def read_encounters_noted(
+    path: Path,
+) -> tuple[list[Encounter], list[InputError], list[InputError], list[Any]]:
+    """``read_encounters``, the reader's warnings (notes about an 837P that was read anyway) and, for
+    each claim, where it was read from in an 837P (painrcm.x12.reader837.Source837) or None."""
     if is_x12(path):
         from painrcm.x12.reader837 import read_837
 
         try:
-            text = path.read_text(encoding="utf-8", errors="strict")
+            text = path.read_text(encoding="utf-8-sig", errors="strict")
         except UnicodeDecodeError as e:
             raise InputError(str(path), f"byte {e.start}", "ASCII/UTF-8 X12 text") from e
         result = read_837(text, str(path))
-        return list(result.claims), list(result.problems)
+        return list(result.claims), list(result.problems), list(result.warnings), list(result.sources)
     data = load_json(path)
     if isinstance(data, list):
-        return [encounter_from_obj(o, str(path), f"$[{i}]") for i, o in enumerate(data)], []
-    return [encounter_from_obj(data, str(path))], []
+        encs = [encounter_from_obj(o, str(path), f"$[{i}]") for i, o in enumerate(data)]
+        return encs, [], [], [None] * len(encs)
+    return [encounter_from_obj(data, str(path))], [], [], [None]
 
 
 def iter_paths(

@@ -200,6 +200,10 @@ class Encounter(_Model):
     documentation: Documentation = Field(default_factory=Documentation)
     authorization_number: str | None = None
     lines: list[Line] | None = None
+    # the claim's total charge as billed (837P CLM02); None when not given (the sum of the lines)
+    total_charge: float | None = None
+    # the referring provider (837P loop 2310A), when the claim names one
+    referring_provider: Provider | None = None
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=True)
 

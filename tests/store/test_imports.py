@@ -336,3 +336,20 @@ def test_progress_is_reported_every_n_records(db: Database, engine: Engine) -> N
     assert res.records == 60
     assert calls[0] == (0, 120) and calls[-1] == (120, 120) and len(calls) >= 4
     assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+
+
+def test_837_reader_notes_are_stored_with_the_import(db: Database, engine: Engine) -> None:
+    """A CR+LF 837P with a wrong SE01 imports; the reader's note is kept with the import job."""
+    text = eight37(epidural("N-1", "2026-03-02"))
+    se = next(s for s in text.split("~") if s.strip().startswith("SE*"))
+    parts = se.strip().split("*")
+    text = (
+        text.replace(se.strip(), f"SE*{int(parts[1]) + 1}*{parts[2]}", 1)
+        .replace("~\n", "~")
+        .replace("~", "~\r\n")
+    )
+    res = run(db, engine, "x12_837", b"\xef\xbb\xbf" + text.encode(), "notes.837", practice_id=None)
+    assert res.added == 1 and any("SE01" in w for w in res.warnings)
+    with db.session() as s:
+        job = s.scalars(select(m.ImportJob)).one()
+        assert job.message is not None and "SE01" in job.message

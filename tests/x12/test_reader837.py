@@ -213,3 +213,50 @@ def test_constructed_models_validate_unchanged(rel: str) -> None:
 def test_constructed_models_of_fixture_validate() -> None:
     for enc in read_837(fixture_text("pain.837"), "pain.837").claims:
         assert Encounter.model_validate_json(enc.model_dump_json(by_alias=True)) == enc
+
+
+def test_written_file_reads_back_with_shared_models_that_validate() -> None:
+    """The reader shares practice/provider/payer models between claims and builds models without a
+    second validation: each claim must still validate unchanged and keep its own lines."""
+    from painrcm.edits.examples import example_encounter
+    from painrcm.x12.writer837 import write_837
+
+    encs = [
+        example_encounter(
+            {
+                "encounter_id": f"SH-{i}",
+                "lines": [
+                    {
+                        "code": "64483",
+                        "modifiers": ["RT"],
+                        "units": 1,
+                        "diagnosis_pointers": [1],
+                        "charge": 900.0,
+                    },
+                    {
+                        "code": "64484",
+                        "modifiers": ["RT"],
+                        "units": 1,
+                        "diagnosis_pointers": [1],
+                        "charge": 300.0,
+                    },
+                ],
+            }
+        )
+        for i in range(30)
+    ]
+    result = read_837(write_837(encs), "w.837")
+    assert [c.encounter_id for c in result.claims] == [f"SH-{i}" for i in range(30)]
+    assert not result.problems and not result.warnings
+    first, second = result.claims[0], result.claims[1]
+    assert first.lines is not None and second.lines is not None
+    assert first.lines[0].modifiers is not second.lines[0].modifiers  # lists are never shared
+    for enc in result.claims:
+        assert Encounter.model_validate(enc.model_dump(by_alias=True)) == enc
+
+
+def test_three_letter_segment_ids_are_not_prefixes() -> None:
+    """Segments are looked up by their first characters: ``NM1X`` is not an NM1."""
+    text = fixture_text("pain.837").replace("NM1*PR*2*", "NM1X*PR*2*", 1)
+    with pytest.raises(InputError, match="invalid segment ID 'NM1X'"):
+        read_837(text, "p.837")

@@ -391,3 +391,33 @@ def test_denials_fixture_is_valid_for_pyx12() -> None:
     logging.getLogger("pyx12").setLevel(logging.CRITICAL)
     ok = doc.x12n_document(params.params(), io.StringIO(fixture_text("denials.835")), io.StringIO(), None)
     assert ok
+
+
+def test_835_keeps_svc07_and_reads_x12_numbers_only() -> None:
+    from painrcm.errors import InputError
+    from painrcm.x12.reader835 import read_835
+
+    text = fixture_text("denials.835").replace(
+        "SVC*HC:64483:RT*900*300**1~", "SVC*HC:64483:RT*900*300**1**2~", 1
+    )
+    line = read_835(text, "d.835").claims[0].lines[0]
+    assert line.original_units == 2 and line.units == 1
+    with pytest.raises(InputError, match="not a number"):
+        read_835(
+            fixture_text("denials.835").replace("SVC*HC:64483:RT*900*", "SVC*HC:64483:RT*9_00*", 1), "d.835"
+        )
+
+
+def test_era_keeps_service_date_ranges_and_original_units() -> None:
+    from painrcm.remit.explain import explain_remittance
+    from painrcm.x12.reader835 import read_835
+
+    text = (
+        fixture_text("denials.835")
+        .replace("SVC*HC:64483:RT*900*300**1~", "SVC*HC:64483:RT*900*300**1**2~", 1)
+        .replace("DTM*472*20260302~", "DTM*150*20260302~\nDTM*151*20260304~", 1)
+    )
+    rep = explain_remittance(read_835(text, "d.835").remittances[0])
+    line = rep.claims[0].lines[0]
+    assert str(line.date_of_service) == "2026-03-02" and str(line.date_of_service_end) == "2026-03-04"
+    assert line.original_units == 2

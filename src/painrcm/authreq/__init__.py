@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from painrcm.auth_request_model import AuthRequest
 
 REQUEST_SCHEMA = "painrcm.auth-request/1"
+# Edits that judge the claim as billed, not the planned service: the authorization itself (AUT*, what is
+# being requested) and a date of service after today (CLM003: a request is always for a later date).
+_NOT_FOR_REQUESTS = ("AUT", "CLM003")
 ItemStatus = Literal["present", "missing", "warning", "unknown"]
 
 
@@ -348,7 +351,7 @@ def build_request(
     other = [
         f
         for f in result.findings
-        if f.severity is Severity.ERROR and f.edit not in judged and not f.edit.startswith("AUT")
+        if f.severity is Severity.ERROR and f.edit not in judged and not f.edit.startswith(_NOT_FOR_REQUESTS)
     ]
     services = []
     for ln in lines:
@@ -371,7 +374,9 @@ def build_request(
         families=families,
         evidence=evidence,
         other_problems=other,
-        not_checked=[n for n in result.not_checked if n.edit not in judged and not n.edit.startswith("AUT")],
+        not_checked=[
+            n for n in result.not_checked if n.edit not in judged and not n.edit.startswith(_NOT_FOR_REQUESTS)
+        ],
         response_due=start + timedelta(days=policy.authorization.response_days),
         expedited_response_due=start + timedelta(days=policy.authorization.expedited_response_days),
         history_used=history is not None,

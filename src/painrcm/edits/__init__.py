@@ -21,6 +21,7 @@ RUN_ORDER = [
     "FRQ001", "FRQ002", "FRQ003", "FRQ004", "FRQ005", "FRQ006", "FRQ007", "FRQ008", "FRQ009", "FRQ090",
     "NEC001", "NEC005",
     "AUT002", "AUT003", "AUT004", "AUT005", "AUT006", "AUT090",
+    "CLM001", "CLM002", "CLM003", "CLM004", "CLM005",
 ]  # fmt: skip
 RUN_ORDER += ["NEC012", "POS002", "BUN011"]  # issue 10 (appended: the order above is unchanged)
 

@@ -104,6 +104,9 @@ class ExplainedLine(BaseModel):
     match: LineMatch | None = None
     balanced: bool = True
     underpayment: Underpayment | None = None
+    # the last day of a service date range (DTM*151, else the claim's DTM*233), and SVC07
+    date_of_service_end: date | None = None
+    original_units: float | None = None
 
 
 class ExplainedClaim(BaseModel):
@@ -297,6 +300,8 @@ def _line_explained(line: ServiceLine, claim: RemitClaim) -> ExplainedLine:
         code=line.code,
         modifiers=list(line.modifiers),
         date_of_service=line.date_start or claim.statement_start,
+        date_of_service_end=line.date_end or (None if line.date_start else claim.statement_end),
+        original_units=line.original_units,
         units=line.units,
         control_number=line.control_number,
         billed=line.billed,

@@ -32,6 +32,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from painrcm.claim_ids import repeats
 from painrcm.errors import InputError
 from painrcm.history.auths import AuthLog, csv_rows
 from painrcm.history.auths import Authorization as AuthRecord
@@ -84,6 +85,14 @@ class ImportResult:
             f"{self.records} record(s): {self.added} added, {self.updated} updated, "
             f"{self.unchanged} unchanged" + (f", {self.scrubbed} scrubbed" if self.scrubbed else "")
         )
+
+
+def stored_notes(warnings: list[str], limit: int = 50) -> str:
+    """The reader's warnings, kept with the import (one per line after the summary)."""
+    if not warnings:
+        return ""
+    more = f"\n(and {len(warnings) - limit} more)" if len(warnings) > limit else ""
+    return f"\n{len(warnings)} note(s) from the reader:\n" + "\n".join(warnings[:limit]) + more
 
 
 def file_hash(data: bytes) -> str:
@@ -239,15 +248,9 @@ def _store_claims(
     """Save the file's claims (no scrubbing); the rows that were added or changed."""
     # Resolve every practice before writing a claim (a bad practice refuses the file, nothing half-saved).
     practices = [_practice_for(s, e, result.practice_id, file, p) for e, p in zip(encs, places, strict=True)]
-    seen: dict[tuple[str, str], str] = {}
-    for enc, pid, place in zip(encs, practices, places, strict=True):
-        if (pid, enc.encounter_id) in seen:
-            raise InputError(
-                file,
-                f"{place}.encounter_id" if json_places else place,
-                f"a unique encounter ID in the file ({enc.encounter_id!r} is also at {seen[(pid, enc.encounter_id)]})",
-            )
-        seen[(pid, enc.encounter_id)] = place
+    entries = [(pid, e.encounter_id, p) for e, pid, p in zip(encs, practices, places, strict=True)]
+    for _k, place, msg in repeats(entries):  # painrcm.claim_ids: the command line's rule too
+        raise InputError(file, f"{place}.encounter_id" if json_places else place, msg)
     changed: list[m.Encounter] = []
     for enc, pid in zip(encs, practices, strict=True):
         existed = s.scalars(
@@ -713,7 +716,7 @@ def _write_records(
 
 def _finish(s: Session, job: m.ImportJob, result: ImportResult, user_id: int | None) -> None:
     job.status, job.done, job.total = "done", result.records, result.records
-    job.message, job.finished_at = result.summary(), datetime.now(UTC)
+    job.message, job.finished_at = result.summary() + stored_notes(result.warnings), datetime.now(UTC)
     services.audit(
         s,
         user_id,

@@ -21,7 +21,19 @@ from painrcm.x12.remit_model import (
     Remittance,
     ServiceLine,
 )
-from painrcm.x12.segments import Tokens, no_gc, tokenize
+from painrcm.x12.segments import (
+    Tokens,
+    check_group,
+    constructor,
+    describe_transaction,
+    no_gc,
+    tokenize,
+    version_mismatch,
+    wrong_transaction,
+    x12_decimal,
+)
+
+_NOT_835 = "an 835: painrcm reads 835 remittances (ST01 835, version 005010X221A1)"
 
 _GROUPS = frozenset({"CO", "PR", "OA", "PI", "CR"})
 _ALT_COMPONENT = (">", ":", "^", "|", "<", "\\")
@@ -48,12 +60,22 @@ class Read835:
         return [c for r in self.remittances for c in r.claims]
 
 
+_new_line = constructor(ServiceLine)
+_new_claim = constructor(RemitClaim)
+_new_adjustment = constructor(Adjustment)
+
+
+def _plain(v: str) -> bool:
+    """Digits with at most one decimal point: an X12 R value read without further checks."""
+    return bool(v) and v.isascii() and v.replace(".", "", 1).isdigit()
+
+
 def _el(seg: list[str], n: int) -> str:
     return seg[n] if len(seg) > n else ""
 
 
 def _d8(value: str) -> date | None:
-    if len(value) != 8 or not value.isdigit():
+    if len(value) != 8 or not (value.isascii() and value.isdigit()):
         return None
     try:
         return date(int(value[:4]), int(value[4:6]), int(value[6:8]))
@@ -94,11 +116,8 @@ class _Reader:
             if required:
                 raise self.err(i, f"{seg[0]}{n:02d} ({what}) is required")
             return None
-        try:
-            f = float(v)
-        except ValueError:
-            raise self.err(i, f"{seg[0]}{n:02d} ({what}) {v!r} is not a number") from None
-        if not math.isfinite(f):
+        f = x12_decimal(v)  # X12 grammar: not Python's ("1_000", "inf", non-ASCII digits)
+        if f is None or not math.isfinite(f):
             raise self.err(i, f"{seg[0]}{n:02d} ({what}) {v!r} is not a number")
         return f
 
@@ -114,9 +133,15 @@ class _Reader:
             if tr.type != "835" or not tr.version.startswith("005010X221"):
                 raise self.err(
                     tr.start,
-                    f"expected an 835 remittance (ST01 835, version 005010X221A1); found ST01 {tr.type!r}, "
-                    f"version {tr.version!r}",
+                    f"this is {describe_transaction(tr.type, tr.version)}, not {_NOT_835}",
                 )
+            gs_index = next(k for k in range(tr.start, -1, -1) if segs[k][0] == "GS")
+            bad_group = check_group(tr.st, tr.gs, gs_index, self.tok.file)
+            if bad_group is not None:
+                raise bad_group
+            msg = version_mismatch(tr.st, tr.gs)
+            if msg:
+                self.warn(tr.start, msg)
             self.out.remittances.append(self.transaction(segs, tr.start, tr.end, tr.st[2]))
         if not self.out.remittances:
             raise InputError(self.tok.file, None, "the file holds no 835 transaction set")
@@ -134,22 +159,30 @@ class _Reader:
         def close_line() -> None:
             nonlocal line
             if line is not None and claim is not None:
-                claim["lines"].append(ServiceLine(**line))  # type: ignore[union-attr]
+                claim["lines"].append(_new_line(**line))  # type: ignore[union-attr]
             line = None
 
         def close_claim() -> None:
             nonlocal claim
             close_line()
             if claim is not None:
-                claims.append(RemitClaim(**claim))  # type: ignore[arg-type]
+                claims.append(_new_claim(**claim))  # type: ignore[arg-type]
             claim = None
 
         first = start + 1
         if first >= end - 1 or segs[first][0] != "BPR":
             raise self.err(min(first, end - 1), "BPR (financial information) must follow ST")
+        line_ids, claim_ids = _ALLOWED["line"], _ALLOWED["claim"]
         for i in range(first, end - 1):
             seg = segs[i]
             sid = seg[0]
+            # the segments of a service line or a claim (none of them starts a loop), read first
+            if level == "line" and sid in line_ids:
+                self.line_segment(i, seg, sid, line)  # type: ignore[arg-type]
+                continue
+            if level == "claim" and sid in claim_ids:
+                self.claim_segment(i, seg, sid, claim)  # type: ignore[arg-type]
+                continue
             if sid == "BPR":
                 if i != first:
                     raise self.err(i, "only one BPR per transaction set, right after ST")
@@ -269,20 +302,25 @@ class _Reader:
         }
 
     def cas(self, i: int, seg: list[str]) -> list[Adjustment]:
-        group = _el(seg, 1)
+        group = seg[1] if len(seg) > 1 else ""
         if group not in _GROUPS:
             raise self.err(i, f"CAS01 group code {group!r}: expected CO, PR, OA or PI")
         out: list[Adjustment] = []
-        for k in range(6):
-            n = 2 + 3 * k
-            reason = _el(seg, n)
+        if len(seg) < 20:
+            seg = seg + [""] * (20 - len(seg))
+        for n in (2, 5, 8, 11, 14, 17):
+            reason = seg[n]
             if not reason:
-                if _el(seg, n + 1) or _el(seg, n + 2):
+                if seg[n + 1] or seg[n + 2]:
                     raise self.err(i, f"CAS{n:02d} reason code missing for the amount in CAS{n + 1:02d}")
                 continue
-            amount = self.amount(i, seg, n + 1, "adjustment amount")
-            qty = self.amount(i, seg, n + 2, "adjustment quantity", required=False)
-            out.append(Adjustment(group=group, reason=reason, amount=amount, quantity=qty))  # type: ignore[arg-type]
+            v = seg[n + 1]
+            if _plain(v):  # the usual form, as amount() reads it
+                amount: float | None = float(v)
+            else:
+                amount = self.amount(i, seg, n + 1, "adjustment amount")
+            qty = self.amount(i, seg, n + 2, "adjustment quantity", required=False) if seg[n + 2] else None
+            out.append(_new_adjustment(group=group, reason=reason, amount=amount, quantity=qty))
         if not out:
             raise self.err(i, "CAS needs at least one reason code and amount (CAS02, CAS03)")
         if len(seg) > 20:
@@ -323,22 +361,35 @@ class _Reader:
 
     # -- line level ---------------------------------------------------------------------------
     def svc(self, i: int, seg: list[str]) -> dict[str, object]:
-        parts = self.split(i, _el(seg, 1))
+        if len(seg) < 8:
+            seg = seg + [""] * (8 - len(seg))
+        parts = self.split(i, seg[1])
         if not parts[0]:
             raise self.err(i, "SVC01 (procedure code composite) is required")
         code = parts[1].upper() if len(parts) > 1 else ""
         if not code:
-            self.warn(i, f"SVC01 {_el(seg, 1)!r} holds no procedure code; the line is kept without a code")
-        submitted = self.split(i, _el(seg, 6)) if _el(seg, 6) else []
-        units = self.amount(i, seg, 5, "units paid", required=False)
+            self.warn(i, f"SVC01 {seg[1]!r} holds no procedure code; the line is kept without a code")
+        submitted = self.split(i, seg[6]) if seg[6] else []
+        # amounts in the usual form are read here; amount() reads (or refuses) the rest, in this order
+        v = seg[5]
+        units = float(v) if _plain(v) else self.amount(i, seg, 5, "units paid", required=False)
+        v = seg[7]
+        original = (
+            float(v) if _plain(v) else self.amount(i, seg, 7, "original units of service", required=False)
+        )
+        v = seg[2]
+        billed = float(v) if _plain(v) else self.amount(i, seg, 2, "line charge")
+        v = seg[3]
+        paid = float(v) if _plain(v) else self.amount(i, seg, 3, "line payment")
         return {
+            "original_units": original,
             "segment": i + 1,
             "qualifier": parts[0],
             "code": code,
             "modifiers": [m.upper() for m in parts[2:6] if m],
-            "billed": self.amount(i, seg, 2, "line charge"),
-            "paid": self.amount(i, seg, 3, "line payment"),
-            "revenue_code": _el(seg, 4) or None,
+            "billed": billed,
+            "paid": paid,
+            "revenue_code": seg[4] or None,
             "units": 1.0 if units is None else units,
             "submitted_code": submitted[1].upper() if len(submitted) > 1 and submitted[1] else None,
             "submitted_modifiers": [m.upper() for m in submitted[2:6] if m],
@@ -349,14 +400,15 @@ class _Reader:
     def line_segment(self, i: int, seg: list[str], sid: str, line: dict[str, object]) -> None:
         if sid == "CAS":
             line["adjustments"].extend(self.cas(i, seg))  # type: ignore[attr-defined]
+        elif sid == "REF":
+            if len(seg) > 1 and seg[1] == "6R":
+                line["control_number"] = (seg[2] if len(seg) > 2 else "") or None
         elif sid == "DTM":
             q = _el(seg, 1)
             if q in ("472", "150"):
                 line["date_start"] = self.date(i, seg, 2)
             elif q == "151":
                 line["date_end"] = self.date(i, seg, 2)
-        elif sid == "REF" and _el(seg, 1) == "6R":
-            line["control_number"] = _el(seg, 2) or None
         elif sid == "AMT" and _el(seg, 1) == "B6":
             line["allowed"] = self.amount(i, seg, 2, "allowed amount")
         elif sid == "LQ" and _el(seg, 1) == "HE":
@@ -397,7 +449,12 @@ class _Reader:
 def read_835(text: str, file: str, *, strict: bool = False) -> Read835:
     """Read an 835 file (any number of ISA/GS/ST envelopes). Raises InputError on any error."""
     with no_gc():
-        reader = _Reader(tokenize(text, file, strict=strict))
+        try:
+            tok = tokenize(text, file, strict=strict)
+        except InputError as e:
+            other = wrong_transaction(text, file, "835", "005010X221", _NOT_835)
+            raise (other or e) from None
+        reader = _Reader(tok)
         try:
             return reader.read()
         finally:

@@ -57,6 +57,7 @@ class ServiceLine(_Model):
     control_number: str | None = Field(default=None, description="REF*6R line item control number")
     allowed: float | None = Field(default=None, description="AMT*B6 allowed amount")
     remarks: list[str] = Field(default_factory=list, description="LQ*HE remark codes (RARC)")
+    original_units: float | None = Field(default=None, description="SVC07 units of service billed")
 
 
 class ClaimRemark(_Model):

@@ -21,11 +21,17 @@ Envelope rules checked here:
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from painrcm.errors import InputError
+
+_M = TypeVar("_M", bound=BaseModel)
 
 ISA_LENGTH = 106
 # Index of the element separator before each of ISA01..ISA16 in the fixed-width ISA.
@@ -85,6 +91,17 @@ def _printable(ch: str) -> str:
     return repr(ch) if not ch.isprintable() or ch.isspace() else f"'{ch}'"
 
 
+# The information separators FS, GS, RS and US (0x1C-0x1F) are valid X12 delimiters (real ERAs use
+# them) although Python counts them as whitespace.
+CONTROL_SEPARATORS = frozenset("\x1c\x1d\x1e\x1f")
+
+
+def _bad_separator(ch: str) -> bool:
+    if ch in CONTROL_SEPARATORS:
+        return False
+    return ch.isalnum() or ch.isspace()
+
+
 def read_delimiters(text: str, file: str) -> Delimiters:
     """Check the fixed-width ISA at the start of ``text`` and return its separators."""
     if not text.startswith("ISA"):
@@ -97,7 +114,7 @@ def read_delimiters(text: str, file: str) -> Delimiters:
             f"ISA is fixed width ({ISA_LENGTH} characters); the file ends after {len(text)}",
         )
     sep = text[3]
-    if sep.isalnum() or sep.isspace():
+    if _bad_separator(sep):
         raise InputError(
             file,
             "segment 1 (ISA)",
@@ -120,15 +137,17 @@ def read_delimiters(text: str, file: str) -> Delimiters:
     component = text[104]
     terminator = text[105]
     repetition: str | None = text[82]
-    if repetition is not None and (repetition.isalnum() or repetition == " "):
+    if repetition is not None and (_bad_separator(repetition)):
         repetition = None  # 4010-style ISA11 ("U"): no repetition separator
-    if component.isalnum() or component == " " or component == sep:
+    if _bad_separator(component) or component == sep:
         raise InputError(
             file,
             "segment 1 (ISA)",
             f"ISA16 component separator {_printable(component)} is not a valid separator",
         )
-    if terminator.isalnum() or terminator == " " or terminator in (sep, component):
+    if (terminator.isalnum() or terminator == " " or terminator in (sep, component)) and (
+        terminator not in CONTROL_SEPARATORS
+    ):
         raise InputError(
             file,
             "segment 1 (ISA)",
@@ -159,11 +178,16 @@ def raw_segments(text: str, file: str) -> tuple[Delimiters, list[str]]:
     text = text.lstrip("\ufeff \t\r\n")
     delims = read_delimiters(text, file)
     term = delims.segment
+    # Line breaks between segments are not data: with a CR, LF or CR+LF terminator (or any other
+    # terminator followed by line breaks) the other line-break character is dropped.
     if term != "\n" and term != "\r":
         if "\n" in text or "\r" in text:
             text = text.replace("\r", "").replace("\n", "")
     elif term == "\n":
-        text = text.replace("\r", "")
+        if "\r" in text:
+            text = text.replace("\r", "")
+    elif "\n" in text:  # CR terminator, CR+LF line ends
+        text = text.replace("\n", "")
     raw = text.split(term)
     # Trailing whitespace after the last terminator.
     while raw and not raw[-1].strip():
@@ -191,12 +215,125 @@ def iea_count_problem(seg: list[str], groups: int) -> str | None:
     return None
 
 
+# GS01 functional identifier code of each transaction set (ST01).
+GS01_BY_ST01 = {
+    "837": "HC",
+    "835": "HP",
+    "999": "FA",
+    "997": "FA",
+    "270": "HS",
+    "271": "HB",
+    "276": "HR",
+    "277": "HN",
+    "278": "HI",
+    "834": "BE",
+    "820": "RA",
+}
+_NAMES = {
+    "835": "an 835 remittance advice",
+    "999": "a 999 implementation acknowledgment",
+    "997": "a 997 functional acknowledgment",
+    "270": "a 270 eligibility inquiry",
+    "271": "a 271 eligibility response",
+    "276": "a 276 claim status request",
+    "278": "a 278 authorization request or response",
+    "834": "an 834 benefit enrollment",
+    "820": "an 820 premium payment",
+}
+_837_KINDS = {
+    "X222": "837P professional claim",
+    "X223": "837I institutional claim",
+    "X224": "837D dental claim",
+}
+_4010_837 = {"X098": "X222", "X096": "X223", "X097": "X224"}
+
+
+def check_group(st: list[str], gs: list[str], gs_index: int, file: str) -> InputError | None:
+    """GS01 must be the functional group of the transaction set (an 837 under HC, an 835 under HP)."""
+    expected = GS01_BY_ST01.get(st[1])
+    if expected is not None and gs[1] != expected:
+        return InputError(
+            file,
+            f"segment {gs_index + 1} (GS)",
+            f"GS01 functional identifier {gs[1]!r} does not fit transaction set {st[1]} "
+            f"(expected {expected!r} for an {st[1]})",
+        )
+    return None
+
+
+def version_mismatch(st: list[str], gs: list[str]) -> str | None:
+    """ST03 (the guide of this transaction set) and GS08 (of its group) should name the same guide."""
+    st03 = st[3] if len(st) > 3 else ""
+    gs08 = gs[8] if len(gs) > 8 else ""
+    if st03 and gs08 and st03 != gs08:
+        return f"ST03 {st03!r} and GS08 {gs08!r} name different implementation guides; read as {st03!r}"
+    return None
+
+
+def wrong_transaction(text: str, file: str, st01: str, guide: str, wanted: str) -> InputError | None:
+    """The first transaction set that is not ``st01`` under implementation guide ``guide``, as the
+    one-line error a reader gives (even when the file has other faults: that it is, say, an 837I
+    matters more to the user than a malformed segment further on). None when there is none."""
+    try:
+        delims, raw = raw_segments(text, file)
+    except InputError:
+        return None
+    sep = delims.element
+    gs: list[str] = []
+    for i, seg in enumerate(raw):
+        if seg.startswith("GS" + sep):
+            gs = seg.split(sep)
+        elif seg.startswith("ST" + sep):
+            st = seg.split(sep)
+            version = st[3] if len(st) > 3 and st[3] else (gs[8] if len(gs) > 8 else "")
+            if len(st) < 2 or not st[1] or (st[1] == st01 and not version):
+                continue  # nothing to name: the envelope checks say what is wrong
+            if st[1] != st01 or not version.startswith(guide):
+                return InputError(
+                    file,
+                    f"segment {i + 1} (ST)",
+                    f"this is {describe_transaction(st[1], version)}, not {wanted}",
+                )
+    return None
+
+
+def describe_transaction(st01: str, version: str) -> str:
+    """A transaction set in plain words, e.g. ``an 837I institutional claim (version 005010X223A2)``."""
+    v = f"version {version!r}" if version else "no version"
+    if st01 == "837":
+        guide = version[6:10] if len(version) >= 10 else ""
+        release = "4010 " if version.startswith("004010") else ""
+        kind = _837_KINDS.get(_4010_837.get(guide, guide))
+        if kind:
+            return f"{'a' if release else 'an'} {release}{kind} ({v})"
+        return f"an 837 claim of an unknown kind ({v})"
+    if st01 == "277":
+        kind = "277CA claim acknowledgment" if "X214" in version else "277 claim status response"
+        return f"a {'4010 ' if version.startswith('004010') else ''}{kind} ({v})"
+    name = _NAMES.get(st01)
+    if name:
+        return f"{'a 4010 ' + name.split(' ', 1)[1] if version.startswith('004010') else name} ({v})"
+    return f"transaction set {st01!r} ({v})"
+
+
+ISA_ELEMENTS = (
+    "ISA must have exactly 16 elements: a separator (the segment terminator?) appears inside the ISA"
+)
+
+
+def duplicate_isa13(control: str, first: int) -> str:
+    return (
+        f"ISA13 interchange control number {control!r} repeats the interchange at segment {first + 1}: "
+        "the same interchange sent twice? (each interchange needs its own control number)"
+    )
+
+
 def later_isa_ok(seg: list[str], delims: Delimiters) -> bool:
     """A later interchange in the same file must be a fixed-width ISA with the same separators."""
     return len(seg) == 17 and seg[16] == delims.component and len(delims.element.join(seg)) == ISA_LENGTH - 1
 
 
-def _valid_id(sid: str) -> bool:
+def valid_segment_id(sid: str) -> bool:
     return 2 <= len(sid) <= 3 and sid.isalnum() and sid.isupper() and sid[0].isalpha() and sid.isascii()
 
 
@@ -215,6 +352,8 @@ def tokenize(text: str, file: str, *, strict: bool = False) -> Tokens:
 
     isa: list[str] | None = None
     isa_index = 0
+    isa_seen: dict[str, int] = {}
+    repeated: set[str] = set()
     gs: list[str] | None = None
     gs_index = 0
     st_index = -1
@@ -224,7 +363,7 @@ def tokenize(text: str, file: str, *, strict: bool = False) -> Tokens:
     for i, seg in enumerate(segments):
         sid = seg[0]
         if sid not in ok_ids:
-            if not _valid_id(sid):
+            if not valid_segment_id(sid):
                 if not sid:
                     raise InputError(
                         file,
@@ -301,9 +440,15 @@ def tokenize(text: str, file: str, *, strict: bool = False) -> Tokens:
                     i,
                     "every interchange in a file must be a fixed-width ISA with the same separators as the first",
                 )
+            if len(seg) != 17:
+                raise tok.error(i, ISA_ELEMENTS)
             isa = seg
             isa_index = i
             groups = 0
+            first = isa_seen.setdefault(seg[13], i)
+            if first != i and seg[13] not in repeated:
+                repeated.add(seg[13])
+                warn.append(tok.error(i, duplicate_isa13(seg[13], first)))
         elif sid == "IEA":
             if isa is None:
                 raise tok.error(i, "IEA without a matching ISA")
@@ -363,6 +508,53 @@ def no_gc() -> Iterator[None]:
                 gc.freeze()
                 gc.unfreeze()
             gc.enable()
+
+
+# X12 numbers (X12.6): R (decimal) is an optional minus sign, digits with at most one decimal point,
+# and an optional exponent; N0 is an optional minus sign and digits. ASCII only: Python's float() and
+# int() also take "1_000", " 12 ", "inf", "nan" and non-ASCII digits, none of which is X12.
+_R = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[Ee]-?[0-9]+)?")
+
+
+def x12_decimal(value: str) -> float | None:
+    """The value of an X12 R element, or None when it is not one."""
+    v = value[1:] if value[:1] == "-" else value
+    if v.isascii() and v.replace(".", "", 1).isdigit():  # the usual forms: 135, 135.5, -2.25
+        return float(value)
+    if _R.fullmatch(value) is None:
+        return None
+    return float(value)
+
+
+def constructor(cls: type[_M]) -> Callable[..., _M]:
+    """``cls(**values)`` for values a reader has already checked: no second validation (pydantic's
+    ``model_construct`` is slower than validating), fields not given get their defaults."""
+    later = {n: (f.default_factory, f.default) for n, f in cls.model_fields.items() if not f.is_required()}
+    later_names = later.keys()
+    new = object.__new__
+    base = BaseModel.__dict__
+    set_dict = base["__dict__"].__set__
+    set_fields = base["__pydantic_fields_set__"].__set__
+    set_extra = base["__pydantic_extra__"].__set__
+    set_private = base["__pydantic_private__"].__set__
+
+    def make(**values: Any) -> _M:
+        given = set(values)
+        for name in later_names - given:
+            factory, default = later[name]
+            values[name] = factory() if factory is not None else default
+        m = new(cls)
+        set_dict(m, values)
+        set_fields(m, given)
+        set_extra(m, None)
+        set_private(m, None)
+        return m
+
+    return make
+
+
+def ascii_digits(value: str) -> bool:
+    return value.isascii() and value.isdigit()
 
 
 def components(value: str, delims: Delimiters) -> list[str]:

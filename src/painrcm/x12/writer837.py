@@ -24,11 +24,15 @@ written where it lacks them (documented in docs/x12.md):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from painrcm.errors import InputError
 from painrcm.model import Encounter, Line
+
+if TYPE_CHECKING:
+    from painrcm.x12.reader837 import Source837
 
 PLACEHOLDER_NPI = "1234567893"
 PLACEHOLDER_TAX_ID = "000000000"
@@ -92,14 +96,21 @@ def write_837(
     now: datetime | None = None,
     newline: bool = True,
     frequencies: Mapping[str, tuple[str, str | None]] | None = None,
+    sources: Sequence[Source837 | None] | None = None,
 ) -> str:
     """Write ``encounters`` as one 5010 837P interchange. ``usage``: ISA15, T (test) or P (production).
 
     ``frequencies``: encounter ID -> (claim frequency code, payer claim control number) for corrected
     (7) and voided (8) claims: CLM05-3 and REF*F8 (default 1, original, without REF*F8).
 
-    Raises InputError when an encounter cannot be written (no lines, no diagnoses, too many diagnoses),
-    and, for a production file, when it would carry placeholder data (naming what is missing).
+    ``sources``: for each encounter, where it was read from (``Read837.sources``) or None. Claims with
+    a source are written from their own segments with only the corrections applied (painrcm.x12.
+    rewrite837: nothing the file held is lost or invented; the envelope, header and usage are then the
+    first source's). Claims without one are written from the model with the placeholders below.
+
+    Raises InputError when an encounter cannot be written (no lines, no diagnoses, too many diagnoses,
+    or a change its X12 source cannot carry), and, for a production file, when it would carry
+    placeholder data (naming what is missing).
     """
     encs = list(encounters)
     if not encs:
@@ -121,6 +132,14 @@ def write_837(
     if usage not in ("T", "P"):
         raise ValueError("usage must be T or P")
     now = now or datetime.now()
+    if sources is not None and any(src is not None for src in sources):
+        from painrcm.x12.rewrite837 import write_from_sources
+
+        if len(sources) != len(encs):
+            raise ValueError("sources must give one entry (or None) per encounter")
+        return write_from_sources(
+            encs, sources, control_number=control_number, now=now, newline=newline, frequencies=freqs
+        )
     yymmdd, ccyymmdd, hhmm = now.strftime("%y%m%d"), now.strftime("%Y%m%d"), now.strftime("%H%M")
     sender = _clean(sender_id)[:15] or "PAINRCM"
     receiver = _clean(receiver_id)[:15] or "RECEIVER"
@@ -305,6 +324,23 @@ def _write_claim(
     if frequency[0] in ("7", "8") and frequency[1]:
         out.add("REF", "F8", _clean(frequency[1]))
     out.add("HI", *[f"{'ABK' if n == 0 else 'ABF'}{_COMPONENT}{code}" for n, code in enumerate(dx)])
+    ref = enc.referring_provider
+    if ref is not None and (ref.npi or ref.name):
+        # 2310A referring provider (person); NM109 only with an NPI
+        # the reader names a person "NM104 NM103": the last word is NM103 (last name)
+        rest, _, last = _clean(ref.name or "REFERRING PROVIDER").rpartition(" ")
+        out.add(
+            "NM1",
+            "DN",
+            "1",
+            last[:60],
+            rest[:35],
+            "",
+            "",
+            "",
+            "XX" if ref.npi else "",
+            _clean(ref.npi or ""),
+        )
     rp = enc.rendering_provider
     if rp.npi:
         out.add(

@@ -1,0 +1,28 @@
+"""Claim-level facts the CLM edits share: the NPI check digit and the plausible date range."""
+
+from __future__ import annotations
+
+from datetime import date
+
+# Service dates before this are not plausible for a claim painrcm scrubs (5010 claims, ICD-10 era
+# payers): a typo such as 0001 or 1026 for 2026.
+EARLIEST_SERVICE = date(2000, 1, 1)
+
+
+def npi_problem(npi: str) -> str | None:
+    """Why ``npi`` is not a valid NPI (10 digits, Luhn check digit over the prefix 80840), or None."""
+    if len(npi) != 10 or not (npi.isascii() and npi.isdigit()):
+        return "an NPI is exactly 10 digits"
+    # Luhn over "80840" + the first 9 digits: the NPI standard's check digit.
+    total = 0
+    for k, ch in enumerate(reversed("80840" + npi[:9])):
+        d = int(ch)
+        if k % 2 == 0:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    check = (10 - total % 10) % 10
+    if check != int(npi[9]):
+        return f"its check digit (the last digit) should be {check} for the first nine digits"
+    return None
