@@ -59,11 +59,12 @@ class Service:
     payer_id: str | None
 
 
-def services_of(enc: Encounter, reference: Reference) -> list[Service]:
-    """What an earlier encounter contributes to history.
+def services_of(enc: Encounter, reference: Reference, lines: list[Line] | None = None) -> list[Service]:
+    """What an earlier encounter contributes to history (`lines`: instead of the encounter's own).
 
     Billed lines say which families and regions were done; the procedure note, when there is one,
     adds purpose and relief. Without a note a facet line with KX is diagnostic (RULES.md 10)."""
+    billed = enc.lines if lines is None else lines
     docs = list(enc.procedures)
     out: dict[tuple[str, str | None, date], Service] = {}
 
@@ -114,8 +115,8 @@ def services_of(enc: Encounter, reference: Reference) -> list[Service]:
             enc.payer.id,
         )
 
-    if enc.lines:
-        for ln in enc.lines:
+    if billed:
+        for ln in billed:
             info = reference.info(ln.code)
             if info is None or info.family is None:
                 continue
