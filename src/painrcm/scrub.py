@@ -39,15 +39,21 @@ _NO_AUTH_LOG = "no authorization log supplied (--auths)"
 
 
 @functools.cache
-def _plan(disabled: tuple[str, ...], history: bool) -> tuple[tuple[Edit, str | None], ...]:
-    """The edits a policy runs, in catalogue order, each with the reason it is skipped without a
-    history (decided once per policy, not per claim)."""
+def _plan(disabled: tuple[str, ...], history: bool) -> tuple[tuple[Edit, NotChecked | None], ...]:
+    """The edits a policy runs, in catalogue order, each with its not_checked entry when it is
+    skipped for want of a history (decided once per policy, not per claim)."""
     off = set(disabled)
     return tuple(
-        (edit, _NO_HISTORY if not history and edit.id in HISTORY_EDITS else None)
+        (edit, _skipped(edit.id, _NO_HISTORY) if not history and edit.id in HISTORY_EDITS else None)
         for edit in CATALOGUE.values()
         if edit.id not in off
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _skipped(edit_id: str, reason: str) -> NotChecked:
+    # results share these entries: the same edit skipped for the same reason on many claims
+    return NotChecked.model_construct(edit=edit_id, reason=reason)
 
 
 _AUTH_LOG_EDITS = frozenset(AUTH_LOG_EDITS)
@@ -63,14 +69,14 @@ def _evaluate(
     needs_log = auths is None and (enc.authorization_number or any(ln.authorization_number for ln in lines))
     for edit, skip in _plan(tuple(policy.disabled_edits), history is not None):
         if skip is not None:
-            skipped.append(NotChecked.model_construct(edit=edit.id, reason=skip))
+            skipped.append(skip)
             continue
         if needs_log and edit.id in _AUTH_LOG_EDITS:
-            skipped.append(NotChecked.model_construct(edit=edit.id, reason=_NO_AUTH_LOG))
+            skipped.append(_skipped(edit.id, _NO_AUTH_LOG))
             continue
         for outcome in edit.run(ctx):
             if isinstance(outcome, Skip):
-                skipped.append(NotChecked.model_construct(edit=edit.id, reason=outcome.reason))
+                skipped.append(_skipped(edit.id, outcome.reason))
             else:
                 hits.append((edit, outcome))
     return hits, _dedupe(skipped)
