@@ -230,7 +230,7 @@ def _register_plugins() -> None:
         from painrcm import cli_data
 
         app.add_typer(cli_data.data_app, name="data")
-    for name in ("painrcm.cli_x12", "painrcm.cli_limits", "painrcm.cli_serve"):
+    for name in ("painrcm.cli_x12", "painrcm.cli_limits", "painrcm.cli_serve", "painrcm.cli_rescrub"):
         if importlib.util.find_spec(name) is not None:
             importlib.import_module(name).register(app)
 

@@ -43,6 +43,7 @@ from painrcm.remit.explain import ExplainedLine, explain_remittance
 from painrcm.scrub import Engine
 from painrcm.store import models as m
 from painrcm.store import services
+from painrcm.store.histories import Book
 from painrcm.x12.reader835 import read_835
 from painrcm.x12.reader837 import read_837
 from painrcm.x12.remit_model import Remittance as RemitModel
@@ -275,8 +276,10 @@ def _save_claims(
     if not scrub:
         return
     ticker.step(len(encs) - len(changed))
+    # the patients' histories and authorizations in a few queries for the whole file, not one per claim
+    book = Book.for_rows(s, engine, changed)
     for row in sorted(changed, key=lambda r: (r.date_of_service, r.id)):
-        services.scrub_row(s, row, engine, user_id)
+        services.scrub_row(s, row, engine, user_id, book=book)
         result.scrubbed += 1
         ticker.step()
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -17,6 +17,9 @@ from painrcm.model import Encounter as EncounterModel
 from painrcm.model import Line, Patient
 from painrcm.scrub import Engine, scrub_encounter
 from painrcm.store import models as m
+
+if TYPE_CHECKING:
+    from painrcm.store.histories import Book
 
 
 def _key(k: tuple[str, str] | None) -> str | None:
@@ -170,6 +173,11 @@ def auth_log(s: Session, person: m.Person) -> AuthLog:
             or_(m.Authorization.person_id == person.id, m.Authorization.member_id == (person.member_id or ""))
         )
     ).all()
+    return auth_rows(rows)
+
+
+def auth_rows(rows: Iterable[m.Authorization]) -> AuthLog:
+    """Stored authorizations as the engine's authorization log."""
     return AuthLog.from_rows(
         (
             {
@@ -189,14 +197,19 @@ def auth_log(s: Session, person: m.Person) -> AuthLog:
     )
 
 
-def scrub_row(s: Session, row: m.Encounter, engine: Engine, user_id: int | None = None) -> m.ScrubRun:
-    """Scrub a stored claim against everything the database knows of the patient; keep the run."""
+def scrub_row(
+    s: Session, row: m.Encounter, engine: Engine, user_id: int | None = None, book: Book | None = None
+) -> m.ScrubRun:
+    """Scrub a stored claim against everything the database knows of the patient; keep the run.
+    `book`: the patients' histories fetched beforehand for many claims (imports, re-scrubs)."""
     enc = to_model(row)
     person = s.get(m.Person, row.person_id)
     assert person is not None
-    result = scrub_encounter(
-        enc, engine, history=person_history(s, person, engine), auths=auth_log(s, person), fix=True
-    )
+    if book is not None and person.id in book.persons:
+        history, auths = book.history(person), book.auth_log(person)
+    else:
+        history, auths = person_history(s, person, engine), auth_log(s, person)
+    result = scrub_encounter(enc, engine, history=history, auths=auths, fix=True)
     run = m.ScrubRun(
         encounter_pk=row.id,
         status=result.status,
@@ -222,6 +235,8 @@ def scrub_row(s: Session, row: m.Encounter, engine: Engine, user_id: int | None 
             "lines": [ln.model_dump(mode="json", exclude_none=True) for ln in result.lines],
         }
         row.lines = _lines(enc.model_copy(update={"lines": result.lines}))
+        if book is not None:
+            book.replaced(row)
     s.flush()
     return run
 
