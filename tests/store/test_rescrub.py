@@ -209,3 +209,20 @@ def test_rescrub_over_two_rq_workers(
     # both workers took part
     assert report.worker_processes == sorted(f"{queue}-{i}" for i in range(2))
     _check(report, before, _errors(db), relaxed)
+
+
+def test_rescrub_command(db: Database, engine: Engine, database_url_of: str) -> None:
+    from typer.testing import CliRunner
+
+    from painrcm.cli import app
+
+    _book(db, engine)
+    r = CliRunner().invoke(app, ["rescrub", "--db", database_url_of, "--workers", "1"])
+    assert r.exit_code == 0, r.output
+    assert "re-scrubbed 90 open claims" in r.output and "0 changed" in r.output
+    r = CliRunner().invoke(app, ["rescrub", "--db", database_url_of, "--payer", "medicare", "--json"])
+    assert r.exit_code == 0 and json.loads(r.output)["claims"] == sum(
+        1 for k in _errors(db) if k.startswith("MEDICARE/")
+    )
+    r = CliRunner().invoke(app, ["rescrub", "--db", database_url_of, "--pair", "64483"])
+    assert r.exit_code == 2 and "COLUMN1,COLUMN2" in r.output
