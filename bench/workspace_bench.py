@@ -9,7 +9,7 @@ of a claim file into it.
 
 Generating writes rows with bulk INSERTs (not through the importer, which is what the import
 timing measures): practices, persons and charts of a synthetic patient pool; history encounters
-(documented procedures, `synth.iter_history_dicts`, two years before the claims); open claims with
+(`synth.iter_history`: care pathways with coded lines, two years before the claims); open claims with
 coded lines (a fifth with a repeated line), each scrubbed (without history, for speed) with its
 findings stored; remittances for a third of the claims with a quarter of the lines denied; and
 authorizations for the claims that carry a number. Synthetic data only.
@@ -73,21 +73,31 @@ def generate(db: Database, engine: Engine, n_claims: int, n_lines: int, seed: in
             s.execute(insert(m.Chart), charts[part : part + BATCH])
     t_people = time.perf_counter()
 
-    # history: documented procedures, one service line per procedure
+    # history: earlier claims with their coded lines (as stored from 837 files), two years back
     pk = 0
     lines = 0
+    line_pk = 0
     rows: list[dict[str, Any]] = []
+    hist_lines: list[dict[str, Any]] = []
     with db.session() as s:
-        for d in synth.iter_history_dicts(10**12, seed + 1, patients=patients, end=start, days=730,
-                                          policies=engine.policies):
+        for enc in synth.iter_history(n_lines, seed + 1, patients=patients, end=start, days=730, engine=engine):
             pk += 1
-            rows.append(_encounter_row(pk, d, person_of, "history", "unscrubbed"))
-            lines += len(d["procedures"])
+            doc = enc.model_dump(mode="json", by_alias=True, exclude_none=True)
+            rows.append(_encounter_row(pk, doc, person_of, "history", "unscrubbed"))
+            for i, ln in enumerate(enc.lines or [], 1):
+                line_pk += 1
+                hist_lines.append({"id": line_pk, "encounter_pk": pk, "line_no": i, "code": ln.code,
+                                   "modifiers": list(ln.modifiers), "units": ln.units,
+                                   "diagnosis_pointers": list(ln.diagnosis_pointers or []),
+                                   "date_of_service": ln.date_of_service,
+                                   "authorization_number": ln.authorization_number, "charge": None,
+                                   "control_number": None})
+            lines += len(enc.lines or [])
             if len(rows) >= BATCH:
                 _flush(s, m.Encounter, rows)
-            if lines >= n_lines:
-                break
+                _flush(s, m.ClaimLine, hist_lines)
         _flush(s, m.Encounter, rows)
+        _flush(s, m.ClaimLine, hist_lines)
     n_history = pk
     t_history = time.perf_counter()
 
@@ -102,7 +112,7 @@ def generate(db: Database, engine: Engine, n_claims: int, n_lines: int, seed: in
     rline_rows: list[dict[str, Any]] = []
     adj_rows: list[dict[str, Any]] = []
     auth_rows: list[dict[str, Any]] = []
-    line_pk = run_pk = remit_pk = rclaim_pk = rline_pk = 0
+    run_pk = remit_pk = rclaim_pk = rline_pk = 0
     now = datetime.now(UTC)
     with db.session() as s:
         for enc in claims:

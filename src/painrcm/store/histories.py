@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import date
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import and_, exists, or_, select, true
 from sqlalchemy.orm import Session
 
 from painrcm.history import History
@@ -35,7 +36,16 @@ def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
 class Book:
     """The stored past of a set of persons, for scrubbing their claims."""
 
-    def __init__(self, s: Session, engine: Engine, persons: Iterable[m.Person]) -> None:
+    def __init__(
+        self,
+        s: Session,
+        engine: Engine,
+        persons: Iterable[m.Person],
+        window: tuple[date, date] | None = None,
+        auths: bool = True,
+    ) -> None:
+        """`window` (start, end): only the encounters with a service in start < date <= end (the
+        encounter's date or a line's date in it), for questions that never look outside it."""
         self.engine = engine
         self.persons = {p.id: p for p in persons}
         mks = sorted({p.member_key for p in self.persons.values() if p.member_key})
@@ -72,28 +82,39 @@ class Book:
         wanted = sorted({i for ids in self._ids.values() for i in ids})
         self._models: dict[int, list[tuple[Any, int, EncounterModel]]] = defaultdict(list)
         self._where: dict[int, tuple[int, int]] = {}  # encounter pk -> (person id, position)
+        in_window: Any = true()
+        if window is not None:
+            start, end = window
+            line_in = exists().where(
+                m.ClaimLine.encounter_pk == m.Encounter.id,
+                m.ClaimLine.date_of_service > start,
+                m.ClaimLine.date_of_service <= end,
+            )
+            in_window = or_(
+                and_(m.Encounter.date_of_service > start, m.Encounter.date_of_service <= end), line_in
+            )
         for part in chunks(wanted):
             for pk, person_id, doc in s.execute(
                 select(m.Encounter.id, m.Encounter.person_id, m.Encounter.document).where(
-                    m.Encounter.person_id.in_(part)
+                    m.Encounter.person_id.in_(part), in_window
                 )
             ):
                 enc = EncounterModel.model_validate(doc)
                 self._where[pk] = (person_id, len(self._models[person_id]))
                 self._models[person_id].append((enc.date_of_service, pk, enc))
-        member_ids = sorted({p.member_id for p in self.persons.values() if p.member_id})
-        auths: dict[int, m.Authorization] = {}
-        for part in chunks(sorted(self.persons)):
-            auths.update(
+        member_ids = sorted({p.member_id for p in self.persons.values() if p.member_id}) if auths else []
+        auth_rows: dict[int, m.Authorization] = {}
+        for part in chunks(sorted(self.persons) if auths else []):
+            auth_rows.update(
                 (a.id, a)
                 for a in s.scalars(select(m.Authorization).where(m.Authorization.person_id.in_(part)))
             )
         for part in chunks(member_ids):
-            auths.update(
+            auth_rows.update(
                 (a.id, a)
                 for a in s.scalars(select(m.Authorization).where(m.Authorization.member_id.in_(part)))
             )
-        self._auths = [auths[k] for k in sorted(auths)]
+        self._auths = [auth_rows[k] for k in sorted(auth_rows)]
         self._histories: dict[int, History] = {}
 
     @classmethod

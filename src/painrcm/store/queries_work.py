@@ -38,7 +38,7 @@ from painrcm.store import models as m
 from painrcm.store import services
 from painrcm.store.histories import Book, chunks
 from painrcm.store.scope import NotFound, can_see_practice, get_scoped, practice_ids
-from painrcm.store.watch import candidates
+from painrcm.store.watch import candidates, widest_window
 
 AUTH_STATES = ("expiring", "used_up", "pending", "denied", "active", "expired")
 AUTH_STATE_LABELS = {
@@ -441,7 +441,8 @@ def frequency_watch(
     persons: list[m.Person] = []
     for part in chunks(hot):
         persons += s.scalars(select(m.Person).where(m.Person.id.in_(part)))
-    book = Book(s, engine, persons)
+    # the standings ask about the limits' windows only: the encounters with a service in the widest
+    book = Book(s, engine, persons, window=widest_window(engine, on), auths=False)
     payers: dict[str, PayerModel] = {}
     rows: list[FrequencyRow] = []
     for person in sorted(persons, key=lambda p: p.id):

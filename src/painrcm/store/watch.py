@@ -33,6 +33,12 @@ def _limit_codes(engine: Engine, families: Iterable[str], codes: Iterable[str]) 
     )
 
 
+def widest_window(engine: Engine, on: date) -> tuple[date, date]:
+    """(start, on) covering every limit's window on `on`, over every policy in force."""
+    months = max((limit.window_months for p in engine.policies.all() for limit in p.frequency), default=12)
+    return add_months(on, -months), on
+
+
 def candidates(s: Session, engine: Engine, person_ids: Iterable[int], on: date) -> set[int]:
     """The persons among `person_ids` that may stand at or one session short of a frequency limit on `on`."""
     people = set(person_ids)
