@@ -145,11 +145,12 @@ class Book:
 
     def replaced(self, row: m.Encounter) -> None:
         """A stored claim's document changed (its coded lines were kept): later questions see the new one."""
-        where = self._where.get(row.id)
+        self.replace(row.id, EncounterModel.model_validate(row.document))
+
+    def replace(self, pk: int, enc: EncounterModel) -> None:
+        where = self._where.get(pk)
         if where is None:
             return
-        enc = EncounterModel.model_validate(row.document)
-        self._models[where[0]][where[1]] = (enc.date_of_service, row.id, enc)
-        self._histories = {
-            pid: h for pid, h in self._histories.items() if row.person_id not in self._ids[pid]
-        }
+        person_id, position = where
+        self._models[person_id][position] = (enc.date_of_service, pk, enc)
+        self._histories = {pid: h for pid, h in self._histories.items() if person_id not in self._ids[pid]}

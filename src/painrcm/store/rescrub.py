@@ -34,7 +34,7 @@ from painrcm.store.db import Database
 from painrcm.store.histories import Book, chunks
 
 NOT_OPEN = ("history", "submitted")  # stored history and claims already sent are not re-scrubbed
-COMMIT_EVERY = 200  # claims per transaction inside a partition (SQLite has one writer at a time)
+COMMIT_EVERY = 100  # claims per transaction inside a partition (SQLite has one writer at a time)
 
 
 @dataclass(frozen=True)
@@ -191,12 +191,22 @@ def rescrub_partition(
             book = Book.for_rows(s, engine, rows)
             before = _previous_errors(s, pks)
         for start in range(0, len(order), COMMIT_EVERY):
+            piece = order[start : start + COMMIT_EVERY]
+            # scrub without holding a write lock (SQLite has one writer), then write the piece at once
             with db.session() as s:
-                piece = order[start : start + COMMIT_EVERY]
                 fetched = {r.id: r for r in s.scalars(select(m.Encounter).where(m.Encounter.id.in_(piece)))}
+                results = []
                 for pk in piece:
+                    enc, result = services.scrub_stored(s, fetched[pk], engine, book)
+                    if enc.lines is None:  # coded now: the patient's later claims see the coded lines
+                        book.replace(pk, enc.model_copy(update={"lines": result.lines}))
+                    results.append((enc, result))
+                s.rollback()
+            with db.session() as s:
+                fetched = {r.id: r for r in s.scalars(select(m.Encounter).where(m.Encounter.id.in_(piece)))}
+                for pk, (enc, result) in zip(piece, results, strict=True):
                     row = fetched[pk]
-                    run = services.scrub_row(s, row, engine, user_id, book=book)
+                    run = services.keep_run(s, row, enc, result, user_id, book)
                     old_status, old = before.get(row.id, (None, set()))
                     now = _errors(run.findings)
                     if now == old and old_status == run.status:

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from painrcm.history import History, member_key, name_key
 from painrcm.history.auths import AuthLog
+from painrcm.model import ClaimResult, Line, Patient
 from painrcm.model import Encounter as EncounterModel
-from painrcm.model import Line, Patient
 from painrcm.scrub import Engine, scrub_encounter
 from painrcm.store import models as m
 
@@ -202,6 +202,14 @@ def scrub_row(
 ) -> m.ScrubRun:
     """Scrub a stored claim against everything the database knows of the patient; keep the run.
     `book`: the patients' histories fetched beforehand for many claims (imports, re-scrubs)."""
+    enc, result = scrub_stored(s, row, engine, book)
+    return keep_run(s, row, enc, result, user_id, book)
+
+
+def scrub_stored(
+    s: Session, row: m.Encounter, engine: Engine, book: Book | None = None
+) -> tuple[EncounterModel, ClaimResult]:
+    """The scrub result of a stored claim (nothing written)."""
     enc = to_model(row)
     person = s.get(m.Person, row.person_id)
     assert person is not None
@@ -209,7 +217,18 @@ def scrub_row(
         history, auths = book.history(person), book.auth_log(person)
     else:
         history, auths = person_history(s, person, engine), auth_log(s, person)
-    result = scrub_encounter(enc, engine, history=history, auths=auths, fix=True)
+    return enc, scrub_encounter(enc, engine, history=history, auths=auths, fix=True)
+
+
+def keep_run(
+    s: Session,
+    row: m.Encounter,
+    enc: EncounterModel,
+    result: ClaimResult,
+    user_id: int | None = None,
+    book: Book | None = None,
+) -> m.ScrubRun:
+    """Store a scrub result as the claim's latest run (and the coded lines of a claim stored without)."""
     run = m.ScrubRun(
         encounter_pk=row.id,
         status=result.status,
