@@ -114,7 +114,13 @@ class Book:
                 (a.id, a)
                 for a in s.scalars(select(m.Authorization).where(m.Authorization.member_id.in_(part)))
             )
-        self._auths = [auth_rows[k] for k in sorted(auth_rows)]
+        self._auths_of_person: dict[int, list[m.Authorization]] = defaultdict(list)
+        self._auths_of_member: dict[str, list[m.Authorization]] = defaultdict(list)
+        for k in sorted(auth_rows):
+            a = auth_rows[k]
+            if a.person_id is not None:
+                self._auths_of_person[a.person_id].append(a)
+            self._auths_of_member[a.member_id].append(a)
         self._histories: dict[int, History] = {}
 
     @classmethod
@@ -140,8 +146,9 @@ class Book:
     def auth_log(self, person: m.Person) -> AuthLog:
         from painrcm.store.services import auth_rows
 
-        mine = [a for a in self._auths if a.person_id == person.id or a.member_id == (person.member_id or "")]
-        return auth_rows(mine)
+        found = {a.id: a for a in self._auths_of_person.get(person.id, ())}
+        found.update((a.id, a) for a in self._auths_of_member.get(person.member_id or "", ()))
+        return auth_rows([found[k] for k in sorted(found)])
 
     def replaced(self, row: m.Encounter) -> None:
         """A stored claim's document changed (its coded lines were kept): later questions see the new one."""

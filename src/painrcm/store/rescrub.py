@@ -206,7 +206,7 @@ def rescrub_partition(
                 fetched = {r.id: r for r in s.scalars(select(m.Encounter).where(m.Encounter.id.in_(piece)))}
                 for pk, (enc, result) in zip(piece, results, strict=True):
                     row = fetched[pk]
-                    run = services.keep_run(s, row, enc, result, user_id, book)
+                    run = services.keep_run(s, row, enc, result, user_id, book, flush=False)
                     old_status, old = before.get(row.id, (None, set()))
                     now = _errors(run.findings)
                     if now == old and old_status == run.status:

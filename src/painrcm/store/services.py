@@ -211,7 +211,8 @@ def scrub_stored(
 ) -> tuple[EncounterModel, ClaimResult]:
     """The scrub result of a stored claim (nothing written)."""
     enc = to_model(row)
-    person = s.get(m.Person, row.person_id)
+    person = book.persons.get(row.person_id) if book is not None else None
+    person = person or s.get(m.Person, row.person_id)
     assert person is not None
     if book is not None and person.id in book.persons:
         history, auths = book.history(person), book.auth_log(person)
@@ -227,8 +228,10 @@ def keep_run(
     result: ClaimResult,
     user_id: int | None = None,
     book: Book | None = None,
+    flush: bool = True,
 ) -> m.ScrubRun:
-    """Store a scrub result as the claim's latest run (and the coded lines of a claim stored without)."""
+    """Store a scrub result as the claim's latest run (and the coded lines of a claim stored without).
+    `flush=False`: the caller flushes once for many claims."""
     run = m.ScrubRun(
         encounter_pk=row.id,
         status=result.status,
@@ -256,7 +259,8 @@ def keep_run(
         row.lines = _lines(enc.model_copy(update={"lines": result.lines}))
         if book is not None:
             book.replaced(row)
-    s.flush()
+    if flush:
+        s.flush()
     return run
 
 
