@@ -25,13 +25,15 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from painrcm.scrub import Engine
 from painrcm.store import models as m
 from painrcm.store import services
 from painrcm.store.db import Database
 from painrcm.store.histories import Book, chunks
+from painrcm.store.queries_claims import _carry_overrides as carry_overrides
+from painrcm.store.queries_claims import _settle_work_status as settle_work_status
 
 NOT_OPEN = ("history", "submitted")  # stored history and claims already sent are not re-scrubbed
 COMMIT_EVERY = 100  # claims per transaction inside a partition (SQLite has one writer at a time)
@@ -204,9 +206,25 @@ def rescrub_partition(
                 s.rollback()
             with db.session() as s:
                 fetched = {r.id: r for r in s.scalars(select(m.Encounter).where(m.Encounter.id.in_(piece)))}
+                latest = (
+                    select(func.max(m.ScrubRun.id))
+                    .where(m.ScrubRun.encounter_pk.in_(piece))
+                    .group_by(m.ScrubRun.encounter_pk)
+                )
+                previous = {
+                    r.encounter_pk: r
+                    for r in s.scalars(
+                        select(m.ScrubRun)
+                        .where(m.ScrubRun.id.in_(latest))
+                        .options(selectinload(m.ScrubRun.findings))
+                    )
+                }
                 for pk, (enc, result) in zip(piece, results, strict=True):
                     row = fetched[pk]
                     run = services.keep_run(s, row, enc, result, user_id, book, flush=False)
+                    # the biller's overrides stay, as on a single claim's re-scrub
+                    carry_overrides(previous.get(pk), run)
+                    settle_work_status(row, run)
                     old_status, old = before.get(row.id, (None, set()))
                     now = _errors(run.findings)
                     if now == old and old_status == run.status:
