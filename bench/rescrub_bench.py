@@ -32,20 +32,28 @@ def main() -> int:
     sel = Selection(practice=args.practice)
     for n in args.workers:
         r = rescrub(args.db, sel, workers=n, redis_url="")
-        print(f"local, {n} worker process(es): {r.claims:,} claims in {r.seconds:.1f} s = "
-              f"{r.claims_per_second:,.0f} claims/s ({r.partitions} partitions, {len(r.changes)} changed)")
+        print(
+            f"local, {n} worker process(es): {r.claims:,} claims in {r.seconds:.1f} s = "
+            f"{r.claims_per_second:,.0f} claims/s ({r.partitions} partitions, {len(r.changes)} changed)"
+        )
     if args.rq_workers:
         url = os.environ["PAINRCM_REDIS_URL"]
         queue = f"painrcm-rescrub-bench-{uuid.uuid4().hex[:6]}"
         os.environ["PAINRCM_RQ_QUEUE"] = queue
         rq = Path(sys.executable).with_name("rq")
-        procs = [subprocess.Popen([str(rq), "worker", "--url", url, queue], stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL) for _ in range(args.rq_workers)]
+        procs = [
+            subprocess.Popen(
+                [str(rq), "worker", "--url", url, queue], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+            for _ in range(args.rq_workers)
+        ]
         try:
             time.sleep(3)
             r = rescrub(args.db, sel, workers=args.rq_workers, redis_url=url)
-            print(f"RQ, {args.rq_workers} workers: {r.claims:,} claims in {r.seconds:.1f} s = "
-                  f"{r.claims_per_second:,.0f} claims/s ({r.partitions} partitions)")
+            print(
+                f"RQ, {args.rq_workers} workers: {r.claims:,} claims in {r.seconds:.1f} s = "
+                f"{r.claims_per_second:,.0f} claims/s ({r.partitions} partitions)"
+            )
         finally:
             for p in procs:
                 p.terminate()
