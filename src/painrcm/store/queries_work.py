@@ -217,14 +217,16 @@ def sessions_used(s: Session, auths: Sequence[m.Authorization], on: date) -> dic
         .join(m.Person, m.Person.id == m.Encounter.person_id)
         .where(normalized.in_(numbers))
     ).all()
+    by_number: dict[str, list[Any]] = {}
+    for row in rows:  # grouped once: each authorization looks at its own number's lines only
+        by_number.setdefault(row[0], []).append(row)
     out: dict[int, int] = {}
     for a in auths:
         number, member = _norm(a.auth_number), _norm(a.member_id)
         dates = {
             line_dos or enc_dos
-            for num, line_dos, enc_dos, person_id, member_id in rows
-            if num == number
-            and (line_dos or enc_dos) <= on
+            for _num, line_dos, enc_dos, person_id, member_id in by_number.get(number, ())
+            if (line_dos or enc_dos) <= on
             and ((a.person_id is not None and person_id == a.person_id) or _norm(member_id) == member)
         }
         out[a.id] = len(dates)
