@@ -317,6 +317,7 @@ def _register_plugins() -> None:
         "painrcm.cli_auth",  # before cli_auth278, which joins its `auth` group
         "painrcm.cli_auth278",
         "painrcm.cli_admin",
+        "painrcm.cli_rescrub",
     ):
         if importlib.util.find_spec(name) is not None:
             importlib.import_module(name).register(app)

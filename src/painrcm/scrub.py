@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,31 @@ class Engine:
         return self.policies.for_payer(enc.payer)
 
 
+_NO_HISTORY = "no history supplied (--history)"
+_NO_AUTH_LOG = "no authorization log supplied (--auths)"
+
+
+@functools.cache
+def _plan(disabled: tuple[str, ...], history: bool) -> tuple[tuple[Edit, NotChecked | None], ...]:
+    """The edits a policy runs, in catalogue order, each with its not_checked entry when it is
+    skipped for want of a history (decided once per policy, not per claim)."""
+    off = set(disabled)
+    return tuple(
+        (edit, _skipped(edit.id, _NO_HISTORY) if not history and edit.id in HISTORY_EDITS else None)
+        for edit in CATALOGUE.values()
+        if edit.id not in off
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _skipped(edit_id: str, reason: str) -> NotChecked:
+    # results share these entries: the same edit skipped for the same reason on many claims
+    return NotChecked.model_construct(edit=edit_id, reason=reason)
+
+
+_AUTH_LOG_EDITS = frozenset(AUTH_LOG_EDITS)
+
+
 def _evaluate(
     enc: Encounter, lines: list[Line], engine: Engine, history: Any, auths: Any
 ) -> tuple[list[tuple[Edit, Hit]], list[NotChecked]]:
@@ -40,22 +66,17 @@ def _evaluate(
     ctx = ClaimContext(enc, lines, engine.reference, policy, history=history, auths=auths)
     hits: list[tuple[Edit, Hit]] = []
     skipped: list[NotChecked] = []
-    for edit in CATALOGUE.values():
-        if edit.id in policy.disabled_edits:
+    needs_log = auths is None and (enc.authorization_number or any(ln.authorization_number for ln in lines))
+    for edit, skip in _plan(tuple(policy.disabled_edits), history is not None):
+        if skip is not None:
+            skipped.append(skip)
             continue
-        if history is None and edit.id in HISTORY_EDITS:
-            skipped.append(NotChecked(edit=edit.id, reason="no history supplied (--history)"))
-            continue
-        if (
-            edit.id in AUTH_LOG_EDITS
-            and auths is None
-            and (enc.authorization_number or any(ln.authorization_number for ln in lines))
-        ):
-            skipped.append(NotChecked(edit=edit.id, reason="no authorization log supplied (--auths)"))
+        if needs_log and edit.id in _AUTH_LOG_EDITS:
+            skipped.append(_skipped(edit.id, _NO_AUTH_LOG))
             continue
         for outcome in edit.run(ctx):
             if isinstance(outcome, Skip):
-                skipped.append(NotChecked(edit=edit.id, reason=outcome.reason))
+                skipped.append(_skipped(edit.id, outcome.reason))
             else:
                 hits.append((edit, outcome))
     return hits, _dedupe(skipped)
@@ -75,7 +96,7 @@ def _finding(edit: Edit, hit: Hit, lines: list[Line]) -> Finding:
     code = hit.code
     if code is None and hit.line is not None and 0 <= hit.line < len(lines):
         code = lines[hit.line].code
-    return Finding(
+    return Finding.model_construct(
         edit=edit.id,
         severity=hit.severity or edit.severity,
         line=None if hit.line is None else hit.line + 1,
@@ -123,13 +144,14 @@ def scrub_encounter(
     hits, skipped = _evaluate(enc, lines, engine, history, auths)
     findings = [_finding(e, h, lines) for e, h in hits]
     fixed = _fixed_lines(enc, lines, engine, history, auths, hits) if fix else None
-    return ClaimResult(
+    # built from values the engine made itself: nothing here needs validating again
+    return ClaimResult.model_construct(
         claim_id=enc.encounter_id,
         status=status_of(findings),
-        lines=lines,
+        lines=list(lines),
         findings=findings,
         not_checked=skipped,
         fixed_lines=fixed,
         payer_policy=policy.id,
-        editions=engine.reference.editions(),
+        editions=dict(engine.reference.editions_),
     )

@@ -266,3 +266,21 @@ def test_admin_page_forms(users: dict[str, int], signed_in: SignedIn, web_db: Da
     assert c.post("/admin/users/999999", data={"role": "biller", "csrf_token": csrf}).status_code == 404
     me = c.post(f"/admin/users/{users['admin']}", data={"role": "admin", "active": "no", "csrf_token": csrf})
     assert me.status_code == 400 and "yourself" in me.text
+
+
+def test_rescrub_is_an_admin_action(
+    users: dict[str, int], signed_in: SignedIn, admin: TestClient, web_db: Database
+) -> None:
+    """The workspace's re-scrub (tests/store/test_rescrub.py covers what it does to a book)."""
+    for role in ("supervisor", "biller"):
+        c, csrf = signed_in(role)
+        c.headers["X-CSRF-Token"] = csrf
+        assert c.post("/api/admin/rescrub", json={}).status_code == 403
+    r = admin.post("/api/admin/rescrub", json={"codes": ["64483"], "workers": 1})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["claims"] == 0 and body["changes"] == [] and body["runner"] == "local"
+    assert admin.post("/api/admin/rescrub", json={"workers": 0}).status_code == 422
+    with web_db.session() as s:
+        started = s.query(m.AuditEntry).filter_by(action="rescrub_started").all()
+        assert [a.user_id for a in started] == [users["admin"]]

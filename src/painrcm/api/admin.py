@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -89,3 +89,31 @@ def update_user(
         ).to_dict()
     except ValueError as e:
         raise _http(e) from None
+
+
+class RescrubRequest(BaseModel):
+    codes: list[str] = Field(
+        default_factory=list, description="only claims with a line of one of these codes"
+    )
+    pairs: list[tuple[str, str]] = Field(
+        default_factory=list, description="only claims with both codes of a pair"
+    )
+    payers: list[str] = Field(default_factory=list, description="only claims of these payer IDs")
+    practice: str | None = None
+    workers: int = Field(default=1, ge=1, le=64, description="local processes (RQ workers when Redis is set)")
+
+
+@router.post("/rescrub")
+def rescrub_book(body: RescrubRequest, request: Request, auth: Auth = Depends(admin_only)) -> dict[str, Any]:
+    """Re-scrub the open book (or the claims a changed code, pair or payer touches): each claim gets a
+    new scrub run in the queues; the answer lists per claim the errors gained and lost (docs/rescrub.md)."""
+    from painrcm.store.rescrub import Selection, rescrub
+
+    url = request.app.state.db.engine.url.render_as_string(hide_password=False)
+    sel = Selection(
+        codes=tuple(c.strip().upper() for c in body.codes),
+        pairs=tuple((a.strip().upper(), b.strip().upper()) for a, b in body.pairs),
+        payers=tuple(p.strip() for p in body.payers),
+        practice=body.practice,
+    )
+    return rescrub(url, sel, workers=body.workers, user_id=auth.user.id).as_dict()

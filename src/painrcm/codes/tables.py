@@ -508,3 +508,42 @@ class Reference:
         }
         out.update(self.extra_editions)
         return out
+
+    # --- facts derived from the code table, computed once per Reference (not per claim) -------
+    @functools.cached_property
+    def addon_primaries(self) -> frozenset[str]:
+        """Codes some add-on code extends (their repeats are level counts)."""
+        return frozenset(p for c in self.codes.values() for p in c.addon_of)
+
+    @functools.cached_property
+    def addons_by_primary(self) -> dict[str, dict[object, CodeInfo]]:
+        """Each first-level code's add-on codes by level (2, 3 or "each"); read-only."""
+        return {
+            primary: {
+                c.level: c for c in self.codes.values() if primary in c.addon_of and c.level is not None
+            }
+            for primary in self.addon_primaries
+        }
+
+    @functools.cached_property
+    def leveled_families(self) -> frozenset[str]:
+        """Families with level codes (a code table entry with a level)."""
+        return frozenset(c.family for c in self.codes.values() if c.family and c.level is not None)
+
+    @functools.cached_property
+    def level_addon_pairs(self) -> tuple[tuple[CodeInfo, CodeInfo], ...]:
+        """(second-level, third-level) add-on pairs that share a first-level code."""
+        codes = list(self.codes.values())
+        pairs = []
+        for c2 in codes:
+            if c2.level != 2 or not c2.addon_of:
+                continue
+            for c3 in codes:
+                if c3.level == 3 and set(c3.addon_of) & set(c2.addon_of):
+                    pairs.append((c2, c3))
+        return tuple(pairs)
+
+    @functools.cached_property
+    def editions_(self) -> dict[str, str]:
+        """`editions()` computed once (every claim result carries a copy)."""
+        return self.editions()

@@ -98,7 +98,7 @@ SIDE_WORD = {"bilateral": "both sides", "right": "the right side", "left": "the 
 
 def addons_of(ref: Reference, primary: str) -> dict[object, CodeInfo]:
     """The add-on codes of a first-level code, by level (2, 3 or "each")."""
-    return {c.level: c for c in ref.codes.values() if primary in c.addon_of and c.level is not None}
+    return dict(ref.addons_by_primary.get(primary, {}))
 
 
 def has_addons(ref: Reference, info: CodeInfo | None) -> bool:

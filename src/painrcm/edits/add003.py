@@ -82,7 +82,7 @@ def _units(line: Line, level: object = None) -> int:
 def check(ctx: ClaimContext) -> Iterator[Outcome]:
     limits = ctx.policy.session_levels
     ref = ctx.reference
-    leveled = {c.family for c in ref.codes.values() if c.family and c.level is not None}
+    leveled = ref.leveled_families
     groups: dict[tuple[str, RegionGroup | None, date], list[int]] = defaultdict(list)
     for i, _line, info in ctx.indexed():
         if info is None or info.family not in limits:

@@ -46,7 +46,7 @@ def _level_code(ctx: ClaimContext, code: str) -> bool:
     info = ctx.reference.info(code)
     if info is None:
         return False
-    return info.is_addon or any(code in other.addon_of for other in ctx.reference.codes.values())
+    return info.is_addon or code in ctx.reference.addon_primaries
 
 
 def _without_duplicates(ctx: ClaimContext, idx: list[int]) -> list[int]:

@@ -60,15 +60,7 @@ EDIT = Edit(
 
 def _facet_addon_pairs(ctx: ClaimContext) -> list[tuple[CodeInfo, CodeInfo]]:
     """(second-level, third-level) add-on pairs that share a first-level code."""
-    codes = list(ctx.reference.codes.values())
-    pairs = []
-    for c2 in codes:
-        if c2.level != 2 or not c2.addon_of:
-            continue
-        for c3 in codes:
-            if c3.level == 3 and set(c3.addon_of) & set(c2.addon_of):
-                pairs.append((c2, c3))
-    return pairs
+    return list(ctx.reference.level_addon_pairs)
 
 
 @EDIT.check

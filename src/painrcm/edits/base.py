@@ -18,6 +18,7 @@ Line indexes are 0-based inside the engine and 1-based in findings.
 
 from __future__ import annotations
 
+import bisect
 import functools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -138,10 +139,10 @@ class Edit:
         self.fn = fn
         return fn
 
-    def run(self, ctx: ClaimContext) -> Iterator[Outcome]:
+    def run(self, ctx: ClaimContext) -> Iterable[Outcome]:
         if self.fn is None:
             raise RuntimeError(f"{self.id} has no check")
-        yield from self.fn(ctx)
+        return self.fn(ctx)
 
     @property
     def family(self) -> str:
@@ -158,6 +159,8 @@ class ClaimContext:
     history: History | None = None  # when a history source was given
     auths: AuthLog | None = None  # when --auths was given
     claims_: set[tuple[Any, ...]] = field(default_factory=set)
+    # per-claim answers shared by several edits (e.g. frequency windows), keyed by their helper
+    memo: dict[Any, Any] = field(default_factory=dict)
 
     @property
     def dos(self) -> date:
@@ -174,7 +177,49 @@ class ClaimContext:
     @functools.cached_property
     def own_services(self) -> list[Service]:
         """This claim's sessions as history records them (the history edits compare them with the past)."""
-        return services_of(self.encounter.model_copy(update={"lines": self.lines}), self.reference)
+        return services_of(self.encounter, self.reference, lines=self.lines)
+
+    @functools.cached_property
+    def past(self) -> tuple[list[Service], list[date]]:
+        """The patient's earlier services up to the date of service (this claim's own encounter
+        excluded), oldest first, with their dates: asked of the history once per claim, then
+        every window is a binary search over it (`past_services`)."""
+        assert self.history is not None
+        found = list(
+            self.history.services(
+                self.encounter.patient,
+                end=self.encounter.date_of_service,
+                exclude_encounter=self.encounter.encounter_id,
+            )
+        )
+        return found, [s.date for s in found]
+
+    def past_services(self, start: date | None, end: date | None) -> list[Service]:
+        """The patient's earlier services with start < date <= end, oldest first."""
+        if end is None or end > self.encounter.date_of_service:
+            assert self.history is not None
+            return list(
+                self.history.services(
+                    self.encounter.patient,
+                    start=start,
+                    end=end,
+                    exclude_encounter=self.encounter.encounter_id,
+                )
+            )
+        found, dates = self.past
+        lo = 0 if start is None else bisect.bisect_right(dates, start)
+        return found[lo : bisect.bisect_right(dates, end)]
+
+    @functools.cached_property
+    def infos(self) -> list[CodeInfo | None]:
+        """Each line's code-table entry, looked up once per claim."""
+        info = self.reference.codes.get
+        return [info(ln.code) for ln in self.lines]
+
+    @functools.cached_property
+    def diagnoses(self) -> list[str]:
+        """The claim's diagnoses without dots."""
+        return [strip_dot(d) for d in self.encounter.diagnoses]
 
     def line_dos(self, i: int) -> date:
         return self.lines[i].date_of_service or self.encounter.date_of_service
@@ -183,11 +228,10 @@ class ClaimContext:
         return self.lines[i].place_of_service or self.encounter.place_of_service
 
     def info(self, i: int) -> CodeInfo | None:
-        return self.reference.info(self.lines[i].code)
+        return self.infos[i]
 
     def indexed(self) -> Iterator[tuple[int, Line, CodeInfo | None]]:
-        for i, ln in enumerate(self.lines):
-            yield i, ln, self.reference.info(ln.code)
+        return zip(range(len(self.lines)), self.lines, self.infos, strict=True)
 
     def same_day(self, i: int, j: int) -> bool:
         return self.line_dos(i) == self.line_dos(j)
@@ -212,10 +256,10 @@ class ClaimContext:
 
     def line_diagnoses(self, i: int) -> list[str]:
         """The line's diagnoses (no dots) by its pointers; all claim diagnoses if it has none."""
-        dx = [strip_dot(d) for d in self.encounter.diagnoses]
+        dx = self.diagnoses
         ptrs = self.lines[i].diagnosis_pointers
         if not ptrs:
-            return dx
+            return list(dx)
         return [dx[p - 1] for p in ptrs if 1 <= p <= len(dx)]
 
     def claim(self, *key: Any) -> None:

@@ -27,11 +27,7 @@ def claim_services(ctx: ClaimContext) -> list[Service]:
 def history_services(ctx: ClaimContext, start: date | None, end: date | None) -> list[Service]:
     # the scrubber runs the history edits only when a history was given (scrub.py)
     assert ctx.history is not None
-    return list(
-        ctx.history.services(
-            ctx.encounter.patient, start=start, end=end, exclude_encounter=ctx.encounter.encounter_id
-        )
-    )
+    return ctx.past_services(start, end)
 
 
 def applies(limit: FrequencyLimit, s: Service) -> bool:
@@ -57,8 +53,17 @@ class WindowCount:
         return first_day_outside(self.dates[0], self.limit.window_months)
 
 
-def window_counts(ctx: ClaimContext, limit: FrequencyLimit) -> Iterator[WindowCount]:
-    """One count per region (or one overall) in which this claim has a session the limit covers."""
+def window_counts(ctx: ClaimContext, limit: FrequencyLimit) -> list[WindowCount]:
+    """One count per region (or one overall) in which this claim has a session the limit covers.
+    Counted once per claim: the limit's edit and FRQ090 both ask."""
+    key = ("window_counts", id(limit))
+    found = ctx.memo.get(key)
+    if found is None:
+        found = ctx.memo[key] = list(_window_counts(ctx, limit))
+    return found
+
+
+def _window_counts(ctx: ClaimContext, limit: FrequencyLimit) -> Iterator[WindowCount]:
     own = [s for s in claim_services(ctx) if applies(limit, s)]
     if limit.purpose is not None:
         own_known = [s for s in own if s.purpose == limit.purpose]
@@ -66,6 +71,8 @@ def window_counts(ctx: ClaimContext, limit: FrequencyLimit) -> Iterator[WindowCo
     else:
         own_known, own_unknown = own, []
     regions = {s.region if limit.per_region else None for s in own_known + own_unknown}
+    if not regions:
+        return
     start = add_months(ctx.dos, -limit.window_months)
     past = history_services(ctx, start, ctx.dos)
     for region in sorted(regions, key=str):

@@ -59,7 +59,7 @@ def _level_code(ctx: ClaimContext, info: CodeInfo | None) -> bool:
         return False
     if info.is_addon:
         return True
-    return any(info.code in other.addon_of for other in ctx.reference.codes.values())
+    return info.code in ctx.reference.addon_primaries
 
 
 @EDIT.check

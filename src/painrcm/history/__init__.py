@@ -10,9 +10,12 @@ date, so a window question is a binary search plus the sessions it returns.
 from __future__ import annotations
 
 import bisect
+from array import array
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
+from math import isnan
+from typing import Any
 
 from painrcm.codes.tables import Reference
 from painrcm.model import Encounter, Line, Patient, Payer, Procedure
@@ -58,11 +61,12 @@ class Service:
     sites: tuple[tuple[str, str, float | None], ...] = ()
 
 
-def services_of(enc: Encounter, reference: Reference) -> list[Service]:
-    """What an earlier encounter contributes to history.
+def services_of(enc: Encounter, reference: Reference, lines: list[Line] | None = None) -> list[Service]:
+    """What an earlier encounter contributes to history (`lines`: instead of the encounter's own).
 
     Billed lines say which families and regions were done; the procedure note, when there is one,
     adds purpose and relief. Without a note a facet line with KX is diagnostic (RULES.md 10)."""
+    billed = enc.lines if lines is None else lines
     docs = list(enc.procedures)
     out: dict[tuple[str, str | None, date], Service] = {}
 
@@ -116,8 +120,8 @@ def services_of(enc: Encounter, reference: Reference) -> list[Service]:
             sites,
         )
 
-    if enc.lines:
-        for ln in enc.lines:
+    if billed:
+        for ln in billed:
             info = reference.info(ln.code)
             if info is None or info.family is None:
                 continue
@@ -201,19 +205,65 @@ def line_sites(line: Line) -> tuple[tuple[str, str, float | None], ...]:
     return (("", "?", None),)
 
 
-@dataclass
-class History:
-    """An index of earlier services by patient identity, each list sorted by date."""
+class _Table:
+    """Interned values: each distinct value once, referred to by its small integer index."""
 
-    _by_key: dict[tuple[str, str], list[int]] = field(default_factory=dict)
-    _services: list[Service] = field(default_factory=list)
-    _dates: dict[tuple[str, str], list[date]] = field(default_factory=dict)
-    sources: list[str] = field(default_factory=list)
-    _sorted: bool = True
-    # chart ID (practice patient ID) -> the patient as recorded, for look-ups by chart
-    charts: dict[str, Patient] = field(default_factory=dict)
-    # identity key -> the payer on the patient's latest record
-    payers: dict[tuple[str, str], tuple[date, Payer]] = field(default_factory=dict)
+    __slots__ = ("index", "values")
+
+    def __init__(self) -> None:
+        self.values: list[Any] = [None]
+        self.index: dict[Any, int] = {None: 0}
+
+    def id(self, value: Any) -> int:
+        i = self.index.get(value)
+        if i is None:
+            i = self.index[value] = len(self.values)
+            self.values.append(value)
+        return i
+
+
+_NO_RELIEF = float("nan")
+
+
+class History:
+    """An index of earlier services by patient identity, each patient's services sorted by date.
+
+    Compact (issue 13: under 200 bytes per service line at a million lines): a service is a row
+    of typed columns (`array`) - the date as an ordinal, the encounter as an index, each repeated
+    value (family, region, codes, practice, payer...) interned once - and `Service` objects are
+    built only for the services a question returns. Each identity key holds an array of row
+    numbers sorted by date, so a window question is two binary searches plus the rows it returns.
+    """
+
+    def __init__(self) -> None:
+        self.sources: list[str] = []
+        self._sorted = True
+        # per service row
+        self._date = array("i")
+        self._enc = array("i")
+        self._fam = array("B")
+        self._region = array("B")
+        self._purpose = array("B")
+        self._target = array("B")
+        self._stage = array("B")
+        self._codes = array("i")
+        self._auth = array("i")
+        self._relief = array("d")
+        self._sites = array("i")  # interned (level, side, relief) tuples (RFA site rules)
+        # per encounter: its ID, practice, rendering NPI and payer ID (interned)
+        self._enc_id: list[str] = []
+        self._enc_practice = array("i")
+        self._enc_npi = array("i")
+        self._enc_payer = array("i")
+        self._small = _Table()  # families, regions, purposes, targets, stages (fewer than 256)
+        self._values = _Table()  # code tuples, authorization numbers, practices, NPIs, payer IDs
+        self._payer_table = _Table()  # Payer objects, by their fields
+        # identity key -> row numbers (sorted by date once the index is sorted)
+        self._by_key: dict[str, array[int]] = {}
+        # chart ID (practice patient ID) -> the patient's fields as first recorded
+        self._charts: dict[str, tuple[Any, ...]] = {}
+        # identity key -> (date ordinal, payer index) of the patient's latest record
+        self._payers: dict[str, tuple[int, int]] = {}
 
     @classmethod
     def from_encounters(cls, encounters: Iterable[Encounter], reference: Reference | None = None) -> History:
@@ -227,31 +277,83 @@ class History:
         return h
 
     def add(self, enc: Encounter, reference: Reference) -> None:
-        keys = identity_keys(enc.patient)
-        if enc.patient.id:
-            self.charts.setdefault(enc.patient.id.strip().upper(), enc.patient)
-        for k in keys:
-            seen = self.payers.get(k)
-            if seen is None or seen[0] <= enc.date_of_service:
-                self.payers[k] = (enc.date_of_service, enc.payer)
-        for svc in services_of(enc, reference):
-            idx = len(self._services)
-            self._services.append(svc)
+        keys = [k[0] + "|" + k[1] for k in identity_keys(enc.patient)]
+        p = enc.patient
+        if p.id:
+            self._charts.setdefault(
+                p.id.strip().upper(), (p.id, p.member_id, p.last_name, p.first_name, p.dob, p.sex)
+            )
+        day = enc.date_of_service.toordinal()
+        if keys:
+            payer = enc.payer
+            pidx = self._payer_table.id((payer.id, payer.plan, payer.state, payer.name))
             for k in keys:
-                self._by_key.setdefault(k, []).append(idx)
+                seen = self._payers.get(k)
+                if seen is None or seen[0] <= day:
+                    self._payers[k] = (day, pidx)
+        services = services_of(enc, reference)
+        if not services:
+            return
+        e = len(self._enc_id)
+        self._enc_id.append(enc.encounter_id)
+        values = self._values
+        self._enc_practice.append(values.id(enc.practice.id))
+        self._enc_npi.append(values.id(enc.rendering_provider.npi))
+        self._enc_payer.append(values.id(enc.payer.id))
+        small = self._small.id
+        for svc in services:
+            row = len(self._date)
+            self._date.append(svc.date.toordinal())
+            self._enc.append(e)
+            self._fam.append(small(svc.family))
+            self._region.append(small(svc.region))
+            self._purpose.append(small(svc.purpose))
+            self._target.append(small(svc.target))
+            self._stage.append(small(svc.stage))
+            self._codes.append(values.id(svc.codes))
+            self._auth.append(values.id(svc.authorization_number))
+            self._relief.append(_NO_RELIEF if svc.relief_percent is None else svc.relief_percent)
+            self._sites.append(values.id(svc.sites))
+            for k in keys:
+                rows = self._by_key.get(k)
+                if rows is None:
+                    rows = self._by_key[k] = array("i")
+                rows.append(row)
         self._sorted = False
 
     def __len__(self) -> int:
-        return len(self._services)
+        return len(self._date)
 
     def _ensure_sorted(self) -> None:
         if self._sorted:
             return
-        svc = self._services
-        for k, idxs in self._by_key.items():
-            idxs.sort(key=lambda i: svc[i].date)
-            self._dates[k] = [svc[i].date for i in idxs]
+        when = self._date.__getitem__
+        for k, rows in self._by_key.items():
+            # stable: services of one date keep the order they were added in
+            self._by_key[k] = array("i", sorted(rows, key=when))
         self._sorted = True
+
+    def _service(self, i: int) -> Service:
+        e = self._enc[i]
+        small = self._small.values
+        values = self._values.values
+        relief = self._relief[i]
+        return Service(
+            self._enc_id[e],
+            values[self._enc_practice[e]],
+            date.fromordinal(self._date[i]),
+            small[self._fam[i]],
+            small[self._region[i]],
+            small[self._purpose[i]],
+            None if isnan(relief) else relief,  # NaN: no relief recorded
+            small[self._target[i]],
+            small[self._stage[i]],
+            values[self._codes[i]],
+            values[self._auth[i]],
+            values[self._enc_npi[e]],
+            values[self._enc_payer[e]],
+            values[self._sites[i]] or (),
+        )
 
     def services(
         self,
@@ -263,29 +365,38 @@ class History:
     ) -> Iterator[Service]:
         """Services of this patient (any practice) with start < date <= end, oldest first."""
         self._ensure_sorted()
+        when = self._date.__getitem__
         seen: set[int] = set()
         picked: list[int] = []
         for k in identity_keys(patient):
-            idxs = self._by_key.get(k)
-            if not idxs:
+            rows = self._by_key.get(k[0] + "|" + k[1])
+            if not rows:
                 continue
-            dates = self._dates[k]
-            lo = 0 if start is None else bisect.bisect_right(dates, start)
-            hi = len(dates) if end is None else bisect.bisect_right(dates, end)
-            for i in idxs[lo:hi]:
+            lo = 0 if start is None else bisect.bisect_right(rows, start.toordinal(), key=when)
+            hi = len(rows) if end is None else bisect.bisect_right(rows, end.toordinal(), key=when)
+            for i in rows[lo:hi]:
                 if i not in seen:
                     seen.add(i)
                     picked.append(i)
-        picked.sort(key=lambda i: self._services[i].date)
+        picked.sort(key=when)
+        enc_ids = self._enc_id
         for i in picked:
-            s = self._services[i]
-            if exclude_encounter is not None and s.encounter_id == exclude_encounter:
+            if exclude_encounter is not None and enc_ids[self._enc[i]] == exclude_encounter:
                 continue
-            yield s
+            yield self._service(i)
 
     def patient_by_chart(self, chart_id: str) -> Patient | None:
-        return self.charts.get(chart_id.strip().upper())
+        row = self._charts.get(chart_id.strip().upper())
+        if row is None:
+            return None
+        pid, member_id, last, first, dob, sex = row
+        return Patient(id=pid, member_id=member_id, last_name=last, first_name=first, dob=dob, sex=sex)
 
     def latest_payer(self, patient: Patient) -> Payer | None:
-        found = [self.payers[k] for k in identity_keys(patient) if k in self.payers]
-        return max(found, key=lambda x: x[0])[1] if found else None
+        found = [
+            self._payers[k] for k in (a + "|" + b for a, b in identity_keys(patient)) if k in self._payers
+        ]
+        if not found:
+            return None
+        pid, plan, state, name = self._payer_table.values[max(found, key=lambda x: x[0])[1]]
+        return Payer(id=pid, plan=plan, state=state, name=name)

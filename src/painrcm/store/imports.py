@@ -45,6 +45,7 @@ from painrcm.store import models as m
 from painrcm.store import services
 from painrcm.store.boundaries import check_authorizations, check_encounter
 from painrcm.store.db import Database, is_busy
+from painrcm.store.histories import Book
 from painrcm.store.remits_on_claim import narrow_prevented_by
 from painrcm.x12.reader835 import read_835
 from painrcm.x12.reader837 import read_837
@@ -304,8 +305,10 @@ def _save_claims(
     if not scrub:
         return
     ticker.step(len(encs) - len(changed))
+    # the patients' histories and authorizations in a few queries for the whole file, not one per claim
+    book = Book.for_rows(s, engine, changed)
     for row in sorted(changed, key=lambda r: (r.date_of_service, r.id)):
-        services.scrub_row(s, row, engine, user_id)
+        services.scrub_row(s, row, engine, user_id, book=book)
         result.scrubbed += 1
         ticker.step()
 
@@ -791,8 +794,9 @@ def import_bytes(
     )
     if parsed.encounters and do_scrub:
         done = len(parsed.encounters) * 2 - len(changed)
+        book = Book.for_rows(s, engine, changed)  # the patients' histories in a few queries, not per claim
         for row in sorted(changed, key=lambda r: (r.date_of_service, r.id)):
-            services.scrub_row(s, row, engine, user_id)
+            services.scrub_row(s, row, engine, user_id, book=book)
             result.scrubbed += 1
             done += 1
             if progress and (done % PROGRESS_EVERY == 0 or done == total):
@@ -804,6 +808,7 @@ def import_bytes(
 # --- short transactions (background jobs) -------------------------------------------------------
 
 WRITE_ATTEMPTS = 8
+SCRUB_CHUNK = 200  # claims scrubbed per read session (one history fetch for their patients)
 IMPORT_LOCK = 0x70A1_2C01  # PostgreSQL advisory lock: one import writes at a time
 
 
@@ -927,23 +932,26 @@ def import_file(
 
     to_scrub: list[int] = _short(db, job_id, owner, write)
     done = total - len(to_scrub)
-    for pk in to_scrub:
+    for start in range(0, len(to_scrub), SCRUB_CHUNK):
+        computed: list[tuple[int, Any, Any]] = []
         with db.session() as rs:  # the engine's work: no write transaction open
-            row = rs.get(m.Encounter, pk)
-            if row is None:
-                continue
-            enc, run = services.compute_scrub(rs, row, engine)
+            rows = [r for pk in to_scrub[start : start + SCRUB_CHUNK] if (r := rs.get(m.Encounter, pk))]
+            book = Book.for_rows(rs, engine, rows)  # histories fetched per chunk, not per claim
+            for row in rows:
+                enc, run = services.scrub_stored(rs, row, engine, book)
+                computed.append((row.id, enc, run))
+        for pk, enc, run in computed:
 
-        def store(s: Session, pk: int = pk, enc: Any = enc, run: Any = run) -> None:
-            row = s.get(m.Encounter, pk)
-            if row is not None:
-                services.store_scrub(s, row, enc, run, user_id)
+            def store(s: Session, pk: int = pk, enc: Any = enc, run: Any = run) -> None:
+                row = s.get(m.Encounter, pk)
+                if row is not None:
+                    services.store_scrub(s, row, enc, run, user_id)
 
-        _short(db, job_id, owner, store)
-        result.scrubbed += 1
-        done += 1
-        if progress and (done % PROGRESS_EVERY == 0 or done == total):
-            progress(done, total)
+            _short(db, job_id, owner, store)
+            result.scrubbed += 1
+            done += 1
+            if progress and (done % PROGRESS_EVERY == 0 or done == total):
+                progress(done, total)
 
     def finish(s: Session) -> None:
         job = s.get(m.ImportJob, job_id)

@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from sqlalchemy import and_, delete, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
+from painrcm.history import History
 from painrcm.history.limits import standing
 from painrcm.labels import standing_state
 from painrcm.model import Patient
@@ -36,7 +37,9 @@ from painrcm.remit.explain import action_text
 from painrcm.scrub import Engine
 from painrcm.store import auth_usage, services
 from painrcm.store import models as m
+from painrcm.store.histories import Book, chunks
 from painrcm.store.scope import NotFound, can_see_practice, get_scoped, practice_ids
+from painrcm.store.watch import candidates, widest_window
 
 AUTH_STATES = ("expiring", "used_up", "pending", "denied", "active", "expired")
 AUTH_STATE_LABELS = {
@@ -325,16 +328,23 @@ class FrequencyRow:
         return d
 
 
-def _latest_encounters(s: Session, allowed: set[str] | None, on: date) -> dict[int, m.Encounter]:
-    """Each person's latest encounter (on or before `on`) in the practices covered."""
+@dataclass(frozen=True)
+class _Latest:
+    practice_id: str
+    payer_id: str
+
+
+def _latest_encounters(s: Session, allowed: set[str] | None, on: date) -> dict[int, _Latest]:
+    """Each person's latest encounter (on or before `on`) in the practices covered (its practice and
+    payer only: the documents are not read)."""
     q = (
-        select(m.Encounter)
+        select(m.Encounter.person_id, m.Encounter.practice_id, m.Encounter.payer_id)
         .where(_within(m.Encounter.practice_id, allowed), m.Encounter.date_of_service <= on)
         .order_by(m.Encounter.date_of_service, m.Encounter.id)
     )
-    latest: dict[int, m.Encounter] = {}
-    for row in s.scalars(q):
-        latest[row.person_id] = row
+    latest: dict[int, _Latest] = {}
+    for person_id, practice_id, payer_id in s.execute(q):
+        latest[person_id] = _Latest(practice_id, payer_id)
     return latest
 
 
@@ -353,10 +363,17 @@ def _patient(person: m.Person) -> Patient:
 
 
 def person_standing(
-    s: Session, engine: Engine, person: m.Person, payer: PayerModel, on: date, practice_id: str
+    s: Session,
+    engine: Engine,
+    person: m.Person,
+    payer: PayerModel,
+    on: date,
+    practice_id: str,
+    history: History | None = None,
 ) -> list[FrequencyRow]:
-    """One patient's limits that are used up or one session short, over every stored service."""
-    history = services.person_history(s, person, engine)
+    """One patient's limits that are used up or one session short, over every stored service
+    (`history`: the person's, fetched beforehand)."""
+    history = history if history is not None else services.person_history(s, person, engine)
     policy = engine.policies.for_payer(payer)
     out = []
     for st in standing(history, _patient(person), policy, on):
@@ -399,12 +416,21 @@ def frequency_watch(
     allowed = scope_for(s, user, practice)
     on = on or services.today()
     latest = _latest_encounters(s, allowed, on)
-    persons = {p.id: p for p in s.scalars(select(m.Person).where(m.Person.id.in_(latest)))} if latest else {}
+    # only the patients whose stored lines could reach a limit, their histories fetched together
+    hot = sorted(candidates(s, engine, latest, on))
+    persons: list[m.Person] = []
+    for part in chunks(hot):
+        persons += s.scalars(select(m.Person).where(m.Person.id.in_(part)))
+    # the standings ask about the limits' windows only: the encounters with a service in the widest
+    book = Book(s, engine, persons, window=widest_window(engine, on), auths=False)
+    payers: dict[str, PayerModel] = {}
     rows: list[FrequencyRow] = []
-    for person_id, enc in latest.items():
-        rows += person_standing(
-            s, engine, persons[person_id], _payer_model(s, enc.payer_id), on, enc.practice_id
-        )
+    for person in sorted(persons, key=lambda p: p.id):
+        enc = latest[person.id]
+        payer = payers.get(enc.payer_id)
+        if payer is None:
+            payer = payers[enc.payer_id] = _payer_model(s, enc.payer_id)
+        rows += person_standing(s, engine, person, payer, on, enc.practice_id, book.history(person))
     rows.sort(
         key=lambda r: (r.left, r.next_payable, r.practice_id, r.patient or "", r.limit_id, r.region or "")
     )

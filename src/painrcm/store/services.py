@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -19,6 +19,9 @@ from painrcm.scrub import Engine, scrub_encounter
 from painrcm.store import models as m
 from painrcm.store import versions
 from painrcm.store.db import defer_write
+
+if TYPE_CHECKING:
+    from painrcm.store.histories import Book
 
 
 def _key(k: tuple[str, str] | None) -> str | None:
@@ -243,6 +246,11 @@ def auth_log(s: Session, person: m.Person) -> AuthLog:
             or_(m.Authorization.person_id == person.id, m.Authorization.member_id == (person.member_id or ""))
         )
     ).all()
+    return auth_rows(rows)
+
+
+def auth_rows(rows: Iterable[m.Authorization]) -> AuthLog:
+    """Stored authorizations as the engine's authorization log."""
     return AuthLog.from_rows(
         (
             {
@@ -262,21 +270,41 @@ def auth_log(s: Session, person: m.Person) -> AuthLog:
     )
 
 
-def compute_scrub(s: Session, row: m.Encounter, engine: Engine) -> tuple[EncounterModel, ClaimResult]:
-    """Scrub a stored claim against everything the database knows of the patient (reads only)."""
-    enc = to_model(row)
-    person = s.get(m.Person, row.person_id)
-    assert person is not None
-    result = scrub_encounter(
-        enc, engine, history=person_history(s, person, engine), auths=auth_log(s, person), fix=True
-    )
-    return enc, result
-
-
-def store_scrub(
-    s: Session, row: m.Encounter, enc: EncounterModel, result: ClaimResult, user_id: int | None = None
+def scrub_row(
+    s: Session, row: m.Encounter, engine: Engine, user_id: int | None = None, book: Book | None = None
 ) -> m.ScrubRun:
-    """Keep a scrub's run and the claim's new status (and its coded lines, when it came without)."""
+    """Scrub a stored claim against everything the database knows of the patient; keep the run.
+    `book`: the patients' histories fetched beforehand for many claims (imports, re-scrubs)."""
+    enc, result = scrub_stored(s, row, engine, book)
+    return keep_run(s, row, enc, result, user_id, book)
+
+
+def scrub_stored(
+    s: Session, row: m.Encounter, engine: Engine, book: Book | None = None
+) -> tuple[EncounterModel, ClaimResult]:
+    """The scrub result of a stored claim (nothing written)."""
+    enc = to_model(row)
+    person = book.persons.get(row.person_id) if book is not None else None
+    person = person or s.get(m.Person, row.person_id)
+    assert person is not None
+    if book is not None and person.id in book.persons:
+        history, auths = book.history(person), book.auth_log(person)
+    else:
+        history, auths = person_history(s, person, engine), auth_log(s, person)
+    return enc, scrub_encounter(enc, engine, history=history, auths=auths, fix=True)
+
+
+def keep_run(
+    s: Session,
+    row: m.Encounter,
+    enc: EncounterModel,
+    result: ClaimResult,
+    user_id: int | None = None,
+    book: Book | None = None,
+    flush: bool = True,
+) -> m.ScrubRun:
+    """Store a scrub result as the claim's latest run (and the coded lines of a claim stored without).
+    `flush=False`: the caller flushes once for many claims."""
     run = m.ScrubRun(
         encounter_pk=row.id,
         status=result.status,
@@ -302,14 +330,24 @@ def store_scrub(
             "lines": [ln.model_dump(mode="json", exclude_none=True) for ln in result.lines],
         }
         row.lines = _lines(enc.model_copy(update={"lines": result.lines}))
-    s.flush()
+        if book is not None:
+            book.replaced(row)
+    if flush:
+        s.flush()
     return run
 
 
-def scrub_row(s: Session, row: m.Encounter, engine: Engine, user_id: int | None = None) -> m.ScrubRun:
-    """Scrub a stored claim against everything the database knows of the patient; keep the run."""
-    enc, result = compute_scrub(s, row, engine)
-    return store_scrub(s, row, enc, result, user_id)
+def compute_scrub(s: Session, row: m.Encounter, engine: Engine) -> tuple[EncounterModel, ClaimResult]:
+    """Scrub a stored claim against everything the database knows of the patient (reads only): the
+    imports scrub outside their write transactions with this, then keep the run with `store_scrub`."""
+    return scrub_stored(s, row, engine)
+
+
+def store_scrub(
+    s: Session, row: m.Encounter, enc: EncounterModel, result: ClaimResult, user_id: int | None = None
+) -> m.ScrubRun:
+    """Keep a scrub's run and the claim's new status (and its coded lines, when it came without)."""
+    return keep_run(s, row, enc, result, user_id)
 
 
 def latest_run(row: m.Encounter) -> m.ScrubRun | None:

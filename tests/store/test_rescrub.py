@@ -1,0 +1,228 @@
+"""`painrcm rescrub`: the open book re-scrubbed after a payer file changes, per claim what changed,
+on a local process pool and on two real RQ worker processes over Redis."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections import defaultdict
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from painrcm import synth
+from painrcm.scrub import Engine
+from painrcm.store import models as m
+from painrcm.store.db import Database
+from painrcm.store.histories import Book
+from painrcm.store.imports import import_bytes
+from painrcm.store.rescrub import Selection, partition, rescrub
+from painrcm.store.services import person_history
+
+REDIS_URL = os.environ.get("PAINRCM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+def database_url_of(db: Database) -> str:
+    return db.engine.url.render_as_string(hide_password=False)
+
+
+def _book(db: Database, engine: Engine) -> dict[str, set[str]]:
+    """Store a small book: practices, two years of history, 90 open claims (some with errors);
+    return each open claim's error edits by encounter ID."""
+    patients = synth.make_patients(30, 11)
+    start = synth.DEFAULT_START + timedelta(days=1)
+    past = synth.generate_history_dicts(150, 12, patients=patients, end=start, policies=engine.policies)
+    claims = synth.generate_encounters(90, 13, patients=patients, start=start, days=120, engine=engine)
+    for i, enc in enumerate(claims):
+        if i % 3 == 0 and enc.lines:
+            enc.lines.append(enc.lines[0].model_copy(deep=True))  # a repeated line: errors
+    docs = [e.model_dump(mode="json", by_alias=True, exclude_none=True) for e in claims]
+    with db.session() as s:
+        for p in synth.PRACTICES:
+            s.add(m.Practice(id=p["id"], name=p["name"], npi=p["npi"], kind=p["kind"], state=p["state"]))
+    for name, data, status in (("past.json", past, "history"), ("claims.json", docs, "open")):
+        with db.session() as s:
+            import_bytes(
+                s, engine, kind="encounters", data=json.dumps(data).encode(), file_name=name,
+                practice_id=None, user_id=None, work_status=status,
+            )  # fmt: skip
+    return _errors(db)
+
+
+def _errors(db: Database) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = defaultdict(set)
+    with db.session() as s:
+        latest = (
+            select(m.ScrubRun.encounter_pk, func.max(m.ScrubRun.id).label("run"))
+            .group_by(m.ScrubRun.encounter_pk)
+            .subquery()
+        )
+        q = (
+            select(m.Encounter.encounter_id, m.Encounter.payer_id, m.Finding.edit, m.Finding.severity)
+            .join(latest, latest.c.encounter_pk == m.Encounter.id)
+            .outerjoin(m.Finding, m.Finding.run_id == latest.c.run)
+            .where(m.Encounter.work_status == "open")
+        )
+        for eid, payer, edit, severity in s.execute(q):
+            out[f"{payer}/{eid}"]
+            if severity == "error":
+                out[f"{payer}/{eid}"].add(edit)
+    return dict(out)
+
+
+def _relax_medicare(home: Path, edits: set[str]) -> None:
+    """A payer file: MEDICARE claims no longer get these edits (as when a payer's rules change)."""
+    (home / "payers").mkdir(parents=True, exist_ok=True)
+    (home / "payers" / "medicare-relaxed.yaml").write_text(
+        "payer_ids: [MEDICARE]\nbase: medicare\nid: medicare_relaxed\n"
+        f"disabled_edits: [{', '.join(sorted(edits))}]\n"
+    )
+
+
+def _check(report, before: dict[str, set[str]], after: dict[str, set[str]], relaxed: set[str]) -> None:  # type: ignore[no-untyped-def]
+    """Medicare claims that had a relaxed edit's error report it resolved (and any error that now
+    shows instead: one problem, one finding); every other claim is unchanged and unreported."""
+    assert report.claims == len(before) == 90
+    changed = {f"MEDICARE/{c.claim_id}": c for c in report.changes}
+    assert any(k in changed for k in before)
+    for key, errs in before.items():
+        if key.startswith("MEDICARE/") and errs & relaxed:
+            c = changed[key]
+            assert {e.split()[0] for e in c.resolved_errors} >= errs & relaxed
+            assert {e.split()[0] for e in c.new_errors} <= after[key]
+            assert not after[key] & relaxed
+        else:
+            assert key not in changed and after[key] == errs
+
+
+def test_book_histories_match_one_query_per_person(db: Database, engine: Engine) -> None:
+    _book(db, engine)
+    with db.session() as s:
+        persons = list(s.scalars(select(m.Person)))
+        book = Book(s, engine, persons)
+        for p in persons:
+            patient = synth_patient(p)
+            want = list(person_history(s, p, engine).services(patient))
+            got = list(book.history(p).services(patient))
+            assert sorted(got, key=repr) == sorted(want, key=repr)
+
+
+def synth_patient(p: m.Person):  # type: ignore[no-untyped-def]
+    from painrcm.model import Patient
+
+    return Patient(member_id=p.member_id, last_name=p.last_name, first_name=p.first_name, dob=p.dob)
+
+
+def test_rescrub_on_a_local_pool_reports_resolved_errors(
+    db: Database, engine: Engine, database_url_of: str, _home: Path
+) -> None:
+    before = _book(db, engine)
+    medicare = {e for k, v in before.items() if k.startswith("MEDICARE/") for e in v}
+    assert medicare, "the book has Medicare claims with errors"
+    relaxed = set(sorted(medicare)[:2])
+    _relax_medicare(_home, relaxed)
+    report = rescrub(database_url_of, workers=2)
+    assert report.runner == "local" and len(report.worker_processes) == 2
+    _check(report, before, _errors(db), relaxed)
+    # nothing changed since: a second re-scrub reports no change
+    assert rescrub(database_url_of, workers=1).changes == []
+    # a selection: only the open claims with a line of one code
+    code = "64483"
+    with db.session() as s:
+        with_code = s.scalar(
+            select(func.count(func.distinct(m.ClaimLine.encounter_pk)))
+            .join(m.Encounter, m.Encounter.id == m.ClaimLine.encounter_pk)
+            .where(m.ClaimLine.code == code, m.Encounter.work_status == "open")
+        )
+    assert rescrub(database_url_of, Selection(codes=(code,)), workers=1).claims == with_code
+
+
+def test_partitions_keep_a_patients_claims_together() -> None:
+    claims = [(pk, pk % 7) for pk in range(100)]
+    parts = partition(claims, 4)
+    assert sorted(pk for p in parts for pk in p) == list(range(100))
+    owner = {pk: i for i, p in enumerate(parts) for pk in p}
+    for person in range(7):
+        assert len({owner[pk] for pk, who in claims if who == person}) == 1
+
+
+@pytest.fixture
+def redis_url() -> str:
+    from redis import Redis
+
+    try:
+        Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except Exception as e:  # noqa: BLE001
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis at {REDIS_URL} is unreachable ({e}); CI is set, so this is a failure")
+        pytest.skip(f"Redis at {REDIS_URL} is unreachable ({e})")
+    return REDIS_URL
+
+
+def test_rescrub_over_two_rq_workers(
+    db: Database,
+    engine: Engine,
+    database_url_of: str,
+    _home: Path,
+    redis_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from redis import Redis
+    from rq import Queue, Worker
+
+    before = _book(db, engine)
+    medicare = {e for k, v in before.items() if k.startswith("MEDICARE/") for e in v}
+    relaxed = set(sorted(medicare)[:2])
+    _relax_medicare(_home, relaxed)
+    queue = f"painrcm-rescrub-test-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("PAINRCM_RQ_QUEUE", queue)
+    rq_cli = Path(sys.executable).with_name("rq")
+    workers = [
+        subprocess.Popen(
+            [str(rq_cli), "worker", "--url", redis_url, "--name", f"{queue}-{i}", queue],
+            env=dict(os.environ),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for i in range(2)
+    ]
+    try:
+        conn = Redis.from_url(redis_url)
+        deadline = time.monotonic() + 60
+        while len(Worker.all(queue=Queue(queue, connection=conn))) < 2:
+            assert time.monotonic() < deadline, "the two rq workers did not start"
+            time.sleep(0.2)
+        report = rescrub(database_url_of, workers=2, redis_url=redis_url, timeout=300)
+    finally:
+        for w in workers:
+            w.terminate()
+        for w in workers:
+            w.wait(timeout=30)
+    assert report.runner == "rq"
+    # the partitions ran on the two workers (on a loaded machine one may take them all)
+    assert report.worker_processes and set(report.worker_processes) <= {f"{queue}-{i}" for i in range(2)}
+    _check(report, before, _errors(db), relaxed)
+
+
+def test_rescrub_command(db: Database, engine: Engine, database_url_of: str) -> None:
+    from typer.testing import CliRunner
+
+    from painrcm.cli import app
+
+    _book(db, engine)
+    r = CliRunner().invoke(app, ["rescrub", "--db", database_url_of, "--workers", "1"])
+    assert r.exit_code == 0, r.output
+    assert "re-scrubbed 90 open claims" in r.output and "0 changed" in r.output
+    r = CliRunner().invoke(app, ["rescrub", "--db", database_url_of, "--payer", "medicare", "--json"])
+    assert r.exit_code == 0 and json.loads(r.output)["claims"] == sum(
+        1 for k in _errors(db) if k.startswith("MEDICARE/")
+    )
+    r = CliRunner().invoke(app, ["rescrub", "--db", database_url_of, "--pair", "64483"])
+    assert r.exit_code == 2 and "COLUMN1,COLUMN2" in r.output
