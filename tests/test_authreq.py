@@ -32,6 +32,28 @@ def rfa(**kw: Any) -> dict[str, Any]:
     return planned({**RFA_CLAIM, "documentation": {"conservative_care_weeks": 12}, **kw})
 
 
+def commercial_esi() -> dict[str, Any]:
+    """A planned right L4-L5 transforaminal epidural for a commercial payer (which wants it authorized)."""
+    return planned(
+        {
+            "payer": COMMERCIAL,
+            "diagnoses": ["M54.16"],
+            "procedures": [
+                {
+                    "family": "epidural_transforaminal",
+                    "region": "lumbar",
+                    "levels": ["L4", "L5"],
+                    "laterality": "right",
+                    "imaging": "fluoroscopy",
+                    "images_stored": True,
+                    "medications": ["dexamethasone 10 mg"],
+                }
+            ],
+            "documentation": {"conservative_care_weeks": 8},
+        }
+    )
+
+
 def write(folder: Path, *records: dict[str, Any]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for r in records:
@@ -112,24 +134,7 @@ def test_missing_conservative_care_and_psych_evaluation_for_a_stimulator_implant
 
 
 def test_commercial_epidural_needs_authorization_and_the_answer_is_due_per_policy(tmp_path: Path) -> None:
-    esi = planned(
-        {
-            "payer": COMMERCIAL,
-            "diagnoses": ["M54.16"],
-            "procedures": [
-                {
-                    "family": "epidural_transforaminal",
-                    "region": "lumbar",
-                    "levels": ["L4", "L5"],
-                    "laterality": "right",
-                    "imaging": "fluoroscopy",
-                    "images_stored": True,
-                    "medications": ["dexamethasone 10 mg"],
-                }
-            ],
-            "documentation": {"conservative_care_weeks": 8},
-        }
-    )
+    esi = commercial_esi()
     code, doc = run(tmp_path, esi, "--history", str(write(tmp_path / "h")))
     assert doc["needs_authorization"] is True
     assert {s["code"]: s["needs_authorization"] for s in doc["services"]} == {"64483": True, "64484": True}
@@ -176,24 +181,7 @@ def test_bad_planned_file_is_a_located_error(tmp_path: Path) -> None:
 def test_the_request_goes_out_as_a_278_with_the_evidence_as_notes(tmp_path: Path) -> None:
     from painrcm.x12.x278 import read_278
 
-    esi = planned(
-        {
-            "payer": COMMERCIAL,
-            "diagnoses": ["M54.16"],
-            "procedures": [
-                {
-                    "family": "epidural_transforaminal",
-                    "region": "lumbar",
-                    "levels": ["L4", "L5"],
-                    "laterality": "right",
-                    "imaging": "fluoroscopy",
-                    "images_stored": True,
-                    "medications": ["dexamethasone 10 mg"],
-                }
-            ],
-            "documentation": {"conservative_care_weeks": 8},
-        }
-    )
+    esi = commercial_esi()
     f = tmp_path / "planned.json"
     f.write_text(json.dumps(esi), encoding="utf-8")
     out = tmp_path / "request.278"

@@ -5,6 +5,7 @@ are FHIR resources (`application/fhir+json`), errors an `OperationOutcome`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Request
@@ -36,6 +37,23 @@ def _out_of_scope(s: Session, auth: Auth, practice: str | None) -> JSONResponse 
     return None
 
 
+NO_PRACTICE = "no practice of yours matches the Claim's provider (or ?practice=)"
+
+
+def _answered(work: Callable[[], JSONResponse], not_found: str, where: str) -> JSONResponse:
+    """Run an endpoint's work; what it cannot take is a located OperationOutcome, never a 500."""
+    try:
+        return work()
+    except fm.FhirError as e:
+        return _answer(fm.error_outcome(e), 422)
+    except InputError as e:
+        return _problem("invalid", e.render(), 422, where)
+    except ar.BadDecision as e:
+        return _problem("business-rule", str(e), 422, where)
+    except NotFound:
+        return _problem("not-found", not_found, 404, None if where == "Claim" else f"{where}.request")
+
+
 @router.post("/Claim/$validate")
 def validate(
     request: Request,
@@ -49,17 +67,14 @@ def validate(
     `details.coding`, line as `Claim.item[n]`, the fix in `diagnostics`) and the edits not checked."""
     if (refused := _out_of_scope(s, auth, practice)) is not None:
         return refused
-    try:
+
+    def work() -> JSONResponse:
         enc = fm.claim_to_encounter(fm.parse(body), practice_id=practice)
         result = ar.validate_claim(s, auth.user, enc, request.app.state.engine, practice)
-    except fm.FhirError as e:
-        return _answer(fm.error_outcome(e), 422)
-    except InputError as e:
-        return _problem("invalid", e.render(), 422, "Claim")
-    except NotFound:
-        return _problem("not-found", "no practice of yours matches the Claim's provider (or ?practice=)", 404)
-    s.commit()
-    return _answer(fm.outcome_for(result))
+        s.commit()
+        return _answer(fm.outcome_for(result))
+
+    return _answered(work, NO_PRACTICE, "Claim")
 
 
 @router.post("/Claim/$submit")
@@ -74,20 +89,19 @@ def submit(
     still needs (one processNote per gap). The same request identifier again refreshes the evidence."""
     if (refused := _out_of_scope(s, auth, practice)) is not None:
         return refused
-    try:
+
+    def work() -> JSONResponse:
         parsed = fm.parse(body, want_use="preauthorization")
         enc = fm.claim_to_encounter(parsed, practice_id=practice)
         row, packet, created = ar.submit_request(
             s, auth.user, enc, request.app.state.engine, practice=practice, source="fhir"
         )
-    except fm.FhirError as e:
-        return _answer(fm.error_outcome(e), 422)
-    except InputError as e:
-        return _problem("invalid", e.render(), 422, "Claim")
-    except NotFound:
-        return _problem("not-found", "no practice of yours matches the Claim's provider (or ?practice=)", 404)
-    s.commit()
-    return _answer(fm.claim_response_for(parsed, packet, str(row.id), row.status), 201 if created else 200)
+        s.commit()
+        return _answer(
+            fm.claim_response_for(parsed, packet, str(row.id), row.status), 201 if created else 200
+        )
+
+    return _answered(work, NO_PRACTICE, "Claim")
 
 
 @router.post("/ClaimResponse")
@@ -101,7 +115,8 @@ def claim_response(
     request it names in `request.identifier`; an approval becomes an authorization on file."""
     if (refused := _out_of_scope(s, auth, practice)) is not None:
         return refused
-    try:
+
+    def work() -> JSONResponse:
         d = fm.decision_from_response(body)
         assert d.request_id is not None
         row = ar.record_decision(
@@ -118,25 +133,11 @@ def claim_response(
             practice=practice,
             source="fhir",
         )
-    except fm.FhirError as e:
-        return _answer(fm.error_outcome(e), 422)
-    except ar.BadDecision as e:
-        return _problem("business-rule", str(e), 422, "ClaimResponse")
-    except NotFound:
-        return _problem("not-found", "no request of yours has that identifier", 404, "ClaimResponse.request")
-    s.commit()
-    return _answer(
-        {
-            "resourceType": "OperationOutcome",
-            "issue": [
-                {
-                    "severity": "information",
-                    "code": "informational",
-                    "details": {
-                        "text": f"request {row.request_id} is now {row.status}"
-                        + (f" (authorization {row.auth_number})" if row.auth_number else "")
-                    },
-                }
-            ],
-        }
-    )
+        s.commit()
+        text = f"request {row.request_id} is now {row.status}"
+        if row.auth_number:
+            text += f" (authorization {row.auth_number})"
+        info = {"severity": "information", "code": "informational", "details": {"text": text}}
+        return _answer({"resourceType": "OperationOutcome", "issue": [info]})
+
+    return _answered(work, "no request of yours has that identifier", "ClaimResponse")
