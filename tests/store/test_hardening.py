@@ -115,12 +115,27 @@ def test_overlapping_imports_of_the_same_claims_end_with_per_claim_outcomes(
         if _round == 0:
             # 7 records each; the 6 shared ones added by whichever wrote first, unchanged for the other
             assert sorted(int(x.split(" added")[0].split(": ")[-1]) for x in msgs) == [1, 7], msgs
+            # and says per claim what happened: added by the job that wrote first, unchanged for the other
+            for d in shared:
+                said = sorted(line.split(": ", 1)[1] for x in msgs for line in x.splitlines()
+                              if line.startswith(f"{d['encounter_id']}: "))  # fmt: skip
+                assert said == ["added", "already imported, unchanged"], (d["encounter_id"], msgs)
         else:  # the same files again: nothing new (their jobs are done: the same file is not re-run)
             assert all("record(s)" in x for x in msgs), msgs
     with db.session() as s:
         eids = list(s.scalars(select(m.Encounter.encounter_id)))
     assert len(eids) == len(set(eids)) == 8
     assert _count(db, m.Person) == 8 - 2 + 1  # 6 own patients + Jane Doe of A-only and B-only
+    # a file changing one of them: that claim becomes a new version, the rest stay as they are
+    changed = [dict(d) for d in shared]
+    changed[0]["diagnoses"] = ["M54.17"]
+    job_id = create_job(db, "encounters", as_bytes(changed), "c.json", "P01", None)[0]
+    st = execute(db, job_id, engine=engine)
+    assert st is not None and st.status == "done", st
+    with db.session() as s:
+        msg = s.get(m.ImportJob, job_id).message or ""  # type: ignore[union-attr]
+    assert f"{shared[0]['encounter_id']}: new version" in msg.splitlines(), msg
+    assert f"{shared[1]['encounter_id']}: already imported, unchanged" in msg.splitlines(), msg
 
 
 def test_a_dead_workers_job_is_failed_and_the_file_imports_on_retry(db: Database, engine: Engine) -> None:

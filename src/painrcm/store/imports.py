@@ -78,6 +78,8 @@ class ImportResult:
     remittance_ids: list[int] = field(default_factory=list)
     authorization_ids: list[int] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # per claim of the file, in order: (claim ID, what happened to it)
+    outcomes: list[tuple[str, str]] = field(default_factory=list)
 
     def summary(self) -> str:
         if self.duplicate:
@@ -86,6 +88,14 @@ class ImportResult:
             f"{self.records} record(s): {self.added} added, {self.updated} updated, "
             f"{self.unchanged} unchanged" + (f", {self.scrubbed} scrubbed" if self.scrubbed else "")
         )
+
+
+def claim_outcomes(outcomes: list[tuple[str, str]], limit: int = 200) -> str:
+    """Each claim's outcome, kept with the import (one per line after the summary)."""
+    if not outcomes:
+        return ""
+    more = f"\n(and {len(outcomes) - limit} more)" if len(outcomes) > limit else ""
+    return "\nclaims:\n" + "\n".join(f"{cid}: {what}" for cid, what in outcomes[:limit]) + more
 
 
 def stored_notes(warnings: list[str], limit: int = 50) -> str:
@@ -254,8 +264,8 @@ def _store_claims(
         raise InputError(file, f"{place}.encounter_id" if json_places else place, msg)
     changed: list[m.Encounter] = []
     for enc, pid in zip(encs, practices, strict=True):
-        existed = s.scalars(
-            select(m.Encounter.id).where(
+        existed = s.execute(
+            select(m.Encounter.id, m.Encounter.work_status).where(
                 m.Encounter.practice_id == pid, m.Encounter.encounter_id == enc.encounter_id
             )
         ).first()
@@ -265,12 +275,22 @@ def _store_claims(
         result.encounter_pks.append(row.id)
         if not did:
             result.unchanged += 1
+            result.outcomes.append((enc.encounter_id, "already imported, unchanged"))
         else:
             changed.append(row)
             if existed is None:
                 result.added += 1
+                result.outcomes.append((enc.encounter_id, "added"))
             else:
                 result.updated += 1
+                result.outcomes.append(
+                    (
+                        enc.encounter_id,
+                        "corrected claim (it had been submitted)"
+                        if existed.work_status == "submitted"
+                        else "new version",
+                    )
+                )
         ticker.step()
     return changed
 
@@ -719,7 +739,8 @@ def _write_records(
 
 def _finish(s: Session, job: m.ImportJob, result: ImportResult, user_id: int | None) -> None:
     job.status, job.done, job.total = "done", result.records, result.records
-    job.message, job.finished_at = result.summary() + stored_notes(result.warnings), datetime.now(UTC)
+    job.message = result.summary() + claim_outcomes(result.outcomes) + stored_notes(result.warnings)
+    job.finished_at = datetime.now(UTC)
     services.audit(
         s,
         user_id,
