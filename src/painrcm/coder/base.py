@@ -92,10 +92,8 @@ def code_for(
     """The one code of the table with these facts (the table is the single source of codes)."""
     hits = [
         c.code
-        for c in ref.codes.values()
-        if c.family == family
-        and (region is None or c.region == region)
-        and all(getattr(c, k) == v for k, v in facts.items())
+        for c in ref.codes_by_family.get(family, ())
+        if (region is None or c.region == region) and all(getattr(c, k) == v for k, v in facts.items())
     ]
     if len(hits) != 1:
         raise LookupError(f"code table has {len(hits)} codes for {family} {region} {facts}")

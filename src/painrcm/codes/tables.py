@@ -451,6 +451,14 @@ class Reference:
     def info(self, code: str) -> CodeInfo | None:
         return self.codes.get(code)
 
+    @functools.cached_property
+    def codes_by_family(self) -> dict[str | None, list[CodeInfo]]:
+        """The code table's entries per family, in table order (the coder picks codes by family)."""
+        out: dict[str | None, list[CodeInfo]] = {}
+        for c in self.codes.values():
+            out.setdefault(c.family, []).append(c)
+        return out
+
     def known(self, code: str, dos: date) -> bool:
         """A code painrcm's table knows on `dos`, or any code in the loaded CMS files (a fee-schedule
         code without pain-specific rules is a valid code, never an unknown one)."""
