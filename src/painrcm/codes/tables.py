@@ -353,11 +353,15 @@ class _Leaves(AbstractSet[str]):
 
     def __init__(self, all_codes: frozenset[str]) -> None:
         self._all = all_codes
+        self._known: dict[str, bool] = {}  # answers so far (at most one per code of the set)
 
     def __contains__(self, code: object) -> bool:
         if not isinstance(code, str) or code not in self._all:
             return False
-        return not any(code + ch in self._all for ch in self._ALNUM)
+        leaf = self._known.get(code)
+        if leaf is None:
+            leaf = self._known[code] = not any(code + ch in self._all for ch in self._ALNUM)
+        return leaf
 
     @functools.cached_property
     def _sorted(self) -> tuple[str, ...]:
