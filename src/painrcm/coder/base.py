@@ -90,6 +90,17 @@ def code_for(
     ref: Reference, *, family: str | None, region: RegionGroup | None = None, **facts: object
 ) -> str:
     """The one code of the table with these facts (the table is the single source of codes)."""
+    key = (family, region, *sorted(facts.items()))
+    memo = ref.code_for_memo
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = _code_for(ref, family, region, facts)
+    return found
+
+
+def _code_for(
+    ref: Reference, family: str | None, region: RegionGroup | None, facts: dict[str, object]
+) -> str:
     hits = [
         c.code
         for c in ref.codes_by_family.get(family, ())

@@ -456,6 +456,11 @@ class Reference:
         return self.codes.get(code)
 
     @functools.cached_property
+    def code_for_memo(self) -> dict[tuple[object, ...], str]:
+        """The coder's answers so far (`painrcm.coder.base.code_for`): the same facts, the same code."""
+        return {}
+
+    @functools.cached_property
     def codes_by_family(self) -> dict[str | None, list[CodeInfo]]:
         """The code table's entries per family, in table order (the coder picks codes by family)."""
         out: dict[str | None, list[CodeInfo]] = {}
