@@ -10,7 +10,7 @@ from typing import Any
 from painrcm.coder import code_encounter
 from painrcm.codes.tables import Reference
 from painrcm.edits import CATALOGUE
-from painrcm.edits.base import ClaimContext, Edit, FixOp, Hit, Skip, apply_fixes
+from painrcm.edits.base import Check, ClaimContext, Edit, FixOp, Hit, Skip, apply_fixes
 from painrcm.model import ClaimResult, Encounter, Finding, Line, NotChecked, Severity, status_of
 from painrcm.policy.loader import PolicyBook
 from painrcm.policy.schema import Policy
@@ -39,24 +39,28 @@ _NO_AUTH_LOG = "no authorization log supplied (--auths)"
 
 
 @functools.cache
-def _plan(disabled: tuple[str, ...], history: bool) -> tuple[tuple[Edit, NotChecked | None], ...]:
-    """The edits a policy runs, in catalogue order, each with its not_checked entry when it is
-    skipped for want of a history (decided once per policy, not per claim)."""
+def _plan(
+    disabled: tuple[str, ...], history: bool
+) -> tuple[tuple[Edit, Check, NotChecked | None, bool], ...]:
+    """The edits a policy runs, in catalogue order, each with its check, its not_checked entry when it
+    is skipped for want of a history, and whether it needs the authorization log (decided once per
+    policy, not per claim)."""
     off = set(disabled)
-    return tuple(
-        (edit, _skipped(edit.id, _NO_HISTORY) if not history and edit.id in HISTORY_EDITS else None)
-        for edit in CATALOGUE.values()
-        if edit.id not in off
-    )
+    plan = []
+    for edit in CATALOGUE.values():
+        if edit.id in off:
+            continue
+        if edit.fn is None:
+            raise RuntimeError(f"{edit.id} has no check")
+        skip = _skipped(edit.id, _NO_HISTORY) if not history and edit.id in HISTORY_EDITS else None
+        plan.append((edit, edit.fn, skip, edit.id in AUTH_LOG_EDITS))
+    return tuple(plan)
 
 
 @functools.lru_cache(maxsize=4096)
 def _skipped(edit_id: str, reason: str) -> NotChecked:
     # results share these entries: the same edit skipped for the same reason on many claims
     return NotChecked.model_construct(edit=edit_id, reason=reason)
-
-
-_AUTH_LOG_EDITS = frozenset(AUTH_LOG_EDITS)
 
 
 def _evaluate(
@@ -67,18 +71,18 @@ def _evaluate(
     hits: list[tuple[Edit, Hit]] = []
     skipped: list[NotChecked] = []
     needs_log = auths is None and (enc.authorization_number or any(ln.authorization_number for ln in lines))
-    for edit, skip in _plan(tuple(policy.disabled_edits), history is not None):
+    for edit, check, skip, log_edit in _plan(tuple(policy.disabled_edits), history is not None):
         if skip is not None:
             skipped.append(skip)
             continue
-        if needs_log and edit.id in _AUTH_LOG_EDITS:
+        if needs_log and log_edit:
             skipped.append(_skipped(edit.id, _NO_AUTH_LOG))
             continue
-        for outcome in edit.run(ctx):
-            if isinstance(outcome, Skip):
+        for outcome in check(ctx):
+            if type(outcome) is Skip:
                 skipped.append(_skipped(edit.id, outcome.reason))
             else:
-                hits.append((edit, outcome))
+                hits.append((edit, outcome))  # type: ignore[arg-type]
     return hits, _dedupe(skipped)
 
 

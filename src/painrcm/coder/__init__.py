@@ -201,8 +201,11 @@ def code_encounter(enc: Encounter, reference: Reference, policy: Policy) -> list
         out.append(
             ln.model_copy(update={"diagnosis_pointers": list(range(1, min(4, len(enc.diagnoses)) + 1))})
         )
+    pointers: dict[str | None, list[int]] = {}  # the same for every line of a family
     for ln, fam in zip(lines, families, strict=True):
-        out.append(ln.model_copy(update={"diagnosis_pointers": _pointers(ln, fam, enc, policy)}))
+        if fam not in pointers:
+            pointers[fam] = _pointers(ln, fam, enc, policy)
+        out.append(ln.model_copy(update={"diagnosis_pointers": list(pointers[fam])}))
     for ln in drug_lines:
         out.append(ln.model_copy(update={"diagnosis_pointers": [1]}))
     return out

@@ -90,12 +90,21 @@ def code_for(
     ref: Reference, *, family: str | None, region: RegionGroup | None = None, **facts: object
 ) -> str:
     """The one code of the table with these facts (the table is the single source of codes)."""
+    key = (family, region, *sorted(facts.items()))
+    memo = ref.code_for_memo
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = _code_for(ref, family, region, facts)
+    return found
+
+
+def _code_for(
+    ref: Reference, family: str | None, region: RegionGroup | None, facts: dict[str, object]
+) -> str:
     hits = [
         c.code
-        for c in ref.codes.values()
-        if c.family == family
-        and (region is None or c.region == region)
-        and all(getattr(c, k) == v for k, v in facts.items())
+        for c in ref.codes_by_family.get(family, ())
+        if (region is None or c.region == region) and all(getattr(c, k) == v for k, v in facts.items())
     ]
     if len(hits) != 1:
         raise LookupError(f"code table has {len(hits)} codes for {family} {region} {facts}")

@@ -34,8 +34,10 @@ def sessions(procs: list[Procedure]) -> list[tuple[list[int], list[Procedure]]]:
     one session; every other entry is its own (the caller merges a left and a right twin)."""
     out: list[tuple[list[int], list[Procedure]]] = []
     seen: dict[tuple[str, str], int] = {}
+    # one level-family entry is its own session: its key is needed only to meet another entry's
+    grouped = sum(p.family in LEVEL_FAMILIES for p in procs) > 1
     for i, p in enumerate(procs):
-        if p.family in LEVEL_FAMILIES:
+        if grouped and p.family in LEVEL_FAMILIES:
             key = session_key(p)
             if key in seen:
                 out[seen[key]][0].append(i)
@@ -122,7 +124,7 @@ def code_session(procs: list[Procedure], indices: list[int], ctx: CodingContext)
 
 
 def has_ultrasound_codes(ctx: CodingContext, family: str) -> bool:
-    return any(c.family == family and c.guidance == "ultrasound" for c in ctx.reference.codes.values())
+    return any(c.guidance == "ultrasound" for c in ctx.reference.codes_by_family.get(family, ()))
 
 
 def code_one(proc: Procedure, index: int, ctx: CodingContext) -> list[Service]:

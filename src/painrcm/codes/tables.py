@@ -353,11 +353,15 @@ class _Leaves(AbstractSet[str]):
 
     def __init__(self, all_codes: frozenset[str]) -> None:
         self._all = all_codes
+        self._known: dict[str, bool] = {}  # answers so far (at most one per code of the set)
 
     def __contains__(self, code: object) -> bool:
         if not isinstance(code, str) or code not in self._all:
             return False
-        return not any(code + ch in self._all for ch in self._ALNUM)
+        leaf = self._known.get(code)
+        if leaf is None:
+            leaf = self._known[code] = not any(code + ch in self._all for ch in self._ALNUM)
+        return leaf
 
     @functools.cached_property
     def _sorted(self) -> tuple[str, ...]:
@@ -450,6 +454,19 @@ class Reference:
 
     def info(self, code: str) -> CodeInfo | None:
         return self.codes.get(code)
+
+    @functools.cached_property
+    def code_for_memo(self) -> dict[tuple[object, ...], str]:
+        """The coder's answers so far (`painrcm.coder.base.code_for`): the same facts, the same code."""
+        return {}
+
+    @functools.cached_property
+    def codes_by_family(self) -> dict[str | None, list[CodeInfo]]:
+        """The code table's entries per family, in table order (the coder picks codes by family)."""
+        out: dict[str | None, list[CodeInfo]] = {}
+        for c in self.codes.values():
+            out.setdefault(c.family, []).append(c)
+        return out
 
     def known(self, code: str, dos: date) -> bool:
         """A code painrcm's table knows on `dos`, or any code in the loaded CMS files (a fee-schedule

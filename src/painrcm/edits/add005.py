@@ -65,7 +65,10 @@ def _facet_addon_pairs(ctx: ClaimContext) -> list[tuple[CodeInfo, CodeInfo]]:
 
 @EDIT.check
 def check(ctx: ClaimContext) -> Iterator[Outcome]:
+    billed = {ln.code for ln in ctx.lines}
     for c2, c3 in _facet_addon_pairs(ctx):
+        if c2.code not in billed and c3.code not in billed:
+            continue  # both checks below start from a line of c3 or of c2
         primaries = set(c2.addon_of)
 
         def on(code_set: set[str], day: date, sides: frozenset[str]) -> list[int]:

@@ -230,8 +230,12 @@ class ClaimContext:
     def info(self, i: int) -> CodeInfo | None:
         return self.infos[i]
 
+    @functools.cached_property
+    def _indexed(self) -> list[tuple[int, Line, CodeInfo | None]]:
+        return list(zip(range(len(self.lines)), self.lines, self.infos, strict=True))
+
     def indexed(self) -> Iterator[tuple[int, Line, CodeInfo | None]]:
-        return zip(range(len(self.lines)), self.lines, self.infos, strict=True)
+        return iter(self._indexed)
 
     def same_day(self, i: int, j: int) -> bool:
         return self.line_dos(i) == self.line_dos(j)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 
 # Service dates before this are not plausible for a claim painrcm scrubs (5010 claims, ICD-10 era
@@ -9,6 +10,7 @@ from datetime import date
 EARLIEST_SERVICE = date(2000, 1, 1)
 
 
+@functools.lru_cache(maxsize=4096)  # a practice's few NPIs recur on every claim
 def npi_problem(npi: str) -> str | None:
     """Why ``npi`` is not a valid NPI (10 digits, Luhn check digit over the prefix 80840), or None."""
     if len(npi) != 10 or not (npi.isascii() and npi.isdigit()):

@@ -62,9 +62,14 @@ def _regions(g: Group) -> set[RegionGroup] | None:
 def groups_of(procs: list[Procedure]) -> list[Group]:
     out: list[Group] = []
     by_session: dict[tuple[str, str], Group] = {}
+    # a lone level-family entry is its own group: its session key only matters to meet another entry's
+    grouped = sum(p.family in LEVEL_FAMILIES for p in procs) > 1
     for p in procs:
         if p.family in LEVEL_FAMILIES:
             # one session of a level family, whatever the sides of its entries (RULES.md section 1)
+            if not grouped:
+                out.append(Group([p], sides=proc_sides(p)))
+                continue
             skey = session_key(p)
             if skey in by_session:
                 g = by_session[skey]

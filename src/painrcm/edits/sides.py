@@ -54,6 +54,15 @@ def note_lines(ctx: ClaimContext, i: int) -> list[Line] | None:
     if not level_family(info) or ctx.line_dos(i) != ctx.dos:
         return None
     assert info is not None
+    # the same for every line of the family and region: coded once per claim (several edits ask)
+    key = ("note_lines", info.family, info.region)
+    if key not in ctx.memo:
+        ctx.memo[key] = _note_lines(ctx, info)
+    found: list[Line] | None = ctx.memo[key]
+    return None if found is None else list(found)
+
+
+def _note_lines(ctx: ClaimContext, info: CodeInfo) -> list[Line] | None:
     procs = [p for p in ctx.procedures if p.family.value == info.family]
     if not procs:
         return None
