@@ -534,9 +534,7 @@ def x12_money(value: str) -> Decimal | None:
     if not (v.isascii() and v.replace(".", "", 1).isdigit()) and _R.fullmatch(value) is None:
         return None
     d = Decimal(value)
-    if d and not (1e-300 < abs(float(d)) < 1e300):
-        return None
-    return d
+    return d if abs(float(d)) != float("inf") else None
 
 
 def constructor(cls: type[_M]) -> Callable[..., _M]:
