@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -104,7 +105,7 @@ def _indicators() -> Mapping[str, tuple[str, str, str]]:
     return _FeeScheduleIndicators(load_reference().mpfs)
 
 
-def _money(x: float | None) -> str:
+def _money(x: Decimal | float | None) -> str:
     return "" if x is None else f"{x:,.2f}"
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -44,7 +45,7 @@ def test_medicare_part_a_plb_reconciles() -> None:
     text, name = sample("linuxforhealth/medicare-part-a.835")
     rem = read_835(text, name).remittances[0]
     assert rem.payment == 150000.0
-    assert [p.amount for p in rem.provider_adjustments] == [-1.27]
+    assert [p.amount for p in rem.provider_adjustments] == [Decimal("-1.27")]
     assert rem.claims[1].remarks[0].kind == "MOA" and rem.claims[1].remarks[0].codes == ["MA02"]
     rep = explain_remittance(rem)
     assert rep.reconciliation.expected_payment == 150000.0 and rep.reconciliation.balanced

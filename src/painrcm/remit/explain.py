@@ -11,23 +11,29 @@ dropped; so are reversals (CLP02 = 22).
 Reconciliation: the sum of claim payments (CLP04) minus provider-level adjustments (PLB, a positive
 amount is money taken back) must equal the payment BPR02; every claim must balance (CLP03 minus all
 CAS amounts = CLP04) and every line (SVC02 minus its CAS amounts = SVC03). Differences are flags.
+
+Money is exact: amounts are Decimals as the 835 writes them, sums are exact, and a remittance that
+balances in decimal never gets a warning made by binary floating point; JSON shows them as numbers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Final, Literal
 
 from pydantic import BaseModel, Field
 
 from painrcm.model import Encounter
 from painrcm.remit.codes import Action, CodeInfo, carc, rarc
-from painrcm.x12.remit_model import Adjustment, RemitClaim, Remittance, ServiceLine
+from painrcm.x12.remit_model import Adjustment, Money, RemitClaim, Remittance, ServiceLine
 from painrcm.x12.segments import no_gc
 
 ERA_SCHEMA: Final = "painrcm.era/1"
-CENT = 0.005
+CENT: Final = Decimal("0.005")  # under half a cent is no money (a paid-in-full tolerance)
+ZERO: Final = Decimal(0)
+_CENTS: Final = Decimal("0.01")
 
 # Which next action wins when a line has several adjustments (first = most urgent).
 _ACTION_PRIORITY: dict[str, int] = {
@@ -52,7 +58,7 @@ class ExplainedAdjustment(BaseModel):
     group: str
     reason: str
     code: str = Field(description="group-reason, e.g. CO-97")
-    amount: float
+    amount: Money
     quantity: float | None = None
     known: bool
     explanation: str
@@ -77,9 +83,9 @@ class LineMatch(BaseModel):
 
 
 class Underpayment(BaseModel):
-    expected_allowed: float
+    expected_allowed: Money
     basis: str
-    shortfall: float
+    shortfall: Money
     flagged: bool
 
 
@@ -90,11 +96,11 @@ class ExplainedLine(BaseModel):
     date_of_service: date | None
     units: float | None
     control_number: str | None
-    billed: float
-    allowed: float
+    billed: Money
+    allowed: Money
     allowed_source: Literal["AMT*B6", "computed"]
-    paid: float
-    patient_responsibility: float
+    paid: Money
+    patient_responsibility: Money
     adjustments: list[ExplainedAdjustment]
     remarks: list[ExplainedRemark]
     explanation: str
@@ -115,9 +121,9 @@ class ExplainedClaim(BaseModel):
     status: str
     status_text: str
     reversal: bool
-    billed: float
-    paid: float
-    patient_responsibility: float | None
+    billed: Money
+    paid: Money
+    patient_responsibility: Money | None
     payer_claim_number: str | None
     adjustments: list[ExplainedAdjustment]
     remarks: list[ExplainedRemark]
@@ -134,14 +140,14 @@ class ProviderAdjustmentOut(BaseModel):
     provider_id: str
     reason: str
     reference: str | None
-    amount: float
+    amount: Money
 
 
 class Reconciliation(BaseModel):
-    claims_paid: float
-    provider_adjustments: float
-    expected_payment: float = Field(description="sum of CLP04 minus sum of PLB amounts")
-    payment: float = Field(description="BPR02")
+    claims_paid: Money
+    provider_adjustments: Money
+    expected_payment: Money = Field(description="sum of CLP04 minus sum of PLB amounts")
+    payment: Money = Field(description="BPR02")
     balanced: bool
 
 
@@ -163,7 +169,7 @@ class EraReport(BaseModel):
     payee_id: str | None
     trace_number: str | None
     payment_date: date | None
-    payment: float
+    payment: Money
     claims: list[ExplainedClaim]
     provider_adjustments: list[ProviderAdjustmentOut]
     reconciliation: Reconciliation
@@ -173,8 +179,18 @@ class EraReport(BaseModel):
     flags: list[str] = Field(default_factory=list)
 
 
-def _r(x: float) -> float:
-    return round(x + 0.0, 2)
+def _r(x: Decimal | int) -> Decimal:
+    """Exact money rounded to the cent (half up), as every amount shown is."""
+    return Decimal(x).quantize(_CENTS, rounding=ROUND_HALF_UP)
+
+
+def cents(x: Decimal | int) -> Decimal:
+    """Public name of the cent rounding (used by the underpayment check)."""
+    return _r(x)
+
+
+def _sum(values: Iterable[Decimal]) -> Decimal:
+    return sum(values, ZERO)
 
 
 def explain_adjustment(adj: Adjustment) -> ExplainedAdjustment:
@@ -231,17 +247,17 @@ def explain_remark(code: str) -> ExplainedRemark:
 
 
 def _decide(
-    adjs: Sequence[ExplainedAdjustment], remarks: Sequence[ExplainedRemark], paid: float, billed: float
+    adjs: Sequence[ExplainedAdjustment], remarks: Sequence[ExplainedRemark], paid: Decimal, billed: Decimal
 ) -> tuple[Action, str, list[str]]:
     """The next action for a set of adjustments and remarks, with its detail and the preventing edits."""
-    candidates: list[tuple[int, float, Action, str]] = []
+    candidates: list[tuple[int, Decimal, Action, str]] = []
     for a in adjs:
         if a.amount == 0:
             continue
         candidates.append((_ACTION_PRIORITY[a.action], -abs(a.amount), a.action, f"{a.code}: {a.send}"))
     for rm in remarks:
         if rm.action in ("correct_and_resubmit", "appeal"):
-            candidates.append((_ACTION_PRIORITY[rm.action], 0.0, rm.action, f"{rm.code}: {rm.send}"))
+            candidates.append((_ACTION_PRIORITY[rm.action], ZERO, rm.action, f"{rm.code}: {rm.send}"))
     prevented: list[str] = []
     items: list[ExplainedAdjustment | ExplainedRemark] = [*adjs, *remarks]
     for item in items:
@@ -260,9 +276,9 @@ def _decide(
 
 
 def _summary(
-    paid: float,
-    billed: float,
-    allowed: float,
+    paid: Decimal,
+    billed: Decimal,
+    allowed: Decimal,
     adjs: Sequence[ExplainedAdjustment],
     remarks: Sequence[ExplainedRemark],
 ) -> str:
@@ -285,16 +301,16 @@ def _summary(
 def _line_explained(line: ServiceLine, claim: RemitClaim) -> ExplainedLine:
     adjs = [explain_adjustment(a) for a in line.adjustments]
     remarks = [explain_remark(c) for c in line.remarks]
-    pr = _r(sum(a.amount for a in line.adjustments if a.group == "PR"))
+    pr = _sum(a.amount for a in line.adjustments if a.group == "PR")
     source: Literal["AMT*B6", "computed"]
     if line.allowed is not None:
         allowed, source = line.allowed, "AMT*B6"
     else:
-        allowed, source = _r(line.paid + pr), "computed"
+        allowed, source = line.paid + pr, "computed"
     action, detail, prevented = _decide(adjs, remarks, line.paid, line.billed)
     if claim.is_reversal:
         action, detail = "no_action", "Reversal of an earlier payment: post it against the original claim."
-    balanced = abs(line.billed - sum(a.amount for a in line.adjustments) - line.paid) < CENT
+    balanced = line.billed - _sum(a.amount for a in line.adjustments) == line.paid
     return ExplainedLine(
         segment=line.segment,
         code=line.code,
@@ -341,13 +357,11 @@ def _claim_explained(claim: RemitClaim) -> ExplainedClaim:
                 ln.next_action, ln.next_action_detail = barred.action, f"{barred.code}: {barred.send}"
         if action == "appeal":
             action, detail = barred.action, f"{barred.code}: {barred.send}"
-    all_adj = sum(a.amount for a in claim.adjustments) + sum(
-        a.amount for ln in claim.lines for a in ln.adjustments
-    )
-    balanced = abs(claim.billed - all_adj - claim.paid) < CENT
+    claim_adj = _sum(a.amount for a in claim.adjustments)
+    all_adj = claim_adj + _sum(a.amount for ln in claim.lines for a in ln.adjustments)
+    balanced = claim.billed - all_adj == claim.paid
     if claim.lines:
-        claim_adj = sum(a.amount for a in claim.adjustments)
-        balanced = balanced and abs(sum(ln.paid for ln in claim.lines) - claim_adj - claim.paid) < CENT
+        balanced = balanced and _sum(ln.paid for ln in claim.lines) - claim_adj == claim.paid
     text = f"Claim {claim.status_text}: paid {claim.paid:.2f} of {claim.billed:.2f} billed."
     if adjs:
         text += " " + " ".join(f"{a.code} {a.amount:.2f}: {a.explanation}" for a in adjs)
@@ -468,10 +482,10 @@ def _explain(rem: Remittance, encounters: Sequence[Encounter] | None) -> EraRepo
     unmatched: list[UnmatchedLine] = []
     if encounters is not None:
         _match(claims, rem.claims, encounters, unmatched)
-    claims_paid = _r(sum(c.paid for c in rem.claims))
-    plb = _r(sum(p.amount for p in rem.provider_adjustments))
-    expected = _r(claims_paid - plb)
-    balanced = abs(expected - rem.payment) < CENT
+    claims_paid = _sum(c.paid for c in rem.claims)
+    plb = _sum(p.amount for p in rem.provider_adjustments)
+    expected = claims_paid - plb
+    balanced = expected == rem.payment
     if not balanced:
         flags.append(
             f"payment does not reconcile: claims paid {claims_paid:.2f} minus provider adjustments "

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from importlib import resources
 
+from painrcm.remit.explain import cents
 from painrcm.remit.underpay import FeeSchedule, Indicators, Rate
 
 EDITION = "RVU24C"
@@ -35,11 +37,13 @@ def _text() -> str:
     raise FileNotFoundError("no packaged MPFS RVU table")
 
 
-def _float(value: str | None) -> float | None:
+def _float(value: str | None) -> Decimal | None:
+    """An exact number from the table (RVUs and the conversion factor are decimal text)."""
     try:
-        return float((value or "").strip())
-    except ValueError:
+        d = Decimal((value or "").strip())
+    except InvalidOperation:
         return None
+    return d if d.is_finite() else None
 
 
 @lru_cache(maxsize=1)
@@ -60,7 +64,7 @@ def national_schedule() -> tuple[FeeSchedule, Indicators]:
             continue
         if nonfac == 0 and fac == 0:
             continue  # not priced nationally (carrier priced, bundled, not valid for Medicare)
-        rates[(code, modifier)] = Rate(facility=round(fac * cf, 2), nonfacility=round(nonfac * cf, 2))
+        rates[(code, modifier)] = Rate(facility=cents(fac * cf), nonfacility=cents(nonfac * cf))
         if not modifier:
             indicators[code] = (
                 (row.get("mult_proc") or "").strip().rstrip("*"),

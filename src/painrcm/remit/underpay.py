@@ -13,21 +13,24 @@ Expected allowed amount of a line (file format: docs/fee-schedule.md):
   (``max(abs_tolerance, rel_tolerance * expected)``); a flagged line whose next action was "write off",
   "no action" or "bill the patient" becomes "appeal" (the underpayment), unless the claim has no appeal rights (MA130). Denied lines (nothing allowed) are not called
   underpaid: the denial explains them.
+
+Money is exact: rates are Decimals, a rate times units (or a percentage) is rounded to the cent half
+up, and the shortfall is expected minus allowed, exact to the cent.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from importlib import resources
 
 from painrcm.errors import InputError
 from painrcm.model import Encounter
-from painrcm.remit.explain import EraReport, ExplainedLine, Underpayment, appeal_barred
+from painrcm.remit.explain import ZERO, EraReport, ExplainedLine, Underpayment, appeal_barred, cents
 
 FACILITY_POS = frozenset(
     {"19", "21", "22", "23", "24", "26", "31", "34", "41", "42", "51", "52", "53", "56", "61"}
@@ -39,10 +42,23 @@ UNDERPAID_APPEAL = ("write_off", "no_action", "bill_patient")
 Indicators = Mapping[str, tuple[str, str, str]]
 
 
+def to_money(value: Decimal | float | str) -> Decimal:
+    """An exact amount: a float (from a Float column) by its shortest repr, so 0.1 is Decimal('0.1')."""
+    if isinstance(value, Decimal):
+        return value
+    return Decimal(repr(value) if isinstance(value, float) else value)
+
+
 @dataclass(frozen=True, slots=True)
 class Rate:
-    facility: float
-    nonfacility: float
+    """Rate per unit in dollars (exact; floats given are read by their shortest repr)."""
+
+    facility: Decimal
+    nonfacility: Decimal
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "facility", to_money(self.facility))
+        object.__setattr__(self, "nonfacility", to_money(self.nonfacility))
 
 
 @dataclass(slots=True)
@@ -76,15 +92,15 @@ def parse_fee_schedule(text: str, file: str) -> FeeSchedule:
         if not code:
             raise InputError(file, f"row {n}, column code", "a CPT/HCPCS code is required")
         mod = row.get("modifier", "").upper()
-        vals: list[float] = []
+        vals: list[Decimal] = []
         for col in ("facility_rate", "nonfacility_rate"):
             try:
-                v = float(row.get(col, ""))
-            except ValueError:
+                v = Decimal(row.get(col, "").replace("_", "!"))  # Decimal reads "1_0"; a rate does not
+            except InvalidOperation:
                 raise InputError(
                     file, f"row {n}, column {col}", f"a rate in dollars, found {row.get(col)!r}"
                 ) from None
-            if not math.isfinite(v) or v < 0:
+            if not v.is_finite() or v < 0:
                 raise InputError(file, f"row {n}, column {col}", "a rate of zero or more")
             vals.append(v)
         if (code, mod) in rates:
@@ -136,8 +152,8 @@ def check_underpayment(
     *,
     encounters: Sequence[Encounter] = (),
     default_pos: str | None = None,
-    abs_tolerance: float = 1.00,
-    rel_tolerance: float = 0.02,
+    abs_tolerance: Decimal | float = Decimal("1.00"),
+    rel_tolerance: Decimal | float = Decimal("0.02"),
 ) -> list[str]:
     """Fill ``line.underpayment`` for every priced line of ``report``; return flag messages.
 
@@ -145,12 +161,13 @@ def check_underpayment(
     a line with no known place of service is priced at the non-facility rate (and says so).
     """
     by_id = {e.encounter_id: e for e in encounters}
+    abs_tol, rel_tol = to_money(abs_tolerance), to_money(rel_tolerance)
     flags: list[str] = []
     for claim in report.claims:
         if claim.reversal:
             continue
         # group lines by date for the multiple-procedure rule
-        priced: dict[date | None, list[tuple[ExplainedLine, float, str, str]]] = {}
+        priced: dict[date | None, list[tuple[ExplainedLine, Decimal, str, str]]] = {}
         for ln in claim.lines:
             if not ln.code:
                 continue
@@ -161,7 +178,7 @@ def check_underpayment(
             facility = pos in FACILITY_POS if pos else False
             base = rate.facility if facility else rate.nonfacility
             mult, bilat, glob = indicators.get(ln.code, ("", "", ""))
-            units = ln.units if ln.units and ln.units > 0 else 1.0
+            units = to_money(ln.units) if ln.units and ln.units > 0 else Decimal(1)
             amount = base * units
             notes = [
                 f"{'facility' if facility else 'non-facility'} rate {base:.2f}"
@@ -171,14 +188,14 @@ def check_underpayment(
                 notes.append(f"x {units:g} units")
             if "50" in ln.modifiers:
                 if bilat == "1":
-                    amount = base * 1.5
+                    amount = base * Decimal("1.5")
                     notes.append("bilateral 150%")
                 elif bilat == "3":
-                    amount = base * 2.0
+                    amount = base * 2
                     notes.append("bilateral 200%")
             priced.setdefault(ln.date_of_service, []).append((ln, amount, glob, mult))
             ln.underpayment = Underpayment(
-                expected_allowed=round(amount, 2), basis="; ".join(notes), shortfall=0.0, flagged=False
+                expected_allowed=cents(amount), basis="; ".join(notes), shortfall=ZERO, flagged=False
             )
         for group in priced.values():
             primaries = [g for g in group if g[3] == "2" and g[2] != "ZZZ"]
@@ -187,7 +204,7 @@ def check_underpayment(
                 for g in primaries[1:]:
                     up = g[0].underpayment
                     assert up is not None
-                    up.expected_allowed = round(g[1] * 0.5, 2)
+                    up.expected_allowed = cents(g[1] / 2)
                     up.basis += "; multiple procedure 50%"
                 up0 = primaries[0][0].underpayment
                 assert up0 is not None
@@ -197,12 +214,12 @@ def check_underpayment(
                 assert up is not None
                 if glob == "ZZZ":
                     up.basis += "; add-on code 100%"
-                if ln.allowed <= 0.005 and ln.paid <= 0.005:
+                if ln.allowed <= Decimal("0.005") and ln.paid <= Decimal("0.005"):
                     up.basis += "; denied, not compared"
                     continue
-                short = round(up.expected_allowed - ln.allowed, 2)
-                up.shortfall = max(short, 0.0)
-                tol = max(abs_tolerance, rel_tolerance * up.expected_allowed)
+                short = cents(up.expected_allowed - ln.allowed)
+                up.shortfall = max(short, ZERO)
+                tol = max(abs_tol, rel_tol * up.expected_allowed)
                 if short > tol:
                     up.flagged = True
                     if ln.next_action in UNDERPAID_APPEAL and appeal_barred(claim) is None:

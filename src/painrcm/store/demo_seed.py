@@ -453,7 +453,7 @@ class _Seeder:
             practice_id=practice_id,
             payer_name=rem.payer_name,
             trace_number=trace,
-            payment_amount=payment,
+            payment_amount=float(payment),
             payment_date=paid_on,
             reconciled=report.reconciliation.balanced,
         )
@@ -462,9 +462,9 @@ class _Seeder:
                 practice_id=practice_id,
                 patient_control_number=rc.patient_control_number,
                 status_code=rc.status,
-                billed=rc.billed,
-                paid=rc.paid,
-                patient_responsibility=rc.patient_responsibility or 0,
+                billed=float(rc.billed),
+                paid=float(rc.paid),
+                patient_responsibility=float(rc.patient_responsibility or 0),
                 payer_claim_number=rc.payer_claim_number,
                 encounter_pk=sub.row.id,
             )
@@ -775,13 +775,13 @@ def _allowed(fees: FeeSchedule, ln: Line, pos: str) -> float:
     units = ln.units or 1
     if rate is None:
         return round(40.0 * units, 2)
-    return round((rate.facility if pos in FACILITY_POS else rate.nonfacility) * units, 2)
+    return round(float(rate.facility if pos in FACILITY_POS else rate.nonfacility) * units, 2)
 
 
 def _charge(fees: FeeSchedule, ln: Line, pos: str) -> float:
     rate = fees.rate(ln.code, ln.modifiers)
     units = ln.units or 1
-    base = rate.nonfacility if rate is not None else (8.0 if ln.code.startswith("J") else 120.0)
+    base = float(rate.nonfacility) if rate is not None else (8.0 if ln.code.startswith("J") else 120.0)
     return round(base * 2.4 * units, 2)
 
 
@@ -806,14 +806,14 @@ def _remit_service_line(
             reduction = round(allowed * 0.5, 2)
             adjs.append(x.Adjustment(group="CO", reason="59", amount=reduction))
             allowed = round(allowed - reduction, 2)
-        contractual = round(billed - allowed - sum(a.amount for a in adjs), 2)
+        contractual = round(billed - allowed - sum(float(a.amount) for a in adjs), 2)
         if contractual > 0:
             adjs.append(x.Adjustment(group="CO", reason="45", amount=contractual))
         if outcome == "pr1":
             adjs.append(x.Adjustment(group="PR", reason="1", amount=round(allowed * 0.6, 2)))
         elif medicare_like:
             adjs.append(x.Adjustment(group="PR", reason="2", amount=round(allowed * 0.2, 2)))
-    paid = round(billed - sum(a.amount for a in adjs), 2)
+    paid = round(billed - sum(float(a.amount) for a in adjs), 2)
     return x.ServiceLine(
         segment=100 + i,
         code=ln.code,

@@ -436,9 +436,9 @@ def remit_line_row(
         code=el.code,
         modifiers=list(el.modifiers),
         units=el.units,
-        billed=el.billed,
-        allowed=el.allowed,
-        paid=el.paid,
+        billed=float(el.billed),  # the columns are Float: exact Decimals become floats only here
+        allowed=float(el.allowed),
+        paid=float(el.paid),
         date_of_service=el.date_of_service,
         control_number=el.control_number,
         remarks=[r.code for r in el.remarks],
@@ -449,7 +449,9 @@ def remit_line_row(
         denied=denied,
         work_status="open" if denied or el.next_action in BILLER_ACTIONS else "resolved",
         adjustments=[
-            m.RemitAdjustment(group_code=a.group, reason_code=a.reason, amount=a.amount, quantity=a.quantity)
+            m.RemitAdjustment(
+                group_code=a.group, reason_code=a.reason, amount=float(a.amount), quantity=a.quantity
+            )
             for a in el.adjustments
         ],
     )
@@ -515,7 +517,7 @@ def _already_stored(s: Session, practice_id: str, rem: RemitModel) -> bool:
                 m.Remittance.practice_id == practice_id,
                 m.Remittance.trace_number == rem.trace_number,
                 func.coalesce(m.Remittance.payer_name, "") == (rem.payer_name or ""),
-                m.Remittance.payment_amount == rem.payment,
+                m.Remittance.payment_amount == float(rem.payment),
             )
         ).first()
         is not None
@@ -539,7 +541,7 @@ def _save_remittance(
         import_id=import_id,
         payer_name=rem.payer_name,
         trace_number=rem.trace_number,
-        payment_amount=rem.payment,
+        payment_amount=float(rem.payment),
         payment_date=rem.payment_date,
         reconciled=report.reconciliation.balanced,
     )
@@ -549,9 +551,9 @@ def _save_remittance(
             practice_id=practice_id,
             patient_control_number=rc.patient_control_number,
             status_code=rc.status,
-            billed=rc.billed,
-            paid=rc.paid,
-            patient_responsibility=rc.patient_responsibility or 0,
+            billed=float(rc.billed),
+            paid=float(rc.paid),
+            patient_responsibility=float(rc.patient_responsibility or 0),
             payer_claim_number=rc.payer_claim_number,
             encounter_pk=enc_row.id if enc_row is not None else None,
         )

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, object_session
 from painrcm.errors import InputError
 from painrcm.remit import national
 from painrcm.remit.explain import EraReport, ExplainedClaim, ExplainedLine
-from painrcm.remit.underpay import FeeSchedule, Rate, check_underpayment, parse_fee_schedule
+from painrcm.remit.underpay import FeeSchedule, Rate, check_underpayment, parse_fee_schedule, to_money
 from painrcm.store import auth_usage
 from painrcm.store import models as m
 
@@ -112,8 +112,8 @@ def store_schedule(
                 payer_id=payer_id,
                 code=code,
                 modifier=modifier[:2],
-                facility_rate=rate.facility,
-                nonfacility_rate=rate.nonfacility,
+                facility_rate=float(rate.facility),  # Float columns: exact Decimals become floats here
+                nonfacility_rate=float(rate.nonfacility),
                 source=source[:300],
                 uploaded_by=user_id,
             )
@@ -183,9 +183,9 @@ def expected_amounts(
                 modifiers=list(rl.modifiers or []),
                 date_of_service=rl.date_of_service,
                 units=rl.units,
-                allowed=float(rl.allowed if rl.allowed is not None else rl.paid),
-                paid=rl.paid,
-                billed=rl.billed,
+                allowed=to_money(rl.allowed if rl.allowed is not None else rl.paid),
+                paid=to_money(rl.paid),
+                billed=to_money(rl.billed),
                 next_action=rl.next_action or "no_action",
                 next_action_detail="",
                 match=None,
@@ -209,11 +209,11 @@ def expected_amounts(
                 continue
             barred = any(r == "MA130" for r in rl.remarks or [])
             out[rl.id] = {
-                "amount": up.expected_allowed,
+                "amount": float(up.expected_allowed),  # JSON and templates: a number
                 "basis": f"{source}: {up.basis}",
                 "source": source,
                 "underpaid": up.flagged,
-                "shortfall": up.shortfall,
+                "shortfall": float(up.shortfall),
                 "next_action": ln.next_action,
                 "next_action_text": "appeal the underpayment"
                 if up.flagged and ln.next_action == "appeal" and not barred

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
 from painrcm.errors import InputError
 from painrcm.x12.remit_model import (
@@ -31,6 +32,7 @@ from painrcm.x12.segments import (
     version_mismatch,
     wrong_transaction,
     x12_decimal,
+    x12_money,
 )
 
 _NOT_835 = "an 835: painrcm reads 835 remittances (ST01 835, version 005010X221A1)"
@@ -110,7 +112,8 @@ class _Reader:
                 return value.split(alt)
         return [value]
 
-    def amount(self, i: int, seg: list[str], n: int, what: str, *, required: bool = True) -> float | None:
+    def number(self, i: int, seg: list[str], n: int, what: str, *, required: bool = True) -> float | None:
+        """A quantity or rate (not money): a float."""
         v = _el(seg, n)
         if not v:
             if required:
@@ -120,6 +123,18 @@ class _Reader:
         if f is None or not math.isfinite(f):
             raise self.err(i, f"{seg[0]}{n:02d} ({what}) {v!r} is not a number")
         return f
+
+    def amount(self, i: int, seg: list[str], n: int, what: str, *, required: bool = True) -> Decimal | None:
+        """Money: exact, as the X12 text writes it (Decimal; never a float)."""
+        v = _el(seg, n)
+        if not v:
+            if required:
+                raise self.err(i, f"{seg[0]}{n:02d} ({what}) is required")
+            return None
+        d = x12_money(v)  # X12 grammar: not Python's ("1_000", "inf", non-ASCII digits)
+        if d is None:
+            raise self.err(i, f"{seg[0]}{n:02d} ({what}) {v!r} is not a number")
+        return d
 
     def date(self, i: int, seg: list[str], n: int) -> date:
         d = _d8(_el(seg, n))
@@ -316,10 +331,10 @@ class _Reader:
                 continue
             v = seg[n + 1]
             if _plain(v):  # the usual form, as amount() reads it
-                amount: float | None = float(v)
+                amount: Decimal | None = Decimal(v)
             else:
                 amount = self.amount(i, seg, n + 1, "adjustment amount")
-            qty = self.amount(i, seg, n + 2, "adjustment quantity", required=False) if seg[n + 2] else None
+            qty = self.number(i, seg, n + 2, "adjustment quantity", required=False) if seg[n + 2] else None
             out.append(_new_adjustment(group=group, reason=reason, amount=amount, quantity=qty))
         if not out:
             raise self.err(i, "CAS needs at least one reason code and amount (CAS02, CAS03)")
@@ -340,7 +355,7 @@ class _Reader:
             claim["remarks"].append(
                 ClaimRemark(  # type: ignore[attr-defined]
                     kind="MOA",
-                    reimbursement_rate=self.amount(i, seg, 1, "reimbursement rate", required=False),
+                    reimbursement_rate=self.number(i, seg, 1, "reimbursement rate", required=False),
                     payable_amount=self.amount(i, seg, 2, "HCPCS payable amount", required=False),
                     codes=[c for c in (_el(seg, n) for n in range(3, 8)) if c],
                 )
@@ -372,15 +387,15 @@ class _Reader:
         submitted = self.split(i, seg[6]) if seg[6] else []
         # amounts in the usual form are read here; amount() reads (or refuses) the rest, in this order
         v = seg[5]
-        units = float(v) if _plain(v) else self.amount(i, seg, 5, "units paid", required=False)
+        units = float(v) if _plain(v) else self.number(i, seg, 5, "units paid", required=False)
         v = seg[7]
         original = (
-            float(v) if _plain(v) else self.amount(i, seg, 7, "original units of service", required=False)
+            float(v) if _plain(v) else self.number(i, seg, 7, "original units of service", required=False)
         )
         v = seg[2]
-        billed = float(v) if _plain(v) else self.amount(i, seg, 2, "line charge")
+        billed = Decimal(v) if _plain(v) else self.amount(i, seg, 2, "line charge")
         v = seg[3]
-        paid = float(v) if _plain(v) else self.amount(i, seg, 3, "line payment")
+        paid = Decimal(v) if _plain(v) else self.amount(i, seg, 3, "line payment")
         return {
             "original_units": original,
             "segment": i + 1,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from decimal import Decimal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 REMIT_SCHEMA = "painrcm.remittance/1"
 
@@ -25,6 +26,17 @@ CLAIM_STATUS = {
 }
 
 
+def money_json(value: Decimal) -> float:
+    """A Decimal amount as a JSON number written exactly: amounts have at most 15 significant digits,
+    so the shortest repr of ``float(value)`` is the same decimal number (``0.3``, never
+    ``0.30000000000000004``; the arithmetic that would produce that is done in Decimal)."""
+    return float(value)
+
+
+# Money read from an 835: exact (Decimal) in Python, a plain number in JSON.
+Money = Annotated[Decimal, PlainSerializer(money_json, return_type=float, when_used="json")]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -34,7 +46,7 @@ class Adjustment(_Model):
 
     group: GroupCode
     reason: str
-    amount: float
+    amount: Money
     quantity: float | None = None
 
 
@@ -45,8 +57,8 @@ class ServiceLine(_Model):
     qualifier: str = "HC"
     code: str
     modifiers: list[str] = Field(default_factory=list)
-    billed: float
-    paid: float
+    billed: Money
+    paid: Money
     revenue_code: str | None = None
     units: float | None = None
     submitted_code: str | None = Field(default=None, description="SVC06 when the payer changed the code")
@@ -55,7 +67,7 @@ class ServiceLine(_Model):
     date_end: date | None = None
     adjustments: list[Adjustment] = Field(default_factory=list)
     control_number: str | None = Field(default=None, description="REF*6R line item control number")
-    allowed: float | None = Field(default=None, description="AMT*B6 allowed amount")
+    allowed: Money | None = Field(default=None, description="AMT*B6 allowed amount")
     remarks: list[str] = Field(default_factory=list, description="LQ*HE remark codes (RARC)")
     original_units: float | None = Field(default=None, description="SVC07 units of service billed")
 
@@ -66,7 +78,7 @@ class ClaimRemark(_Model):
     kind: Literal["MIA", "MOA"]
     codes: list[str] = Field(default_factory=list)
     reimbursement_rate: float | None = None
-    payable_amount: float | None = None
+    payable_amount: Money | None = None
 
 
 class RemitClaim(_Model):
@@ -75,9 +87,9 @@ class RemitClaim(_Model):
     segment: int
     patient_control_number: str
     status: str
-    billed: float
-    paid: float
-    patient_responsibility: float | None = None
+    billed: Money
+    paid: Money
+    patient_responsibility: Money | None = None
     filing_indicator: str | None = None
     payer_claim_number: str | None = None
     facility_code: str | None = None
@@ -107,7 +119,7 @@ class ProviderAdjustment(_Model):
     fiscal_period_end: date | None = None
     reason: str
     reference: str | None = None
-    amount: float
+    amount: Money
 
 
 class Remittance(_Model):
@@ -119,7 +131,7 @@ class Remittance(_Model):
     segment: int
     control_number: str
     handling: str
-    payment: float = Field(description="BPR02 total actual provider payment")
+    payment: Money = Field(description="BPR02 total actual provider payment")
     credit_debit: str | None = None
     method: str | None = None
     payment_date: date | None = None

@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -524,6 +525,16 @@ def x12_decimal(value: str) -> float | None:
     if _R.fullmatch(value) is None:
         return None
     return float(value)
+
+
+def x12_money(value: str) -> Decimal | None:
+    """The exact value of an X12 R element (an amount), or None when it is not one. Finite only:
+    a value too large for a float (``1E400``) is refused, as ``x12_decimal`` refuses it."""
+    v = value[1:] if value[:1] == "-" else value
+    if not (v.isascii() and v.replace(".", "", 1).isdigit()) and _R.fullmatch(value) is None:
+        return None
+    d = Decimal(value)
+    return d if abs(float(d)) != float("inf") else None
 
 
 def constructor(cls: type[_M]) -> Callable[..., _M]:
