@@ -341,3 +341,13 @@ def main() -> None:
     except InputError as e:  # a last guard: bad input never shows a traceback
         print(f"painrcm: {e.render()}", file=sys.stderr)
         sys.exit(2)
+    except (
+        OSError
+    ) as e:  # a named file that cannot be read or written (a folder, no permission, no such folder)
+        print(f"painrcm: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
+        sys.exit(2)
+    except Exception as e:  # a database that cannot be opened or is not one (sqlalchemy is imported lazily)
+        if not type(e).__module__.startswith("sqlalchemy"):
+            raise
+        print(f"painrcm: cannot use the database: {str(e).splitlines()[0]}", file=sys.stderr)
+        sys.exit(2)

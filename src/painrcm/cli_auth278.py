@@ -101,16 +101,12 @@ def write_278(
 
     from painrcm.auth_request_model import AuthRequest
     from painrcm.cli_x12 import _read_text
+    from painrcm.inputs import parse_json
     from painrcm.x12.x278 import write_278_request
 
     try:
         text = _read_text(request)
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise InputError(
-                str(request), f"line {e.lineno}, column {e.colno}", f"valid JSON ({e.msg})"
-            ) from None
+        data = parse_json(text, str(request))
         items = data if isinstance(data, list) else [data]
         reqs = []
         for n, item in enumerate(items):

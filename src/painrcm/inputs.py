@@ -86,6 +86,8 @@ def parse_json(text: str, file: str) -> Any:
         raise InputError(file, f"line {e.lineno}, column {e.colno}", f"valid JSON ({e.msg})") from e
     except RecursionError:
         raise InputError(file, None, f"JSON nested at most {MAX_DEPTH} levels deep") from None
+    except ValueError as e:  # an integer of thousands of digits (Python's int-conversion limit)
+        raise InputError(file, None, f"numbers of a sensible size ({e})") from None
     stack: list[tuple[Any, int]] = [(data, 1)]  # no recursion here either
     while stack:
         node, depth = stack.pop()

@@ -286,6 +286,15 @@ def test_duplicate_encounter_ids_in_one_file_are_refused(db: Database, engine: E
     assert err.place == "$[1].encounter_id"
 
 
+def test_duplicate_claim_ids_in_an_837_name_both_clm_segments(db: Database, engine: Engine) -> None:
+    """QA: the workspace import placed an 837 claim by its ID, so a repeated ID read
+    "claim 'E-1': ... ('E-1' is also at claim 'E-1')"; each claim is now placed by its CLM segment."""
+    text = eight37(epidural("E-1", "2026-03-02"), epidural("E-1", "2026-03-09"))
+    err = refused(db, engine, "x12_837", text.encode(), "dupes.837", practice_id=None)
+    assert err.place is not None and err.place.startswith("segment ") and "(CLM)" in err.place
+    assert "is also at segment " in err.expected
+
+
 def test_encounter_of_another_practice_is_refused(db: Database, engine: Engine) -> None:
     err = refused(
         db, engine, "encounters", as_bytes(epidural("E-1", "2026-03-02")), "c.json", practice_id="P02"

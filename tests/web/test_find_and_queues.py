@@ -367,3 +367,17 @@ def test_every_bundled_limit_has_a_human_name() -> None:
     book = load_policies()
     ids = {lim.id for pol in book.built_in.values() for lim in pol.frequency}
     assert ids and all("_" not in limit_label(i) and limit_label(i)[0].isupper() for i in ids)
+
+
+def test_bulk_form_with_huge_fields_redirects_to_a_short_address(cached_signed_in: SignedIn) -> None:
+    """QA: the redirect echoed the filters and the error message whole; 100 000 characters made a Location
+    header clients and proxies refuse."""
+    biller, bcsrf = cached_signed_in("biller")
+    r = biller.post(
+        "/queues/claims/bulk",
+        data={"csrf_token": bcsrf, "action": "status", "status": "x" * 100_000, "back": "y" * 100_000},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert r.headers["location"].startswith("/queues/claims?") and len(r.headers["location"]) < 2000
+    assert "Nothing+changed" in r.headers["location"]

@@ -75,6 +75,13 @@ class FeeSchedule:
 
 def parse_fee_schedule(text: str, file: str) -> FeeSchedule:
     """Read a fee schedule CSV (header: code, modifier (optional), facility_rate, nonfacility_rate)."""
+    try:
+        return _parse_fee_schedule(text, file)
+    except csv.Error as e:  # a field over the csv module's size limit, a NUL byte...
+        raise InputError(file, None, f"a CSV file of rows of short fields ({e})") from None
+
+
+def _parse_fee_schedule(text: str, file: str) -> FeeSchedule:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     cols = {c.strip().lower() for c in (reader.fieldnames or [])}
     for need in ("code", "facility_rate", "nonfacility_rate"):
@@ -118,6 +125,13 @@ def demo_fee_schedule() -> FeeSchedule:
 
 def parse_indicators(text: str, file: str) -> dict[str, tuple[str, str, str]]:
     """Read the CMS MPFS indicator CSV (hcpcs, global_days, mult_proc, bilat_surg, ...)."""
+    try:
+        return _parse_indicators(text, file)
+    except csv.Error as e:
+        raise InputError(file, None, f"a CSV file of rows of short fields ({e})") from None
+
+
+def _parse_indicators(text: str, file: str) -> dict[str, tuple[str, str, str]]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     out: dict[str, tuple[str, str, str]] = {}
     for n, row in enumerate(reader, start=2):

@@ -172,8 +172,9 @@ def read_encounter_json(data: bytes, file: str) -> tuple[list[EncounterModel], l
     return [encounter_from_obj(obj, file)], ["$"]
 
 
-def read_837_claims(data: bytes, file: str) -> tuple[list[EncounterModel], list[str]]:
-    """Every claim must read: one claim problem refuses the whole file (all-or-nothing)."""
+def read_837_claims(data: bytes, file: str) -> tuple[list[EncounterModel], list[str], list[int | None]]:
+    """Every claim must read: one claim problem refuses the whole file (all-or-nothing). Also the
+    1-based segment number of each claim's CLM (None when unknown)."""
     result = read_837(_text(data, file), file)
     if result.problems:
         first = result.problems[0]
@@ -186,7 +187,8 @@ def read_837_claims(data: bytes, file: str) -> tuple[list[EncounterModel], list[
         raise InputError(first.file or file, first.place, first.expected + note)
     if not result.claims:
         raise InputError(file, None, "at least one 837P claim")
-    return list(result.claims), [str(w) for w in result.warnings]
+    segments = [src.claim[0] + 1 if src is not None and src.claim else None for src in result.sources]
+    return list(result.claims), [str(w) for w in result.warnings], segments
 
 
 def read_auth_log(data: bytes, file: str) -> list[AuthRecord]:
@@ -692,8 +694,13 @@ def read_file(kind: str, data: bytes, file_name: str) -> ReadFile:
         for enc, place in zip(out.encounters, out.places, strict=True):
             check_encounter(enc, file_name, place)
     elif kind == "x12_837":
-        out.encounters, out.warnings = read_837_claims(data, file_name)
-        out.places = [f"claim {e.encounter_id!r}" for e in out.encounters]
+        out.encounters, out.warnings, clm_segments = read_837_claims(data, file_name)
+        # each claim is placed by its CLM segment (as the command line does): a repeated claim ID then
+        # names both segments, not the same ID twice
+        out.places = [
+            f"segment {n} (CLM), claim {e.encounter_id!r}" if n else f"claim {e.encounter_id!r}"
+            for e, n in zip(out.encounters, clm_segments, strict=True)
+        ]
         for enc, place in zip(out.encounters, out.places, strict=True):
             check_encounter(enc, file_name, place, json_places=False)
     return out

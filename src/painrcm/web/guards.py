@@ -7,7 +7,9 @@
   message of a database error can quote the statement's data (patient names, member IDs).
 
 The database's own refusals are mapped by `install_handlers`: `Busy` (no lock in time) -> 503 with
-Retry-After, `BadText` (text the schema cannot hold) -> 422, a unique conflict -> 409.
+Retry-After, `BadText` (text the schema cannot hold) -> 422, a unique conflict -> 409, a number too
+large for the database (an ID or amount over 64 bits) -> 422. A validation error about a binary body
+(an upload sent where JSON was expected) answers 422 like any other, its raw bytes shown as text.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
 from painrcm.store.db import BadText, Busy, is_busy
 from painrcm.store.safelog import safe_trace
@@ -95,7 +99,31 @@ class Guards:
                 await _send_json(send, 500, "internal error")
 
 
+def _printable(value: Any) -> Any:
+    """Validation errors quote the input; a binary body's bytes become text so the 422 can be written."""
+    if isinstance(value, bytes | bytearray):
+        return bytes(value[:200]).decode("utf-8", "replace")
+    if isinstance(value, dict):
+        return {k: _printable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_printable(v) for v in value]
+    return value
+
+
 def install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        return JSONResponse({"detail": jsonable_encoder(_printable(exc.errors()))}, status_code=422)
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, exc: OverflowError) -> Response:
+        return JSONResponse({"detail": "a number is too large"}, status_code=422)
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> Response:
+        log.info("value refused on %s %s: %s", request.method, request.url.path, safe_trace(exc))
+        return JSONResponse({"detail": "a value the workspace cannot store (out of range)"}, status_code=422)
+
     @app.exception_handler(Busy)
     async def _busy(request: Request, exc: Busy) -> Response:
         return JSONResponse(

@@ -108,6 +108,9 @@ def queue_export(
     return csv_response(f"{kind}-queue.csv", CSV_HEADER, (csv_row(r) for r in page.rows))
 
 
+MAX_BACK = 2000
+
+
 def queue_bulk(
     request: Request,
     kind: str,
@@ -133,8 +136,11 @@ def queue_bulk(
     except (queues.BadFilter, ValueError) as e:
         s.rollback()
         msg = f"Nothing changed: {e}"
-    query = back if back and not back.startswith(("/", "http")) else ""
+    # the redirect echoes the filters and the message: bounded, so a hostile form cannot make a Location
+    # header browsers and proxies refuse (a queue's filters fit easily in MAX_BACK characters)
+    query = back if back and len(back) <= MAX_BACK and not back.startswith(("/", "http")) else ""
     sep = "&" if query else ""
+    msg = msg if len(msg) <= 300 else msg[:297] + "..."
     return RedirectResponse(f"/queues/{kind}?{query}{sep}{urlencode({'done': msg})}", status_code=303)
 
 
