@@ -79,8 +79,9 @@ def _history_and_auths(
     s: Session, enc: Encounter, person: m.Person | None, engine: Engine
 ) -> tuple[History, AuthLog]:
     if person is None:  # no earlier service of this patient; authorizations may still be on file
-        unsaved = m.Person(id=-1, member_id=enc.patient.member_id)  # never added to the session
-        return History(), services.auth_log(s, unsaved)
+        member = enc.patient.member_id or ""
+        rows = s.scalars(select(m.Authorization).where(m.Authorization.member_id == member)).all()
+        return History(), services.auth_rows(rows)
     return services.person_history(s, person, engine), services.auth_log(s, person)
 
 

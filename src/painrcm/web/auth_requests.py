@@ -14,6 +14,7 @@ from painrcm.store import auth_requests as ar
 from painrcm.store import queries_work as q
 from painrcm.web.deps import Auth, db, page_auth
 from painrcm.web.pages import render
+from painrcm.web.work import _day
 
 router = APIRouter(include_in_schema=False)
 
@@ -92,13 +93,10 @@ def decision_form(
 
 
 def _date(text: str, what: str) -> date | None:
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ar.BadDecision(f"the {what} is not a date (YYYY-MM-DD): {text}") from None
+    day, error = _day(text)  # the work pages' date field reading
+    if error:
+        raise ar.BadDecision(f"the {what}: {error}")
+    return day
 
 
 def _int(text: str) -> int | None:
