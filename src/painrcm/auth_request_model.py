@@ -71,6 +71,16 @@ LOG_STATUS: Final = {
     "pended": "pending",
     "contact_payer": "pending",
 }
+# Decision -> the state of the workspace's request it answers (store/auth_requests.py, the FHIR front
+# door). contact_payer and not_required leave the request as it is.
+REQUEST_STATUS: Final = {
+    "certified": "approved",
+    "partially_certified": "approved",
+    "modified": "approved",
+    "denied": "denied",
+    "cancelled": "denied",
+    "pended": "pended",
+}
 Decision = Literal[
     "certified",
     "partially_certified",

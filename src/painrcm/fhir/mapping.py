@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from painrcm.auth_request_model import DECISIONS, REQUEST_STATUS
 from painrcm.model import ClaimResult, Encounter, Severity
 
 if TYPE_CHECKING:
@@ -542,14 +543,7 @@ class Decision:
 
 
 # X12 HCR01 (the PAS review action) -> our authorization status
-ACTIONS = {
-    "A1": "approved",
-    "A2": "approved",
-    "A6": "approved",
-    "A3": "denied",
-    "A4": "pended",
-    "C": "denied",
-}
+ACTIONS = {code: REQUEST_STATUS[d] for code, d in DECISIONS.items() if d in REQUEST_STATUS}
 
 
 def _review_action(res: dict[str, Any]) -> str | None:

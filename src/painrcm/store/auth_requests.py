@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from painrcm.auth_request_model import REQUEST_STATUS
 from painrcm.authreq import AuthRequestPacket, build_request
 from painrcm.history import History
 from painrcm.history.auths import AuthLog
@@ -164,17 +165,6 @@ def submit_request(
     return row, packet, created
 
 
-# a 278 decision -> the request's status (docs/x278.md); not_required and contact_payer leave it as is
-X278_STATUS = {
-    "certified": "approved",
-    "partially_certified": "approved",
-    "modified": "approved",
-    "denied": "denied",
-    "cancelled": "denied",
-    "pended": "pended",
-}
-
-
 def apply_278_responses(s: Session, practice_id: str, responses: list[Any], user_id: int | None) -> int:
     """A payer's 278 responses (already in the authorization log) move the requests they answer
     (TRN02 = our request ID) in `practice_id`. Returns how many requests moved."""
@@ -187,11 +177,11 @@ def apply_278_responses(s: Session, practice_id: str, responses: list[Any], user
                 m.AuthRequest.practice_id == practice_id, m.AuthRequest.request_id == resp.request_id
             )
         ).first()
-        decided = [d for d in resp.decisions if d.decision in X278_STATUS]
+        decided = [d for d in resp.decisions if d.decision in REQUEST_STATUS]
         if row is None or not decided:
             continue
         d = decided[0]
-        status = X278_STATUS[d.decision]
+        status = REQUEST_STATUS[d.decision]
         number = d.certification_number
         if status == "approved" and not number:
             continue  # the log made no authorization either; the request waits for a usable answer
