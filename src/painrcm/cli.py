@@ -154,7 +154,7 @@ def scrub(
             from painrcm.progress import track
 
             notes += noted
-            claims, sources = _unique_claims(path, claims, sources, problems)
+            _mark_repeated_ids(claims, sources)
             for enc, src in track(list(zip(claims, sources, strict=True)), f"scrubbing {path.name}"):
                 try:
                     results.append(scrub_encounter(enc, eng, history=hist, auths=log, fix=fix))
@@ -212,11 +212,9 @@ def _print_data_age(eng: Engine, encs: list[Encounter]) -> None:
         _console().print(f"notice: {notice_text(notices)}", style="yellow", markup=False)
 
 
-def _unique_claims(
-    path: Path, claims: list[Encounter], sources: list[Any], problems: list[InputError]
-) -> tuple[list[Encounter], list[Any]]:
-    """The workspace's rule (painrcm.claim_ids): a claim ID repeated under the same billing provider in
-    one file is a problem; the first claim with the ID is scrubbed, the repeats are not."""
+def _mark_repeated_ids(claims: list[Encounter], sources: list[Any]) -> None:
+    """CLM007 (painrcm.claim_ids, the workspace's rule too): a claim ID repeated under the same billing
+    provider in one file. Every claim is scrubbed; each repeat carries the places of the others."""
     from painrcm.claim_ids import repeats
 
     places = [
@@ -224,14 +222,8 @@ def _unique_claims(
         for k, src in enumerate(sources)
     ]
     entries = [(c.practice.npi, c.encounter_id, p) for c, p in zip(claims, places, strict=True)]
-    dropped = set()
-    for k, place, msg in repeats(entries):
-        problems.append(InputError(str(path), place, msg))
-        dropped.add(k)
-    if not dropped:
-        return claims, sources
-    keep = [k for k in range(len(claims)) if k not in dropped]
-    return [claims[k] for k in keep], [sources[k] for k in keep]
+    for k, others in repeats(entries).items():
+        claims[k] = claims[k].model_copy(update={"claim_id_also_at": others})
 
 
 def _write_fixed_837(

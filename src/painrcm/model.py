@@ -143,6 +143,25 @@ class Documentation(_Model):
     psych_evaluation: bool | None = None
 
 
+# What an 837P amount or quantity (X12 R) must look like, in the words the reader and CLM006 use
+# (the grammar itself: painrcm.x12.segments.x12_decimal).
+X12_DECIMAL_FORM = (
+    "digits with at most one decimal point and an optional leading minus (135, 135.5, -2): no plus "
+    "sign, spaces, separators or exponent"
+)
+
+
+class UnreadableNumber(_Model):
+    """An amount or quantity an 837P wrote that is not an X12 number (``1_000``, ``+5``, ``1E5``): the
+    claim is kept, the value is left unknown, and CLM006 reports it."""
+
+    place: str  # the segment, as every X12 message names it: "segment 23 (CLM)"
+    element: str  # "CLM02", "SV102", "SV104"
+    found: str  # the text the file holds (cut to a readable length)
+    expected: str
+    line: int | None = None  # 1-based service line, None for the claim
+
+
 class Line(_Model):
     """A claim service line as billed (or as coded)."""
 
@@ -204,6 +223,11 @@ class Encounter(_Model):
     total_charge: float | None = None
     # the referring provider (837P loop 2310A), when the claim names one
     referring_provider: Provider | None = None
+    # What reading the file learned about the claim (None when nothing): amounts or quantities that
+    # are not X12 numbers (CLM006), and where else in the same file a claim of the same billing
+    # provider has this claim ID (CLM007, decided by painrcm.claim_ids).
+    unreadable_numbers: list[UnreadableNumber] | None = None
+    claim_id_also_at: list[str] | None = None
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=True)
 

@@ -284,6 +284,7 @@ def test_duplicate_encounter_ids_in_one_file_are_refused(db: Database, engine: E
     docs = [epidural("E-1", "2026-03-02"), epidural("E-1", "2026-03-09")]
     err = refused(db, engine, "encounters", as_bytes(docs), "dupes.json")
     assert err.place == "$[1].encounter_id"
+    assert err.expected.startswith("CLM007: claim ID 'E-1' is also used at $[0];")
 
 
 def test_duplicate_claim_ids_in_an_837_name_both_clm_segments(db: Database, engine: Engine) -> None:
@@ -292,7 +293,27 @@ def test_duplicate_claim_ids_in_an_837_name_both_clm_segments(db: Database, engi
     text = eight37(epidural("E-1", "2026-03-02"), epidural("E-1", "2026-03-09"))
     err = refused(db, engine, "x12_837", text.encode(), "dupes.837", practice_id=None)
     assert err.place is not None and err.place.startswith("segment ") and "(CLM)" in err.place
-    assert "is also at segment " in err.expected
+    assert err.expected.startswith("CLM007: claim ID 'E-1' is also used at segment ")
+    assert err.place not in err.expected  # the other claim's segment, not its own
+    assert "\n" not in err.render()
+
+
+def test_an_837_amount_that_is_not_an_x12_number_is_imported_and_kept_for_clm006(
+    db: Database, engine: Engine
+) -> None:
+    """Issue 11: a CLM02 of 1_000 no longer refuses the import; the claim is stored with the value
+    unknown and the place recorded, so the workspace's scrub reports CLM006."""
+    text = eight37(claim_with_lines("E-1"))
+    clm = next(seg for seg in text.split("~\n") if seg.startswith("CLM*E-1*"))
+    parts = clm.split("*")
+    parts[2] = "1_000"
+    run(db, engine, "x12_837", text.replace(clm, "*".join(parts)).encode(), "n.837", practice_id=None)
+    with db.session() as s:
+        row = s.scalars(select(m.Encounter).where(m.Encounter.encounter_id == "E-1")).one()
+        [bad] = row.document["unreadable_numbers"]
+        found = s.scalars(select(m.Finding).where(m.Finding.edit == "CLM006")).all()
+    assert bad["element"] == "CLM02" and bad["found"] == "1_000" and bad["place"].endswith("(CLM)")
+    assert len(found) == 1 and "'1_000'" in found[0].message
 
 
 def test_encounter_of_another_practice_is_refused(db: Database, engine: Engine) -> None:

@@ -24,6 +24,20 @@ RUN_ORDER = [
     "CLM001", "CLM002", "CLM003", "CLM004", "CLM005",
 ]  # fmt: skip
 RUN_ORDER += ["NEC012", "POS002", "BUN011"]  # issue 10 (appended: the order above is unchanged)
+RUN_ORDER += ["CLM006", "CLM007"]  # issue 11: what reading the file learned about the claim
+
+# The catalogue's sections (EDITS.md), in the order the docs page lists them.
+FAMILIES = {
+    "COD": "codes and claim form",
+    "ADD": "add-on codes, levels and units",
+    "BUN": "bundling (NCCI and code-definition bundles)",
+    "MOD": "modifiers and laterality",
+    "FRQ": "frequency limits (rolling windows, across every practice that saw the patient)",
+    "AUT": "prior authorization",
+    "NEC": "medical necessity and documentation",
+    "POS": "place of service",
+    "CLM": "the claim as a whole and the file it came in (totals, NPIs, dates, X12 numbers, claim IDs)",
+}
 
 
 def _load() -> dict[str, Edit]:

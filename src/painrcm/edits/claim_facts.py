@@ -1,9 +1,12 @@
-"""Claim-level facts the CLM edits share: the NPI check digit and the plausible date range."""
+"""Claim-level facts the CLM edits share: the NPI check digit, the plausible date range, and the values
+an 837P wrote that are not X12 numbers."""
 
 from __future__ import annotations
 
 import functools
 from datetime import date
+
+from painrcm.model import Encounter, UnreadableNumber
 
 # Service dates before this are not plausible for a claim painrcm scrubs (5010 claims, ICD-10 era
 # payers): a typo such as 0001 or 1026 for 2026.
@@ -28,3 +31,12 @@ def npi_problem(npi: str) -> str | None:
     if check != int(npi[9]):
         return f"its check digit (the last digit) should be {check} for the first nine digits"
     return None
+
+
+def unreadable(enc: Encounter, element: str) -> list[UnreadableNumber]:
+    """The claim's values of ``element`` (CLM02, SV102, SV104) that its 837P wrote but that are not X12
+    numbers (CLM006): they are unknown, so the edits that need them list them in not_checked."""
+    found = enc.unreadable_numbers
+    if not found:
+        return []
+    return [n for n in found if n.element == element]

@@ -1,6 +1,7 @@
 from collections.abc import Iterator
 
 from painrcm.edits.base import ClaimContext, Edit, Hit, Outcome, Skip
+from painrcm.edits.claim_facts import unreadable
 from painrcm.model import Severity
 
 EDIT = Edit(
@@ -38,10 +39,15 @@ def _cents(x: float) -> int:
 def check(ctx: ClaimContext) -> Iterator[Outcome]:
     total = ctx.encounter.total_charge
     if total is None:
+        if unreadable(ctx.encounter, "CLM02"):
+            yield Skip("the claim total (CLM02) is not an X12 number (CLM006), so it is unknown")
         return
     charges = [ln.charge for ln in ctx.lines]
     if any(c is None for c in charges):
-        yield Skip("not every line has a charge, so the lines' sum is unknown")
+        if unreadable(ctx.encounter, "SV102"):
+            yield Skip("a line charge (SV102) is not an X12 number (CLM006), so the lines' sum is unknown")
+        else:
+            yield Skip("not every line has a charge, so the lines' sum is unknown")
         return
     lines_sum = sum(_cents(c) for c in charges if c is not None)
     if _cents(total) != lines_sum:

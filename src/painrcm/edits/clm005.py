@@ -1,6 +1,7 @@
 from collections.abc import Iterator
 
-from painrcm.edits.base import ClaimContext, Edit, Hit, Outcome
+from painrcm.edits.base import ClaimContext, Edit, Hit, Outcome, Skip
+from painrcm.edits.claim_facts import unreadable
 from painrcm.model import Severity
 
 EDIT = Edit(
@@ -27,6 +28,10 @@ EDIT = Edit(
 
 @EDIT.check
 def check(ctx: ClaimContext) -> Iterator[Outcome]:
+    for element in ("CLM02", "SV102"):
+        for n in unreadable(ctx.encounter, element):
+            where = "the claim total" if n.line is None else f"line {n.line}'s charge"
+            yield Skip(f"{where} ({element}) is not an X12 number (CLM006), so its sign is unknown")
     total = ctx.encounter.total_charge
     if total is not None and total < 0:
         yield Hit(f"The claim total {total:.2f} is negative.", fix="Correct the claim total.")

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from painrcm.edits.base import ClaimContext, Edit, Hit, Outcome
+from painrcm.edits.base import ClaimContext, Edit, Hit, Outcome, Skip
+from painrcm.edits.claim_facts import unreadable
 from painrcm.model import Severity
 
 EDIT = Edit(
@@ -21,8 +22,12 @@ EDIT = Edit(
 
 @EDIT.check
 def check(ctx: ClaimContext) -> Iterator[Outcome]:
+    unread = {n.line for n in unreadable(ctx.encounter, "SV104")}
     for i, line in enumerate(ctx.lines):
         u = line.units
+        if u is None and i + 1 in unread:
+            yield Skip(f"line {i + 1}'s units (SV104) are not an X12 number (CLM006), so they are unknown")
+            continue
         if u is None:
             problem = "gives no units"
         elif u <= 0:

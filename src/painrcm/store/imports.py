@@ -32,7 +32,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from painrcm.claim_ids import repeats
+from painrcm.claim_ids import refusal
 from painrcm.errors import InputError
 from painrcm.history.auths import AuthLog, csv_rows
 from painrcm.history.auths import Authorization as AuthRecord
@@ -262,8 +262,10 @@ def _store_claims(
     # Resolve every practice before writing a claim (a bad practice refuses the file, nothing half-saved).
     practices = [_practice_for(s, e, result.practice_id, file, p) for e, p in zip(encs, places, strict=True)]
     entries = [(pid, e.encounter_id, p) for e, pid, p in zip(encs, practices, places, strict=True)]
-    for _k, place, msg in repeats(entries):  # painrcm.claim_ids: the command line's rule too
-        raise InputError(file, f"{place}.encounter_id" if json_places else place, msg)
+    refused = refusal(entries)  # painrcm.claim_ids (CLM007): the command line's rule too
+    if refused is not None:
+        place = places[refused[0]]
+        raise InputError(file, f"{place}.encounter_id" if json_places else place, refused[1])
     changed: list[m.Encounter] = []
     for enc, pid in zip(encs, practices, strict=True):
         existed = s.execute(

@@ -22,7 +22,18 @@ from typing import Any
 from pydantic import BaseModel
 
 from painrcm.errors import InputError
-from painrcm.model import ENCOUNTER_SCHEMA, Documentation, Encounter, Line, Patient, Payer, Practice, Provider
+from painrcm.model import (
+    ENCOUNTER_SCHEMA,
+    X12_DECIMAL_FORM,
+    Documentation,
+    Encounter,
+    Line,
+    Patient,
+    Payer,
+    Practice,
+    Provider,
+    UnreadableNumber,
+)
 from painrcm.x12.loops837 import FAMILY_OF, LOOP_INFO, LOOP_NAMES, LOOP_SEGMENTS, NM1_START
 from painrcm.x12.segments import (
     ISA_ELEMENTS,
@@ -170,7 +181,9 @@ def parse_d8(value: str) -> date | None:
 
 
 def _num(value: str) -> float | None:
-    """An X12 R (decimal) element: ``1_000``, `` 12``, ``inf`` or ``١٢`` are not numbers here."""
+    """An X12 R (decimal) element: ``1_000``, `` 12``, ``+5``, ``1E5``, ``inf`` or ``١٢`` are not numbers
+    here (segments.x12_decimal). An amount or quantity that is not one keeps its claim: the value is
+    left unknown and recorded (``_Reader.unreadable``) for CLM006."""
     f = x12_decimal(value)
     return f if f is not None and math.isfinite(f) else None
 
@@ -232,6 +245,7 @@ class _Claim:
     fac_n4 = False
     fac_index = -1
     hi = False
+    numbers: list[UnreadableNumber] | None = None  # amounts/quantities that are not X12 numbers
 
     def __init__(self, index: int, bp: _Level, sub: _Level, pat: _Level | None) -> None:
         self.index = index
@@ -510,6 +524,8 @@ class _Reader:
                             got = sv1_cache[s] = self.sv1(i, s.split(sep))
                         line[0:6] = got
                         line[10] = i
+                        if got[5] is None or got[2] is None:  # SV102/SV104 not X12 numbers (CLM006)
+                            self.unreadable(i, s.split(sep), claim)  # type: ignore[arg-type]
                         table = loop.table
                         pos = 2
                     elif code == 14 or code == 11:  # LINE_DTP, CLM_DTP
@@ -769,6 +785,8 @@ class _Reader:
                     if cpos is None or not claim.id or not (seg[2].isascii() and seg[2].isdigit()):
                         cpos = clm05[c5] = self.clm(i, seg, claim)
                         claim.total = _num(seg[2])
+                        if claim.total is None:
+                            self.unreadable(i, seg, claim)
                     else:
                         claim.total = float(seg[2])
                     claim.pos = cpos
@@ -1134,8 +1152,8 @@ class _Reader:
         claim.id = seg[1].strip()
         if not claim.id:
             raise _Fail("CLM01 (patient control number) is required")
-        if _num(seg[2]) is None:
-            raise _Fail(f"CLM02 total charge {seg[2]!r} is not a number")
+        if not seg[2]:
+            raise _Fail("CLM02 total charge is required")
         c5 = self.split(i, "CLM", seg[5])
         comp = self.comp
         if not c5[0]:
@@ -1247,14 +1265,16 @@ class _Reader:
         for m in mods:
             if len(m) != 2 or not m.isalnum():
                 raise _Fail(f"SV101 modifier {m!r}: expected two letters or digits")
-        charge = _num(seg[2])
-        if charge is None:
-            raise _Fail(f"SV102 line charge {seg[2]!r} is not a number")
+        charge = _num(seg[2])  # None: not an X12 number, recorded for CLM006 (``unreadable``)
+        if not seg[2]:
+            raise _Fail("SV102 line charge is required")
         if seg[3] not in ("UN", "MJ"):
             raise _Fail(f"SV103 unit basis {seg[3]!r}: expected UN (units) or MJ (minutes)")
         units = _num(seg[4])
-        if units is None or units < 0:
-            raise _Fail(f"SV104 service unit count {seg[4]!r} is not a number")
+        if not seg[4]:
+            raise _Fail("SV104 service unit count is required")
+        if units is not None and units < 0:
+            raise _Fail(f"SV104 service unit count {seg[4]!r} is negative")
         pos = seg[5]
         if pos and not (len(pos) == 2 and ascii_digits(pos)):
             raise _Fail(f"SV105 place of service {pos!r}: expected a two-digit CMS code")
@@ -1280,6 +1300,29 @@ class _Reader:
         if not ptrs or len(ptrs) > 4:
             raise _Fail("SV107 must hold 1 to 4 diagnosis pointers")
         return code, mods, units, tuple(ptrs), pos or None, charge
+
+    def unreadable(self, i: int, seg: list[str], claim: _Claim) -> None:
+        """Record the amounts/quantities of a CLM or SV1 that are not X12 numbers (CLM006): the claim
+        is kept with those values unknown, never a guessed value."""
+        sid = seg[0]
+        if sid == "CLM":
+            where, line = [("CLM02", 2)], None
+        else:
+            where, line = [("SV102", 2), ("SV104", 4)], len(claim.lines)
+        for element, k in where:
+            found = seg[k] if len(seg) > k else ""
+            if found and _num(found) is None:
+                if claim.numbers is None:
+                    claim.numbers = []
+                claim.numbers.append(
+                    UnreadableNumber.model_construct(  # as written: " 135" keeps its space
+                        place=f"segment {i + 1} ({sid})",
+                        element=element,
+                        found=found if len(found) <= 40 else found[:40] + "...",
+                        expected=X12_DECIMAL_FORM,
+                        line=line,
+                    )
+                )
 
     # -- the end of a claim -------------------------------------------------------------------
     def finish(self, claim: _Claim, end: int) -> None:
@@ -1452,6 +1495,8 @@ class _Reader:
         )
         if enc_later:
             _fill(enc.__dict__, enc_later)
+        if claim.numbers is not None:
+            enc.__dict__["unreadable_numbers"] = claim.numbers
         set_fields(enc, _ENCOUNTER[1])
         set_extra(enc, None)
         set_private(enc, None)

@@ -511,10 +511,12 @@ def no_gc() -> Iterator[None]:
             gc.enable()
 
 
-# X12 numbers (X12.6): R (decimal) is an optional minus sign, digits with at most one decimal point,
-# and an optional exponent; N0 is an optional minus sign and digits. ASCII only: Python's float() and
-# int() also take "1_000", " 12 ", "inf", "nan" and non-ASCII digits, none of which is X12.
-_R = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[Ee]-?[0-9]+)?")
+# X12 numbers as the HIPAA implementation guides (005010X222A1, X221A1 appendix B) write them: R
+# (decimal) is an optional minus sign and digits with at most one decimal point; N0 is an optional
+# minus sign and digits. No plus sign, no triad separators, and no exponent (X12.6 allows a base-10
+# exponent; the HIPAA guides do not use it). ASCII only: Python's float() and int() also take
+# "1_000", " 12 ", "+5", "1e5", "inf", "nan" and non-ASCII digits, none of which is X12 here.
+_R = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)")
 
 
 def x12_decimal(value: str) -> float | None:
