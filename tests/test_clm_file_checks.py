@@ -15,7 +15,9 @@ from painrcm.cli import app
 from painrcm.edits.examples import example_encounter
 from painrcm.x12.writer837 import write_837
 
-SAMPLE = Path(__file__).resolve().parents[1] / ".." / "shared" / "x12-samples" / "imsweb" / "x12_many_claims.txt"
+SAMPLE = (
+    Path(__file__).resolve().parents[1] / ".." / "shared" / "x12-samples" / "imsweb" / "x12_many_claims.txt"
+)
 
 
 def _claims(*ids: str) -> str:
@@ -55,7 +57,7 @@ def test_repeated_clm01_scrubs_every_claim_and_flags_each_with_the_others_places
 def test_the_same_id_under_two_billing_providers_is_not_a_repeat(tmp_path: Path) -> None:
     other = example_encounter({"encounter_id": "E-1"}).model_copy(deep=True)
     other.practice.npi = "1679576722"
-    code, doc, _ = _scrub(tmp_path, write_837([example_encounter({"encounter_id": "E-1"}), other]))
+    _, doc, _ = _scrub(tmp_path, write_837([example_encounter({"encounter_id": "E-1"}), other]))
     assert not any("CLM007" in _edits(c) for c in doc["claims"])
 
 
@@ -98,7 +100,7 @@ def test_a_line_quantity_or_charge_that_is_not_a_number_is_a_line_finding(
 def test_a_grammar_error_in_an_envelope_count_is_still_the_readers(tmp_path: Path) -> None:
     text = _claims("E-1")
     se = next(s for s in text.split("~\n") if s.startswith("SE*"))
-    code, doc, err = _scrub(tmp_path, text.replace(se, "SE*1_0*" + se.split("*")[2]))
+    _, doc, err = _scrub(tmp_path, text.replace(se, "SE*1_0*" + se.split("*")[2]))
     assert "CLM006" not in _edits(doc["claims"][0])
     assert "SE01" in err  # the reader's note on the count, as before
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 
-
 SHOWN = 5  # places named per claim; a file repeating one ID 400 times names the first five and a count
 
 

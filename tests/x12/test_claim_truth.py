@@ -64,7 +64,9 @@ def test_an_amount_that_is_not_an_x12_number_keeps_its_claim_with_the_value_unkn
         ("CLM*PCN-3*135*", "CLM*PCN-3**", "CLM02"),  # missing, not misspelt: the claim cannot be read
     ],
 )
-def test_python_number_syntax_in_pointers_and_dates_is_a_located_problem(old: str, new: str, words: str) -> None:
+def test_python_number_syntax_in_pointers_and_dates_is_a_located_problem(
+    old: str, new: str, words: str
+) -> None:
     assert old in PAIN
     result = read_837(PAIN.replace(old, new, 1), "p.837")
     assert "PCN-3" not in [c.encounter_id for c in result.claims]

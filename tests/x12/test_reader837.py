@@ -161,7 +161,8 @@ def test_plan_mapping() -> None:
     [
         ("CLM*PCN-3*135***11:B:1", "CLM*PCN-3*135***:B:1", "(CLM)", "CLM05"),
         ("HI*ABK:M545*ABF:M47816", "HI*ABF:M545", "(HI)", "principal"),
-        ("SV1*HC:20552*135*UN*1***2:1", "SV1*HC:20552*abc*UN*1***2:1", "(SV1)", "SV102"),
+        # an empty SV102 (abc is read with the charge unknown, for CLM006)
+        ("SV1*HC:20552*135*UN*1***2:1", "SV1*HC:20552**UN*1***2:1", "(SV1)", "SV102"),
         ("SV1*HC:20552*135*UN*1***2:1", "SV1*HC:20552:ABC*135*UN*1***2:1", "(SV1)", "modifier"),
         ("DTP*472*D8*20260306", "DTP*472*D8*20260231", "(DTP)", "not a valid"),
         ("DTP*472*D8*20260306", "DTP*472*RD9*20260306", "(DTP)", "D8 or RD8"),
