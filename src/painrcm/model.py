@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Final, Literal
+from typing import Annotated, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 ENCOUNTER_SCHEMA: Final = "painrcm.encounter/1"
 SCRUB_SCHEMA = "painrcm.scrub/1"
@@ -157,7 +157,8 @@ class UnreadableNumber(_Model):
 
     place: str  # the segment, as every X12 message names it: "segment 23 (CLM)"
     element: str  # "CLM02", "SV102", "SV104"
-    found: str  # the text the file holds (cut to a readable length)
+    # the text the file holds, spaces included (" 135" is the error), cut to a readable length
+    found: Annotated[str, StringConstraints(strip_whitespace=False)]
     expected: str
     line: int | None = None  # 1-based service line, None for the claim
 

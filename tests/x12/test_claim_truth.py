@@ -51,7 +51,8 @@ def test_an_amount_that_is_not_an_x12_number_keeps_its_claim_with_the_value_unkn
         assert claim.total_charge is None and bad.line is None
     else:
         assert bad.line == 1
-        assert (claim.lines or [])[0].charge is None if element == "SV102" else claim.lines[0].units is None  # type: ignore[index]
+        line = (claim.lines or [])[0]
+        assert (line.charge if element == "SV102" else line.units) is None
 
 
 @pytest.mark.parametrize(
