@@ -302,9 +302,8 @@ def export837(
     sources: list[Any] = []
     try:
         encs, problems = _read_claims(encounters, notes, sources)
-        _print_notes(notes)
         if problems:
-            raise problems[0]
+            raise problems[0]  # a refusal is one located line: the reader's notes are dropped then
         if not encs:
             raise InputError(None, None, "no encounters found in the inputs")
         if any(not e.lines for e in encs):
@@ -324,6 +323,7 @@ def export837(
         out.write_text(text, encoding="utf-8")
     except OSError as e:
         raise _fail(InputError(str(out), None, f"cannot write the file ({e.strerror})")) from None
+    _print_notes(notes)
     _console(stderr=True).print(f"wrote {len(encs)} claim(s) to {out}", markup=False)
 
 

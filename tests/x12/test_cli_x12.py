@@ -110,3 +110,26 @@ def test_registered_in_main_cli() -> None:
     r = runner.invoke(cli.app, ["era", str(FIXTURES / "denials.835"), "--json"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["schema"] == "painrcm.era/1"
+
+
+def test_a_refused_837_is_one_located_line_without_the_readers_notes(tmp_path: Path) -> None:
+    """Leftover of issue 11: export837 printed the reader's notes (here a wrong SE01) before the line
+    that refuses the file; a refusal is exactly one located line on stderr and exit 2."""
+    text = fixture_text("pain.837")  # its claim PCN-2 cannot be read (no SV107): export837 refuses
+    se = next(s for s in text.splitlines() if s.startswith("SE*"))
+    f = tmp_path / "p.837"
+    f.write_text(text.replace(se, "SE*999*" + se.split("*")[2]), encoding="utf-8")
+    out = tmp_path / "o.837"
+    r = runner.invoke(app(), ["export837", str(f), "--out", str(out)])
+    assert r.exit_code == 2 and not out.exists()
+    [line] = r.stderr.splitlines()
+    assert line.startswith(f"painrcm: {f}: segment ") and "PCN-2" in line and "SE01" not in line
+    # a file that is read is written, and the same note is shown
+    from painrcm.edits.examples import example_encounter
+    from painrcm.x12.writer837 import write_837
+
+    clean = write_837([example_encounter({"encounter_id": "E-1"})])
+    se = next(s for s in clean.splitlines() if s.startswith("SE*"))
+    f.write_text(clean.replace(se, "SE*999*" + se.split("*")[2]), encoding="utf-8")
+    r = runner.invoke(app(), ["export837", str(f), "--out", str(out)])
+    assert r.exit_code == 0 and out.exists() and "note: " in r.stderr and "SE01" in r.stderr
