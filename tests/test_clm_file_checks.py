@@ -95,6 +95,8 @@ def test_a_line_quantity_or_charge_that_is_not_a_number_is_a_line_finding(
     if element == "SV104":  # units unknown: COD006 does not call them missing, it says it could not check
         assert "COD006" not in _edits(claim)
         assert any(n["edit"] == "COD006" for n in claim["not_checked"])
+        # and the edits that count units say they could not count that line's
+        assert {"ADD004", "MOD009"} <= {n["edit"] for n in claim["not_checked"] if "SV104" in n["reason"]}
 
 
 def test_a_grammar_error_in_an_envelope_count_is_still_the_readers(tmp_path: Path) -> None:

@@ -21,6 +21,9 @@ HISTORY_EDITS = (
     "NEC001", "NEC005", "AUT006", "BUN011",
 )  # fmt: skip
 AUTH_LOG_EDITS = ("AUT002", "AUT003", "AUT004", "AUT005", "AUT006", "AUT090")
+# Edits that count lines' units: a line whose units an 837P wrote in a form that is not an X12 number
+# (CLM006) has unknown units, which these edits leave out (as they leave out missing units), saying so.
+UNITS_EDITS = ("ADD002", "ADD003", "ADD004", "ADD005", "BUN010", "MOD006", "MOD009")
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,19 @@ def _evaluate(
                 skipped.append(_skipped(edit.id, outcome.reason))
             else:
                 hits.append((edit, outcome))  # type: ignore[arg-type]
+    if enc.unreadable_numbers:
+        skipped += _units_unknown(enc, policy)
     return hits, _dedupe(skipped)
+
+
+def _units_unknown(enc: Encounter, policy: Policy) -> list[NotChecked]:
+    lines = [n.line for n in enc.unreadable_numbers or () if n.element == "SV104" and n.line is not None]
+    if not lines:
+        return []
+    which = ", ".join(str(k) for k in lines)
+    reason = f"the units of line {which} (SV104) are not an X12 number (CLM006), so they were not counted"
+    off = set(policy.disabled_edits)
+    return [_skipped(eid, reason) for eid in UNITS_EDITS if eid not in off and eid in CATALOGUE]
 
 
 def _dedupe(items: list[NotChecked]) -> list[NotChecked]:
