@@ -1491,12 +1491,12 @@ class _Reader:
                 "lines": lines,
                 "total_charge": claim.total,
                 "referring_provider": referring,
+                "unreadable_numbers": claim.numbers,
+                "claim_id_also_at": None,  # decided over the whole file (painrcm.claim_ids)
             },
         )
         if enc_later:
             _fill(enc.__dict__, enc_later)
-        if claim.numbers is not None:
-            enc.__dict__["unreadable_numbers"] = claim.numbers
         set_fields(enc, _ENCOUNTER[1])
         set_extra(enc, None)
         set_private(enc, None)
@@ -1535,6 +1535,8 @@ _FIELDS: dict[type[Any], list[str]] = {
         "lines",
         "total_charge",
         "referring_provider",
+        "unreadable_numbers",
+        "claim_id_also_at",
     ],
     Practice: ["id", "name", "npi", "tax_id", "kind", "state"],
     Provider: ["npi", "name"],
