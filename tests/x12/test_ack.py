@@ -322,3 +322,13 @@ def test_broken_file_place_counts_the_ta1() -> None:
     text = data("999-ta1-context.x12").replace("GE*1*910", "GE*1*911")
     with pytest.raises(InputError, match=r"segment 15 \(GE\): GE02 control number '911'"):
         read_ack(text, "c.999")
+
+
+def test_rejections_for_a_malformed_amount_or_a_duplicate_name_clm006_and_clm007() -> None:
+    """Issue 11: a 999 element error in CLM02/SV102/SV104 (e.g. 1_000) is what CLM006 catches, and a
+    payer's duplicate-claim status what CLM007 catches when the repeat is in the same file."""
+    codes = ack_codes()
+    for key in ("CLM-02", "SV1-02", "SV1-04"):
+        assert "CLM006" in codes.segment_edits[key]
+    for status in ("54", "78"):
+        assert "CLM007" in codes.statuses[status].prevented_by
