@@ -117,3 +117,31 @@ def test_the_imsweb_sample_that_repeats_clm01s_now_scrubs_with_clm007(tmp_path: 
     assert len(doc["claims"]) > 100 and len(flagged) == len(doc["claims"])  # every claim ID repeats
     message = next(f["message"] for f in flagged[0]["findings"] if f["edit"] == "CLM007")
     assert "more" in message and len(message) < 400  # the first places and a count, not 400 places
+
+
+def test_claim_json_cannot_carry_a_files_repeat_marker(tmp_path: Path) -> None:
+    """claim_id_also_at is decided over a file after reading it: a JSON claim (an API body, an edit)
+    that carries it is read without it, so no stale CLM007 sticks to a stored claim."""
+    doc = example_encounter({"encounter_id": "E-9"}).model_dump(mode="json", by_alias=True, exclude_none=True)
+    doc["claim_id_also_at"] = ["segment 40 (CLM)"]
+    f = tmp_path / "claim.json"
+    f.write_text(json.dumps(doc), encoding="utf-8")
+    r = CliRunner().invoke(app, ["scrub", str(f), "--json"])
+    assert r.exit_code in (0, 1), r.stderr
+    assert "CLM007" not in _edits(json.loads(r.stdout)["claims"][0])
+
+
+def test_an_unreadable_number_once_written_is_no_longer_reported(tmp_path: Path) -> None:
+    """A biller who writes the value the 837P spelt wrongly (a claim edit) clears CLM006 and the
+    checks it stopped run again; while the value is still unknown CLM006 stays."""
+    note = {"place": "segment 23 (CLM)", "element": "CLM02", "found": "1_000", "expected": "digits"}
+    line = {"code": "64483", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1, 2], "charge": 900}
+    unknown = example_encounter({"lines": [line], "unreadable_numbers": [note]})
+    written = example_encounter({"lines": [line], "unreadable_numbers": [note], "total_charge": 1000})
+    for enc, reported in ((unknown, True), (written, False)):
+        f = tmp_path / "claim.json"
+        f.write_text(enc.model_dump_json(by_alias=True, exclude_none=True), encoding="utf-8")
+        claim = json.loads(CliRunner().invoke(app, ["scrub", str(f), "--json"]).stdout)["claims"][0]
+        assert ("CLM006" in _edits(claim)) is reported
+        # written, the total is checked against the lines again (900 billed, 1000 written: CLM001)
+        assert ("CLM001" in _edits(claim)) is not reported

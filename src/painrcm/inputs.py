@@ -48,6 +48,9 @@ def encounter_from_obj(obj: Any, file: str, base: str = "$") -> Encounter:
     schema = obj.get("schema")
     if schema is not None and schema != "painrcm.encounter/1":
         raise InputError(file, f"{base}.schema", f'"painrcm.encounter/1" (got {schema!r})')
+    if "claim_id_also_at" in obj:
+        # a fact about one file's claims that painrcm.claim_ids decides after reading it, never input
+        obj = {k: v for k, v in obj.items() if k != "claim_id_also_at"}
     try:
         return Encounter.model_validate(obj)
     except ValidationError as e:

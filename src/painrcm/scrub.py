@@ -11,6 +11,7 @@ from painrcm.coder import code_encounter
 from painrcm.codes.tables import Reference
 from painrcm.edits import CATALOGUE
 from painrcm.edits.base import Check, ClaimContext, Edit, FixOp, Hit, Skip, apply_fixes
+from painrcm.edits.claim_facts import still_unreadable
 from painrcm.model import ClaimResult, Encounter, Finding, Line, NotChecked, Severity, status_of
 from painrcm.policy.loader import PolicyBook
 from painrcm.policy.schema import Policy
@@ -92,7 +93,7 @@ def _evaluate(
 
 
 def _units_unknown(enc: Encounter, policy: Policy) -> list[NotChecked]:
-    lines = [n.line for n in enc.unreadable_numbers or () if n.element == "SV104" and n.line is not None]
+    lines = [n.line for n in still_unreadable(enc) if n.element == "SV104" and n.line is not None]
     if not lines:
         return []
     which = ", ".join(str(k) for k in lines)

@@ -36,7 +36,25 @@ def npi_problem(npi: str) -> str | None:
 def unreadable(enc: Encounter, element: str) -> list[UnreadableNumber]:
     """The claim's values of ``element`` (CLM02, SV102, SV104) that its 837P wrote but that are not X12
     numbers (CLM006): they are unknown, so the edits that need them list them in not_checked."""
+    return [n for n in still_unreadable(enc) if n.element == element]
+
+
+def still_unreadable(enc: Encounter) -> list[UnreadableNumber]:
+    """The claim's unreadable numbers whose value is still unknown: once a biller writes the value (a
+    claim edit or a corrected claim), the note the reader left about its text no longer applies."""
     found = enc.unreadable_numbers
     if not found:
         return []
-    return [n for n in found if n.element == element]
+    lines = enc.lines or []
+    out = []
+    for n in found:
+        if n.element == "CLM02":
+            known = enc.total_charge is not None
+        elif n.line is not None and 1 <= n.line <= len(lines):
+            line = lines[n.line - 1]
+            known = (line.charge if n.element == "SV102" else line.units) is not None
+        else:
+            known = False
+        if not known:
+            out.append(n)
+    return out

@@ -1,6 +1,7 @@
 from collections.abc import Iterator
 
 from painrcm.edits.base import ClaimContext, Edit, Hit, Outcome
+from painrcm.edits.claim_facts import still_unreadable
 from painrcm.model import X12_DECIMAL_FORM, Severity
 
 EDIT = Edit(
@@ -48,7 +49,7 @@ EDIT = Edit(
 
 @EDIT.check
 def check(ctx: ClaimContext) -> Iterator[Outcome]:
-    for n in ctx.encounter.unreadable_numbers or ():
+    for n in still_unreadable(ctx.encounter):
         what = {"CLM02": "claim total charge", "SV102": "line charge", "SV104": "units"}.get(
             n.element, "value"
         )
