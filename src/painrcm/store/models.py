@@ -448,3 +448,29 @@ class WorkItem(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+
+
+class StoredService(Base):
+    """What one stored encounter contributes to its patient's history (`history.services_of` of its
+    document: one row per procedure family, region and date), kept beside the encounter so that the
+    frequency watch reads services instead of re-reading every document (``store/service_rows.py``
+    keeps it; every write that changes an encounter's document calls ``refresh_services``).
+
+    member_key / name_key: the identity keys of the document's patient (the keys `History` files the
+    services under), person_id: the encounter's person row."""
+
+    __tablename__ = "stored_services"
+    __table_args__ = (
+        Index("ix_stored_services_date_family", "date_of_service", "family"),
+        Index("ix_stored_services_person_date", "person_id", "date_of_service"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    encounter_pk: Mapped[int] = mapped_column(ForeignKey("encounters.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(Integer)
+    member_key: Mapped[str | None] = mapped_column(String(120))
+    name_key: Mapped[str | None] = mapped_column(String(250))
+    date_of_service: Mapped[date] = mapped_column(Date)
+    family: Mapped[str] = mapped_column(String(40))
+    region: Mapped[str | None] = mapped_column(String(20))
+    purpose: Mapped[str | None] = mapped_column(String(20))
+    codes: Mapped[str] = mapped_column(String(200))  # the service's codes, space-separated
