@@ -48,7 +48,7 @@ COLS: dict[str, tuple[str, ...]] = {
     "encounters": (
         "id", "practice_id", "person_id", "encounter_id", "payer_id", "date_of_service", "place_of_service",
         "rendering_npi", "document", "total_charge", "status", "work_status", "source", "ack_status",
-        "ack_reason",
+        "ack_reason", "authorization_number",
     ),
     "claim_lines": (
         "id", "encounter_pk", "line_no", "code", "modifiers", "units", "diagnosis_pointers",
@@ -99,7 +99,8 @@ def _init() -> None:
     _ENGINE = Engine(load_reference(), load_policies())
 
 
-def _lines(enc: Any, claim_level_auth: bool) -> list[tuple[Any, ...]]:
+def _lines(enc: Any, charged: bool) -> list[tuple[Any, ...]]:
+    """claim_lines rows as `services.save_encounter` stores them (a line's own authorization number)."""
     return [
         (
             i,
@@ -108,8 +109,8 @@ def _lines(enc: Any, claim_level_auth: bool) -> list[tuple[Any, ...]]:
             ln.units,
             json.dumps(list(ln.diagnosis_pointers or [])),
             ln.date_of_service,
-            ln.authorization_number or (enc.authorization_number if claim_level_auth else None),
-            100.0 if claim_level_auth else None,
+            ln.authorization_number,
+            100.0 if charged else None,
         )
         for i, ln in enumerate(enc.lines or [], 1)
     ]
@@ -132,6 +133,7 @@ def _enc(enc: Any) -> tuple[Any, ...]:
         enc.place_of_service,
         enc.rendering_provider.npi,
         enc.model_dump_json(by_alias=True, exclude_none=True),
+        enc.authorization_number,
     )
 
 
@@ -203,8 +205,9 @@ class Writer:
         self.batch = batch
         self.buf: dict[str, list[tuple[Any, ...]]] = {t: [] for t in ORDER}
         self.conn = db.engine.connect()
-        if not self.pg:
+        if not self.pg:  # a bulk load: no fsync per commit, index pages kept in memory
             self.conn.exec_driver_sql("PRAGMA synchronous=OFF")
+            self.conn.exec_driver_sql("PRAGMA cache_size=-1000000")
         self.written = dict.fromkeys(ORDER, 0)
 
     def add(self, table: str, row: tuple[Any, ...]) -> None:
@@ -230,6 +233,7 @@ class Writer:
                 self.conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks})", rows)
             self.written[table] += len(rows)
             rows.clear()
+        self.conn.commit()  # short transactions: SQLite's WAL stays small
 
     def close(self) -> None:
         self.flush()
@@ -296,12 +300,13 @@ def generate(
     def encounter(b: dict[str, Any], work: str, status: str, charge: float | None, ack: Any = None) -> int:
         ids["enc"] += 1
         pk = ids["enc"]
-        practice, member, eid, payer, dos, pos, npi, doc = b["enc"]
+        practice, member, eid, payer, dos, pos, npi, doc, number = b["enc"]
         person = person_of[member]
         w.add(
             "encounters",
-            (pk, practice, person, eid, payer, dos, pos, npi, doc, charge, status, work, "bench", ack, None),
-        )
+            (pk, practice, person, eid, payer, dos, pos, npi, doc, charge, status, work, "bench", ack, None,
+             number),
+        )  # fmt: skip
         for ln in b["lines"]:
             ids["line"] += 1
             w.add("claim_lines", (ids["line"], pk, *ln, None))
@@ -339,7 +344,7 @@ def generate(
             ack = b.get("ack")
             first_line = ids["line"] + 1
             pk = encounter(b, "open", b["status"], b["charge"], ack)
-            practice, member, eid, payer, dos, _pos, npi, _doc = b["enc"]
+            practice, member, eid, payer, dos, _pos, npi, _doc, _number = b["enc"]
             ids["run"] += 1
             w.add("scrub_runs", (ids["run"], pk, *b["run"]))
             for f in b["findings"]:
@@ -401,8 +406,10 @@ def generate(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                     f"(SELECT coalesce(max(id), 1) FROM {table}))"
                 )
-        conn.exec_driver_sql("ANALYZE")
         conn.commit()
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        # statistics, and on PostgreSQL the visibility map index-only scans need
+        conn.exec_driver_sql("VACUUM ANALYZE" if w.pg else "ANALYZE")
     t_end = time.perf_counter()
     _ = now_day, key_of
     return {

@@ -89,6 +89,17 @@ class Encounter(Base):
     __table_args__ = (
         UniqueConstraint("practice_id", "encounter_id"),
         Index("ix_encounters_person_dos", "person_id", "date_of_service"),
+        # the claim queue's and the dashboard's filters, sort keys and sums in one index (no document read)
+        Index(
+            "ix_encounters_queue",
+            "status",
+            "work_status",
+            "practice_id",
+            "ack_status",
+            "payer_id",
+            "date_of_service",
+            "total_charge",
+        ),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     practice_id: Mapped[str] = mapped_column(ForeignKey("practices.id"), index=True)
@@ -120,6 +131,9 @@ class Encounter(Base):
     # The latest acknowledgement (999/277CA) of the claim: accepted | rejected | pended; and why.
     ack_status: Mapped[str | None] = mapped_column(String(12), nullable=True, index=True)
     ack_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # the document's claim-level authorization number (837P 2300 REF*G1), kept with the stored services
+    # (``service_rows.refresh_services``) so that authorization usage is found without the documents
+    authorization_number: Mapped[str | None] = mapped_column(String(80), nullable=True, index=True)
 
 
 class ClaimLine(Base):
@@ -132,7 +146,7 @@ class ClaimLine(Base):
     units: Mapped[float | None] = mapped_column(Float)
     diagnosis_pointers: Mapped[list[Any]] = mapped_column(JSON, default=list)
     date_of_service: Mapped[date | None] = mapped_column(Date)
-    authorization_number: Mapped[str | None] = mapped_column(String(80))
+    authorization_number: Mapped[str | None] = mapped_column(String(80), index=True)
     charge: Mapped[float | None] = mapped_column(Float)
     control_number: Mapped[str | None] = mapped_column(String(50))
     encounter: Mapped[Encounter] = relationship(back_populates="lines")

@@ -130,7 +130,7 @@ def _audit_people(
     services.audit(s, user.id, "read", object_type, None, practice, person_ids=ids, **detail)
 
 
-def _display_name(person: m.Person | None) -> str | None:
+def _display_name(person: Any) -> str | None:
     if person is None:
         return None
     parts = [p for p in (person.last_name, person.first_name) if p]
@@ -209,9 +209,14 @@ def sessions_used(s: Session, auths: Sequence[m.Authorization], on: date) -> dic
     return {k: auth_usage.sessions(v) for k, v in auth_usage.usage(s, auths, on).items()}
 
 
-def _auth_persons(s: Session, auths: Sequence[m.Authorization]) -> dict[int, m.Person]:
-    ids = {a.person_id for a in auths if a.person_id is not None}
-    return {p.id: p for p in s.scalars(select(m.Person).where(m.Person.id.in_(ids)))} if ids else {}
+def _auth_persons(s: Session, auths: Sequence[Any]) -> dict[int, Any]:
+    """Person ID -> (id, last_name, first_name) of the authorizations' persons (for display names)."""
+    ids = sorted({a.person_id for a in auths if a.person_id is not None})
+    out: dict[int, Any] = {}
+    for part in chunks(ids):
+        q = select(m.Person.id, m.Person.last_name, m.Person.first_name).where(m.Person.id.in_(part))
+        out.update((p.id, p) for p in s.execute(q))
+    return out
 
 
 _STATE_ORDER = {s: i for i, s in enumerate(AUTH_STATES)}
@@ -229,7 +234,10 @@ def list_authorizations(
     urgent first. Not audited: callers showing them use `authorization_tracker`."""
     allowed = scope_for(s, user, practice)
     on = on or services.today()
-    auths = list(s.scalars(select(m.Authorization).where(_within(m.Authorization.practice_id, allowed))))
+    # columns, not ORM objects: a billing company's book holds tens of thousands
+    auths = list(
+        s.execute(select(*m.Authorization.__table__.c).where(_within(m.Authorization.practice_id, allowed)))
+    )
     uses = auth_usage.usage(s, auths, on)
     used = {k: auth_usage.sessions(v) for k, v in uses.items()}
     persons = _auth_persons(s, auths)

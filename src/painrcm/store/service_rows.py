@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from painrcm.codes.tables import Reference
@@ -50,8 +50,8 @@ def rows_of(pk: int, person_id: int, enc: EncounterModel, reference: Reference) 
 
 
 def refresh_services(s: Session, encounter_ids: Iterable[int], reference: Reference | None = None) -> int:
-    """Rebuild the stored services of these encounters from their stored documents (pending ORM
-    changes are flushed first). Encounters that no longer exist just lose their rows. Returns the
+    """Rebuild the stored services of these encounters from their stored documents, and their
+    claim-level authorization number column (pending ORM changes are flushed first). Encounters that no longer exist just lose their rows. Returns the
     number of rows written."""
     ids = sorted(set(encounter_ids))
     if not ids:
@@ -62,14 +62,26 @@ def refresh_services(s: Session, encounter_ids: Iterable[int], reference: Refere
     for part in chunks(ids):
         s.execute(delete(m.StoredService).where(m.StoredService.encounter_pk.in_(part)))
         rows: list[dict[str, Any]] = []
-        for pk, person_id, doc in s.execute(
-            select(m.Encounter.id, m.Encounter.person_id, m.Encounter.document).where(m.Encounter.id.in_(part))
+        numbers: list[dict[str, Any]] = []
+        for pk, person_id, doc, number in s.execute(
+            select(
+                m.Encounter.id, m.Encounter.person_id, m.Encounter.document, m.Encounter.authorization_number
+            ).where(m.Encounter.id.in_(part))
         ):
             enc = EncounterModel.model_validate(doc)
             rows += (dict(zip(COLUMNS, r, strict=True)) for r in rows_of(pk, person_id, enc, ref))
+            if enc.authorization_number != number:
+                numbers.append({"pk": pk, "number": enc.authorization_number})
         if rows:
             s.execute(insert(m.StoredService), rows)
             written += len(rows)
+        if numbers:
+            s.execute(
+                update(m.Encounter.__table__)
+                .where(m.Encounter.__table__.c.id == bindparam("pk"))
+                .values(authorization_number=bindparam("number")),
+                numbers,
+            )
     return written
 
 

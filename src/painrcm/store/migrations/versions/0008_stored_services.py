@@ -42,7 +42,20 @@ def upgrade() -> None:
     op.create_index(
         "ix_stored_services_person_date", "stored_services", ["person_id", "date_of_service"], unique=False
     )
-    # the rows of every encounter already stored (the same function every write calls)
+    op.add_column("encounters", sa.Column("authorization_number", sa.String(length=80), nullable=True))
+    op.create_index(
+        op.f("ix_encounters_authorization_number"), "encounters", ["authorization_number"], unique=False
+    )
+    op.create_index(
+        op.f("ix_claim_lines_authorization_number"), "claim_lines", ["authorization_number"], unique=False
+    )
+    op.create_index(
+        "ix_encounters_queue",
+        "encounters",
+        ["status", "work_status", "practice_id", "ack_status", "payer_id", "date_of_service", "total_charge"],
+        unique=False,
+    )
+    # the rows (and claim-level numbers) of every encounter already stored (the same function every write calls)
     from painrcm.store.service_rows import refresh_all
 
     with Session(bind=op.get_bind()) as s:
@@ -51,6 +64,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_encounters_queue", table_name="encounters")
+    op.drop_index(op.f("ix_claim_lines_authorization_number"), table_name="claim_lines")
+    op.drop_index(op.f("ix_encounters_authorization_number"), table_name="encounters")
+    with op.batch_alter_table("encounters") as batch:
+        batch.drop_column("authorization_number")
     op.drop_index("ix_stored_services_person_date", table_name="stored_services")
     op.drop_index("ix_stored_services_date_family", table_name="stored_services")
     op.drop_index(op.f("ix_stored_services_encounter_pk"), table_name="stored_services")
