@@ -30,7 +30,7 @@ import multiprocessing as mp
 import random
 import time
 from collections.abc import Iterator, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -246,9 +246,7 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield items[i : i + size]
 
 
-def generate(
-    db: Database, n_claims: int, n_lines: int, seed: int = 2026, workers: int = 2
-) -> dict[str, Any]:
+def generate(db: Database, n_claims: int, n_lines: int, seed: int = 2026, workers: int = 2) -> dict[str, Any]:
     from painrcm.model import Patient
     from painrcm.store.services import identity
 
@@ -266,7 +264,9 @@ def generate(
     with db.session() as s:
         for p in synth.PRACTICES:
             s.execute(
-                text("INSERT INTO practices (id, name, npi, kind, state) VALUES (:id, :name, :npi, :kind, :st)"),
+                text(
+                    "INSERT INTO practices (id, name, npi, kind, state) VALUES (:id, :name, :npi, :kind, :st)"
+                ),
                 {"id": p["id"], "name": p["name"], "npi": p["npi"], "kind": p["kind"], "st": p["state"]},
             )
         for p in synth.PAYERS:
@@ -285,7 +285,9 @@ def generate(
     key_of: dict[int, tuple[str | None, str | None]] = {}
     for i, p in enumerate(patients, 1):
         mk, nk = identity(
-            Patient(member_id=p["member_id"], last_name=p["last_name"], first_name=p["first_name"], dob=p["dob"])
+            Patient(
+                member_id=p["member_id"], last_name=p["last_name"], first_name=p["first_name"], dob=p["dob"]
+            )
         )
         dob = date.fromisoformat(p["dob"])
         w.add("persons", (i, mk, nk, p["member_id"], p["last_name"], p["first_name"], dob, p.get("sex")))
@@ -368,7 +370,15 @@ def generate(
                 ids["rclaim"] += 1
                 w.add(
                     "remittances",
-                    (ids["remit"], practice, payer, f"T{ids['remit']}", 100.0, dos + timedelta(days=30), True),
+                    (
+                        ids["remit"],
+                        practice,
+                        payer,
+                        f"T{ids['remit']}",
+                        100.0,
+                        dos + timedelta(days=30),
+                        True,
+                    ),
                 )
                 w.add(
                     "remit_claims",

@@ -93,7 +93,9 @@ def workspace(db: Database, engine: Engine) -> Database:
     past += _dump(synth.generate_history(700, 32, patients=[*patients, twin], end=START, engine=engine))
     notes = synth.generate_history_dicts(8, 34, patients=patients[1:5], end=START, policies=engine.policies)
     claims = _dump(synth.generate_encounters(50, 35, patients=patients, start=START, days=60, engine=engine))
-    uncoded = synth.generate_encounter_dicts(6, 36, start=START, patients=patients[:6], policies=engine.policies)
+    uncoded = synth.generate_encounter_dicts(
+        6, 36, start=START, patients=patients[:6], policies=engine.policies
+    )
     for d in uncoded:
         d["encounter_id"] = "U" + d["encounter_id"]
     with db.session() as s:
@@ -161,7 +163,9 @@ def test_stored_services_and_the_watch_after_every_kind_of_write(workspace: Data
             pass
     _check(db, engine, "an API claim and a fix")
     # a history file that adds to a patient's past
-    more = _dump(synth.generate_history(120, 37, patients=synth.make_patients(50, 31)[:10], end=ON, engine=engine))
+    more = _dump(
+        synth.generate_history(120, 37, patients=synth.make_patients(50, 31)[:10], end=ON, engine=engine)
+    )
     for d in more:
         d["encounter_id"] = "M" + d["encounter_id"]
     _import(db, engine, "more-past.json", more, work_status="history", scrub=False)

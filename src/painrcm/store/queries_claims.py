@@ -182,9 +182,7 @@ def _findings_by_edit(s: Session, allowed: set[str] | None) -> list[dict[str, An
         select(m.Finding.edit, m.Finding.severity, func.count(), func.count(func.distinct(m.Encounter.id)))
         .join(m.ScrubRun, m.Finding.run_id == m.ScrubRun.id)
         .join(m.Encounter, m.Encounter.id == m.ScrubRun.encounter_pk)
-        .where(
-            is_latest, m.Encounter.work_status.not_in(NOT_WORKED), m.Finding.override_reason.is_(None)
-        ),
+        .where(is_latest, m.Encounter.work_status.not_in(NOT_WORKED), m.Finding.override_reason.is_(None)),
         m.Encounter.practice_id,
         allowed,
     ).group_by(m.Finding.edit, m.Finding.severity)

@@ -92,7 +92,9 @@ def refresh_all(s: Session, reference: Reference | None = None, batch: int = 200
     last = 0
     while True:
         ids = list(
-            s.scalars(select(m.Encounter.id).where(m.Encounter.id > last).order_by(m.Encounter.id).limit(batch))
+            s.scalars(
+                select(m.Encounter.id).where(m.Encounter.id > last).order_by(m.Encounter.id).limit(batch)
+            )
         )
         if not ids:
             return written
@@ -115,5 +117,17 @@ def _service(
     encounter: str, day: date, family: str, region: str | None, purpose: str | None, codes: str
 ) -> Service:
     return Service(
-        encounter, None, day, family, region, purpose, None, None, None, tuple(codes.split()), None, None, None
+        encounter,
+        None,
+        day,
+        family,
+        region,
+        purpose,
+        None,
+        None,
+        None,
+        tuple(codes.split()),
+        None,
+        None,
+        None,
     )

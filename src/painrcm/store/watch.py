@@ -141,7 +141,9 @@ def _linked(s: Session, persons: Iterable[m.Person]) -> dict[int, set[int]]:
         )
     )
     for part in chunks([k for k in mks if k in shared_mk]):
-        for pid, mk in s.execute(select(m.Person.id, m.Person.member_key).where(m.Person.member_key.in_(part))):
+        for pid, mk in s.execute(
+            select(m.Person.id, m.Person.member_key).where(m.Person.member_key.in_(part))
+        ):
             by_mk[mk].add(pid)
     for part in chunks([k for k in nks if k in shared_nk]):
         for pid, nk in s.execute(select(m.Person.id, m.Person.name_key).where(m.Person.name_key.in_(part))):
