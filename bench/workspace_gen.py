@@ -228,6 +228,7 @@ class Writer:
                 with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as cp:
                     for r in rows:
                         cp.write_row(r)
+                raw.commit()  # COPY went around SQLAlchemy's transaction: commit it on the connection
             else:
                 marks = ", ".join("?" * len(cols))
                 self.conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks})", rows)
