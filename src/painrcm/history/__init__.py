@@ -291,15 +291,33 @@ class History:
                 seen = self._payers.get(k)
                 if seen is None or seen[0] <= day:
                     self._payers[k] = (day, pidx)
-        services = services_of(enc, reference)
+        self.add_services(
+            keys,
+            enc.encounter_id,
+            services_of(enc, reference),
+            enc.practice.id,
+            enc.rendering_provider.npi,
+            enc.payer.id,
+        )
+
+    def add_services(
+        self,
+        keys: list[str],
+        encounter_id: str,
+        services: list[Service],
+        practice_id: str | None = None,
+        rendering_npi: str | None = None,
+        payer_id: str | None = None,
+    ) -> None:
+        """File one encounter's services (`services_of`) under identity keys ("m:ID|dob", "n:LAST|FIRST|dob")."""
         if not services:
             return
         e = len(self._enc_id)
-        self._enc_id.append(enc.encounter_id)
+        self._enc_id.append(encounter_id)
         values = self._values
-        self._enc_practice.append(values.id(enc.practice.id))
-        self._enc_npi.append(values.id(enc.rendering_provider.npi))
-        self._enc_payer.append(values.id(enc.payer.id))
+        self._enc_practice.append(values.id(practice_id))
+        self._enc_npi.append(values.id(rendering_npi))
+        self._enc_payer.append(values.id(payer_id))
         small = self._small.id
         for svc in services:
             row = len(self._date)

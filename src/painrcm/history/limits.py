@@ -51,12 +51,16 @@ class AuthStanding:
 
 def standing(history: History, patient: Patient, policy: Policy, on: date) -> list[LimitStanding]:
     out: list[LimitStanding] = []
-    for limit in policy.frequency:
-        start = add_months(on, -limit.window_months)
+    starts = [add_months(on, -limit.window_months) for limit in policy.frequency]
+    # the services of the widest window, asked once; each limit keeps those after its own start
+    past = list(history.services(patient, start=min(starts), end=on)) if starts else []
+    for limit, start in zip(policy.frequency, starts, strict=True):
         services = [
             s
-            for s in history.services(patient, start=start, end=on)
-            if s.family in limit.families and (not limit.codes or any(c in limit.codes for c in s.codes))
+            for s in past
+            if s.date > start
+            and s.family in limit.families
+            and (not limit.codes or any(c in limit.codes for c in s.codes))
         ]
         for region in REGIONS if limit.per_region else (None,):
             mine = [s for s in services if region is None or s.region == region]

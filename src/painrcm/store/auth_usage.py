@@ -12,18 +12,23 @@ claim is the authorization's patient (the same person, or a person with the same
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from painrcm.store import models as m
+from painrcm.store.histories import CHUNK, chunks
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def norm(text: str | None) -> str:
+    """An authorization number as compared: spaces and case ignored (cached: a book repeats its numbers
+    on every line and claim)."""
     return "".join((text or "").split()).upper()
 
 
@@ -51,11 +56,14 @@ class ClaimUse:
         }
 
 
-def numbers_on_claim(document: dict[str, Any], lines: Sequence[m.ClaimLine]) -> dict[str, list[m.ClaimLine]]:
+def numbers_on_claim(document: dict[str, Any], lines: Sequence[Any]) -> dict[str, list[Any]]:
     """Normalized authorization number -> the claim's lines relying on it (claim level covers the lines
     without their own number; a claim-level number on a claim without lines maps to no line)."""
-    claim_level = norm(document.get("authorization_number"))
-    out: dict[str, list[m.ClaimLine]] = {}
+    return _numbers(norm(document.get("authorization_number")), lines)
+
+
+def _numbers(claim_level: str, lines: Sequence[Any]) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {}
     if claim_level:
         out[claim_level] = []
     for ln in lines:
@@ -65,10 +73,21 @@ def numbers_on_claim(document: dict[str, Any], lines: Sequence[m.ClaimLine]) -> 
     return out
 
 
-def _uses_of(row: m.Encounter, numbers: set[str], on: date | None) -> dict[str, ClaimUse]:
-    found = numbers_on_claim(row.document or {}, row.lines)
+@dataclass
+class _Claim:
+    id: int
+    encounter_id: str
+    practice_id: str
+    date_of_service: date
+    person_id: int
+    authorization_number: str | None  # claim level
+    lines: list[Any] = field(default_factory=list)
+
+
+def _uses_of(row: _Claim, numbers: set[str], on: date | None) -> dict[str, ClaimUse]:
+    claim_level = norm(row.authorization_number)
+    found = _numbers(claim_level, row.lines)
     out: dict[str, ClaimUse] = {}
-    claim_level = norm((row.document or {}).get("authorization_number"))
     for number, lines in found.items():
         if number not in numbers:
             continue
@@ -88,31 +107,61 @@ def _uses_of(row: m.Encounter, numbers: set[str], on: date | None) -> dict[str, 
     return out
 
 
-def usage(s: Session, auths: Sequence[m.Authorization], on: date | None) -> dict[int, list[ClaimUse]]:
-    """Per authorization ID: the claims (dated up to `on`, when given) that used it, oldest first."""
+def _claims_with_numbers(s: Session, person_ids: Sequence[int] | None) -> list[_Claim]:
+    """The stored claims that carry an authorization number at claim or line level (of these persons,
+    or of everyone), with their lines, oldest ID first: from columns, no document is read."""
+    e, ln = m.Encounter, m.ClaimLine
+    carries = or_(
+        e.authorization_number.is_not(None),
+        e.id.in_(select(ln.encounter_pk).where(ln.authorization_number.is_not(None))),
+    )
+    claims: dict[int, _Claim] = {}
+    for part in [None] if person_ids is None else list(chunks(sorted(person_ids))):
+        where = carries if part is None else and_(carries, e.person_id.in_(part))
+        q = select(
+            e.id, e.encounter_id, e.practice_id, e.date_of_service, e.person_id, e.authorization_number
+        ).where(where)
+        for row in s.execute(q):
+            claims[row[0]] = _Claim(*row)
+        lq = (
+            select(ln.encounter_pk, ln.line_no, ln.code, ln.date_of_service, ln.authorization_number)
+            .join(e, e.id == ln.encounter_pk)
+            .where(where)
+            .order_by(ln.encounter_pk, ln.line_no)
+        )
+        for line in s.execute(lq):
+            claims[line.encounter_pk].lines.append(line)
+    return [claims[k] for k in sorted(claims)]
+
+
+def usage(s: Session, auths: Sequence[Any], on: date | None) -> dict[int, list[ClaimUse]]:
+    """Per authorization ID: the claims (dated up to `on`, when given) that used it, oldest first.
+    `auths`: authorization rows (or rows with their id, auth_number, member_id and person_id)."""
     numbers = {norm(a.auth_number) for a in auths}
     if not numbers:
         return {}
     members = {norm(a.member_id) for a in auths if norm(a.member_id)}
     person_ids = {a.person_id for a in auths if a.person_id is not None}
     member_col = func.upper(func.replace(m.Person.member_id, " ", ""))
-    conds = []
-    if members:
-        conds.append(member_col.in_(sorted(members)))
-    if person_ids:
-        conds.append(m.Person.id.in_(sorted(person_ids)))
-    if not conds:
-        return {a.id: [] for a in auths}
-    persons = {
-        pid: norm(mid) for pid, mid in s.execute(select(m.Person.id, m.Person.member_id).where(or_(*conds)))
-    }
+    persons: dict[int, str] = {}
+    for part in chunks(sorted(members)):
+        persons.update(
+            (pid, norm(mid))
+            for pid, mid in s.execute(select(m.Person.id, m.Person.member_id).where(member_col.in_(part)))
+        )
+    for part in chunks(sorted(person_ids)):
+        persons.update(
+            (pid, norm(mid))
+            for pid, mid in s.execute(select(m.Person.id, m.Person.member_id).where(m.Person.id.in_(part)))
+        )
     if not persons:
         return {a.id: [] for a in auths}
-    rows = s.scalars(
-        select(m.Encounter).where(m.Encounter.person_id.in_(sorted(persons))).order_by(m.Encounter.id)
-    ).all()
-    by_number: dict[str, list[tuple[m.Encounter, ClaimUse]]] = {}
+    # many patients: one pass over the claims that carry a number; a few: their claims only
+    rows = _claims_with_numbers(s, None if len(persons) > CHUNK else sorted(persons))
+    by_number: dict[str, list[tuple[_Claim, ClaimUse]]] = {}
     for row in rows:
+        if row.person_id not in persons:
+            continue
         for number, use in _uses_of(row, numbers, on).items():
             by_number.setdefault(number, []).append((row, use))
     out: dict[int, list[ClaimUse]] = {}

@@ -19,6 +19,7 @@ from painrcm.scrub import Engine
 from painrcm.store import counts, services, versions
 from painrcm.store import models as m
 from painrcm.store import queries_claims as q
+from painrcm.store.service_rows import refresh_services
 from painrcm.x12.writer837 import write_837
 
 EDITABLE = ("lines", "diagnoses", "authorization_number", "place_of_service")
@@ -69,6 +70,7 @@ def _apply(s: Session, row: m.Encounter, doc: dict[str, Any]) -> None:
     row.total_charge = sum((ln.charge or 0) for ln in enc.lines or []) or None
     s.flush()
     versions.relink_remits(row, linked)
+    refresh_services(s, [row.id])
 
 
 def _lines_of(doc: dict[str, Any]) -> list[dict[str, Any]]:

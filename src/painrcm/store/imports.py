@@ -47,6 +47,7 @@ from painrcm.store.boundaries import check_authorizations, check_encounter
 from painrcm.store.db import Database, is_busy
 from painrcm.store.histories import Book
 from painrcm.store.remits_on_claim import narrow_prevented_by
+from painrcm.store.service_rows import refresh_services
 from painrcm.x12.reader835 import read_835
 from painrcm.x12.reader837 import read_837
 from painrcm.x12.remit_model import Remittance as RemitModel
@@ -274,7 +275,7 @@ def _store_claims(
             )
         ).first()
         row, did = services.save_encounter(
-            s, enc, source=file, practice_id=pid, work_status=work_status, user_id=user_id
+            s, enc, source=file, practice_id=pid, work_status=work_status, user_id=user_id, refresh=False
         )
         result.encounter_pks.append(row.id)
         if not did:
@@ -296,6 +297,8 @@ def _store_claims(
                     )
                 )
         ticker.step()
+    # the stored services of every claim written, once for the file (store/service_rows.py)
+    refresh_services(s, [r.id for r in changed])
     return changed
 
 

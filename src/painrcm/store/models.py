@@ -89,6 +89,17 @@ class Encounter(Base):
     __table_args__ = (
         UniqueConstraint("practice_id", "encounter_id"),
         Index("ix_encounters_person_dos", "person_id", "date_of_service"),
+        # the claim queue's and the dashboard's filters, sort keys and sums in one index (no document read)
+        Index(
+            "ix_encounters_queue",
+            "status",
+            "work_status",
+            "practice_id",
+            "ack_status",
+            "payer_id",
+            "date_of_service",
+            "total_charge",
+        ),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     practice_id: Mapped[str] = mapped_column(ForeignKey("practices.id"), index=True)
@@ -120,6 +131,9 @@ class Encounter(Base):
     # The latest acknowledgement (999/277CA) of the claim: accepted | rejected | pended; and why.
     ack_status: Mapped[str | None] = mapped_column(String(12), nullable=True, index=True)
     ack_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # the document's claim-level authorization number (837P 2300 REF*G1), kept with the stored services
+    # (``service_rows.refresh_services``) so that authorization usage is found without the documents
+    authorization_number: Mapped[str | None] = mapped_column(String(80), nullable=True, index=True)
 
 
 class ClaimLine(Base):
@@ -132,7 +146,7 @@ class ClaimLine(Base):
     units: Mapped[float | None] = mapped_column(Float)
     diagnosis_pointers: Mapped[list[Any]] = mapped_column(JSON, default=list)
     date_of_service: Mapped[date | None] = mapped_column(Date)
-    authorization_number: Mapped[str | None] = mapped_column(String(80))
+    authorization_number: Mapped[str | None] = mapped_column(String(80), index=True)
     charge: Mapped[float | None] = mapped_column(Float)
     control_number: Mapped[str | None] = mapped_column(String(50))
     encounter: Mapped[Encounter] = relationship(back_populates="lines")
@@ -448,3 +462,29 @@ class WorkItem(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+
+
+class StoredService(Base):
+    """What one stored encounter contributes to its patient's history (`history.services_of` of its
+    document: one row per procedure family, region and date), kept beside the encounter so that the
+    frequency watch reads services instead of re-reading every document (``store/service_rows.py``
+    keeps it; every write that changes an encounter's document calls ``refresh_services``).
+
+    member_key / name_key: the identity keys of the document's patient (the keys `History` files the
+    services under), person_id: the encounter's person row."""
+
+    __tablename__ = "stored_services"
+    __table_args__ = (
+        Index("ix_stored_services_date_family", "date_of_service", "family"),
+        Index("ix_stored_services_person_date", "person_id", "date_of_service"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    encounter_pk: Mapped[int] = mapped_column(ForeignKey("encounters.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(Integer)
+    member_key: Mapped[str | None] = mapped_column(String(120))
+    name_key: Mapped[str | None] = mapped_column(String(250))
+    date_of_service: Mapped[date] = mapped_column(Date)
+    family: Mapped[str] = mapped_column(String(40))
+    region: Mapped[str | None] = mapped_column(String(20))
+    purpose: Mapped[str | None] = mapped_column(String(20))
+    codes: Mapped[str] = mapped_column(String(200))  # the service's codes, space-separated

@@ -21,8 +21,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, case, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, case, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from painrcm.edits import CATALOGUE
 from painrcm.inputs import encounter_from_obj
@@ -174,12 +174,15 @@ def _denials_by_reason(s: Session, allowed: set[str] | None) -> list[dict[str, A
 
 
 def _findings_by_edit(s: Session, allowed: set[str] | None) -> list[dict[str, Any]]:
-    latest = _latest_runs()
+    # from the findings to their runs, keeping a run with no later run of its claim (its latest): the
+    # work follows the findings, not every run of every claim
+    later = aliased(m.ScrubRun)
+    is_latest = ~exists().where(later.encounter_pk == m.ScrubRun.encounter_pk, later.id > m.ScrubRun.id)
     q = restrict(
         select(m.Finding.edit, m.Finding.severity, func.count(), func.count(func.distinct(m.Encounter.id)))
-        .join(latest, m.Finding.run_id == latest.c.run_id)
-        .join(m.Encounter, m.Encounter.id == latest.c.encounter_pk)
-        .where(m.Encounter.work_status.not_in(NOT_WORKED), m.Finding.override_reason.is_(None)),
+        .join(m.ScrubRun, m.Finding.run_id == m.ScrubRun.id)
+        .join(m.Encounter, m.Encounter.id == m.ScrubRun.encounter_pk)
+        .where(is_latest, m.Encounter.work_status.not_in(NOT_WORKED), m.Finding.override_reason.is_(None)),
         m.Encounter.practice_id,
         allowed,
     ).group_by(m.Finding.edit, m.Finding.severity)
@@ -405,9 +408,12 @@ def _counts_by_run(s: Session, run_ids: list[int]) -> dict[int, dict[str, Any]]:
 
 def claim_queue(s: Session, user: m.User, f: QueueFilters) -> dict[str, Any]:
     """One page of the work queue. Rows carry IDs, dates, amounts and findings: no patient details."""
-    q = _filtered(s, user, f)
+    # the count and the page's IDs from the queue index (no document is read), then the page's rows
+    q = _filtered(s, user, f).with_only_columns(m.Encounter.id)
     total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
-    rows = list(s.scalars(_ordered(q, f).offset((f.page - 1) * f.per_page).limit(f.per_page)))
+    ids = list(s.scalars(_ordered(q, f).offset((f.page - 1) * f.per_page).limit(f.per_page)))
+    found = {r.id: r for r in s.scalars(select(m.Encounter).where(m.Encounter.id.in_(ids)))} if ids else {}
+    rows = [found[i] for i in ids]
     latest = (
         dict(
             s.execute(

@@ -37,9 +37,9 @@ from painrcm.remit.explain import action_text
 from painrcm.scrub import Engine
 from painrcm.store import auth_usage, services
 from painrcm.store import models as m
-from painrcm.store.histories import Book, chunks
+from painrcm.store.histories import chunks
 from painrcm.store.scope import NotFound, can_see_practice, get_scoped, practice_ids
-from painrcm.store.watch import candidates, widest_window
+from painrcm.store.watch import Watchlist, candidates, widest_window
 
 AUTH_STATES = ("expiring", "used_up", "pending", "denied", "active", "expired")
 AUTH_STATE_LABELS = {
@@ -130,7 +130,7 @@ def _audit_people(
     services.audit(s, user.id, "read", object_type, None, practice, person_ids=ids, **detail)
 
 
-def _display_name(person: m.Person | None) -> str | None:
+def _display_name(person: Any) -> str | None:
     if person is None:
         return None
     parts = [p for p in (person.last_name, person.first_name) if p]
@@ -209,9 +209,14 @@ def sessions_used(s: Session, auths: Sequence[m.Authorization], on: date) -> dic
     return {k: auth_usage.sessions(v) for k, v in auth_usage.usage(s, auths, on).items()}
 
 
-def _auth_persons(s: Session, auths: Sequence[m.Authorization]) -> dict[int, m.Person]:
-    ids = {a.person_id for a in auths if a.person_id is not None}
-    return {p.id: p for p in s.scalars(select(m.Person).where(m.Person.id.in_(ids)))} if ids else {}
+def _auth_persons(s: Session, auths: Sequence[Any]) -> dict[int, Any]:
+    """Person ID -> (id, last_name, first_name) of the authorizations' persons (for display names)."""
+    ids = sorted({a.person_id for a in auths if a.person_id is not None})
+    out: dict[int, Any] = {}
+    for part in chunks(ids):
+        q = select(m.Person.id, m.Person.last_name, m.Person.first_name).where(m.Person.id.in_(part))
+        out.update((p.id, p) for p in s.execute(q))
+    return out
 
 
 _STATE_ORDER = {s: i for i, s in enumerate(AUTH_STATES)}
@@ -229,7 +234,10 @@ def list_authorizations(
     urgent first. Not audited: callers showing them use `authorization_tracker`."""
     allowed = scope_for(s, user, practice)
     on = on or services.today()
-    auths = list(s.scalars(select(m.Authorization).where(_within(m.Authorization.practice_id, allowed))))
+    # columns, not ORM objects: a billing company's book holds tens of thousands
+    auths = list(
+        s.execute(select(*m.Authorization.__table__.c).where(_within(m.Authorization.practice_id, allowed)))
+    )
     uses = auth_usage.usage(s, auths, on)
     used = {k: auth_usage.sessions(v) for k, v in uses.items()}
     persons = _auth_persons(s, auths)
@@ -334,18 +342,28 @@ class _Latest:
     payer_id: str
 
 
-def _latest_encounters(s: Session, allowed: set[str] | None, on: date) -> dict[int, _Latest]:
+def _latest_encounters(
+    s: Session, allowed: set[str] | None, on: date, persons: Iterable[int] | None = None
+) -> dict[int, _Latest]:
     """Each person's latest encounter (on or before `on`) in the practices covered (its practice and
-    payer only: the documents are not read)."""
-    q = (
-        select(m.Encounter.person_id, m.Encounter.practice_id, m.Encounter.payer_id)
-        .where(_within(m.Encounter.practice_id, allowed), m.Encounter.date_of_service <= on)
-        .order_by(m.Encounter.date_of_service, m.Encounter.id)
-    )
-    latest: dict[int, _Latest] = {}
-    for person_id, practice_id, payer_id in s.execute(q):
-        latest[person_id] = _Latest(practice_id, payer_id)
-    return latest
+    payer only: the documents are not read); of the persons given, or of everyone."""
+    q = select(
+        m.Encounter.person_id,
+        m.Encounter.date_of_service,
+        m.Encounter.id,
+        m.Encounter.practice_id,
+        m.Encounter.payer_id,
+    ).where(_within(m.Encounter.practice_id, allowed), m.Encounter.date_of_service <= on)
+    found: dict[int, tuple[date, int, _Latest]] = {}
+    parts = [None] if persons is None else list(chunks(sorted(set(persons))))
+    for part in parts:
+        for person_id, day, pk, practice_id, payer_id in s.execute(
+            q if part is None else q.where(m.Encounter.person_id.in_(part))
+        ):
+            seen = found.get(person_id)
+            if seen is None or (day, pk) > seen[:2]:
+                found[person_id] = (day, pk, _Latest(practice_id, payer_id))
+    return {pid: v[2] for pid, v in found.items()}
 
 
 def _payer_model(s: Session, payer_id: str) -> PayerModel:
@@ -415,14 +433,13 @@ def frequency_watch(
     of the patients listed."""
     allowed = scope_for(s, user, practice)
     on = on or services.today()
-    latest = _latest_encounters(s, allowed, on)
-    # only the patients whose stored lines could reach a limit, their histories fetched together
-    hot = sorted(candidates(s, engine, latest, on))
+    # only the patients whose stored services could reach a limit (seen in the practices covered),
+    # their services in the limits' windows fetched together
+    latest = _latest_encounters(s, allowed, on, candidates(s, engine, None, on))
     persons: list[m.Person] = []
-    for part in chunks(hot):
+    for part in chunks(sorted(latest)):
         persons += s.scalars(select(m.Person).where(m.Person.id.in_(part)))
-    # the standings ask about the limits' windows only: the encounters with a service in the widest
-    book = Book(s, engine, persons, window=widest_window(engine, on), auths=False)
+    book = Watchlist(s, persons, widest_window(engine, on))
     payers: dict[str, PayerModel] = {}
     rows: list[FrequencyRow] = []
     for person in sorted(persons, key=lambda p: p.id):

@@ -19,6 +19,7 @@ from painrcm.scrub import Engine, scrub_encounter
 from painrcm.store import models as m
 from painrcm.store import versions
 from painrcm.store.db import defer_write
+from painrcm.store.service_rows import refresh_services
 
 if TYPE_CHECKING:
     from painrcm.store.histories import Book
@@ -110,9 +111,12 @@ def save_encounter(
     work_status: str = "open",
     user_id: int | None = None,
     reason: str | None = None,
+    refresh: bool = True,
 ) -> tuple[m.Encounter, bool]:
     """Store one claim; the same practice and encounter ID again updates it only when it changed.
-    Returns the row and whether anything changed (imports are idempotent).
+    Returns the row and whether anything changed (imports are idempotent). `refresh=False`: the
+    caller refreshes the stored services of the changed rows itself, once for many claims
+    (``service_rows.refresh_services``).
 
     Every change is a claim version (``store/versions.py``): a changed re-upload of a claim not yet
     submitted is a new version, of a submitted claim a corrected claim (frequency 7, back to work)."""
@@ -154,6 +158,8 @@ def save_encounter(
     s.flush()
     versions.relink_remits(row, linked)
     _new_version(s, row, before, source=source, user_id=user_id, reason=reason)
+    if refresh:
+        refresh_services(s, [row.id])
     return row, True
 
 
@@ -332,6 +338,7 @@ def keep_run(
         row.lines = _lines(enc.model_copy(update={"lines": result.lines}))
         if book is not None:
             book.replaced(row)
+        refresh_services(s, [row.id])
     if flush:
         s.flush()
     return run
@@ -362,6 +369,7 @@ def apply_fixed_lines(s: Session, row: m.Encounter, lines: Iterable[dict[str, An
     row.lines = _lines(enc)
     row.work_status = "fixed"
     s.flush()
+    refresh_services(s, [row.id])
 
 
 def audit(

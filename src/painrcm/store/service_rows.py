@@ -1,0 +1,133 @@
+"""The stored services table (`stored_services`): what each stored encounter contributes to its
+patient's history, kept so the frequency watch reads a few columns instead of every document.
+
+A row is one `history.Service` of the encounter's document (`services_of`, the one place that
+decides what an encounter contributes: families and regions of the billed lines, purpose from the
+note or the KX rule, documented procedures of an encounter without lines), filed under the identity
+keys of the document's patient, which are the keys a `History` built from the documents files it
+under. So a `History` filled from these rows (`history_of`) answers the frequency questions exactly
+as `services.person_history` does.
+
+Every write that changes an encounter's document, lines or person calls `refresh_services` with
+the encounter IDs (once per file for bulk writers): it deletes their rows and inserts them anew, in
+one statement each per chunk of IDs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import date
+from typing import Any
+
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from painrcm.codes.tables import Reference
+from painrcm.history import History, Service, services_of
+from painrcm.model import Encounter as EncounterModel
+from painrcm.store import models as m
+from painrcm.store.histories import chunks
+
+COLUMNS = ("encounter_pk", "person_id", "member_key", "name_key", "date_of_service", "family", "region")
+COLUMNS += ("purpose", "codes")
+
+
+def _reference(reference: Reference | None) -> Reference:
+    if reference is not None:
+        return reference
+    from painrcm.codes.loader import load_reference
+
+    return load_reference()
+
+
+def rows_of(pk: int, person_id: int, enc: EncounterModel, reference: Reference) -> Iterator[tuple[Any, ...]]:
+    """The table rows of one encounter (tuples in `COLUMNS` order)."""
+    from painrcm.store.services import identity
+
+    mk, nk = identity(enc.patient)
+    for svc in services_of(enc, reference):
+        yield (pk, person_id, mk, nk, svc.date, svc.family, svc.region, svc.purpose, " ".join(svc.codes))
+
+
+def refresh_services(s: Session, encounter_ids: Iterable[int], reference: Reference | None = None) -> int:
+    """Rebuild the stored services of these encounters from their stored documents, and their
+    claim-level authorization number column (pending ORM changes are flushed first). Encounters that no longer exist just lose their rows. Returns the
+    number of rows written."""
+    ids = sorted(set(encounter_ids))
+    if not ids:
+        return 0
+    ref = _reference(reference)
+    s.flush()
+    written = 0
+    for part in chunks(ids):
+        s.execute(delete(m.StoredService).where(m.StoredService.encounter_pk.in_(part)))
+        rows: list[dict[str, Any]] = []
+        numbers: list[dict[str, Any]] = []
+        for pk, person_id, doc, number in s.execute(
+            select(
+                m.Encounter.id, m.Encounter.person_id, m.Encounter.document, m.Encounter.authorization_number
+            ).where(m.Encounter.id.in_(part))
+        ):
+            enc = EncounterModel.model_validate(doc)
+            rows += (dict(zip(COLUMNS, r, strict=True)) for r in rows_of(pk, person_id, enc, ref))
+            if enc.authorization_number != number:
+                numbers.append({"pk": pk, "number": enc.authorization_number})
+        if rows:
+            s.execute(insert(m.StoredService), rows)
+            written += len(rows)
+        if numbers:
+            s.execute(
+                update(m.Encounter.__table__)
+                .where(m.Encounter.__table__.c.id == bindparam("pk"))
+                .values(authorization_number=bindparam("number")),
+                numbers,
+            )
+    return written
+
+
+def refresh_all(s: Session, reference: Reference | None = None, batch: int = 2000) -> int:
+    """Rebuild the whole table (the migration's backfill, and a repair after a code-table change)."""
+    s.execute(delete(m.StoredService))
+    written = 0
+    last = 0
+    while True:
+        ids = list(
+            s.scalars(
+                select(m.Encounter.id).where(m.Encounter.id > last).order_by(m.Encounter.id).limit(batch)
+            )
+        )
+        if not ids:
+            return written
+        written += refresh_services(s, ids, reference)
+        last = ids[-1]
+
+
+def history_of(rows: Iterable[tuple[Any, ...]]) -> History:
+    """A `History` of stored service rows (encounter_pk, member_key, name_key, date, family, region,
+    purpose, codes): the services a frequency question counts (family, region, purpose, date, codes),
+    filed under the rows' identity keys. Fields a frequency limit never reads are left empty."""
+    h = History()
+    for pk, mk, nk, day, family, region, purpose, codes in rows:
+        keys = [k for k in (mk, nk) if k]
+        h.add_services(keys, str(pk), [_service(str(pk), day, family, region, purpose, codes)])
+    return h
+
+
+def _service(
+    encounter: str, day: date, family: str, region: str | None, purpose: str | None, codes: str
+) -> Service:
+    return Service(
+        encounter,
+        None,
+        day,
+        family,
+        region,
+        purpose,
+        None,
+        None,
+        None,
+        tuple(codes.split()),
+        None,
+        None,
+        None,
+    )
