@@ -4,6 +4,14 @@ Unlike the 837P reader, an error anywhere in an 835 refuses the file: a remittan
 drop money or denials, and every remittance line must be reported. Errors are located as
 ``segment N (ID)``. Tolerated (with a warning): SE/GE/IEA count mismatches (unless ``strict``),
 composites written with another separator than ISA16 declares, and an SVC01 without a procedure code.
+
+One pass over the segments: each segment is split, its envelope checked (``segments.Envelope``, the
+rules ``tokenize`` applies) and read into the remittance models as it comes; no list of all segments
+is kept. The envelope is checked first: when the reading refuses a segment, the envelope of the whole
+file is checked (``tokenize``) and an envelope error anywhere in the file is the one reported, as if
+the envelopes had been read before the content. The models are built from values this reader has
+already checked and typed (no second validation by pydantic): money is an exact ``Decimal`` read from
+the X12 text, quantities are floats, dates are ``date``.
 """
 
 from __future__ import annotations
@@ -12,6 +20,9 @@ import math
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel
 
 from painrcm.errors import InputError
 from painrcm.x12.remit_model import (
@@ -23,11 +34,12 @@ from painrcm.x12.remit_model import (
     ServiceLine,
 )
 from painrcm.x12.segments import (
-    Tokens,
+    ENVELOPE_IDS,
+    Envelope,
     check_group,
-    constructor,
     describe_transaction,
     no_gc,
+    raw_segments,
     tokenize,
     version_mismatch,
     wrong_transaction,
@@ -40,16 +52,74 @@ _NOT_835 = "an 835: painrcm reads 835 remittances (ST01 835, version 005010X221A
 _GROUPS = frozenset({"CO", "PR", "OA", "PI", "CR"})
 _ALT_COMPONENT = (">", ":", "^", "|", "<", "\\")
 
+# Where the reader is in a transaction set: outside one, right after ST (BPR expected), the header,
+# the payer loop (1000A), the payee loop (1000B), a header number (LX), a claim (CLP), a service line
+# (SVC), the provider adjustments (PLB).
+_NONE, _START, _HDR, _PAYER, _PAYEE, _LX, _CLAIM, _LINE, _PLB = range(9)
+
 # level -> segments allowed at that level (loop starters are handled separately)
-_ALLOWED: dict[str, frozenset[str]] = {
-    "hdr": frozenset({"BPR", "TRN", "CUR", "REF", "DTM"}),
-    "payer": frozenset({"N2", "N3", "N4", "REF", "PER"}),
-    "payee": frozenset({"N2", "N3", "N4", "REF", "RDM"}),
-    "lx": frozenset({"TS3", "TS2"}),
-    "claim": frozenset({"CAS", "NM1", "MIA", "MOA", "REF", "DTM", "PER", "AMT", "QTY"}),
-    "line": frozenset({"DTM", "CAS", "REF", "AMT", "QTY", "LQ"}),
-    "plb": frozenset(),
+_ALLOWED: dict[int, frozenset[str]] = {
+    _START: frozenset(),
+    _HDR: frozenset({"BPR", "TRN", "CUR", "REF", "DTM"}),
+    _PAYER: frozenset({"N2", "N3", "N4", "REF", "PER"}),
+    _PAYEE: frozenset({"N2", "N3", "N4", "REF", "RDM"}),
+    _LX: frozenset({"TS3", "TS2"}),
+    _CLAIM: frozenset({"CAS", "NM1", "MIA", "MOA", "REF", "DTM", "PER", "AMT", "QTY"}),
+    _LINE: frozenset({"DTM", "CAS", "REF", "AMT", "QTY", "LQ"}),
+    _PLB: frozenset(),
 }
+_WHERE = {
+    _HDR: "the header",
+    _PAYER: "the payer loop",
+    _PAYEE: "the payee loop",
+    _LX: "the header number loop",
+    _CLAIM: "a claim (CLP)",
+    _LINE: "a service line (SVC)",
+    _PLB: "the provider adjustments (PLB)",
+}
+_AFTER_PAYEE = frozenset({_PAYEE, _LX, _CLAIM, _LINE})
+
+# Models are made from checked values without pydantic's second validation: the object, its field
+# values (every field, in declaration order) and the names of the fields the file gave (pydantic's
+# ``model_fields_set``: what a validated model would record for the same values).
+_new = object.__new__
+_SLOTS = BaseModel.__dict__
+_set_dict = _SLOTS["__dict__"].__set__
+_set_fields = _SLOTS["__pydantic_fields_set__"].__set__
+_set_extra = _SLOTS["__pydantic_extra__"].__set__
+_set_private = _SLOTS["__pydantic_private__"].__set__
+_ADJUSTMENT_FIELDS = frozenset({"group", "reason", "amount", "quantity"})
+# A service line's fields given by its SVC; the others (by bit) come from its DTM, REF*6R and AMT*B6.
+_LINE_GIVEN = frozenset(ServiceLine.model_fields) - {"date_start", "date_end", "control_number", "allowed"}
+_LINE_BITS = (("date_start", 1), ("date_end", 2), ("control_number", 4), ("allowed", 8))
+_LINE_FIELDS = tuple(
+    _LINE_GIVEN | {name for name, bit in _LINE_BITS if mask & bit} for mask in range(16)
+)
+_CLAIM_GIVEN = frozenset(RemitClaim.model_fields) - {
+    "member_id",
+    "rendering_npi",
+    "statement_start",
+    "statement_end",
+}
+assert list(ServiceLine.model_fields)[:5] == ["segment", "qualifier", "code", "modifiers", "billed"]
+
+
+def _model(cls: type[BaseModel], values: dict[str, Any], given: set[str]) -> Any:
+    m = _new(cls)
+    _set_dict(m, values)
+    _set_fields(m, given)
+    _set_extra(m, None)
+    _set_private(m, None)
+    return m
+
+
+def _adjustment(group: str, reason: str, amount: Decimal, quantity: float | None) -> Adjustment:
+    m = _new(Adjustment)
+    _set_dict(m, {"group": group, "reason": reason, "amount": amount, "quantity": quantity})
+    _set_fields(m, set(_ADJUSTMENT_FIELDS))
+    _set_extra(m, None)
+    _set_private(m, None)
+    return m  # type: ignore[no-any-return]
 
 
 @dataclass(slots=True)
@@ -62,9 +132,8 @@ class Read835:
         return [c for r in self.remittances for c in r.claims]
 
 
-_new_line = constructor(ServiceLine)
-_new_claim = constructor(RemitClaim)
-_new_adjustment = constructor(Adjustment)
+class _Refusal(InputError):
+    """An error the reading found (not the envelope): reported unless the envelope has one."""
 
 
 def _plain(v: str) -> bool:
@@ -86,19 +155,25 @@ def _d8(value: str) -> date | None:
 
 
 class _Reader:
-    def __init__(self, tok: Tokens) -> None:
-        self.tok = tok
-        self.comp = tok.delimiters.component
-        self.out = Read835(warnings=list(tok.warnings))
+    def __init__(self, file: str, strict: bool) -> None:
+        self.file = file
+        self.strict = strict
+        self.comp = ":"
+        self.warnings: list[InputError] = []
         self.alt_warned: set[str] = set()
+        # values already read, by their text (the same amounts and dates recur all through a file)
+        self.plain: dict[str, Decimal] = {}  # amounts in the usual form (digits, one decimal point)
+        self.money: dict[str, Decimal] = {}  # amounts read by x12_money
+        self.floats: dict[str, float] = {}  # units in the usual form
+        self.dates: dict[str, date] = {}  # valid CCYYMMDD dates
 
-    def err(self, i: int, msg: str) -> InputError:
-        return self.tok.error(i, msg)
+    def err(self, i: int, seg: list[str], msg: str) -> _Refusal:
+        return _Refusal(self.file, f"segment {i + 1} ({seg[0] or '?'})", msg)
 
-    def warn(self, i: int, msg: str) -> None:
-        self.out.warnings.append(self.err(i, msg))
+    def warn(self, i: int, seg: list[str], msg: str) -> None:
+        self.warnings.append(InputError(self.file, f"segment {i + 1} ({seg[0] or '?'})", msg))
 
-    def split(self, i: int, value: str) -> list[str]:
+    def split(self, i: int, seg: list[str], value: str) -> list[str]:
         if self.comp in value:
             return value.split(self.comp)
         for alt in _ALT_COMPONENT:
@@ -107,6 +182,7 @@ class _Reader:
                     self.alt_warned.add(alt)
                     self.warn(
                         i,
+                        seg,
                         f"composite {value!r} uses {alt!r} although ISA16 declares {self.comp!r}; read with {alt!r}",
                     )
                 return value.split(alt)
@@ -117,209 +193,321 @@ class _Reader:
         v = _el(seg, n)
         if not v:
             if required:
-                raise self.err(i, f"{seg[0]}{n:02d} ({what}) is required")
+                raise self.err(i, seg, f"{seg[0]}{n:02d} ({what}) is required")
             return None
         f = x12_decimal(v)  # X12 grammar: not Python's ("1_000", "inf", non-ASCII digits)
         if f is None or not math.isfinite(f):
-            raise self.err(i, f"{seg[0]}{n:02d} ({what}) {v!r} is not a number")
+            raise self.err(i, seg, f"{seg[0]}{n:02d} ({what}) {v!r} is not a number")
         return f
 
     def amount(self, i: int, seg: list[str], n: int, what: str, *, required: bool = True) -> Decimal | None:
         """Money: exact, as the X12 text writes it (Decimal; never a float)."""
-        v = _el(seg, n)
+        v = seg[n] if len(seg) > n else ""
+        d = self.money.get(v)
+        if d is not None:
+            return d
         if not v:
             if required:
-                raise self.err(i, f"{seg[0]}{n:02d} ({what}) is required")
+                raise self.err(i, seg, f"{seg[0]}{n:02d} ({what}) is required")
             return None
         d = x12_money(v)  # X12 grammar: not Python's ("1_000", "inf", non-ASCII digits)
         if d is None:
-            raise self.err(i, f"{seg[0]}{n:02d} ({what}) {v!r} is not a number")
+            raise self.err(i, seg, f"{seg[0]}{n:02d} ({what}) {v!r} is not a number")
+        self.money[v] = d
+        return d
+
+    def plain_amount(self, i: int, seg: list[str], n: int, what: str) -> Decimal:
+        """An amount in the usual form read as it is written (no range check: CAS and SVC amounts);
+        any other form is read (or refused) by ``amount``."""
+        v = seg[n]
+        d = self.plain.get(v)
+        if d is None:
+            if _plain(v):
+                d = self.plain[v] = Decimal(v)
+            else:
+                d = self.amount(i, seg, n, what)
+                assert d is not None
         return d
 
     def date(self, i: int, seg: list[str], n: int) -> date:
-        d = _d8(_el(seg, n))
+        v = seg[n] if len(seg) > n else ""
+        d = self.dates.get(v)
         if d is None:
-            raise self.err(i, f"{seg[0]}{n:02d} {_el(seg, n)!r} is not a valid CCYYMMDD date")
+            d = _d8(v)
+            if d is None:
+                raise self.err(i, seg, f"{seg[0]}{n:02d} {v!r} is not a valid CCYYMMDD date")
+            self.dates[v] = d
         return d
 
-    def read(self) -> Read835:
-        segs = self.tok.segments
-        for tr in self.tok.transactions:
-            if tr.type != "835" or not tr.version.startswith("005010X221"):
-                raise self.err(
-                    tr.start,
-                    f"this is {describe_transaction(tr.type, tr.version)}, not {_NOT_835}",
-                )
-            gs_index = next(k for k in range(tr.start, -1, -1) if segs[k][0] == "GS")
-            bad_group = check_group(tr.st, tr.gs, gs_index, self.tok.file)
-            if bad_group is not None:
-                raise bad_group
-            msg = version_mismatch(tr.st, tr.gs)
-            if msg:
-                self.warn(tr.start, msg)
-            self.out.remittances.append(self.transaction(segs, tr.start, tr.end, tr.st[2]))
-        if not self.out.remittances:
-            raise InputError(self.tok.file, None, "the file holds no 835 transaction set")
-        return self.out
-
-    def transaction(self, segs: list[list[str]], start: int, end: int, control: str) -> Remittance:
-        level = "hdr"
-        rem: dict[str, object] = {"segment": start + 1, "control_number": control}
+    def read(self, text: str) -> Read835:
+        delims, raw = raw_segments(text, self.file)
+        self.comp = delims.component
+        sep = delims.element
+        env = Envelope(self.file, delims, strict=self.strict)
+        envelope = env.segment
+        remittances: list[Remittance] = []
+        ok_ids: set[str] = set()
+        line_ids, claim_ids = _ALLOWED[_LINE], _ALLOWED[_CLAIM]
+        groups = _GROUPS
+        plain = self.plain
+        dates = self.dates
+        level = _NONE
+        # the transaction set being read
+        rem: dict[str, Any] = {}
         claims: list[RemitClaim] = []
         plbs: list[ProviderAdjustment] = []
-        claim: dict[str, object] | None = None
-        line: dict[str, object] | None = None
         seen_payer = seen_payee = False
-
-        def close_line() -> None:
-            nonlocal line
-            if line is not None and claim is not None:
-                claim["lines"].append(_new_line(**line))  # type: ignore[union-attr]
-            line = None
-
-        def close_claim() -> None:
-            nonlocal claim
-            close_line()
-            if claim is not None:
-                claims.append(_new_claim(**claim))  # type: ignore[arg-type]
-            claim = None
-
-        first = start + 1
-        if first >= end - 1 or segs[first][0] != "BPR":
-            raise self.err(min(first, end - 1), "BPR (financial information) must follow ST")
-        line_ids, claim_ids = _ALLOWED["line"], _ALLOWED["claim"]
-        for i in range(first, end - 1):
-            seg = segs[i]
+        # the claim being read (its field values, and the optional fields its segments gave)
+        claim: dict[str, Any] | None = None
+        claim_given: set[str] = set()
+        lines: list[ServiceLine] = []
+        # the service line being read (field values, the bits of _LINE_BITS given, its lists)
+        line: dict[str, Any] | None = None
+        line_bits = 0
+        line_adjs: list[Adjustment] = []
+        line_remarks: list[str] = []
+        i = -1
+        seg: list[str] = []
+        for i, s in enumerate(raw):
+            seg = s.split(sep)
             sid = seg[0]
-            # the segments of a service line or a claim (none of them starts a loop), read first
-            if level == "line" and sid in line_ids:
-                self.line_segment(i, seg, sid, line)  # type: ignore[arg-type]
+            if sid not in ok_ids:
+                env.check_id(i, sid)
+                ok_ids.add(sid)
+            # the segments of a service line (none of them starts a loop), read first
+            if level == _LINE and sid in line_ids:
+                assert line is not None
+                if sid == "CAS":
+                    if len(seg) == 4 and seg[1] in groups and seg[2]:  # one adjustment, the usual form
+                        v = seg[3]
+                        d = plain.get(v)
+                        if d is None and _plain(v):
+                            d = plain[v] = Decimal(v)
+                        if d is not None:
+                            m = _new(Adjustment)
+                            _set_dict(m, {"group": seg[1], "reason": seg[2], "amount": d, "quantity": None})
+                            _set_fields(m, set(_ADJUSTMENT_FIELDS))
+                            _set_extra(m, None)
+                            _set_private(m, None)
+                            line_adjs.append(m)
+                            continue
+                    line_adjs.extend(self.cas(i, seg))
+                elif sid == "DTM":
+                    q = seg[1] if len(seg) > 1 else ""
+                    if q == "472" or q == "150" or q == "151":
+                        v = seg[2] if len(seg) > 2 else ""
+                        d8 = dates.get(v)
+                        if d8 is None:
+                            d8 = self.date(i, seg, 2)
+                        if q == "151":
+                            line["date_end"] = d8
+                            line_bits |= 2
+                        else:
+                            line["date_start"] = d8
+                            line_bits |= 1
+                elif sid == "REF":
+                    if len(seg) > 1 and seg[1] == "6R":
+                        line["control_number"] = (seg[2] if len(seg) > 2 else "") or None
+                        line_bits |= 4
+                elif sid == "AMT":
+                    if len(seg) > 1 and seg[1] == "B6":
+                        line["allowed"] = self.amount(i, seg, 2, "allowed amount")
+                        line_bits |= 8
+                elif sid == "LQ" and len(seg) > 1 and seg[1] == "HE":
+                    code = seg[2] if len(seg) > 2 else ""
+                    if not code:
+                        raise self.err(i, seg, "LQ02 remark code is required")
+                    line_remarks.append(code)
                 continue
-            if level == "claim" and sid in claim_ids:
-                self.claim_segment(i, seg, sid, claim)  # type: ignore[arg-type]
+            if level == _CLAIM and sid in claim_ids:
+                assert claim is not None
+                self.claim_segment(i, seg, sid, claim, claim_given)
+                continue
+            if sid == "SVC":
+                if level != _CLAIM and level != _LINE:
+                    if level == _NONE:
+                        raise env.outside(i, sid)
+                    if level == _START:
+                        raise self.err(i, seg, "BPR (financial information) must follow ST")
+                    raise self.err(i, seg, "SVC (service payment) must be inside a claim (CLP)")
+                if line is not None:
+                    lines.append(_model(ServiceLine, line, set(_LINE_FIELDS[line_bits])))
+                level = _LINE
+                line = self.svc(i, seg)
+                line_bits = 0
+                line_adjs = line["adjustments"]
+                line_remarks = line["remarks"]
+                continue
+            if sid in ENVELOPE_IDS:
+                envelope(i, seg)
+                if sid == "ST":
+                    self.start(i, seg, env)
+                    level = _START
+                    rem = {"segment": i + 1, "control_number": seg[2]}
+                    claims = []
+                    plbs = []
+                    seen_payer = seen_payee = False
+                    claim = line = None
+                elif sid == "SE":
+                    if level == _START:
+                        raise self.err(i, seg, "BPR (financial information) must follow ST")
+                    if claim is not None:
+                        claims.append(self.finish_claim(claim, claim_given, lines, line, line_bits))
+                        claim = line = None
+                    if not seen_payer or not seen_payee:
+                        raise self.err(i, seg, "the payer (N1*PR) and payee (N1*PE) loops are required")
+                    if "trace_number" not in rem:
+                        raise self.err(i, seg, "TRN (reassociation trace number) is required")
+                    remittances.append(Remittance(claims=claims, provider_adjustments=plbs, **rem))
+                    level = _NONE
+                continue
+            if level == _NONE:
+                raise env.outside(i, sid)
+            if level == _START:
+                if sid != "BPR":
+                    raise self.err(i, seg, "BPR (financial information) must follow ST")
+                self.bpr(i, seg, rem)
+                level = _HDR
                 continue
             if sid == "BPR":
-                if i != first:
-                    raise self.err(i, "only one BPR per transaction set, right after ST")
-                rem["handling"] = _el(seg, 1)
-                if not rem["handling"]:
-                    raise self.err(i, "BPR01 (transaction handling code) is required")
-                rem["payment"] = self.amount(i, seg, 2, "total payment")
-                rem["credit_debit"] = _el(seg, 3) or None
-                rem["method"] = _el(seg, 4) or None
-                if _el(seg, 16):
-                    rem["payment_date"] = _d8(_el(seg, 16))
-                    if rem["payment_date"] is None:
-                        self.warn(i, f"BPR16 payment date {_el(seg, 16)!r} is not a valid date; ignored")
+                raise self.err(i, seg, "only one BPR per transaction set, right after ST")
+            if sid == "CLP":
+                if level not in _AFTER_PAYEE:
+                    raise self.err(i, seg, "CLP must follow the payer and payee (N1*PR, N1*PE)")
+                if claim is not None:
+                    claims.append(self.finish_claim(claim, claim_given, lines, line, line_bits))
+                    line = None
+                level = _CLAIM
+                claim = self.clp(i, seg)
+                claim_given = set()
+                lines = claim["lines"]
                 continue
             if sid == "N1":
                 q = _el(seg, 1)
-                if level in ("hdr", "payer") and q == "PR" and not seen_payer:
-                    seen_payer, level = True, "payer"
+                if (level == _HDR or level == _PAYER) and q == "PR" and not seen_payer:
+                    seen_payer, level = True, _PAYER
                     rem["payer_name"] = _el(seg, 2) or None
                     rem["payer_id"] = _el(seg, 4) or None
                     continue
-                if level == "payer" and q == "PE" and not seen_payee:
-                    seen_payee, level = True, "payee"
+                if level == _PAYER and q == "PE" and not seen_payee:
+                    seen_payee, level = True, _PAYEE
                     rem["payee_name"] = _el(seg, 2) or None
                     rem["payee_id_qualifier"] = _el(seg, 3) or None
                     rem["payee_id"] = _el(seg, 4) or None
                     continue
                 raise self.err(
                     i,
+                    seg,
                     f"N1*{q} not expected here: the payer (N1*PR) then the payee (N1*PE) come once, "
                     "before the claims",
                 )
             if sid == "LX":
-                if level not in ("payee", "lx", "claim", "line"):
-                    raise self.err(i, "LX (header number) must follow the payer and payee (N1*PR, N1*PE)")
-                close_claim()
-                level = "lx"
-                continue
-            if sid == "CLP":
-                if level not in ("payee", "lx", "claim", "line"):
-                    raise self.err(i, "CLP must follow the payer and payee (N1*PR, N1*PE)")
-                close_claim()
-                level = "claim"
-                claim = self.clp(i, seg)
-                continue
-            if sid == "SVC":
-                if level not in ("claim", "line"):
-                    raise self.err(i, "SVC (service payment) must be inside a claim (CLP)")
-                close_line()
-                level = "line"
-                line = self.svc(i, seg)
+                if level not in _AFTER_PAYEE:
+                    raise self.err(i, seg, "LX (header number) must follow the payer and payee (N1*PR, N1*PE)")
+                if claim is not None:
+                    claims.append(self.finish_claim(claim, claim_given, lines, line, line_bits))
+                    claim = line = None
+                level = _LX
                 continue
             if sid == "PLB":
-                if level in ("hdr", "payer"):
-                    raise self.err(i, "PLB must follow the payee (N1*PE) and the claims")
-                close_claim()
-                level = "plb"
+                if level == _HDR or level == _PAYER:
+                    raise self.err(i, seg, "PLB must follow the payee (N1*PE) and the claims")
+                if claim is not None:
+                    claims.append(self.finish_claim(claim, claim_given, lines, line, line_bits))
+                    claim = line = None
+                level = _PLB
                 plbs.extend(self.plb(i, seg))
                 continue
             if sid not in _ALLOWED[level]:
-                where = {
-                    "hdr": "the header",
-                    "payer": "the payer loop",
-                    "payee": "the payee loop",
-                    "lx": "the header number loop",
-                    "claim": "a claim (CLP)",
-                    "line": "a service line (SVC)",
-                    "plb": "the provider adjustments (PLB)",
-                }[level]
-                raise self.err(i, f"{sid} is not expected in {where}: misplaced or out of order")
-            if level == "hdr":
+                raise self.err(i, seg, f"{sid} is not expected in {_WHERE[level]}: misplaced or out of order")
+            if level == _HDR:
                 if sid == "TRN":
                     rem["trace_number"] = _el(seg, 2) or None
                 elif sid == "DTM" and _el(seg, 1) == "405":
                     rem["production_date"] = self.date(i, seg, 2)
-                continue
-            if level == "payer":
+            elif level == _PAYER:
                 if sid == "REF" and _el(seg, 1) == "2U" and not rem.get("payer_id"):
                     rem["payer_id"] = _el(seg, 2) or None
-                continue
-            if level == "claim":
-                assert claim is not None
-                self.claim_segment(i, seg, sid, claim)
-                continue
-            if level == "line":
-                assert line is not None
-                self.line_segment(i, seg, sid, line)
-        close_claim()
-        if not seen_payer or not seen_payee:
-            raise self.err(end - 1, "the payer (N1*PR) and payee (N1*PE) loops are required")
-        if "trace_number" not in rem:
-            raise self.err(end - 1, "TRN (reassociation trace number) is required")
-        return Remittance(claims=claims, provider_adjustments=plbs, **rem)  # type: ignore[arg-type]
+        env.end(i, seg[0] if raw else "")
+        if not remittances:
+            raise InputError(self.file, None, "the file holds no 835 transaction set")
+        return Read835(remittances=remittances, warnings=env.warnings + self.warnings)
+
+    def start(self, i: int, st: list[str], env: Envelope) -> None:
+        """ST: an 835 under GS01 HP; a different guide in GS08 is a warning."""
+        gs = env.gs
+        assert gs is not None
+        version = st[3] if len(st) > 3 and st[3] else (gs[8] if len(gs) > 8 else "")
+        if st[1] != "835" or not version.startswith("005010X221"):
+            raise self.err(i, st, f"this is {describe_transaction(st[1], version)}, not {_NOT_835}")
+        bad_group = check_group(st, gs, env.gs_index, self.file)
+        if bad_group is not None:
+            raise _Refusal(bad_group.file, bad_group.place, bad_group.expected)
+        msg = version_mismatch(st, gs)
+        if msg:
+            self.warn(i, st, msg)
+
+    def bpr(self, i: int, seg: list[str], rem: dict[str, Any]) -> None:
+        rem["handling"] = _el(seg, 1)
+        if not rem["handling"]:
+            raise self.err(i, seg, "BPR01 (transaction handling code) is required")
+        rem["payment"] = self.amount(i, seg, 2, "total payment")
+        rem["credit_debit"] = _el(seg, 3) or None
+        rem["method"] = _el(seg, 4) or None
+        if _el(seg, 16):
+            rem["payment_date"] = _d8(_el(seg, 16))
+            if rem["payment_date"] is None:
+                self.warn(i, seg, f"BPR16 payment date {_el(seg, 16)!r} is not a valid date; ignored")
 
     # -- claim level --------------------------------------------------------------------------
-    def clp(self, i: int, seg: list[str]) -> dict[str, object]:
+    def clp(self, i: int, seg: list[str]) -> dict[str, Any]:
         pcn = _el(seg, 1)
         if not pcn:
-            raise self.err(i, "CLP01 (patient control number) is required")
+            raise self.err(i, seg, "CLP01 (patient control number) is required")
         status = _el(seg, 2)
         if not status.isdigit():
-            raise self.err(i, f"CLP02 claim status {status!r}: expected a status code such as 1, 2, 4 or 22")
+            raise self.err(i, seg, f"CLP02 claim status {status!r}: expected a status code such as 1, 2, 4 or 22")
+        billed = self.amount(i, seg, 3, "total claim charge")
+        paid = self.amount(i, seg, 4, "claim payment")
+        responsibility = self.amount(i, seg, 5, "patient responsibility", required=False)
+        if len(seg) < 10:
+            seg = seg + [""] * (10 - len(seg))
         return {
             "segment": i + 1,
             "patient_control_number": pcn,
             "status": status,
-            "billed": self.amount(i, seg, 3, "total claim charge"),
-            "paid": self.amount(i, seg, 4, "claim payment"),
-            "patient_responsibility": self.amount(i, seg, 5, "patient responsibility", required=False),
-            "filing_indicator": _el(seg, 6) or None,
-            "payer_claim_number": _el(seg, 7) or None,
-            "facility_code": _el(seg, 8) or None,
-            "frequency": _el(seg, 9) or None,
+            "billed": billed,
+            "paid": paid,
+            "patient_responsibility": responsibility,
+            "filing_indicator": seg[6] or None,
+            "payer_claim_number": seg[7] or None,
+            "facility_code": seg[8] or None,
+            "frequency": seg[9] or None,
+            "member_id": None,
+            "rendering_npi": None,
+            "statement_start": None,
+            "statement_end": None,
             "adjustments": [],
             "remarks": [],
             "lines": [],
         }
 
+    def finish_claim(
+        self,
+        claim: dict[str, Any],
+        given: set[str],
+        lines: list[ServiceLine],
+        line: dict[str, Any] | None,
+        line_bits: int,
+    ) -> RemitClaim:
+        if line is not None:
+            lines.append(_model(ServiceLine, line, set(_LINE_FIELDS[line_bits])))
+        return _model(RemitClaim, claim, _CLAIM_GIVEN | given)  # type: ignore[no-any-return]
+
     def cas(self, i: int, seg: list[str]) -> list[Adjustment]:
         group = seg[1] if len(seg) > 1 else ""
         if group not in _GROUPS:
-            raise self.err(i, f"CAS01 group code {group!r}: expected CO, PR, OA or PI")
+            raise self.err(i, seg, f"CAS01 group code {group!r}: expected CO, PR, OA or PI")
         out: list[Adjustment] = []
         if len(seg) < 20:
             seg = seg + [""] * (20 - len(seg))
@@ -327,33 +515,31 @@ class _Reader:
             reason = seg[n]
             if not reason:
                 if seg[n + 1] or seg[n + 2]:
-                    raise self.err(i, f"CAS{n:02d} reason code missing for the amount in CAS{n + 1:02d}")
+                    raise self.err(i, seg, f"CAS{n:02d} reason code missing for the amount in CAS{n + 1:02d}")
                 continue
-            v = seg[n + 1]
-            if _plain(v):  # the usual form, as amount() reads it
-                amount: Decimal | None = Decimal(v)
-            else:
-                amount = self.amount(i, seg, n + 1, "adjustment amount")
+            amount = self.plain_amount(i, seg, n + 1, "adjustment amount")
             qty = self.number(i, seg, n + 2, "adjustment quantity", required=False) if seg[n + 2] else None
-            out.append(_new_adjustment(group=group, reason=reason, amount=amount, quantity=qty))
+            out.append(_adjustment(group, reason, amount, qty))
         if not out:
-            raise self.err(i, "CAS needs at least one reason code and amount (CAS02, CAS03)")
+            raise self.err(i, seg, "CAS needs at least one reason code and amount (CAS02, CAS03)")
         if len(seg) > 20:
-            raise self.err(i, "CAS holds at most 6 adjustments (19 elements)")
+            raise self.err(i, seg, "CAS holds at most 6 adjustments (19 elements)")
         return out
 
-    def claim_segment(self, i: int, seg: list[str], sid: str, claim: dict[str, object]) -> None:
+    def claim_segment(self, i: int, seg: list[str], sid: str, claim: dict[str, Any], given: set[str]) -> None:
         if sid == "CAS":
-            claim["adjustments"].extend(self.cas(i, seg))  # type: ignore[attr-defined]
+            claim["adjustments"].extend(self.cas(i, seg))
         elif sid == "NM1":
             q = _el(seg, 1)
-            if q == "IL" or (q == "QC" and not claim.get("member_id")):
-                claim["member_id"] = _el(seg, 9) or claim.get("member_id")
+            if q == "IL" or (q == "QC" and not claim["member_id"]):
+                claim["member_id"] = _el(seg, 9) or claim["member_id"]
+                given.add("member_id")
             elif q == "82":
                 claim["rendering_npi"] = _el(seg, 9) or None
+                given.add("rendering_npi")
         elif sid == "MOA":
             claim["remarks"].append(
-                ClaimRemark(  # type: ignore[attr-defined]
+                ClaimRemark(
                     kind="MOA",
                     reimbursement_rate=self.number(i, seg, 1, "reimbursement rate", required=False),
                     payable_amount=self.amount(i, seg, 2, "HCPCS payable amount", required=False),
@@ -362,7 +548,7 @@ class _Reader:
             )
         elif sid == "MIA":
             claim["remarks"].append(
-                ClaimRemark(  # type: ignore[attr-defined]
+                ClaimRemark(
                     kind="MIA",
                     codes=[c for c in (_el(seg, n) for n in (5, 20, 21, 22, 23)) if c],
                 )
@@ -371,33 +557,41 @@ class _Reader:
             q = _el(seg, 1)
             if q == "232":
                 claim["statement_start"] = self.date(i, seg, 2)
+                given.add("statement_start")
             elif q == "233":
                 claim["statement_end"] = self.date(i, seg, 2)
+                given.add("statement_end")
 
     # -- line level ---------------------------------------------------------------------------
-    def svc(self, i: int, seg: list[str]) -> dict[str, object]:
+    def svc(self, i: int, seg: list[str]) -> dict[str, Any]:
         if len(seg) < 8:
             seg = seg + [""] * (8 - len(seg))
-        parts = self.split(i, seg[1])
+        parts = self.split(i, seg, seg[1])
         if not parts[0]:
-            raise self.err(i, "SVC01 (procedure code composite) is required")
+            raise self.err(i, seg, "SVC01 (procedure code composite) is required")
         code = parts[1].upper() if len(parts) > 1 else ""
         if not code:
-            self.warn(i, f"SVC01 {seg[1]!r} holds no procedure code; the line is kept without a code")
-        submitted = self.split(i, seg[6]) if seg[6] else []
+            self.warn(i, seg, f"SVC01 {seg[1]!r} holds no procedure code; the line is kept without a code")
+        submitted = self.split(i, seg, seg[6]) if seg[6] else []
         # amounts in the usual form are read here; amount() reads (or refuses) the rest, in this order
+        floats = self.floats
         v = seg[5]
-        units = float(v) if _plain(v) else self.number(i, seg, 5, "units paid", required=False)
+        units = floats.get(v)
+        if units is None:
+            if _plain(v):
+                units = floats[v] = float(v)
+            else:
+                units = self.number(i, seg, 5, "units paid", required=False)
         v = seg[7]
-        original = (
-            float(v) if _plain(v) else self.number(i, seg, 7, "original units of service", required=False)
-        )
-        v = seg[2]
-        billed = Decimal(v) if _plain(v) else self.amount(i, seg, 2, "line charge")
-        v = seg[3]
-        paid = Decimal(v) if _plain(v) else self.amount(i, seg, 3, "line payment")
+        original = floats.get(v)
+        if original is None:
+            if _plain(v):
+                original = floats[v] = float(v)
+            else:
+                original = self.number(i, seg, 7, "original units of service", required=False)
+        billed = self.plain_amount(i, seg, 2, "line charge")
+        paid = self.plain_amount(i, seg, 3, "line payment")
         return {
-            "original_units": original,
             "segment": i + 1,
             "qualifier": parts[0],
             "code": code,
@@ -408,34 +602,19 @@ class _Reader:
             "units": 1.0 if units is None else units,
             "submitted_code": submitted[1].upper() if len(submitted) > 1 and submitted[1] else None,
             "submitted_modifiers": [m.upper() for m in submitted[2:6] if m],
+            "date_start": None,
+            "date_end": None,
             "adjustments": [],
+            "control_number": None,
+            "allowed": None,
             "remarks": [],
+            "original_units": original,
         }
-
-    def line_segment(self, i: int, seg: list[str], sid: str, line: dict[str, object]) -> None:
-        if sid == "CAS":
-            line["adjustments"].extend(self.cas(i, seg))  # type: ignore[attr-defined]
-        elif sid == "REF":
-            if len(seg) > 1 and seg[1] == "6R":
-                line["control_number"] = (seg[2] if len(seg) > 2 else "") or None
-        elif sid == "DTM":
-            q = _el(seg, 1)
-            if q in ("472", "150"):
-                line["date_start"] = self.date(i, seg, 2)
-            elif q == "151":
-                line["date_end"] = self.date(i, seg, 2)
-        elif sid == "AMT" and _el(seg, 1) == "B6":
-            line["allowed"] = self.amount(i, seg, 2, "allowed amount")
-        elif sid == "LQ" and _el(seg, 1) == "HE":
-            code = _el(seg, 2)
-            if not code:
-                raise self.err(i, "LQ02 remark code is required")
-            line["remarks"].append(code)  # type: ignore[attr-defined]
 
     def plb(self, i: int, seg: list[str]) -> list[ProviderAdjustment]:
         provider = _el(seg, 1)
         if not provider:
-            raise self.err(i, "PLB01 (provider identifier) is required")
+            raise self.err(i, seg, "PLB01 (provider identifier) is required")
         period = self.date(i, seg, 2) if _el(seg, 2) else None
         out: list[ProviderAdjustment] = []
         for k in range(6):
@@ -443,7 +622,7 @@ class _Reader:
             ident = _el(seg, n)
             if not ident:
                 continue
-            parts = self.split(i, ident)
+            parts = self.split(i, seg, ident)
             amount = self.amount(i, seg, n + 1, "provider adjustment amount")
             assert amount is not None
             out.append(
@@ -457,7 +636,7 @@ class _Reader:
                 )
             )
         if not out:
-            raise self.err(i, "PLB needs at least one adjustment (PLB03 reason, PLB04 amount)")
+            raise self.err(i, seg, "PLB needs at least one adjustment (PLB03 reason, PLB04 amount)")
         return out
 
 
@@ -465,12 +644,14 @@ def read_835(text: str, file: str, *, strict: bool = False) -> Read835:
     """Read an 835 file (any number of ISA/GS/ST envelopes). Raises InputError on any error."""
     with no_gc():
         try:
-            tok = tokenize(text, file, strict=strict)
-        except InputError as e:
-            other = wrong_transaction(text, file, "835", "005010X221", _NOT_835)
-            raise (other or e) from None
-        reader = _Reader(tok)
+            return _Reader(file, strict).read(text)
+        except _Refusal as e:
+            refused = InputError(e.file, e.place, e.expected)
+        except InputError as e:  # the envelope
+            raise (wrong_transaction(text, file, "835", "005010X221", _NOT_835) or e) from None
+        # The envelope comes first: an envelope error anywhere in the file is the one reported.
         try:
-            return reader.read()
-        finally:
-            reader.tok.segments = []  # free the segment lists before the collector is back on
+            tokenize(text, file, strict=strict)
+        except InputError as e:
+            raise (wrong_transaction(text, file, "835", "005010X221", _NOT_835) or e) from None
+        raise refused
