@@ -88,7 +88,9 @@ _set_dict = _SLOTS["__dict__"].__set__
 _set_fields = _SLOTS["__pydantic_fields_set__"].__set__
 _set_extra = _SLOTS["__pydantic_extra__"].__set__
 _set_private = _SLOTS["__pydantic_private__"].__set__
-_ADJUSTMENT_FIELDS = frozenset({"group", "reason", "amount", "quantity"})
+# Every field of an Adjustment is given, so all adjustments share one set of given fields: pydantic
+# only ever adds a field name to it (when a field is assigned), which changes nothing.
+_ALL_ADJUSTMENT_FIELDS = set(Adjustment.model_fields)
 # A service line's fields given by its SVC; the others (by bit) come from its DTM, REF*6R and AMT*B6.
 _LINE_GIVEN = frozenset(ServiceLine.model_fields) - {"date_start", "date_end", "control_number", "allowed"}
 _LINE_BITS = (("date_start", 1), ("date_end", 2), ("control_number", 4), ("allowed", 8))
@@ -116,7 +118,7 @@ def _model(cls: type[BaseModel], values: dict[str, Any], given: set[str]) -> Any
 def _adjustment(group: str, reason: str, amount: Decimal, quantity: float | None) -> Adjustment:
     m = _new(Adjustment)
     _set_dict(m, {"group": group, "reason": reason, "amount": amount, "quantity": quantity})
-    _set_fields(m, set(_ADJUSTMENT_FIELDS))
+    _set_fields(m, _ALL_ADJUSTMENT_FIELDS)
     _set_extra(m, None)
     _set_private(m, None)
     return m  # type: ignore[no-any-return]
@@ -251,6 +253,11 @@ class _Reader:
         groups = _GROUPS
         plain = self.plain
         dates = self.dates
+        # an SVC's reading by its text (the same procedure, charge and payment recur)
+        svc_read: dict[str, tuple[dict[str, Any], tuple[str, ...], tuple[str, ...]]] = {}
+        # a one-adjustment CAS in the usual form by its text: the adjustment's field values
+        cas_read: dict[str, dict[str, Any]] = {}
+        money = self.money
         level = _NONE
         # the transaction set being read
         rem: dict[str, Any] = {}
@@ -278,19 +285,20 @@ class _Reader:
             if level == _LINE and sid in line_ids:
                 assert line is not None
                 if sid == "CAS":
-                    if len(seg) == 4 and seg[1] in groups and seg[2]:  # one adjustment, the usual form
-                        v = seg[3]
-                        d = plain.get(v)
-                        if d is None and _plain(v):
-                            d = plain[v] = Decimal(v)
-                        if d is not None:
-                            m = _new(Adjustment)
-                            _set_dict(m, {"group": seg[1], "reason": seg[2], "amount": d, "quantity": None})
-                            _set_fields(m, set(_ADJUSTMENT_FIELDS))
-                            _set_extra(m, None)
-                            _set_private(m, None)
-                            line_adjs.append(m)
-                            continue
+                    values = cas_read.get(s)
+                    if values is None and len(seg) == 4 and seg[1] in groups and seg[2] and _plain(seg[3]):
+                        d = plain.get(seg[3])
+                        if d is None:
+                            d = plain[seg[3]] = Decimal(seg[3])
+                        values = cas_read[s] = {"group": seg[1], "reason": seg[2], "amount": d, "quantity": None}
+                    if values is not None:
+                        m = _new(Adjustment)
+                        _set_dict(m, values.copy())
+                        _set_fields(m, _ALL_ADJUSTMENT_FIELDS)
+                        _set_extra(m, None)
+                        _set_private(m, None)
+                        line_adjs.append(m)
+                        continue
                     line_adjs.extend(self.cas(i, seg))
                 elif sid == "DTM":
                     q = seg[1] if len(seg) > 1 else ""
@@ -311,7 +319,8 @@ class _Reader:
                         line_bits |= 4
                 elif sid == "AMT":
                     if len(seg) > 1 and seg[1] == "B6":
-                        line["allowed"] = self.amount(i, seg, 2, "allowed amount")
+                        d = money.get(seg[2]) if len(seg) > 2 else None
+                        line["allowed"] = self.amount(i, seg, 2, "allowed amount") if d is None else d
                         line_bits |= 8
                 elif sid == "LQ" and len(seg) > 1 and seg[1] == "HE":
                     code = seg[2] if len(seg) > 2 else ""
@@ -331,12 +340,26 @@ class _Reader:
                         raise self.err(i, seg, "BPR (financial information) must follow ST")
                     raise self.err(i, seg, "SVC (service payment) must be inside a claim (CLP)")
                 if line is not None:
-                    lines.append(_model(ServiceLine, line, set(_LINE_FIELDS[line_bits])))
+                    m = _new(ServiceLine)
+                    _set_dict(m, line)
+                    _set_fields(m, set(_LINE_FIELDS[line_bits]))
+                    _set_extra(m, None)
+                    _set_private(m, None)
+                    lines.append(m)
                 level = _LINE
-                line = self.svc(i, seg)
+                got = svc_read.get(s)
+                if got is None:
+                    warned = len(self.warnings)
+                    got = self.svc(i, seg)
+                    if len(self.warnings) == warned:  # a line read with a warning is read again
+                        svc_read[s] = got
+                line = got[0].copy()
+                line["segment"] = i + 1
+                line["modifiers"] = [*got[1]]
+                line["submitted_modifiers"] = [*got[2]]
+                line["adjustments"] = line_adjs = []
+                line["remarks"] = line_remarks = []
                 line_bits = 0
-                line_adjs = line["adjustments"]
-                line_remarks = line["remarks"]
                 continue
             if sid in ENVELOPE_IDS:
                 envelope(i, seg)
@@ -563,7 +586,9 @@ class _Reader:
                 given.add("statement_end")
 
     # -- line level ---------------------------------------------------------------------------
-    def svc(self, i: int, seg: list[str]) -> dict[str, Any]:
+    def svc(self, i: int, seg: list[str]) -> tuple[dict[str, Any], tuple[str, ...], tuple[str, ...]]:
+        """What an SVC says: the line's field values (segment, the lists and what the line's other
+        segments give to be filled in), its modifiers and its submitted modifiers."""
         if len(seg) < 8:
             seg = seg + [""] * (8 - len(seg))
         parts = self.split(i, seg, seg[1])
@@ -591,25 +616,30 @@ class _Reader:
                 original = self.number(i, seg, 7, "original units of service", required=False)
         billed = self.plain_amount(i, seg, 2, "line charge")
         paid = self.plain_amount(i, seg, 3, "line payment")
-        return {
+        values = {
             "segment": i + 1,
             "qualifier": parts[0],
             "code": code,
-            "modifiers": [m.upper() for m in parts[2:6] if m],
+            "modifiers": None,
             "billed": billed,
             "paid": paid,
             "revenue_code": seg[4] or None,
             "units": 1.0 if units is None else units,
             "submitted_code": submitted[1].upper() if len(submitted) > 1 and submitted[1] else None,
-            "submitted_modifiers": [m.upper() for m in submitted[2:6] if m],
+            "submitted_modifiers": None,
             "date_start": None,
             "date_end": None,
-            "adjustments": [],
+            "adjustments": None,
             "control_number": None,
             "allowed": None,
-            "remarks": [],
+            "remarks": None,
             "original_units": original,
         }
+        return (
+            values,
+            tuple(m.upper() for m in parts[2:6] if m),
+            tuple(m.upper() for m in submitted[2:6] if m),
+        )
 
     def plb(self, i: int, seg: list[str]) -> list[ProviderAdjustment]:
         provider = _el(seg, 1)

@@ -600,7 +600,10 @@ def x12_money(value: str) -> Decimal | None:
     """The exact value of an X12 R element (an amount), or None when it is not one. Finite only:
     a value too large for a float (``1E400``) is refused, as ``x12_decimal`` refuses it."""
     v = value[1:] if value[:1] == "-" else value
-    if not (v.isascii() and v.replace(".", "", 1).isdigit()) and _R.fullmatch(value) is None:
+    if v.isascii() and v.replace(".", "", 1).isdigit():  # the usual forms: 135, 135.50, -2.25
+        if len(v) <= 300:  # below 10**300: finite as a float
+            return Decimal(value)
+    elif _R.fullmatch(value) is None:
         return None
     d = Decimal(value)
     return d if abs(float(d)) != float("inf") else None
