@@ -115,13 +115,21 @@ def _model(cls: type[BaseModel], values: dict[str, Any], given: set[str]) -> Any
     return m
 
 
-def _adjustment(group: str, reason: str, amount: Decimal, quantity: float | None) -> Adjustment:
+def _adjustment(values: dict[str, Any]) -> Adjustment:
     m = _new(Adjustment)
-    _set_dict(m, {"group": group, "reason": reason, "amount": amount, "quantity": quantity})
+    _set_dict(m, values.copy())
     _set_fields(m, _ALL_ADJUSTMENT_FIELDS)
     _set_extra(m, None)
     _set_private(m, None)
     return m  # type: ignore[no-any-return]
+
+
+# What a segment of a service line does (the first item of its reading; the second is the value):
+# one adjustment (its field values), several (a tuple of them), a new line (SVC: the line's field
+# values, modifiers, submitted modifiers), the line's start or end date, control number (REF*6R),
+# allowed amount (AMT*B6), a remark code (LQ*HE), nothing (other qualifiers, QTY).
+_ADJUSTMENT, _ADJUSTMENTS, _SVC, _START_DATE, _END_DATE, _CONTROL, _ALLOWED_AMOUNT, _REMARK, _NOTHING = range(9)
+_DO_NOTHING = (_NOTHING, None)
 
 
 @dataclass(slots=True)
@@ -250,14 +258,11 @@ class _Reader:
         remittances: list[Remittance] = []
         ok_ids: set[str] = set()
         line_ids, claim_ids = _ALLOWED[_LINE], _ALLOWED[_CLAIM]
-        groups = _GROUPS
-        plain = self.plain
-        dates = self.dates
-        # an SVC's reading by its text (the same procedure, charge and payment recur)
-        svc_read: dict[str, tuple[dict[str, Any], tuple[str, ...], tuple[str, ...]]] = {}
-        # a one-adjustment CAS in the usual form by its text: the adjustment's field values
-        cas_read: dict[str, dict[str, Any]] = {}
-        money = self.money
+        # What a segment of a service line does, by its text (the same adjustments, dates, amounts
+        # and procedures recur all through a file): (kind, value); an SVC's entry also serves a
+        # claim (seen_svc). Only readings without an error or a warning are kept.
+        seen_line: dict[str, tuple[int, Any]] = {}
+        seen_svc: dict[str, tuple[int, Any]] = {}
         level = _NONE
         # the transaction set being read
         rem: dict[str, Any] = {}
@@ -276,90 +281,83 @@ class _Reader:
         i = -1
         seg: list[str] = []
         for i, s in enumerate(raw):
-            seg = s.split(sep)
-            sid = seg[0]
-            if sid not in ok_ids:
-                env.check_id(i, sid)
-                ok_ids.add(sid)
-            # the segments of a service line (none of them starts a loop), read first
-            if level == _LINE and sid in line_ids:
-                assert line is not None
-                if sid == "CAS":
-                    values = cas_read.get(s)
-                    if values is None and len(seg) == 4 and seg[1] in groups and seg[2] and _plain(seg[3]):
-                        d = plain.get(seg[3])
-                        if d is None:
-                            d = plain[seg[3]] = Decimal(seg[3])
-                        values = cas_read[s] = {"group": seg[1], "reason": seg[2], "amount": d, "quantity": None}
-                    if values is not None:
-                        m = _new(Adjustment)
-                        _set_dict(m, values.copy())
-                        _set_fields(m, _ALL_ADJUSTMENT_FIELDS)
+            if level == _LINE:
+                act = seen_line.get(s)
+            elif level == _CLAIM:
+                act = seen_svc.get(s)
+            else:
+                act = None
+            if act is None:
+                seg = s.split(sep)
+                sid = seg[0]
+                if sid not in ok_ids:
+                    env.check_id(i, sid)
+                    ok_ids.add(sid)
+                if level == _LINE and sid in line_ids:
+                    act = self.line_segment(i, seg, sid)
+                    if act[0] != _CONTROL:  # a line's own control number: read, not kept
+                        seen_line[s] = act
+                elif sid == "SVC":
+                    if level != _CLAIM and level != _LINE:
+                        if level == _NONE:
+                            raise env.outside(i, sid)
+                        if level == _START:
+                            raise self.err(i, seg, "BPR (financial information) must follow ST")
+                        raise self.err(i, seg, "SVC (service payment) must be inside a claim (CLP)")
+                    warned = len(self.warnings)
+                    act = (_SVC, self.svc(i, seg))
+                    if len(self.warnings) == warned:  # a line read with a warning is read again
+                        seen_line[s] = seen_svc[s] = act
+            if act is not None:
+                kind, value = act
+                if kind == _ADJUSTMENT:
+                    m = _new(Adjustment)
+                    _set_dict(m, value.copy())
+                    _set_fields(m, _ALL_ADJUSTMENT_FIELDS)
+                    _set_extra(m, None)
+                    _set_private(m, None)
+                    line_adjs.append(m)
+                elif kind == _SVC:
+                    assert line is not None or level == _CLAIM
+                    if line is not None:
+                        m = _new(ServiceLine)
+                        _set_dict(m, line)
+                        _set_fields(m, set(_LINE_FIELDS[line_bits]))
                         _set_extra(m, None)
                         _set_private(m, None)
-                        line_adjs.append(m)
-                        continue
-                    line_adjs.extend(self.cas(i, seg))
-                elif sid == "DTM":
-                    q = seg[1] if len(seg) > 1 else ""
-                    if q == "472" or q == "150" or q == "151":
-                        v = seg[2] if len(seg) > 2 else ""
-                        d8 = dates.get(v)
-                        if d8 is None:
-                            d8 = self.date(i, seg, 2)
-                        if q == "151":
-                            line["date_end"] = d8
-                            line_bits |= 2
-                        else:
-                            line["date_start"] = d8
-                            line_bits |= 1
-                elif sid == "REF":
-                    if len(seg) > 1 and seg[1] == "6R":
-                        line["control_number"] = (seg[2] if len(seg) > 2 else "") or None
+                        lines.append(m)
+                    level = _LINE
+                    line = value[0].copy()
+                    line["segment"] = i + 1
+                    line["modifiers"] = [*value[1]]
+                    line["submitted_modifiers"] = [*value[2]]
+                    line["adjustments"] = line_adjs = []
+                    line["remarks"] = line_remarks = []
+                    line_bits = 0
+                elif kind == _NOTHING:
+                    pass
+                else:
+                    assert line is not None
+                    if kind == _START_DATE:
+                        line["date_start"] = value
+                        line_bits |= 1
+                    elif kind == _CONTROL:
+                        line["control_number"] = value
                         line_bits |= 4
-                elif sid == "AMT":
-                    if len(seg) > 1 and seg[1] == "B6":
-                        d = money.get(seg[2]) if len(seg) > 2 else None
-                        line["allowed"] = self.amount(i, seg, 2, "allowed amount") if d is None else d
+                    elif kind == _ALLOWED_AMOUNT:
+                        line["allowed"] = value
                         line_bits |= 8
-                elif sid == "LQ" and len(seg) > 1 and seg[1] == "HE":
-                    code = seg[2] if len(seg) > 2 else ""
-                    if not code:
-                        raise self.err(i, seg, "LQ02 remark code is required")
-                    line_remarks.append(code)
+                    elif kind == _ADJUSTMENTS:
+                        line_adjs.extend(_adjustment(v) for v in value)
+                    elif kind == _REMARK:
+                        line_remarks.append(value)
+                    else:  # _END_DATE
+                        line["date_end"] = value
+                        line_bits |= 2
                 continue
             if level == _CLAIM and sid in claim_ids:
                 assert claim is not None
                 self.claim_segment(i, seg, sid, claim, claim_given)
-                continue
-            if sid == "SVC":
-                if level != _CLAIM and level != _LINE:
-                    if level == _NONE:
-                        raise env.outside(i, sid)
-                    if level == _START:
-                        raise self.err(i, seg, "BPR (financial information) must follow ST")
-                    raise self.err(i, seg, "SVC (service payment) must be inside a claim (CLP)")
-                if line is not None:
-                    m = _new(ServiceLine)
-                    _set_dict(m, line)
-                    _set_fields(m, set(_LINE_FIELDS[line_bits]))
-                    _set_extra(m, None)
-                    _set_private(m, None)
-                    lines.append(m)
-                level = _LINE
-                got = svc_read.get(s)
-                if got is None:
-                    warned = len(self.warnings)
-                    got = self.svc(i, seg)
-                    if len(self.warnings) == warned:  # a line read with a warning is read again
-                        svc_read[s] = got
-                line = got[0].copy()
-                line["segment"] = i + 1
-                line["modifiers"] = [*got[1]]
-                line["submitted_modifiers"] = [*got[2]]
-                line["adjustments"] = line_adjs = []
-                line["remarks"] = line_remarks = []
-                line_bits = 0
                 continue
             if sid in ENVELOPE_IDS:
                 envelope(i, seg)
@@ -448,10 +446,9 @@ class _Reader:
                     rem["trace_number"] = _el(seg, 2) or None
                 elif sid == "DTM" and _el(seg, 1) == "405":
                     rem["production_date"] = self.date(i, seg, 2)
-            elif level == _PAYER:
-                if sid == "REF" and _el(seg, 1) == "2U" and not rem.get("payer_id"):
-                    rem["payer_id"] = _el(seg, 2) or None
-        env.end(i, seg[0] if raw else "")
+            elif level == _PAYER and sid == "REF" and _el(seg, 1) == "2U" and not rem.get("payer_id"):
+                rem["payer_id"] = _el(seg, 2) or None
+        env.end(i, raw[-1].split(sep, 1)[0] if raw else "")
         if not remittances:
             raise InputError(self.file, None, "the file holds no 835 transaction set")
         return Read835(remittances=remittances, warnings=env.warnings + self.warnings)
@@ -527,11 +524,12 @@ class _Reader:
             lines.append(_model(ServiceLine, line, set(_LINE_FIELDS[line_bits])))
         return _model(RemitClaim, claim, _CLAIM_GIVEN | given)  # type: ignore[no-any-return]
 
-    def cas(self, i: int, seg: list[str]) -> list[Adjustment]:
+    def cas(self, i: int, seg: list[str]) -> list[dict[str, Any]]:
+        """The field values of a CAS's adjustments."""
         group = seg[1] if len(seg) > 1 else ""
         if group not in _GROUPS:
             raise self.err(i, seg, f"CAS01 group code {group!r}: expected CO, PR, OA or PI")
-        out: list[Adjustment] = []
+        out: list[dict[str, Any]] = []
         if len(seg) < 20:
             seg = seg + [""] * (20 - len(seg))
         for n in (2, 5, 8, 11, 14, 17):
@@ -542,7 +540,7 @@ class _Reader:
                 continue
             amount = self.plain_amount(i, seg, n + 1, "adjustment amount")
             qty = self.number(i, seg, n + 2, "adjustment quantity", required=False) if seg[n + 2] else None
-            out.append(_adjustment(group, reason, amount, qty))
+            out.append({"group": group, "reason": reason, "amount": amount, "quantity": qty})
         if not out:
             raise self.err(i, seg, "CAS needs at least one reason code and amount (CAS02, CAS03)")
         if len(seg) > 20:
@@ -551,7 +549,7 @@ class _Reader:
 
     def claim_segment(self, i: int, seg: list[str], sid: str, claim: dict[str, Any], given: set[str]) -> None:
         if sid == "CAS":
-            claim["adjustments"].extend(self.cas(i, seg))
+            claim["adjustments"].extend(_adjustment(v) for v in self.cas(i, seg))
         elif sid == "NM1":
             q = _el(seg, 1)
             if q == "IL" or (q == "QC" and not claim["member_id"]):
@@ -586,6 +584,32 @@ class _Reader:
                 given.add("statement_end")
 
     # -- line level ---------------------------------------------------------------------------
+    def line_segment(self, i: int, seg: list[str], sid: str) -> tuple[int, Any]:
+        """What a segment of a service line (other than SVC) does: (kind, value)."""
+        if sid == "CAS":
+            adjustments = self.cas(i, seg)
+            if len(adjustments) == 1:
+                return (_ADJUSTMENT, adjustments[0])
+            return (_ADJUSTMENTS, tuple(adjustments))
+        q = seg[1] if len(seg) > 1 else ""
+        if sid == "REF":
+            if q == "6R":
+                return (_CONTROL, (seg[2] if len(seg) > 2 else "") or None)
+        elif sid == "DTM":
+            if q in ("472", "150"):
+                return (_START_DATE, self.date(i, seg, 2))
+            if q == "151":
+                return (_END_DATE, self.date(i, seg, 2))
+        elif sid == "AMT":
+            if q == "B6":
+                return (_ALLOWED_AMOUNT, self.amount(i, seg, 2, "allowed amount"))
+        elif sid == "LQ" and q == "HE":
+            code = _el(seg, 2)
+            if not code:
+                raise self.err(i, seg, "LQ02 remark code is required")
+            return (_REMARK, code)
+        return _DO_NOTHING
+
     def svc(self, i: int, seg: list[str]) -> tuple[dict[str, Any], tuple[str, ...], tuple[str, ...]]:
         """What an SVC says: the line's field values (segment, the lists and what the line's other
         segments give to be filled in), its modifiers and its submitted modifiers."""

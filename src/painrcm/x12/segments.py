@@ -345,21 +345,21 @@ class Envelope:
     repeated interchange are appended to ``warnings`` (count problems refuse the file if ``strict``)."""
 
     __slots__ = (
-        "file",
         "delims",
-        "strict",
-        "warnings",
-        "transactions",
+        "file",
+        "groups",
+        "gs",
+        "gs_index",
         "isa",
         "isa_index",
         "isa_seen",
         "repeated",
-        "gs",
-        "gs_index",
+        "sets",
         "st",
         "st_index",
-        "groups",
-        "sets",
+        "strict",
+        "transactions",
+        "warnings",
     )
 
     def __init__(
