@@ -88,20 +88,21 @@ _set_dict = _SLOTS["__dict__"].__set__
 _set_fields = _SLOTS["__pydantic_fields_set__"].__set__
 _set_extra = _SLOTS["__pydantic_extra__"].__set__
 _set_private = _SLOTS["__pydantic_private__"].__set__
-# Every field of an Adjustment is given, so all adjustments share one set of given fields: pydantic
-# only ever adds a field name to it (when a field is assigned), which changes nothing.
+# Every field of an Adjustment is given: all adjustments share one set of given fields.
 _ALL_ADJUSTMENT_FIELDS = set(Adjustment.model_fields)
 # A service line's fields given by its SVC; the others (by bit) come from its DTM, REF*6R and AMT*B6.
 _LINE_GIVEN = frozenset(ServiceLine.model_fields) - {"date_start", "date_end", "control_number", "allowed"}
 _LINE_BITS = (("date_start", 1), ("date_end", 2), ("control_number", 4), ("allowed", 8))
+# (the models are frozen: lines with the same given fields share one set)
 _LINE_FIELDS = tuple(
-    _LINE_GIVEN | {name for name, bit in _LINE_BITS if mask & bit} for mask in range(16)
+    set(_LINE_GIVEN | {name for name, bit in _LINE_BITS if mask & bit}) for mask in range(16)
 )
-_CLAIM_GIVEN = frozenset(RemitClaim.model_fields) - {
-    "member_id",
-    "rendering_npi",
-    "statement_start",
-    "statement_end",
+_CLAIM_OPTIONAL = ("member_id", "rendering_npi", "statement_start", "statement_end")
+_CLAIM_GIVEN = frozenset(RemitClaim.model_fields) - set(_CLAIM_OPTIONAL)
+# A claim's given fields: those of its CLP and those its NM1 and DTM segments gave (a shared set per case).
+_CLAIM_FIELDS = {
+    frozenset(extra): set(_CLAIM_GIVEN | set(extra))
+    for extra in ({name for k, name in enumerate(_CLAIM_OPTIONAL) if mask >> k & 1} for mask in range(16))
 }
 assert list(ServiceLine.model_fields)[:5] == ["segment", "qualifier", "code", "modifiers", "billed"]
 
@@ -130,6 +131,7 @@ def _adjustment(values: dict[str, Any]) -> Adjustment:
 # allowed amount (AMT*B6), a remark code (LQ*HE), nothing (other qualifiers, QTY).
 _ADJUSTMENT, _ADJUSTMENTS, _SVC, _START_DATE, _END_DATE, _CONTROL, _ALLOWED_AMOUNT, _REMARK, _NOTHING = range(9)
 _DO_NOTHING = (_NOTHING, None)
+_CONTROL_NUMBER = "control_number"
 
 
 @dataclass(slots=True)
@@ -280,8 +282,15 @@ class _Reader:
         line_remarks: list[str] = []
         i = -1
         seg: list[str] = []
+        ref6r = f"REF{sep}6R{sep}"
+        n6r = len(ref6r)
         for i, s in enumerate(raw):
             if level == _LINE:
+                if s.startswith(ref6r):  # the line's control number (REF*6R), unique to the line
+                    v = s[n6r:]
+                    line[_CONTROL_NUMBER] = (v.split(sep, 1)[0] if sep in v else v) or None  # type: ignore[index]
+                    line_bits |= 4
+                    continue
                 act = seen_line.get(s)
             elif level == _CLAIM:
                 act = seen_svc.get(s)
@@ -322,7 +331,7 @@ class _Reader:
                     if line is not None:
                         m = _new(ServiceLine)
                         _set_dict(m, line)
-                        _set_fields(m, set(_LINE_FIELDS[line_bits]))
+                        _set_fields(m, _LINE_FIELDS[line_bits])
                         _set_extra(m, None)
                         _set_private(m, None)
                         lines.append(m)
@@ -481,17 +490,30 @@ class _Reader:
 
     # -- claim level --------------------------------------------------------------------------
     def clp(self, i: int, seg: list[str]) -> dict[str, Any]:
-        pcn = _el(seg, 1)
-        if not pcn:
-            raise self.err(i, seg, "CLP01 (patient control number) is required")
-        status = _el(seg, 2)
-        if not status.isdigit():
-            raise self.err(i, seg, f"CLP02 claim status {status!r}: expected a status code such as 1, 2, 4 or 22")
-        billed = self.amount(i, seg, 3, "total claim charge")
-        paid = self.amount(i, seg, 4, "claim payment")
-        responsibility = self.amount(i, seg, 5, "patient responsibility", required=False)
         if len(seg) < 10:
             seg = seg + [""] * (10 - len(seg))
+        pcn = seg[1]
+        if not pcn:
+            raise self.err(i, seg, "CLP01 (patient control number) is required")
+        status = seg[2]
+        if not status.isdigit():
+            raise self.err(i, seg, f"CLP02 claim status {status!r}: expected a status code such as 1, 2, 4 or 22")
+        # amounts in the usual form (as x12_money reads them) here, the rest by amount(), in this order
+        v = seg[3]
+        if v.isascii() and v.replace(".", "", 1).isdigit() and len(v) <= 300:
+            billed = Decimal(v)
+        else:
+            billed = self.amount(i, seg, 3, "total claim charge")
+        v = seg[4]
+        if v.isascii() and v.replace(".", "", 1).isdigit() and len(v) <= 300:
+            paid = Decimal(v)
+        else:
+            paid = self.amount(i, seg, 4, "claim payment")
+        v = seg[5]
+        if v.isascii() and v.replace(".", "", 1).isdigit() and len(v) <= 300:
+            responsibility: Decimal | None = Decimal(v)
+        else:
+            responsibility = self.amount(i, seg, 5, "patient responsibility", required=False)
         return {
             "segment": i + 1,
             "patient_control_number": pcn,
@@ -521,8 +543,8 @@ class _Reader:
         line_bits: int,
     ) -> RemitClaim:
         if line is not None:
-            lines.append(_model(ServiceLine, line, set(_LINE_FIELDS[line_bits])))
-        return _model(RemitClaim, claim, _CLAIM_GIVEN | given)  # type: ignore[no-any-return]
+            lines.append(_model(ServiceLine, line, _LINE_FIELDS[line_bits]))
+        return _model(RemitClaim, claim, _CLAIM_FIELDS[frozenset(given)])  # type: ignore[no-any-return]
 
     def cas(self, i: int, seg: list[str]) -> list[dict[str, Any]]:
         """The field values of a CAS's adjustments."""
