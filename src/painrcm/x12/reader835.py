@@ -99,11 +99,12 @@ _LINE_FIELDS = tuple(
 )
 _CLAIM_OPTIONAL = ("member_id", "rendering_npi", "statement_start", "statement_end")
 _CLAIM_GIVEN = frozenset(RemitClaim.model_fields) - set(_CLAIM_OPTIONAL)
-# A claim's given fields: those of its CLP and those its NM1 and DTM segments gave (a shared set per case).
-_CLAIM_FIELDS = {
-    frozenset(extra): set(_CLAIM_GIVEN | set(extra))
-    for extra in ({name for k, name in enumerate(_CLAIM_OPTIONAL) if mask >> k & 1} for mask in range(16))
-}
+# A claim's given fields: those of its CLP and those its NM1 and DTM segments gave (by bit: member ID,
+# rendering NPI, statement start, statement end); a shared set per case.
+_CLAIM_FIELDS = tuple(
+    set(_CLAIM_GIVEN | {name for k, name in enumerate(_CLAIM_OPTIONAL) if mask >> k & 1}) for mask in range(16)
+)
+_MEMBER_ID, _RENDERING_NPI, _STATEMENT_START, _STATEMENT_END = 1, 2, 4, 8
 assert list(ServiceLine.model_fields)[:5] == ["segment", "qualifier", "code", "modifiers", "billed"]
 
 
@@ -273,7 +274,7 @@ class _Reader:
         seen_payer = seen_payee = False
         # the claim being read (its field values, and the optional fields its segments gave)
         claim: dict[str, Any] | None = None
-        claim_given: set[str] = set()
+        claim_bits = 0
         lines: list[ServiceLine] = []
         # the service line being read (field values, the bits of _LINE_BITS given, its lists)
         line: dict[str, Any] | None = None
@@ -286,12 +287,12 @@ class _Reader:
         n6r = len(ref6r)
         for i, s in enumerate(raw):
             if level == _LINE:
-                if s.startswith(ref6r):  # the line's control number (REF*6R), unique to the line
+                act = seen_line.get(s)
+                if act is None and s.startswith(ref6r):  # the line's control number, unique to the line
                     v = s[n6r:]
                     line[_CONTROL_NUMBER] = (v.split(sep, 1)[0] if sep in v else v) or None  # type: ignore[index]
                     line_bits |= 4
                     continue
-                act = seen_line.get(s)
             elif level == _CLAIM:
                 act = seen_svc.get(s)
             else:
@@ -366,7 +367,7 @@ class _Reader:
                 continue
             if level == _CLAIM and sid in claim_ids:
                 assert claim is not None
-                self.claim_segment(i, seg, sid, claim, claim_given)
+                claim_bits |= self.claim_segment(i, seg, sid, claim)
                 continue
             if sid in ENVELOPE_IDS:
                 envelope(i, seg)
@@ -382,7 +383,7 @@ class _Reader:
                     if level == _START:
                         raise self.err(i, seg, "BPR (financial information) must follow ST")
                     if claim is not None:
-                        claims.append(self.finish_claim(claim, claim_given, lines, line, line_bits))
+                        claims.append(self.finish_claim(claim, claim_bits, lines, line, line_bits))
                         claim = line = None
                     if not seen_payer or not seen_payee:
                         raise self.err(i, seg, "the payer (N1*PR) and payee (N1*PE) loops are required")
@@ -405,11 +406,11 @@ class _Reader:
                 if level not in _AFTER_PAYEE:
                     raise self.err(i, seg, "CLP must follow the payer and payee (N1*PR, N1*PE)")
                 if claim is not None:
-                    claims.append(self.finish_claim(claim, claim_given, lines, line, line_bits))
+                    claims.append(self.finish_claim(claim, claim_bits, lines, line, line_bits))
                     line = None
                 level = _CLAIM
                 claim = self.clp(i, seg)
-                claim_given = set()
+                claim_bits = 0
                 lines = claim["lines"]
                 continue
             if sid == "N1":
@@ -435,7 +436,7 @@ class _Reader:
                 if level not in _AFTER_PAYEE:
                     raise self.err(i, seg, "LX (header number) must follow the payer and payee (N1*PR, N1*PE)")
                 if claim is not None:
-                    claims.append(self.finish_claim(claim, claim_given, lines, line, line_bits))
+                    claims.append(self.finish_claim(claim, claim_bits, lines, line, line_bits))
                     claim = line = None
                 level = _LX
                 continue
@@ -443,7 +444,7 @@ class _Reader:
                 if level == _HDR or level == _PAYER:
                     raise self.err(i, seg, "PLB must follow the payee (N1*PE) and the claims")
                 if claim is not None:
-                    claims.append(self.finish_claim(claim, claim_given, lines, line, line_bits))
+                    claims.append(self.finish_claim(claim, claim_bits, lines, line, line_bits))
                     claim = line = None
                 level = _PLB
                 plbs.extend(self.plb(i, seg))
@@ -490,26 +491,25 @@ class _Reader:
 
     # -- claim level --------------------------------------------------------------------------
     def clp(self, i: int, seg: list[str]) -> dict[str, Any]:
-        if len(seg) < 10:
-            seg = seg + [""] * (10 - len(seg))
-        pcn = seg[1]
+        n = len(seg)
+        pcn = seg[1] if n > 1 else ""
         if not pcn:
             raise self.err(i, seg, "CLP01 (patient control number) is required")
-        status = seg[2]
+        status = seg[2] if n > 2 else ""
         if not status.isdigit():
             raise self.err(i, seg, f"CLP02 claim status {status!r}: expected a status code such as 1, 2, 4 or 22")
         # amounts in the usual form (as x12_money reads them) here, the rest by amount(), in this order
-        v = seg[3]
+        v = seg[3] if n > 3 else ""
         if v.isascii() and v.replace(".", "", 1).isdigit() and len(v) <= 300:
             billed = Decimal(v)
         else:
             billed = self.amount(i, seg, 3, "total claim charge")
-        v = seg[4]
+        v = seg[4] if n > 4 else ""
         if v.isascii() and v.replace(".", "", 1).isdigit() and len(v) <= 300:
             paid = Decimal(v)
         else:
             paid = self.amount(i, seg, 4, "claim payment")
-        v = seg[5]
+        v = seg[5] if n > 5 else ""
         if v.isascii() and v.replace(".", "", 1).isdigit() and len(v) <= 300:
             responsibility: Decimal | None = Decimal(v)
         else:
@@ -521,10 +521,10 @@ class _Reader:
             "billed": billed,
             "paid": paid,
             "patient_responsibility": responsibility,
-            "filing_indicator": seg[6] or None,
-            "payer_claim_number": seg[7] or None,
-            "facility_code": seg[8] or None,
-            "frequency": seg[9] or None,
+            "filing_indicator": (seg[6] if n > 6 else "") or None,
+            "payer_claim_number": (seg[7] if n > 7 else "") or None,
+            "facility_code": (seg[8] if n > 8 else "") or None,
+            "frequency": (seg[9] if n > 9 else "") or None,
             "member_id": None,
             "rendering_npi": None,
             "statement_start": None,
@@ -537,14 +537,14 @@ class _Reader:
     def finish_claim(
         self,
         claim: dict[str, Any],
-        given: set[str],
+        claim_bits: int,
         lines: list[ServiceLine],
         line: dict[str, Any] | None,
         line_bits: int,
     ) -> RemitClaim:
         if line is not None:
             lines.append(_model(ServiceLine, line, _LINE_FIELDS[line_bits]))
-        return _model(RemitClaim, claim, _CLAIM_FIELDS[frozenset(given)])  # type: ignore[no-any-return]
+        return _model(RemitClaim, claim, _CLAIM_FIELDS[claim_bits])  # type: ignore[no-any-return]
 
     def cas(self, i: int, seg: list[str]) -> list[dict[str, Any]]:
         """The field values of a CAS's adjustments."""
@@ -569,17 +569,18 @@ class _Reader:
             raise self.err(i, seg, "CAS holds at most 6 adjustments (19 elements)")
         return out
 
-    def claim_segment(self, i: int, seg: list[str], sid: str, claim: dict[str, Any], given: set[str]) -> None:
+    def claim_segment(self, i: int, seg: list[str], sid: str, claim: dict[str, Any]) -> int:
+        """Read a segment of a claim; returns the bits of the optional fields it gave."""
         if sid == "CAS":
             claim["adjustments"].extend(_adjustment(v) for v in self.cas(i, seg))
         elif sid == "NM1":
             q = _el(seg, 1)
             if q == "IL" or (q == "QC" and not claim["member_id"]):
                 claim["member_id"] = _el(seg, 9) or claim["member_id"]
-                given.add("member_id")
+                return _MEMBER_ID
             elif q == "82":
                 claim["rendering_npi"] = _el(seg, 9) or None
-                given.add("rendering_npi")
+                return _RENDERING_NPI
         elif sid == "MOA":
             claim["remarks"].append(
                 ClaimRemark(
@@ -600,10 +601,11 @@ class _Reader:
             q = _el(seg, 1)
             if q == "232":
                 claim["statement_start"] = self.date(i, seg, 2)
-                given.add("statement_start")
+                return _STATEMENT_START
             elif q == "233":
                 claim["statement_end"] = self.date(i, seg, 2)
-                given.add("statement_end")
+                return _STATEMENT_END
+        return 0
 
     # -- line level ---------------------------------------------------------------------------
     def line_segment(self, i: int, seg: list[str], sid: str) -> tuple[int, Any]:
