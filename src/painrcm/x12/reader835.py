@@ -102,7 +102,8 @@ _CLAIM_GIVEN = frozenset(RemitClaim.model_fields) - set(_CLAIM_OPTIONAL)
 # A claim's given fields: those of its CLP and those its NM1 and DTM segments gave (by bit: member ID,
 # rendering NPI, statement start, statement end); a shared set per case.
 _CLAIM_FIELDS = tuple(
-    set(_CLAIM_GIVEN | {name for k, name in enumerate(_CLAIM_OPTIONAL) if mask >> k & 1}) for mask in range(16)
+    set(_CLAIM_GIVEN | {name for k, name in enumerate(_CLAIM_OPTIONAL) if mask >> k & 1})
+    for mask in range(16)
 )
 _MEMBER_ID, _RENDERING_NPI, _STATEMENT_START, _STATEMENT_END = 1, 2, 4, 8
 assert list(ServiceLine.model_fields)[:5] == ["segment", "qualifier", "code", "modifiers", "billed"]
@@ -130,7 +131,9 @@ def _adjustment(values: dict[str, Any]) -> Adjustment:
 # one adjustment (its field values), several (a tuple of them), a new line (SVC: the line's field
 # values, modifiers, submitted modifiers), the line's start or end date, control number (REF*6R),
 # allowed amount (AMT*B6), a remark code (LQ*HE), nothing (other qualifiers, QTY).
-_ADJUSTMENT, _ADJUSTMENTS, _SVC, _START_DATE, _END_DATE, _CONTROL, _ALLOWED_AMOUNT, _REMARK, _NOTHING = range(9)
+_ADJUSTMENT, _ADJUSTMENTS, _SVC, _START_DATE, _END_DATE, _CONTROL, _ALLOWED_AMOUNT, _REMARK, _NOTHING = range(
+    9
+)
 _DO_NOTHING = (_NOTHING, None)
 _CONTROL_NUMBER = "control_number"
 
@@ -434,7 +437,9 @@ class _Reader:
                 )
             if sid == "LX":
                 if level not in _AFTER_PAYEE:
-                    raise self.err(i, seg, "LX (header number) must follow the payer and payee (N1*PR, N1*PE)")
+                    raise self.err(
+                        i, seg, "LX (header number) must follow the payer and payee (N1*PR, N1*PE)"
+                    )
                 if claim is not None:
                     claims.append(self.finish_claim(claim, claim_bits, lines, line, line_bits))
                     claim = line = None
@@ -497,7 +502,9 @@ class _Reader:
             raise self.err(i, seg, "CLP01 (patient control number) is required")
         status = seg[2] if n > 2 else ""
         if not status.isdigit():
-            raise self.err(i, seg, f"CLP02 claim status {status!r}: expected a status code such as 1, 2, 4 or 22")
+            raise self.err(
+                i, seg, f"CLP02 claim status {status!r}: expected a status code such as 1, 2, 4 or 22"
+            )
         # amounts in the usual form (as x12_money reads them) here, the rest by amount(), in this order
         v = seg[3] if n > 3 else ""
         if v.isascii() and v.replace(".", "", 1).isdigit() and len(v) <= 300:

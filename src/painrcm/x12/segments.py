@@ -431,7 +431,9 @@ class Envelope:
         if st is not None:
             if sid != "SE":
                 raise self.error(
-                    i, sid, f"{sid} inside transaction set {st[2]!r} (segment {self.st_index + 1}): SE expected first"
+                    i,
+                    sid,
+                    f"{sid} inside transaction set {st[2]!r} (segment {self.st_index + 1}): SE expected first",
                 )
             if len(seg) < 3:
                 raise self.error(i, sid, "SE needs SE01 (segment count) and SE02 (control number)")
@@ -472,7 +474,9 @@ class Envelope:
             if gs is None:
                 raise self.error(i, sid, "GE without a matching GS")
             if len(seg) < 3:
-                raise self.error(i, sid, "GE needs GE01 (number of transaction sets) and GE02 (control number)")
+                raise self.error(
+                    i, sid, "GE needs GE01 (number of transaction sets) and GE02 (control number)"
+                )
             if seg[2] != gs[6]:
                 raise self.error(
                     i,
@@ -506,7 +510,9 @@ class Envelope:
                 raise self.error(i, sid, "IEA without a matching ISA")
             if gs is not None:
                 raise self.error(
-                    i, sid, f"IEA while group {gs[6]!r} (segment {self.gs_index + 1}) is open: GE expected first"
+                    i,
+                    sid,
+                    f"IEA while group {gs[6]!r} (segment {self.gs_index + 1}) is open: GE expected first",
                 )
             if len(seg) < 3:
                 raise self.error(i, sid, "IEA needs IEA01 (number of groups) and IEA02 (control number)")
@@ -540,7 +546,9 @@ class Envelope:
             )
         if self.isa is not None:
             raise self.error(
-                last, sid, f"file ends inside interchange {self.isa[13]!r} (segment {self.isa_index + 1}): IEA expected"
+                last,
+                sid,
+                f"file ends inside interchange {self.isa[13]!r} (segment {self.isa_index + 1}): IEA expected",
             )
 
 
