@@ -7,9 +7,12 @@ answers were written by the reader before the rewrite (``scripts/remit_golden.py
 
 from __future__ import annotations
 
+import pytest
+from pydantic import ValidationError
+
 from painrcm.x12.reader835 import read_835
 
-from .remit_cases import answers, load_golden
+from .remit_cases import EXTRA, answers, load_golden
 
 
 def test_read_835_answers_as_before() -> None:
@@ -27,3 +30,16 @@ def test_the_cases_cover_results_warnings_and_errors() -> None:
     assert any(v["warnings"] for v in read)
     errors = {v["error"][2].split(" ", 1)[0] for v in golden.values() if "error" in v}
     assert len(errors) > 30  # many different refusals, not one repeated
+
+
+def test_read_models_are_frozen_and_in_field_order() -> None:
+    """Models built without validation look like validated ones: fields in declaration order (JSON
+    keys), and frozen (lines share their set of given fields, which only assignment would change)."""
+    claim = read_835(EXTRA, "x.835").claims[0]
+    for model in (claim, claim.lines[0], claim.lines[0].adjustments[0]):
+        assert list(model.__dict__) == list(type(model).model_fields)
+        assert list(model.model_dump(mode="json")) == list(type(model).model_fields)
+    assert claim.model_fields_set >= {"member_id", "rendering_npi", "statement_start"}
+    assert "date_end" in claim.lines[0].model_fields_set and "date_end" not in claim.lines[1].model_fields_set
+    with pytest.raises(ValidationError):
+        claim.lines[1].date_end = claim.lines[0].date_end  # type: ignore[misc]
