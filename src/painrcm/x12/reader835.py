@@ -504,21 +504,16 @@ class _Reader:
             raise self.err(
                 i, seg, f"CLP02 claim status {status!r}: expected a status code such as 1, 2, 4 or 22"
             )
-        # amounts in the usual form (as x12_money reads them) here, the rest by amount(), in this order
-        v = seg[3] if n > 3 else ""
-        if v.isascii() and v.replace(".", "", 1).isdigit() and len(v) <= 300:
-            billed = Decimal(v)
-        else:
+        # amounts: read by amount() (once per distinct text), in this order
+        money = self.money
+        billed = money.get(seg[3]) if n > 3 else None
+        if billed is None:
             billed = self.amount(i, seg, 3, "total claim charge")
-        v = seg[4] if n > 4 else ""
-        if v.isascii() and v.replace(".", "", 1).isdigit() and len(v) <= 300:
-            paid = Decimal(v)
-        else:
+        paid = money.get(seg[4]) if n > 4 else None
+        if paid is None:
             paid = self.amount(i, seg, 4, "claim payment")
-        v = seg[5] if n > 5 else ""
-        if v.isascii() and v.replace(".", "", 1).isdigit() and len(v) <= 300:
-            responsibility: Decimal | None = Decimal(v)
-        else:
+        responsibility = money.get(seg[5]) if n > 5 else None
+        if responsibility is None:
             responsibility = self.amount(i, seg, 5, "patient responsibility", required=False)
         return {
             "segment": i + 1,

@@ -183,13 +183,6 @@ def raw_segments(text: str, file: str) -> tuple[Delimiters, list[str]]:
     # terminator followed by line breaks) the other line-break character is dropped.
     if term != "\n" and term != "\r":
         if "\n" in text or "\r" in text:
-            lf = term + "\n"
-            if "\r" not in text and text.count("\n") == text.count(term) == text.count(lf):
-                # the usual layout, one segment a line: split on terminator + LF (the same segments)
-                raw = text.split(lf)
-                while raw and not raw[-1].strip():
-                    raw.pop()
-                return delims, raw
             text = text.replace("\r", "").replace("\n", "")
     elif term == "\n":
         if "\r" in text:
