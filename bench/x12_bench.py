@@ -19,7 +19,10 @@ and an 835 (one claim per 837 claim, CAS/AMT/REF*6R/LQ per line, a PLB) and time
 
 Each timing is the median CPU time of ``--repeat`` runs; the last lines sum up the ratios to the bare
 loop measured in this one run (issue 13: the 837P reader at most 3x, the 835 reader at most 5x).
-Files are written to bench/out/ (git-ignored).
+``--compare SRC`` also times the 835 reader of another source tree (e.g. main unpacked with
+``git archive main | tar -x -C /tmp/painrcm-main``, then ``--compare /tmp/painrcm-main/src``): its
+``reader835.py`` and ``segments.py`` are loaded beside this tree's, so before and after are measured
+in the same run. Files are written to bench/out/ (git-ignored).
 """
 
 from __future__ import annotations
@@ -237,6 +240,32 @@ def pyx12_validate(text: str) -> bool:
     )
 
 
+def other_read_835(src: Path) -> Callable[..., object]:
+    """``read_835`` of another source tree: its reader835.py with its own segments.py (the models are
+    this tree's)."""
+    import importlib.util
+
+    x12 = src / "painrcm" / "x12"
+    loaded = []
+    for name, path in (
+        ("_compare_segments", x12 / "segments.py"),
+        ("_compare_reader835", x12 / "reader835.py"),
+    ):
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[name] = mod
+        mine = sys.modules["painrcm.x12.segments"]
+        if loaded:  # the other reader imports the other segments.py
+            sys.modules["painrcm.x12.segments"] = loaded[0]
+        try:
+            spec.loader.exec_module(mod)
+        finally:
+            sys.modules["painrcm.x12.segments"] = mine
+        loaded.append(mod)
+    return loaded[1].read_835  # type: ignore[no-any-return]
+
+
 def row(name: str, seconds: float, size: int, claims: int, floor: float | None) -> str:
     mb = size / 1e6
     ratio = f"{seconds / floor:8.1f}x" if floor else "   floor "
@@ -250,7 +279,11 @@ def main() -> None:
         "--pyx12-claims", type=int, default=1000, help="claims in the smaller file pyx12 reads (0: skip)"
     )
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument(
+        "--compare", type=Path, metavar="SRC", help="also time the 835 reader of this source tree (its src/)"
+    )
     args = ap.parse_args()
+    other_835 = other_read_835(args.compare) if args.compare else None
     logging.getLogger("pyx12").setLevel(logging.CRITICAL)
     OUT.mkdir(exist_ok=True)
     print(
@@ -299,6 +332,11 @@ def main() -> None:
             tr = best(lambda text=text: read_835(text, "bench"), args.repeat)
             print(row("painrcm read_835", tr, size, n, floor))
             ratios["read_835 / bare loop"] = tr / floor
+            if other_835 is not None:
+                assert len(other_835(text, "bench").claims) == n  # type: ignore[attr-defined]
+                to = best(lambda text=text: other_835(text, "bench"), args.repeat)
+                print(row("read_835 of --compare SRC", to, size, n, floor))
+                ratios["read_835 of --compare SRC / bare loop"] = to / floor
             te = best(lambda r5=r5: [explain_remittance(x) for x in r5.remittances], args.repeat)
             rep = explain_remittance(r5.remittances[0])
             assert rep.reconciliation.balanced, rep.reconciliation

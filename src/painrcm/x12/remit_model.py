@@ -41,7 +41,15 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Adjustment(_Model):
+class _Read(BaseModel):
+    """What the 835 reader reads, as it read it: frozen (a remittance says what the payer said). The
+    reader builds these without a second validation, and service lines with the same given fields
+    share one set of field names (``model_fields_set``), which only assignment would change."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Adjustment(_Read):
     """One CAS triplet: group code, reason code (CARC), amount and optional quantity."""
 
     group: GroupCode
@@ -50,7 +58,7 @@ class Adjustment(_Model):
     quantity: float | None = None
 
 
-class ServiceLine(_Model):
+class ServiceLine(_Read):
     """One SVC loop (2110)."""
 
     segment: int = Field(description="1-based segment number of the SVC in the file")
@@ -81,7 +89,7 @@ class ClaimRemark(_Model):
     payable_amount: Money | None = None
 
 
-class RemitClaim(_Model):
+class RemitClaim(_Read):
     """One CLP loop (2100)."""
 
     segment: int

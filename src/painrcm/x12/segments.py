@@ -338,154 +338,231 @@ def valid_segment_id(sid: str) -> bool:
     return 2 <= len(sid) <= 3 and sid.isalnum() and sid.isupper() and sid[0].isalpha() and sid.isascii()
 
 
+class Envelope:
+    """The envelope rules, checked one segment at a time in file order: segment IDs, ISA/IEA, GS/GE
+    and ST/SE nesting, control numbers and counts. ``tokenize`` and the 835 reader's single pass both
+    feed their segments through it. Errors are raised (InputError, located); count problems and a
+    repeated interchange are appended to ``warnings`` (count problems refuse the file if ``strict``)."""
+
+    __slots__ = (
+        "delims",
+        "file",
+        "groups",
+        "gs",
+        "gs_index",
+        "isa",
+        "isa_index",
+        "isa_seen",
+        "repeated",
+        "sets",
+        "st",
+        "st_index",
+        "strict",
+        "transactions",
+        "warnings",
+    )
+
+    def __init__(
+        self,
+        file: str,
+        delims: Delimiters,
+        *,
+        strict: bool = False,
+        warnings: list[InputError] | None = None,
+        transactions: list[Transaction] | None = None,
+    ) -> None:
+        self.file = file
+        self.delims = delims
+        self.strict = strict
+        self.warnings: list[InputError] = [] if warnings is None else warnings
+        self.transactions: list[Transaction] = [] if transactions is None else transactions
+        self.isa: list[str] | None = None
+        self.isa_index = 0
+        self.isa_seen: dict[str, int] = {}
+        self.repeated: set[str] = set()
+        self.gs: list[str] | None = None
+        self.gs_index = 0
+        self.st: list[str] | None = None  # the open transaction set's ST, else None
+        self.st_index = -1
+        self.groups = 0
+        self.sets = 0
+
+    def error(self, index: int, sid: str, expected: str) -> InputError:
+        return InputError(self.file, f"segment {index + 1} ({sid or '?'})", expected)
+
+    def check_id(self, index: int, sid: str) -> None:
+        """Refuse a segment ID that is not 2-3 upper-case letters or digits."""
+        if valid_segment_id(sid):
+            return
+        if not sid:
+            raise InputError(
+                self.file,
+                f"segment {index + 1}",
+                "segment has no segment ID (empty or starts with the element separator)",
+            )
+        raise InputError(
+            self.file,
+            f"segment {index + 1} ({sid[:10]})",
+            f"invalid segment ID {sid[:10]!r}: expected 2-3 upper-case letters or digits",
+        )
+
+    def outside(self, index: int, sid: str) -> InputError:
+        """The error for a segment other than an envelope segment while no transaction set is open."""
+        return self.error(index, sid, "segment outside a transaction set: ST expected first")
+
+    def count_problem(self, index: int, sid: str, msg: str | None) -> None:
+        if msg:
+            err = self.error(index, sid, msg)
+            if self.strict:
+                raise err
+            self.warnings.append(err)
+
+    def segment(self, i: int, seg: list[str]) -> None:
+        """Check one envelope segment (its ID is in ENVELOPE_IDS) at 0-based index ``i``."""
+        sid = seg[0]
+        st = self.st
+        if st is not None:
+            if sid != "SE":
+                raise self.error(
+                    i,
+                    sid,
+                    f"{sid} inside transaction set {st[2]!r} (segment {self.st_index + 1}): SE expected first",
+                )
+            if len(seg) < 3:
+                raise self.error(i, sid, "SE needs SE01 (segment count) and SE02 (control number)")
+            if seg[2] != st[2]:
+                raise self.error(
+                    i,
+                    sid,
+                    f"SE02 control number {seg[2]!r} does not match ST02 {st[2]!r} (segment {self.st_index + 1})",
+                )
+            self.count_problem(i, sid, se_count_problem(seg, i - self.st_index + 1))
+            assert self.gs is not None and self.isa is not None
+            self.transactions.append(Transaction(self.st_index, i + 1, st, self.gs, self.isa))
+            self.st = None
+            self.sets += 1
+            return
+        gs = self.gs
+        isa = self.isa
+        if sid == "ST":
+            if gs is None:
+                raise self.error(i, sid, "ST outside a functional group: GS expected first")
+            if len(seg) < 3 or not seg[1] or not seg[2]:
+                raise self.error(i, sid, "ST needs ST01 (transaction type) and ST02 (control number)")
+            self.st = seg
+            self.st_index = i
+        elif sid == "GS":
+            if isa is None:
+                raise self.error(i, sid, "GS outside an interchange: ISA expected first")
+            if gs is not None:
+                raise self.error(i, sid, f"GS inside group {gs[6]!r}: GE expected first")
+            if len(seg) < 9 or not seg[6]:
+                raise self.error(
+                    i, sid, "GS needs 8 elements including GS06 (group control number) and GS08 (version)"
+                )
+            self.gs = seg
+            self.gs_index = i
+            self.sets = 0
+        elif sid == "GE":
+            if gs is None:
+                raise self.error(i, sid, "GE without a matching GS")
+            if len(seg) < 3:
+                raise self.error(
+                    i, sid, "GE needs GE01 (number of transaction sets) and GE02 (control number)"
+                )
+            if seg[2] != gs[6]:
+                raise self.error(
+                    i,
+                    sid,
+                    f"GE02 control number {seg[2]!r} does not match GS06 {gs[6]!r} (segment {self.gs_index + 1})",
+                )
+            self.count_problem(i, sid, ge_count_problem(seg, self.sets))
+            self.gs = None
+            self.groups += 1
+        elif sid == "ISA":
+            if isa is not None:
+                raise self.error(i, sid, "ISA inside an open interchange: IEA expected first")
+            # A later interchange in the same file must use the same separators.
+            if i > 0 and not later_isa_ok(seg, self.delims):
+                raise self.error(
+                    i,
+                    sid,
+                    "every interchange in a file must be a fixed-width ISA with the same separators as the first",
+                )
+            if len(seg) != 17:
+                raise self.error(i, sid, ISA_ELEMENTS)
+            self.isa = seg
+            self.isa_index = i
+            self.groups = 0
+            first = self.isa_seen.setdefault(seg[13], i)
+            if first != i and seg[13] not in self.repeated:
+                self.repeated.add(seg[13])
+                self.warnings.append(self.error(i, sid, duplicate_isa13(seg[13], first)))
+        elif sid == "IEA":
+            if isa is None:
+                raise self.error(i, sid, "IEA without a matching ISA")
+            if gs is not None:
+                raise self.error(
+                    i,
+                    sid,
+                    f"IEA while group {gs[6]!r} (segment {self.gs_index + 1}) is open: GE expected first",
+                )
+            if len(seg) < 3:
+                raise self.error(i, sid, "IEA needs IEA01 (number of groups) and IEA02 (control number)")
+            if seg[2] != isa[13]:
+                raise self.error(
+                    i,
+                    sid,
+                    f"IEA02 control number {seg[2]!r} does not match ISA13 {isa[13]!r} (segment {self.isa_index + 1})",
+                )
+            self.count_problem(i, sid, iea_count_problem(seg, self.groups))
+            self.isa = None
+        else:  # SE
+            raise self.error(i, sid, "SE without a matching ST")
+
+    def end(self, last: int, sid: str) -> None:
+        """At the end of the file (``last``: index of the last segment, ``sid`` its ID): every envelope
+        must be closed."""
+        if self.st is not None:
+            raise self.error(
+                last,
+                sid,
+                f"file ends inside transaction set {self.st[2]!r} (segment {self.st_index + 1}): "
+                "SE, GE and IEA expected",
+            )
+        if self.gs is not None:
+            raise self.error(
+                last,
+                sid,
+                f"file ends inside functional group {self.gs[6]!r} (segment {self.gs_index + 1}): "
+                "GE and IEA expected",
+            )
+        if self.isa is not None:
+            raise self.error(
+                last,
+                sid,
+                f"file ends inside interchange {self.isa[13]!r} (segment {self.isa_index + 1}): IEA expected",
+            )
+
+
 def tokenize(text: str, file: str, *, strict: bool = False) -> Tokens:
     """Tokenize and check envelopes. Raises InputError for a broken envelope or segment ID."""
     delims, segments = split_segments(text, file)
     tok = Tokens(file=file, delimiters=delims, segments=segments)
+    env = Envelope(file, delims, strict=strict, warnings=tok.warnings, transactions=tok.transactions)
+    envelope = env.segment
     ok_ids: set[str] = set()
-    warn = tok.warnings
-
-    def count_problem(index: int, msg: str) -> None:
-        err = tok.error(index, msg)
-        if strict:
-            raise err
-        warn.append(err)
-
-    isa: list[str] | None = None
-    isa_index = 0
-    isa_seen: dict[str, int] = {}
-    repeated: set[str] = set()
-    gs: list[str] | None = None
-    gs_index = 0
-    st_index = -1
-    st: list[str] | None = None
-    groups = 0
-    sets = 0
     for i, seg in enumerate(segments):
         sid = seg[0]
         if sid not in ok_ids:
-            if not valid_segment_id(sid):
-                if not sid:
-                    raise InputError(
-                        file,
-                        f"segment {i + 1}",
-                        "segment has no segment ID (empty or starts with the element separator)",
-                    )
-                raise InputError(
-                    file,
-                    f"segment {i + 1} ({sid[:10]})",
-                    f"invalid segment ID {sid[:10]!r}: expected 2-3 upper-case letters or digits",
-                )
+            env.check_id(i, sid)
             ok_ids.add(sid)
-        if st is not None:
-            if sid == "SE":
-                if len(seg) < 3:
-                    raise tok.error(i, "SE needs SE01 (segment count) and SE02 (control number)")
-                if seg[2] != st[2]:
-                    raise tok.error(
-                        i,
-                        f"SE02 control number {seg[2]!r} does not match ST02 {st[2]!r} (segment {st_index + 1})",
-                    )
-                msg = se_count_problem(seg, i - st_index + 1)
-                if msg:
-                    count_problem(i, msg)
-                assert gs is not None and isa is not None
-                tok.transactions.append(Transaction(st_index, i + 1, st, gs, isa))
-                st = None
-                sets += 1
-            elif sid in ENVELOPE_IDS:
-                raise tok.error(
-                    i, f"{sid} inside transaction set {st[2]!r} (segment {st_index + 1}): SE expected first"
-                )
-            continue
-        if sid == "ST":
-            if gs is None:
-                raise tok.error(i, "ST outside a functional group: GS expected first")
-            if len(seg) < 3 or not seg[1] or not seg[2]:
-                raise tok.error(i, "ST needs ST01 (transaction type) and ST02 (control number)")
-            st = seg
-            st_index = i
-        elif sid == "GS":
-            if isa is None:
-                raise tok.error(i, "GS outside an interchange: ISA expected first")
-            if gs is not None:
-                raise tok.error(i, f"GS inside group {gs[6]!r}: GE expected first")
-            if len(seg) < 9 or not seg[6]:
-                raise tok.error(
-                    i, "GS needs 8 elements including GS06 (group control number) and GS08 (version)"
-                )
-            gs = seg
-            gs_index = i
-            sets = 0
-        elif sid == "GE":
-            if gs is None:
-                raise tok.error(i, "GE without a matching GS")
-            if len(seg) < 3:
-                raise tok.error(i, "GE needs GE01 (number of transaction sets) and GE02 (control number)")
-            if seg[2] != gs[6]:
-                raise tok.error(
-                    i,
-                    f"GE02 control number {seg[2]!r} does not match GS06 {gs[6]!r} (segment {gs_index + 1})",
-                )
-            msg = ge_count_problem(seg, sets)
-            if msg:
-                count_problem(i, msg)
-            gs = None
-            groups += 1
-        elif sid == "ISA":
-            if isa is not None:
-                raise tok.error(i, "ISA inside an open interchange: IEA expected first")
-            # A later interchange in the same file must use the same separators.
-            if i > 0 and not later_isa_ok(seg, delims):
-                raise tok.error(
-                    i,
-                    "every interchange in a file must be a fixed-width ISA with the same separators as the first",
-                )
-            if len(seg) != 17:
-                raise tok.error(i, ISA_ELEMENTS)
-            isa = seg
-            isa_index = i
-            groups = 0
-            first = isa_seen.setdefault(seg[13], i)
-            if first != i and seg[13] not in repeated:
-                repeated.add(seg[13])
-                warn.append(tok.error(i, duplicate_isa13(seg[13], first)))
-        elif sid == "IEA":
-            if isa is None:
-                raise tok.error(i, "IEA without a matching ISA")
-            if gs is not None:
-                raise tok.error(
-                    i, f"IEA while group {gs[6]!r} (segment {gs_index + 1}) is open: GE expected first"
-                )
-            if len(seg) < 3:
-                raise tok.error(i, "IEA needs IEA01 (number of groups) and IEA02 (control number)")
-            if seg[2] != isa[13]:
-                raise tok.error(
-                    i,
-                    f"IEA02 control number {seg[2]!r} does not match ISA13 {isa[13]!r} (segment {isa_index + 1})",
-                )
-            msg = iea_count_problem(seg, groups)
-            if msg:
-                count_problem(i, msg)
-            isa = None
-        elif sid in ("SE",):
-            raise tok.error(i, "SE without a matching ST")
-        else:
-            raise tok.error(i, "segment outside a transaction set: ST expected first")
-    last = len(segments) - 1
-    if st is not None:
-        raise tok.error(
-            last,
-            f"file ends inside transaction set {st[2]!r} (segment {st_index + 1}): SE, GE and IEA expected",
-        )
-    if gs is not None:
-        raise tok.error(
-            last, f"file ends inside functional group {gs[6]!r} (segment {gs_index + 1}): GE and IEA expected"
-        )
-    if isa is not None:
-        raise tok.error(
-            last, f"file ends inside interchange {isa[13]!r} (segment {isa_index + 1}): IEA expected"
-        )
+        if sid in ENVELOPE_IDS:
+            envelope(i, seg)
+        elif env.st is None:
+            raise env.outside(i, sid)
+    if segments:
+        env.end(len(segments) - 1, segments[-1][0])
     return tok
 
 
@@ -533,7 +610,10 @@ def x12_money(value: str) -> Decimal | None:
     """The exact value of an X12 R element (an amount), or None when it is not one. Finite only:
     a value too large for a float (``1E400``) is refused, as ``x12_decimal`` refuses it."""
     v = value[1:] if value[:1] == "-" else value
-    if not (v.isascii() and v.replace(".", "", 1).isdigit()) and _R.fullmatch(value) is None:
+    if v.isascii() and v.replace(".", "", 1).isdigit():  # the usual forms: 135, 135.50, -2.25
+        if len(v) <= 300:  # below 10**300: finite as a float
+            return Decimal(value)
+    elif _R.fullmatch(value) is None:
         return None
     d = Decimal(value)
     return d if abs(float(d)) != float("inf") else None
