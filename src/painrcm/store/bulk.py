@@ -620,7 +620,8 @@ def write_scrub_results(
     if coded:
         documents: dict[int, dict[str, Any]] = {}
         for part in chunks(sorted(coded)):
-            documents.update(s.execute(select(ENC.c.id, ENC.c.document).where(ENC.c.id.in_(part))).tuples())
+            for pk, doc in s.execute(select(ENC.c.id, ENC.c.document).where(ENC.c.id.in_(part))):
+                documents[pk] = doc
         doc_rows = []
         for pk, res in coded.items():
             doc = coded_document(documents[pk], res)
