@@ -557,6 +557,8 @@ def save_claims(
         )
     _update_by_id(s, ENC, updates)
     _replace_lines(s, {pk_of[i]: line_values(claims[i][0].lines) for i in todo}, [pk_of[i] for i in changed])
+    # Rows kept from the claims' lines (a table of stored services, say) are brought up to date here,
+    # with one set-based call for all the claims written: [pk_of[i] for i in todo].
     _insert(s, VERSION, [_full_version(v) for v in version_rows])
     _insert(s, AUDIT, audit_rows)
     _expire(s, m.Encounter, (pk_of[i] for i in changed))
@@ -630,5 +632,6 @@ def write_scrub_results(
                 book.replace(pk, EncounterModel.model_validate(doc))
         _update_by_id(s, ENC, doc_rows)
         _replace_lines(s, {pk: line_values(res.lines) for pk, res in coded.items()}, sorted(coded))
+        # (rows kept from the claims' lines: brought up to date here too, for the claims in `coded`)
     _expire(s, m.Encounter, (pk for pk, _e, _r in items))
     return run_ids

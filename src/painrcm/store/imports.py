@@ -900,9 +900,10 @@ def import_file(
     2. All of its records are written in one short transaction (all-or-nothing for the file), which
        takes the write lock first (see `_write_lock`), so overlapping imports of the same claims each
        end with a per-claim outcome (added, updated, unchanged), never a unique-key error.
-    3. Each new or changed claim is scrubbed with no transaction open (the engine's work), and its run
-       is stored in a short transaction of its own; a claim a crashed run left unscrubbed is scrubbed
-       when the file is imported again.
+    3. The new and changed claims are scrubbed with no transaction open (the engine's work), a chunk
+       at a time (`SCRUB_CHUNK`, one history fetch per chunk), and each chunk's runs are stored in a
+       short transaction of its own; a claim a crashed run left unscrubbed is scrubbed when the file
+       is imported again.
     4. The job is marked done (with its audit entry) in a last short transaction.
 
     `owner(session)` raises JobTaken when the job is no longer this worker's; it runs in every write.
