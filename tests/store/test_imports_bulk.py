@@ -215,3 +215,21 @@ def test_a_unique_conflict_in_the_middle_of_the_write_stores_nothing(
             "x",
         )
     assert (counts(db), _rows(db)) == before
+
+
+def test_a_history_import_in_short_transactions_is_not_scrubbed(db: Database, engine: Engine) -> None:
+    """Was: `import_file` scrubbed the claims of a history file (or of `scrub=False`) all the same."""
+    from painrcm.store.imports import file_hash, import_file
+
+    data = as_bytes([epidural("H-1", "2025-03-02"), epidural("H-2", "2025-06-02")])
+    with db.session() as s:
+        job = m.ImportJob(kind="encounters", file_name="h.json", file_hash=file_hash(data), practice_id="P01")
+        s.add(job)
+        s.flush()
+        job_id = job.id
+    res = import_file(db, engine, job_id=job_id, data=data, work_status="history")
+    assert (res.added, res.scrubbed) == (2, 0)
+    with db.session() as s:
+        rows = list(s.scalars(select(m.Encounter)))
+        assert {(e.work_status, e.status, len(e.scrub_runs)) for e in rows} == {("history", "unscrubbed", 0)}
+        assert s.scalar(select(func.count()).select_from(m.ClaimVersion)) == 0

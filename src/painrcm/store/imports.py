@@ -946,7 +946,7 @@ def import_file(
             ticker_total=total,
             user_id=user_id,
         )
-        ids = list(changed)
+        ids = list(changed) if do_scrub else []
         others = s.scalars(
             select(m.ImportJob.id).where(m.ImportJob.status == "running", m.ImportJob.id != job_id).limit(1)
         ).first()
