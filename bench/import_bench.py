@@ -34,7 +34,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 SRC = HERE.parent / "src"
 PG = os.environ.get("PAINRCM_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1")
-PREFIX = os.environ.get("PAINRCM_BENCH_DB_PREFIX", "importbench")  # PostgreSQL databases made here
+PREFIX = os.environ.get("PAINRCM_BENCH_DB_PREFIX", "importbench").lower()  # PostgreSQL databases made here
 
 
 def child(url: str, kind: str, file: str, scrub: bool) -> dict[str, Any]:
@@ -51,7 +51,11 @@ def child(url: str, kind: str, file: str, scrub: bool) -> dict[str, Any]:
     data = Path(file).read_bytes()
     with db.session() as s:
         job = m.ImportJob(
-            kind=kind, file_name=Path(file).name, file_hash=file_hash(data), practice_id=None, status="running"
+            kind=kind,
+            file_name=Path(file).name,
+            file_hash=file_hash(data),
+            practice_id=None,
+            status="running",
         )
         s.add(job)
         s.flush()
@@ -187,7 +191,11 @@ def main() -> int:
                                 env = {**os.environ, "PYTHONPATH": src}
                                 cmd = [sys.executable, __file__, "--child", url, kind, str(files[(kind, n)])]
                                 out = subprocess.run(
-                                    [*cmd, "1" if scrub else "0"], env=env, capture_output=True, text=True
+                                    [*cmd, "1" if scrub else "0"],
+                                    check=False,
+                                    env=env,
+                                    capture_output=True,
+                                    text=True,
                                 )
                                 seeds.drop(url)
                                 if out.returncode != 0:
