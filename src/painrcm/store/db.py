@@ -21,9 +21,10 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -129,16 +130,25 @@ def check_text(obj: object) -> None:
     if table is None:
         return
     for col in table.columns:
-        if not isinstance(col.type, String):
-            continue
-        value = getattr(obj, col.key, None)
-        if not isinstance(value, str):
-            continue
-        if "\x00" in value:
-            raise BadText(table.name, col.key, "text with a NUL character")
-        limit = col.type.length
-        if limit is not None and len(value) > limit:
-            raise BadText(table.name, col.key, f"at most {limit} characters (got {len(value)})")
+        if isinstance(col.type, String):
+            _check_value(table.name, col.key, col.type.length, getattr(obj, col.key, None))
+
+
+def check_rows(table: Any, rows: Iterable[Mapping[str, Any]]) -> None:
+    """`check_text` for rows written with Core statements (bulk writes skip the flush guard)."""
+    columns = [(c.key, c.type.length) for c in table.columns if isinstance(c.type, String)]
+    for row in rows:
+        for key, limit in columns:
+            _check_value(table.name, key, limit, row.get(key))
+
+
+def _check_value(table: str, column: str, limit: int | None, value: object) -> None:
+    if not isinstance(value, str):
+        return
+    if "\x00" in value:
+        raise BadText(table, column, "text with a NUL character")
+    if limit is not None and len(value) > limit:
+        raise BadText(table, column, f"at most {limit} characters (got {len(value)})")
 
 
 def _nul_in(value: object, depth: int = 0) -> bool:

@@ -37,17 +37,17 @@ from painrcm.errors import InputError
 from painrcm.history.auths import AuthLog, csv_rows
 from painrcm.history.auths import Authorization as AuthRecord
 from painrcm.inputs import encounter_from_obj, parse_json
+from painrcm.model import ClaimResult
 from painrcm.model import Encounter as EncounterModel
 from painrcm.remit.codes import code_table
 from painrcm.remit.explain import ExplainedLine, explain_remittance
 from painrcm.scrub import Engine
+from painrcm.store import bulk, services
 from painrcm.store import models as m
-from painrcm.store import services
 from painrcm.store.boundaries import check_authorizations, check_encounter
 from painrcm.store.db import Database, is_busy
-from painrcm.store.histories import Book
+from painrcm.store.histories import Book, chunks
 from painrcm.store.remits_on_claim import narrow_prevented_by
-from painrcm.store.service_rows import refresh_services
 from painrcm.x12.reader835 import read_835
 from painrcm.x12.reader837 import read_837
 from painrcm.x12.remit_model import Remittance as RemitModel
@@ -258,86 +258,85 @@ def _store_claims(
     work_status: str,
     ticker: _Ticker,
     user_id: int | None = None,
-) -> list[m.Encounter]:
-    """Save the file's claims (no scrubbing); the rows that were added or changed."""
+) -> list[int]:
+    """Save the file's claims (no scrubbing) with a few statements for the whole file (bulk.save_claims);
+    the row IDs of the claims that were added or changed, in the order they are scrubbed (by date of
+    service, then row)."""
     # Resolve every practice before writing a claim (a bad practice refuses the file, nothing half-saved).
-    practices = [_practice_for(s, e, result.practice_id, file, p) for e, p in zip(encs, places, strict=True)]
+    known: dict[tuple[str | None, str | None], str] = {}
+    practices = []
+    for e, p in zip(encs, places, strict=True):
+        key = (e.practice.id, e.practice.npi)
+        if result.practice_id is not None or key not in known:
+            known[key] = _practice_for(s, e, result.practice_id, file, p)
+        practices.append(known[key])
     entries = [(pid, e.encounter_id, p) for e, pid, p in zip(encs, practices, places, strict=True)]
     refused = refusal(entries)  # painrcm.claim_ids (CLM007): the command line's rule too
     if refused is not None:
         place = places[refused[0]]
         raise InputError(file, f"{place}.encounter_id" if json_places else place, refused[1])
-    changed: list[m.Encounter] = []
-    for enc, pid in zip(encs, practices, strict=True):
-        existed = s.execute(
-            select(m.Encounter.id, m.Encounter.work_status).where(
-                m.Encounter.practice_id == pid, m.Encounter.encounter_id == enc.encounter_id
-            )
-        ).first()
-        row, did = services.save_encounter(
-            s, enc, source=file, practice_id=pid, work_status=work_status, user_id=user_id, refresh=False
-        )
-        result.encounter_pks.append(row.id)
-        if not did:
+    saved = bulk.save_claims(
+        s, list(zip(encs, practices, strict=True)), source=file, work_status=work_status, user_id=user_id
+    )
+    changed: list[tuple[Any, int]] = []
+    for enc, claim in zip(encs, saved, strict=True):
+        result.encounter_pks.append(claim.pk)
+        if not claim.changed:
             result.unchanged += 1
             result.outcomes.append((enc.encounter_id, "already imported, unchanged"))
+            continue
+        changed.append((enc.date_of_service, claim.pk))
+        if claim.outcome == "added":
+            result.added += 1
         else:
-            changed.append(row)
-            if existed is None:
-                result.added += 1
-                result.outcomes.append((enc.encounter_id, "added"))
-            else:
-                result.updated += 1
-                result.outcomes.append(
-                    (
-                        enc.encounter_id,
-                        "corrected claim (it had been submitted)"
-                        if existed.work_status == "submitted"
-                        else "new version",
-                    )
-                )
-        ticker.step()
-    # the stored services of every claim written, once for the file (store/service_rows.py)
-    refresh_services(s, [r.id for r in changed])
-    return changed
+            result.updated += 1
+        result.outcomes.append((enc.encounter_id, OUTCOMES[claim.outcome]))
+    ticker.step(len(encs))
+    return [pk for _dos, pk in sorted(changed)]
 
 
-def _save_claims(
+OUTCOMES = {
+    "added": "added",
+    "new version": "new version",
+    "corrected claim": "corrected claim (it had been submitted)",
+}
+
+
+def scrub_claims(
     s: Session,
     engine: Engine,
-    encs: Sequence[EncounterModel],
-    places: Sequence[str],
-    result: ImportResult,
-    *,
-    file: str,
-    json_places: bool,
-    user_id: int | None,
-    work_status: str,
-    scrub: bool,
-    progress: Progress | None,
-) -> None:
-    ticker = _Ticker(progress, len(encs) * (2 if scrub else 1))
-    ticker.start()
-    changed = _store_claims(
-        s,
-        encs,
-        places,
-        result,
-        file=file,
-        json_places=json_places,
-        work_status=work_status,
-        ticker=ticker,
-        user_id=user_id,
-    )
-    if not scrub:
-        return
-    ticker.step(len(encs) - len(changed))
-    # the patients' histories and authorizations in a few queries for the whole file, not one per claim
-    book = Book.for_rows(s, engine, changed)
-    for row in sorted(changed, key=lambda r: (r.date_of_service, r.id)):
-        services.scrub_row(s, row, engine, user_id, book=book)
-        result.scrubbed += 1
-        ticker.step()
+    pks: Sequence[int],
+    book: Book | None = None,
+    ticker: _Ticker | None = None,
+) -> list[tuple[int, EncounterModel, ClaimResult]]:
+    """Scrub stored claims (nothing written) against everything the database knows of their patients,
+    fetched in a few queries for all of them (`book`, or a Book made here). In the order given; a claim
+    scrubbed without lines is coded, and the claims after it see its coded lines (as once kept)."""
+    rows: dict[int, tuple[int, dict[str, Any]]] = {}
+    for part in chunks(sorted(pks)):
+        for pk, person_id, doc in s.execute(
+            select(m.Encounter.id, m.Encounter.person_id, m.Encounter.document).where(
+                m.Encounter.id.in_(part)
+            )
+        ):
+            rows[pk] = (person_id, doc)
+    if book is None:
+        persons: list[m.Person] = []
+        for part in chunks(sorted({p for p, _d in rows.values()})):
+            persons += s.scalars(select(m.Person).where(m.Person.id.in_(part)))
+        book = Book(s, engine, persons)
+    out: list[tuple[int, EncounterModel, ClaimResult]] = []
+    for pk in pks:
+        if pk not in rows:
+            continue
+        person_id, doc = rows[pk]
+        enc, res = services.scrub_document(s, person_id, doc, engine, book)
+        if enc.lines is None:
+            book.replace(pk, EncounterModel.model_validate(bulk.coded_document(doc, res)))
+        out.append((pk, enc, res))
+        if ticker is not None:
+            ticker.step()
+    return out
 
 
 def _member_index(s: Session, practice_id: str) -> tuple[dict[str, int], dict[str, int]]:
@@ -721,8 +720,9 @@ def _write_records(
     progress: Progress | None,
     ticker_total: int | None = None,
     user_id: int | None = None,
-) -> list[m.Encounter]:
-    """Write the file's records in the session's transaction; the claims that must be scrubbed."""
+) -> list[int]:
+    """Write the file's records in the session's transaction; the claims that must be scrubbed (row
+    IDs, in scrubbing order)."""
     result.records = parsed.records
     result.warnings.extend(parsed.warnings)
     if parsed.kind == "x12_835":
@@ -828,14 +828,12 @@ def import_bytes(
         user_id=user_id,
     )
     if parsed.encounters and do_scrub:
-        done = len(parsed.encounters) * 2 - len(changed)
-        book = Book.for_rows(s, engine, changed)  # the patients' histories in a few queries, not per claim
-        for row in sorted(changed, key=lambda r: (r.date_of_service, r.id)):
-            services.scrub_row(s, row, engine, user_id, book=book)
-            result.scrubbed += 1
-            done += 1
-            if progress and (done % PROGRESS_EVERY == 0 or done == total):
-                progress(done, total)
+        ticker = _Ticker(progress, total)
+        ticker.done = total - len(changed)
+        for start in range(0, len(changed), SCRUB_CHUNK):
+            part = changed[start : start + SCRUB_CHUNK]
+            bulk.write_scrub_results(s, scrub_claims(s, engine, part, ticker=ticker), user_id)
+            result.scrubbed += len(part)
     _finish(s, job, result, user_id)
     return result
 
@@ -843,7 +841,7 @@ def import_bytes(
 # --- short transactions (background jobs) -------------------------------------------------------
 
 WRITE_ATTEMPTS = 8
-SCRUB_CHUNK = 200  # claims scrubbed per read session (one history fetch for their patients)
+SCRUB_CHUNK = 1000  # claims scrubbed per read session (one history fetch for their patients), kept per write
 IMPORT_LOCK = 0x70A1_2C01  # PostgreSQL advisory lock: one import writes at a time
 
 
@@ -904,9 +902,10 @@ def import_file(
     2. All of its records are written in one short transaction (all-or-nothing for the file), which
        takes the write lock first (see `_write_lock`), so overlapping imports of the same claims each
        end with a per-claim outcome (added, updated, unchanged), never a unique-key error.
-    3. Each new or changed claim is scrubbed with no transaction open (the engine's work), and its run
-       is stored in a short transaction of its own; a claim a crashed run left unscrubbed is scrubbed
-       when the file is imported again.
+    3. The new and changed claims are scrubbed with no transaction open (the engine's work), a chunk
+       at a time (`SCRUB_CHUNK`, one history fetch per chunk), and each chunk's runs are stored in a
+       short transaction of its own; a claim a crashed run left unscrubbed is scrubbed when the file
+       is imported again.
     4. The job is marked done (with its audit entry) in a last short transaction.
 
     `owner(session)` raises JobTaken when the job is no longer this worker's; it runs in every write.
@@ -949,7 +948,7 @@ def import_file(
             ticker_total=total,
             user_id=user_id,
         )
-        ids = [r.id for r in sorted(changed, key=lambda r: (r.date_of_service, r.id))]
+        ids = list(changed) if do_scrub else []
         others = s.scalars(
             select(m.ImportJob.id).where(m.ImportJob.status == "running", m.ImportJob.id != job_id).limit(1)
         ).first()
@@ -966,27 +965,22 @@ def import_file(
         return ids
 
     to_scrub: list[int] = _short(db, job_id, owner, write)
-    done = total - len(to_scrub)
+    ticker = _Ticker(progress, total)
+    ticker.done = total - len(to_scrub)
     for start in range(0, len(to_scrub), SCRUB_CHUNK):
-        computed: list[tuple[int, Any, Any]] = []
+        part = to_scrub[start : start + SCRUB_CHUNK]
         with db.session() as rs:  # the engine's work: no write transaction open
-            rows = [r for pk in to_scrub[start : start + SCRUB_CHUNK] if (r := rs.get(m.Encounter, pk))]
-            book = Book.for_rows(rs, engine, rows)  # histories fetched per chunk, not per claim
-            for row in rows:
-                enc, run = services.scrub_stored(rs, row, engine, book)
-                computed.append((row.id, enc, run))
-        for pk, enc, run in computed:
+            computed = scrub_claims(rs, engine, part, ticker=ticker)
 
-            def store(s: Session, pk: int = pk, enc: Any = enc, run: Any = run) -> None:
-                row = s.get(m.Encounter, pk)
-                if row is not None:
-                    services.store_scrub(s, row, enc, run, user_id)
+        def store(s: Session, computed: Any = computed) -> None:
+            # a claim deleted meanwhile is left out (its run has nowhere to go)
+            here: set[int] = set()
+            for ids in chunks(sorted(c[0] for c in computed)):
+                here.update(s.scalars(select(m.Encounter.id).where(m.Encounter.id.in_(ids))))
+            bulk.write_scrub_results(s, [c for c in computed if c[0] in here], user_id)
 
-            _short(db, job_id, owner, store)
-            result.scrubbed += 1
-            done += 1
-            if progress and (done % PROGRESS_EVERY == 0 or done == total):
-                progress(done, total)
+        _short(db, job_id, owner, store)  # one short write transaction per chunk of claims
+        result.scrubbed += len(computed)
 
     def finish(s: Session) -> None:
         job = s.get(m.ImportJob, job_id)

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from painrcm.history import History, member_key, name_key
+from painrcm.history import History
 from painrcm.history.auths import AuthLog
 from painrcm.model import ClaimResult, Line, Patient
 from painrcm.model import Encounter as EncounterModel
 from painrcm.scrub import Engine, scrub_encounter
+from painrcm.store import bulk
 from painrcm.store import models as m
-from painrcm.store import versions
 from painrcm.store.db import defer_write
 from painrcm.store.service_rows import refresh_services
 
@@ -25,46 +25,15 @@ if TYPE_CHECKING:
     from painrcm.store.histories import Book
 
 
-def _key(k: tuple[str, str] | None) -> str | None:
-    return None if k is None else f"{k[0]}|{k[1]}"
-
-
 def identity(p: Patient) -> tuple[str | None, str | None]:
-    return _key(member_key(p.member_id, p.dob)), _key(name_key(p.last_name, p.first_name, p.dob))
+    return bulk.identity(p)
 
 
 def find_or_create_person(s: Session, p: Patient) -> m.Person:
-    """One person across practices: member ID + date of birth, or name + date of birth."""
-    mk, nk = identity(p)
-    conds = [
-        c
-        for c in (m.Person.member_key == mk if mk else None, m.Person.name_key == nk if nk else None)
-        if c is not None
-    ]
-    person = (
-        s.scalars(select(m.Person).where(or_(*conds)).order_by(m.Person.id).limit(1)).first()
-        if conds
-        else None
-    )
-    if person is None:
-        person = m.Person(
-            member_key=mk,
-            name_key=nk,
-            member_id=p.member_id,
-            last_name=p.last_name,
-            first_name=p.first_name,
-            dob=p.dob,
-            sex=p.sex,
-        )
-        s.add(person)
-        s.flush()
-    else:
-        # learn the other key when a later record brings it
-        person.member_key = person.member_key or mk
-        person.name_key = person.name_key or nk
-        person.member_id = person.member_id or p.member_id
-        person.last_name = person.last_name or p.last_name
-        person.first_name = person.first_name or p.first_name
+    """One person across practices: member ID + date of birth, or name + date of birth (the stored
+    person with the lowest ID sharing either key, who learns the other key when this record brings it)."""
+    person = s.get(m.Person, bulk.resolve_persons(s, [p])[0])
+    assert person is not None
     return person
 
 
@@ -86,20 +55,7 @@ def ensure_practice(s: Session, enc: EncounterModel) -> m.Practice:
 
 
 def _lines(enc: EncounterModel) -> list[m.ClaimLine]:
-    return [
-        m.ClaimLine(
-            line_no=i,
-            code=ln.code,
-            modifiers=list(ln.modifiers),
-            units=ln.units,
-            diagnosis_pointers=list(ln.diagnosis_pointers or []),
-            date_of_service=ln.date_of_service,
-            authorization_number=ln.authorization_number,
-            charge=ln.charge,
-            control_number=ln.control_number,
-        )
-        for i, ln in enumerate(enc.lines or [], 1)
-    ]
+    return [m.ClaimLine(**v) for v in bulk.line_values(enc.lines)]
 
 
 def save_encounter(
@@ -111,118 +67,23 @@ def save_encounter(
     work_status: str = "open",
     user_id: int | None = None,
     reason: str | None = None,
-    refresh: bool = True,
 ) -> tuple[m.Encounter, bool]:
     """Store one claim; the same practice and encounter ID again updates it only when it changed.
-    Returns the row and whether anything changed (imports are idempotent). `refresh=False`: the
-    caller refreshes the stored services of the changed rows itself, once for many claims
-    (``service_rows.refresh_services``).
+    Returns the row and whether anything changed (imports are idempotent); the claim's stored services
+    are brought up to date with it (``service_rows.refresh_services``, in ``bulk.save_claims``).
 
     Every change is a claim version (``store/versions.py``): a changed re-upload of a claim not yet
-    submitted is a new version, of a submitted claim a corrected claim (frequency 7, back to work)."""
+    submitted is a new version, of a submitted claim a corrected claim (frequency 7, back to work).
+    This is ``bulk.save_claims`` for one claim (an import decides its claims with the same code)."""
     practice = s.get(m.Practice, practice_id) if practice_id else ensure_practice(s, enc)
     if practice is None:
         raise ValueError(f"unknown practice {practice_id}")
-    doc = enc.model_dump(mode="json", by_alias=True, exclude_none=True)
-    row = s.scalars(
-        select(m.Encounter).where(
-            m.Encounter.practice_id == practice.id, m.Encounter.encounter_id == enc.encounter_id
-        )
-    ).first()
-    if row is not None and row.document == doc:
-        return row, False
-    person = find_or_create_person(s, enc.patient)
-    chart = s.scalars(
-        select(m.Chart).where(m.Chart.practice_id == practice.id, m.Chart.person_id == person.id)
-    ).first()
-    if chart is None:
-        s.add(m.Chart(practice_id=practice.id, person_id=person.id, chart_id=enc.patient.id))
-    if s.get(m.Payer, enc.payer.id) is None:
-        s.add(m.Payer(id=enc.payer.id, name=enc.payer.name or enc.payer.id, plan=enc.payer.plan))
-    charge = sum((ln.charge or 0) for ln in enc.lines or []) or None
-    before = None if row is None else dict(row.document)
-    linked = [] if row is None else versions.detach_remits(s, row)
-    if row is None:
-        row = m.Encounter(practice_id=practice.id, encounter_id=enc.encounter_id, work_status=work_status)
-        s.add(row)
-    row.person_id = person.id
-    row.payer_id = enc.payer.id
-    row.date_of_service = enc.date_of_service
-    row.place_of_service = enc.place_of_service
-    row.rendering_npi = enc.rendering_provider.npi
-    row.document = doc
-    row.total_charge = charge
-    row.source = source
-    row.status = "unscrubbed"
-    row.lines = _lines(enc)
-    s.flush()
-    versions.relink_remits(row, linked)
-    _new_version(s, row, before, source=source, user_id=user_id, reason=reason)
-    if refresh:
-        refresh_services(s, [row.id])
-    return row, True
-
-
-def _new_version(
-    s: Session,
-    row: m.Encounter,
-    before: dict[str, Any] | None,
-    *,
-    source: str | None,
-    user_id: int | None,
-    reason: str | None,
-) -> None:
-    if row.work_status == "history":
-        return
-    where = f" in {source}" if source else ""
-    before_status = row.work_status
-    if before is None:
-        versions.record(s, row, kind="upload", before=None, user_id=user_id, reason=reason, source=source)
-        # a person's upload shows on the claim's trail (the API writes its own "create" entry; loads
-        # without a user are in their import job's entry)
-        if user_id is not None and source != "api":
-            audit(s, user_id, "import", "claim", row.id, row.practice_id, source=source, version=1)
-        return
-    if row.work_status == "submitted":
-        version = versions.record(
-            s,
-            row,
-            kind="corrected",
-            before=before,
-            user_id=user_id,
-            reason=reason or f"re-uploaded after submission{where}",
-            source=source,
-            frequency_code="7",
-            payer_claim_number=versions.payer_claim_number(s, row.id),
-        )
-        row.work_status = "open"
-    else:
-        version = versions.record(
-            s,
-            row,
-            kind="reupload",
-            before=before,
-            user_id=user_id,
-            reason=reason or f"re-uploaded with changes{where}",
-            source=source,
-        )
-        if row.work_status in ("fixed", "overridden"):
-            row.work_status = "open"
-    audit(
-        s,
-        user_id,
-        "reupload",
-        "claim",
-        row.id,
-        row.practice_id,
-        reason=version.reason,
-        version=version.number,
-        frequency_code=version.frequency_code,
-        payer_claim_number=version.payer_claim_number,
-        changes=version.diff,
-        before={"work_status": before_status},
-        after={"work_status": row.work_status},
+    [saved] = bulk.save_claims(
+        s, [(enc, practice.id)], source=source, work_status=work_status, user_id=user_id, reason=reason
     )
+    row = s.get(m.Encounter, saved.pk)
+    assert row is not None
+    return row, saved.changed
 
 
 def to_model(row: m.Encounter) -> EncounterModel:
@@ -289,9 +150,17 @@ def scrub_stored(
     s: Session, row: m.Encounter, engine: Engine, book: Book | None = None
 ) -> tuple[EncounterModel, ClaimResult]:
     """The scrub result of a stored claim (nothing written)."""
-    enc = to_model(row)
-    person = book.persons.get(row.person_id) if book is not None else None
-    person = person or s.get(m.Person, row.person_id)
+    return scrub_document(s, row.person_id, row.document, engine, book)
+
+
+def scrub_document(
+    s: Session, person_id: int, document: dict[str, Any], engine: Engine, book: Book | None = None
+) -> tuple[EncounterModel, ClaimResult]:
+    """The scrub result of a stored claim's document against everything the database knows of its
+    person (from `book` when it holds them)."""
+    enc = EncounterModel.model_validate(document)
+    person = book.persons.get(person_id) if book is not None else None
+    person = person or s.get(m.Person, person_id)
     assert person is not None
     if book is not None and person.id in book.persons:
         history, auths = book.history(person), book.auth_log(person)
@@ -313,20 +182,8 @@ def keep_run(
     `flush=False`: the caller flushes once for many claims."""
     run = m.ScrubRun(
         encounter_pk=row.id,
-        status=result.status,
-        policy_id=result.payer_policy,
-        editions=result.editions,
-        not_checked=[n.model_dump() for n in result.not_checked],
-        fixed_lines=None
-        if result.fixed_lines is None
-        else [ln.contract_dict(i) for i, ln in enumerate(result.fixed_lines, 1)],
-        user_id=user_id,
-        findings=[
-            m.Finding(
-                edit=f.edit, severity=f.severity.value, line=f.line, code=f.code, message=f.message, fix=f.fix
-            )
-            for f in result.findings
-        ],
+        **bulk.run_values(result, user_id),
+        findings=[m.Finding(**f) for f in bulk.finding_values(result)],
     )
     s.add(run)
     row.status = result.status
@@ -385,15 +242,7 @@ def audit(
 
     A read's entry is written after the read's own transaction, in a short one of its own
     (``db.defer_write``): a busy database never turns a successful read into an error."""
-    entry = m.AuditEntry(
-        user_id=user_id,
-        action=action,
-        object_type=object_type,
-        object_id=None if object_id is None else str(object_id),
-        practice_id=practice_id,
-        detail=detail,
-        at=datetime.now(UTC),
-    )
+    entry = m.AuditEntry(**bulk.audit_values(user_id, action, object_type, object_id, practice_id, **detail))
     if action == "read":
         defer_write(s, lambda ws: ws.add(entry))
     else:

@@ -17,8 +17,9 @@ shift of every later line.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -178,20 +179,31 @@ def current(s: Session, encounter_pk: int) -> m.ClaimVersion | None:
     ).first()
 
 
+def baseline_values(
+    encounter_pk: int, source: str | None, document: dict[str, Any], created_at: datetime | None
+) -> dict[str, Any]:
+    """Version 1 of a claim stored before versions were kept, as column values."""
+    return {
+        "encounter_pk": encounter_pk,
+        "number": 1,
+        "kind": "upload",
+        "frequency_code": "1",
+        "source": source,
+        "document": dict(document),
+        "diff": [],
+        "created_at": created_at or datetime.now(UTC),
+    }
+
+
 def ensure_baseline(s: Session, row: m.Encounter, document: dict[str, Any] | None = None) -> m.ClaimVersion:
     """Version 1 of a claim stored before versions were kept: the document as it stood."""
     found = current(s, row.id)
     if found is not None:
         return found
     first = m.ClaimVersion(
-        encounter_pk=row.id,
-        number=1,
-        kind="upload",
-        frequency_code="1",
-        source=row.source,
-        document=dict(document if document is not None else row.document),
-        diff=[],
-        created_at=row.created_at or datetime.now(UTC),
+        **baseline_values(
+            row.id, row.source, document if document is not None else row.document, row.created_at
+        )
     )
     s.add(first)
     s.flush()
@@ -232,24 +244,66 @@ def record(
     else:
         latest = current(s, row.id)
         number = latest.number + 1 if latest else 1
-    # a correction in progress keeps its frequency code and reference until a new original is stored
-    freq = frequency_code or (previous.frequency_code if previous is not None else "1")
-    ref = payer_claim_number or (previous.payer_claim_number if previous is not None else None)
     version = m.ClaimVersion(
-        encounter_pk=row.id,
-        number=number,
-        kind=kind,
-        frequency_code=freq,
-        payer_claim_number=ref if freq in ("7", "8") else None,
-        reason=(reason or "")[:2000] or None,
-        source=(source or "")[:300] or None,
-        user_id=user_id,
-        document=dict(row.document),
-        diff=diff_documents(previous.document if previous is not None else before, row.document),
-        created_at=datetime.now(UTC),
+        **version_values(
+            row.id,
+            number,
+            previous,
+            before,
+            row.document,
+            kind=kind,
+            user_id=user_id,
+            reason=reason,
+            source=source,
+            frequency_code=frequency_code,
+            payer_claim_number=payer_claim_number,
+        )
     )
     s.add(version)
     return version
+
+
+class Earlier(Protocol):
+    """The latest version of a claim as `version_values` reads it (a ClaimVersion row, or its values)."""
+
+    number: int
+    frequency_code: str
+    payer_claim_number: str | None
+    document: dict[str, Any]
+
+
+def version_values(
+    encounter_pk: int,
+    number: int,
+    previous: Earlier | None,
+    before: dict[str, Any] | None,
+    document: dict[str, Any],
+    *,
+    kind: str,
+    user_id: int | None = None,
+    reason: str | None = None,
+    source: str | None = None,
+    frequency_code: str | None = None,
+    payer_claim_number: str | None = None,
+) -> dict[str, Any]:
+    """A new version's column values: its document, the diff from the latest version (or from `before`
+    when there is none) and its frequency code (one writer of versions for single claims and imports)."""
+    # a correction in progress keeps its frequency code and reference until a new original is stored
+    freq = frequency_code or (previous.frequency_code if previous is not None else "1")
+    ref = payer_claim_number or (previous.payer_claim_number if previous is not None else None)
+    return {
+        "encounter_pk": encounter_pk,
+        "number": number,
+        "kind": kind,
+        "frequency_code": freq,
+        "payer_claim_number": ref if freq in ("7", "8") else None,
+        "reason": (reason or "")[:2000] or None,
+        "source": (source or "")[:300] or None,
+        "user_id": user_id,
+        "document": dict(document),
+        "diff": diff_documents(previous.document if previous is not None else before, document),
+        "created_at": datetime.now(UTC),
+    }
 
 
 # --- remittance links survive a change of lines -------------------------------------------------
@@ -273,11 +327,20 @@ def detach_remits(s: Session, row: m.Encounter) -> Linked:
 def relink_remits(row: m.Encounter, linked: Linked) -> None:
     """Link them again to the line with the same code (and modifiers when still there); a remittance
     line whose service is no longer billed stays on the claim (by its claim) without a line."""
+    lines = [(ln.id, ln.code, tuple(ln.modifiers or [])) for ln in row.lines]
     for rl, code, mods in linked:
-        same = [ln for ln in row.lines if ln.code == code]
-        exact = [ln for ln in same if tuple(ln.modifiers or []) == mods]
-        target = (exact or same or [None])[0]
-        rl.claim_line_id = target.id if target is not None else None
+        rl.claim_line_id = relink_target(lines, code, mods)
+
+
+def relink_target(
+    lines: Sequence[tuple[int, str, tuple[str, ...]]], code: str, modifiers: tuple[str, ...]
+) -> int | None:
+    """The claim line (id, code, modifiers; in line order) a remittance line of `code` and `modifiers`
+    is linked to after the lines were replaced: same code and modifiers, else same code, else none."""
+    same = [ln for ln in lines if ln[1] == code]
+    exact = [ln for ln in same if ln[2] == modifiers]
+    target = (exact or same or [None])[0]
+    return target[0] if target is not None else None
 
 
 # --- views --------------------------------------------------------------------------------------
