@@ -280,10 +280,15 @@ def scrub_row(
 
 
 def scrub_stored(
-    s: Session, row: m.Encounter, engine: Engine, book: Book | None = None
+    s: Session,
+    row: m.Encounter,
+    engine: Engine,
+    book: Book | None = None,
+    enc: EncounterModel | None = None,
 ) -> tuple[EncounterModel, ClaimResult]:
-    """The scrub result of a stored claim (nothing written)."""
-    enc = to_model(row)
+    """The scrub result of a stored claim (nothing written). `enc`: the claim's stored document,
+    already validated in the same transaction (a re-scrub's book holds it)."""
+    enc = enc or to_model(row)
     person = book.persons.get(row.person_id) if book is not None else None
     person = person or s.get(m.Person, row.person_id)
     assert person is not None
@@ -305,8 +310,22 @@ def keep_run(
 ) -> m.ScrubRun:
     """Store a scrub result as the claim's latest run (and the coded lines of a claim stored without).
     `flush=False`: the caller flushes once for many claims."""
-    run = m.ScrubRun(
-        encounter_pk=row.id,
+    run = new_run(row.id, result, user_id)
+    s.add(run)
+    row.status = result.status
+    if enc.lines is None:  # coded on the way in: keep the coded lines as the claim's lines
+        keep_coded_lines(row, enc, result)
+        if book is not None:
+            book.replaced(row)
+    if flush:
+        s.flush()
+    return run
+
+
+def new_run(encounter_pk: int, result: ClaimResult, user_id: int | None = None) -> m.ScrubRun:
+    """A scrub result as a (not yet stored) scrub run with its findings."""
+    return m.ScrubRun(
+        encounter_pk=encounter_pk,
         status=result.status,
         policy_id=result.payer_policy,
         editions=result.editions,
@@ -322,19 +341,15 @@ def keep_run(
             for f in result.findings
         ],
     )
-    s.add(run)
-    row.status = result.status
-    if enc.lines is None:  # coded on the way in: keep the coded lines as the claim's lines
-        row.document = {
-            **row.document,
-            "lines": [ln.model_dump(mode="json", exclude_none=True) for ln in result.lines],
-        }
-        row.lines = _lines(enc.model_copy(update={"lines": result.lines}))
-        if book is not None:
-            book.replaced(row)
-    if flush:
-        s.flush()
-    return run
+
+
+def keep_coded_lines(row: m.Encounter, enc: EncounterModel, result: ClaimResult) -> None:
+    """A claim stored without lines was coded by its scrub: keep the coded lines as its lines."""
+    row.document = {
+        **row.document,
+        "lines": [ln.model_dump(mode="json", exclude_none=True) for ln in result.lines],
+    }
+    row.lines = _lines(enc.model_copy(update={"lines": result.lines}))
 
 
 def compute_scrub(s: Session, row: m.Encounter, engine: Engine) -> tuple[EncounterModel, ClaimResult]:
