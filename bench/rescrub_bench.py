@@ -37,7 +37,6 @@ from painrcm.store.rescrub import (
     Selection,
     current_engine,
     partition,
-    partition_count,
     rescrub,
     rescrub_partition,
     select_claims,
@@ -57,14 +56,23 @@ def _proc_cpu(pid: int, children: bool = True) -> float:
 
 
 def _postgres_cpu() -> float:
+    """The PostgreSQL server's CPU: its live processes, and (in the postmaster's waited-for children)
+    the backends that have exited."""
     total = 0.0
+    pids = []
     for d in Path("/proc").iterdir():
         if d.name.isdigit():
             try:
                 if (d / "comm").read_text().strip() in ("postgres", "postmaster"):
-                    total += _proc_cpu(int(d.name), children=False)
+                    pids.append(int(d.name))
             except OSError:
                 continue
+    for pid in pids:
+        try:
+            parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            continue
+        total += _proc_cpu(pid, children=parent not in pids)  # the postmaster: with its exited children
     return total
 
 
@@ -183,7 +191,7 @@ def main() -> int:
         profile(args)
         return 0
     runners = ([] if args.no_local else ["local"]) + (["rq"] if args.rq_url else [])
-    print(f"{os.cpu_count()} cores; partitions of up to {partition_count(10**9, 1) and 1000} claims")
+    print(f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}")
     for runner in runners:
         base: dict[str, Any] | None = None
         for n in args.workers:

@@ -588,7 +588,9 @@ def _on_rq(
     jobs = {i: (enqueue(i, 1), 1) for i in range(len(parts))}
     deadline = time.monotonic() + timeout
     done: dict[int, dict[str, Any]] = {}
+    next_check = 0.0
     while len(done) < len(parts):
+        checking = time.monotonic() >= next_check
         for i, (job, attempt) in list(jobs.items()):
             if i in done:
                 continue
@@ -598,7 +600,10 @@ def _on_rq(
                 if on_partition:
                     on_partition(len(done), len(parts))
                 continue
-            lost = status == JobStatus.STARTED and _worker_lost(job, connection)
+            lost = False
+            if status == JobStatus.STARTED and checking:
+                job.refresh()  # the worker that took it
+                lost = _worker_lost(job, connection)
             if lost or status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
                 why = "its worker died" if lost else f"job {status.value}"
                 if attempt >= ATTEMPTS:
@@ -609,6 +614,8 @@ def _on_rq(
                 if lost:
                     job.cancel()  # if the worker was only slow, its late answer is not used
                 jobs[i] = (enqueue(i, attempt + 1), attempt + 1)
+        if checking:
+            next_check = time.monotonic() + 1.0
         if time.monotonic() > deadline:
             raise TimeoutError(
                 f"re-scrub: {len(parts) - len(done)} partitions still running after {timeout:.0f} s"
