@@ -363,3 +363,59 @@ def test_a_worker_killed_mid_partition_leaves_nothing_and_its_partition_runs_aga
         open_pks, 1
     )
     assert len(markers) == 1 and markers[0].detail["claims"] == 90
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_pool_process_killed_mid_partition_leaves_nothing_and_its_partition_runs_again(
+    db: Database, engine: Engine, database_url_of: str, _home: Path
+) -> None:
+    """The same on the local pool: one of its processes is killed while the partitions' write
+    transactions are open; the pool breaks, the partitions without an answer run again on a new pool
+    (one that committed meanwhile is not written twice), and every claim gets exactly one new run."""
+    import signal
+    import threading
+
+    import psycopg
+
+    before = _book(db, engine)
+    medicare = {e for k, v in before.items() if k.startswith("MEDICARE/") for e in v}
+    relaxed = set(sorted(medicare)[:2])
+    _relax_medicare(_home, relaxed)
+    with db.session() as s:
+        open_pks = set(s.scalars(select(m.Encounter.id).where(m.Encounter.work_status == "open")))
+        runs_before = _runs_per_claim(s)
+    pg = psycopg.connect(database_url_of.replace("postgresql+psycopg://", "postgresql://"))
+    pg.execute("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE")
+    out: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            out["report"] = rescrub(database_url_of, workers=2, partitions=2, redis_url="")
+        except Exception as e:  # noqa: BLE001 - the test reports it
+            out["error"] = e
+
+    coordinator = threading.Thread(target=run)
+    coordinator.start()
+    try:
+        deadline = time.monotonic() + 120
+        while not _blocked_on_audit(database_url_of):
+            assert time.monotonic() < deadline and coordinator.is_alive(), out
+            time.sleep(0.2)
+        pool = [
+            pid
+            for pid in _children(os.getpid())
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        ]
+        assert pool
+        os.kill(pool[0], signal.SIGKILL)
+    finally:
+        pg.rollback()
+        pg.close()
+        coordinator.join(timeout=300)
+    assert "error" not in out, out
+    _check(out["report"], before, _errors(db), relaxed)
+    with db.session() as s:
+        runs_after = _runs_per_claim(s)
+    assert {pk: runs_after.get(pk, 0) - runs_before.get(pk, 0) for pk in open_pks} == dict.fromkeys(
+        open_pks, 1
+    )
