@@ -22,7 +22,7 @@ from painrcm.store import models as m
 from painrcm.store.db import Database
 from painrcm.store.histories import Book
 from painrcm.store.imports import import_bytes
-from painrcm.store.rescrub import Selection, partition, rescrub
+from painrcm.store.rescrub import Selection, partition, rescrub, select_claims
 from painrcm.store.services import person_history
 
 REDIS_URL = os.environ.get("PAINRCM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -419,3 +419,42 @@ def test_a_pool_process_killed_mid_partition_leaves_nothing_and_its_partition_ru
     assert {pk: runs_after.get(pk, 0) - runs_before.get(pk, 0) for pk in open_pks} == dict.fromkeys(
         open_pks, 1
     )
+
+
+def test_person_rows_of_one_patient_share_a_partition(db: Database) -> None:
+    """Two person rows the database counts as one patient (one shares the other's member key, a third
+    row shares the second's name key) are one patient to the partitioning, so a patient's claims are
+    never re-scrubbed in two partitions at once."""
+    from datetime import date
+
+    with db.session() as s:
+        s.add(m.Practice(id="P01", name="P01", npi="1245319599", kind="office", state="CA"))
+        rows = [
+            ("M1|1960-01-01", None),
+            ("M1|1960-01-01", "DOE|JANE|1960-01-01"),
+            (None, "DOE|JANE|1960-01-01"),
+        ]
+        rows += [(f"M{i}|1970-01-01", None) for i in range(2, 9)]
+        persons = [m.Person(member_key=mk, name_key=nk) for mk, nk in rows]
+        s.add_all(persons)
+        s.flush()
+        for i, p in enumerate(persons):
+            s.add(
+                m.Encounter(
+                    practice_id="P01", person_id=p.id, encounter_id=f"E{i}", payer_id="MEDICARE",
+                    date_of_service=date(2026, 1, 5), place_of_service="11", document={}, work_status="open",
+                )
+            )  # fmt: skip
+        s.flush()
+        claims = select_claims(s, Selection())
+        first_three = {
+            e.id
+            for e in s.scalars(select(m.Encounter).where(m.Encounter.encounter_id.in_(["E0", "E1", "E2"])))
+        }
+    assert len(claims) == 10
+    patients = {who for pk, who in claims if pk in first_three}
+    assert len(patients) == 1
+    assert len({who for _, who in claims}) == 8
+    for n in (2, 4, 8):
+        owner = {pk: i for i, p in enumerate(partition(claims, n)) for pk in p}
+        assert len({owner[pk] for pk in first_three}) == 1
