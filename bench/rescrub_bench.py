@@ -12,7 +12,8 @@ every run starts from the same book. With --rq-url the script starts N `rq worke
 painrcm.store.worker.Worker` processes on a fresh queue, waits until they are up, re-scrubs over
 them and stops them. Reported per run: wall time and claims/s; CPU time of the worker processes
 (the pool's spawned processes, or the rq workers and their work horses, from /proc), of this
-process (the coordinator) and of the PostgreSQL server processes; and each figure's ratio to the
+process (the coordinator), of the PostgreSQL backends serving the database (sampled) and of the
+whole PostgreSQL server (which other work on the machine shares); and each figure's ratio to the
 1-worker run of the same runner. On a 2-core machine, wall-time speed-up stops at 2 (less, since
 PostgreSQL shares the cores); the CPU per claim shows whether more workers add overhead.
 """
@@ -26,10 +27,11 @@ import pstats
 import resource
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from sqlalchemy import create_engine, make_url, text
 
@@ -74,6 +76,51 @@ def _postgres_cpu() -> float:
             continue
         total += _proc_cpu(pid, children=parent not in pids)  # the postmaster: with its exited children
     return total
+
+
+class _BackendCpu:
+    """CPU time of the PostgreSQL backends serving one database (the server is shared with other
+    work): sampled from /proc while the run lasts, so backends that exit during it are counted up
+    to their last sample (at most one interval short)."""
+
+    def __init__(self, dbname: str, interval: float = 0.2) -> None:
+        self.dbname, self.interval = dbname, interval
+        self.seen: dict[int, float] = {}
+        self.start: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> dict[int, float]:
+        out = {}
+        for d in Path("/proc").iterdir():
+            if d.name.isdigit():
+                try:
+                    cmd = (d / "cmdline").read_bytes()
+                except OSError:
+                    continue
+                if cmd.startswith(b"postgres:") and f" {self.dbname} ".encode() in cmd:
+                    out[int(d.name)] = _proc_cpu(int(d.name), children=False)
+        return out
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            for pid, cpu in self._sample().items():
+                self.seen[pid] = max(cpu, self.seen.get(pid, 0.0))
+
+    def __enter__(self) -> Self:
+        self.start = self._sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        for pid, cpu in self._sample().items():
+            self.seen[pid] = max(cpu, self.seen.get(pid, 0.0))
+
+    @property
+    def seconds(self) -> float:
+        return sum(cpu - self.start.get(pid, 0.0) for pid, cpu in self.seen.items())
 
 
 def _children_cpu() -> float:
@@ -136,7 +183,8 @@ def run(args: argparse.Namespace, runner: str, n: int) -> dict[str, Any]:
     try:
         pg0, me0, kids0 = _postgres_cpu(), time.process_time(), _children_cpu()
         rq0 = sum(_proc_cpu(p.pid) for p in procs)
-        r = rescrub(args.db, sel, workers=n, redis_url=args.rq_url if runner == "rq" else "")
+        with _BackendCpu(str(make_url(args.db).database)) as backends:
+            r = rescrub(args.db, sel, workers=n, redis_url=args.rq_url if runner == "rq" else "")
         rq1 = sum(_proc_cpu(p.pid) for p in procs)
         me, pg = time.process_time() - me0, _postgres_cpu() - pg0
         workers_cpu = (rq1 - rq0) if runner == "rq" else _children_cpu() - kids0
@@ -150,7 +198,7 @@ def run(args: argparse.Namespace, runner: str, n: int) -> dict[str, Any]:
     return {
         "runner": runner, "workers": n, "claims": r.claims, "partitions": r.partitions, "wall": r.seconds,
         "rate": r.claims_per_second, "workers_cpu": workers_cpu, "partition_cpu": r.cpu_seconds,
-        "coordinator_cpu": me, "postgres_cpu": pg, "changed": len(r.changes),
+        "coordinator_cpu": me, "postgres_cpu": pg, "backends_cpu": backends.seconds, "changed": len(r.changes),
         "processes": len(r.worker_processes),
     }  # fmt: skip
 
@@ -204,7 +252,8 @@ def main() -> int:
                 f"{r['processes']} process(es): wall {r['wall']:.1f} s = {r['rate']:,.0f} claims/s "
                 f"(x{r['rate'] / base['rate']:.2f}); worker CPU {r['workers_cpu']:.1f} s = {per_claim:.2f} ms/claim "
                 f"(x{per_claim / base_per_claim:.2f}); in partitions {r['partition_cpu']:.1f} s; "
-                f"coordinator {r['coordinator_cpu']:.1f} s; PostgreSQL {r['postgres_cpu']:.1f} s; "
+                f"coordinator {r['coordinator_cpu']:.1f} s; PostgreSQL backends of this database "
+                f"{r['backends_cpu']:.1f} s (whole server {r['postgres_cpu']:.1f} s); "
                 f"{r['changed']} changed"
             )
             sys.stdout.flush()
