@@ -71,7 +71,8 @@ def register(app: typer.Typer) -> None:
         where = "RQ workers" if report.runner == "rq" else f"{report.workers} local process(es)"
         typer.echo(
             f"re-scrubbed {report.claims:,} open claims in {report.partitions} partitions on {where}: "
-            f"{report.seconds:.1f} s, {report.claims_per_second:,.0f} claims/s; {len(report.changes)} changed"
+            f"{report.seconds:.1f} s, {report.claims_per_second:,.0f} claims/s "
+            f"({report.cpu_seconds:.1f} CPU-s in the workers); {len(report.changes)} changed"
         )
         for c in report.changes:
             parts = [f"{c.before or 'unscrubbed'} -> {c.after}"]

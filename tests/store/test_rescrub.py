@@ -22,7 +22,7 @@ from painrcm.store import models as m
 from painrcm.store.db import Database
 from painrcm.store.histories import Book
 from painrcm.store.imports import import_bytes
-from painrcm.store.rescrub import Selection, partition, rescrub
+from painrcm.store.rescrub import Selection, partition, rescrub, select_claims
 from painrcm.store.services import person_history
 
 REDIS_URL = os.environ.get("PAINRCM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -226,3 +226,235 @@ def test_rescrub_command(db: Database, engine: Engine, database_url_of: str) -> 
     )
     r = CliRunner().invoke(app, ["rescrub", "--db", database_url_of, "--pair", "64483"])
     assert r.exit_code == 2 and "COLUMN1,COLUMN2" in r.output
+
+
+def _runs_per_claim(s: object) -> dict[int, int]:
+    q = select(m.ScrubRun.encounter_pk, func.count()).group_by(m.ScrubRun.encounter_pk)
+    return {pk: n for pk, n in s.execute(q)}  # type: ignore[attr-defined]
+
+
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        out += [int(c) for c in (task / "children").read_text().split()]
+    return out
+
+
+def _blocked_on_audit(url: str) -> bool:
+    """A session of this database waits for a lock in its INSERT into the audit log (a partition's
+    write, after its runs and findings: the marker and audit entries come last)."""
+    from sqlalchemy import create_engine, text
+
+    e = create_engine(url)
+    try:
+        with e.connect() as c:
+            return bool(
+                c.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND wait_event_type = 'Lock' AND query ILIKE 'INSERT INTO audit_log%'"
+                    )
+                ).scalar()
+            )
+    finally:
+        e.dispose()
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_worker_killed_mid_partition_leaves_nothing_and_its_partition_runs_again(
+    db: Database,
+    engine: Engine,
+    database_url_of: str,
+    _home: Path,
+    redis_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A real `rq worker` is killed (SIGKILL, the worker and its work horse) while its partition's write
+    transaction is open, runs and findings inserted: nothing of it is kept, the re-scrub notices the
+    dead worker, queues the partition again, another worker runs it, and every claim ends with exactly
+    one new scrub run and the same report as without the crash."""
+    import signal
+    import threading
+
+    import psycopg
+    from redis import Redis
+    from rq import Queue, Worker
+
+    before = _book(db, engine)
+    medicare = {e for k, v in before.items() if k.startswith("MEDICARE/") for e in v}
+    relaxed = set(sorted(medicare)[:2])
+    _relax_medicare(_home, relaxed)
+    with db.session() as s:
+        open_pks = set(s.scalars(select(m.Encounter.id).where(m.Encounter.work_status == "open")))
+        runs_before = _runs_per_claim(s)
+    queue = f"painrcm-rescrub-kill-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("PAINRCM_RQ_QUEUE", queue)
+    rq_cli = Path(sys.executable).with_name("rq")
+    conn = Redis.from_url(redis_url)
+
+    def start(name: str) -> subprocess.Popen[bytes]:
+        p = subprocess.Popen(
+            [
+                str(rq_cli),
+                "worker",
+                "-w",
+                "painrcm.store.worker.Worker",
+                "--url",
+                redis_url,
+                "--name",
+                name,
+                queue,
+            ],
+            env=dict(os.environ),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while name not in {w.name for w in Worker.all(queue=Queue(queue, connection=conn))}:
+            assert time.monotonic() < deadline, "the rq worker did not start"
+            time.sleep(0.2)
+        return p
+
+    pg = psycopg.connect(database_url_of.replace("postgresql+psycopg://", "postgresql://"))
+    pg.execute("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE")  # held until rollback
+    first = start(f"{queue}-first")
+    second: subprocess.Popen[bytes] | None = None
+    out: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            out["report"] = rescrub(
+                database_url_of, workers=1, redis_url=redis_url, partitions=1, timeout=300
+            )
+        except Exception as e:  # noqa: BLE001 - the test reports it
+            out["error"] = e
+
+    coordinator = threading.Thread(target=run)
+    coordinator.start()
+    try:
+        deadline = time.monotonic() + 120
+        while not _blocked_on_audit(database_url_of):
+            assert time.monotonic() < deadline and coordinator.is_alive(), out
+            time.sleep(0.2)
+        horses = _children(first.pid)
+        assert horses, "the worker runs the partition in a work horse"
+        for pid in (first.pid, *horses):
+            os.kill(pid, signal.SIGKILL)
+        first.wait(timeout=30)
+        pg.rollback()  # the dead horse's transaction ends without a commit
+        second = start(f"{queue}-second")
+        coordinator.join(timeout=300)
+        assert not coordinator.is_alive()
+    finally:
+        pg.close()
+        for p in (first, second):
+            if p is not None and p.poll() is None:
+                p.terminate()
+                p.wait(timeout=30)
+    assert "error" not in out, out
+    report = out["report"]
+    assert report.worker_processes == [f"{queue}-second"]  # type: ignore[attr-defined]
+    _check(report, before, _errors(db), relaxed)
+    with db.session() as s:
+        runs_after = _runs_per_claim(s)
+        markers = s.scalars(select(m.AuditEntry).where(m.AuditEntry.action == "rescrub_partition")).all()
+    assert len(open_pks) == 90
+    assert {pk: runs_after.get(pk, 0) - runs_before.get(pk, 0) for pk in open_pks} == dict.fromkeys(
+        open_pks, 1
+    )
+    assert len(markers) == 1 and markers[0].detail["claims"] == 90
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_pool_process_killed_mid_partition_leaves_nothing_and_its_partition_runs_again(
+    db: Database, engine: Engine, database_url_of: str, _home: Path
+) -> None:
+    """The same on the local pool: one of its processes is killed while the partitions' write
+    transactions are open; the pool breaks, the partitions without an answer run again on a new pool
+    (one that committed meanwhile is not written twice), and every claim gets exactly one new run."""
+    import signal
+    import threading
+
+    import psycopg
+
+    before = _book(db, engine)
+    medicare = {e for k, v in before.items() if k.startswith("MEDICARE/") for e in v}
+    relaxed = set(sorted(medicare)[:2])
+    _relax_medicare(_home, relaxed)
+    with db.session() as s:
+        open_pks = set(s.scalars(select(m.Encounter.id).where(m.Encounter.work_status == "open")))
+        runs_before = _runs_per_claim(s)
+    pg = psycopg.connect(database_url_of.replace("postgresql+psycopg://", "postgresql://"))
+    pg.execute("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE")
+    out: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            out["report"] = rescrub(database_url_of, workers=2, partitions=2, redis_url="")
+        except Exception as e:  # noqa: BLE001 - the test reports it
+            out["error"] = e
+
+    coordinator = threading.Thread(target=run)
+    coordinator.start()
+    try:
+        deadline = time.monotonic() + 120
+        while not _blocked_on_audit(database_url_of):
+            assert time.monotonic() < deadline and coordinator.is_alive(), out
+            time.sleep(0.2)
+        pool = [
+            pid
+            for pid in _children(os.getpid())
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        ]
+        assert pool
+        os.kill(pool[0], signal.SIGKILL)
+    finally:
+        pg.rollback()
+        pg.close()
+        coordinator.join(timeout=300)
+    assert "error" not in out, out
+    _check(out["report"], before, _errors(db), relaxed)
+    with db.session() as s:
+        runs_after = _runs_per_claim(s)
+    assert {pk: runs_after.get(pk, 0) - runs_before.get(pk, 0) for pk in open_pks} == dict.fromkeys(
+        open_pks, 1
+    )
+
+
+def test_person_rows_of_one_patient_share_a_partition(db: Database) -> None:
+    """Two person rows the database counts as one patient (one shares the other's member key, a third
+    row shares the second's name key) are one patient to the partitioning, so a patient's claims are
+    never re-scrubbed in two partitions at once."""
+    from datetime import date
+
+    with db.session() as s:
+        s.add(m.Practice(id="P01", name="P01", npi="1245319599", kind="office", state="CA"))
+        rows = [
+            ("M1|1960-01-01", None),
+            ("M1|1960-01-01", "DOE|JANE|1960-01-01"),
+            (None, "DOE|JANE|1960-01-01"),
+        ]
+        rows += [(f"M{i}|1970-01-01", None) for i in range(2, 9)]
+        persons = [m.Person(member_key=mk, name_key=nk) for mk, nk in rows]
+        s.add_all(persons)
+        s.flush()
+        for i, p in enumerate(persons):
+            s.add(
+                m.Encounter(
+                    practice_id="P01", person_id=p.id, encounter_id=f"E{i}", payer_id="MEDICARE",
+                    date_of_service=date(2026, 1, 5), place_of_service="11", document={}, work_status="open",
+                )
+            )  # fmt: skip
+        s.flush()
+        claims = select_claims(s, Selection())
+        first_three = {
+            e.id
+            for e in s.scalars(select(m.Encounter).where(m.Encounter.encounter_id.in_(["E0", "E1", "E2"])))
+        }
+    assert len(claims) == 10
+    patients = {who for pk, who in claims if pk in first_three}
+    assert len(patients) == 1
+    assert len({who for _, who in claims}) == 8
+    for n in (2, 4, 8):
+        owner = {pk: i for i, p in enumerate(partition(claims, n)) for pk in p}
+        assert len({owner[pk] for pk in first_three}) == 1

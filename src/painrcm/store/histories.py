@@ -150,6 +150,11 @@ class Book:
         found.update((a.id, a) for a in self._auths_of_member.get(person.member_id or "", ()))
         return auth_rows([found[k] for k in sorted(found)])
 
+    def model(self, pk: int) -> EncounterModel | None:
+        """The stored claim's document as fetched (when the claim is in one of the persons' pasts)."""
+        where = self._where.get(pk)
+        return None if where is None else self._models[where[0]][where[1]][2]
+
     def replaced(self, row: m.Encounter) -> None:
         """A stored claim's document changed (its coded lines were kept): later questions see the new one."""
         self.replace(row.id, EncounterModel.model_validate(row.document))

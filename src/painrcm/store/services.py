@@ -147,18 +147,28 @@ def scrub_row(
 
 
 def scrub_stored(
-    s: Session, row: m.Encounter, engine: Engine, book: Book | None = None
+    s: Session,
+    row: m.Encounter,
+    engine: Engine,
+    book: Book | None = None,
+    enc: EncounterModel | None = None,
 ) -> tuple[EncounterModel, ClaimResult]:
-    """The scrub result of a stored claim (nothing written)."""
-    return scrub_document(s, row.person_id, row.document, engine, book)
+    """The scrub result of a stored claim (nothing written). `enc`: the claim's stored document,
+    already validated in the same transaction (a re-scrub's book holds it)."""
+    return scrub_document(s, row.person_id, row.document, engine, book, enc)
 
 
 def scrub_document(
-    s: Session, person_id: int, document: dict[str, Any], engine: Engine, book: Book | None = None
+    s: Session,
+    person_id: int,
+    document: dict[str, Any],
+    engine: Engine,
+    book: Book | None = None,
+    enc: EncounterModel | None = None,
 ) -> tuple[EncounterModel, ClaimResult]:
     """The scrub result of a stored claim's document against everything the database knows of its
     person (from `book` when it holds them)."""
-    enc = EncounterModel.model_validate(document)
+    enc = enc or EncounterModel.model_validate(document)
     person = book.persons.get(person_id) if book is not None else None
     person = person or s.get(m.Person, person_id)
     assert person is not None
@@ -180,25 +190,33 @@ def keep_run(
 ) -> m.ScrubRun:
     """Store a scrub result as the claim's latest run (and the coded lines of a claim stored without).
     `flush=False`: the caller flushes once for many claims."""
-    run = m.ScrubRun(
-        encounter_pk=row.id,
-        **bulk.run_values(result, user_id),
-        findings=[m.Finding(**f) for f in bulk.finding_values(result)],
-    )
+    run = new_run(row.id, result, user_id)
     s.add(run)
     row.status = result.status
     if enc.lines is None:  # coded on the way in: keep the coded lines as the claim's lines
-        row.document = {
-            **row.document,
-            "lines": [ln.model_dump(mode="json", exclude_none=True) for ln in result.lines],
-        }
-        row.lines = _lines(enc.model_copy(update={"lines": result.lines}))
+        keep_coded_lines(row, enc, result)
         if book is not None:
             book.replaced(row)
         refresh_services(s, [row.id])
     if flush:
         s.flush()
     return run
+
+
+def new_run(encounter_pk: int, result: ClaimResult, user_id: int | None = None) -> m.ScrubRun:
+    """A scrub result as a (not yet stored) scrub run with its findings."""
+    return m.ScrubRun(
+        encounter_pk=encounter_pk,
+        **bulk.run_values(result, user_id),
+        findings=[m.Finding(**f) for f in bulk.finding_values(result)],
+    )
+
+
+def keep_coded_lines(row: m.Encounter, enc: EncounterModel, result: ClaimResult) -> None:
+    """A claim stored without lines was coded by its scrub: keep the coded lines as its lines (the
+    caller refreshes its stored services, ``service_rows.refresh_services``)."""
+    row.document = bulk.coded_document(row.document, result)
+    row.lines = _lines(enc.model_copy(update={"lines": result.lines}))
 
 
 def compute_scrub(s: Session, row: m.Encounter, engine: Engine) -> tuple[EncounterModel, ClaimResult]:
