@@ -260,3 +260,13 @@ def test_three_letter_segment_ids_are_not_prefixes() -> None:
     text = fixture_text("pain.837").replace("NM1*PR*2*", "NM1X*PR*2*", 1)
     with pytest.raises(InputError, match="invalid segment ID 'NM1X'"):
         read_837(text, "p.837")
+
+
+def test_clm_without_elements_is_a_located_problem() -> None:
+    # "CLM" with no element at all raised an IndexError (a traceback) instead of a claim problem
+    text = fixture_text("pain.837").replace("CLM*PCN-3*135***11:B:1*Y*A*Y*Y~", "CLM~", 1)
+    result = read_837(text, "p.837")
+    assert [c.encounter_id for c in result.claims] == ["PCN-1"]
+    assert ("segment 57 (CLM)", "claim '': CLM01 (patient control number) is required") in [
+        (p.place, p.expected) for p in result.problems
+    ]

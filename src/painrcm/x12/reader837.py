@@ -143,14 +143,32 @@ class Read837:
     claims: list[Encounter] = field(default_factory=list)
     problems: list[InputError] = field(default_factory=list)
     warnings: list[InputError] = field(default_factory=list)
-    # the Source837 fields of each claim, made into Source837 objects when first asked for
-    source_rows: list[tuple[Any, ...]] = field(default_factory=list)
+    # what each claim was read from (the header indexes, the claim as read and the index of the
+    # segment after it), made into Source837 objects when first asked for
+    source_rows: list[tuple[tuple[int, int, int, int], _Claim, int]] = field(default_factory=list)
+    segments: list[str] = field(default_factory=list)
+    delimiters: Delimiters | None = None
     _sources: list[Source837] | None = None
 
     @property
     def sources(self) -> list[Source837]:
         if self._sources is None:
-            self._sources = [Source837(*row) for row in self.source_rows]
+            segments, delimiters = self.segments, self.delimiters
+            assert delimiters is not None or not self.source_rows
+            self._sources = [
+                Source837(
+                    segments,
+                    delimiters,  # type: ignore[arg-type]
+                    header,
+                    (claim.bp.hl_index, claim.bp.end),
+                    (claim.sub.hl_index, claim.sub.end),
+                    None if claim.pat is None else (claim.pat.hl_index, claim.pat.end),
+                    (claim.index, end),
+                    tuple(claim.lx),
+                    claim.encounter,
+                )
+                for header, claim, end in self.source_rows
+            ]
         return self._sources
 
 
@@ -220,6 +238,7 @@ class _Level:
 
 class _Claim:
     id = ""
+    encounter: Encounter  # once built
     referring: tuple[str | None, str | None] | None = None  # 2310A NPI and name (the first one)
     total: float | None = None  # CLM02
     error: InputError | None = None
@@ -237,9 +256,10 @@ class _Claim:
         self.index = index
         self.dates: list[date] = []
         self.diagnoses: list[str] = []
-        # per line: code, modifiers, units, pointers, place of service, charge (from SV1), date,
-        # authorization, control number, LX index, SV1 index
-        self.lines: list[list[Any]] = []
+        # per service line: the values of its Line model, by field name in field order (the model's
+        # __dict__ as it will be), and the index of its LX (its SV1, when read, is the next segment)
+        self.lines: list[dict[str, Any]] = []
+        self.lx: list[int] = []
         self.bp, self.sub, self.pat = bp, sub, pat
 
 
@@ -361,7 +381,7 @@ class _Reader:
         self.file = file
         self.strict = strict
         self.claims: list[Encounter] = []
-        self.sources: list[tuple[Any, ...]] = []
+        self.sources: list[tuple[tuple[int, int, int, int], _Claim, int]] = []
         self.header = (0, 0, 0, 0)
         self.problems: list[InputError] = []
         self.warnings: list[InputError] = []
@@ -439,6 +459,8 @@ class _Reader:
             problems=self.problems,
             warnings=self.env_warnings + self.warnings,
             source_rows=self.sources,
+            segments=self.raw,
+            delimiters=self.delims,
         )
 
     def run(self, raw: list[str], delims: Delimiters) -> None:
@@ -450,7 +472,7 @@ class _Reader:
         env_table, skip_table, after_lx = tables.env, tables.skip, tables.after_lx
         ok_ids = set(_KNOWN_IDS)
         # Segments whose reading depends on their text only are read once per distinct text.
-        sv1_cache: dict[str, tuple[Any, ...]] = {}
+        sv1_cache: dict[str, tuple[dict[str, Any], tuple[str, ...], tuple[int, ...]]] = {}
         dtp_cache: dict[str, date | None] = {}
         hi_cache: dict[str, tuple[str, ...]] = {}
         sbr_cache: dict[str, tuple[str, str]] = {}
@@ -475,9 +497,9 @@ class _Reader:
         sub: _Level | None = None
         pat: _Level | None = None
         claim: _Claim | None = None
-        # the current service line: code, modifiers, units, pointers, place of service, charge (SV1),
-        # date, authorization, control number, LX index, SV1 index
-        line: list[Any] = []
+        # the current service line's values (see _Claim.lines)
+        line: dict[str, Any] = {}
+        blank_line = _BLANK_LINE
         seg: list[str] = []
         for i, s in enumerate(raw):
             ent = table.get(s[:4]) or table.get(s[:3])
@@ -508,8 +530,9 @@ class _Reader:
                         got = sv1_cache.get(s)
                         if got is None:
                             got = sv1_cache[s] = self.sv1(i, s.split(sep))
-                        line[0:6] = got
-                        line[10] = i
+                        line.update(got[0])
+                        line["modifiers"] = [*got[1]]
+                        line["diagnosis_pointers"] = [*got[2]]
                         table = loop.table
                         pos = 2
                     elif code == 14 or code == 11:  # LINE_DTP, CLM_DTP
@@ -521,18 +544,18 @@ class _Reader:
                             dtp_cache[s] = d
                         if d is not None:
                             if code == 14:  # LINE_DTP
-                                line[6] = d
+                                line["date_of_service"] = d
                             else:
                                 claim.dates.append(d)  # type: ignore[union-attr]
                     elif code == 15:  # LINE_REF
                         if s.startswith(ref6r):
-                            line[8] = s[7:].split(sep, 1)[0].strip() or None
+                            line["control_number"] = s[7:].split(sep, 1)[0].strip() or None
                         elif s.startswith(refg1):
-                            line[7] = s[7:].split(sep, 1)[0].strip() or None
+                            line["authorization_number"] = s[7:].split(sep, 1)[0].strip() or None
                         else:
                             seg = s.split(sep)
                             if len(seg) < 3 and len(seg) > 1 and seg[1] in ("6R", "G1"):
-                                line[8 if seg[1] == "6R" else 7] = None
+                                line["control_number" if seg[1] == "6R" else "authorization_number"] = None
                     elif code == 9:  # HI
                         assert claim is not None
                         if not claim.diagnoses and (dx := hi_cache.get(s)) is not None:
@@ -619,8 +642,9 @@ class _Reader:
                     cur_count = 1
                     table = after_lx
                     pos = 1
-                    line = [None, None, None, None, None, None, None, None, None, i, -1]
+                    line = blank_line.copy()
                     claim.lines.append(line)  # type: ignore[union-attr]
+                    claim.lx.append(i)  # type: ignore[union-attr]
                     continue
                 if code == 20:  # NM1
                     seg = nm1_cache.get(s)  # type: ignore[assignment]
@@ -765,7 +789,7 @@ class _Reader:
                     # CLM01 set, CLM02 digits and a CLM05 seen before: nothing to check again
                     c5 = seg[5] if len(seg) > 5 else ""
                     cpos = clm05.get(c5)
-                    claim.id = seg[1].strip()
+                    claim.id = seg[1].strip() if len(seg) > 1 else ""
                     if cpos is None or not claim.id or not (seg[2].isascii() and seg[2].isdigit()):
                         cpos = clm05[c5] = self.clm(i, seg, claim)
                         claim.total = _num(seg[2])
@@ -1232,8 +1256,9 @@ class _Reader:
         if len(dx) > 12:
             raise _Fail("an 837P claim may hold at most 12 diagnoses")
 
-    def sv1(self, i: int, seg: list[str]) -> tuple[Any, ...]:
-        """SV1 read: (code, modifiers, units, pointers, place of service, charge)."""
+    def sv1(self, i: int, seg: list[str]) -> tuple[dict[str, Any], tuple[str, ...], tuple[int, ...]]:
+        """SV1 read: (the line's code, units, place of service and charge by field name; its
+        modifiers; its diagnosis pointers)."""
         comp = self.comp
         if len(seg) < 8:
             seg = seg + [""] * (8 - len(seg))
@@ -1279,7 +1304,7 @@ class _Reader:
             ptrs.append(k)
         if not ptrs or len(ptrs) > 4:
             raise _Fail("SV107 must hold 1 to 4 diagnosis pointers")
-        return code, mods, units, tuple(ptrs), pos or None, charge
+        return {"code": code, "units": units, "place_of_service": pos or None, "charge": charge}, mods, tuple(ptrs)
 
     # -- the end of a claim -------------------------------------------------------------------
     def finish(self, claim: _Claim, end: int) -> None:
@@ -1294,22 +1319,9 @@ class _Reader:
         if err is not None:
             self.problems.append(InputError(err.file, err.place, f"claim {claim.id!r}: {err.expected}"))
             return
-        enc = self.build(claim)
+        claim.encounter = enc = self.build(claim)
         self.claims.append(enc)
-        bp, sub, pat = claim.bp, claim.sub, claim.pat
-        self.sources.append(
-            (
-                self.raw,
-                self.delims,
-                self.header,
-                (bp.hl_index, bp.end),
-                (sub.hl_index, sub.end),
-                None if pat is None else (pat.hl_index, pat.end),
-                (claim.index, end),
-                tuple([ln[9] for ln in claim.lines]),
-                enc,
-            )
-        )
+        self.sources.append((self.header, claim, end))
 
     def claim_required(self, claim: _Claim) -> InputError | None:
         bp, sub, pat = claim.bp, claim.sub, claim.pat
@@ -1333,11 +1345,12 @@ class _Reader:
             return self.err(claim.index, "CLM", "HI (diagnoses, ABK principal) is required in loop 2300")
         if not claim.lines:
             return self.err(claim.index, "CLM", "the claim has no service line (LX/SV1)")
-        for ln in claim.lines:
-            if ln[10] < 0:
-                return self.err(ln[9], "LX", "SV1 (professional service) must follow LX")
-            if ln[6] is None and not claim.dates:
-                return self.err(ln[10], "SV1", "DTP*472 (service date) is required for every service line")
+        for ln, lx in zip(claim.lines, claim.lx):
+            if ln["code"] is None:
+                return self.err(lx, "LX", "SV1 (professional service) must follow LX")
+            if ln["date_of_service"] is None and not claim.dates:
+                # the SV1 of a line is the segment right after its LX (nothing else may come between)
+                return self.err(lx + 1, "SV1", "DTP*472 (service date) is required for every service line")
         return None
 
     def build(self, claim: _Claim) -> Encounter:
@@ -1348,32 +1361,20 @@ class _Reader:
         that have the same (nothing in painrcm changes a model in place)."""
         bp, sub, pat = claim.bp, claim.sub, claim.pat
         who = pat if pat is not None else sub
-        dates = list(claim.dates)
+        dos = min(claim.dates) if claim.dates else None
         lines = []
         new = _new
         set_dict, set_fields, set_extra, set_private = _SET_DICT, _SET_FIELDS, _SET_EXTRA, _SET_PRIVATE
         line_cls, line_fields = _LINE
         line_later, enc_later = _LATER[Line], _LATER[Encounter]
-        for ln in claim.lines:
-            if ln[6] is not None:
-                dates.append(ln[6])
-            m = new(line_cls)
-            set_dict(
-                m,
-                {
-                    "code": ln[0],
-                    "modifiers": list(ln[1]),
-                    "units": ln[2],
-                    "diagnosis_pointers": list(ln[3]),
-                    "date_of_service": ln[6],
-                    "place_of_service": ln[4],
-                    "authorization_number": ln[7],
-                    "charge": ln[5],
-                    "control_number": ln[8],
-                },
-            )
+        for values in claim.lines:
+            d = values["date_of_service"]
+            if d is not None and (dos is None or d < dos):
+                dos = d
             if line_later:
-                _fill(m.__dict__, line_later)
+                _fill(values, line_later)
+            m = new(line_cls)
+            set_dict(m, values)
             set_fields(m, line_fields)
             set_extra(m, None)
             set_private(m, None)
@@ -1437,7 +1438,7 @@ class _Reader:
                 "rendering_provider": provider,
                 "patient": patient,
                 "payer": payer,
-                "date_of_service": min(dates),
+                "date_of_service": dos,
                 "place_of_service": claim.pos,
                 "diagnoses": claim.diagnoses,
                 "evaluation": None,
@@ -1502,6 +1503,11 @@ _FIELDS: dict[type[Any], list[str]] = {
 _LINE, _ENCOUNTER, _PRACTICE, _PROVIDER, _PATIENT, _PAYER, _DOCUMENTATION = (
     (cls, set(_FIELDS[cls])) for cls in (Line, Encounter, Practice, Provider, Patient, Payer, Documentation)
 )
+
+
+# A service line before its segments are read (the reader fills the values in place; the dict
+# becomes the Line model's __dict__, so its keys are the fields in field order).
+_BLANK_LINE: dict[str, Any] = dict.fromkeys(_FIELDS[Line])
 
 
 def _later_fields(cls: type[Any]) -> list[tuple[str, Any, Any]]:
