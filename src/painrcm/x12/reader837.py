@@ -203,7 +203,8 @@ class _Fail(Exception):
 
 class _Level:
     """A billing provider, subscriber or patient level (HL). Class attributes are the defaults (one
-    level is made per subscriber, often per claim: only what differs is set on the instance)."""
+    level is made per subscriber, often per claim: only what differs is set on the instance; the
+    reader makes them without calling __init__, then sets ``hl_index``)."""
 
     error: InputError | None = None
     reported = False
@@ -237,6 +238,9 @@ class _Level:
 
 
 class _Claim:
+    """A claim being read (made without calling __init__ by the reader, which sets every
+    attribute that __init__ sets)."""
+
     id = ""
     encounter: Encounter  # once built
     referring: tuple[str | None, str | None] | None = None  # 2310A NPI and name (the first one)
@@ -290,6 +294,7 @@ _DATA: dict[tuple[str, str], int] = {
     ("2400", "REF"): _LINE_REF,
 }
 _CLAIM_FAMILIES = frozenset({"claim", "cob", "line"})
+_CLM_FAMILIES = frozenset({"B", "C", "claim", "cob", "line"})  # the loops a CLM may follow
 _SUBLOOPS = {"LIN": "2410", "SVD": "2430", "LQ": "2440"}
 _Table = dict[str, tuple[int, int]]
 # Inside a transaction set, a nested envelope segment is an envelope error.
@@ -334,8 +339,14 @@ class _Loop:
 
 def _key(sid: str, sep: str) -> str:
     """Tables are looked up with a segment's ID and the element separator after it, the segment's
-    first four characters (three-character IDs) or three (two-character IDs): no split needed."""
+    first four characters (three-character IDs) or three (two-character IDs): no split needed. A
+    two-character ID found by its first three characters is also entered under its first four
+    (``LX*1``), which name the same ID, so that the next such segment is found at the first look-up
+    (at most _MEMO_LIMIT entries per table)."""
     return sid + sep
+
+
+_MEMO_LIMIT = 400
 
 
 def _keyed(table: _Table, sep: str) -> _Table:
@@ -394,7 +405,6 @@ class _Reader:
         self.comp = ":"
         self.sep = "*"
         self.alts: tuple[str, ...] = ()
-        self.d8: dict[str, date] = {}
         self.providers: dict[tuple[str | None, str | None], Provider] = {}
         self.payers: dict[tuple[str, str, str | None], Payer] = {}
         self.documentation = _make(
@@ -500,9 +510,18 @@ class _Reader:
         # the current service line's values (see _Claim.lines)
         line: dict[str, Any] = {}
         blank_line = _BLANK_LINE
+        new_level = _new
+        nm1_keep = _NM1_KEEP
+        sexes = _SEX
+        clm_fams = _CLM_FAMILIES
         seg: list[str] = []
         for i, s in enumerate(raw):
-            ent = table.get(s[:4]) or table.get(s[:3])
+            ent = table.get(s[:4])
+            if ent is None:
+                ent = table.get(s[:3])
+                if ent is not None and len(table) < _MEMO_LIMIT:
+                    # a two-character ID: remember its first four characters too (see _key)
+                    table[s[:4]] = ent
             try:
                 if ent is None:
                     sid = s.split(sep, 1)[0]
@@ -581,7 +600,14 @@ class _Reader:
                         sub.sbr = True  # type: ignore[union-attr]
                         sub.plan, sub.relationship = sbr  # type: ignore[union-attr]
                     elif code == 7 or code == 8:  # SUB_DMG, PAT_DMG
-                        self.dmg(s.split(sep), sub if code == _SUB_DMG else pat)  # type: ignore[arg-type]
+                        seg = s.split(sep)
+                        who = sub if code == 7 else pat
+                        # the usual D8, valid date and sex in line; anything else is told by dmg()
+                        if len(seg) > 3 and seg[1] == "D8" and seg[3] in sexes and (d := parse_d8(seg[2])):
+                            who.dob = d  # type: ignore[union-attr]
+                            who.sex = seg[3]  # type: ignore[union-attr]
+                        else:
+                            self.dmg(seg, who)  # type: ignore[arg-type]
                     elif code == 3:  # BP_N3
                         bp.n3 = True  # type: ignore[union-attr]
                     elif code == 4:  # BP_N4
@@ -676,7 +702,7 @@ class _Reader:
                     loop = new
                     table = new.table
                     pos = 1
-                    if target in _NM1_KEEP:
+                    if target in nm1_keep:
                         if len(seg) < 10:
                             seg = seg + [""] * (10 - len(seg))
                         if target == "2010BA":
@@ -772,15 +798,21 @@ class _Reader:
                     if claim is not None:
                         self.finish(claim, i)
                         claim = None
-                    if loop.fam not in ("B", "C", "claim", "cob", "line") or sub is None:
+                    if loop.fam not in clm_fams or sub is None:
                         raise _Fail("CLM must follow a subscriber (HL*22) or patient (HL*23) level")
                     if loop.close == 1:
                         self.close(loop, bp, None)
                     assert bp is not None
-                    for lv in (bp, sub, pat):
-                        if lv is not None and lv.end < 0:
-                            lv.end = i
-                    claim = _Claim(i, bp, sub, pat)
+                    if bp.end < 0:
+                        bp.end = i
+                    if sub.end < 0:
+                        sub.end = i
+                    if pat is not None and pat.end < 0:
+                        pat.end = i
+                    claim = new_level(_Claim)
+                    claim.index = i
+                    claim.bp, claim.sub, claim.pat = bp, sub, pat
+                    claim.dates, claim.diagnoses, claim.lines, claim.lx = [], [], [], []
                     loop = loops["2300"]
                     table = loop.table
                     pos = 1
@@ -799,25 +831,29 @@ class _Reader:
                     continue
                 if code == 24:  # HL
                     skip = 0
-                    if loop.fam == "hdr" and not (hdr_bht and hdr_a and hdr_b):
-                        raise self.fatal(self.missing_header(i, hdr_bht, hdr_a, hdr_b))
+                    if loop.fam == "hdr":
+                        if not (hdr_bht and hdr_a and hdr_b):
+                            raise self.fatal(self.missing_header(i, hdr_bht, hdr_a, hdr_b))
+                        self.header = (isa_index, gs_index, st_index, i)
                     if claim is not None:
                         self.finish(claim, i)
                         claim = None
                     if loop.close == 1:
                         self.close(loop, bp, None)
-                    if loop.fam == "hdr":
-                        self.header = (isa_index, gs_index, st_index, i)
-                    for lv in (bp, sub, pat):
-                        if lv is not None and lv.end < 0:
-                            lv.end = i
+                    if bp is not None and bp.end < 0:
+                        bp.end = i
+                    if sub is not None and sub.end < 0:
+                        sub.end = i
+                    if pat is not None and pat.end < 0:
+                        pat.end = i
                     level = seg[3] if len(seg) > 3 else ""
                     if level == "22":
                         if bp is None:
                             raise _Fail(
                                 "subscriber level HL*22 before any billing provider level HL*20", "2000A"
                             )
-                        sub = _Level(i)
+                        sub = new_level(_Level)
+                        sub.hl_index = i
                         pat = None
                         loop = loops["2000B"]
                     elif level == "23":
@@ -826,10 +862,12 @@ class _Reader:
                                 "patient level HL*23 before any subscriber level HL*22",
                                 "2000A" if bp is not None else "HDR",
                             )
-                        pat = _Level(i)
+                        pat = new_level(_Level)
+                        pat.hl_index = i
                         loop = loops["2000C"]
                     elif level == "20":
-                        bp = _Level(i)
+                        bp = new_level(_Level)
+                        bp.hl_index = i
                         sub = pat = None
                         loop = loops["2000A"]
                     else:
@@ -852,9 +890,11 @@ class _Reader:
                         or (level == "23" and parent is not None and parent.relationship == "18")
                     ):
                         problem = self.hl_numbers(i, seg, hl_ids, hl_next, parent)
+                        if hl01.isdigit() and hl01.isascii() and len(hl01) <= 9:
+                            hl_next = int(hl01) + 1
+                    elif len(hl01) <= 9:  # hl01 is str(hl_next)
+                        hl_next += 1
                     hl_ids.setdefault(hl01, i)
-                    if ascii_digits(hl01) and len(hl01) <= 9:
-                        hl_next = int(hl01) + 1
                     (pat if level == "23" else sub if level == "22" else bp).hl01 = hl01  # type: ignore[union-attr]
                     if problem:
                         raise _Fail(problem)
@@ -1192,8 +1232,6 @@ class _Reader:
         value = seg[3]
         if fmt == "D8":
             d = parse_d8(value)
-            if d is not None:
-                self.d8[value] = d
         elif fmt == "RD8":
             a, _, b = value.partition("-")
             d = parse_d8(a)
@@ -1308,20 +1346,35 @@ class _Reader:
 
     # -- the end of a claim -------------------------------------------------------------------
     def finish(self, claim: _Claim, end: int) -> None:
-        err = None
-        for ctx in (claim.bp, claim.sub, claim.pat):
-            if ctx is not None and ctx.error is not None:
-                ctx.reported = True
-                err = ctx.error
-                break
-        if err is None:
-            err = claim.error or self.claim_required(claim)
-        if err is not None:
-            self.problems.append(InputError(err.file, err.place, f"claim {claim.id!r}: {err.expected}"))
-            return
-        claim.encounter = enc = self.build(claim)
-        self.claims.append(enc)
-        self.sources.append((self.header, claim, end))
+        """The claim ends at segment ``end``: its Encounter, or the problem that stops it."""
+        bp, sub, pat = claim.bp, claim.sub, claim.pat
+        err = claim.error
+        if bp.error is not None or sub.error is not None or (pat is not None and pat.error is not None):
+            for ctx in (bp, sub, pat):
+                if ctx is not None and ctx.error is not None:
+                    ctx.reported = True
+                    err = ctx.error
+                    break
+        elif err is None:
+            # what claim_required checks, in line for the usual complete claim
+            if (
+                bp.aa_index >= 0
+                and (sub.loops & 3) == 3
+                and sub.sbr
+                and (pat is None or pat.loops & 4)
+                and claim.hi
+                and claim.lines
+            ):
+                enc = self.build(claim)
+                if enc is not None:
+                    claim.encounter = enc
+                    self.claims.append(enc)
+                    self.sources.append((self.header, claim, end))
+                    return
+            err = self.claim_required(claim)
+            assert err is not None
+        assert err is not None
+        self.problems.append(InputError(err.file, err.place, f"claim {claim.id!r}: {err.expected}"))
 
     def claim_required(self, claim: _Claim) -> InputError | None:
         bp, sub, pat = claim.bp, claim.sub, claim.pat
@@ -1353,12 +1406,13 @@ class _Reader:
                 return self.err(lx + 1, "SV1", "DTP*472 (service date) is required for every service line")
         return None
 
-    def build(self, claim: _Claim) -> Encounter:
+    def build(self, claim: _Claim) -> Encounter | None:
         """The Encounter for a claim that passed every check. Values are already normalised and
         validated (codes upper-case, dates parsed, states checked), so the models are built without a
         second validation (``_make``); the tests check that every model built this way validates
         unchanged. Practice, provider, payer, patient and documentation models are shared by the claims
-        that have the same (nothing in painrcm changes a model in place)."""
+        that have the same (nothing in painrcm changes a model in place). None when a service line
+        has no SV1 or no service date (claim_required says which)."""
         bp, sub, pat = claim.bp, claim.sub, claim.pat
         who = pat if pat is not None else sub
         dos = min(claim.dates) if claim.dates else None
@@ -1368,8 +1422,13 @@ class _Reader:
         line_cls, line_fields = _LINE
         line_later, enc_later = _LATER[Line], _LATER[Encounter]
         for values in claim.lines:
+            if values["code"] is None:
+                return None
             d = values["date_of_service"]
-            if d is not None and (dos is None or d < dos):
+            if d is None:
+                if not claim.dates:
+                    return None
+            elif dos is None or d < dos:
                 dos = d
             if line_later:
                 _fill(values, line_later)
