@@ -1342,7 +1342,11 @@ class _Reader:
             ptrs.append(k)
         if not ptrs or len(ptrs) > 4:
             raise _Fail("SV107 must hold 1 to 4 diagnosis pointers")
-        return {"code": code, "units": units, "place_of_service": pos or None, "charge": charge}, mods, tuple(ptrs)
+        return (
+            {"code": code, "units": units, "place_of_service": pos or None, "charge": charge},
+            mods,
+            tuple(ptrs),
+        )
 
     # -- the end of a claim -------------------------------------------------------------------
     def finish(self, claim: _Claim, end: int) -> None:
