@@ -260,8 +260,10 @@ class _Claim:
         self.index = index
         self.dates: list[date] = []
         self.diagnoses: list[str] = []
-        # per service line: the values of its Line model, by field name in field order (the model's
-        # __dict__ as it will be), and the index of its LX (its SV1, when read, is the next segment)
+        # per service line read: the values of its Line model, by field name in field order (the
+        # model's __dict__ as it will be), made when its SV1 is read; and per LX its index (the SV1
+        # of a line is the next segment: nothing else may come between, so only the last LX of a
+        # claim can lack its SV1, and then len(lines) < len(lx))
         self.lines: list[dict[str, Any]] = []
         self.lx: list[int] = []
         self.bp, self.sub, self.pat = bp, sub, pat
@@ -294,6 +296,7 @@ _DATA: dict[tuple[str, str], int] = {
     ("2400", "REF"): _LINE_REF,
 }
 _CLAIM_FAMILIES = frozenset({"claim", "cob", "line"})
+_UNREAD = object()
 _CLM_FAMILIES = frozenset({"B", "C", "claim", "cob", "line"})  # the loops a CLM may follow
 _SUBLOOPS = {"LIN": "2410", "SVD": "2430", "LQ": "2440"}
 _Table = dict[str, tuple[int, int]]
@@ -482,8 +485,8 @@ class _Reader:
         env_table, skip_table, after_lx = tables.env, tables.skip, tables.after_lx
         ok_ids = set(_KNOWN_IDS)
         # Segments whose reading depends on their text only are read once per distinct text.
-        sv1_cache: dict[str, tuple[dict[str, Any], tuple[str, ...], tuple[int, ...]]] = {}
-        dtp_cache: dict[str, date | None] = {}
+        sv1_cache: dict[str, tuple[Any, ...]] = {}
+        dtp_cache: dict[str, Any] = {}  # date, None or _UNREAD
         hi_cache: dict[str, tuple[str, ...]] = {}
         sbr_cache: dict[str, tuple[str, str]] = {}
         nm1_cache: dict[str, list[str]] = {}
@@ -509,10 +512,11 @@ class _Reader:
         claim: _Claim | None = None
         # the current service line's values (see _Claim.lines)
         line: dict[str, Any] = {}
-        blank_line = _BLANK_LINE
         new_level = _new
         nm1_keep = _NM1_KEEP
         sexes = _SEX
+        loop_2400 = loops["2400"]
+        loop_2000b = loops["2000B"]
         clm_fams = _CLM_FAMILIES
         seg: list[str] = []
         for i, s in enumerate(raw):
@@ -549,15 +553,24 @@ class _Reader:
                         got = sv1_cache.get(s)
                         if got is None:
                             got = sv1_cache[s] = self.sv1(i, s.split(sep))
-                        line.update(got[0])
-                        line["modifiers"] = [*got[1]]
-                        line["diagnosis_pointers"] = [*got[2]]
+                        # the Line model's values, by field name in field order (_FIELDS[Line])
+                        line = {
+                            "code": got[0],
+                            "modifiers": [*got[1]],
+                            "units": got[2],
+                            "diagnosis_pointers": [*got[3]],
+                            "date_of_service": None,
+                            "place_of_service": got[4],
+                            "authorization_number": None,
+                            "charge": got[5],
+                            "control_number": None,
+                        }
+                        claim.lines.append(line)  # type: ignore[union-attr]
                         table = loop.table
                         pos = 2
                     elif code == 14 or code == 11:  # LINE_DTP, CLM_DTP
-                        if s in dtp_cache:
-                            d = dtp_cache[s]
-                        else:
+                        d = dtp_cache.get(s, _UNREAD)
+                        if d is _UNREAD:
                             seg = s.split(sep)
                             d = self.dtp(i, seg) if len(seg) > 1 and seg[1] == "472" else None
                             dtp_cache[s] = d
@@ -568,9 +581,13 @@ class _Reader:
                                 claim.dates.append(d)  # type: ignore[union-attr]
                     elif code == 15:  # LINE_REF
                         if s.startswith(ref6r):
-                            line["control_number"] = s[7:].split(sep, 1)[0].strip() or None
+                            v = s[7:]
+                            line["control_number"] = (v.split(sep, 1)[0] if sep in v else v).strip() or None
                         elif s.startswith(refg1):
-                            line["authorization_number"] = s[7:].split(sep, 1)[0].strip() or None
+                            v = s[7:]
+                            line["authorization_number"] = (
+                                v.split(sep, 1)[0] if sep in v else v
+                            ).strip() or None
                         else:
                             seg = s.split(sep)
                             if len(seg) < 3 and len(seg) > 1 and seg[1] in ("6R", "G1"):
@@ -663,13 +680,11 @@ class _Reader:
                 if code == 21:  # LX
                     if loop.close:
                         self.close(loop, bp, claim)
-                    loop = loops["2400"]
+                    loop = loop_2400
                     cur_order = 0
                     cur_count = 1
                     table = after_lx
                     pos = 1
-                    line = blank_line.copy()
-                    claim.lines.append(line)  # type: ignore[union-attr]
                     claim.lx.append(i)  # type: ignore[union-attr]
                     continue
                 if code == 20:  # NM1
@@ -855,7 +870,8 @@ class _Reader:
                         sub = new_level(_Level)
                         sub.hl_index = i
                         pat = None
-                        loop = loops["2000B"]
+                        loop = loop_2000b
+                        parent, level_now = bp, sub
                     elif level == "23":
                         if sub is None:
                             raise _Fail(
@@ -865,11 +881,13 @@ class _Reader:
                         pat = new_level(_Level)
                         pat.hl_index = i
                         loop = loops["2000C"]
+                        parent, level_now = sub, pat
                     elif level == "20":
                         bp = new_level(_Level)
                         bp.hl_index = i
                         sub = pat = None
                         loop = loops["2000A"]
+                        parent, level_now = None, bp
                     else:
                         if loop.name == "HDR" or bp is None:
                             raise self.fatal(
@@ -881,13 +899,12 @@ class _Reader:
                     cur_order = 0
                     cur_count = 1
                     hl01 = seg[1] if len(seg) > 1 else ""
-                    parent = sub if level == "23" else bp if level == "22" else None
                     # the usual case (next number, parent right, not under a self subscriber) in line
                     problem = None
                     if (
                         hl01 != str(hl_next)
                         or (seg[2] if len(seg) > 2 else "") != ("" if parent is None else parent.hl01)
-                        or (level == "23" and parent is not None and parent.relationship == "18")
+                        or (level == "23" and parent.relationship == "18")  # type: ignore[union-attr]
                     ):
                         problem = self.hl_numbers(i, seg, hl_ids, hl_next, parent)
                         if hl01.isdigit() and hl01.isascii() and len(hl01) <= 9:
@@ -895,7 +912,7 @@ class _Reader:
                     elif len(hl01) <= 9:  # hl01 is str(hl_next)
                         hl_next += 1
                     hl_ids.setdefault(hl01, i)
-                    (pat if level == "23" else sub if level == "22" else bp).hl01 = hl01  # type: ignore[union-attr]
+                    level_now.hl01 = hl01
                     if problem:
                         raise _Fail(problem)
                     continue
@@ -1294,9 +1311,8 @@ class _Reader:
         if len(dx) > 12:
             raise _Fail("an 837P claim may hold at most 12 diagnoses")
 
-    def sv1(self, i: int, seg: list[str]) -> tuple[dict[str, Any], tuple[str, ...], tuple[int, ...]]:
-        """SV1 read: (the line's code, units, place of service and charge by field name; its
-        modifiers; its diagnosis pointers)."""
+    def sv1(self, i: int, seg: list[str]) -> tuple[Any, ...]:
+        """SV1 read: (code, modifiers, units, pointers, place of service, charge)."""
         comp = self.comp
         if len(seg) < 8:
             seg = seg + [""] * (8 - len(seg))
@@ -1342,11 +1358,7 @@ class _Reader:
             ptrs.append(k)
         if not ptrs or len(ptrs) > 4:
             raise _Fail("SV107 must hold 1 to 4 diagnosis pointers")
-        return (
-            {"code": code, "units": units, "place_of_service": pos or None, "charge": charge},
-            mods,
-            tuple(ptrs),
-        )
+        return code, mods, units, tuple(ptrs), pos or None, charge
 
     # -- the end of a claim -------------------------------------------------------------------
     def finish(self, claim: _Claim, end: int) -> None:
@@ -1367,7 +1379,7 @@ class _Reader:
                 and sub.sbr
                 and (pat is None or pat.loops & 4)
                 and claim.hi
-                and claim.lines
+                and claim.lx
             ):
                 enc = self.build(claim)
                 if enc is not None:
@@ -1400,12 +1412,13 @@ class _Reader:
             return ctx.error
         if not claim.hi:
             return self.err(claim.index, "CLM", "HI (diagnoses, ABK principal) is required in loop 2300")
-        if not claim.lines:
+        if not claim.lx:
             return self.err(claim.index, "CLM", "the claim has no service line (LX/SV1)")
-        for ln, lx in zip(claim.lines, claim.lx):
-            if ln["code"] is None:
+        lines = claim.lines
+        for k, lx in enumerate(claim.lx):
+            if k >= len(lines):
                 return self.err(lx, "LX", "SV1 (professional service) must follow LX")
-            if ln["date_of_service"] is None and not claim.dates:
+            if lines[k]["date_of_service"] is None and not claim.dates:
                 # the SV1 of a line is the segment right after its LX (nothing else may come between)
                 return self.err(lx + 1, "SV1", "DTP*472 (service date) is required for every service line")
         return None
@@ -1424,10 +1437,10 @@ class _Reader:
         new = _new
         set_dict, set_fields, set_extra, set_private = _SET_DICT, _SET_FIELDS, _SET_EXTRA, _SET_PRIVATE
         line_cls, line_fields = _LINE
-        line_later, enc_later = _LATER[Line], _LATER[Encounter]
+        line_later, enc_later, patient_later = _LATER[Line], _LATER[Encounter], _LATER[Patient]
+        if len(claim.lines) != len(claim.lx):
+            return None
         for values in claim.lines:
-            if values["code"] is None:
-                return None
             d = values["date_of_service"]
             if d is None:
                 if not claim.dates:
@@ -1473,17 +1486,21 @@ class _Reader:
             sub.payer = payer
         patient = who.patient
         if patient is None:
-            patient = who.patient = _make(
-                _PATIENT,
-                {
-                    "id": None,
-                    "member_id": sub.member_id,
-                    "last_name": who.last,
-                    "first_name": who.first,
-                    "dob": who.dob,
-                    "sex": who.sex,
-                },
-            )
+            patient_values = {
+                "id": None,
+                "member_id": sub.member_id,
+                "last_name": who.last,
+                "first_name": who.first,
+                "dob": who.dob,
+                "sex": who.sex,
+            }
+            if patient_later:
+                _fill(patient_values, patient_later)
+            who.patient = patient = new(_PATIENT[0])
+            set_dict(patient, patient_values)
+            set_fields(patient, _PATIENT[1])
+            set_extra(patient, None)
+            set_private(patient, None)
         referring = None
         if claim.referring is not None:
             referring = self.providers.get(claim.referring)
@@ -1566,11 +1583,6 @@ _FIELDS: dict[type[Any], list[str]] = {
 _LINE, _ENCOUNTER, _PRACTICE, _PROVIDER, _PATIENT, _PAYER, _DOCUMENTATION = (
     (cls, set(_FIELDS[cls])) for cls in (Line, Encounter, Practice, Provider, Patient, Payer, Documentation)
 )
-
-
-# A service line before its segments are read (the reader fills the values in place; the dict
-# becomes the Line model's __dict__, so its keys are the fields in field order).
-_BLANK_LINE: dict[str, Any] = dict.fromkeys(_FIELDS[Line])
 
 
 def _later_fields(cls: type[Any]) -> list[tuple[str, Any, Any]]:
