@@ -233,13 +233,12 @@ class _Level:
     payer: Payer | None = None
     patient: Patient | None = None
 
-    def __init__(self, hl_index: int) -> None:
-        self.hl_index = hl_index
+    hl_index: int  # of the HL segment (set by the reader, which makes levels with object.__new__)
 
 
 class _Claim:
-    """A claim being read (made without calling __init__ by the reader, which sets every
-    attribute that __init__ sets)."""
+    """A claim being read. The reader makes it with object.__new__ (no __init__ frame per claim) and
+    sets the attributes without a class default: index, bp, sub, pat, dates, diagnoses, lines, lx."""
 
     id = ""
     encounter: Encounter  # once built
@@ -256,17 +255,18 @@ class _Claim:
     fac_index = -1
     hi = False
 
-    def __init__(self, index: int, bp: _Level, sub: _Level, pat: _Level | None) -> None:
-        self.index = index
-        self.dates: list[date] = []
-        self.diagnoses: list[str] = []
-        # per service line read: the values of its Line model, by field name in field order (the
-        # model's __dict__ as it will be), made when its SV1 is read; and per LX its index (the SV1
-        # of a line is the next segment: nothing else may come between, so only the last LX of a
-        # claim can lack its SV1, and then len(lines) < len(lx))
-        self.lines: list[dict[str, Any]] = []
-        self.lx: list[int] = []
-        self.bp, self.sub, self.pat = bp, sub, pat
+    index: int  # of the CLM segment
+    bp: _Level
+    sub: _Level
+    pat: _Level | None
+    dates: list[date]  # claim-level service dates (DTP*472)
+    diagnoses: list[str]
+    # per service line read: the values of its Line model, by field name in field order (the model's
+    # __dict__ as it will be), made when its SV1 is read; and per LX its index (the SV1 of a line is
+    # the next segment: nothing else may come between, so only the last LX of a claim can lack its
+    # SV1, and then len(lines) < len(lx))
+    lines: list[dict[str, Any]]
+    lx: list[int]
 
 
 # -- tables ---------------------------------------------------------------------------------------
@@ -517,6 +517,7 @@ class _Reader:
         sexes = _SEX
         loop_2400 = loops["2400"]
         loop_2000b = loops["2000B"]
+        loop_2300 = loops["2300"]
         clm_fams = _CLM_FAMILIES
         seg: list[str] = []
         for i, s in enumerate(raw):
@@ -717,7 +718,7 @@ class _Reader:
                     loop = new
                     table = new.table
                     pos = 1
-                    if target in nm1_keep:
+                    if target in nm1_keep:  # (most frequent first)
                         if len(seg) < 10:
                             seg = seg + [""] * (10 - len(seg))
                         if target == "2010BA":
@@ -730,6 +731,20 @@ class _Reader:
                                 raise _Fail("subscriber NM103 (last name) is required")
                             if not sub.member_id:
                                 raise _Fail("subscriber NM109 (member ID) is required")
+                        elif target == "2010BB":
+                            assert sub is not None
+                            sub.loops |= 2
+                            sub.payer_id = seg[9].strip() or None
+                            sub.payer_name = seg[3].strip() or None
+                            if not sub.payer_id:
+                                raise _Fail("payer NM109 (payer identifier) is required")
+                        elif target == "2310B":
+                            assert claim is not None
+                            claim.rendering_npi = seg[9].strip() or None
+                            first, last = seg[4].strip(), seg[3].strip()
+                            claim.rendering_name = (
+                                f"{first} {last}" if first and last else first or last or None
+                            )
                         elif target == "2310A":
                             assert claim is not None
                             first, last = seg[4].strip(), seg[3].strip()
@@ -738,20 +753,6 @@ class _Reader:
                                     seg[9].strip() or None,
                                     f"{first} {last}" if first and last else first or last or None,
                                 )
-                        elif target == "2310B":
-                            assert claim is not None
-                            claim.rendering_npi = seg[9].strip() or None
-                            first, last = seg[4].strip(), seg[3].strip()
-                            claim.rendering_name = (
-                                f"{first} {last}" if first and last else first or last or None
-                            )
-                        elif target == "2010BB":
-                            assert sub is not None
-                            sub.loops |= 2
-                            sub.payer_id = seg[9].strip() or None
-                            sub.payer_name = seg[3].strip() or None
-                            if not sub.payer_id:
-                                raise _Fail("payer NM109 (payer identifier) is required")
                         elif target == "2010CA":
                             assert pat is not None
                             pat.loops |= 4
@@ -828,7 +829,7 @@ class _Reader:
                     claim.index = i
                     claim.bp, claim.sub, claim.pat = bp, sub, pat
                     claim.dates, claim.diagnoses, claim.lines, claim.lx = [], [], [], []
-                    loop = loops["2300"]
+                    loop = loop_2300
                     table = loop.table
                     pos = 1
                     cur_order = 0
