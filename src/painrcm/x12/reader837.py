@@ -1434,13 +1434,12 @@ class _Reader:
         bp, sub, pat = claim.bp, claim.sub, claim.pat
         who = pat if pat is not None else sub
         dos = min(claim.dates) if claim.dates else None
+        if len(claim.lines) != len(claim.lx):
+            return None
         lines = []
         new = _new
         set_dict, set_fields, set_extra, set_private = _SET_DICT, _SET_FIELDS, _SET_EXTRA, _SET_PRIVATE
-        line_cls, line_fields = _LINE
-        line_later, enc_later, patient_later = _LATER[Line], _LATER[Encounter], _LATER[Patient]
-        if len(claim.lines) != len(claim.lx):
-            return None
+        line_fields = _LINE[1]
         for values in claim.lines:
             d = values["date_of_service"]
             if d is None:
@@ -1448,9 +1447,9 @@ class _Reader:
                     return None
             elif dos is None or d < dos:
                 dos = d
-            if line_later:
-                _fill(values, line_later)
-            m = new(line_cls)
+            if _LINE_LATER:
+                _fill(values, _LINE_LATER)
+            m = new(Line)
             set_dict(m, values)
             set_fields(m, line_fields)
             set_extra(m, None)
@@ -1495,9 +1494,9 @@ class _Reader:
                 "dob": who.dob,
                 "sex": who.sex,
             }
-            if patient_later:
-                _fill(patient_values, patient_later)
-            who.patient = patient = new(_PATIENT[0])
+            if _PATIENT_LATER:
+                _fill(patient_values, _PATIENT_LATER)
+            who.patient = patient = new(Patient)
             set_dict(patient, patient_values)
             set_fields(patient, _PATIENT[1])
             set_extra(patient, None)
@@ -1509,7 +1508,7 @@ class _Reader:
                 referring = self.providers[claim.referring] = _make(
                     _PROVIDER, {"npi": claim.referring[0], "name": claim.referring[1]}
                 )
-        enc = new(_ENCOUNTER[0])
+        enc = new(Encounter)
         set_dict(
             enc,
             {
@@ -1532,8 +1531,8 @@ class _Reader:
                 "referring_provider": referring,
             },
         )
-        if enc_later:
-            _fill(enc.__dict__, enc_later)
+        if _ENCOUNTER_LATER:
+            _fill(enc.__dict__, _ENCOUNTER_LATER)
         set_fields(enc, _ENCOUNTER[1])
         set_extra(enc, None)
         set_private(enc, None)
@@ -1599,6 +1598,7 @@ def _later_fields(cls: type[Any]) -> list[tuple[str, Any, Any]]:
 
 
 _LATER = {cls: _later_fields(cls) for cls in _FIELDS}
+_LINE_LATER, _PATIENT_LATER, _ENCOUNTER_LATER = _LATER[Line], _LATER[Patient], _LATER[Encounter]
 
 
 def _fill(values: dict[str, Any], later: list[tuple[str, Any, Any]]) -> None:
