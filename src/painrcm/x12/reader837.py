@@ -541,9 +541,8 @@ class _Reader:
                         if st is None:
                             raise self.err(i, sid, "segment outside a transaction set: ST expected first")
                         raise _Fail(self.misplaced(loop, sid, table is after_lx))
-                code = ent[1]
+                p, code = ent
                 if code < 20:
-                    p = ent[0]
                     if p < pos:
                         sid = s.split(sep, 1)[0]
                         raise _Fail(f"{sid} is out of order in loop {loop.name} ({LOOP_NAMES[loop.name]})")
