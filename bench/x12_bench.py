@@ -22,7 +22,10 @@ loop measured in this one run (issue 13: the 837P reader at most 3x, the 835 rea
 ``--compare SRC`` also times the 835 reader of another source tree (e.g. main unpacked with
 ``git archive main | tar -x -C /tmp/painrcm-main``, then ``--compare /tmp/painrcm-main/src``): its
 ``reader835.py`` and ``segments.py`` are loaded beside this tree's, so before and after are measured
-in the same run. Files are written to bench/out/ (git-ignored).
+in the same run.
+``--ref REV`` also times the 837P reader of another git revision (``git show REV:...reader837.py``,
+loaded beside this one) against the bare loop and this reader, the three interleaved run by run:
+before and after in one run. Files are written to bench/out/ (git-ignored).
 """
 
 from __future__ import annotations
@@ -32,8 +35,10 @@ import gc
 import io
 import logging
 import platform
+import subprocess
 import sys
 import time
+import types
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -197,6 +202,37 @@ def best(fn: Callable[[], object], repeat: int) -> float:
     return times[len(times) // 2]
 
 
+def reader_at(rev: str) -> Callable[[str, str], object]:
+    """``read_837`` as it is at git revision ``rev`` (the rest of painrcm as it is here)."""
+    root = Path(__file__).resolve().parent.parent
+    src = subprocess.run(
+        ["git", "show", f"{rev}:src/painrcm/x12/reader837.py"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    name = f"_reader837_at_{abs(hash(rev))}"
+    mod = types.ModuleType(name)
+    sys.modules[name] = mod  # dataclasses look their module up
+    exec(compile(src, f"{rev}:src/painrcm/x12/reader837.py", "exec"), mod.__dict__)  # noqa: S102 (our own source at REV)
+    return mod.read_837  # type: ignore[no-any-return]
+
+
+def interleaved(fns: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
+    """Median CPU time of each function, the functions taking turns run by run (on a shared machine
+    the load then weighs on each alike)."""
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            gc.collect()
+            t = time.process_time()
+            result = fn()
+            times[name].append(time.process_time() - t)
+            del result
+    return {k: sorted(v)[len(v) // 2] for k, v in times.items()}
+
+
 def bare_loop(text: str) -> int:
     term = text[105]
     sep = text[3]
@@ -282,6 +318,7 @@ def main() -> None:
     ap.add_argument(
         "--compare", type=Path, metavar="SRC", help="also time the 835 reader of this source tree (its src/)"
     )
+    ap.add_argument("--ref", help="also time the 837P reader of this git revision (e.g. main)")
     args = ap.parse_args()
     other_835 = other_read_835(args.compare) if args.compare else None
     logging.getLogger("pyx12").setLevel(logging.CRITICAL)
@@ -326,6 +363,23 @@ def main() -> None:
             tr = best(lambda text=text: read_837(text, "bench"), args.repeat)
             print(row("painrcm read_837 (validating)", tr, size, n, floor))
             ratios["read_837 / bare loop"] = tr / floor
+            if args.ref:
+                old = reader_at(args.ref)
+                r0 = old(text, "bench")
+                assert len(r0.claims) == n  # type: ignore[attr-defined]
+                m = interleaved(
+                    {
+                        "bare": lambda text=text: bare_loop(text),
+                        "ref": lambda text=text, old=old: old(text, "bench"),
+                        "now": lambda text=text: read_837(text, "bench"),
+                    },
+                    max(args.repeat, 5),
+                )
+                print(row(f"read_837 at {args.ref} (interleaved)", m["ref"], size, n, m["bare"]))
+                print(row("read_837 here (interleaved)", m["now"], size, n, m["bare"]))
+                ratios[f"read_837 at {args.ref} / bare loop (interleaved)"] = m["ref"] / m["bare"]
+                ratios["read_837 here / bare loop (interleaved)"] = m["now"] / m["bare"]
+                ratios[f"read_837 here / at {args.ref}"] = m["now"] / m["ref"]
         else:
             r5 = read_835(text, "bench")
             assert len(r5.claims) == n
@@ -354,7 +408,7 @@ def main() -> None:
             ratios[f"pyx12 validator ({kind}) / bare loop"] = tpv / sfloor
     print("\nratios to the bare loop, this run (CPU time):")
     for name, r in ratios.items():
-        print(f"  {name:<40} {r:8.1f}x")
+        print(f"  {name:<48} {r:8.2f}x")
     sys.stdout.flush()
 
 

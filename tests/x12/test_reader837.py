@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -261,3 +262,41 @@ def test_three_letter_segment_ids_are_not_prefixes() -> None:
     text = fixture_text("pain.837").replace("NM1*PR*2*", "NM1X*PR*2*", 1)
     with pytest.raises(InputError, match="invalid segment ID 'NM1X'"):
         read_837(text, "p.837")
+
+
+def test_clm_without_elements_is_a_located_problem() -> None:
+    # "CLM" with no element at all raised an IndexError (a traceback) instead of a claim problem
+    text = fixture_text("pain.837").replace("CLM*PCN-3*135***11:B:1*Y*A*Y*Y~", "CLM~", 1)
+    result = read_837(text, "p.837")
+    assert [c.encounter_id for c in result.claims] == ["PCN-1"]
+    assert ("segment 57 (CLM)", "claim '': CLM01 (patient control number) is required") in [
+        (p.place, p.expected) for p in result.problems
+    ]
+
+
+def _models(m: object) -> list[Any]:
+    from pydantic import BaseModel
+
+    out: list[Any] = []
+    if isinstance(m, BaseModel):
+        out.append(m)
+        for v in m.__dict__.values():
+            out += _models(v)
+    elif isinstance(m, list):
+        for v in m:
+            out += _models(v)
+    return out
+
+
+def test_models_are_built_as_validation_builds_them() -> None:
+    """The reader builds models without validating them again: each must be what validation builds
+    from the same values, down to the order of its fields and the fields it counts as set."""
+    text = fixture_text("pain.837")
+    for enc in read_837(text, "pain.837").claims:
+        again = Encounter.model_validate(enc.model_dump(by_alias=True))
+        assert again == enc
+        for built, validated in zip(_models(enc), _models(again), strict=True):
+            assert type(built) is type(validated)
+            assert list(built.__dict__) == list(validated.__dict__) == list(type(built).model_fields)
+            assert built.__pydantic_fields_set__ == validated.__pydantic_fields_set__
+            assert built.__pydantic_extra__ is None and validated.__pydantic_extra__ is None

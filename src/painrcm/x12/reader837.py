@@ -154,14 +154,32 @@ class Read837:
     claims: list[Encounter] = field(default_factory=list)
     problems: list[InputError] = field(default_factory=list)
     warnings: list[InputError] = field(default_factory=list)
-    # the Source837 fields of each claim, made into Source837 objects when first asked for
-    source_rows: list[tuple[Any, ...]] = field(default_factory=list)
+    # what each claim was read from (the header indexes, the claim as read and the index of the
+    # segment after it), made into Source837 objects when first asked for
+    source_rows: list[tuple[tuple[int, int, int, int], _Claim, int]] = field(default_factory=list)
+    segments: list[str] = field(default_factory=list)
+    delimiters: Delimiters | None = None
     _sources: list[Source837] | None = None
 
     @property
     def sources(self) -> list[Source837]:
         if self._sources is None:
-            self._sources = [Source837(*row) for row in self.source_rows]
+            segments, delimiters = self.segments, self.delimiters
+            assert delimiters is not None or not self.source_rows
+            self._sources = [
+                Source837(
+                    segments,
+                    delimiters,  # type: ignore[arg-type]
+                    header,
+                    (claim.bp.hl_index, claim.bp.end),
+                    (claim.sub.hl_index, claim.sub.end),
+                    None if claim.pat is None else (claim.pat.hl_index, claim.pat.end),
+                    (claim.index, end),
+                    tuple(claim.lx),
+                    claim.encounter,
+                )
+                for header, claim, end in self.source_rows
+            ]
         return self._sources
 
 
@@ -198,7 +216,8 @@ class _Fail(Exception):
 
 class _Level:
     """A billing provider, subscriber or patient level (HL). Class attributes are the defaults (one
-    level is made per subscriber, often per claim: only what differs is set on the instance)."""
+    level is made per subscriber, often per claim: only what differs is set on the instance; the
+    reader makes them without calling __init__, then sets ``hl_index``)."""
 
     error: InputError | None = None
     reported = False
@@ -227,12 +246,15 @@ class _Level:
     payer: Payer | None = None
     patient: Patient | None = None
 
-    def __init__(self, hl_index: int) -> None:
-        self.hl_index = hl_index
+    hl_index: int  # of the HL segment (set by the reader, which makes levels with object.__new__)
 
 
 class _Claim:
+    """A claim being read. The reader makes it with object.__new__ (no __init__ frame per claim) and
+    sets the attributes without a class default: index, bp, sub, pat, dates, diagnoses, lines, lx."""
+
     id = ""
+    encounter: Encounter  # once built
     referring: tuple[str | None, str | None] | None = None  # 2310A NPI and name (the first one)
     total: float | None = None  # CLM02
     error: InputError | None = None
@@ -247,14 +269,18 @@ class _Claim:
     hi = False
     numbers: list[UnreadableNumber] | None = None  # amounts/quantities that are not X12 numbers
 
-    def __init__(self, index: int, bp: _Level, sub: _Level, pat: _Level | None) -> None:
-        self.index = index
-        self.dates: list[date] = []
-        self.diagnoses: list[str] = []
-        # per line: code, modifiers, units, pointers, place of service, charge (from SV1), date,
-        # authorization, control number, LX index, SV1 index
-        self.lines: list[list[Any]] = []
-        self.bp, self.sub, self.pat = bp, sub, pat
+    index: int  # of the CLM segment
+    bp: _Level
+    sub: _Level
+    pat: _Level | None
+    dates: list[date]  # claim-level service dates (DTP*472)
+    diagnoses: list[str]
+    # per service line read: the values of its Line model, by field name in field order (the model's
+    # __dict__ as it will be), made when its SV1 is read; and per LX its index (the SV1 of a line is
+    # the next segment: nothing else may come between, so only the last LX of a claim can lack its
+    # SV1, and then len(lines) < len(lx))
+    lines: list[dict[str, Any]]
+    lx: list[int]
 
 
 # -- tables ---------------------------------------------------------------------------------------
@@ -284,6 +310,8 @@ _DATA: dict[tuple[str, str], int] = {
     ("2400", "REF"): _LINE_REF,
 }
 _CLAIM_FAMILIES = frozenset({"claim", "cob", "line"})
+_UNREAD = object()
+_CLM_FAMILIES = frozenset({"B", "C", "claim", "cob", "line"})  # the loops a CLM may follow
 _SUBLOOPS = {"LIN": "2410", "SVD": "2430", "LQ": "2440"}
 _Table = dict[str, tuple[int, int]]
 # Inside a transaction set, a nested envelope segment is an envelope error.
@@ -328,8 +356,14 @@ class _Loop:
 
 def _key(sid: str, sep: str) -> str:
     """Tables are looked up with a segment's ID and the element separator after it, the segment's
-    first four characters (three-character IDs) or three (two-character IDs): no split needed."""
+    first four characters (three-character IDs) or three (two-character IDs): no split needed. A
+    two-character ID found by its first three characters is also entered under its first four
+    (``LX*1``), which name the same ID, so that the next such segment is found at the first look-up
+    (at most _MEMO_LIMIT entries per table)."""
     return sid + sep
+
+
+_MEMO_LIMIT = 400
 
 
 def _keyed(table: _Table, sep: str) -> _Table:
@@ -375,7 +409,7 @@ class _Reader:
         self.file = file
         self.strict = strict
         self.claims: list[Encounter] = []
-        self.sources: list[tuple[Any, ...]] = []
+        self.sources: list[tuple[tuple[int, int, int, int], _Claim, int]] = []
         self.header = (0, 0, 0, 0)
         self.problems: list[InputError] = []
         self.warnings: list[InputError] = []
@@ -388,7 +422,6 @@ class _Reader:
         self.comp = ":"
         self.sep = "*"
         self.alts: tuple[str, ...] = ()
-        self.d8: dict[str, date] = {}
         self.providers: dict[tuple[str | None, str | None], Provider] = {}
         self.payers: dict[tuple[str, str, str | None], Payer] = {}
         self.documentation = _make(
@@ -453,6 +486,8 @@ class _Reader:
             problems=self.problems,
             warnings=self.env_warnings + self.warnings,
             source_rows=self.sources,
+            segments=self.raw,
+            delimiters=self.delims,
         )
 
     def run(self, raw: list[str], delims: Delimiters) -> None:
@@ -465,7 +500,7 @@ class _Reader:
         ok_ids = set(_KNOWN_IDS)
         # Segments whose reading depends on their text only are read once per distinct text.
         sv1_cache: dict[str, tuple[Any, ...]] = {}
-        dtp_cache: dict[str, date | None] = {}
+        dtp_cache: dict[str, Any] = {}  # date, None or _UNREAD
         hi_cache: dict[str, tuple[str, ...]] = {}
         sbr_cache: dict[str, tuple[str, str]] = {}
         nm1_cache: dict[str, list[str]] = {}
@@ -489,12 +524,23 @@ class _Reader:
         sub: _Level | None = None
         pat: _Level | None = None
         claim: _Claim | None = None
-        # the current service line: code, modifiers, units, pointers, place of service, charge (SV1),
-        # date, authorization, control number, LX index, SV1 index
-        line: list[Any] = []
+        # the current service line's values (see _Claim.lines)
+        line: dict[str, Any] = {}
+        new_level = _new
+        nm1_keep = _NM1_KEEP
+        sexes = _SEX
+        loop_2400 = loops["2400"]
+        loop_2000b = loops["2000B"]
+        loop_2300 = loops["2300"]
+        clm_fams = _CLM_FAMILIES
         seg: list[str] = []
         for i, s in enumerate(raw):
-            ent = table.get(s[:4]) or table.get(s[:3])
+            ent = table.get(s[:4])
+            if ent is None:
+                ent = table.get(s[:3])
+                if ent is not None and len(table) < _MEMO_LIMIT:
+                    # a two-character ID: remember its first four characters too (see _key)
+                    table[s[:4]] = ent
             try:
                 if ent is None:
                     sid = s.split(sep, 1)[0]
@@ -509,9 +555,8 @@ class _Reader:
                         if st is None:
                             raise self.err(i, sid, "segment outside a transaction set: ST expected first")
                         raise _Fail(self.misplaced(loop, sid, table is after_lx))
-                code = ent[1]
+                p, code = ent
                 if code < 20:
-                    p = ent[0]
                     if p < pos:
                         sid = s.split(sep, 1)[0]
                         raise _Fail(f"{sid} is out of order in loop {loop.name} ({LOOP_NAMES[loop.name]})")
@@ -522,33 +567,47 @@ class _Reader:
                         got = sv1_cache.get(s)
                         if got is None:
                             got = sv1_cache[s] = self.sv1(i, s.split(sep))
-                        line[0:6] = got
-                        line[10] = i
+                        # the Line model's values, by field name in field order (_FIELDS[Line])
+                        line = {
+                            "code": got[0],
+                            "modifiers": [*got[1]],
+                            "units": got[2],
+                            "diagnosis_pointers": [*got[3]],
+                            "date_of_service": None,
+                            "place_of_service": got[4],
+                            "authorization_number": None,
+                            "charge": got[5],
+                            "control_number": None,
+                        }
+                        claim.lines.append(line)  # type: ignore[union-attr]
                         if got[5] is None or got[2] is None:  # SV102/SV104 not X12 numbers (CLM006)
                             self.unreadable(i, s.split(sep), claim)  # type: ignore[arg-type]
                         table = loop.table
                         pos = 2
                     elif code == 14 or code == 11:  # LINE_DTP, CLM_DTP
-                        if s in dtp_cache:
-                            d = dtp_cache[s]
-                        else:
+                        d = dtp_cache.get(s, _UNREAD)
+                        if d is _UNREAD:
                             seg = s.split(sep)
                             d = self.dtp(i, seg) if len(seg) > 1 and seg[1] == "472" else None
                             dtp_cache[s] = d
                         if d is not None:
                             if code == 14:  # LINE_DTP
-                                line[6] = d
+                                line["date_of_service"] = d
                             else:
                                 claim.dates.append(d)  # type: ignore[union-attr]
                     elif code == 15:  # LINE_REF
                         if s.startswith(ref6r):
-                            line[8] = s[7:].split(sep, 1)[0].strip() or None
+                            v = s[7:]
+                            line["control_number"] = (v.split(sep, 1)[0] if sep in v else v).strip() or None
                         elif s.startswith(refg1):
-                            line[7] = s[7:].split(sep, 1)[0].strip() or None
+                            v = s[7:]
+                            line["authorization_number"] = (
+                                v.split(sep, 1)[0] if sep in v else v
+                            ).strip() or None
                         else:
                             seg = s.split(sep)
                             if len(seg) < 3 and len(seg) > 1 and seg[1] in ("6R", "G1"):
-                                line[8 if seg[1] == "6R" else 7] = None
+                                line["control_number" if seg[1] == "6R" else "authorization_number"] = None
                     elif code == 9:  # HI
                         assert claim is not None
                         if not claim.diagnoses and (dx := hi_cache.get(s)) is not None:
@@ -574,7 +633,14 @@ class _Reader:
                         sub.sbr = True  # type: ignore[union-attr]
                         sub.plan, sub.relationship = sbr  # type: ignore[union-attr]
                     elif code == 7 or code == 8:  # SUB_DMG, PAT_DMG
-                        self.dmg(s.split(sep), sub if code == _SUB_DMG else pat)  # type: ignore[arg-type]
+                        seg = s.split(sep)
+                        who = sub if code == 7 else pat
+                        # the usual D8, valid date and sex in line; anything else is told by dmg()
+                        if len(seg) > 3 and seg[1] == "D8" and seg[3] in sexes and (d := parse_d8(seg[2])):
+                            who.dob = d  # type: ignore[union-attr]
+                            who.sex = seg[3]  # type: ignore[union-attr]
+                        else:
+                            self.dmg(seg, who)  # type: ignore[arg-type]
                     elif code == 3:  # BP_N3
                         bp.n3 = True  # type: ignore[union-attr]
                     elif code == 4:  # BP_N4
@@ -630,13 +696,12 @@ class _Reader:
                 if code == 21:  # LX
                     if loop.close:
                         self.close(loop, bp, claim)
-                    loop = loops["2400"]
+                    loop = loop_2400
                     cur_order = 0
                     cur_count = 1
                     table = after_lx
                     pos = 1
-                    line = [None, None, None, None, None, None, None, None, None, i, -1]
-                    claim.lines.append(line)  # type: ignore[union-attr]
+                    claim.lx.append(i)  # type: ignore[union-attr]
                     continue
                 if code == 20:  # NM1
                     seg = nm1_cache.get(s)  # type: ignore[assignment]
@@ -668,7 +733,7 @@ class _Reader:
                     loop = new
                     table = new.table
                     pos = 1
-                    if target in _NM1_KEEP:
+                    if target in nm1_keep:  # (most frequent first)
                         if len(seg) < 10:
                             seg = seg + [""] * (10 - len(seg))
                         if target == "2010BA":
@@ -681,6 +746,20 @@ class _Reader:
                                 raise _Fail("subscriber NM103 (last name) is required")
                             if not sub.member_id:
                                 raise _Fail("subscriber NM109 (member ID) is required")
+                        elif target == "2010BB":
+                            assert sub is not None
+                            sub.loops |= 2
+                            sub.payer_id = seg[9].strip() or None
+                            sub.payer_name = seg[3].strip() or None
+                            if not sub.payer_id:
+                                raise _Fail("payer NM109 (payer identifier) is required")
+                        elif target == "2310B":
+                            assert claim is not None
+                            claim.rendering_npi = seg[9].strip() or None
+                            first, last = seg[4].strip(), seg[3].strip()
+                            claim.rendering_name = (
+                                f"{first} {last}" if first and last else first or last or None
+                            )
                         elif target == "2310A":
                             assert claim is not None
                             first, last = seg[4].strip(), seg[3].strip()
@@ -689,20 +768,6 @@ class _Reader:
                                     seg[9].strip() or None,
                                     f"{first} {last}" if first and last else first or last or None,
                                 )
-                        elif target == "2310B":
-                            assert claim is not None
-                            claim.rendering_npi = seg[9].strip() or None
-                            first, last = seg[4].strip(), seg[3].strip()
-                            claim.rendering_name = (
-                                f"{first} {last}" if first and last else first or last or None
-                            )
-                        elif target == "2010BB":
-                            assert sub is not None
-                            sub.loops |= 2
-                            sub.payer_id = seg[9].strip() or None
-                            sub.payer_name = seg[3].strip() or None
-                            if not sub.payer_id:
-                                raise _Fail("payer NM109 (payer identifier) is required")
                         elif target == "2010CA":
                             assert pat is not None
                             pat.loops |= 4
@@ -764,16 +829,22 @@ class _Reader:
                     if claim is not None:
                         self.finish(claim, i)
                         claim = None
-                    if loop.fam not in ("B", "C", "claim", "cob", "line") or sub is None:
+                    if loop.fam not in clm_fams or sub is None:
                         raise _Fail("CLM must follow a subscriber (HL*22) or patient (HL*23) level")
                     if loop.close == 1:
                         self.close(loop, bp, None)
                     assert bp is not None
-                    for lv in (bp, sub, pat):
-                        if lv is not None and lv.end < 0:
-                            lv.end = i
-                    claim = _Claim(i, bp, sub, pat)
-                    loop = loops["2300"]
+                    if bp.end < 0:
+                        bp.end = i
+                    if sub.end < 0:
+                        sub.end = i
+                    if pat is not None and pat.end < 0:
+                        pat.end = i
+                    claim = new_level(_Claim)
+                    claim.index = i
+                    claim.bp, claim.sub, claim.pat = bp, sub, pat
+                    claim.dates, claim.diagnoses, claim.lines, claim.lx = [], [], [], []
+                    loop = loop_2300
                     table = loop.table
                     pos = 1
                     cur_order = 0
@@ -781,7 +852,7 @@ class _Reader:
                     # CLM01 set, CLM02 digits and a CLM05 seen before: nothing to check again
                     c5 = seg[5] if len(seg) > 5 else ""
                     cpos = clm05.get(c5)
-                    claim.id = seg[1].strip()
+                    claim.id = seg[1].strip() if len(seg) > 1 else ""
                     if cpos is None or not claim.id or not (seg[2].isascii() and seg[2].isdigit()):
                         cpos = clm05[c5] = self.clm(i, seg, claim)
                         claim.total = _num(seg[2])
@@ -793,39 +864,48 @@ class _Reader:
                     continue
                 if code == 24:  # HL
                     skip = 0
-                    if loop.fam == "hdr" and not (hdr_bht and hdr_a and hdr_b):
-                        raise self.fatal(self.missing_header(i, hdr_bht, hdr_a, hdr_b))
+                    if loop.fam == "hdr":
+                        if not (hdr_bht and hdr_a and hdr_b):
+                            raise self.fatal(self.missing_header(i, hdr_bht, hdr_a, hdr_b))
+                        self.header = (isa_index, gs_index, st_index, i)
                     if claim is not None:
                         self.finish(claim, i)
                         claim = None
                     if loop.close == 1:
                         self.close(loop, bp, None)
-                    if loop.fam == "hdr":
-                        self.header = (isa_index, gs_index, st_index, i)
-                    for lv in (bp, sub, pat):
-                        if lv is not None and lv.end < 0:
-                            lv.end = i
+                    if bp is not None and bp.end < 0:
+                        bp.end = i
+                    if sub is not None and sub.end < 0:
+                        sub.end = i
+                    if pat is not None and pat.end < 0:
+                        pat.end = i
                     level = seg[3] if len(seg) > 3 else ""
                     if level == "22":
                         if bp is None:
                             raise _Fail(
                                 "subscriber level HL*22 before any billing provider level HL*20", "2000A"
                             )
-                        sub = _Level(i)
+                        sub = new_level(_Level)
+                        sub.hl_index = i
                         pat = None
-                        loop = loops["2000B"]
+                        loop = loop_2000b
+                        parent, level_now = bp, sub
                     elif level == "23":
                         if sub is None:
                             raise _Fail(
                                 "patient level HL*23 before any subscriber level HL*22",
                                 "2000A" if bp is not None else "HDR",
                             )
-                        pat = _Level(i)
+                        pat = new_level(_Level)
+                        pat.hl_index = i
                         loop = loops["2000C"]
+                        parent, level_now = sub, pat
                     elif level == "20":
-                        bp = _Level(i)
+                        bp = new_level(_Level)
+                        bp.hl_index = i
                         sub = pat = None
                         loop = loops["2000A"]
+                        parent, level_now = None, bp
                     else:
                         if loop.name == "HDR" or bp is None:
                             raise self.fatal(
@@ -837,19 +917,20 @@ class _Reader:
                     cur_order = 0
                     cur_count = 1
                     hl01 = seg[1] if len(seg) > 1 else ""
-                    parent = sub if level == "23" else bp if level == "22" else None
                     # the usual case (next number, parent right, not under a self subscriber) in line
                     problem = None
                     if (
                         hl01 != str(hl_next)
                         or (seg[2] if len(seg) > 2 else "") != ("" if parent is None else parent.hl01)
-                        or (level == "23" and parent is not None and parent.relationship == "18")
+                        or (level == "23" and parent.relationship == "18")  # type: ignore[union-attr]
                     ):
                         problem = self.hl_numbers(i, seg, hl_ids, hl_next, parent)
+                        if hl01.isdigit() and hl01.isascii() and len(hl01) <= 9:
+                            hl_next = int(hl01) + 1
+                    elif len(hl01) <= 9:  # hl01 is str(hl_next)
+                        hl_next += 1
                     hl_ids.setdefault(hl01, i)
-                    if ascii_digits(hl01) and len(hl01) <= 9:
-                        hl_next = int(hl01) + 1
-                    (pat if level == "23" else sub if level == "22" else bp).hl01 = hl01  # type: ignore[union-attr]
+                    level_now.hl01 = hl01
                     if problem:
                         raise _Fail(problem)
                     continue
@@ -1186,8 +1267,6 @@ class _Reader:
         value = seg[3]
         if fmt == "D8":
             d = parse_d8(value)
-            if d is not None:
-                self.d8[value] = d
         elif fmt == "RD8":
             a, _, b = value.partition("-")
             d = parse_d8(a)
@@ -1326,33 +1405,35 @@ class _Reader:
 
     # -- the end of a claim -------------------------------------------------------------------
     def finish(self, claim: _Claim, end: int) -> None:
-        err = None
-        for ctx in (claim.bp, claim.sub, claim.pat):
-            if ctx is not None and ctx.error is not None:
-                ctx.reported = True
-                err = ctx.error
-                break
-        if err is None:
-            err = claim.error or self.claim_required(claim)
-        if err is not None:
-            self.problems.append(InputError(err.file, err.place, f"claim {claim.id!r}: {err.expected}"))
-            return
-        enc = self.build(claim)
-        self.claims.append(enc)
+        """The claim ends at segment ``end``: its Encounter, or the problem that stops it."""
         bp, sub, pat = claim.bp, claim.sub, claim.pat
-        self.sources.append(
-            (
-                self.raw,
-                self.delims,
-                self.header,
-                (bp.hl_index, bp.end),
-                (sub.hl_index, sub.end),
-                None if pat is None else (pat.hl_index, pat.end),
-                (claim.index, end),
-                tuple([ln[9] for ln in claim.lines]),
-                enc,
-            )
-        )
+        err = claim.error
+        if bp.error is not None or sub.error is not None or (pat is not None and pat.error is not None):
+            for ctx in (bp, sub, pat):
+                if ctx is not None and ctx.error is not None:
+                    ctx.reported = True
+                    err = ctx.error
+                    break
+        elif err is None:
+            # what claim_required checks, in line for the usual complete claim
+            if (
+                bp.aa_index >= 0
+                and (sub.loops & 3) == 3
+                and sub.sbr
+                and (pat is None or pat.loops & 4)
+                and claim.hi
+                and claim.lx
+            ):
+                enc = self.build(claim)
+                if enc is not None:
+                    claim.encounter = enc
+                    self.claims.append(enc)
+                    self.sources.append((self.header, claim, end))
+                    return
+            err = self.claim_required(claim)
+            assert err is not None
+        assert err is not None
+        self.problems.append(InputError(err.file, err.place, f"claim {claim.id!r}: {err.expected}"))
 
     def claim_required(self, claim: _Claim) -> InputError | None:
         bp, sub, pat = claim.bp, claim.sub, claim.pat
@@ -1374,49 +1455,44 @@ class _Reader:
             return ctx.error
         if not claim.hi:
             return self.err(claim.index, "CLM", "HI (diagnoses, ABK principal) is required in loop 2300")
-        if not claim.lines:
+        if not claim.lx:
             return self.err(claim.index, "CLM", "the claim has no service line (LX/SV1)")
-        for ln in claim.lines:
-            if ln[10] < 0:
-                return self.err(ln[9], "LX", "SV1 (professional service) must follow LX")
-            if ln[6] is None and not claim.dates:
-                return self.err(ln[10], "SV1", "DTP*472 (service date) is required for every service line")
+        lines = claim.lines
+        for k, lx in enumerate(claim.lx):
+            if k >= len(lines):
+                return self.err(lx, "LX", "SV1 (professional service) must follow LX")
+            if lines[k]["date_of_service"] is None and not claim.dates:
+                # the SV1 of a line is the segment right after its LX (nothing else may come between)
+                return self.err(lx + 1, "SV1", "DTP*472 (service date) is required for every service line")
         return None
 
-    def build(self, claim: _Claim) -> Encounter:
+    def build(self, claim: _Claim) -> Encounter | None:
         """The Encounter for a claim that passed every check. Values are already normalised and
         validated (codes upper-case, dates parsed, states checked), so the models are built without a
         second validation (``_make``); the tests check that every model built this way validates
         unchanged. Practice, provider, payer, patient and documentation models are shared by the claims
-        that have the same (nothing in painrcm changes a model in place)."""
+        that have the same (nothing in painrcm changes a model in place). None when a service line
+        has no SV1 or no service date (claim_required says which)."""
         bp, sub, pat = claim.bp, claim.sub, claim.pat
         who = pat if pat is not None else sub
-        dates = list(claim.dates)
+        dos = min(claim.dates) if claim.dates else None
+        if len(claim.lines) != len(claim.lx):
+            return None
         lines = []
         new = _new
         set_dict, set_fields, set_extra, set_private = _SET_DICT, _SET_FIELDS, _SET_EXTRA, _SET_PRIVATE
-        line_cls, line_fields = _LINE
-        line_later, enc_later = _LATER[Line], _LATER[Encounter]
-        for ln in claim.lines:
-            if ln[6] is not None:
-                dates.append(ln[6])
-            m = new(line_cls)
-            set_dict(
-                m,
-                {
-                    "code": ln[0],
-                    "modifiers": list(ln[1]),
-                    "units": ln[2],
-                    "diagnosis_pointers": list(ln[3]),
-                    "date_of_service": ln[6],
-                    "place_of_service": ln[4],
-                    "authorization_number": ln[7],
-                    "charge": ln[5],
-                    "control_number": ln[8],
-                },
-            )
-            if line_later:
-                _fill(m.__dict__, line_later)
+        line_fields = _LINE[1]
+        for values in claim.lines:
+            d = values["date_of_service"]
+            if d is None:
+                if not claim.dates:
+                    return None
+            elif dos is None or d < dos:
+                dos = d
+            if _LINE_LATER:
+                _fill(values, _LINE_LATER)
+            m = new(Line)
+            set_dict(m, values)
             set_fields(m, line_fields)
             set_extra(m, None)
             set_private(m, None)
@@ -1452,17 +1528,21 @@ class _Reader:
             sub.payer = payer
         patient = who.patient
         if patient is None:
-            patient = who.patient = _make(
-                _PATIENT,
-                {
-                    "id": None,
-                    "member_id": sub.member_id,
-                    "last_name": who.last,
-                    "first_name": who.first,
-                    "dob": who.dob,
-                    "sex": who.sex,
-                },
-            )
+            patient_values = {
+                "id": None,
+                "member_id": sub.member_id,
+                "last_name": who.last,
+                "first_name": who.first,
+                "dob": who.dob,
+                "sex": who.sex,
+            }
+            if _PATIENT_LATER:
+                _fill(patient_values, _PATIENT_LATER)
+            who.patient = patient = new(Patient)
+            set_dict(patient, patient_values)
+            set_fields(patient, _PATIENT[1])
+            set_extra(patient, None)
+            set_private(patient, None)
         referring = None
         if claim.referring is not None:
             referring = self.providers.get(claim.referring)
@@ -1470,7 +1550,7 @@ class _Reader:
                 referring = self.providers[claim.referring] = _make(
                     _PROVIDER, {"npi": claim.referring[0], "name": claim.referring[1]}
                 )
-        enc = new(_ENCOUNTER[0])
+        enc = new(Encounter)
         set_dict(
             enc,
             {
@@ -1480,7 +1560,7 @@ class _Reader:
                 "rendering_provider": provider,
                 "patient": patient,
                 "payer": payer,
-                "date_of_service": min(dates),
+                "date_of_service": dos,
                 "place_of_service": claim.pos,
                 "diagnoses": claim.diagnoses,
                 "evaluation": None,
@@ -1495,8 +1575,8 @@ class _Reader:
                 "claim_id_also_at": None,  # decided over the whole file (painrcm.claim_ids)
             },
         )
-        if enc_later:
-            _fill(enc.__dict__, enc_later)
+        if _ENCOUNTER_LATER:
+            _fill(enc.__dict__, _ENCOUNTER_LATER)
         set_fields(enc, _ENCOUNTER[1])
         set_extra(enc, None)
         set_private(enc, None)
@@ -1564,6 +1644,7 @@ def _later_fields(cls: type[Any]) -> list[tuple[str, Any, Any]]:
 
 
 _LATER = {cls: _later_fields(cls) for cls in _FIELDS}
+_LINE_LATER, _PATIENT_LATER, _ENCOUNTER_LATER = _LATER[Line], _LATER[Patient], _LATER[Encounter]
 
 
 def _fill(values: dict[str, Any], later: list[tuple[str, Any, Any]]) -> None:
