@@ -10,6 +10,7 @@ from typing import Any
 from painrcm.coder import code_encounter
 from painrcm.codes.tables import Reference
 from painrcm.edits import CATALOGUE
+from painrcm.edits.applies import Gate
 from painrcm.edits.base import Check, ClaimContext, Edit, FixOp, Hit, Skip, apply_fixes
 from painrcm.model import ClaimResult, Encounter, Finding, Line, NotChecked, Severity, status_of
 from painrcm.policy.loader import PolicyBook
@@ -38,23 +39,54 @@ _NO_HISTORY = "no history supplied (--history)"
 _NO_AUTH_LOG = "no authorization log supplied (--auths)"
 
 
-@functools.cache
-def _plan(
-    disabled: tuple[str, ...], history: bool
-) -> tuple[tuple[Edit, Check, NotChecked | None, bool], ...]:
-    """The edits a policy runs, in catalogue order, each with its check, its not_checked entry when it
-    is skipped for want of a history, and whether it needs the authorization log (decided once per
-    policy, not per claim)."""
-    off = set(disabled)
-    plan = []
-    for edit in CATALOGUE.values():
-        if edit.id in off:
-            continue
-        if edit.fn is None:
-            raise RuntimeError(f"{edit.id} has no check")
-        skip = _skipped(edit.id, _NO_HISTORY) if not history and edit.id in HISTORY_EDITS else None
-        plan.append((edit, edit.fn, skip, edit.id in AUTH_LOG_EDITS))
-    return tuple(plan)
+# one planned edit: the edit, its check (None when the claim's features rule it out), its
+# not_checked entry when it is skipped for want of a history, and whether it needs the authorization log
+_Step = tuple[Edit, Check | None, NotChecked | None, bool]
+
+
+class _Plan:
+    """The edits a policy runs, in catalogue order, and for each kind of claim (its feature mask,
+    with or without a history) the steps to take: decided once per policy and kind, not per claim."""
+
+    def __init__(self, engine: Engine, policy: Policy) -> None:
+        off = set(policy.disabled_edits)
+        self.edits = tuple(e for e in CATALOGUE.values() if e.id not in off)
+        for edit in self.edits:
+            if edit.fn is None:
+                raise RuntimeError(f"{edit.id} has no check")
+        self.gate = Gate(engine.reference, policy, self.edits)
+        self._steps: dict[tuple[int, bool], tuple[_Step, ...]] = {}
+
+    def steps(self, enc: Encounter, lines: list[Line], history: bool) -> tuple[_Step, ...]:
+        key = (self.gate.mask(enc, lines), history)
+        found = self._steps.get(key)
+        if found is None:
+            found = self._steps[key] = self._make(*key)
+        return found
+
+    def _make(self, mask: int, history: bool) -> tuple[_Step, ...]:
+        out: list[_Step] = []
+        for edit, runs in zip(self.edits, self.gate.runs(mask), strict=True):
+            skip = _skipped(edit.id, _NO_HISTORY) if not history and edit.id in HISTORY_EDITS else None
+            log_edit = edit.id in AUTH_LOG_EDITS
+            if skip is not None or runs or log_edit:
+                out.append((edit, edit.fn if runs else None, skip, log_edit))
+        return tuple(out)
+
+
+# plans by policy (the policy object is kept with its plan, so an id is never reused while cached)
+_PLANS: dict[int, tuple[Policy, Engine, _Plan]] = {}
+
+
+def _plan(engine: Engine, policy: Policy) -> _Plan:
+    found = _PLANS.get(id(policy))
+    if found is not None and found[0] is policy and found[1] is engine:
+        return found[2]
+    if len(_PLANS) > 64:
+        _PLANS.clear()
+    plan = _Plan(engine, policy)
+    _PLANS[id(policy)] = (policy, engine, plan)
+    return plan
 
 
 @functools.lru_cache(maxsize=4096)
@@ -71,13 +103,15 @@ def _evaluate(
     hits: list[tuple[Edit, Hit]] = []
     skipped: list[NotChecked] = []
     needs_log = auths is None and (enc.authorization_number or any(ln.authorization_number for ln in lines))
-    for edit, check, skip, log_edit in _plan(tuple(policy.disabled_edits), history is not None):
+    for edit, check, skip, log_edit in _plan(engine, policy).steps(enc, lines, history is not None):
         if skip is not None:
             skipped.append(skip)
             continue
         if needs_log and log_edit:
             skipped.append(_skipped(edit.id, _NO_AUTH_LOG))
             continue
+        if check is None:
+            continue  # the claim has none of the features the edit needs (Edit.applies_when)
         for outcome in check(ctx):
             if type(outcome) is Skip:
                 skipped.append(_skipped(edit.id, outcome.reason))

@@ -25,6 +25,7 @@ _FACET_THERAPEUTIC = {
 EDIT = Edit(
     id="ADD005",
     severity=Severity.ERROR,
+    applies_when=("addon",),
     title="Second-level and third-level facet add-on codes swapped",
     what="For facet joint injections and medial branch blocks, checks that the second level is billed with "
     "the second-level add-on (64491 neck/upper back, 64494 low back) and the third and further levels "

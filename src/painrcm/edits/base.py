@@ -133,6 +133,10 @@ class Edit:
     # for examples needing more than the claim: {"history": [...], "auths": [...]}
     example_context: dict[str, Any] = field(default_factory=dict)
     fixed_context: dict[str, Any] = field(default_factory=dict)
+    # The claims the check can yield anything on (a hit, a not_checked entry or a fix): at least one
+    # entry must hold, an entry being a claim feature or features joined by "+" (all of them), e.g.
+    # ("mod:50", "mod:RT+mod:LT"). Empty: every claim. Vocabulary in `painrcm.edits.applies`.
+    applies_when: tuple[str, ...] = ()
     fn: Check | None = None
 
     def check(self, fn: Check) -> Check:

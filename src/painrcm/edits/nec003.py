@@ -32,6 +32,7 @@ def dx_list(dx: list[str]) -> str:
 EDIT = Edit(
     id="NEC003",
     severity=Severity.ERROR,
+    applies_when=("covered",),
     title="No diagnosis on the line supports the procedure",
     what="For epidurals, facet joint injections and RFA, SI joint injections and trigger points, checks that "
     "at least one diagnosis the line points to is on the payer's list of diagnoses that support that "

@@ -158,6 +158,7 @@ def _coded(ctx: ClaimContext, group: Group) -> list[Line] | None:
 EDIT = Edit(
     id="NEC009",
     severity=Severity.ERROR,
+    applies_when=("kind:procedure",),
     title="Billed procedure code contradicts the procedure note",
     what="Compares each billed procedure line with the documented procedures: the procedure family or "
     "approach (an interlaminar code for a documented transforaminal injection, a facet code for a "
