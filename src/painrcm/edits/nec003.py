@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 
 from painrcm.codes.tables import with_dot
@@ -12,8 +13,13 @@ from painrcm.model import Severity
 
 def matches(dx: str, prefixes: Iterable[str]) -> bool:
     """Prefix match on dot-less ICD-10-CM codes (M54.16 matches M541)."""
-    d = dx.replace(".", "").strip().upper()
-    return any(d.startswith(p.replace(".", "").strip().upper()) for p in prefixes)
+    return dx.replace(".", "").strip().upper().startswith(_normalized(tuple(prefixes)))
+
+
+@functools.lru_cache(maxsize=256)
+def _normalized(prefixes: tuple[str, ...]) -> tuple[str, ...]:
+    # a policy's lists are few and long: normalized once each, not per diagnosis
+    return tuple(p.replace(".", "").strip().upper() for p in prefixes)
 
 
 def checked_lines(ctx: ClaimContext) -> Iterator[tuple[int, str, list[str]]]:
