@@ -40,8 +40,9 @@ _NO_AUTH_LOG = "no authorization log supplied (--auths)"
 
 
 # one planned edit: the edit, its check (None when the claim's features rule it out), its
-# not_checked entry when it is skipped for want of a history, and whether it needs the authorization log
-_Step = tuple[Edit, Check | None, NotChecked | None, bool]
+# not_checked (edit, reason) when it is skipped for want of a history, and whether it needs the
+# authorization log
+_Step = tuple[Edit, Check | None, tuple[str, str] | None, bool]
 
 
 class _Plan:
@@ -67,7 +68,7 @@ class _Plan:
     def _make(self, mask: int, history: bool) -> tuple[_Step, ...]:
         out: list[_Step] = []
         for edit, runs in zip(self.edits, self.gate.runs(mask), strict=True):
-            skip = _skipped(edit.id, _NO_HISTORY) if not history and edit.id in HISTORY_EDITS else None
+            skip = (edit.id, _NO_HISTORY) if not history and edit.id in HISTORY_EDITS else None
             log_edit = edit.id in AUTH_LOG_EDITS
             if skip is not None or runs or log_edit:
                 out.append((edit, edit.fn if runs else None, skip, log_edit))
@@ -101,33 +102,24 @@ def _evaluate(
     policy = engine.policy_for(enc)
     ctx = ClaimContext(enc, lines, engine.reference, policy, history=history, auths=auths)
     hits: list[tuple[Edit, Hit]] = []
-    skipped: list[NotChecked] = []
+    skipped: list[tuple[str, str]] = []  # (edit, reason), made NotChecked once duplicates are gone
     needs_log = auths is None and (enc.authorization_number or any(ln.authorization_number for ln in lines))
     for edit, check, skip, log_edit in _plan(engine, policy).steps(enc, lines, history is not None):
         if skip is not None:
             skipped.append(skip)
             continue
         if needs_log and log_edit:
-            skipped.append(_skipped(edit.id, _NO_AUTH_LOG))
+            skipped.append((edit.id, _NO_AUTH_LOG))
             continue
         if check is None:
             continue  # the claim has none of the features the edit needs (Edit.applies_when)
         for outcome in check(ctx):
             if type(outcome) is Skip:
-                skipped.append(_skipped(edit.id, outcome.reason))
+                skipped.append((edit.id, outcome.reason))
             else:
                 hits.append((edit, outcome))  # type: ignore[arg-type]
-    return hits, _dedupe(skipped)
-
-
-def _dedupe(items: list[NotChecked]) -> list[NotChecked]:
-    seen: set[tuple[str, str]] = set()
-    out = []
-    for n in items:
-        if (n.edit, n.reason) not in seen:
-            seen.add((n.edit, n.reason))
-            out.append(n)
-    return out
+    # the first of each (edit, reason), in order
+    return hits, [_skipped(*key) for key in dict.fromkeys(skipped)]
 
 
 def _finding(edit: Edit, hit: Hit, lines: list[Line]) -> Finding:

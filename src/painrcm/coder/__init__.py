@@ -197,15 +197,17 @@ def code_encounter(enc: Encounter, reference: Reference, policy: Policy) -> list
     _mark_distinct(lines, families, enc, reference, policy)
 
     out: list[Line] = []
+    # every line here was made above for this call alone: its pointers are set on it, not on a copy
     for ln in em_lines:
-        out.append(
-            ln.model_copy(update={"diagnosis_pointers": list(range(1, min(4, len(enc.diagnoses)) + 1))})
-        )
+        ln.diagnosis_pointers = list(range(1, min(4, len(enc.diagnoses)) + 1))
+        out.append(ln)
     pointers: dict[str | None, list[int]] = {}  # the same for every line of a family
     for ln, fam in zip(lines, families, strict=True):
         if fam not in pointers:
             pointers[fam] = _pointers(ln, fam, enc, policy)
-        out.append(ln.model_copy(update={"diagnosis_pointers": list(pointers[fam])}))
+        ln.diagnosis_pointers = list(pointers[fam])
+        out.append(ln)
     for ln in drug_lines:
-        out.append(ln.model_copy(update={"diagnosis_pointers": [1]}))
+        ln.diagnosis_pointers = [1]
+        out.append(ln)
     return out

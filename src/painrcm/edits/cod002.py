@@ -60,7 +60,6 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
     missing_years: dict[int, date] = {}
     for k, (raw, dates) in enumerate(zip(ctx.encounter.diagnoses, _dates_by_diagnosis(ctx), strict=True)):
         dx = strip_dot(raw)
-        shown = with_dot(dx) if dx else repr(raw)
         for d in sorted(dates):
             code_set = icd.set_for(d)
             if code_set is None:
@@ -69,6 +68,7 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
             if dx in code_set.billable:
                 continue
             fy = code_set.fiscal_year
+            shown = with_dot(dx) if dx else repr(raw)
             children = icd.children(dx, d) if dx else []
             if dx in code_set.all_codes and children:
                 why = (
