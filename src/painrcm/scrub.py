@@ -91,15 +91,14 @@ def _plan(engine: Engine, policy: Policy) -> _Plan:
 
 
 @functools.lru_cache(maxsize=4096)
-def _skipped(edit_id: str, reason: str) -> NotChecked:
+def _skipped(key: tuple[str, str]) -> NotChecked:
     # results share these entries: the same edit skipped for the same reason on many claims
-    return NotChecked.model_construct(edit=edit_id, reason=reason)
+    return NotChecked.model_construct(edit=key[0], reason=key[1])
 
 
 def _evaluate(
-    enc: Encounter, lines: list[Line], engine: Engine, history: Any, auths: Any
+    enc: Encounter, lines: list[Line], engine: Engine, policy: Policy, history: Any, auths: Any
 ) -> tuple[list[tuple[Edit, Hit]], list[NotChecked]]:
-    policy = engine.policy_for(enc)
     ctx = ClaimContext(enc, lines, engine.reference, policy, history=history, auths=auths)
     hits: list[tuple[Edit, Hit]] = []
     skipped: list[tuple[str, str]] = []  # (edit, reason), made NotChecked once duplicates are gone
@@ -119,7 +118,7 @@ def _evaluate(
             else:
                 hits.append((edit, outcome))  # type: ignore[arg-type]
     # the first of each (edit, reason), in order
-    return hits, [_skipped(*key) for key in dict.fromkeys(skipped)]
+    return hits, [_skipped(key) for key in dict.fromkeys(skipped)]
 
 
 def _finding(edit: Edit, hit: Hit, lines: list[Line]) -> Finding:
@@ -137,7 +136,13 @@ def _finding(edit: Edit, hit: Hit, lines: list[Line]) -> Finding:
 
 
 def _fixed_lines(
-    enc: Encounter, lines: list[Line], engine: Engine, history: Any, auths: Any, hits: list[tuple[Edit, Hit]]
+    enc: Encounter,
+    lines: list[Line],
+    engine: Engine,
+    policy: Policy,
+    history: Any,
+    auths: Any,
+    hits: list[tuple[Edit, Hit]],
 ) -> list[Line] | None:
     current = lines
     for _ in range(8):
@@ -148,7 +153,7 @@ def _fixed_lines(
         if not ops:
             return current
         current = apply_fixes(current, _ordered(ops))
-        hits, _ = _evaluate(enc, current, engine, history, auths)
+        hits, _ = _evaluate(enc, current, engine, policy, history, auths)
     errors = [h for e, h in hits if (h.severity or e.severity) is Severity.ERROR]
     return None if errors else current
 
@@ -171,9 +176,9 @@ def scrub_encounter(
     """Scrub one claim. An encounter without lines is coded first (InputError if it cannot be)."""
     policy = engine.policy_for(enc)
     lines = enc.lines if enc.lines is not None else code_encounter(enc, engine.reference, policy)
-    hits, skipped = _evaluate(enc, lines, engine, history, auths)
+    hits, skipped = _evaluate(enc, lines, engine, policy, history, auths)
     findings = [_finding(e, h, lines) for e, h in hits]
-    fixed = _fixed_lines(enc, lines, engine, history, auths, hits) if fix else None
+    fixed = _fixed_lines(enc, lines, engine, policy, history, auths, hits) if fix else None
     # built from values the engine made itself: nothing here needs validating again
     return ClaimResult.model_construct(
         claim_id=enc.encounter_id,

@@ -118,8 +118,8 @@ def _combine(lines: list[Line]) -> list[Line]:
 
 def _pointers(line: Line, family: str | None, enc: Encounter, policy: Policy) -> list[int]:
     dx = [strip_dot(d) for d in enc.diagnoses]
-    covered = policy.diagnoses.covered.get(family or "", [])
-    supporting = [i for i, d in enumerate(dx, 1) if any(d.startswith(p) for p in covered)]
+    covered = tuple(policy.diagnoses.covered.get(family or "", ()))
+    supporting = [i for i, d in enumerate(dx, 1) if d.startswith(covered)] if covered else []
     rest = [i for i in range(1, len(dx) + 1) if i not in supporting]
     return (supporting + rest)[:4]
 
