@@ -34,6 +34,7 @@ Per line, from the line itself:
   ``line_charge``        a line gives a charge
 Per claim:
   ``lines:2``            the claim has two lines or more
+  ``repeat_code``        a code is billed on two lines or more
   ``documented``         the claim documents procedures; ``proc:F`` one of family F
   ``diagnoses``          the claim lists diagnoses
   ``auth_number``        the claim or one of its lines carries an authorization number
@@ -72,6 +73,7 @@ PLAIN = frozenset(
         "asc_sub",
         "line_charge",
         "lines:2",
+        "repeat_code",
         "documented",
         "diagnoses",
         "auth_number",
@@ -143,6 +145,8 @@ def claim_features(enc: Encounter, lines: list[Line], reference: Reference, poli
             out.add("auth_number")
     if len(lines) > 1:
         out.add("lines:2")
+    if len({ln.code for ln in lines}) < len(lines):
+        out.add("repeat_code")
     if enc.procedures:
         out.add("documented")
         out.update(f"proc:{p.family.value}" for p in enc.procedures)
@@ -229,6 +233,8 @@ class Gate:
             mask |= bits.get("line_charge", 0)
         if len(lines) > 1:
             mask |= bits.get("lines:2", 0)
+            if len({ln.code for ln in lines}) < len(lines):
+                mask |= bits.get("repeat_code", 0)
         if enc.procedures:
             mask |= bits.get("documented", 0)
             for p in enc.procedures:
