@@ -156,11 +156,13 @@ def _write_jsonl(path: Path, encounters) -> str:
     return digest.hexdigest()
 
 
-def _read_jsonl(path: Path) -> list:
+def _read_jsonl(path: Path):
+    """The encounters of a JSON-lines file, one at a time (a million-line history is not held twice)."""
     from painrcm.model import Encounter
 
     with path.open(encoding="utf-8") as f:
-        return [Encounter.model_validate_json(line) for line in f]
+        for line in f:
+            yield Encounter.model_validate_json(line)
 
 
 def child(args: argparse.Namespace) -> int:
@@ -169,7 +171,7 @@ def child(args: argparse.Namespace) -> int:
 
     data = Path(args.data)
     engine = Engine(load_reference(), load_policies())
-    claims = _read_jsonl(data / "claims.jsonl")
+    claims = list(_read_jsonl(data / "claims.jsonl"))
     history = None
     if (data / "history.jsonl").exists():
         history = History()
