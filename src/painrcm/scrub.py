@@ -62,6 +62,8 @@ class _Plan:
         key = (self.gate.mask(enc, lines), history)
         found = self._steps.get(key)
         if found is None:
+            if len(self._steps) > 10_000:
+                self._steps.clear()  # kinds of claims are few; stay bounded whatever arrives
             found = self._steps[key] = self._make(*key)
         return found
 

@@ -207,6 +207,8 @@ class Gate:
     def code_mask(self, code: str) -> int:
         found = self._codes.get(code)
         if found is None:
+            if len(self._codes) > 100_000:
+                self._codes.clear()  # a long-running server fed endless made-up codes stays bounded
             bits = self.bits
             found = self._codes[code] = sum(
                 bits[f] for f in code_features(code, self.reference, self.policy) if f in bits
