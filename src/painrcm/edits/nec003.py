@@ -22,13 +22,18 @@ def _normalized(prefixes: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(p.replace(".", "").strip().upper() for p in prefixes)
 
 
-def checked_lines(ctx: ClaimContext) -> Iterator[tuple[int, str, list[str]]]:
-    """(index, family, line diagnoses) for each line whose family the payer lists covered diagnoses for."""
-    covered = ctx.policy.diagnoses.covered
-    for i, _line, info in ctx.indexed():
-        if info is None or info.kind != "procedure" or not info.family or info.family not in covered:
-            continue
-        yield i, info.family, ctx.line_diagnoses(i)
+def checked_lines(ctx: ClaimContext) -> list[tuple[int, str, list[str]]]:
+    """(index, family, line diagnoses) for each line whose family the payer lists covered diagnoses for
+    (worked out once per claim: NEC003 and NEC004 both read it)."""
+    found: list[tuple[int, str, list[str]]] | None = ctx.memo.get("checked_lines")
+    if found is None:
+        covered = ctx.policy.diagnoses.covered
+        found = ctx.memo["checked_lines"] = [
+            (i, info.family, ctx.line_diagnoses(i))
+            for i, _line, info in ctx.indexed()
+            if info is not None and info.kind == "procedure" and info.family and info.family in covered
+        ]
+    return found
 
 
 def dx_list(dx: list[str]) -> str:
