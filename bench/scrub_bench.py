@@ -3,6 +3,9 @@ p50/p99 latency and peak memory, optionally against a large patient history.
 
     .venv/bin/python bench/scrub_bench.py                      # 1,000 and 100,000 claims
     .venv/bin/python bench/scrub_bench.py --claims 1000 --history 1000000
+    # before/after in one run: the engine of another source tree on the same claims and history
+    git archive main | tar -x -C /tmp/scrub-main
+    .venv/bin/python bench/scrub_bench.py --claims 10000 --history 1000000 --compare /tmp/scrub-main/src
 
 Each size runs in two passes over the same generated claims: a timed pass (perf_counter around
 each claim, no tracing) and a tracemalloc pass for the Python-heap peak of scrubbing (tracing
@@ -14,13 +17,19 @@ from __future__ import annotations
 
 import argparse
 import gc
+import hashlib
+import json
+import os
 import platform
 import resource
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 from datetime import date, timedelta
+from pathlib import Path
 
 from painrcm import synth
 from painrcm.codes.loader import load_reference
@@ -128,11 +137,137 @@ def run(engine: Engine, n: int, seed: int, patients, start: date, history, trace
         "statuses": statuses,
     }
     label = "with history" if history is not None else "no history"
-    print(f"{n:>9,} claims ({label}): generate {gen:.1f} s | scrub {wall:.1f} s = {out['claims_per_s']:,.0f} "
-          f"claims/s ({out['claims_per_cpu_s']:,.0f} per CPU-second) | p50 {out['p50_ms']:.2f} ms, p99 {out['p99_ms']:.2f} ms, max {out['max_ms']:.1f} ms | "
-          f"tracemalloc peak {peak_mb:,.1f} MB (scrub + kept results) | ru_maxrss {rss_after:,.0f} MB | "
-          f"{statuses}")
+    print(
+        f"{n:>9,} claims ({label}): generate {gen:.1f} s | scrub {wall:.1f} s = {out['claims_per_s']:,.0f} "
+        f"claims/s ({out['claims_per_cpu_s']:,.0f} per CPU-second) | p50 {out['p50_ms']:.2f} ms, p99 {out['p99_ms']:.2f} ms, max {out['max_ms']:.1f} ms | "
+        f"tracemalloc peak {peak_mb:,.1f} MB (scrub + kept results) | ru_maxrss {rss_after:,.0f} MB | "
+        f"{statuses}"
+    )
     return out
+
+
+def _write_jsonl(path: Path, encounters) -> str:
+    digest = hashlib.blake2b(digest_size=8)
+    with path.open("w", encoding="utf-8") as f:
+        for enc in encounters:
+            text = enc.model_dump_json()
+            digest.update(text.encode())
+            f.write(text + "\n")
+    return digest.hexdigest()
+
+
+def _read_jsonl(path: Path):
+    """The encounters of a JSON-lines file, one at a time (a million-line history is not held twice)."""
+    from painrcm.model import Encounter
+
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            yield Encounter.model_validate_json(line)
+
+
+def child(args: argparse.Namespace) -> int:
+    """One engine (whatever `painrcm` this interpreter imports) on the claims and history of --data."""
+    import painrcm
+
+    data = Path(args.data)
+    engine = Engine(load_reference(), load_policies())
+    claims = list(_read_jsonl(data / "claims.jsonl"))
+    history = None
+    if (data / "history.jsonl").exists():
+        history = History()
+        for enc in _read_jsonl(data / "history.jsonl"):
+            history.add(enc, engine.reference)
+        history._ensure_sorted()
+    for enc in claims[: min(200, len(claims))]:  # warm the caches every engine fills on first use
+        scrub_encounter(enc, engine, history=history)
+    gc.collect()
+    lat: list[float] = []
+    results = []
+    c0 = time.process_time()
+    for enc in claims:
+        t = time.perf_counter()
+        results.append(scrub_encounter(enc, engine, history=history))
+        lat.append(time.perf_counter() - t)
+    cpu = time.process_time() - c0
+    digest = hashlib.blake2b(digest_size=8)
+    for r in results:
+        digest.update(r.model_dump_json().encode())
+    del results
+    gc.collect()
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    kept = [scrub_encounter(enc, engine, history=history) for enc in claims]
+    peak = (tracemalloc.get_traced_memory()[1] - base) / 2**20
+    tracemalloc.stop()
+    del kept
+    lat.sort()
+    out = {
+        "src": str(Path(painrcm.__file__).resolve().parent.parent),
+        "claims": len(claims),
+        "claims_per_cpu_s": len(claims) / cpu,
+        "p50_ms": pct(lat, 0.50) * 1e3,
+        "p99_ms": pct(lat, 0.99) * 1e3,
+        "tracemalloc_peak_mb": peak,
+        "ru_maxrss_mb": rss_mb(),
+        "results": digest.hexdigest(),
+    }
+    print("RESULT " + json.dumps(out))
+    return 0
+
+
+def compare(args: argparse.Namespace, engine: Engine, patients: list, start: date) -> int:
+    other = Path(args.compare).resolve()
+    if not (other / "painrcm" / "__init__.py").exists():
+        print(f"--compare {args.compare}: no painrcm package there (give the other tree's src folder)")
+        return 2
+    here = Path(__file__).resolve().parent.parent / "src"
+    with tempfile.TemporaryDirectory(prefix="scrub-bench-") as tmp:
+        data = Path(tmp)
+        n = max(args.claims)
+        claims = synth.generate_encounters(
+            n, args.seed + n, with_lines=True, start=start, days=365, patients=patients, engine=engine
+        )
+        print(f"claims: {n:,}, digest {_write_jsonl(data / 'claims.jsonl', claims)}")
+        del claims
+        if args.history:
+            it = synth.iter_history(
+                args.history, args.seed + 1, patients=patients, end=start, days=730, engine=engine
+            )
+            print(f"history: about {args.history:,} lines, digest {_write_jsonl(data / 'history.jsonl', it)}")
+        runs: dict[str, list[dict]] = {"before": [], "after": []}
+        for r in range(args.rounds):
+            for label, src in (("before", other), ("after", here)):
+                env = {**os.environ, "PYTHONPATH": str(src)}
+                cmd = [sys.executable, __file__, "--child", str(data)]
+                proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+                found = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+                if proc.returncode or not found:
+                    print(f"{label} ({src}) failed:\n{proc.stdout}\n{proc.stderr}")
+                    return 1
+                res = json.loads(found[-1][len("RESULT ") :])
+                runs[label].append(res)
+                print(
+                    f"round {r + 1} {label:6} {res['src']}: {res['claims_per_cpu_s']:,.0f} claims/CPU-s | "
+                    f"p50 {res['p50_ms']:.3f} ms, p99 {res['p99_ms']:.3f} ms | tracemalloc peak "
+                    f"{res['tracemalloc_peak_mb']:,.1f} MB | ru_maxrss {res['ru_maxrss_mb']:,.0f} MB | "
+                    f"results {res['results']}"
+                )
+    med = {k: {f: statistics.median(r[f] for r in v) for f in ("claims_per_cpu_s", "p50_ms", "p99_ms",
+           "tracemalloc_peak_mb", "ru_maxrss_mb")} for k, v in runs.items()}  # fmt: skip
+    b, a = med["before"], med["after"]
+    label = f"history of {args.history:,} lines" if args.history else "no history"
+    print(
+        f"{n:,} claims, {label}, median of {args.rounds} round(s): "
+        f"before {b['claims_per_cpu_s']:,.0f} -> after {a['claims_per_cpu_s']:,.0f} claims/CPU-s "
+        f"(x{a['claims_per_cpu_s'] / b['claims_per_cpu_s']:.2f}); "
+        f"p50 {b['p50_ms']:.3f} -> {a['p50_ms']:.3f} ms; p99 {b['p99_ms']:.3f} -> {a['p99_ms']:.3f} ms; "
+        f"tracemalloc peak {b['tracemalloc_peak_mb']:,.1f} -> {a['tracemalloc_peak_mb']:,.1f} MB; "
+        f"ru_maxrss {b['ru_maxrss_mb']:,.0f} -> {a['ru_maxrss_mb']:,.0f} MB"
+    )
+    same = {r["results"] for v in runs.values() for r in v}
+    print("results identical (same digest of every ClaimResult)" if len(same) == 1 else
+          f"results DIFFER between the engines: {sorted(same)}")  # fmt: skip
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -153,7 +288,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--no-tracemalloc", action="store_true", help="skip the traced pass")
+    ap.add_argument(
+        "--compare",
+        metavar="SRC",
+        help="before/after in one run: also scrub the same claims with the painrcm under SRC "
+        "(another checkout's src folder), each engine in its own child process",
+    )
+    ap.add_argument("--rounds", type=int, default=1, help="with --compare: alternating rounds (median)")
+    ap.add_argument("--child", metavar="DATA", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.child:
+        args.data = args.child
+        return child(args)
 
     print(
         f"painrcm scrub benchmark: Python {platform.python_version()} on {platform.machine()} "
@@ -167,6 +313,8 @@ def main(argv: list[str] | None = None) -> int:
 
     pool_size = args.patients or max(1000, args.history // 12 if args.history else max(args.claims) // 3)
     patients = synth.make_patients(pool_size, args.seed)
+    if args.compare:
+        return compare(args, engine, patients, start)
     history = None
     if args.history:
         # the claims being scrubbed belong to the same patients as the history

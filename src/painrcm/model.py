@@ -188,7 +188,11 @@ class Line(_Model):
         return [m.strip().upper() for m in v]
 
     def has(self, *mods: str) -> bool:
-        return any(m in self.modifiers for m in mods)
+        modifiers = self.modifiers
+        for m in mods:
+            if m in modifiers:
+                return True
+        return False
 
     def contract_dict(self, number: int | None = None) -> dict[str, object]:
         out: dict[str, object] = {}

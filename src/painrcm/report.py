@@ -200,5 +200,14 @@ def edits_markdown() -> str:
                 "```",
                 "",
                 "**Sources:** " + "; ".join(e.sources),
+                "",
+                "**Runs on:** " + _applies_words(e),
             ]
     return "\n".join(out) + "\n"
+
+
+def _applies_words(e: Edit) -> str:
+    if not e.applies_when:
+        return "every claim."
+    entries = [" and ".join(f"`{f}`" for f in entry.split("+")) for entry in e.applies_when]
+    return "claims with " + " or ".join(entries) + " (features: `painrcm.edits.applies`)."

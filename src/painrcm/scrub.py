@@ -10,6 +10,7 @@ from typing import Any
 from painrcm.coder import code_encounter
 from painrcm.codes.tables import Reference
 from painrcm.edits import CATALOGUE
+from painrcm.edits.applies import Gate
 from painrcm.edits.base import Check, ClaimContext, Edit, FixOp, Hit, Skip, apply_fixes
 from painrcm.edits.claim_facts import still_unreadable
 from painrcm.model import ClaimResult, Encounter, Finding, Line, NotChecked, Severity, status_of
@@ -42,74 +43,100 @@ _NO_HISTORY = "no history supplied (--history)"
 _NO_AUTH_LOG = "no authorization log supplied (--auths)"
 
 
-@functools.cache
-def _plan(
-    disabled: tuple[str, ...], history: bool
-) -> tuple[tuple[Edit, Check, NotChecked | None, bool], ...]:
-    """The edits a policy runs, in catalogue order, each with its check, its not_checked entry when it
-    is skipped for want of a history, and whether it needs the authorization log (decided once per
-    policy, not per claim)."""
-    off = set(disabled)
-    plan = []
-    for edit in CATALOGUE.values():
-        if edit.id in off:
-            continue
-        if edit.fn is None:
-            raise RuntimeError(f"{edit.id} has no check")
-        skip = _skipped(edit.id, _NO_HISTORY) if not history and edit.id in HISTORY_EDITS else None
-        plan.append((edit, edit.fn, skip, edit.id in AUTH_LOG_EDITS))
-    return tuple(plan)
+# one planned edit: the edit, its check (None when the claim's features rule it out), its
+# not_checked (edit, reason) when it is skipped for want of a history, and whether it needs the
+# authorization log
+_Step = tuple[Edit, Check | None, tuple[str, str] | None, bool]
+
+
+class _Plan:
+    """The edits a policy runs, in catalogue order, and for each kind of claim (its feature mask,
+    with or without a history) the steps to take: decided once per policy and kind, not per claim."""
+
+    def __init__(self, engine: Engine, policy: Policy) -> None:
+        off = set(policy.disabled_edits)
+        self.edits = tuple(e for e in CATALOGUE.values() if e.id not in off)
+        for edit in self.edits:
+            if edit.fn is None:
+                raise RuntimeError(f"{edit.id} has no check")
+        self.gate = Gate(engine.reference, policy, self.edits)
+        self._steps: dict[tuple[int, bool], tuple[_Step, ...]] = {}
+
+    def steps(self, enc: Encounter, lines: list[Line], history: bool) -> tuple[_Step, ...]:
+        key = (self.gate.mask(enc, lines), history)
+        found = self._steps.get(key)
+        if found is None:
+            if len(self._steps) > 10_000:
+                self._steps.clear()  # kinds of claims are few; stay bounded whatever arrives
+            found = self._steps[key] = self._make(*key)
+        return found
+
+    def _make(self, mask: int, history: bool) -> tuple[_Step, ...]:
+        out: list[_Step] = []
+        for edit, runs in zip(self.edits, self.gate.runs(mask), strict=True):
+            skip = (edit.id, _NO_HISTORY) if not history and edit.id in HISTORY_EDITS else None
+            log_edit = edit.id in AUTH_LOG_EDITS
+            if skip is not None or runs or log_edit:
+                out.append((edit, edit.fn if runs else None, skip, log_edit))
+        return tuple(out)
+
+
+# plans by policy (the policy object is kept with its plan, so an id is never reused while cached)
+_PLANS: dict[int, tuple[Policy, Engine, _Plan]] = {}
+
+
+def _plan(engine: Engine, policy: Policy) -> _Plan:
+    found = _PLANS.get(id(policy))
+    if found is not None and found[0] is policy and found[1] is engine:
+        return found[2]
+    if len(_PLANS) > 64:
+        _PLANS.clear()
+    plan = _Plan(engine, policy)
+    _PLANS[id(policy)] = (policy, engine, plan)
+    return plan
 
 
 @functools.lru_cache(maxsize=4096)
-def _skipped(edit_id: str, reason: str) -> NotChecked:
+def _skipped(key: tuple[str, str]) -> NotChecked:
     # results share these entries: the same edit skipped for the same reason on many claims
-    return NotChecked.model_construct(edit=edit_id, reason=reason)
+    return NotChecked.model_construct(edit=key[0], reason=key[1])
 
 
 def _evaluate(
-    enc: Encounter, lines: list[Line], engine: Engine, history: Any, auths: Any
+    enc: Encounter, lines: list[Line], engine: Engine, policy: Policy, history: Any, auths: Any
 ) -> tuple[list[tuple[Edit, Hit]], list[NotChecked]]:
-    policy = engine.policy_for(enc)
     ctx = ClaimContext(enc, lines, engine.reference, policy, history=history, auths=auths)
     hits: list[tuple[Edit, Hit]] = []
-    skipped: list[NotChecked] = []
+    skipped: list[tuple[str, str]] = []  # (edit, reason), made NotChecked once duplicates are gone
     needs_log = auths is None and (enc.authorization_number or any(ln.authorization_number for ln in lines))
-    for edit, check, skip, log_edit in _plan(tuple(policy.disabled_edits), history is not None):
+    for edit, check, skip, log_edit in _plan(engine, policy).steps(enc, lines, history is not None):
         if skip is not None:
             skipped.append(skip)
             continue
         if needs_log and log_edit:
-            skipped.append(_skipped(edit.id, _NO_AUTH_LOG))
+            skipped.append((edit.id, _NO_AUTH_LOG))
             continue
+        if check is None:
+            continue  # the claim has none of the features the edit needs (Edit.applies_when)
         for outcome in check(ctx):
             if type(outcome) is Skip:
-                skipped.append(_skipped(edit.id, outcome.reason))
+                skipped.append((edit.id, outcome.reason))
             else:
                 hits.append((edit, outcome))  # type: ignore[arg-type]
     if enc.unreadable_numbers:
         skipped += _units_unknown(enc, policy)
-    return hits, _dedupe(skipped)
+    # the first of each (edit, reason), in order
+    return hits, [_skipped(key) for key in dict.fromkeys(skipped)]
 
 
-def _units_unknown(enc: Encounter, policy: Policy) -> list[NotChecked]:
+def _units_unknown(enc: Encounter, policy: Policy) -> list[tuple[str, str]]:
     lines = [n.line for n in still_unreadable(enc) if n.element == "SV104" and n.line is not None]
     if not lines:
         return []
     which = ", ".join(str(k) for k in lines)
     reason = f"the units of line {which} (SV104) are not an X12 number (CLM006), so they were not counted"
     off = set(policy.disabled_edits)
-    return [_skipped(eid, reason) for eid in UNITS_EDITS if eid not in off and eid in CATALOGUE]
-
-
-def _dedupe(items: list[NotChecked]) -> list[NotChecked]:
-    seen: set[tuple[str, str]] = set()
-    out = []
-    for n in items:
-        if (n.edit, n.reason) not in seen:
-            seen.add((n.edit, n.reason))
-            out.append(n)
-    return out
+    return [(eid, reason) for eid in UNITS_EDITS if eid not in off and eid in CATALOGUE]
 
 
 def _finding(edit: Edit, hit: Hit, lines: list[Line]) -> Finding:
@@ -127,7 +154,13 @@ def _finding(edit: Edit, hit: Hit, lines: list[Line]) -> Finding:
 
 
 def _fixed_lines(
-    enc: Encounter, lines: list[Line], engine: Engine, history: Any, auths: Any, hits: list[tuple[Edit, Hit]]
+    enc: Encounter,
+    lines: list[Line],
+    engine: Engine,
+    policy: Policy,
+    history: Any,
+    auths: Any,
+    hits: list[tuple[Edit, Hit]],
 ) -> list[Line] | None:
     current = lines
     for _ in range(8):
@@ -138,7 +171,7 @@ def _fixed_lines(
         if not ops:
             return current
         current = apply_fixes(current, _ordered(ops))
-        hits, _ = _evaluate(enc, current, engine, history, auths)
+        hits, _ = _evaluate(enc, current, engine, policy, history, auths)
     errors = [h for e, h in hits if (h.severity or e.severity) is Severity.ERROR]
     return None if errors else current
 
@@ -161,9 +194,9 @@ def scrub_encounter(
     """Scrub one claim. An encounter without lines is coded first (InputError if it cannot be)."""
     policy = engine.policy_for(enc)
     lines = enc.lines if enc.lines is not None else code_encounter(enc, engine.reference, policy)
-    hits, skipped = _evaluate(enc, lines, engine, history, auths)
+    hits, skipped = _evaluate(enc, lines, engine, policy, history, auths)
     findings = [_finding(e, h, lines) for e, h in hits]
-    fixed = _fixed_lines(enc, lines, engine, history, auths, hits) if fix else None
+    fixed = _fixed_lines(enc, lines, engine, policy, history, auths, hits) if fix else None
     # built from values the engine made itself: nothing here needs validating again
     return ClaimResult.model_construct(
         claim_id=enc.encounter_id,

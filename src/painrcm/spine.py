@@ -115,13 +115,20 @@ def region_group(region: str | None) -> RegionGroup | None:
 def procedure_regions(proc: Procedure) -> set[RegionGroup] | None:
     """Region groups a documented procedure covers: the levels decide (T12-L1 is thoracic, RULES.md 1),
     then the region fact; a caudal epidural is lumbar/sacral. None when the note does not say."""
-    if proc.family.value == "epidural_interlaminar" and proc.approach == "caudal":
+    if proc.family is Family.EPIDURAL_INTERLAMINAR and proc.approach == "caudal":
         return {"lumbar_sacral"}
-    parsed = [lv for lv in (parse_level(x) for x in proc.levels or []) if lv is not None]
-    if parsed:
-        return {lv.region for lv in parsed}
+    if proc.levels:
+        found = _level_regions(tuple(proc.levels))
+        if found:
+            return set(found)
     group = region_group(proc.region)
     return None if group is None else {group}
+
+
+@functools.lru_cache(maxsize=4096)
+def _level_regions(levels: tuple[str, ...]) -> frozenset[RegionGroup]:
+    # the same few level lists recur on every claim: parsed once each
+    return frozenset(lv.region for lv in (parse_level(x) for x in levels) if lv is not None)
 
 
 def code_family(proc: Procedure) -> str:

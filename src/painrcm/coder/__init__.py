@@ -118,8 +118,8 @@ def _combine(lines: list[Line]) -> list[Line]:
 
 def _pointers(line: Line, family: str | None, enc: Encounter, policy: Policy) -> list[int]:
     dx = [strip_dot(d) for d in enc.diagnoses]
-    covered = policy.diagnoses.covered.get(family or "", [])
-    supporting = [i for i, d in enumerate(dx, 1) if any(d.startswith(p) for p in covered)]
+    covered = tuple(policy.diagnoses.covered.get(family or "", ()))
+    supporting = [i for i, d in enumerate(dx, 1) if d.startswith(covered)] if covered else []
     rest = [i for i in range(1, len(dx) + 1) if i not in supporting]
     return (supporting + rest)[:4]
 
@@ -197,15 +197,17 @@ def code_encounter(enc: Encounter, reference: Reference, policy: Policy) -> list
     _mark_distinct(lines, families, enc, reference, policy)
 
     out: list[Line] = []
+    # every line here was made above for this call alone: its pointers are set on it, not on a copy
     for ln in em_lines:
-        out.append(
-            ln.model_copy(update={"diagnosis_pointers": list(range(1, min(4, len(enc.diagnoses)) + 1))})
-        )
+        ln.diagnosis_pointers = list(range(1, min(4, len(enc.diagnoses)) + 1))
+        out.append(ln)
     pointers: dict[str | None, list[int]] = {}  # the same for every line of a family
     for ln, fam in zip(lines, families, strict=True):
         if fam not in pointers:
             pointers[fam] = _pointers(ln, fam, enc, policy)
-        out.append(ln.model_copy(update={"diagnosis_pointers": list(pointers[fam])}))
+        ln.diagnosis_pointers = list(pointers[fam])
+        out.append(ln)
     for ln in drug_lines:
-        out.append(ln.model_copy(update={"diagnosis_pointers": [1]}))
+        ln.diagnosis_pointers = [1]
+        out.append(ln)
     return out

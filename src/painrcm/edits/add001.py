@@ -6,6 +6,7 @@ from painrcm.model import Severity
 EDIT = Edit(
     id="ADD001",
     severity=Severity.ERROR,
+    applies_when=("addon",),
     title="Add-on code without its primary code",
     what="Checks that every add-on code (64480, 64484, 64491/64492, 64494/64495, 64634, 64636, 22512, "
     "22515) has one of its primary codes on the same claim and date.",

@@ -25,6 +25,7 @@ _FACET_RIGHT = {**_FACET, "levels": ["L5-S1"], "laterality": "right"}
 EDIT = Edit(
     id="ADD002",
     severity=Severity.ERROR,
+    applies_when=("first_level",),
     title="First-level code repeated for extra levels instead of its add-on code",
     what="Finds a first-level code that has add-on codes for further levels (64479, 64483, 64490, 64493, "
     "64633, 64635, 0213T, 0216T, 0228T, 0230T, 22510, 22511, 22513, 22514) billed twice on the same side and "

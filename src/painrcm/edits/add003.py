@@ -23,6 +23,7 @@ _FACET = {
 EDIT = Edit(
     id="ADD003",
     severity=Severity.ERROR,
+    applies_when=("session_levels",),
     title="More levels in one session than the payer allows",
     what="Counts the levels billed in one session (one date of service) for each spinal region and "
     "compares them with the payer's per-session limit: interlaminar epidurals (one per session), "

@@ -25,6 +25,7 @@ _FACET_THERAPEUTIC = {
 EDIT = Edit(
     id="ADD005",
     severity=Severity.ERROR,
+    applies_when=("addon",),
     title="Second-level and third-level facet add-on codes swapped",
     what="For facet joint injections and medial branch blocks, checks that the second level is billed with "
     "the second-level add-on (64491 neck/upper back, 64494 low back) and the third and further levels "
@@ -80,11 +81,13 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
 
         # third-level code where only two levels are billed: first level present, second level absent
         for i, line in enumerate(ctx.lines):
-            if line.code != c3.code or matches_note(ctx, i):
-                continue  # billed as coded from the note (sides that differ): the levels are right
+            if line.code != c3.code:
+                continue
             day, sides = ctx.line_dos(i), side_set(line)
             if on({c2.code}, day, sides) or not on(primaries, day, sides):
                 continue
+            if matches_note(ctx, i):
+                continue  # billed as coded from the note (sides that differ): the levels are right
             yield Hit(
                 f"{c3.code} (third and further facet levels) is billed on line {i + 1} for "
                 f"{SIDE_WORD[side_key(line)]} on {day.isoformat()}, but no second level ({c2.code}) is "
@@ -98,16 +101,12 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
         # second-level code repeated (or 2+ units) where the third-level code belongs
         groups: dict[tuple[date, str | None], list[int]] = defaultdict(list)
         for i, line in enumerate(ctx.lines):
-            if (
-                line.code == c2.code
-                and not ctx.claimed("units", i)
-                and whole_units(line) is not None
-                and not matches_note(ctx, i)
-            ):
+            if line.code == c2.code and not ctx.claimed("units", i) and whole_units(line) is not None:
                 groups[(ctx.line_dos(i), side_key(line))].append(i)
         for (day, side), idx in groups.items():
             total = sum(whole_units(ctx.lines[i]) or 0 for i in idx)
-            if total <= 1:
+            # the note is read only for a repeat (a session's lines share one date, so one answer)
+            if total <= 1 or matches_note(ctx, idx[0]):
                 continue
             sides = frozenset().union(*(side_set(ctx.lines[i]) for i in idx))
             if on({c3.code}, day, sides):

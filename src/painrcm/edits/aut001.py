@@ -52,6 +52,7 @@ def where(ctx: ClaimContext, lines: list[int]) -> str:
 EDIT = Edit(
     id="AUT001",
     severity=Severity.ERROR,
+    applies_when=("auth_rule:AUT001",),
     title="Prior authorization required but no authorization number on the claim",
     what="Checks the payer's prior-authorization rules (codes, dates, states) against the billed lines and "
     "flags a claim that bills a code needing authorization without an authorization number (on the claim "

@@ -7,6 +7,7 @@ from painrcm.model import Severity
 EDIT = Edit(
     id="AUT002",
     severity=Severity.ERROR,
+    applies_when=("auth_number",),
     title="Authorization number not on file for this patient and payer",
     what="Looks up each authorization number on the claim in the authorization log: it must be there, for "
     "this patient's member ID and this payer.",

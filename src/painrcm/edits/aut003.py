@@ -7,6 +7,7 @@ from painrcm.model import Severity
 EDIT = Edit(
     id="AUT003",
     severity=Severity.ERROR,
+    applies_when=("auth_number",),
     title="Date of service outside the authorization, or authorization not approved",
     what="Checks the authorization's validity window (start and end dates, inclusive) against the date of "
     "service, and that its status is approved (not pending or denied).",

@@ -33,6 +33,7 @@ _TWO_LEVELS = {
 EDIT = Edit(
     id="AUT004",
     severity=Severity.ERROR,
+    applies_when=("auth_number",),
     title="Authorization does not cover this code",
     what="Checks that every billed code the payer requires authorization for is among the authorization's "
     "codes. An authorization listing a primary code also covers that code's add-ons.",

@@ -7,6 +7,7 @@ from painrcm.model import Severity
 EDIT = Edit(
     id="AUT005",
     severity=Severity.ERROR,
+    applies_when=("auth_number",),
     title="Authorization issued for another rendering provider",
     what="When the authorization names a rendering provider NPI, checks it is the claim's rendering provider.",
     why="Some payers authorize a service for a named physician; the same procedure done by a colleague is "

@@ -10,6 +10,7 @@ _PAYER = COMMERCIAL_CLAIM["payer"]
 EDIT = Edit(
     id="AUT006",
     severity=Severity.ERROR,
+    applies_when=("auth_number",),
     title="Authorization's approved sessions are used up",
     what="Counts the dates of service that used the authorization (earlier claims in history and this one) "
     "against the number of sessions it approved.",

@@ -8,6 +8,7 @@ from painrcm.model import Severity
 EDIT = Edit(
     id="AUT090",
     severity=Severity.WARNING,
+    applies_when=("auth_number",),
     title="Authorization expires soon and still has sessions",
     what="Warns when the authorization ends within the payer's warning window (14 days by default) of the "
     "date of service while sessions remain, so the next session can be booked or extended in time.",

@@ -11,6 +11,7 @@ from painrcm.model import Severity
 EDIT = Edit(
     id="AUT091",
     severity=Severity.WARNING,
+    applies_when=("auth_rule:AUT091",),
     title="WISeR service without prior authorization: pre-payment medical review",
     what="Under Medicare's WISeR model (services from 2026-01-15 in AZ, NJ, OH, OK, TX and WA, by the state "
     "where the service is furnished), checks whether a listed service (epidurals with imaging, "

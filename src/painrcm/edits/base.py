@@ -133,6 +133,10 @@ class Edit:
     # for examples needing more than the claim: {"history": [...], "auths": [...]}
     example_context: dict[str, Any] = field(default_factory=dict)
     fixed_context: dict[str, Any] = field(default_factory=dict)
+    # The claims the check can yield anything on (a hit, a not_checked entry or a fix): at least one
+    # entry must hold, an entry being a claim feature or features joined by "+" (all of them), e.g.
+    # ("mod:50", "mod:RT+mod:LT"). Empty: every claim. Vocabulary in `painrcm.edits.applies`.
+    applies_when: tuple[str, ...] = ()
     fn: Check | None = None
 
     def check(self, fn: Check) -> Check:
@@ -150,6 +154,30 @@ class Edit:
 
 
 # --- the claim as the edits see it ------------------------------------------------------------
+if TYPE_CHECKING:
+    _once = functools.cached_property
+else:
+
+    class _once:
+        """A per-claim answer computed on first use and kept in the context's __dict__: what
+        functools.cached_property does, without the lock it takes on every first use in Python 3.11
+        (a context belongs to one claim in one thread)."""
+
+        def __init__(self, fn: Callable[[Any], Any]) -> None:
+            self.fn = fn
+            self.name = fn.__name__
+            self.__doc__ = fn.__doc__
+
+        def __set_name__(self, owner: type, name: str) -> None:
+            self.name = name
+
+        def __get__(self, obj: Any, owner: type | None = None) -> Any:
+            if obj is None:
+                return self
+            value = obj.__dict__[self.name] = self.fn(obj)
+            return value
+
+
 @dataclass
 class ClaimContext:
     encounter: Encounter
@@ -174,12 +202,12 @@ class ClaimContext:
     def procedures(self) -> list[Procedure]:
         return self.encounter.procedures
 
-    @functools.cached_property
+    @_once
     def own_services(self) -> list[Service]:
         """This claim's sessions as history records them (the history edits compare them with the past)."""
         return services_of(self.encounter, self.reference, lines=self.lines)
 
-    @functools.cached_property
+    @_once
     def past(self) -> tuple[list[Service], list[date]]:
         """The patient's earlier services up to the date of service (this claim's own encounter
         excluded), oldest first, with their dates: asked of the history once per claim, then
@@ -210,13 +238,13 @@ class ClaimContext:
         lo = 0 if start is None else bisect.bisect_right(dates, start)
         return found[lo : bisect.bisect_right(dates, end)]
 
-    @functools.cached_property
+    @_once
     def infos(self) -> list[CodeInfo | None]:
         """Each line's code-table entry, looked up once per claim."""
         info = self.reference.codes.get
         return [info(ln.code) for ln in self.lines]
 
-    @functools.cached_property
+    @_once
     def diagnoses(self) -> list[str]:
         """The claim's diagnoses without dots."""
         return [strip_dot(d) for d in self.encounter.diagnoses]
@@ -230,7 +258,7 @@ class ClaimContext:
     def info(self, i: int) -> CodeInfo | None:
         return self.infos[i]
 
-    @functools.cached_property
+    @_once
     def _indexed(self) -> list[tuple[int, Line, CodeInfo | None]]:
         return list(zip(range(len(self.lines)), self.lines, self.infos, strict=True))
 
@@ -240,7 +268,7 @@ class ClaimContext:
     def same_day(self, i: int, j: int) -> bool:
         return self.line_dos(i) == self.line_dos(j)
 
-    @functools.cached_property
+    @_once
     def same_day_ptp(self) -> list[tuple[int, int, PtpRow]]:
         """Every (i, j, row): lines i != j on the same date whose codes form an NCCI pair (i's code in
         column 1), ordered by i then j. Looked up once per pair of distinct codes of a date, so the

@@ -7,6 +7,7 @@ from painrcm.model import Severity
 EDIT = Edit(
     id="BUN001",
     severity=Severity.ERROR,
+    applies_when=("kind:imaging+imaging:included",),
     title="Imaging guidance billed with a code that includes it",
     what="Finds imaging guidance lines (77002, 77003, 77012, 76942, 72275) on the same date as a "
     "procedure whose code already includes imaging (62321, 62323, 64479-64484, 64490-64495, "

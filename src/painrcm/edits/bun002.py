@@ -12,6 +12,7 @@ _STUDIES = ("72275",)
 EDIT = Edit(
     id="BUN002",
     severity=Severity.ERROR,
+    applies_when=("kind:imaging+imaging:without",),
     title="Fluoroscopy billed with a 'no imaging' interlaminar epidural code",
     what="Finds fluoroscopic or CT guidance (77003, 77002, 77012) billed on the same date as an "
     "interlaminar or caudal epidural code that means 'without imaging' (62320, 62322).",

@@ -8,6 +8,7 @@ from painrcm.model import Family, Severity
 EDIT = Edit(
     id="BUN003",
     severity=Severity.ERROR,
+    applies_when=("family:trigger_point",),
     title="Both trigger-point codes billed on one date",
     what="Finds 20552 (one or two muscles) and 20553 (three or more muscles) billed on the same date of "
     "service. Trigger-point injections are reported with one code per session, chosen by the total number "

@@ -9,6 +9,7 @@ _GLOBALS = ("000", "010", "090")
 EDIT = Edit(
     id="BUN004",
     severity=Severity.ERROR,
+    applies_when=("kind:em+lines:2",),
     title="E/M visit on a procedure day without modifier 25",
     what="Finds an office or outpatient visit (99202-99215, new or established patient) billed on the same "
     "date as a procedure that has a 0, 10 or 90-day global period, when the visit line carries no modifier 25 "

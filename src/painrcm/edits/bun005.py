@@ -6,6 +6,7 @@ from painrcm.model import Severity
 EDIT = Edit(
     id="BUN005",
     severity=Severity.WARNING,
+    applies_when=("kind:em+mod:25",),
     title="Modifier 25 without a documented separately identifiable visit",
     what="Finds a visit line (99202-99215) carrying modifier 25 when the encounter documents that the "
     "evaluation was not separately identifiable from the procedure (evaluation.separately_identifiable is "

@@ -8,6 +8,7 @@ from painrcm.spine import code_family
 EDIT = Edit(
     id="BUN006",
     severity=Severity.ERROR,
+    applies_when=("lines:2",),
     title="NCCI pair billed without a distinct-service modifier",
     what="Finds two codes on the same date that form a CMS NCCI procedure-to-procedure pair whose modifier "
     "indicator is 1, when the column-2 (bundled) code carries no distinct-service modifier (59, XE, XS, XP, "

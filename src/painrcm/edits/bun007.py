@@ -7,6 +7,7 @@ from painrcm.model import Severity
 EDIT = Edit(
     id="BUN007",
     severity=Severity.ERROR,
+    applies_when=("lines:2",),
     title="NCCI pair that is never billable together",
     what="Finds two codes on the same date that form a CMS NCCI procedure-to-procedure pair whose modifier "
     "indicator is 0: the column-2 code is never paid with the column-1 code, whatever modifiers it carries. "

@@ -18,6 +18,7 @@ INJECTION_FAMILIES = frozenset(
 EDIT = Edit(
     id="BUN008",
     severity=Severity.WARNING,
+    applies_when=("kind:drug+lines:2",),
     title="Injected drug billed separately for a payer that includes it",
     what="Finds a drug J-code (steroid or anaesthetic) billed on the same date as an injection procedure "
     "(epidural, facet, SI joint, trigger point or peripheral nerve block) for a payer whose policy treats "

@@ -15,6 +15,7 @@ _LABEL = {"cervical_thoracic": "cervical/thoracic", "lumbar_sacral": "lumbar/sac
 EDIT = Edit(
     id="BUN009",
     severity=Severity.WARNING,
+    applies_when=("family:facet_joint+family:radiofrequency_ablation",),
     title="Diagnostic block and ablation of the same region on one date",
     what="Finds a diagnostic facet joint injection or medial branch block (64490-64495, documented as "
     "diagnostic) billed on the same date as radiofrequency ablation (64633-64636) of the same spinal region.",

@@ -12,6 +12,7 @@ _TEST_NAME = {"presumptive": "presumptive drug screen", "definitive": "definitiv
 EDIT = Edit(
     id="BUN010",
     severity=Severity.ERROR,
+    applies_when=("kind:drug_test",),
     title="More than one presumptive or definitive drug test code on one date",
     what="Finds more than one presumptive drug screen code (80305, 80306, 80307), or more than one definitive "
     "drug test code (G0480-G0483), on the same date of service: two different codes, or one code on two lines "

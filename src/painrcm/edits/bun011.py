@@ -22,6 +22,7 @@ _KYPHO = {
 EDIT = Edit(
     id="BUN011",
     severity=Severity.ERROR,
+    applies_when=("kind:em",),
     title="Visit inside a procedure's global period",
     what="Finds an E/M visit by the same practice within the global period after an earlier procedure with a "
     "010 or 090 global (the days come from the fee-schedule file: 22510-22515 and 63650/63685 are 010, 63655 "

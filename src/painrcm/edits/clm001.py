@@ -7,6 +7,7 @@ from painrcm.model import Severity
 EDIT = Edit(
     id="CLM001",
     severity=Severity.ERROR,
+    applies_when=("total_charge", "unreadable_number"),
     title="Claim total differs from the sum of the line charges",
     what="Compares the claim's total charge (837P CLM02) with the sum of its line charges (SV102). Runs "
     "when the claim gives a total and every line a charge.",

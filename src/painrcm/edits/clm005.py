@@ -7,6 +7,7 @@ from painrcm.model import Severity
 EDIT = Edit(
     id="CLM005",
     severity=Severity.ERROR,
+    applies_when=("total_charge", "line_charge", "unreadable_number"),
     title="Negative charge on a line or the claim",
     what="Finds a negative line charge (SV102) or claim total (CLM02).",
     why="A professional claim bills what the services cost: a negative amount is rejected by the payer's "

@@ -7,6 +7,7 @@ from painrcm.model import X12_DECIMAL_FORM, Severity
 EDIT = Edit(
     id="CLM006",
     severity=Severity.ERROR,
+    applies_when=("unreadable_number",),
     title="Amount or quantity that is not an X12 number",
     what="Reports each amount or quantity of an 837P claim (CLM02 total charge, SV102 line charge, SV104 "
     "units) written in a form X12 does not allow: a digit separator (1_000, 1,000), a plus sign (+5), an "

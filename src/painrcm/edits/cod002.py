@@ -10,6 +10,7 @@ from painrcm.model import Severity
 EDIT = Edit(
     id="COD002",
     severity=Severity.ERROR,
+    applies_when=("diagnoses",),
     title="Diagnosis is not a valid, billable ICD-10-CM code on the date of service",
     what="Checks every diagnosis on the claim against the ICD-10-CM code set of the fiscal year of each "
     "date of service it is used on (fiscal years start on October 1). A diagnosis must be a billable "
@@ -59,7 +60,6 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
     missing_years: dict[int, date] = {}
     for k, (raw, dates) in enumerate(zip(ctx.encounter.diagnoses, _dates_by_diagnosis(ctx), strict=True)):
         dx = strip_dot(raw)
-        shown = with_dot(dx) if dx else repr(raw)
         for d in sorted(dates):
             code_set = icd.set_for(d)
             if code_set is None:
@@ -68,6 +68,7 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
             if dx in code_set.billable:
                 continue
             fy = code_set.fiscal_year
+            shown = with_dot(dx) if dx else repr(raw)
             children = icd.children(dx, d) if dx else []
             if dx in code_set.all_codes and children:
                 why = (

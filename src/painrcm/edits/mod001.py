@@ -133,6 +133,7 @@ def sides_on(line: Line) -> list[str]:
 EDIT = Edit(
     id="MOD001",
     severity=Severity.ERROR,
+    applies_when=("mod:50",),
     title="Modifier 50 together with RT or LT on the same line",
     what="Finds lines that carry the bilateral modifier 50 and also a side modifier (RT or LT).",
     why="Modifier 50 already says 'both sides'. A line that also says 'right' or 'left' contradicts itself: "

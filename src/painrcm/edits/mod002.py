@@ -11,6 +11,7 @@ from painrcm.model import Severity
 EDIT = Edit(
     id="MOD002",
     severity=Severity.ERROR,
+    applies_when=("mod:50", "mod:RT+mod:LT"),
     title="Bilateral billing on a code that is not a bilateral procedure",
     what="Finds modifier 50, or the same code billed on a right (RT) and a left (LT) line, on a code whose "
     "fee-schedule bilateral indicator says it is not a bilateral procedure (indicator 0, 2 or 9): the "

@@ -28,6 +28,7 @@ _COMMERCIAL = {"id": "ACME-HEALTH", "plan": "commercial", "state": "CA"}
 EDIT = Edit(
     id="MOD003",
     severity=Severity.ERROR,
+    applies_when=("mod:50", "mod:RT+mod:LT"),
     title="Modifier 50 where the payer or setting requires separate RT and LT lines",
     what="Finds a bilateral procedure billed on one line with modifier 50 (or with RT and LT on the same line) "
     "where the payer's policy for this setting reports both sides as two lines, one RT and one LT, 1 unit "

@@ -28,6 +28,7 @@ _PAYER_FILE = {"base": "commercial", "payer_ids": ["ACME-HEALTH"], "bilateral": 
 EDIT = Edit(
     id="MOD005",
     severity=Severity.ERROR,
+    applies_when=("mod:50", "mod:RT+mod:LT"),
     title="Modifier 50 on an add-on code the payer wants billed per side",
     what="Finds add-on codes (64480, 64484, 64491/64492, 64494/64495, 64634, 64636) billed with modifier 50 (or "
     "with RT and LT on one line) for a payer whose policy takes the primary code with 50 but wants every "

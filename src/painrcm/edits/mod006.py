@@ -26,6 +26,7 @@ _SI = {
 EDIT = Edit(
     id="MOD006",
     severity=Severity.ERROR,
+    applies_when=("repeat_code",),
     title="Duplicate line: same code, same date, same side",
     what="Finds a code billed on two or more lines with the same date of service and the same side (RT, LT, 50 "
     "or none) where no line carries a repeat modifier (76, 77) or a distinct-service modifier (59, XE, XS, "

@@ -24,6 +24,7 @@ _FACET = {
 EDIT = Edit(
     id="MOD007",
     severity=Severity.ERROR,
+    applies_when=("mod:RT+mod:LT+repeat_code",),
     title="RT and LT lines where the payer wants one line with modifier 50",
     what="Finds a bilateral procedure (fee-schedule bilateral indicator 1) billed as a right (RT) line and a left "
     "(LT) line on the same date where the payer's policy for this setting reports both sides as one line "

@@ -34,6 +34,7 @@ _TPI = {
 EDIT = Edit(
     id="MOD008",
     severity=Severity.WARNING,
+    applies_when=("mod:59",),
     title="Modifier 59 where the payer wants a specific X modifier",
     what="Finds modifier 59 on lines for a payer whose policy asks for the more specific distinct-service "
     "modifiers (XE separate encounter, XS separate structure, XP separate practitioner, XU unusual "

@@ -24,6 +24,7 @@ _FACET = {
 EDIT = Edit(
     id="MOD009",
     severity=Severity.ERROR,
+    applies_when=("mod:50",),
     title="Modifier 50 with units other than 1",
     what="Finds lines with the bilateral modifier 50 whose units are not 1. For an 'each additional level' "
     "add-on (64480, 64484, 64634, 64636) billed 50 with several units, the fix bills one 50 line of 1 unit "

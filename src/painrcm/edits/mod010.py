@@ -10,6 +10,7 @@ from painrcm.model import Severity
 EDIT = Edit(
     id="MOD010",
     severity=Severity.ERROR,
+    applies_when=("mod:25",),
     title="Modifier 25 on a code that is not an E/M visit",
     what="Finds modifier 25 on any line whose code is not an evaluation and management (E/M) visit.",
     why="Modifier 25 says 'this visit was separate from the procedure done the same day'; it only has a meaning "

@@ -24,6 +24,7 @@ _MBB = {
 EDIT = Edit(
     id="MOD011",
     severity=Severity.ERROR,
+    applies_when=("family:facet_joint",),
     title="Diagnostic facet injection or medial branch block without KX",
     what="For a payer whose policy requires it (Medicare), checks that every facet joint injection or medial "
     "branch block line (64490-64495) for a procedure the note documents as diagnostic carries modifier KX. "

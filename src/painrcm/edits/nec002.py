@@ -11,6 +11,7 @@ from painrcm.model import Severity
 EDIT = Edit(
     id="NEC002",
     severity=Severity.ERROR,
+    applies_when=("conservative",),
     title="Interventional procedure without enough documented conservative care",
     what="For epidural injections, facet joint injections and medial branch blocks, radiofrequency ablation "
     "and spinal cord stimulation (the families the payer's policy names), checks that the documentation "

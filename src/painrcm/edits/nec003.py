@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 
 from painrcm.codes.tables import with_dot
@@ -12,17 +13,27 @@ from painrcm.model import Severity
 
 def matches(dx: str, prefixes: Iterable[str]) -> bool:
     """Prefix match on dot-less ICD-10-CM codes (M54.16 matches M541)."""
-    d = dx.replace(".", "").strip().upper()
-    return any(d.startswith(p.replace(".", "").strip().upper()) for p in prefixes)
+    return dx.replace(".", "").strip().upper().startswith(_normalized(tuple(prefixes)))
 
 
-def checked_lines(ctx: ClaimContext) -> Iterator[tuple[int, str, list[str]]]:
-    """(index, family, line diagnoses) for each line whose family the payer lists covered diagnoses for."""
-    covered = ctx.policy.diagnoses.covered
-    for i, _line, info in ctx.indexed():
-        if info is None or info.kind != "procedure" or not info.family or info.family not in covered:
-            continue
-        yield i, info.family, ctx.line_diagnoses(i)
+@functools.lru_cache(maxsize=256)
+def _normalized(prefixes: tuple[str, ...]) -> tuple[str, ...]:
+    # a policy's lists are few and long: normalized once each, not per diagnosis
+    return tuple(p.replace(".", "").strip().upper() for p in prefixes)
+
+
+def checked_lines(ctx: ClaimContext) -> list[tuple[int, str, list[str]]]:
+    """(index, family, line diagnoses) for each line whose family the payer lists covered diagnoses for
+    (worked out once per claim: NEC003 and NEC004 both read it)."""
+    found: list[tuple[int, str, list[str]]] | None = ctx.memo.get("checked_lines")
+    if found is None:
+        covered = ctx.policy.diagnoses.covered
+        found = ctx.memo["checked_lines"] = [
+            (i, info.family, ctx.line_diagnoses(i))
+            for i, _line, info in ctx.indexed()
+            if info is not None and info.kind == "procedure" and info.family and info.family in covered
+        ]
+    return found
 
 
 def dx_list(dx: list[str]) -> str:
@@ -32,6 +43,7 @@ def dx_list(dx: list[str]) -> str:
 EDIT = Edit(
     id="NEC003",
     severity=Severity.ERROR,
+    applies_when=("covered",),
     title="No diagnosis on the line supports the procedure",
     what="For epidurals, facet joint injections and RFA, SI joint injections and trigger points, checks that "
     "at least one diagnosis the line points to is on the payer's list of diagnoses that support that "

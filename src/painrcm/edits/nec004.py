@@ -11,6 +11,7 @@ from painrcm.model import Severity
 EDIT = Edit(
     id="NEC004",
     severity=Severity.WARNING,
+    applies_when=("covered",),
     title="Only non-specific pain diagnoses on a procedure line",
     what="For the procedure families with a covered-diagnosis list (epidurals, facet joints and RFA, SI joint, "
     "trigger points), warns when every diagnosis the line points to is a non-specific pain code such as "

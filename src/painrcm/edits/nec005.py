@@ -29,6 +29,7 @@ def _trial(relief: float | None) -> dict[str, Any]:
 EDIT = Edit(
     id="NEC005",
     severity=Severity.ERROR,
+    applies_when=("stages", "proc:spinal_cord_stimulator"),
     title="Permanent spinal cord stimulator without a successful trial",
     what="For a permanent stimulator implant (63685, or a documented implant stage), looks in history for a "
     "stimulator trial with documented relief at or above the payer's threshold (50% by default). A trial "

@@ -11,6 +11,7 @@ from painrcm.model import Family, Severity
 EDIT = Edit(
     id="NEC006",
     severity=Severity.ERROR,
+    applies_when=("stages",),
     title="Spinal cord stimulator trial or implant without a psychological evaluation",
     what="For spinal cord stimulator lead placement (63650, 63655) and generator implantation (63685), "
     "checks that the documentation records a psychological evaluation, when the payer requires one for "

@@ -16,6 +16,7 @@ def _fits(info: CodeInfo, count: int) -> bool:
 EDIT = Edit(
     id="NEC008",
     severity=Severity.ERROR,
+    applies_when=("family:trigger_point",),
     title="Trigger-point code does not match the documented muscle count",
     what="Compares each trigger-point injection line with the number of muscles the note documents: 20552 "
     "is one or two muscles, 20553 three or more (however many injections each muscle received).",

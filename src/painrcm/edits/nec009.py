@@ -38,6 +38,8 @@ class Group:
     procs: list[Procedure]
     represented: bool = False
     sides: set[str] | None = field(default=None)
+    # _regions' answer, worked out on first use (the group is complete by then)
+    regions_: tuple[set[RegionGroup] | None] | None = field(default=None, repr=False)
 
     @property
     def proc(self) -> Procedure:
@@ -50,8 +52,14 @@ class Group:
 
 def _regions(g: Group) -> set[RegionGroup] | None:
     """Region groups the group's entries cover (None when an entry does not say)."""
+    if g.regions_ is None:
+        g.regions_ = (_regions_of(g.procs),)
+    return g.regions_[0]
+
+
+def _regions_of(procs: list[Procedure]) -> set[RegionGroup] | None:
     out: set[RegionGroup] = set()
-    for p in g.procs:
+    for p in procs:
         r = procedure_regions(p)
         if r is None:
             return None
@@ -158,6 +166,7 @@ def _coded(ctx: ClaimContext, group: Group) -> list[Line] | None:
 EDIT = Edit(
     id="NEC009",
     severity=Severity.ERROR,
+    applies_when=("kind:procedure",),
     title="Billed procedure code contradicts the procedure note",
     what="Compares each billed procedure line with the documented procedures: the procedure family or "
     "approach (an interlaminar code for a documented transforaminal injection, a facet code for a "

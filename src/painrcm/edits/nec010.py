@@ -55,6 +55,7 @@ def _twin(ctx: ClaimContext, info: CodeInfo, imaging: set[str]) -> str | None:
 EDIT = Edit(
     id="NEC010",
     severity=Severity.ERROR,
+    applies_when=("imaging:included",),
     title="Imaging-inclusive code billed, but no imaging (or imaging of another kind) documented",
     what="For codes whose descriptor includes imaging guidance, checks that the documented procedure of that "
     "family used imaging of the code's kind: 62321/62323, the transforaminal, facet and RFA codes, 64451 and "

@@ -10,6 +10,7 @@ from painrcm.model import Severity
 EDIT = Edit(
     id="NEC011",
     severity=Severity.ERROR,
+    applies_when=("not_covered",),
     title="Code not covered by the payer (Medicare: epidural without imaging guidance)",
     what="Flags lines whose code the payer's policy lists as not covered. For Medicare these are the "
     "interlaminar/caudal epidural codes without imaging guidance, 62320 and 62322.",

@@ -22,6 +22,7 @@ _US_FACET = {
 EDIT = Edit(
     id="NEC012",
     severity=Severity.ERROR,
+    applies_when=("not_covered_us",),
     title="Ultrasound-guided facet or transforaminal injection not covered",
     what="Finds the Category III codes for ultrasound-guided facet joint injections and medial branch blocks "
     "(0213T-0218T) and transforaminal epidurals (0228T-0231T) on a claim for a payer whose policy does not "

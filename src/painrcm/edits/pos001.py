@@ -11,6 +11,7 @@ _DRUG_OR_SUPPLY = re.compile(r"^(J\d{4}|A[46]\d{3}|99070)$")
 EDIT = Edit(
     id="POS001",
     severity=Severity.WARNING,
+    applies_when=("kind:drug", "kind:supply", "kind:?"),
     title="Drug or supply on a professional claim at a facility",
     what="Finds a drug (J-code) or supply line on a physician's professional claim when the place of service "
     "is a facility where the facility bills drugs and supplies (by default POS 19, 21, 22, 23 and 24: hospital "

@@ -18,6 +18,7 @@ _SI = {
 EDIT = Edit(
     id="POS002",
     severity=Severity.ERROR,
+    applies_when=("asc_sub", "code:G0260"),
     title="SI joint injection code does not fit the claim type",
     what="Checks the SI joint injection code against the claim type, by the payer's `asc_code_substitutions`: "
     "on a Medicare ASC facility claim the injection is G0260 and 27096 is wrong; G0260 on any other claim "

@@ -1,0 +1,262 @@
+"""When an edit can apply: the claim features its check needs (`Edit.applies_when`).
+
+An edit declares, as data, the claims its check can yield anything on (a hit, a not_checked entry or
+a fix): a tuple of entries of which at least one must hold, an entry being one feature or several
+joined by "+" (all of them). No declaration: the check runs on every claim. The engine turns the
+declarations into bit masks once per payer policy (`Gate`), reads each claim's features into one
+mask, and runs only the edits whose declaration the mask meets (the set of edits is kept per mask,
+so a claim pays for reading its features and one dictionary look-up). tests/test_edit_applies.py
+proves it for every edit: run on a claim its declaration rules out, the check yields nothing.
+
+The features (a declaration naming anything else is refused when the engine indexes it):
+
+Per line, from the line's code as the code table and the payer's policy know it:
+  ``line``               the claim has a line
+  ``code:C``             a line bills code C
+  ``kind:K``             a line's code is of kind K (procedure, imaging, em, drug, drug_test,
+                         supply ...); ``kind:?`` a code the code table does not know
+  ``family:F``           a line's code belongs to procedure family F
+  ``imaging:I``          a line's code has imaging I (included, without ...)
+  ``addon``              a line's code is an add-on (it lists its primaries)
+  ``first_level``        a first-level code that has add-on codes
+  ``level_family``       a code of a level family (transforaminal, facet, facet RFA) with a region
+  ``one_sided``          a code that needs a side
+  ``stages``             a code the table gives stages (spinal cord stimulator trial, implant ...)
+  ``covered``            a procedure code of a family the payer lists covered diagnoses for
+  ``conservative``       a procedure code of a family the payer wants conservative care before
+  ``session_levels``     a code of a family the payer limits the levels per session of
+  ``not_covered``        a code the payer does not cover; ``not_covered_us``: one of its
+                         not-covered ultrasound-guided codes
+  ``asc_sub``            a code of the payer's ASC code substitutions (either side of one)
+  ``auth_rule:E``        a code of a payer authorization rule whose missing-authorization edit is E
+Per line, from the line itself:
+  ``mod:M``              a line carries modifier M
+  ``line_charge``        a line gives a charge
+Per claim:
+  ``lines:2``            the claim has two lines or more
+  ``repeat_code``        a code is billed on two lines or more
+  ``documented``         the claim documents procedures; ``proc:F`` one of family F
+  ``diagnoses``          the claim lists diagnoses
+  ``auth_number``        the claim or one of its lines carries an authorization number
+  ``total_charge``       the claim gives its total charge
+  ``unreadable_number``  its 837P wrote an amount or quantity that is not an X12 number (CLM006)
+  ``dob``                the patient's date of birth is given
+  ``practice:K``         the practice is of kind K (physician, asc)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from painrcm.codes.tables import Reference
+
+if TYPE_CHECKING:
+    from painrcm.edits.base import Edit
+    from painrcm.model import Encounter, Line
+    from painrcm.policy.schema import Policy
+
+# features with a value after the colon; the others are plain names
+PREFIXED = ("code", "kind", "family", "imaging", "auth_rule", "mod", "proc", "practice")
+PLAIN = frozenset(
+    {
+        "line",
+        "addon",
+        "first_level",
+        "level_family",
+        "one_sided",
+        "stages",
+        "covered",
+        "conservative",
+        "session_levels",
+        "not_covered",
+        "not_covered_us",
+        "asc_sub",
+        "line_charge",
+        "lines:2",
+        "repeat_code",
+        "documented",
+        "diagnoses",
+        "auth_number",
+        "total_charge",
+        "unreadable_number",
+        "dob",
+    }
+)
+
+
+def known_feature(feature: str) -> bool:
+    if feature in PLAIN:
+        return True
+    prefix, colon, value = feature.partition(":")
+    return bool(colon and value) and prefix in PREFIXED
+
+
+def code_features(code: str, reference: Reference, policy: Policy) -> set[str]:
+    """The features a line of `code` gives its claim under `policy`."""
+    # imported here: the sides of level families live with the coder, which `explain` never loads
+    from painrcm.edits.add002 import has_addons
+    from painrcm.edits.sides import level_family
+
+    out = {"line", f"code:{code}"}
+    info = reference.codes.get(code)
+    if info is None:
+        out.add("kind:?")
+    else:
+        out.add(f"kind:{info.kind}")
+        if info.family:
+            out.add(f"family:{info.family}")
+            if info.kind == "procedure" and info.family in policy.diagnoses.covered:
+                out.add("covered")
+            if info.kind == "procedure" and info.family in policy.conservative_care_weeks:
+                out.add("conservative")
+            if info.family in policy.session_levels:
+                out.add("session_levels")
+        if info.imaging:
+            out.add(f"imaging:{info.imaging}")
+        if info.addon_of:
+            out.add("addon")
+        if has_addons(reference, info):
+            out.add("first_level")
+        if level_family(info):
+            out.add("level_family")
+        if info.one_sided:
+            out.add("one_sided")
+        if info.stages:
+            out.add("stages")
+    if code in policy.not_covered:
+        out.add("not_covered")
+    if code in policy.not_covered_ultrasound:
+        out.add("not_covered_us")
+    subs = policy.asc_code_substitutions
+    if code in subs or code in subs.values():
+        out.add("asc_sub")
+    out.update(f"auth_rule:{r.missing}" for r in policy.authorization.rules if code in r.codes)
+    return out
+
+
+def claim_features(enc: Encounter, lines: list[Line], reference: Reference, policy: Policy) -> set[str]:
+    """Every feature of a claim (the slow, plain reading `Gate.mask` must agree with; used by tests)."""
+    out: set[str] = set()
+    for ln in lines:
+        out |= code_features(ln.code, reference, policy)
+        out.update(f"mod:{m}" for m in ln.modifiers)
+        if ln.charge is not None:
+            out.add("line_charge")
+        if ln.authorization_number:
+            out.add("auth_number")
+    if len(lines) > 1:
+        out.add("lines:2")
+    if len({ln.code for ln in lines}) < len(lines):
+        out.add("repeat_code")
+    if enc.procedures:
+        out.add("documented")
+        out.update(f"proc:{p.family.value}" for p in enc.procedures)
+    if enc.diagnoses:
+        out.add("diagnoses")
+    if enc.authorization_number:
+        out.add("auth_number")
+    if enc.total_charge is not None:
+        out.add("total_charge")
+    if enc.unreadable_numbers:
+        out.add("unreadable_number")
+    if enc.patient.dob is not None:
+        out.add("dob")
+    out.add(f"practice:{enc.practice.kind}")
+    return out
+
+
+def may_apply(edit: Edit, features: set[str]) -> bool:
+    """The declaration read on a claim's features (the meaning `Gate` computes with masks)."""
+    return not edit.applies_when or any(set(a.split("+")) <= features for a in edit.applies_when)
+
+
+@dataclass
+class Gate:
+    """The declarations of a policy's edits as bit masks, and each claim's features as one mask.
+    Only features some declaration names get a bit; a code's mask is worked out once per policy."""
+
+    reference: Reference
+    policy: Policy
+    edits: tuple[Edit, ...]
+    bits: dict[str, int] = field(default_factory=dict)
+    needs: tuple[tuple[int, ...], ...] = ()  # per edit: the masks of its entries (empty: always)
+    _codes: dict[str, int] = field(default_factory=dict)
+    _mods: dict[str, int] = field(default_factory=dict)
+    _procs: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        needs = []
+        for edit in self.edits:
+            masks = []
+            for entry in edit.applies_when:
+                mask = 0
+                for feature in entry.split("+"):
+                    if not known_feature(feature):
+                        raise RuntimeError(f"{edit.id}.applies_when: unknown claim feature {feature!r}")
+                    mask |= self.bits.setdefault(feature, 1 << len(self.bits))
+                masks.append(mask)
+            needs.append(tuple(masks))
+        self.needs = tuple(needs)
+        for feature, bit in self.bits.items():
+            prefix, _, value = feature.partition(":")
+            if prefix == "mod":
+                self._mods[value] = bit
+            elif prefix == "proc":
+                self._procs[value] = bit
+
+    def _bit(self, feature: str) -> int:
+        return self.bits.get(feature, 0)
+
+    def code_mask(self, code: str) -> int:
+        found = self._codes.get(code)
+        if found is None:
+            if len(self._codes) > 100_000:
+                self._codes.clear()  # a long-running server fed endless made-up codes stays bounded
+            bits = self.bits
+            found = self._codes[code] = sum(
+                bits[f] for f in code_features(code, self.reference, self.policy) if f in bits
+            )
+        return found
+
+    def mask(self, enc: Encounter, lines: list[Line]) -> int:
+        """The claim's features as a mask (only those a declaration names)."""
+        bits = self.bits
+        codes = self._codes
+        mods = self._mods
+        mask = 0
+        charge = False
+        for ln in lines:
+            m = codes.get(ln.code)
+            mask |= self.code_mask(ln.code) if m is None else m
+            for mod in ln.modifiers:
+                mask |= mods.get(mod, 0)
+            if ln.charge is not None:
+                charge = True
+            if ln.authorization_number:
+                mask |= bits.get("auth_number", 0)
+        if charge:
+            mask |= bits.get("line_charge", 0)
+        if len(lines) > 1:
+            mask |= bits.get("lines:2", 0)
+            if len({ln.code for ln in lines}) < len(lines):
+                mask |= bits.get("repeat_code", 0)
+        if enc.procedures:
+            mask |= bits.get("documented", 0)
+            for p in enc.procedures:
+                mask |= self._procs.get(p.family.value, 0)
+        if enc.diagnoses:
+            mask |= bits.get("diagnoses", 0)
+        if enc.authorization_number:
+            mask |= bits.get("auth_number", 0)
+        if enc.total_charge is not None:
+            mask |= bits.get("total_charge", 0)
+        if enc.unreadable_numbers:
+            mask |= bits.get("unreadable_number", 0)
+        if enc.patient.dob is not None:
+            mask |= bits.get("dob", 0)
+        return mask | bits.get(f"practice:{enc.practice.kind}", 0)
+
+    def runs(self, mask: int) -> tuple[bool, ...]:
+        """Per edit, whether it may apply to a claim of this mask."""
+        return tuple(not need or any(mask & a == a for a in need) for need in self.needs)
