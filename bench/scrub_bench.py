@@ -146,11 +146,15 @@ def run(engine: Engine, n: int, seed: int, patients, start: date, history, trace
     return out
 
 
+_NEWER_FIELDS = ("unreadable_numbers", "claim_id_also_at")
+
+
 def _write_jsonl(path: Path, encounters) -> str:
     digest = hashlib.blake2b(digest_size=8)
     with path.open("w", encoding="utf-8") as f:
         for enc in encounters:
-            text = enc.model_dump_json()
+            # fields an older engine (--compare) does not know are left out when unset
+            text = enc.model_dump_json(exclude={k for k in _NEWER_FIELDS if getattr(enc, k, None) is None})
             digest.update(text.encode())
             f.write(text + "\n")
     return digest.hexdigest()
