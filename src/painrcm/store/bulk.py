@@ -510,34 +510,22 @@ def save_claims(
             base = versions.baseline_values(pk, source, was.document, was.created_at)
             version_rows.append(base)
             previous = _Earlier(1, "1", None, was.document)
-        if status == "submitted":
-            version = versions.version_values(
-                pk,
-                previous.number + 1,
-                previous,
-                was.document,
-                docs[i],
-                kind="corrected",
-                user_id=user_id,
-                reason=reason or f"re-uploaded after submission{where}",
-                source=source,
-                frequency_code="7",
-                payer_claim_number=claim_numbers.get(pk),
-            )
-            after = "open"
-        else:
-            version = versions.version_values(
-                pk,
-                previous.number + 1,
-                previous,
-                was.document,
-                docs[i],
-                kind="reupload",
-                user_id=user_id,
-                reason=reason or f"re-uploaded with changes{where}",
-                source=source,
-            )
-            after = "open" if status in ("fixed", "overridden") else status
+        corrected = status == "submitted"  # a corrected claim (7), back to work; else a new version
+        version = versions.version_values(
+            pk,
+            previous.number + 1,
+            previous,
+            was.document,
+            docs[i],
+            kind="corrected" if corrected else "reupload",
+            user_id=user_id,
+            reason=reason
+            or (f"re-uploaded after submission{where}" if corrected else f"re-uploaded with changes{where}"),
+            source=source,
+            frequency_code="7" if corrected else None,
+            payer_claim_number=claim_numbers.get(pk) if corrected else None,
+        )
+        after = "open" if corrected or status in ("fixed", "overridden") else status
         version_rows.append(version)
         updates.append({"b_id": pk, **values(i), "work_status": after})
         audit_rows.append(

@@ -38,8 +38,13 @@ from painrcm.x12.segments import (
     Envelope,
     check_group,
     describe_transaction,
+    new_model,
     no_gc,
     raw_segments,
+    set_model_dict,
+    set_model_extra,
+    set_model_fields,
+    set_model_private,
     tokenize,
     version_mismatch,
     wrong_transaction,
@@ -82,12 +87,11 @@ _AFTER_PAYEE = frozenset({_PAYEE, _LX, _CLAIM, _LINE})
 # Models are made from checked values without pydantic's second validation: the object, its field
 # values (every field, in declaration order) and the names of the fields the file gave (pydantic's
 # ``model_fields_set``: what a validated model would record for the same values).
-_new = object.__new__
-_SLOTS = BaseModel.__dict__
-_set_dict = _SLOTS["__dict__"].__set__
-_set_fields = _SLOTS["__pydantic_fields_set__"].__set__
-_set_extra = _SLOTS["__pydantic_extra__"].__set__
-_set_private = _SLOTS["__pydantic_private__"].__set__
+_new = new_model
+_set_dict = set_model_dict
+_set_fields = set_model_fields
+_set_extra = set_model_extra
+_set_private = set_model_private
 # Every field of an Adjustment is given: all adjustments share one set of given fields.
 _ALL_ADJUSTMENT_FIELDS = set(Adjustment.model_fields)
 # A service line's fields given by its SVC; the others (by bit) come from its DTM, REF*6R and AMT*B6.

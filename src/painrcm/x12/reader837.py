@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel
-
 from painrcm.errors import InputError
 from painrcm.model import (
     ENCOUNTER_SCHEMA,
@@ -45,9 +43,14 @@ from painrcm.x12.segments import (
     ge_count_problem,
     iea_count_problem,
     later_isa_ok,
+    new_model,
     no_gc,
     raw_segments,
     se_count_problem,
+    set_model_dict,
+    set_model_extra,
+    set_model_fields,
+    set_model_private,
     tokenize,
     valid_segment_id,
     version_mismatch,
@@ -1652,12 +1655,12 @@ def _fill(values: dict[str, Any], later: list[tuple[str, Any, Any]]) -> None:
         values[name] = factory() if factory is not None else default
 
 
-_new = object.__new__
-# The setters of BaseModel's slots, called directly (what object.__setattr__ finds, without the lookup).
-_SET_DICT = BaseModel.__dict__["__dict__"].__set__
-_SET_FIELDS = BaseModel.__dict__["__pydantic_fields_set__"].__set__
-_SET_EXTRA = BaseModel.__dict__["__pydantic_extra__"].__set__
-_SET_PRIVATE = BaseModel.__dict__["__pydantic_private__"].__set__
+# BaseModel's slot setters (segments.py): models made from checked values, no second validation
+_new = new_model
+_SET_DICT = set_model_dict
+_SET_FIELDS = set_model_fields
+_SET_EXTRA = set_model_extra
+_SET_PRIVATE = set_model_private
 
 
 def _make(kind: tuple[type[Any], set[str]], values: dict[str, Any]) -> Any:

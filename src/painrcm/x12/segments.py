@@ -22,17 +22,14 @@ from __future__ import annotations
 
 import gc
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
 from painrcm.errors import InputError
-
-_M = TypeVar("_M", bound=BaseModel)
 
 ISA_LENGTH = 106
 # Index of the element separator before each of ISA01..ISA16 in the fixed-width ISA.
@@ -619,31 +616,14 @@ def x12_money(value: str) -> Decimal | None:
     return d if abs(float(d)) != float("inf") else None
 
 
-def constructor(cls: type[_M]) -> Callable[..., _M]:
-    """``cls(**values)`` for values a reader has already checked: no second validation (pydantic's
-    ``model_construct`` is slower than validating), fields not given get their defaults."""
-    later = {n: (f.default_factory, f.default) for n, f in cls.model_fields.items() if not f.is_required()}
-    later_names = later.keys()
-    new = object.__new__
-    base = BaseModel.__dict__
-    set_dict = base["__dict__"].__set__
-    set_fields = base["__pydantic_fields_set__"].__set__
-    set_extra = base["__pydantic_extra__"].__set__
-    set_private = base["__pydantic_private__"].__set__
-
-    def make(**values: Any) -> _M:
-        given = set(values)
-        for name in later_names - given:
-            factory, default = later[name]
-            values[name] = factory() if factory is not None else default
-        m = new(cls)
-        set_dict(m, values)
-        set_fields(m, given)
-        set_extra(m, None)
-        set_private(m, None)
-        return m
-
-    return make
+# Read models are made from values a reader has already checked, without pydantic's second validation
+# (``model_construct`` is slower than validating): a new object and BaseModel's slots set directly
+# (what object.__setattr__ finds, without the look-up). Both readers build their models with these.
+new_model = object.__new__
+set_model_dict = BaseModel.__dict__["__dict__"].__set__
+set_model_fields = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+set_model_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+set_model_private = BaseModel.__dict__["__pydantic_private__"].__set__
 
 
 def ascii_digits(value: str) -> bool:
