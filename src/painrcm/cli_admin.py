@@ -207,6 +207,17 @@ def users(db: DbOpt = None) -> None:
         print(f"{u.email:<32} {u.role:<10} {','.join(u.practices) or '-'}{state}")
 
 
+@admin_app.command("refresh-services")
+def refresh_services(db: DbOpt = None) -> None:
+    """Rebuild the stored services of every claim (after new code tables change families or regions)."""
+    from painrcm.store.service_rows import refresh_all
+
+    database = _database(db)
+    with database.session() as s:
+        written = refresh_all(s)
+    print(f"stored services rebuilt: {written:,} rows")
+
+
 def count_users(url: str) -> int:
     from sqlalchemy import func, select
 

@@ -180,3 +180,22 @@ def test_refresh_all_rebuilds_the_table(workspace: Database, engine: Engine) -> 
         assert not _table(s)
         refresh_all(s)
         assert _table(s) == before == _from_documents(s, engine)
+
+
+def test_admin_refresh_services_repairs_a_stale_table(workspace: Database, engine: Engine) -> None:
+    """`painrcm admin refresh-services`: the repair after new code tables, from the command line."""
+    from typer.testing import CliRunner
+
+    from painrcm.cli import app
+
+    with workspace.session() as s:
+        before = _table(s)
+        some = sorted({pk for pk, *_ in before})[::2]
+        s.execute(m.StoredService.__table__.delete().where(m.StoredService.encounter_pk.in_(some)))
+        assert _table(s) != before
+    url = workspace.engine.url.render_as_string(hide_password=False)
+    res = CliRunner().invoke(app, ["admin", "refresh-services", "--db", url])
+    assert res.exit_code == 0, res.stderr
+    assert f"{sum(before.values()):,} rows" in res.stdout
+    with workspace.session() as s:
+        assert _table(s) == before
