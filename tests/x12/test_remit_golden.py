@@ -43,3 +43,17 @@ def test_read_models_are_frozen_and_in_field_order() -> None:
     assert "date_end" in claim.lines[0].model_fields_set and "date_end" not in claim.lines[1].model_fields_set
     with pytest.raises(ValidationError):
         claim.lines[1].date_end = claim.lines[0].date_end  # type: ignore[misc]
+
+
+def test_reading_never_walks_a_frozen_heap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`painrcm scrub --history` freezes the loaded history (gc.freeze); asking for the frozen count
+    walks every frozen object, so a reader that asked after each file made the CI's serial test run
+    (one process, thousands of reads after a CLI test froze its heap) crawl. Reads must not ask."""
+    import gc
+
+    def walk() -> int:
+        raise AssertionError("gc.get_freeze_count walks the frozen set")
+
+    monkeypatch.setattr(gc, "get_freeze_count", walk)
+    claim = read_835(EXTRA, "x.835").claims[0]
+    assert claim.lines and gc.isenabled()

@@ -568,20 +568,15 @@ def no_gc() -> Iterator[None]:
     """Pause the cyclic garbage collector while a file is read. Reading builds hundreds of thousands
     of small lists that all stay alive until the end, so every automatic collection in between scans
     them for nothing: on a 20,000-claim file that is most of the run time. Reference counting still
-    frees everything as usual; the collector is switched back on afterwards, and what survives the
-    read (the result) joins the oldest generation, which the collector scans on its usual schedule."""
+    frees everything as usual; the collector is switched back on afterwards. (No gc.freeze trick
+    here: asking whether anyone else froze objects walks the whole frozen set, which after a large
+    history was frozen made every read cost a walk of the process's heap.)"""
     was = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if was:
-            if gc.get_freeze_count() == 0:
-                # Move what the read allocated straight to the oldest generation instead of letting
-                # the first young collection scan every object of the result (done only when nobody
-                # else uses gc.freeze, whose frozen set this would release).
-                gc.freeze()
-                gc.unfreeze()
             gc.enable()
 
 
