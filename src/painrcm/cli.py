@@ -120,7 +120,6 @@ def scrub(
     payers: PayersOpt = None,
 ) -> None:
     """Check claims against every edit in the catalogue. Exit 1 when any error is found."""
-    import gc
     import json
 
     from painrcm.inputs import read_encounters_noted
@@ -140,7 +139,9 @@ def scrub(
             hist = load_history(history)
             # the loaded history lives until exit: keep the collector from re-walking it (GC pauses
             # of seconds per claim were measured with a million-line history)
-            gc.freeze()
+            from painrcm.gcpause import keep_for_good
+
+            keep_for_good()
         log = None
         if auths is not None:
             from painrcm.history.auths import load_auth_log

@@ -46,14 +46,25 @@ def test_read_models_are_frozen_and_in_field_order() -> None:
 
 
 def test_reading_never_walks_a_frozen_heap(monkeypatch: pytest.MonkeyPatch) -> None:
-    """`painrcm scrub --history` freezes the loaded history (gc.freeze); asking for the frozen count
+    """`painrcm scrub --history` freezes the loaded history (gc.freeze); asking gc for the frozen count
     walks every frozen object, so a reader that asked after each file made the CI's serial test run
-    (one process, thousands of reads after a CLI test froze its heap) crawl. Reads must not ask."""
+    (one process, thousands of reads after a CLI test froze its heap) crawl. Reads never ask, and once
+    the process has frozen data for good a read leaves it frozen."""
     import gc
+
+    from painrcm import gcpause
 
     def walk() -> int:
         raise AssertionError("gc.get_freeze_count walks the frozen set")
 
+    released: list[bool] = []
     monkeypatch.setattr(gc, "get_freeze_count", walk)
+    monkeypatch.setattr(gc, "unfreeze", lambda: released.append(True))
+    monkeypatch.setattr(gc, "freeze", lambda: None)
     claim = read_835(EXTRA, "x.835").claims[0]
-    assert claim.lines and gc.isenabled()
+    assert claim.lines and gc.isenabled() and released == [True]  # nothing kept: the usual hand-over
+    monkeypatch.setattr(gcpause, "_kept", False)
+    gcpause.keep_for_good()  # what scrub --history does
+    released.clear()
+    read_835(EXTRA, "x.835")
+    assert released == [] and gc.isenabled()  # the kept history is not released

@@ -25,10 +25,10 @@ from typing import Final, Literal
 
 from pydantic import BaseModel, Field
 
+from painrcm.gcpause import no_gc
 from painrcm.model import Encounter
 from painrcm.remit.codes import Action, CodeInfo, carc, rarc
 from painrcm.x12.remit_model import Adjustment, Money, RemitClaim, Remittance, ServiceLine
-from painrcm.x12.segments import no_gc
 
 ERA_SCHEMA: Final = "painrcm.era/1"
 CENT: Final = Decimal("0.005")  # under half a cent is no money (a paid-in-full tolerance)

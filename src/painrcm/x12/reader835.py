@@ -25,6 +25,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from painrcm.errors import InputError
+from painrcm.gcpause import no_gc
 from painrcm.x12.remit_model import (
     Adjustment,
     ClaimRemark,
@@ -39,7 +40,6 @@ from painrcm.x12.segments import (
     check_group,
     describe_transaction,
     new_model,
-    no_gc,
     raw_segments,
     set_model_dict,
     set_model_extra,

@@ -20,6 +20,7 @@ from datetime import date
 from typing import Any
 
 from painrcm.errors import InputError
+from painrcm.gcpause import no_gc
 from painrcm.model import (
     ENCOUNTER_SCHEMA,
     X12_DECIMAL_FORM,
@@ -44,7 +45,6 @@ from painrcm.x12.segments import (
     iea_count_problem,
     later_isa_ok,
     new_model,
-    no_gc,
     raw_segments,
     se_count_problem,
     set_model_dict,

@@ -20,10 +20,7 @@ Envelope rules checked here:
 
 from __future__ import annotations
 
-import gc
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -561,23 +558,6 @@ def tokenize(text: str, file: str, *, strict: bool = False) -> Tokens:
     if segments:
         env.end(len(segments) - 1, segments[-1][0])
     return tok
-
-
-@contextmanager
-def no_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a file is read. Reading builds hundreds of thousands
-    of small lists that all stay alive until the end, so every automatic collection in between scans
-    them for nothing: on a 20,000-claim file that is most of the run time. Reference counting still
-    frees everything as usual; the collector is switched back on afterwards. (No gc.freeze trick
-    here: asking whether anyone else froze objects walks the whole frozen set, which after a large
-    history was frozen made every read cost a walk of the process's heap.)"""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 # X12 numbers as the HIPAA implementation guides (005010X222A1, X221A1 appendix B) write them: R
