@@ -58,12 +58,12 @@ def test_reading_never_walks_a_frozen_heap(monkeypatch: pytest.MonkeyPatch) -> N
         raise AssertionError("gc.get_freeze_count walks the frozen set")
 
     released: list[bool] = []
+    monkeypatch.setattr(gcpause, "_kept", False)  # as in a process that froze nothing (restored after)
     monkeypatch.setattr(gc, "get_freeze_count", walk)
     monkeypatch.setattr(gc, "unfreeze", lambda: released.append(True))
     monkeypatch.setattr(gc, "freeze", lambda: None)
     claim = read_835(EXTRA, "x.835").claims[0]
     assert claim.lines and gc.isenabled() and released == [True]  # nothing kept: the usual hand-over
-    monkeypatch.setattr(gcpause, "_kept", False)
     gcpause.keep_for_good()  # what scrub --history does
     released.clear()
     read_835(EXTRA, "x.835")
