@@ -44,11 +44,12 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from random import Random
 
+from painrcm.gcpause import no_gc
 from painrcm.model import Encounter, Line, Patient, Payer, Practice, Provider
 from painrcm.remit.explain import explain_remittance
 from painrcm.x12.reader835 import read_835
 from painrcm.x12.reader837 import read_837
-from painrcm.x12.segments import no_gc, split_segments, tokenize
+from painrcm.x12.segments import split_segments, tokenize
 from painrcm.x12.writer837 import write_837
 
 OUT = Path(__file__).resolve().parent / "out"

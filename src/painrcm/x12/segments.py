@@ -27,6 +27,7 @@ from decimal import Decimal
 from pydantic import BaseModel
 
 from painrcm.errors import InputError
+from painrcm.gcpause import no_gc  # noqa: F401 (re-exported: older readers, bench --ref, import it here)
 
 ISA_LENGTH = 106
 # Index of the element separator before each of ISA01..ISA16 in the fixed-width ISA.
