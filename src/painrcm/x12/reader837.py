@@ -509,7 +509,6 @@ class _Reader:
         nm1_cache: dict[str, list[str]] = {}
         clm05: dict[str, str] = {}
         ref6r, refg1 = f"REF{sep}6R{sep}", f"REF{sep}G1{sep}"
-        states = _STATES_OK
         isa: list[str] | None = None
         gs: list[str] | None = None
         st: list[str] | None = None
@@ -649,17 +648,11 @@ class _Reader:
                     elif code == 4:  # BP_N4
                         assert bp is not None
                         bp.n4 = True
-                        seg = s.split(sep)
-                        state = seg[2] if len(seg) > 2 else ""
-                        if state in states:
+                        state = self.n4_state(
+                            i, s.split(sep), "billing provider", "practice state left unknown"
+                        )
+                        if state is not None:
                             bp.state = state
-                        else:
-                            self.warn(
-                                i,
-                                "N4",
-                                f"billing provider state {state!r} is not a US state code; practice state "
-                                "left unknown",
-                            )
                     elif code == 5:  # BP_REF
                         assert bp is not None
                         seg = s.split(sep)
@@ -681,17 +674,11 @@ class _Reader:
                     elif code == 13:  # FAC_N4
                         assert claim is not None
                         claim.fac_n4 = True
-                        seg = s.split(sep)
-                        state = seg[2] if len(seg) > 2 else ""
-                        if state in states:
+                        state = self.n4_state(
+                            i, s.split(sep), "service facility", "the billing provider's state is used"
+                        )
+                        if state is not None:
                             claim.facility_state = state
-                        else:
-                            self.warn(
-                                i,
-                                "N4",
-                                f"service facility state {state!r} is not a US state code; the billing "
-                                "provider's state is used",
-                            )
                     elif code == 1:  # BHT
                         hdr_bht = True
                     continue
@@ -1382,6 +1369,14 @@ class _Reader:
         if not ptrs or len(ptrs) > 4:
             raise _Fail("SV107 must hold 1 to 4 diagnosis pointers")
         return code, mods, units, tuple(ptrs), pos or None, charge
+
+    def n4_state(self, i: int, seg: list[str], whose: str, otherwise: str) -> str | None:
+        """An N4's state (N402) when it is a US state code; else a warning saying what is done instead."""
+        state = seg[2] if len(seg) > 2 else ""
+        if state in _STATES_OK:
+            return state
+        self.warn(i, "N4", f"{whose} state {state!r} is not a US state code; {otherwise}")
+        return None
 
     def unreadable(self, i: int, seg: list[str], claim: _Claim) -> None:
         """Record the amounts/quantities of a CLM or SV1 that are not X12 numbers (CLM006): the claim
