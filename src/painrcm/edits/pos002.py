@@ -15,6 +15,8 @@ _SI = {
     "medications": ["triamcinolone 40 mg"],
 }
 
+_ASC = {"id": "P09", "name": "Mesa Surgery Center", "npi": "1245319599", "kind": "asc", "state": "CA"}
+
 EDIT = Edit(
     id="POS002",
     severity=Severity.ERROR,
@@ -27,26 +29,14 @@ EDIT = Edit(
     "claim is not payable to an ASC. G0260 is not on the physician fee schedule, so on a professional claim "
     "or for a payer that does not use it, it is rejected.",
     example={
-        "practice": {
-            "id": "P09",
-            "name": "Mesa Surgery Center",
-            "npi": "1245319599",
-            "kind": "asc",
-            "state": "CA",
-        },
+        "practice": _ASC,
         "place_of_service": "24",
         "diagnoses": ["M46.1"],
         "procedures": [_SI],
         "lines": [{"code": "27096", "modifiers": ["RT"], "units": 1, "diagnosis_pointers": [1]}],
     },
     fixed={
-        "practice": {
-            "id": "P09",
-            "name": "Mesa Surgery Center",
-            "npi": "1245319599",
-            "kind": "asc",
-            "state": "CA",
-        },
+        "practice": _ASC,
         "place_of_service": "24",
         "diagnoses": ["M46.1"],
         "procedures": [_SI],
