@@ -7,7 +7,7 @@ import pytest
 
 from painrcm.errors import InputError
 from painrcm.model import Encounter
-from painrcm.x12.reader837 import format_diagnosis, read_837
+from painrcm.x12.reader837 import format_diagnosis, parse_d8, read_837
 
 from .conftest import BROKEN_837, NOT_837P, VALID_837, fixture_text, linuxforhealth, sample
 
@@ -202,6 +202,37 @@ def test_format_diagnosis() -> None:
     assert format_diagnosis("M5416") == "M54.16"
     assert format_diagnosis("m54.16") == "M54.16"
     assert format_diagnosis("G89") == "G89"
+
+
+def test_d8_dates_read_as_calendar_dates() -> None:
+    """DMG02/DTP03 D8 values: eight ASCII digits making a real date (CCYYMMDD), else not a date. The
+    reader parses them with date.fromisoformat; its answers are date(CCYY, MM, DD)'s."""
+
+    def by_parts(v: str) -> date | None:
+        try:
+            return date(int(v[:4]), int(v[4:6]), int(v[6:8]))
+        except ValueError:
+            return None
+
+    for year in ("0000", "0001", "1899", "1900", "2000", "2024", "2025", "2100", "9999"):
+        for month in range(14):
+            for day in (0, 1, 9, 10, 28, 29, 30, 31, 32, 99):
+                v = f"{year}{month:02d}{day:02d}"
+                assert parse_d8(v) == by_parts(v), v
+    assert parse_d8("20240229") == date(2024, 2, 29)
+    assert parse_d8("20230229") is None
+    # ISO forms that are not D8: week dates, separators, other lengths, non-ASCII digits, signs
+    for v in (
+        "2024W011",
+        "2024-1-1",
+        "2024-01-01",
+        "240101",
+        "202401011",
+        "２０２４０１０１",
+        "+2024011",
+        " 2024010",
+    ):
+        assert parse_d8(v) is None, v
 
 
 @pytest.mark.parametrize("rel", ["imsweb/x12_complex.txt", "linuxforhealth/demo.cob.example3.C.837"])

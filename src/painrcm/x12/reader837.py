@@ -196,7 +196,9 @@ def parse_d8(value: str) -> date | None:
     if len(value) != 8 or not (value.isascii() and value.isdigit()):
         return None
     try:
-        return date(int(value[:4]), int(value[4:6]), int(value[6:8]))
+        # eight ASCII digits: ISO 8601's basic form CCYYMMDD, which date.fromisoformat reads (Python
+        # 3.11+) as date(CCYY, MM, DD) would, a third of the time
+        return date.fromisoformat(value)
     except ValueError:
         return None
 
