@@ -327,6 +327,8 @@ def main() -> None:
     print(
         f"python {platform.python_version()} on {platform.machine()} ({platform.processor() or platform.system()})"
     )
+    compiled = not str(getattr(sys.modules[read_837.__module__], "__file__", "")).endswith(".py")
+    print(f"read_837: {'compiled (mypyc, bench/x12_mypyc.sh)' if compiled else 'pure Python'}")
     t = time.perf_counter()
     encs = encounters(args.claims)
     t837 = write_837(encs, now=NOW)

@@ -251,11 +251,11 @@ class _Level:
     payer: Payer | None = None
     patient: Patient | None = None
 
-    hl_index: int  # of the HL segment (set by the reader, which makes levels with object.__new__)
+    hl_index: int  # of the HL segment (set by the reader, which makes levels with _Level.__new__)
 
 
 class _Claim:
-    """A claim being read. The reader makes it with object.__new__ (no __init__ frame per claim) and
+    """A claim being read. The reader makes it with _Claim.__new__ (no __init__ frame per claim) and
     sets the attributes without a class default: index, bp, sub, pat, dates, diagnoses, lines, lx."""
 
     id = ""
@@ -530,7 +530,6 @@ class _Reader:
         claim: _Claim | None = None
         # the current service line's values (see _Claim.lines)
         line: dict[str, Any] = {}
-        new_level = _new
         nm1_keep = _NM1_KEEP
         sexes = _SEX
         loop_2400 = loops["2400"]
@@ -696,8 +695,10 @@ class _Reader:
                     claim.lx.append(i)  # type: ignore[union-attr]
                     continue
                 if code == 20:  # NM1
-                    seg = nm1_cache.get(s)  # type: ignore[assignment]
-                    if seg is None:
+                    cached = nm1_cache.get(s)
+                    if cached is not None:
+                        seg = cached
+                    else:
                         seg = s.split(sep)
                         if len(seg) > 1 and seg[1] not in ("IL", "QC"):
                             nm1_cache[s] = seg
@@ -832,7 +833,7 @@ class _Reader:
                         sub.end = i
                     if pat is not None and pat.end < 0:
                         pat.end = i
-                    claim = new_level(_Claim)
+                    claim = _Claim.__new__(_Claim)
                     claim.index = i
                     claim.bp, claim.sub, claim.pat = bp, sub, pat
                     claim.dates, claim.diagnoses, claim.lines, claim.lx = [], [], [], []
@@ -877,7 +878,7 @@ class _Reader:
                             raise _Fail(
                                 "subscriber level HL*22 before any billing provider level HL*20", "2000A"
                             )
-                        sub = new_level(_Level)
+                        sub = _Level.__new__(_Level)
                         sub.hl_index = i
                         pat = None
                         loop = loop_2000b
@@ -888,12 +889,12 @@ class _Reader:
                                 "patient level HL*23 before any subscriber level HL*22",
                                 "2000A" if bp is not None else "HDR",
                             )
-                        pat = new_level(_Level)
+                        pat = _Level.__new__(_Level)
                         pat.hl_index = i
                         loop = loops["2000C"]
                         parent, level_now = sub, pat
                     elif level == "20":
-                        bp = new_level(_Level)
+                        bp = _Level.__new__(_Level)
                         bp.hl_index = i
                         sub = pat = None
                         loop = loops["2000A"]
@@ -1061,31 +1062,33 @@ class _Reader:
                         claim.error = e
                     skip = 1
                 else:
-                    ctx = bp if fam == "A" or fam in _CLAIM_FAMILIES else sub if fam == "B" else pat
-                    if ctx is None:
+                    bctx = bp if fam == "A" or fam in _CLAIM_FAMILIES else sub if fam == "B" else pat
+                    if bctx is None:
                         raise self.fatal(e) from None
-                    if ctx.error is None:
-                        ctx.error = e
-                        self.bad.append(ctx)
+                    if bctx.error is None:
+                        bctx.error = e
+                        self.bad.append(bctx)
                     skip = 2
                 table = skip_table
-        last = len(raw) - 1
-        sid = raw[last].split(sep, 1)[0] if raw else ""
+        lastseg = len(raw) - 1
+        sid = raw[lastseg].split(sep, 1)[0] if raw else ""
         if st is not None:
             raise self.err(
-                last,
+                lastseg,
                 sid,
                 f"file ends inside transaction set {st[2]!r} (segment {st_index + 1}): SE, GE and IEA expected",
             )
         if gs is not None:
             raise self.err(
-                last,
+                lastseg,
                 sid,
                 f"file ends inside functional group {gs[6]!r} (segment {gs_index + 1}): GE and IEA expected",
             )
         if isa is not None:
             raise self.err(
-                last, sid, f"file ends inside interchange {isa[13]!r} (segment {isa_index + 1}): IEA expected"
+                lastseg,
+                sid,
+                f"file ends inside interchange {isa[13]!r} (segment {isa_index + 1}): IEA expected",
             )
 
     # -- checks on the way ----------------------------------------------------------------------
