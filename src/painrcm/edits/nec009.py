@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from painrcm.coder import code_encounter
+from painrcm.coder import code_procedures
 from painrcm.coder.levels import LEVEL_FAMILIES, session_key
 from painrcm.codes.tables import CodeInfo, RegionGroup
 from painrcm.edits.base import ClaimContext, Edit, FixOp, Hit, Outcome, Skip, remove, replace
@@ -153,11 +153,8 @@ def _units(u: float | None) -> str:
 
 
 def _coded(ctx: ClaimContext, group: Group) -> list[Line] | None:
-    enc = ctx.encounter.model_copy(
-        update={"procedures": list(group.procs), "evaluation": None, "drugs": [], "lines": None}
-    )
     try:
-        lines = code_encounter(enc, ctx.reference, ctx.policy)
+        lines = code_procedures(ctx.encounter, list(group.procs), ctx.reference, ctx.policy)
     except (InputError, LookupError, StopIteration, ValueError):  # a fact the coder needs is missing: no fix
         return None
     return lines or None

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 
-from painrcm.coder import code_encounter
+from painrcm.coder import code_procedures
 from painrcm.coder.levels import LEVEL_FAMILIES
 from painrcm.codes.tables import CodeInfo
 from painrcm.edits.base import ClaimContext, FixOp, remove, replace
@@ -66,11 +66,8 @@ def _note_lines(ctx: ClaimContext, info: CodeInfo) -> list[Line] | None:
     procs = [p for p in ctx.procedures if p.family.value == info.family]
     if not procs:
         return None
-    enc = ctx.encounter.model_copy(
-        update={"procedures": procs, "evaluation": None, "drugs": [], "lines": None}
-    )
     try:
-        coded = code_encounter(enc, ctx.reference, ctx.policy)
+        coded = code_procedures(ctx.encounter, procs, ctx.reference, ctx.policy)
     except (InputError, LookupError, StopIteration, ValueError):
         return None
     out = []
