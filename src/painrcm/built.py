@@ -36,10 +36,13 @@ def builder(cls: type[M]) -> Callable[..., M]:
         else:
             defaults[name] = f.default
     names = frozenset(defaults)
+    required = frozenset(n for n, f in cls.model_fields.items() if f.is_required())
 
     def build(**values: Any) -> M:
         if not names.issuperset(values):
             raise TypeError(f"{cls.__name__} has no field {sorted(set(values) - names)}")
+        if not required.issubset(values):
+            raise TypeError(f"{cls.__name__} needs {sorted(required - set(values))}")
         d = defaults.copy()
         d.update(values)
         for name, factory in factories:

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from painrcm.built import builder
 from painrcm.coder import code_encounter
 from painrcm.codes.tables import Reference
 from painrcm.edits import CATALOGUE
@@ -38,6 +39,10 @@ class Engine:
     def policy_for(self, enc: Encounter) -> Policy:
         return self.policies.for_payer(enc.payer)
 
+
+# results and findings are built from values the engine made itself: nothing needs validating again
+_build_finding = builder(Finding)
+_build_result = builder(ClaimResult)
 
 _NO_HISTORY = "no history supplied (--history)"
 _NO_AUTH_LOG = "no authorization log supplied (--auths)"
@@ -143,7 +148,7 @@ def _finding(edit: Edit, hit: Hit, lines: list[Line]) -> Finding:
     code = hit.code
     if code is None and hit.line is not None and 0 <= hit.line < len(lines):
         code = lines[hit.line].code
-    return Finding.model_construct(
+    return _build_finding(
         edit=edit.id,
         severity=hit.severity or edit.severity,
         line=None if hit.line is None else hit.line + 1,
@@ -198,7 +203,7 @@ def scrub_encounter(
     findings = [_finding(e, h, lines) for e, h in hits]
     fixed = _fixed_lines(enc, lines, engine, policy, history, auths, hits) if fix else None
     # built from values the engine made itself: nothing here needs validating again
-    return ClaimResult.model_construct(
+    return _build_result(
         claim_id=enc.encounter_id,
         status=status_of(findings),
         lines=list(lines),
