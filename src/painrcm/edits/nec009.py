@@ -45,9 +45,11 @@ class Group:
     def proc(self) -> Procedure:
         return self.procs[0]
 
-    @property
-    def family(self) -> str:
-        return code_family(self.proc)
+    # the code-table family of the first entry (later entries only join a group of its family)
+    family: str = field(init=False, default="")
+
+    def __post_init__(self) -> None:
+        self.family = code_family(self.procs[0])
 
 
 def _regions(g: Group) -> set[RegionGroup] | None:
