@@ -113,21 +113,19 @@ def _evaluate(
     ctx = ClaimContext(enc, lines, engine.reference, policy, history=history, auths=auths)
     hits: list[tuple[Edit, Hit]] = []
     skipped: list[tuple[str, str]] = []  # (edit, reason), made NotChecked once duplicates are gone
+    skip_ = skipped.append
     needs_log = auths is None and (enc.authorization_number or any(ln.authorization_number for ln in lines))
     for edit, check, skip, log_edit in _plan(engine, policy).steps(enc, lines, history is not None):
         if skip is not None:
-            skipped.append(skip)
-            continue
-        if needs_log and log_edit:
-            skipped.append((edit.id, _NO_AUTH_LOG))
-            continue
-        if check is None:
-            continue  # the claim has none of the features the edit needs (Edit.applies_when)
-        for outcome in check(ctx):
-            if type(outcome) is Skip:
-                skipped.append((edit.id, outcome.reason))
-            else:
-                hits.append((edit, outcome))  # type: ignore[arg-type]
+            skip_(skip)
+        elif needs_log and log_edit:
+            skip_((edit.id, _NO_AUTH_LOG))
+        elif check is not None:  # None: the claim has none of the features the edit needs (applies_when)
+            for outcome in check(ctx):
+                if type(outcome) is Skip:
+                    skip_((edit.id, outcome.reason))
+                else:
+                    hits.append((edit, outcome))  # type: ignore[arg-type]
     if enc.unreadable_numbers:
         skipped += _units_unknown(enc, policy)
     # the first of each (edit, reason), in order
