@@ -101,7 +101,9 @@ def code_for(
     ref: Reference, *, family: str | None, region: RegionGroup | None = None, **facts: object
 ) -> str:
     """The one code of the table with these facts (the table is the single source of codes)."""
-    key = (family, region, *sorted(facts.items()))
+    # the facts in the caller's order: a call site gives them in one order, and another order only
+    # makes another entry with the same answer
+    key = (family, region, *facts.items())
     memo = ref.code_for_memo
     found = memo.get(key)
     if found is None:
