@@ -52,15 +52,14 @@ def _merge_sides(procs: list[Procedure]) -> list[tuple[int, Procedure]]:
             continue
         twin = None
         if p.laterality in ("left", "right"):
-            key = p.model_dump(exclude={"laterality"})
+            key = None  # the entry's other facts, dumped only when an entry of the other side may be its twin
             for j, (_, q) in enumerate(out):
-                if (
-                    q.laterality in ("left", "right")
-                    and q.laterality != p.laterality
-                    and q.model_dump(exclude={"laterality"}) == key
-                ):
-                    twin = j
-                    break
+                if q.laterality in ("left", "right") and q.laterality != p.laterality:
+                    if key is None:
+                        key = p.model_dump(exclude={"laterality"})
+                    if q.model_dump(exclude={"laterality"}) == key:
+                        twin = j
+                        break
         if twin is None:
             out.append((i, p))
         else:

@@ -92,17 +92,15 @@ def groups_of(procs: list[Procedure]) -> list[Group]:
             continue
         twin = None
         if p.laterality in ("left", "right"):
-            key = p.model_dump(exclude={"laterality"})
+            key = None  # the entry's other facts, dumped only when an entry of the other side may be its twin
             for g in out:
                 q = g.procs[-1]
-                if (
-                    len(g.procs) == 1
-                    and q.laterality in ("left", "right")
-                    and q.laterality != p.laterality
-                    and q.model_dump(exclude={"laterality"}) == key
-                ):
-                    twin = g
-                    break
+                if len(g.procs) == 1 and q.laterality in ("left", "right") and q.laterality != p.laterality:
+                    if key is None:
+                        key = p.model_dump(exclude={"laterality"})
+                    if q.model_dump(exclude={"laterality"}) == key:
+                        twin = g
+                        break
         if twin is None:
             out.append(Group([p], sides=proc_sides(p)))
         else:

@@ -10,7 +10,6 @@ never invents a bilateral level and never drops a documented level).
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import date
 
 from painrcm.coder import code_procedures
@@ -90,7 +89,16 @@ def same_lines(billed: list[Line], coded: list[Line]) -> bool:
     """Same codes, sides and units (other modifiers and pointers aside)."""
     if len(billed) != len(coded):
         return False  # a different number of lines is a different count of some key
-    return Counter(_key(b) for b in billed) == Counter(_key(c) for c in coded)
+    return _counts(billed) == _counts(coded)
+
+
+def _counts(lines: list[Line]) -> dict[tuple[str, frozenset[str], float | None], int]:
+    # what Counter counts, without its per-call set-up (every count is positive: plain dicts compare alike)
+    out: dict[tuple[str, frozenset[str], float | None], int] = {}
+    for ln in lines:
+        k = _key(ln)
+        out[k] = out.get(k, 0) + 1
+    return out
 
 
 def matches_note(ctx: ClaimContext, i: int) -> bool:
