@@ -270,3 +270,25 @@ def test_visit_modifiers_57_and_24():
     assert coded(procedures=[paddle], evaluation=ev)[0] == ("99214", ("57",), 1)
     ev = {"code": "99213", "unrelated_to_procedure": True}
     assert coded(procedures=[], diagnoses=["M54.16"], evaluation=ev) == [("99213", ("24",), 1)]
+
+
+def test_built_lines_are_the_lines_validation_makes() -> None:
+    """The coder builds its lines without validating them again (painrcm.built): the same values, field
+    order and fields-set as the validated model, and a fresh modifiers list per line."""
+    from painrcm.built import builder
+    from painrcm.model import Line
+
+    build = builder(Line)
+    made = build(code="64483", modifiers=["RT"], units=1.0)
+    valid = Line(code="64483", modifiers=["RT"], units=1)
+    assert made == valid
+    assert list(made.__dict__) == list(valid.__dict__)
+    assert made.model_fields_set == valid.model_fields_set
+    assert made.model_dump_json() == valid.model_dump_json()
+    made.diagnosis_pointers = [1]
+    assert made.model_fields_set == {"code", "modifiers", "units", "diagnosis_pointers"}
+    assert build(code="64483", modifiers=["RT"], units=1.0).model_fields_set == valid.model_fields_set
+    a, b = build(code="99213"), build(code="99213")
+    assert a.modifiers == [] and a.modifiers is not b.modifiers
+    with pytest.raises(TypeError):
+        build(cod="64483")

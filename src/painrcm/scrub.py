@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from painrcm.built import builder
 from painrcm.coder import code_encounter
 from painrcm.codes.tables import Reference
 from painrcm.edits import CATALOGUE
@@ -38,6 +39,10 @@ class Engine:
     def policy_for(self, enc: Encounter) -> Policy:
         return self.policies.for_payer(enc.payer)
 
+
+# results and findings are built from values the engine made itself: nothing needs validating again
+_build_finding = builder(Finding)
+_build_result = builder(ClaimResult)
 
 _NO_HISTORY = "no history supplied (--history)"
 _NO_AUTH_LOG = "no authorization log supplied (--auths)"
@@ -108,21 +113,19 @@ def _evaluate(
     ctx = ClaimContext(enc, lines, engine.reference, policy, history=history, auths=auths)
     hits: list[tuple[Edit, Hit]] = []
     skipped: list[tuple[str, str]] = []  # (edit, reason), made NotChecked once duplicates are gone
+    skip_ = skipped.append
     needs_log = auths is None and (enc.authorization_number or any(ln.authorization_number for ln in lines))
     for edit, check, skip, log_edit in _plan(engine, policy).steps(enc, lines, history is not None):
         if skip is not None:
-            skipped.append(skip)
-            continue
-        if needs_log and log_edit:
-            skipped.append((edit.id, _NO_AUTH_LOG))
-            continue
-        if check is None:
-            continue  # the claim has none of the features the edit needs (Edit.applies_when)
-        for outcome in check(ctx):
-            if type(outcome) is Skip:
-                skipped.append((edit.id, outcome.reason))
-            else:
-                hits.append((edit, outcome))  # type: ignore[arg-type]
+            skip_(skip)
+        elif needs_log and log_edit:
+            skip_((edit.id, _NO_AUTH_LOG))
+        elif check is not None:  # None: the claim has none of the features the edit needs (applies_when)
+            for outcome in check(ctx):
+                if type(outcome) is Skip:
+                    skip_((edit.id, outcome.reason))
+                else:
+                    hits.append((edit, outcome))  # type: ignore[arg-type]
     if enc.unreadable_numbers:
         skipped += _units_unknown(enc, policy)
     # the first of each (edit, reason), in order
@@ -143,7 +146,7 @@ def _finding(edit: Edit, hit: Hit, lines: list[Line]) -> Finding:
     code = hit.code
     if code is None and hit.line is not None and 0 <= hit.line < len(lines):
         code = lines[hit.line].code
-    return Finding.model_construct(
+    return _build_finding(
         edit=edit.id,
         severity=hit.severity or edit.severity,
         line=None if hit.line is None else hit.line + 1,
@@ -198,7 +201,7 @@ def scrub_encounter(
     findings = [_finding(e, h, lines) for e, h in hits]
     fixed = _fixed_lines(enc, lines, engine, policy, history, auths, hits) if fix else None
     # built from values the engine made itself: nothing here needs validating again
-    return ClaimResult.model_construct(
+    return _build_result(
         claim_id=enc.encounter_id,
         status=status_of(findings),
         lines=list(lines),

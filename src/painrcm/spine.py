@@ -22,11 +22,12 @@ class Vertebra:
     def __str__(self) -> str:
         return f"{self.segment}{self.number}"
 
-    @property
+    # levels are parsed once each (parse_level) and asked these often while coding: kept once worked out
+    @functools.cached_property
     def rank(self) -> int:
         return _ORDER.index(self.segment) * 100 + self.number
 
-    @property
+    @functools.cached_property
     def region(self) -> RegionGroup:
         return "cervical_thoracic" if self.segment in "CT" else "lumbar_sacral"
 
@@ -49,13 +50,17 @@ class Level:
     lower: Vertebra | None = None
 
     def __str__(self) -> str:
+        return self.text
+
+    @functools.cached_property
+    def text(self) -> str:
         return f"{self.upper}-{self.lower}" if self.lower else str(self.upper)
 
     @property
     def is_joint(self) -> bool:
         return self.lower is not None
 
-    @property
+    @functools.cached_property
     def region(self) -> RegionGroup:
         # A level belongs to the region of its upper vertebra: T12-L1 is thoracic (RULES.md 1).
         return self.upper.region

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from painrcm.built import builder
 from painrcm.coder import epidural, other
 from painrcm.coder.base import CodingContext, Service
 from painrcm.coder.levels import LEVEL_FAMILIES, code_one, code_session, sessions
 from painrcm.codes.tables import Reference, strip_dot
 from painrcm.errors import InputError
-from painrcm.model import Encounter, Family, Line, Procedure
+from painrcm.model import Drug, Encounter, Evaluation, Family, Line, Procedure
 from painrcm.policy.schema import Policy
 
 FamilyCoder = Callable[[Procedure, int, CodingContext], list[Service]]
@@ -39,6 +40,7 @@ FAMILY_CODERS: dict[Family, FamilyCoder] = {
 }
 
 SIDE_MOD = {"left": "LT", "right": "RT"}
+_build_line = builder(Line)
 
 
 def _merge_sides(procs: list[Procedure]) -> list[tuple[int, Procedure]]:
@@ -50,21 +52,26 @@ def _merge_sides(procs: list[Procedure]) -> list[tuple[int, Procedure]]:
             continue
         twin = None
         if p.laterality in ("left", "right"):
-            key = p.model_dump(exclude={"laterality"})
+            key = None  # the entry's other facts, dumped only when an entry of the other side may be its twin
             for j, (_, q) in enumerate(out):
-                if (
-                    q.laterality in ("left", "right")
-                    and q.laterality != p.laterality
-                    and q.model_dump(exclude={"laterality"}) == key
-                ):
-                    twin = j
-                    break
+                if q.laterality in ("left", "right") and q.laterality != p.laterality:
+                    if key is None:
+                        key = p.model_dump(exclude={"laterality"})
+                    if q.model_dump(exclude={"laterality"}) == key:
+                        twin = j
+                        break
         if twin is None:
             out.append((i, p))
         else:
             idx, q = out[twin]
             out[twin] = (idx, q.model_copy(update={"laterality": "bilateral"}))
     return out
+
+
+def _line(code: str, modifiers: list[str], units: float) -> Line:
+    # the coder's own values (table codes, its modifiers, whole units): valid as they are, so the
+    # line is built without validating them again (units as the float validation would make)
+    return _build_line(code=code, modifiers=modifiers, units=float(units))
 
 
 def _apply_sides(services: list[Service], ctx: CodingContext) -> list[Line]:
@@ -75,7 +82,7 @@ def _apply_sides(services: list[Service], ctx: CodingContext) -> list[Line]:
         info = ref.info(s.code)
         target = addons if info is not None and info.is_addon else primaries
         if s.side in SIDE_MOD:
-            target.append(Line(code=s.code, modifiers=[SIDE_MOD[s.side], *s.modifiers], units=s.units))
+            target.append(_line(s.code, [SIDE_MOD[s.side], *s.modifiers], s.units))
             continue
         if s.side == "bilateral" and ref.bilateral_indicator(s.code) == 1:
             conv = (
@@ -86,12 +93,12 @@ def _apply_sides(services: list[Service], ctx: CodingContext) -> list[Line]:
             if conv == "modifier_50":
                 # A 50 line is one unit (MOD009): each further bilateral level is its own line.
                 for _ in range(max(s.units, 1)):
-                    target.append(Line(code=s.code, modifiers=["50", *s.modifiers], units=1))
+                    target.append(_line(s.code, ["50", *s.modifiers], 1))
             else:
-                target.append(Line(code=s.code, modifiers=["RT", *s.modifiers], units=s.units))
-                target.append(Line(code=s.code, modifiers=["LT", *s.modifiers], units=s.units))
+                target.append(_line(s.code, ["RT", *s.modifiers], s.units))
+                target.append(_line(s.code, ["LT", *s.modifiers], s.units))
             continue
-        target.append(Line(code=s.code, modifiers=list(s.modifiers), units=s.units))
+        target.append(_line(s.code, list(s.modifiers), s.units))
     # Add-ons follow their primaries (claim order matters to some payers and to readers).
     return _combine(primaries) + _combine(addons)
 
@@ -116,8 +123,7 @@ def _combine(lines: list[Line]) -> list[Line]:
     return out
 
 
-def _pointers(line: Line, family: str | None, enc: Encounter, policy: Policy) -> list[int]:
-    dx = [strip_dot(d) for d in enc.diagnoses]
+def _pointers(family: str | None, dx: list[str], policy: Policy) -> list[int]:
     covered = tuple(policy.diagnoses.covered.get(family or "", ()))
     supporting = [i for i, d in enumerate(dx, 1) if d.startswith(covered)] if covered else []
     rest = [i for i in range(1, len(dx) + 1) if i not in supporting]
@@ -145,16 +151,35 @@ def _mark_distinct(
 
 def code_encounter(enc: Encounter, reference: Reference, policy: Policy) -> list[Line]:
     """Claim lines for the documented encounter. Raises InputError for a missing or bad fact."""
+    return _code(enc, enc.procedures, enc.evaluation, enc.drugs, reference, policy)
+
+
+def code_procedures(
+    enc: Encounter, procedures: list[Procedure], reference: Reference, policy: Policy
+) -> list[Line]:
+    """Claim lines for some of the encounter's documented procedures alone (no E/M visit, no drugs):
+    what the edits compare a billed session with. The encounter is read, not copied."""
+    return _code(enc, procedures, None, [], reference, policy)
+
+
+def _code(
+    enc: Encounter,
+    procedures: list[Procedure],
+    evaluation: Evaluation | None,
+    drugs: list[Drug],
+    reference: Reference,
+    policy: Policy,
+) -> list[Line]:
     if not enc.diagnoses:
         raise InputError(None, "$.diagnoses", "at least one ICD-10-CM diagnosis to point the lines to")
     ctx = CodingContext(enc, reference, policy)
     lines: list[Line] = []
     families: list[str | None] = []
     coded_sessions: list[tuple[int, str, list[Service]]] = []
-    for indices, procs in sessions(enc.procedures):
+    for indices, procs in sessions(procedures):
         if procs[0].family in LEVEL_FAMILIES:
             coded_sessions.append((indices[0], procs[0].family.value, code_session(procs, indices, ctx)))
-    for index, proc in other.combine_drug_tests(_merge_sides(enc.procedures)):
+    for index, proc in other.combine_drug_tests(_merge_sides(procedures)):
         coded_sessions.append((index, proc.family.value, FAMILY_CODERS[proc.family](proc, index, ctx)))
     for _, family, services in sorted(coded_sessions, key=lambda u: u[0]):
         coded = _apply_sides(services, ctx)
@@ -163,8 +188,8 @@ def code_encounter(enc: Encounter, reference: Reference, policy: Policy) -> list
 
     procedure_codes = [ln.code for ln in lines]
     em_lines: list[Line] = []
-    if enc.evaluation is not None:
-        ev = enc.evaluation
+    if evaluation is not None:
+        ev = evaluation
         info = reference.info(ev.code.strip().upper())
         if info is None or info.kind != "em":
             raise InputError(None, "$.evaluation.code", f"an E/M visit code 99202-99215 (got {ev.code!r})")
@@ -172,11 +197,11 @@ def code_encounter(enc: Encounter, reference: Reference, policy: Policy) -> list
         extra = ["24"] if ev.unrelated_to_procedure else []
         if ev.decision_for_surgery and "090" in globals_:
             # the visit where the decision for a major (090-global) procedure was made: 57, not 25
-            em_lines.append(Line(code=info.code, modifiers=["57", *extra], units=1))
+            em_lines.append(_line(info.code, ["57", *extra], 1))
         elif not globals_ & {"000", "010", "090"}:
-            em_lines.append(Line(code=info.code, modifiers=extra, units=1))
+            em_lines.append(_line(info.code, extra, 1))
         elif ev.separately_identifiable:
-            em_lines.append(Line(code=info.code, modifiers=["25", *extra], units=1))
+            em_lines.append(_line(info.code, ["25", *extra], 1))
         # otherwise the visit is the pre-procedure assessment, included in the procedure
 
     drug_lines: list[Line] = []
@@ -187,12 +212,12 @@ def code_encounter(enc: Encounter, reference: Reference, policy: Policy) -> list
     )
     if pays_drugs:
         units: dict[str, float] = {}
-        for i, d in enumerate(enc.drugs):
+        for i, d in enumerate(drugs):
             if not reference.known(d.code.upper(), enc.date_of_service):
                 raise InputError(None, f"$.drugs[{i}].code", f"a known drug HCPCS code (got {d.code!r})")
             # the same drug given twice is one line with the units added
             units[d.code.upper()] = units.get(d.code.upper(), 0) + d.units
-        drug_lines = [Line(code=code, modifiers=[], units=u) for code, u in units.items()]
+        drug_lines = [_line(code, [], u) for code, u in units.items()]
 
     _mark_distinct(lines, families, enc, reference, policy)
 
@@ -202,9 +227,10 @@ def code_encounter(enc: Encounter, reference: Reference, policy: Policy) -> list
         ln.diagnosis_pointers = list(range(1, min(4, len(enc.diagnoses)) + 1))
         out.append(ln)
     pointers: dict[str | None, list[int]] = {}  # the same for every line of a family
+    dx = [strip_dot(d) for d in enc.diagnoses] if lines else []
     for ln, fam in zip(lines, families, strict=True):
         if fam not in pointers:
-            pointers[fam] = _pointers(ln, fam, enc, policy)
+            pointers[fam] = _pointers(fam, dx, policy)
         ln.diagnosis_pointers = list(pointers[fam])
         out.append(ln)
     for ln in drug_lines:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from painrcm.codes.tables import Reference, RegionGroup
@@ -42,41 +43,51 @@ def need(value: object, index: int, fact: str, expected: str) -> None:
 def spinal_levels(proc: Procedure, index: int, *, joints: bool) -> list[Level]:
     need(proc.levels, index, "levels", "the levels treated, e.g. " + ('["L4-L5"]' if joints else '["L5"]'))
     assert proc.levels is not None
+    found = _levels_of(tuple(proc.levels), joints, proc.target == "medial_branch")
+    if isinstance(found, _Bad):
+        raise InputError(None, f"$.procedures[{index}].{found.where}", found.expected)
+    return list(found)
+
+
+@dataclass(frozen=True)
+class _Bad:
+    where: str  # the fact's path below the procedure: "levels" or "levels[2]"
+    expected: str
+
+
+@functools.lru_cache(maxsize=4096)
+def _levels_of(levels: tuple[str, ...], joints: bool, medial_branch: bool) -> tuple[Level, ...] | _Bad:
+    """The documented levels, parsed, ordered and unique (joints for a joint family), or what is wrong
+    with them: the same few level lists recur on every claim, so each is worked out once."""
     parsed: list[Level] = []
-    for i, raw in enumerate(proc.levels):
+    for i, raw in enumerate(levels):
         lvl = parse_level(raw)
         if lvl is None:
-            raise InputError(
-                None,
-                f"$.procedures[{index}].levels[{i}]",
-                f"a spinal level such as L5 or L4-L5 (got {raw!r})",
-            )
+            return _Bad(f"levels[{i}]", f"a spinal level such as L5 or L4-L5 (got {raw!r})")
         parsed.append(lvl)
     if joints and not all(lv.is_joint for lv in parsed):
         singles = [lv for lv in parsed if not lv.is_joint]
-        lumbar_mbb = proc.target == "medial_branch" and all(
+        lumbar_mbb = medial_branch and all(
             lv.region == "lumbar_sacral" or str(lv) in ("T11", "T12") for lv in parsed
         )
         if lumbar_mbb and len(singles) == len(parsed):
             joints_found = lumbar_nerves_to_joints([lv.upper for lv in singles])
             if not joints_found:
-                raise InputError(
-                    None,
-                    f"$.procedures[{index}].levels",
+                return _Bad(
+                    "levels",
                     "medial branch nerves that supply at least one whole facet joint "
-                    f"(e.g. L3 and L4 for L4-L5); got {proc.levels}",
+                    f"(e.g. L3 and L4 for L4-L5); got {list(levels)}",
                 )
-            return joints_found
-        raise InputError(
-            None,
-            f"$.procedures[{index}].levels",
+            return tuple(joints_found)
+        return _Bad(
+            "levels",
             f"joint levels such as L4-L5 (nerve names are accepted only for lumbar medial branch blocks); "
-            f"got {proc.levels}",
+            f"got {list(levels)}",
         )
     unique: dict[str, Level] = {}
     for lv in parsed:
         unique.setdefault(str(lv), lv)
-    return sorted(unique.values(), key=lambda lv: lv.upper.rank)
+    return tuple(sorted(unique.values(), key=lambda lv: lv.upper.rank))
 
 
 def by_region(levels: list[Level]) -> dict[RegionGroup, list[Level]]:
@@ -90,7 +101,9 @@ def code_for(
     ref: Reference, *, family: str | None, region: RegionGroup | None = None, **facts: object
 ) -> str:
     """The one code of the table with these facts (the table is the single source of codes)."""
-    key = (family, region, *sorted(facts.items()))
+    # the facts in the caller's order: a call site gives them in one order, and another order only
+    # makes another entry with the same answer
+    key = (family, region, *facts.items())
     memo = ref.code_for_memo
     found = memo.get(key)
     if found is None:

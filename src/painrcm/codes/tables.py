@@ -485,7 +485,22 @@ class Reference:
         """The CMS tables loaded, for messages: "NCCI ...; MUE ...; MPFS ..."."""
         return f"{self.ncci.edition}; {self.mue.edition}; {self.mpfs.edition}"
 
+    @functools.cached_property
+    def _bilateral_memo(self) -> dict[str, int | None]:
+        return {}
+
     def bilateral_indicator(self, code: str) -> int | None:
+        """The code's bilateral-surgery indicator (several edits ask it of every line): worked out once
+        per code."""
+        memo = self._bilateral_memo
+        if code in memo:
+            return memo[code]
+        if len(memo) > 100_000:
+            memo.clear()  # a long-running server fed endless made-up codes stays bounded
+        found = memo[code] = self._bilateral_indicator(code)
+        return found
+
+    def _bilateral_indicator(self, code: str) -> int | None:
         row = self.mpfs.get(code)
         info = self.codes.get(code)
         if row is not None and row.bilateral is not None:

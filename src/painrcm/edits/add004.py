@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from datetime import date
 
 from painrcm.codes.tables import REPEAT_MODIFIERS
-from painrcm.edits.add002 import side_key, whole_units
+from painrcm.edits.add002 import whole_units
 from painrcm.edits.base import ClaimContext, Edit, FixOp, Hit, Outcome, Skip, remove, set_units
 from painrcm.model import Severity
 
@@ -75,10 +75,11 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
     ref = ctx.reference
     groups: dict[tuple[str, date, str | None, int | None], list[int]] = defaultdict(list)
     no_mue: list[str] = []
+    infos, sides = ctx.infos, ctx.sides  # each line's code-table entry and side, shared per claim
     for i, line in enumerate(ctx.lines):
         if ctx.claimed("units", i) or whole_units(line) is None:
             continue
-        info = ref.info(line.code)
+        info = infos[i]
         if info is not None and info.kind == "drug_test" and info.test is not None:
             continue  # a drug test repeated on one date is BUN010's (one code per date, by method or classes)
         entry = ref.mue.get(line.code)
@@ -86,7 +87,7 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
             if ref.known(line.code, ctx.line_dos(i)) and line.code not in no_mue:
                 no_mue.append(line.code)
             continue
-        side = side_key(line)
+        side = sides[i]
         per_side = ref.bilateral_indicator(line.code) == 1 and side in ("right", "left")
         # MAI 1: the limit is per line; MAI 2 and 3: per date of service
         per_line = i if entry.adjudication == "1" else None

@@ -249,8 +249,14 @@ class ClaimContext:
         """The claim's diagnoses without dots."""
         return [strip_dot(d) for d in self.encounter.diagnoses]
 
+    @_once
+    def dates(self) -> list[date]:
+        """Each line's date of service (the claim's when the line has none)."""
+        dos = self.encounter.date_of_service
+        return [ln.date_of_service or dos for ln in self.lines]
+
     def line_dos(self, i: int) -> date:
-        return self.lines[i].date_of_service or self.encounter.date_of_service
+        return self.dates[i]
 
     def line_pos(self, i: int) -> str:
         return self.lines[i].place_of_service or self.encounter.place_of_service
@@ -301,14 +307,22 @@ class ClaimContext:
         return key in self.claims_
 
     def side_of(self, i: int) -> str | None:
-        mods = self.lines[i].modifiers
-        if "50" in mods or ("RT" in mods and "LT" in mods):
-            return "bilateral"
-        if "RT" in mods:
-            return "right"
-        if "LT" in mods:
-            return "left"
-        return None
+        return self.sides[i]
+
+    @_once
+    def sides(self) -> list[str | None]:
+        """Each line's side by its modifiers: bilateral (50, or RT and LT), right, left or None."""
+        return [_side(ln.modifiers) for ln in self.lines]
+
+
+def _side(mods: list[str]) -> str | None:
+    if "50" in mods or ("RT" in mods and "LT" in mods):
+        return "bilateral"
+    if "RT" in mods:
+        return "right"
+    if "LT" in mods:
+        return "left"
+    return None
 
 
 def line_no(i: int) -> int:

@@ -1,7 +1,7 @@
 from collections.abc import Iterator
 from datetime import date
 
-from painrcm.coder import code_encounter
+from painrcm.coder import code_procedures
 from painrcm.codes.tables import CodeInfo
 from painrcm.edits.base import ClaimContext, Edit, FixOp, Hit, Outcome, remove, replace
 from painrcm.errors import InputError
@@ -79,11 +79,8 @@ def _coded(ctx: ClaimContext, test: str) -> str | None:
     procs = [p for p in ctx.procedures if p.family == Family.DRUG_TEST]
     if not procs:
         return None
-    enc = ctx.encounter.model_copy(
-        update={"procedures": procs, "evaluation": None, "drugs": [], "lines": None}
-    )
     try:
-        lines = code_encounter(enc, ctx.reference, ctx.policy)
+        lines = code_procedures(ctx.encounter, procs, ctx.reference, ctx.policy)
     except (InputError, LookupError, StopIteration, ValueError):
         return None
     codes = [ln.code for ln in lines if (i := ctx.reference.info(ln.code)) is not None and i.test == test]

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 
-from painrcm.codes.tables import fiscal_year_of, strip_dot, with_dot
+from painrcm.codes.tables import fiscal_year_of, with_dot
 from painrcm.edits.base import ClaimContext, Edit, Hit, Outcome, Skip
 from painrcm.model import Severity
 
@@ -58,8 +58,9 @@ def _dates_by_diagnosis(ctx: ClaimContext) -> list[list[date]]:
 def check(ctx: ClaimContext) -> Iterator[Outcome]:
     icd = ctx.reference.icd10
     missing_years: dict[int, date] = {}
+    stripped = ctx.diagnoses  # strip_dot of each, shared with the other edits
     for k, (raw, dates) in enumerate(zip(ctx.encounter.diagnoses, _dates_by_diagnosis(ctx), strict=True)):
-        dx = strip_dot(raw)
+        dx = stripped[k]
         for d in sorted(dates):
             code_set = icd.set_for(d)
             if code_set is None:

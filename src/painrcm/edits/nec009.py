@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from painrcm.coder import code_encounter
+from painrcm.coder import code_procedures
 from painrcm.coder.levels import LEVEL_FAMILIES, session_key
 from painrcm.codes.tables import CodeInfo, RegionGroup
 from painrcm.edits.base import ClaimContext, Edit, FixOp, Hit, Outcome, Skip, remove, replace
@@ -45,9 +45,11 @@ class Group:
     def proc(self) -> Procedure:
         return self.procs[0]
 
-    @property
-    def family(self) -> str:
-        return code_family(self.proc)
+    # the code-table family of the first entry (later entries only join a group of its family)
+    family: str = field(init=False, default="")
+
+    def __post_init__(self) -> None:
+        self.family = code_family(self.procs[0])
 
 
 def _regions(g: Group) -> set[RegionGroup] | None:
@@ -90,17 +92,15 @@ def groups_of(procs: list[Procedure]) -> list[Group]:
             continue
         twin = None
         if p.laterality in ("left", "right"):
-            key = p.model_dump(exclude={"laterality"})
+            key = None  # the entry's other facts, dumped only when an entry of the other side may be its twin
             for g in out:
                 q = g.procs[-1]
-                if (
-                    len(g.procs) == 1
-                    and q.laterality in ("left", "right")
-                    and q.laterality != p.laterality
-                    and q.model_dump(exclude={"laterality"}) == key
-                ):
-                    twin = g
-                    break
+                if len(g.procs) == 1 and q.laterality in ("left", "right") and q.laterality != p.laterality:
+                    if key is None:
+                        key = p.model_dump(exclude={"laterality"})
+                    if q.model_dump(exclude={"laterality"}) == key:
+                        twin = g
+                        break
         if twin is None:
             out.append(Group([p], sides=proc_sides(p)))
         else:
@@ -153,11 +153,8 @@ def _units(u: float | None) -> str:
 
 
 def _coded(ctx: ClaimContext, group: Group) -> list[Line] | None:
-    enc = ctx.encounter.model_copy(
-        update={"procedures": list(group.procs), "evaluation": None, "drugs": [], "lines": None}
-    )
     try:
-        lines = code_encounter(enc, ctx.reference, ctx.policy)
+        lines = code_procedures(ctx.encounter, list(group.procs), ctx.reference, ctx.policy)
     except (InputError, LookupError, StopIteration, ValueError):  # a fact the coder needs is missing: no fix
         return None
     return lines or None

@@ -10,10 +10,9 @@ never invents a bilateral level and never drops a documented level).
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import date
 
-from painrcm.coder import code_encounter
+from painrcm.coder import code_procedures
 from painrcm.coder.levels import LEVEL_FAMILIES
 from painrcm.codes.tables import CodeInfo
 from painrcm.edits.base import ClaimContext, FixOp, remove, replace
@@ -35,16 +34,20 @@ def session_lines(ctx: ClaimContext, i: int) -> list[int]:
         return [i]
     assert info is not None
     day = ctx.line_dos(i)
-    out = []
-    for j, _ln, other in ctx.indexed():
-        if (
-            other is not None
+    # the same for every line of the session: found once per claim (several edits ask)
+    key = ("session_lines", info.family, info.region, day)
+    found: list[int] | None = ctx.memo.get(key)
+    if found is None:
+        dates = ctx.dates
+        found = ctx.memo[key] = [
+            j
+            for j, other in enumerate(ctx.infos)
+            if other is not None
             and other.family == info.family
             and other.region == info.region
-            and ctx.line_dos(j) == day
-        ):
-            out.append(j)
-    return out
+            and dates[j] == day
+        ]
+    return list(found)
 
 
 def note_lines(ctx: ClaimContext, i: int) -> list[Line] | None:
@@ -66,11 +69,8 @@ def _note_lines(ctx: ClaimContext, info: CodeInfo) -> list[Line] | None:
     procs = [p for p in ctx.procedures if p.family.value == info.family]
     if not procs:
         return None
-    enc = ctx.encounter.model_copy(
-        update={"procedures": procs, "evaluation": None, "drugs": [], "lines": None}
-    )
     try:
-        coded = code_encounter(enc, ctx.reference, ctx.policy)
+        coded = code_procedures(ctx.encounter, procs, ctx.reference, ctx.policy)
     except (InputError, LookupError, StopIteration, ValueError):
         return None
     out = []
@@ -87,7 +87,18 @@ def _key(ln: Line) -> tuple[str, frozenset[str], float | None]:
 
 def same_lines(billed: list[Line], coded: list[Line]) -> bool:
     """Same codes, sides and units (other modifiers and pointers aside)."""
-    return Counter(_key(b) for b in billed) == Counter(_key(c) for c in coded)
+    if len(billed) != len(coded):
+        return False  # a different number of lines is a different count of some key
+    return _counts(billed) == _counts(coded)
+
+
+def _counts(lines: list[Line]) -> dict[tuple[str, frozenset[str], float | None], int]:
+    # what Counter counts, without its per-call set-up (every count is positive: plain dicts compare alike)
+    out: dict[tuple[str, frozenset[str], float | None], int] = {}
+    for ln in lines:
+        k = _key(ln)
+        out[k] = out.get(k, 0) + 1
+    return out
 
 
 def matches_note(ctx: ClaimContext, i: int) -> bool:
@@ -95,7 +106,14 @@ def matches_note(ctx: ClaimContext, i: int) -> bool:
     coded = note_lines(ctx, i)
     if coded is None:
         return False
-    return same_lines([ctx.lines[j] for j in session_lines(ctx, i)], coded)
+    info = ctx.info(i)
+    assert info is not None  # note_lines answers for level-family lines only
+    # the same for every line of the session (note_lines answers for the claim's date only)
+    key = ("matches_note", info.family, info.region)
+    found: bool | None = ctx.memo.get(key)
+    if found is None:
+        found = ctx.memo[key] = same_lines([ctx.lines[j] for j in session_lines(ctx, i)], coded)
+    return found
 
 
 def side_units(lines: list[Line], code: str) -> tuple[float, float]:
