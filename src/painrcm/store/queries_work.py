@@ -19,11 +19,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from pydantic import ValidationError
-from sqlalchemy import and_, delete, func, or_, select, true
+from sqlalchemy import Date, Integer, String, and_, case, delete, func, literal, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from painrcm.history import History
@@ -35,11 +35,10 @@ from painrcm.policy.loader import PolicyBook
 from painrcm.remit.codes import ACTIONS
 from painrcm.remit.explain import action_text
 from painrcm.scrub import Engine
-from painrcm.store import auth_usage, services
+from painrcm.store import auth_usage, services, standings
 from painrcm.store import models as m
 from painrcm.store.histories import chunks
 from painrcm.store.scope import NotFound, can_see_practice, get_scoped, practice_ids
-from painrcm.store.watch import Watchlist, candidates, widest_window
 
 AUTH_STATES = ("expiring", "used_up", "pending", "denied", "active", "expired")
 AUTH_STATE_LABELS = {
@@ -137,6 +136,46 @@ def _display_name(person: Any) -> str | None:
     return ", ".join(parts) or None
 
 
+PER_PAGE = 100
+
+
+@dataclass
+class ListFilters:
+    """The filters of a paged work list (URL parameters)."""
+
+    practice: str = ""
+    on: str = ""
+    state: str = ""
+    payer: str = ""
+    sort: str = ""
+    order: str = "asc"
+    page: int = 1
+
+    def as_query(self, **override: Any) -> dict[str, str]:
+        """The filters as URL parameters (defaults left out): a saved filter is the URL."""
+        d = {**asdict(self), **override}
+        defaults = asdict(type(self)())
+        return {k: str(v) for k, v in d.items() if v not in ("", None) and v != defaults[k]}
+
+
+def _page_number(value: Any) -> int:
+    try:
+        return max(1, int(value or 1))
+    except (TypeError, ValueError):
+        raise BadInput("page must be a number") from None
+
+
+def _day_filter(text: str) -> date | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise BadInput(f"Not a date (YYYY-MM-DD): {text}") from None
+
+
+
 # ------------------------------------------------------------------------------------------------
 # Authorization tracker
 
@@ -173,21 +212,34 @@ class AuthRow:
         return d
 
 
-def auth_state(status: str, end: date, sessions: int | None, used: int, on: date, warning_days: int) -> str:
-    """Denied and pending come from the payer; otherwise expired, sessions used up, expiring within the
-    policy's warning days, or active."""
-    status = status.strip().lower()
-    if status == "denied":
-        return "denied"
-    if status == "pending":
-        return "pending"
-    if end < on:
-        return "expired"
-    if sessions is not None and used >= sessions:
-        return "used_up"
-    if (end - on).days <= warning_days:
-        return "expiring"
-    return "active"
+def auth_state_sql(status: Any, end: Any, sessions: Any, used: Any, on: date, expiring_until: Any) -> Any:
+    """SQL: an authorization's state on `on`. Denied and pending come from the payer; otherwise
+    expired, sessions used up, expiring (ending on or before `expiring_until`: `on` plus the payer
+    policy's warning days), or active. The one implementation of the rule (lists and claim pages)."""
+    st = func.lower(func.trim(status))
+    return case(
+        (st == "denied", "denied"),
+        (st == "pending", "pending"),
+        (end < on, "expired"),
+        (and_(sessions.is_not(None), used >= sessions), "used_up"),
+        (end <= expiring_until, "expiring"),
+        else_="active",
+    )
+
+
+def auth_state(
+    s: Session, status: str, end: date, sessions: int | None, used: int, on: date, warning_days: int
+) -> str:
+    """One authorization's state (`auth_state_sql` on these values)."""
+    expr = auth_state_sql(
+        literal(status, String),
+        literal(end, Date),
+        literal(sessions, Integer),
+        literal(used, Integer),
+        on,
+        literal(on + timedelta(days=warning_days), Date),
+    )
+    return str(s.scalar(select(expr)))
 
 
 def warning_days(s: Session, policies: PolicyBook, payer_id: str, cache: dict[str, int]) -> int:
@@ -219,7 +271,111 @@ def _auth_persons(s: Session, auths: Sequence[Any]) -> dict[int, Any]:
     return out
 
 
-_STATE_ORDER = {s: i for i, s in enumerate(AUTH_STATES)}
+AUTH_SORTS = {  # sort key -> columns of the tracker's query (then the default order breaks ties)
+    "urgency": (),
+    "end_date": ("end_date",),
+    "practice": ("practice_id",),
+    "number": ("auth_number",),
+    "payer": ("payer_id",),
+    "sessions": ("sessions",),
+}
+_AUTH_ORDER = ("state_order", "end_date", "practice_id", "auth_number", "id")
+
+
+@dataclass
+class AuthFilters(ListFilters):
+    sort: str = "urgency"
+
+
+def auth_filters(params: dict[str, Any]) -> AuthFilters:
+    f = AuthFilters(
+        **{k: str(params.get(k) or "").strip() for k in ("practice", "on", "state", "payer")},
+        sort=str(params.get("sort") or "urgency"),
+        order=str(params.get("order") or "asc"),
+        page=_page_number(params.get("page")),
+    )
+    _choice(f.state, AUTH_STATES, "state")
+    _choice(f.sort, tuple(AUTH_SORTS), "sort")
+    _choice(f.order, ("asc", "desc"), "order")
+    _day_filter(f.on)
+    return f
+
+
+def _tracker(s: Session, user: m.User, policies: PolicyBook, f: AuthFilters) -> tuple[date, Any]:
+    """(on, subquery): every authorization in scope (and payer filter) with sessions used and state on
+    `on`, from SQL."""
+    allowed = scope_for(s, user, f.practice)
+    on = _day_filter(f.on) or services.today()
+    a = m.Authorization
+    where = [_within(a.practice_id, allowed)]
+    if f.payer:
+        where.append(func.upper(a.payer_id).like(f"%{f.payer.upper()}%"))
+    cache: dict[str, int] = {}
+    payers = sorted(s.scalars(select(a.payer_id).distinct().where(*where)))
+    until = {p: on + timedelta(days=warning_days(s, policies, p, cache)) for p in payers}
+    expiring_until: Any = (
+        case(*((a.payer_id == p, literal(d, Date)) for p, d in until.items()), else_=literal(on, Date))
+        if until
+        else literal(on, Date)
+    )
+    # sessions used, counted in one grouped join for the authorizations whose state depends on them
+    # (neither denied nor pending, not ended, with a session cap): the others' state needs none
+    st = func.lower(func.trim(a.status))
+    live = [*where, st.not_in(("denied", "pending")), a.end_date >= on, a.sessions.is_not(None)]
+    used_live = auth_usage.used_by_authorization(on, live)
+    used = func.coalesce(used_live.c.used, 0)
+    state = auth_state_sql(a.status, a.end_date, a.sessions, used, on, expiring_until)
+    inner = select(
+        a.id, a.practice_id, a.person_id, a.auth_number, a.payer_id, a.member_id, a.codes, a.sessions,
+        a.start_date, a.end_date, a.status, state.label("state"), expiring_until.label("expiring_until"),
+    ).outerjoin(used_live, used_live.c.id == a.id).where(*where).subquery()  # fmt: skip
+    order = case(*((inner.c.state == st, i) for i, st in enumerate(AUTH_STATES)), else_=len(AUTH_STATES))
+    return on, select(inner, order.label("state_order")).subquery()
+
+
+def _auth_row(
+    r: Any, on: date, persons: dict[int, Any], uses: dict[int, list[Any]] | None, used: int
+) -> AuthRow:
+    return AuthRow(
+        id=r.id,
+        practice_id=r.practice_id,
+        auth_number=r.auth_number,
+        payer_id=r.payer_id,
+        member_id=r.member_id,
+        person_id=r.person_id,
+        patient=_display_name(persons.get(r.person_id or -1)),
+        codes=list(r.codes or []),
+        sessions=r.sessions,
+        used=used,
+        left=None if r.sessions is None else max(r.sessions - used, 0),
+        start_date=r.start_date,
+        end_date=r.end_date,
+        days_left=(r.end_date - on).days,
+        status=r.status,
+        state=r.state,
+        warning_days=(r.expiring_until - on).days,
+        claims=[u.to_dict() for u in (uses or {}).get(r.id, [])],
+    )
+
+
+def _auth_rows(s: Session, rows: Sequence[Any], on: date, claims: bool) -> list[AuthRow]:
+    """The rows of a page (or a chunk): sessions used read for these authorizations only (the state
+    evaluates them only where it needs them)."""
+    persons = _auth_persons(s, rows)
+    uses = auth_usage.usage(s, rows, on) if claims else None
+    a = m.Authorization
+    used: dict[int, int] = {}
+    for part in chunks(sorted(r.id for r in rows)):
+        q = select(a.id, auth_usage.used_sessions(on)).where(a.id.in_(part))
+        used.update((int(i), int(n)) for i, n in s.execute(q))
+    return [_auth_row(r, on, persons, uses, used.get(r.id, 0)) for r in rows]
+
+
+def _auth_order(t: Any, f: AuthFilters) -> list[Any]:
+    first = [t.c[c] for c in AUTH_SORTS[f.sort]]
+    if f.order == "desc":
+        first = [c.desc() for c in first]
+    return [*first, *(t.c[c] for c in _AUTH_ORDER)]
 
 
 def list_authorizations(
@@ -229,54 +385,69 @@ def list_authorizations(
     *,
     practice: str | None = None,
     on: date | None = None,
+    claims: bool = True,
 ) -> list[AuthRow]:
     """Authorizations on file in the practices covered with their state on `on` (default today), most
-    urgent first. Not audited: callers showing them use `authorization_tracker`."""
-    allowed = scope_for(s, user, practice)
-    on = on or services.today()
-    # columns, not ORM objects: a billing company's book holds tens of thousands
-    auths = list(
-        s.execute(select(*m.Authorization.__table__.c).where(_within(m.Authorization.practice_id, allowed)))
-    )
-    uses = auth_usage.usage(s, auths, on)
-    used = {k: auth_usage.sessions(v) for k, v in uses.items()}
-    persons = _auth_persons(s, auths)
-    cache: dict[str, int] = {}
-    rows = []
-    for a in auths:
-        warn = warning_days(s, policies, a.payer_id, cache)
-        n = used.get(a.id, 0)
-        rows.append(
-            AuthRow(
-                id=a.id,
-                practice_id=a.practice_id,
-                auth_number=a.auth_number,
-                payer_id=a.payer_id,
-                member_id=a.member_id,
-                person_id=a.person_id,
-                patient=_display_name(persons.get(a.person_id or -1)),
-                codes=list(a.codes or []),
-                sessions=a.sessions,
-                used=n,
-                left=None if a.sessions is None else max(a.sessions - n, 0),
-                start_date=a.start_date,
-                end_date=a.end_date,
-                days_left=(a.end_date - on).days,
-                status=a.status,
-                state=auth_state(a.status, a.end_date, a.sessions, n, on, warn),
-                warning_days=warn,
-                claims=[u.to_dict() for u in uses.get(a.id, [])],
-            )
-        )
-    rows.sort(key=lambda r: (_STATE_ORDER[r.state], r.end_date, r.practice_id, r.auth_number))
-    return rows
+    urgent first (with the claims that used each unless `claims` is false). Not audited: callers
+    showing them use `authorization_tracker` or `authorization_page`."""
+    f = AuthFilters(practice=practice or "", on=on.isoformat() if on else "")
+    day, t = _tracker(s, user, policies, f)
+    rows = list(s.execute(select(t).order_by(*_auth_order(t, f))))
+    out: list[AuthRow] = []
+    for i in range(0, len(rows), 5000):
+        out += _auth_rows(s, rows[i : i + 5000], day, claims)
+    return out
 
 
-def count_by_state(rows: Iterable[AuthRow]) -> dict[str, int]:
+@dataclass
+class AuthPage:
+    on: date
+    rows: list[AuthRow]
+    total: int  # authorizations matching the filters
+    counts: dict[str, int]  # per state, over the filters other than state
+    page: int
+    pages: int
+
+
+def authorization_page(
+    s: Session, user: m.User, policies: PolicyBook, f: AuthFilters, *, audit: bool = True
+) -> AuthPage:
+    """One page (PER_PAGE rows) of the tracker, sorted and filtered, with the claims that used each
+    authorization; counts per state from SQL. Audited as a read of the patients shown."""
+    on, t = _tracker(s, user, policies, f)
     counts = dict.fromkeys(AUTH_STATES, 0)
-    for r in rows:
-        counts[r.state] += 1
-    return counts
+    counts.update({st: int(n) for st, n in s.execute(select(t.c.state, func.count()).group_by(t.c.state))})
+    total = counts[f.state] if f.state else sum(counts.values())
+    pages = max(1, -(-total // PER_PAGE))
+    page = min(f.page, pages)
+    q = select(t).order_by(*_auth_order(t, f)).offset((page - 1) * PER_PAGE).limit(PER_PAGE)
+    if f.state:
+        q = q.where(t.c.state == f.state)
+    rows = _auth_rows(s, list(s.execute(q)), on, True)
+    if audit:
+        _audit_people(
+            s, user, "authorization_list", (r.person_id for r in rows), _blank(f.practice),
+            authorization_ids=[r.id for r in rows], state=f.state or None, on=on.isoformat(), page=page,
+        )  # fmt: skip
+    return AuthPage(on, rows, total, counts, page, pages)
+
+
+def authorization_rows(
+    s: Session, user: m.User, policies: PolicyBook, f: AuthFilters, chunk: int = 2000
+) -> Iterable[AuthRow]:
+    """Every authorization of the filtered tracker in the page order, `chunk` rows at a time (the CSV
+    export: the caller audits what it sends)."""
+    on, t = _tracker(s, user, policies, f)
+    q = select(t).order_by(*_auth_order(t, f))
+    if f.state:
+        q = q.where(t.c.state == f.state)
+    offset = 0
+    while True:
+        part = list(s.execute(q.offset(offset).limit(chunk)))
+        yield from _auth_rows(s, part, on, True)
+        if len(part) < chunk:
+            return
+        offset += chunk
 
 
 def authorization_tracker(
@@ -288,12 +459,13 @@ def authorization_tracker(
     state: str | None = None,
     on: date | None = None,
 ) -> tuple[list[AuthRow], dict[str, int]]:
-    """The tracker: the authorizations in `state` (all when None) and the count in every state.
+    """The whole tracker: the authorizations in `state` (all when None) and the count in every state.
     Audited as a read of the patients listed (person IDs only)."""
     state = _choice(state, AUTH_STATES, "state")
-    on = on or services.today()
-    every = list_authorizations(s, user, policies, practice=practice, on=on)
-    rows = [r for r in every if state is None or r.state == state]
+    f = AuthFilters(practice=practice or "", on=on.isoformat() if on else "", state=state or "")
+    day = _day_filter(f.on) or services.today()
+    rows = list(authorization_rows(s, user, policies, f))
+    counts = authorization_page(s, user, policies, f, audit=False).counts
     _audit_people(
         s,
         user,
@@ -302,9 +474,23 @@ def authorization_tracker(
         _blank(practice),
         authorization_ids=[r.id for r in rows],
         state=state,
-        on=on.isoformat(),
+        on=day.isoformat(),
     )
-    return rows, count_by_state(every)
+    return rows, counts
+
+
+AUTH_CSV_HEADER = [
+    "id", "state", "practice", "auth_number", "patient", "member_id", "payer", "codes", "sessions", "used",
+    "left", "start_date", "end_date", "days_left", "status", "claims",
+]  # fmt: skip
+
+
+def auth_csv_row(r: AuthRow) -> list[Any]:
+    return [
+        r.id, r.state_label, r.practice_id, r.auth_number, r.patient, r.member_id, r.payer_id,
+        " ".join(r.codes), r.sessions, r.used, r.left, r.start_date.isoformat(), r.end_date.isoformat(),
+        r.days_left, r.status, " ".join(c["encounter_id"] for c in r.claims),
+    ]  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------------------
@@ -334,6 +520,14 @@ class FrequencyRow:
         d["next_payable"] = self.next_payable.isoformat()
         d["last_session"] = self.last_session.isoformat() if self.last_session else None
         return d
+
+    def to_columns(self) -> dict[str, Any]:
+        """As a standing_rows row (without its date)."""
+        return asdict(self)
+
+    @classmethod
+    def of(cls, row: Any) -> FrequencyRow:
+        return cls(**{f: getattr(row, f) for f in cls.__dataclass_fields__})
 
 
 @dataclass(frozen=True)
@@ -419,6 +613,123 @@ def person_standing(
     return out
 
 
+WATCH_STATES = ("over_limit", "at_limit", "near_limit")
+WATCH_SORTS = {  # sort key -> standing_rows columns (then the default order breaks ties)
+    "standing": (),
+    "next_payable": ("next_payable",),
+    "patient": ("patient",),
+    "practice": ("practice_id",),
+    "payer": ("payer_id",),
+    "limit": ("limit_id",),
+    "last_session": ("last_session",),
+    "used": ("used",),
+}
+
+
+@dataclass
+class WatchFilters(ListFilters):
+    sort: str = "standing"
+
+
+_WATCH_ORDER = ("left", "next_payable", "practice_id", "patient", "limit_id", "region", "person_id", "id")
+def watch_filters(params: dict[str, Any]) -> WatchFilters:
+    f = WatchFilters(
+        **{k: str(params.get(k) or "").strip() for k in ("practice", "on", "state", "payer")},
+        sort=str(params.get("sort") or "standing"),
+        order=str(params.get("order") or "asc"),
+        page=_page_number(params.get("page")),
+    )
+    _choice(f.state, WATCH_STATES, "state")
+    _choice(f.sort, tuple(WATCH_SORTS), "sort")
+    _choice(f.order, ("asc", "desc"), "order")
+    _day_filter(f.on)
+    return f
+
+
+@dataclass
+class WatchPage:
+    on: date
+    rows: list[FrequencyRow]
+    total: int  # rows (limits) matching the filters
+    patients: int  # distinct patients among them
+    states: dict[str, int]  # rows per standing (over the filters other than state)
+    page: int
+    pages: int
+
+
+def _watch_where(s: Session, user: m.User, engine: Engine, f: WatchFilters) -> tuple[date, Any, Any]:
+    allowed = scope_for(s, user, f.practice)
+    on = _day_filter(f.on) or services.today()
+    standings.ensure(s, engine, on)
+    r = m.StandingRow
+    base = standings.visible(on, allowed)
+    if f.payer:
+        base = and_(base, func.upper(r.payer_id).like(f"%{f.payer.upper()}%"))
+    where = base if not f.state else and_(base, r.state == f.state)
+    return on, base, where
+
+
+def _watch_order(f: WatchFilters) -> list[Any]:
+    r = m.StandingRow.__table__.c
+    first = [r[c] for c in WATCH_SORTS[f.sort]]
+    if f.order == "desc":
+        first = [c.desc() for c in first]
+    return [*first, *(r[c] for c in _WATCH_ORDER)]
+
+
+WATCH_CSV_HEADER = [
+    "person_id", "patient", "state", "practice", "payer", "policy", "limit", "edit", "region", "used",
+    "max", "left", "window_months", "last_session", "next_payable",
+]  # fmt: skip
+
+
+def watch_csv_row(r: FrequencyRow) -> list[Any]:
+    return [
+        r.person_id, r.patient, r.state, r.practice_id, r.payer_id, r.policy_id, r.limit_id, r.edit,
+        r.region, r.used, r.max, r.left, r.window_months,
+        r.last_session.isoformat() if r.last_session else "", r.next_payable.isoformat(),
+    ]  # fmt: skip
+
+
+def frequency_page(
+    s: Session, user: m.User, engine: Engine, f: WatchFilters, *, audit: bool = True
+) -> WatchPage:
+    """One page (PER_PAGE rows) of the frequency watch: patients seen in the practices covered who are
+    at, over or one session short of a frequency limit of their payer's policy on `f.on` (default
+    today), sorted and filtered; counts over every matching row, from SQL. Audited as a read of the
+    patients shown (person IDs only)."""
+    on, base, where = _watch_where(s, user, engine, f)
+    total, patients, _ = standings.count_rows(s, where)
+    states = dict.fromkeys(WATCH_STATES, 0)
+    states.update(standings.count_rows(s, base)[2])
+    pages = max(1, -(-total // PER_PAGE))
+    page = min(f.page, pages)
+    q = select(m.StandingRow).where(where).order_by(*_watch_order(f))
+    rows = [FrequencyRow.of(x) for x in s.scalars(q.offset((page - 1) * PER_PAGE).limit(PER_PAGE))]
+    if audit:
+        _audit_people(
+            s, user, "frequency_watch", (r.person_id for r in rows), _blank(f.practice), on=on.isoformat(),
+            page=page,
+        )  # fmt: skip
+    return WatchPage(on, rows, total, patients, states, page, pages)
+
+
+def frequency_rows(
+    s: Session, user: m.User, engine: Engine, f: WatchFilters, chunk: int = 2000
+) -> Iterable[FrequencyRow]:
+    """Every row of the filtered watch in the page order, read `chunk` rows at a time (the CSV export:
+    the caller audits what it sends)."""
+    _, _, where = _watch_where(s, user, engine, f)
+    q = select(m.StandingRow).where(where).order_by(*_watch_order(f))
+    offset = 0
+    while True:
+        part = [FrequencyRow.of(x) for x in s.scalars(q.offset(offset).limit(chunk))]
+        yield from part
+        if len(part) < chunk:
+            return
+        offset += chunk
+
+
 def frequency_watch(
     s: Session,
     user: m.User,
@@ -428,33 +739,15 @@ def frequency_watch(
     on: date | None = None,
     audit: bool = True,
 ) -> list[FrequencyRow]:
-    """Patients seen in the practices covered who are at a frequency limit of their payer's policy, or
-    one session short of it, with sessions used and left and the next payable date. Audited as a read
-    of the patients listed."""
-    allowed = scope_for(s, user, practice)
-    on = on or services.today()
-    # only the patients whose stored services could reach a limit (seen in the practices covered),
-    # their services in the limits' windows fetched together
-    latest = _latest_encounters(s, allowed, on, candidates(s, engine, None, on))
-    persons: list[m.Person] = []
-    for part in chunks(sorted(latest)):
-        persons += s.scalars(select(m.Person).where(m.Person.id.in_(part)))
-    book = Watchlist(s, persons, widest_window(engine, on))
-    payers: dict[str, PayerModel] = {}
-    rows: list[FrequencyRow] = []
-    for person in sorted(persons, key=lambda p: p.id):
-        enc = latest[person.id]
-        payer = payers.get(enc.payer_id)
-        if payer is None:
-            payer = payers[enc.payer_id] = _payer_model(s, enc.payer_id)
-        rows += person_standing(s, engine, person, payer, on, enc.practice_id, book.history(person))
-    rows.sort(
-        key=lambda r: (r.left, r.next_payable, r.practice_id, r.patient or "", r.limit_id, r.region or "")
-    )
+    """Every row of the watch on `on` (default today) in the practices covered, most urgent first
+    (the stored standings, ``store/standings.py``). Audited as a read of the patients listed."""
+    f = WatchFilters(practice=practice or "", on=on.isoformat() if on else "")
+    rows = list(frequency_rows(s, user, engine, f))
     if audit:
         _audit_people(
-            s, user, "frequency_watch", (r.person_id for r in rows), _blank(practice), on=on.isoformat()
-        )
+            s, user, "frequency_watch", (r.person_id for r in rows), _blank(practice),
+            on=(on or services.today()).isoformat(),
+        )  # fmt: skip
     return rows
 
 
