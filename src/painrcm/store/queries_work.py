@@ -18,12 +18,12 @@ person IDs shown (never names or member IDs).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from pydantic import ValidationError
-from sqlalchemy import Date, Integer, String, and_, case, delete, func, literal, or_, select, true
+from sqlalchemy import Date, Integer, String, and_, case, delete, func, literal, or_, select, true, union_all
 from sqlalchemy.orm import Session, selectinload
 
 from painrcm.history import History
@@ -175,7 +175,6 @@ def _day_filter(text: str) -> date | None:
         raise BadInput(f"Not a date (YYYY-MM-DD): {text}") from None
 
 
-
 # ------------------------------------------------------------------------------------------------
 # Authorization tracker
 
@@ -212,18 +211,25 @@ class AuthRow:
         return d
 
 
-def auth_state_sql(status: Any, end: Any, sessions: Any, used: Any, on: date, expiring_until: Any) -> Any:
+def auth_state_sql(
+    status: Any, end: Any, sessions: Any, used: Any, on: date, expiring_until: Any, *, ordinal: bool = False
+) -> Any:
     """SQL: an authorization's state on `on`. Denied and pending come from the payer; otherwise
     expired, sessions used up, expiring (ending on or before `expiring_until`: `on` plus the payer
-    policy's warning days), or active. The one implementation of the rule (lists and claim pages)."""
+    policy's warning days), or active. The one implementation of the rule (lists and claim pages).
+    `ordinal`: the state's position in AUTH_STATES instead of its name (the lists sort on it)."""
+
+    def out(state: str) -> Any:
+        return AUTH_STATES.index(state) if ordinal else state
+
     st = func.lower(func.trim(status))
     return case(
-        (st == "denied", "denied"),
-        (st == "pending", "pending"),
-        (end < on, "expired"),
-        (and_(sessions.is_not(None), used >= sessions), "used_up"),
-        (end <= expiring_until, "expiring"),
-        else_="active",
+        (st == "denied", out("denied")),
+        (st == "pending", out("pending")),
+        (end < on, out("expired")),
+        (and_(sessions.is_not(None), used >= sessions), out("used_up")),
+        (end <= expiring_until, out("expiring")),
+        else_=out("active"),
     )
 
 
@@ -301,9 +307,16 @@ def auth_filters(params: dict[str, Any]) -> AuthFilters:
     return f
 
 
-def _tracker(s: Session, user: m.User, policies: PolicyBook, f: AuthFilters) -> tuple[date, Any]:
-    """(on, subquery): every authorization in scope (and payer filter) with sessions used and state on
-    `on`, from SQL."""
+@dataclass
+class _Tracker:
+    on: date
+    ranked: Any  # select: (id, state_order, sort columns) of every authorization matching
+    detail: Any  # select: the columns of a row (add a filter on ids)
+
+
+def _tracker(s: Session, user: m.User, policies: PolicyBook, f: AuthFilters) -> _Tracker:
+    """Every authorization in scope (and payer filter) with its state on `on`, from SQL: a narrow
+    ranking (what sorting and counting need) and the columns of the rows shown."""
     allowed = scope_for(s, user, f.practice)
     on = _day_filter(f.on) or services.today()
     a = m.Authorization
@@ -324,17 +337,22 @@ def _tracker(s: Session, user: m.User, policies: PolicyBook, f: AuthFilters) -> 
     live = [*where, st.not_in(("denied", "pending")), a.end_date >= on, a.sessions.is_not(None)]
     used_live = auth_usage.used_by_authorization(on, live)
     used = func.coalesce(used_live.c.used, 0)
-    state = auth_state_sql(a.status, a.end_date, a.sessions, used, on, expiring_until)
-    inner = select(
+    state = auth_state_sql(a.status, a.end_date, a.sessions, used, on, expiring_until, ordinal=True)
+    sort_cols = sorted({c for cols in AUTH_SORTS.values() for c in cols} | set(_AUTH_ORDER) - {"state_order"})
+    ranked = (
+        select(*(a.__table__.c[c] for c in sort_cols), state.label("state_order"))
+        .outerjoin(used_live, used_live.c.id == a.id)
+        .where(*where)
+    )
+    detail = select(
         a.id, a.practice_id, a.person_id, a.auth_number, a.payer_id, a.member_id, a.codes, a.sessions,
-        a.start_date, a.end_date, a.status, state.label("state"), expiring_until.label("expiring_until"),
-    ).outerjoin(used_live, used_live.c.id == a.id).where(*where).subquery()  # fmt: skip
-    order = case(*((inner.c.state == st, i) for i, st in enumerate(AUTH_STATES)), else_=len(AUTH_STATES))
-    return on, select(inner, order.label("state_order")).subquery()
+        a.start_date, a.end_date, a.status, expiring_until.label("expiring_until"),
+    )  # fmt: skip
+    return _Tracker(on, ranked, detail)
 
 
 def _auth_row(
-    r: Any, on: date, persons: dict[int, Any], uses: dict[int, list[Any]] | None, used: int
+    r: Any, state: str, on: date, persons: dict[int, Any], uses: dict[int, list[Any]] | None, used: int
 ) -> AuthRow:
     return AuthRow(
         id=r.id,
@@ -352,23 +370,29 @@ def _auth_row(
         end_date=r.end_date,
         days_left=(r.end_date - on).days,
         status=r.status,
-        state=r.state,
+        state=state,
         warning_days=(r.expiring_until - on).days,
         claims=[u.to_dict() for u in (uses or {}).get(r.id, [])],
     )
 
 
-def _auth_rows(s: Session, rows: Sequence[Any], on: date, claims: bool) -> list[AuthRow]:
-    """The rows of a page (or a chunk): sessions used read for these authorizations only (the state
-    evaluates them only where it needs them)."""
-    persons = _auth_persons(s, rows)
-    uses = auth_usage.usage(s, rows, on) if claims else None
+def _auth_rows(s: Session, tr: _Tracker, ranked: Sequence[tuple[int, int]], claims: bool) -> list[AuthRow]:
+    """The rows of a page (or a chunk), in the order of `ranked` ((id, state ordinal)): their columns,
+    sessions used and claims read for these authorizations only."""
+    ids = [i for i, _ in ranked]
     a = m.Authorization
+    found = {r.id: r for r in s.execute(tr.detail.where(a.id.in_(ids)))} if ids else {}
+    rows = [found[i] for i in ids]
+    persons = _auth_persons(s, rows)
+    uses = auth_usage.usage(s, rows, tr.on) if claims else None
     used: dict[int, int] = {}
-    for part in chunks(sorted(r.id for r in rows)):
-        q = select(a.id, auth_usage.used_sessions(on)).where(a.id.in_(part))
+    if ids:
+        q = select(a.id, auth_usage.used_sessions(tr.on)).where(a.id.in_(ids))
         used.update((int(i), int(n)) for i, n in s.execute(q))
-    return [_auth_row(r, on, persons, uses, used.get(r.id, 0)) for r in rows]
+    return [
+        _auth_row(r, AUTH_STATES[o], tr.on, persons, uses, used.get(r.id, 0))
+        for r, (_, o) in zip(rows, ranked, strict=True)
+    ]
 
 
 def _auth_order(t: Any, f: AuthFilters) -> list[Any]:
@@ -391,12 +415,7 @@ def list_authorizations(
     urgent first (with the claims that used each unless `claims` is false). Not audited: callers
     showing them use `authorization_tracker` or `authorization_page`."""
     f = AuthFilters(practice=practice or "", on=on.isoformat() if on else "")
-    day, t = _tracker(s, user, policies, f)
-    rows = list(s.execute(select(t).order_by(*_auth_order(t, f))))
-    out: list[AuthRow] = []
-    for i in range(0, len(rows), 5000):
-        out += _auth_rows(s, rows[i : i + 5000], day, claims)
-    return out
+    return list(authorization_rows(s, user, policies, f, claims=claims))
 
 
 @dataclass
@@ -413,41 +432,65 @@ def authorization_page(
     s: Session, user: m.User, policies: PolicyBook, f: AuthFilters, *, audit: bool = True
 ) -> AuthPage:
     """One page (PER_PAGE rows) of the tracker, sorted and filtered, with the claims that used each
-    authorization; counts per state from SQL. Audited as a read of the patients shown."""
-    on, t = _tracker(s, user, policies, f)
+    authorization; counts per state from SQL. Audited as a read of the patients shown.
+
+    One statement answers the counts and the page's IDs: the ranking is a materialized CTE that both
+    read (computed once), so sessions used are counted once per request."""
+    tr = _tracker(s, user, policies, f)
+    t = tr.ranked.cte("ranked").prefix_with("MATERIALIZED")
+    # the page's IDs: every page up to the requested one is asked for at most once (the last page
+    # when the filters leave fewer)
+    rank = func.row_number().over(order_by=_auth_order(t, f)).label("rank")
+    shown = select(t.c.id, t.c.state_order, rank)
+    if f.state:
+        shown = shown.where(t.c.state_order == AUTH_STATES.index(f.state))
+    page_q = shown.subquery()
+    page_q = (
+        select(page_q)
+        .where(page_q.c.rank > (f.page - 1) * PER_PAGE, page_q.c.rank <= f.page * PER_PAGE)
+        .subquery()
+    )
+    both = union_all(
+        select(
+            literal(0).label("part"), t.c.state_order, func.count().label("n"), literal(0).label("rank")
+        ).group_by(t.c.state_order),
+        select(literal(1), page_q.c.state_order, page_q.c.id, page_q.c.rank),
+    )
     counts = dict.fromkeys(AUTH_STATES, 0)
-    counts.update({st: int(n) for st, n in s.execute(select(t.c.state, func.count()).group_by(t.c.state))})
+    found: list[tuple[int, int, int]] = []
+    for part, o, n, k in s.execute(both):
+        if part == 0:
+            counts[AUTH_STATES[o]] = int(n)
+        else:
+            found.append((int(k), int(n), int(o)))
     total = counts[f.state] if f.state else sum(counts.values())
     pages = max(1, -(-total // PER_PAGE))
     page = min(f.page, pages)
-    q = select(t).order_by(*_auth_order(t, f)).offset((page - 1) * PER_PAGE).limit(PER_PAGE)
-    if f.state:
-        q = q.where(t.c.state == f.state)
-    rows = _auth_rows(s, list(s.execute(q)), on, True)
+    if page != f.page:  # past the last page: the last one
+        return authorization_page(s, user, policies, replace(f, page=page), audit=audit)
+    ranked = [(i, o) for _, i, o in sorted(found)]
+    rows = _auth_rows(s, tr, ranked, True)
     if audit:
         _audit_people(
             s, user, "authorization_list", (r.person_id for r in rows), _blank(f.practice),
-            authorization_ids=[r.id for r in rows], state=f.state or None, on=on.isoformat(), page=page,
+            authorization_ids=[r.id for r in rows], state=f.state or None, on=tr.on.isoformat(), page=page,
         )  # fmt: skip
-    return AuthPage(on, rows, total, counts, page, pages)
+    return AuthPage(tr.on, rows, total, counts, page, pages)
 
 
 def authorization_rows(
-    s: Session, user: m.User, policies: PolicyBook, f: AuthFilters, chunk: int = 2000
+    s: Session, user: m.User, policies: PolicyBook, f: AuthFilters, chunk: int = 2000, *, claims: bool = True
 ) -> Iterable[AuthRow]:
-    """Every authorization of the filtered tracker in the page order, `chunk` rows at a time (the CSV
-    export: the caller audits what it sends)."""
-    on, t = _tracker(s, user, policies, f)
-    q = select(t).order_by(*_auth_order(t, f))
+    """Every authorization of the filtered tracker in the page order (the CSV export: the caller
+    audits what it sends): the ranking once, the rows `chunk` at a time."""
+    tr = _tracker(s, user, policies, f)
+    t = tr.ranked.subquery()
+    q = select(t.c.id, t.c.state_order).order_by(*_auth_order(t, f))
     if f.state:
-        q = q.where(t.c.state == f.state)
-    offset = 0
-    while True:
-        part = list(s.execute(q.offset(offset).limit(chunk)))
-        yield from _auth_rows(s, part, on, True)
-        if len(part) < chunk:
-            return
-        offset += chunk
+        q = q.where(t.c.state_order == AUTH_STATES.index(f.state))
+    ranked = [(int(i), int(o)) for i, o in s.execute(q)]
+    for k in range(0, len(ranked), chunk):
+        yield from _auth_rows(s, tr, ranked[k : k + chunk], claims)
 
 
 def authorization_tracker(
@@ -459,11 +502,11 @@ def authorization_tracker(
     state: str | None = None,
     on: date | None = None,
 ) -> tuple[list[AuthRow], dict[str, int]]:
-    """The whole tracker: the authorizations in `state` (all when None) and the count in every state.
+    """The whole tracker (every row: for scripts and tests; the pages and the API read
+    `authorization_page`): the authorizations in `state` (all when None) and the count in every state.
     Audited as a read of the patients listed (person IDs only)."""
     state = _choice(state, AUTH_STATES, "state")
     f = AuthFilters(practice=practice or "", on=on.isoformat() if on else "", state=state or "")
-    day = _day_filter(f.on) or services.today()
     rows = list(authorization_rows(s, user, policies, f))
     counts = authorization_page(s, user, policies, f, audit=False).counts
     _audit_people(
@@ -474,7 +517,7 @@ def authorization_tracker(
         _blank(practice),
         authorization_ids=[r.id for r in rows],
         state=state,
-        on=day.isoformat(),
+        on=(on or services.today()).isoformat(),
     )
     return rows, counts
 
@@ -632,6 +675,8 @@ class WatchFilters(ListFilters):
 
 
 _WATCH_ORDER = ("left", "next_payable", "practice_id", "patient", "limit_id", "region", "person_id", "id")
+
+
 def watch_filters(params: dict[str, Any]) -> WatchFilters:
     f = WatchFilters(
         **{k: str(params.get(k) or "").strip() for k in ("practice", "on", "state", "payer")},

@@ -139,6 +139,22 @@ def refresh_services(s: Session, encounter_ids: Iterable[int], reference: Refere
     return written
 
 
+def refresh_numbered(s: Session, batch: int = 2000) -> int:
+    """Refresh the encounters that carry an authorization number (claim or line level), and the keys of
+    every authorization: what a writer that bypassed `refresh_services` for the uses needs (the 0009
+    migration over a database whose stored services were already filled; the bench generator).
+    Returns the encounters refreshed."""
+    auth_usage.refresh_keys(s)
+    e, ln = m.Encounter, m.ClaimLine
+    ids = sorted(
+        set(s.scalars(select(e.id).where(e.authorization_number.is_not(None))))
+        | set(s.scalars(select(ln.encounter_pk).distinct().where(ln.authorization_number.is_not(None))))
+    )
+    for i in range(0, len(ids), batch):
+        refresh_services(s, ids[i : i + batch])
+    return len(ids)
+
+
 def refresh_all(s: Session, reference: Reference | None = None, batch: int = 2000) -> int:
     """Rebuild the whole table and the claims' authorization uses, and drop the stored standings (the
     migration's backfill, and a repair after a code-table change: `painrcm admin refresh-services`)."""

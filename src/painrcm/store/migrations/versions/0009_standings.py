@@ -105,20 +105,14 @@ def upgrade() -> None:
     # one already at 0008 has them, and only the claims carrying a number have uses)
     from painrcm.store import models as m
     from painrcm.store.auth_usage import refresh_keys
-    from painrcm.store.service_rows import refresh_all, refresh_services
+    from painrcm.store.service_rows import refresh_all, refresh_numbered
 
     with Session(bind=op.get_bind()) as s:
         refresh_keys(s)
         if s.scalar(sa.select(m.StoredService.id).limit(1)) is None:
             refresh_all(s)
         else:
-            e, ln = m.Encounter, m.ClaimLine
-            ids = sorted(
-                set(s.scalars(sa.select(e.id).where(e.authorization_number.is_not(None))))
-                | set(s.scalars(sa.select(ln.encounter_pk).where(ln.authorization_number.is_not(None))))
-            )
-            for i in range(0, len(ids), 2000):
-                refresh_services(s, ids[i : i + 2000])
+            refresh_numbered(s)
         s.flush()
 
 
