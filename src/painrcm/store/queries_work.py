@@ -396,9 +396,7 @@ def _auth_rows(s: Session, tr: _Tracker, ranked: Sequence[tuple[int, int]], clai
 
 
 def _auth_order(t: Any, f: AuthFilters) -> list[Any]:
-    first = [t.c[c] for c in AUTH_SORTS[f.sort]]
-    if f.order == "desc":
-        first = [c.desc() for c in first]
+    first = [_ordered(t.c[c], f.order == "desc") for c in AUTH_SORTS[f.sort]]
     return [*first, *(t.c[c] for c in _AUTH_ORDER)]
 
 
@@ -714,12 +712,15 @@ def _watch_where(s: Session, user: m.User, engine: Engine, f: WatchFilters) -> t
     return on, base, where
 
 
+def _ordered(column: Any, desc: bool = False) -> Any:
+    """A sort term with NULLs first ascending, last descending, on both databases."""
+    return column.desc().nulls_last() if desc else column.asc().nulls_first()
+
+
 def _watch_order(f: WatchFilters) -> list[Any]:
     r = m.StandingRow.__table__.c
-    first = [r[c] for c in WATCH_SORTS[f.sort]]
-    if f.order == "desc":
-        first = [c.desc() for c in first]
-    return [*first, *(r[c] for c in _WATCH_ORDER)]
+    first = [_ordered(r[c], f.order == "desc") for c in WATCH_SORTS[f.sort]]
+    return [*first, *(_ordered(r[c]) for c in _WATCH_ORDER)]
 
 
 WATCH_CSV_HEADER = [
