@@ -113,14 +113,19 @@ def _claims_base(allowed: set[str] | None) -> Select[Any]:
 
 
 def _by_practice(s: Session, allowed: set[str] | None) -> dict[str, dict[str, Any]]:
-    """Per practice: claims per scrub status, claims with errors (count, charges) and open denied lines
-    (count, billed), one grouped query each over the book (the dashboard's totals and its practice
+    """Per practice: claims per scrub status and per work status, claims with errors (count, charges)
+    and open denied lines (count, billed), one grouped query each over the book (the dashboard's totals and its practice
     rows are sums of these)."""
     out: dict[str, dict[str, Any]] = {}
 
     def of(pid: str) -> dict[str, Any]:
         if pid not in out:
-            out[pid] = {"status": dict.fromkeys(SCRUB_STATUSES, 0), "risk": [0, 0.0], "denied": [0, 0.0]}
+            out[pid] = {
+                "status": dict.fromkeys(SCRUB_STATUSES, 0),
+                "work": {},
+                "risk": [0, 0.0],
+                "denied": [0, 0.0],
+            }
         return out[pid]
 
     e = m.Encounter
@@ -128,6 +133,7 @@ def _by_practice(s: Session, allowed: set[str] | None) -> dict[str, dict[str, An
     q = restrict(
         select(
             e.status,
+            e.work_status,
             e.practice_id,
             func.count(),
             func.count(case((at_risk, 1))),
@@ -135,10 +141,11 @@ def _by_practice(s: Session, allowed: set[str] | None) -> dict[str, dict[str, An
         ).where(e.work_status.not_in(NOT_WORKED)),
         e.practice_id,
         allowed,
-    ).group_by(e.status, e.practice_id)  # in the order of ix_encounters_queue, which covers it
-    for status, pid, n, risk, charge in s.execute(q):
+    ).group_by(e.status, e.work_status, e.practice_id)  # the order of ix_encounters_queue, which covers it
+    for status, work, pid, n, risk, charge in s.execute(q):
         d = of(pid)
         d["status"][status] = d["status"].get(status, 0) + int(n)
+        d["work"][work] = d["work"].get(work, 0) + int(n)
         d["risk"][0] += int(risk)
         d["risk"][1] += float(charge or 0)
     rl = m.RemitLine
@@ -154,13 +161,12 @@ def _by_practice(s: Session, allowed: set[str] | None) -> dict[str, dict[str, An
     return out
 
 
-def _work_counts(s: Session, allowed: set[str] | None) -> dict[str, int]:
-    q = restrict(
-        select(m.Encounter.work_status, func.count()).where(m.Encounter.work_status.not_in(NOT_WORKED)),
-        m.Encounter.practice_id,
-        allowed,
-    ).group_by(m.Encounter.work_status)
-    return {st: int(n) for st, n in s.execute(q)}
+def _work_counts(parts: list[dict[str, Any]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for p in parts:
+        for st, n in p["work"].items():
+            out[st] = out.get(st, 0) + n
+    return out
 
 
 def _denials_by_reason(s: Session, allowed: set[str] | None) -> list[dict[str, Any]]:
@@ -248,7 +254,7 @@ def dashboard(s: Session, user: m.User, practice: str | None = None) -> dict[str
     out = {
         "practice": practice,
         **_summary(list(parts.values())),
-        "claims_by_work_status": _work_counts(s, allowed),
+        "claims_by_work_status": _work_counts(list(parts.values())),
         "denials_by_reason": _denials_by_reason(s, allowed),
         "findings_by_edit": _findings_by_edit(s, allowed),
     }

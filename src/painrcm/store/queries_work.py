@@ -23,7 +23,22 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from pydantic import ValidationError
-from sqlalchemy import Date, Integer, String, and_, case, delete, func, literal, or_, select, true, union_all
+from sqlalchemy import (
+    Date,
+    Integer,
+    String,
+    and_,
+    case,
+    delete,
+    func,
+    literal,
+    literal_column,
+    null,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import Session, selectinload
 
 from painrcm.history import History
@@ -436,37 +451,37 @@ def authorization_page(
     read (computed once), so sessions used are counted once per request."""
     tr = _tracker(s, user, policies, f)
     t = tr.ranked.cte("ranked").prefix_with("MATERIALIZED")
-    # the page's IDs: every page up to the requested one is asked for at most once (the last page
-    # when the filters leave fewer)
-    rank = func.row_number().over(order_by=_auth_order(t, f)).label("rank")
-    shown = select(t.c.id, t.c.state_order, rank)
+    # the page's IDs (a top-N sort), with their sort columns so that the whole statement can be
+    # ordered: the counts first, then the page's rows in the page order
+    keys = [*AUTH_SORTS[f.sort], *_AUTH_ORDER]
+    shown = select(t.c.id, t.c.state_order, *(t.c[k].label(f"k{i}") for i, k in enumerate(keys)))
     if f.state:
         shown = shown.where(t.c.state_order == AUTH_STATES.index(f.state))
-    page_q = shown.subquery()
-    page_q = (
-        select(page_q)
-        .where(page_q.c.rank > (f.page - 1) * PER_PAGE, page_q.c.rank <= f.page * PER_PAGE)
-        .subquery()
-    )
+    page_q = shown.order_by(*_auth_order(t, f)).offset((f.page - 1) * PER_PAGE).limit(PER_PAGE).subquery()
+    nulls = (null().label(f"k{i}") for i in range(len(keys)))
     both = union_all(
-        select(
-            literal(0).label("part"), t.c.state_order, func.count().label("n"), literal(0).label("rank")
-        ).group_by(t.c.state_order),
-        select(literal(1), page_q.c.state_order, page_q.c.id, page_q.c.rank),
+        select(literal(0).label("part"), t.c.state_order, func.count().label("n"), *nulls).group_by(
+            t.c.state_order
+        ),
+        select(literal(1), page_q.c.state_order, page_q.c.id, *(page_q.c[f"k{i}"] for i in range(len(keys)))),
+    )
+    first = len(AUTH_SORTS[f.sort])
+    both = both.order_by(
+        literal_column("part"),
+        *(_ordered(literal_column(f"k{i}"), f.order == "desc" and i < first) for i in range(len(keys))),
     )
     counts = dict.fromkeys(AUTH_STATES, 0)
-    found: list[tuple[int, int, int]] = []
-    for part, o, n, k in s.execute(both):
+    ranked: list[tuple[int, int]] = []
+    for part, o, n, *_ in s.execute(both):
         if part == 0:
             counts[AUTH_STATES[o]] = int(n)
         else:
-            found.append((int(k), int(n), int(o)))
+            ranked.append((int(n), int(o)))
     total = counts[f.state] if f.state else sum(counts.values())
     pages = max(1, -(-total // PER_PAGE))
     page = min(f.page, pages)
     if page != f.page:  # past the last page: the last one
         return authorization_page(s, user, policies, replace(f, page=page), audit=audit)
-    ranked = [(i, o) for _, i, o in sorted(found)]
     rows = _auth_rows(s, tr, ranked, True)
     if audit:
         _audit_people(
