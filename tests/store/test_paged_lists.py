@@ -234,3 +234,18 @@ def test_watch_pages_scopes_and_staleness(demo: Database, engine: Engine, monkey
                 s, user, engine, qw.WatchFilters(on=(TODAY + timedelta(days=k + 1)).isoformat()), audit=False
             )
         assert len(list(s.scalars(select(m.StandingSnapshot.on)))) <= 3
+
+
+def test_a_snapshot_made_meanwhile_is_used_not_made_twice(demo: Database, engine: Engine) -> None:
+    """Two requests for a new date: the one that finds the snapshot made (its row inserted by the
+    other) reads it instead of computing it again (no duplicate rows, no error)."""
+    from painrcm.store import standings
+
+    on = TODAY + timedelta(days=3)
+    with demo.session() as s:
+        standings.ensure(s, engine, on)
+        n = len(list(s.scalars(select(m.StandingRow.id).where(m.StandingRow.on == on))))
+    with demo.session() as s:
+        assert not standings._create(s, on, standings.rules_of(s, engine))
+        standings.ensure(s, engine, on)
+        assert len(list(s.scalars(select(m.StandingRow.id).where(m.StandingRow.on == on)))) == n

@@ -92,7 +92,9 @@ def mark_dirty(s: Session, person_ids: Iterable[int]) -> None:
 
 def ensure(s: Session, engine: Engine, on: date) -> None:
     """Make the snapshot of `on` current: computed (all candidates) when missing or computed under other
-    rules, its dirty persons recomputed otherwise."""
+    rules, its dirty persons recomputed otherwise. Requests keeping the same date current take turns
+    (on PostgreSQL the snapshot's row is locked until the request's transaction ends; SQLite has one
+    writer at a time): the second finds the work done."""
     rules = rules_of(s, engine)
     snap = s.get(m.StandingSnapshot, on)
     if snap is not None and snap.rules != rules:
@@ -101,9 +103,11 @@ def ensure(s: Session, engine: Engine, on: date) -> None:
         snap = None
     if snap is None:
         _evict(s)
-        s.execute(insert(m.StandingSnapshot).values(on=on, rules=rules))
-        _compute(s, engine, on, None)
-        return
+        if _create(s, on, rules):
+            _compute(s, engine, on, None)
+            return
+    ss = m.StandingSnapshot
+    s.execute(select(ss.on).where(ss.on == on).with_for_update(key_share=True))
     dirty = list(s.scalars(select(m.StandingDirty.person_id).where(m.StandingDirty.on == on)))
     if not dirty:
         return
@@ -111,6 +115,16 @@ def ensure(s: Session, engine: Engine, on: date) -> None:
         for table in (m.StandingRow, m.StandingPerson, m.StandingDirty):
             s.execute(delete(table).where(table.on == on, table.person_id.in_(part)))
     _compute(s, engine, on, set(dirty))
+
+
+def _create(s: Session, on: date, rules: str) -> bool:
+    """Insert the snapshot's row; False when another request made it meanwhile."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
+    ss = m.StandingSnapshot
+    stmt = dialect.insert(ss).values(on=on, rules=rules).on_conflict_do_nothing().returning(ss.on)
+    return s.execute(stmt).first() is not None
 
 
 def _evict(s: Session) -> None:
