@@ -15,7 +15,7 @@ The database must be empty (it is migrated first). What it holds, all synthetic 
   an approved authorization for each claim that carries a number; a 277CA acknowledgement for a
   fifth of the claims (one in ten of those rejected);
 - the stored services of every encounter (`store/service_rows.rows_of`, the function every write
-  path uses).
+  path uses), and the authorization uses of the claims carrying a number (`refresh_numbered`).
 
 Speed: worker processes generate, code and scrub chunks of patients while the main process writes:
 PostgreSQL through COPY (psycopg 3), SQLite through executemany of prepared rows, with the
@@ -418,6 +418,12 @@ def generate(db: Database, n_claims: int, n_lines: int, seed: int = 2026, worker
                     f"(SELECT coalesce(max(id), 1) FROM {table}))"
                 )
         conn.commit()
+    # the claims' authorization uses and the authorizations' keys (written by the function every write
+    # path calls, over the claims that carry a number; the stored services above came from the workers)
+    from painrcm.store.service_rows import refresh_numbered
+
+    with db.session() as s:
+        refresh_numbered(s)
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         # statistics, and on PostgreSQL the visibility map index-only scans need
         conn.exec_driver_sql("VACUUM ANALYZE" if w.pg else "ANALYZE")

@@ -209,13 +209,22 @@ def users(db: DbOpt = None) -> None:
 
 @admin_app.command("refresh-services")
 def refresh_services(db: DbOpt = None) -> None:
-    """Rebuild the stored services of every claim (after new code tables change families or regions)."""
+    """Rebuild the stored services and authorization uses of every claim (after new code tables change
+    families or regions), then compute today's frequency-watch standings (so the day's first read of
+    the watch need not; a nightly run keeps them ready)."""
+    from painrcm.codes.loader import load_reference
+    from painrcm.policy.loader import load_policies
+    from painrcm.scrub import Engine
+    from painrcm.store import services, standings
     from painrcm.store.service_rows import refresh_all
 
     database = _database(db)
+    engine = Engine(load_reference(), load_policies())
     with database.session() as s:
-        written = refresh_all(s)
-    print(f"stored services rebuilt: {written:,} rows")
+        written = refresh_all(s, engine.reference)
+    with database.session() as s:
+        standings.ensure(s, engine, services.today())
+    print(f"stored services rebuilt: {written:,} rows; standings computed for {services.today().isoformat()}")
 
 
 def count_users(url: str) -> int:

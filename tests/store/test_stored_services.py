@@ -199,3 +199,7 @@ def test_admin_refresh_services_repairs_a_stale_table(workspace: Database, engin
     assert f"{sum(before.values()):,} rows" in res.stdout
     with workspace.session() as s:
         assert _table(s) == before
+        # and today's frequency standings are ready for the day's first read of the watch
+        from painrcm.store import services
+
+        assert s.get(m.StandingSnapshot, services.today()) is not None

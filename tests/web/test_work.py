@@ -228,18 +228,22 @@ def _get(c: TestClient, path: str, **params: Any) -> Any:
 
 
 # --- authorization tracker ----------------------------------------------------------------------
-def test_auth_state_rules() -> None:
+def test_auth_state_rules(app: FastAPI) -> None:
+    """The state rule (SQL, `auth_state_sql`) on single values."""
     on = date(2026, 5, 1)
-    assert q.auth_state("denied", on + timedelta(days=99), 2, 0, on, 14) == "denied"
-    assert q.auth_state("Pending", on + timedelta(days=99), 2, 0, on, 14) == "pending"
-    assert q.auth_state("approved", on - timedelta(days=1), 2, 0, on, 14) == "expired"
-    assert q.auth_state("approved", on + timedelta(days=99), 2, 2, on, 14) == "used_up"
-    assert q.auth_state("approved", on + timedelta(days=14), 2, 1, on, 14) == "expiring"
-    assert q.auth_state("approved", on + timedelta(days=15), 2, 1, on, 14) == "active"
-    assert (
-        q.auth_state("approved", on + timedelta(days=15), None, 9, on, 30) == "expiring"
-    )  # payer's own warning
-    assert q.auth_state("approved", on, None, 9, on, 0) == "expiring"  # last day
+    with app.state.db.session() as s:
+
+        def st(*args: Any) -> str:
+            return q.auth_state(s, *args)
+
+        assert st("denied", on + timedelta(days=99), 2, 0, on, 14) == "denied"
+        assert st("Pending", on + timedelta(days=99), 2, 0, on, 14) == "pending"
+        assert st("approved", on - timedelta(days=1), 2, 0, on, 14) == "expired"
+        assert st("approved", on + timedelta(days=99), 2, 2, on, 14) == "used_up"
+        assert st("approved", on + timedelta(days=14), 2, 1, on, 14) == "expiring"
+        assert st("approved", on + timedelta(days=15), 2, 1, on, 14) == "active"
+        assert st("approved", on + timedelta(days=15), None, 9, on, 30) == "expiring"  # payer's own warning
+        assert st("approved", on, None, 9, on, 0) == "expiring"  # last day
 
 
 def test_authorizations_states_and_sessions_used(world: dict[str, Any], signed_in: SignedIn) -> None:

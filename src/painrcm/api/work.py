@@ -14,7 +14,6 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from painrcm.store import queries_work as q
-from painrcm.store import services
 from painrcm.web.deps import Auth, api_auth, db
 
 router = APIRouter(prefix="/api", tags=["work"])
@@ -35,27 +34,39 @@ def bad_input(e: ValueError) -> HTTPException:
     return HTTPException(409 if isinstance(e, q.Conflict) else 400, str(e))
 
 
+def _params(request: Request) -> dict[str, Any]:
+    return dict(request.query_params)
+
+
 @router.get("/authorizations")
 def authorizations(
     request: Request,
     practice: str | None = None,
     state: str | None = None,
     on: date | None = None,
+    payer: str | None = None,
+    sort: str = "urgency",
+    order: str = "asc",
+    page: int = 1,
     auth: Auth = Depends(api_auth),
     s: Session = Depends(db, scope="function"),
 ) -> dict[str, Any]:
     """Authorizations on file with their state on `on` (default today): expiring (within the payer
-    policy's warning days, 14 by default), used_up, pending, denied, active, expired."""
+    policy's warning days, 14 by default), used_up, pending, denied, active, expired; 100 a page
+    (`page`), sorted by `sort` (urgency, end_date, practice, number, payer, sessions) and `order`.
+    `counts`: per state over the other filters; `total`: the authorizations matching."""
     try:
-        rows, counts = q.authorization_tracker(
-            s, auth.user, request.app.state.engine.policies, practice=practice, state=state, on=on
-        )
+        f = q.auth_filters(_params(request))
+        p = q.authorization_page(s, auth.user, request.app.state.engine.policies, f)
     except ValueError as e:
         raise bad_input(e) from None
     return {
-        "on": (on or services.today()).isoformat(),
-        "counts": counts,
-        "authorizations": [r.to_dict() for r in rows],
+        "on": p.on.isoformat(),
+        "counts": p.counts,
+        "total": p.total,
+        "page": p.page,
+        "pages": p.pages,
+        "authorizations": [r.to_dict() for r in p.rows],
     }
 
 
@@ -64,16 +75,32 @@ def frequency(
     request: Request,
     practice: str | None = None,
     on: date | None = None,
+    state: str | None = None,
+    payer: str | None = None,
+    sort: str = "standing",
+    order: str = "asc",
+    page: int = 1,
     auth: Auth = Depends(api_auth),
     s: Session = Depends(db, scope="function"),
 ) -> dict[str, Any]:
-    """Patients at a frequency limit of their payer's policy or one session short of it, with sessions
-    used and left and the next payable date."""
-    rows = q.frequency_watch(s, auth.user, request.app.state.engine, practice=practice, on=on)
+    """Patients at a frequency limit of their payer's policy, over it or one session short of it, with
+    sessions used and left and the next payable date; 100 limits a page (`page`), filtered by `state`
+    (over_limit, at_limit, near_limit) and `payer`, sorted by `sort` (standing, next_payable, patient,
+    practice, payer, limit, last_session, used). `patients`, `total` and `states` count every
+    matching row."""
+    try:
+        f = q.watch_filters(_params(request))
+        p = q.frequency_page(s, auth.user, request.app.state.engine, f)
+    except ValueError as e:
+        raise bad_input(e) from None
     return {
-        "on": (on or services.today()).isoformat(),
-        "patients": len({r.person_id for r in rows}),
-        "limits": [r.to_dict() for r in rows],
+        "on": p.on.isoformat(),
+        "patients": p.patients,
+        "total": p.total,
+        "states": p.states,
+        "page": p.page,
+        "pages": p.pages,
+        "limits": [r.to_dict() for r in p.rows],
     }
 
 

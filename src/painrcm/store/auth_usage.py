@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, event, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from painrcm.store import models as m
@@ -73,108 +73,131 @@ def _numbers(claim_level: str, lines: Sequence[Any]) -> dict[str, list[Any]]:
     return out
 
 
-@dataclass
-class _Claim:
-    id: int
-    encounter_id: str
-    practice_id: str
+@dataclass(frozen=True)
+class Use:
+    """What one claim's use of one number stores (a `ClaimUse` without the claim's columns)."""
+
+    number: str
     date_of_service: date
-    person_id: int
-    authorization_number: str | None  # claim level
-    lines: list[Any] = field(default_factory=list)
+    level: str
+    lines: tuple[int, ...]
+    codes: tuple[str, ...]
 
 
-def _uses_of(row: _Claim, numbers: set[str], on: date | None) -> dict[str, ClaimUse]:
-    claim_level = norm(row.authorization_number)
-    found = _numbers(claim_level, row.lines)
-    out: dict[str, ClaimUse] = {}
-    for number, lines in found.items():
-        if number not in numbers:
-            continue
-        dates = [ln.date_of_service or row.date_of_service for ln in lines] or [row.date_of_service]
-        day = min(dates)
-        if on is not None and day > on:
-            continue
-        out[number] = ClaimUse(
-            encounter_pk=row.id,
-            encounter_id=row.encounter_id,
-            practice_id=row.practice_id,
-            date_of_service=day,
-            level="claim" if number == claim_level else "line",
-            lines=[ln.line_no for ln in lines],
-            codes=[ln.code for ln in lines],
+def uses_of_claim(claim_level: str | None, claim_date: date, lines: Sequence[Any]) -> list[Use]:
+    """The numbers one claim uses (`_numbers`), each with its date of service (the earliest of the lines
+    relying on it, the claim's date when none does), level and lines. `lines`: with their line_no,
+    code, date_of_service and authorization_number. What ``service_rows.refresh_services`` stores for
+    every claim (table claim_auth_uses), which the tracker and `usage` read."""
+    level_number = norm(claim_level)
+    out = []
+    for number, mine in _numbers(level_number, lines).items():
+        dates = [ln.date_of_service or claim_date for ln in mine] or [claim_date]
+        out.append(
+            Use(
+                number,
+                min(dates),
+                "claim" if number == level_number else "line",
+                tuple(ln.line_no for ln in mine),
+                tuple(ln.code for ln in mine),
+            )
         )
     return out
 
 
-def _claims_with_numbers(s: Session, person_ids: Sequence[int] | None) -> list[_Claim]:
-    """The stored claims that carry an authorization number at claim or line level (of these persons,
-    or of everyone), with their lines, oldest ID first: from columns, no document is read."""
-    e, ln = m.Encounter, m.ClaimLine
-    carries = or_(
-        e.authorization_number.is_not(None),
-        e.id.in_(select(ln.encounter_pk).where(ln.authorization_number.is_not(None))),
-    )
-    claims: dict[int, _Claim] = {}
-    for part in [None] if person_ids is None else list(chunks(sorted(person_ids))):
-        where = carries if part is None else and_(carries, e.person_id.in_(part))
-        q = select(
-            e.id, e.encounter_id, e.practice_id, e.date_of_service, e.person_id, e.authorization_number
-        ).where(where)
-        for row in s.execute(q):
-            claims[row[0]] = _Claim(*row)
-        lq = (
-            select(ln.encounter_pk, ln.line_no, ln.code, ln.date_of_service, ln.authorization_number)
-            .join(e, e.id == ln.encounter_pk)
-            .where(where)
-            .order_by(ln.encounter_pk, ln.line_no)
+def keys_of(auth_number: str | None, member_id: str | None) -> tuple[str, str]:
+    """An authorization's number and member ID as compared (columns number_key, member_key)."""
+    return norm(auth_number), norm(member_id)
+
+
+@event.listens_for(m.Authorization, "before_insert")
+@event.listens_for(m.Authorization, "before_update")
+def _set_keys(mapper: Any, connection: Any, target: m.Authorization) -> None:
+    target.number_key, target.member_key = keys_of(target.auth_number, target.member_id)
+
+
+def refresh_keys(s: Session) -> int:
+    """Set the keys of every authorization whose keys are missing or differ (the migration's backfill;
+    a writer that bypasses the ORM). Returns the rows changed."""
+    a = m.Authorization.__table__.c
+    changed = [
+        {"pk": pk, "nk": nk, "mk": mk}
+        for pk, number, member, old_n, old_m in s.execute(
+            select(a.id, a.auth_number, a.member_id, a.number_key, a.member_key)
         )
-        for line in s.execute(lq):
-            claims[line.encounter_pk].lines.append(line)
-    return [claims[k] for k in sorted(claims)]
+        for nk, mk in [keys_of(number, member)]
+        if (nk, mk) != (old_n, old_m)
+    ]
+    for part in [changed[i : i + CHUNK] for i in range(0, len(changed), CHUNK)]:
+        s.execute(
+            update(m.Authorization.__table__)
+            .where(a.id == bindparam("pk"))
+            .values(number_key=bindparam("nk"), member_key=bindparam("mk")),
+            part,
+        )
+    return len(changed)
+
+
+def matches() -> Any:
+    """SQL condition joining authorizations to claim_auth_uses: the same number, and the
+    authorization's patient (the same person, or a person with the same member ID)."""
+    a, u = m.Authorization, m.ClaimAuthUse
+    return and_(
+        u.number_key == a.number_key,
+        or_(u.person_id == a.person_id, and_(a.member_key != "", u.member_key == a.member_key)),
+    )
 
 
 def usage(s: Session, auths: Sequence[Any], on: date | None) -> dict[int, list[ClaimUse]]:
     """Per authorization ID: the claims (dated up to `on`, when given) that used it, oldest first.
-    `auths`: authorization rows (or rows with their id, auth_number, member_id and person_id)."""
-    numbers = {norm(a.auth_number) for a in auths}
-    if not numbers:
-        return {}
-    members = {norm(a.member_id) for a in auths if norm(a.member_id)}
-    person_ids = {a.person_id for a in auths if a.person_id is not None}
-    member_col = func.upper(func.replace(m.Person.member_id, " ", ""))
-    persons: dict[int, str] = {}
-    for part in chunks(sorted(members)):
-        persons.update(
-            (pid, norm(mid))
-            for pid, mid in s.execute(select(m.Person.id, m.Person.member_id).where(member_col.in_(part)))
-        )
-    for part in chunks(sorted(person_ids)):
-        persons.update(
-            (pid, norm(mid))
-            for pid, mid in s.execute(select(m.Person.id, m.Person.member_id).where(m.Person.id.in_(part)))
-        )
-    if not persons:
-        return {a.id: [] for a in auths}
-    # many patients: one pass over the claims that carry a number; a few: their claims only
-    rows = _claims_with_numbers(s, None if len(persons) > CHUNK else sorted(persons))
-    by_number: dict[str, list[tuple[_Claim, ClaimUse]]] = {}
-    for row in rows:
-        if row.person_id not in persons:
-            continue
-        for number, use in _uses_of(row, numbers, on).items():
-            by_number.setdefault(number, []).append((row, use))
-    out: dict[int, list[ClaimUse]] = {}
-    for a in auths:
-        member = norm(a.member_id)
-        uses = [
-            use
-            for row, use in by_number.get(norm(a.auth_number), [])
-            if (a.person_id is not None and row.person_id == a.person_id)
-            or persons.get(row.person_id) == member
-        ]
-        out[a.id] = sorted(uses, key=lambda u: (u.date_of_service, u.encounter_id))
+    `auths`: stored authorization rows (or rows with their id)."""
+    ids = sorted({a.id for a in auths})
+    out: dict[int, list[ClaimUse]] = {i: [] for i in ids}
+    a, u, e = m.Authorization, m.ClaimAuthUse, m.Encounter
+    for part in chunks(ids):
+        q = (
+            select(
+                a.id, u.encounter_pk, e.encounter_id, e.practice_id, u.date_of_service, u.level, u.lines,
+                u.codes,
+            )
+            .join(u, matches())
+            .join(e, e.id == u.encounter_pk)
+            .where(a.id.in_(part))
+        )  # fmt: skip
+        if on is not None:
+            q = q.where(u.date_of_service <= on)
+        for aid, pk, eid, practice, day, level, lines, codes in s.execute(q):
+            out[aid].append(
+                ClaimUse(pk, eid, practice, day, level, [int(x) for x in lines.split()], codes.split())
+            )
+    for uses in out.values():
+        uses.sort(key=lambda c: (c.date_of_service, c.encounter_id))
     return out
+
+
+def used_by_authorization(on: date, where: Sequence[Any]) -> Any:
+    """Subquery (id, used): the sessions each authorization matching `where` used up to `on` (those
+    with none are left out), in one grouped join."""
+    a, u = m.Authorization, m.ClaimAuthUse
+    return (
+        select(a.id, func.count(func.distinct(u.date_of_service)).label("used"))
+        .join(u, and_(matches(), u.date_of_service <= on))
+        .where(*where)
+        .group_by(a.id)
+        .subquery()
+    )
+
+
+def used_sessions(on: date) -> Any:
+    """Correlated SQL: the sessions an authorization (the outer `authorizations` row) used up to `on`
+    (distinct dates of service of the claims that used it)."""
+    a, u = m.Authorization, m.ClaimAuthUse
+    return (
+        select(func.count(func.distinct(u.date_of_service)))
+        .where(matches(), u.date_of_service <= on)
+        .correlate(a)
+        .scalar_subquery()
+    )
 
 
 def sessions(uses: Sequence[ClaimUse]) -> int:
@@ -187,13 +210,13 @@ def authorizations_for_claim(s: Session, row: m.Encounter) -> list[tuple[m.Autho
     found = numbers_on_claim(row.document or {}, row.lines)
     if not found:
         return []
-    number_col = func.upper(func.replace(m.Authorization.auth_number, " ", ""))
     person = s.get(m.Person, row.person_id)
     member = norm(person.member_id if person else None)
+    s.flush()  # the keys of authorizations added in this session
     out = []
     for a in s.scalars(
         select(m.Authorization)
-        .where(m.Authorization.practice_id == row.practice_id, number_col.in_(sorted(found)))
+        .where(m.Authorization.practice_id == row.practice_id, m.Authorization.number_key.in_(sorted(found)))
         .order_by(m.Authorization.id)
     ):
         if a.person_id == row.person_id or (member and norm(a.member_id) == member):

@@ -17,10 +17,10 @@ from painrcm.store import models as m
 WARNING_DAYS = 14  # the tracker's default; the tracker itself uses each payer policy's figure
 
 
-def _state(a: m.Authorization, used: int) -> str:
+def _state(s: Session, a: m.Authorization, used: int) -> str:
     from painrcm.store.queries_work import auth_state
 
-    return auth_state(a.status, a.end_date, a.sessions, used, services.today(), WARNING_DAYS)
+    return auth_state(s, a.status, a.end_date, a.sessions, used, services.today(), WARNING_DAYS)
 
 
 def authorizations(s: Session, row: m.Encounter) -> dict[str, Any]:
@@ -44,7 +44,7 @@ def authorizations(s: Session, row: m.Encounter) -> dict[str, Any]:
                 "used": used,
                 "left": None if a.sessions is None else max(a.sessions - used, 0),
                 "status": a.status,
-                "state": _state(a, used),
+                "state": _state(s, a, used),
                 "lines": lines,
                 "claims": [u.to_dict() for u in claims],
             }

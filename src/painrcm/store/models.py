@@ -200,6 +200,32 @@ class Authorization(Base):
     end_date: Mapped[date] = mapped_column(Date, index=True)
     rendering_npi: Mapped[str | None] = mapped_column(String(10))
     status: Mapped[str] = mapped_column(String(10))
+    # the number and member ID as compared (``auth_usage.norm``: spaces and case ignored), set on every
+    # ORM insert and update (``auth_usage`` registers the hook): the tracker joins on them in SQL
+    number_key: Mapped[str | None] = mapped_column(String(80), index=True)
+    member_key: Mapped[str | None] = mapped_column(String(80))
+
+
+class ClaimAuthUse(Base):
+    """One stored claim's use of one authorization number (``auth_usage.uses_of_claim``: claim level,
+    837P 2300 REF*G1, covering the lines without a number of their own, or line level, 2400 REF*G1),
+    with the date of service it counts on. Kept beside the encounter by ``service_rows.refresh_services``
+    (every write calls it). member_key: the claim's person's member ID as compared."""
+
+    __tablename__ = "claim_auth_uses"
+    __table_args__ = (
+        Index("ix_claim_auth_uses_number_person", "number_key", "person_id"),
+        Index("ix_claim_auth_uses_number_member", "number_key", "member_key"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    encounter_pk: Mapped[int] = mapped_column(ForeignKey("encounters.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(Integer, index=True)
+    member_key: Mapped[str | None] = mapped_column(String(80))
+    number_key: Mapped[str] = mapped_column(String(80))
+    date_of_service: Mapped[date] = mapped_column(Date)
+    level: Mapped[str] = mapped_column(String(5))  # claim | line
+    lines: Mapped[str] = mapped_column(String(200))  # line numbers relying on it, space-separated
+    codes: Mapped[str] = mapped_column(String(400))  # their codes, space-separated
 
 
 class Remittance(Base):
@@ -488,3 +514,75 @@ class StoredService(Base):
     region: Mapped[str | None] = mapped_column(String(20))
     purpose: Mapped[str | None] = mapped_column(String(20))
     codes: Mapped[str] = mapped_column(String(200))  # the service's codes, space-separated
+
+
+class StandingSnapshot(Base):
+    """The frequency watch's standings computed for one date (``store/standings.py``): `rules` is the
+    fingerprint of the frequency limits and payer plans they were computed with (another fingerprint
+    makes the snapshot stale)."""
+
+    __tablename__ = "standing_snapshots"
+    on: Mapped[date] = mapped_column(Date, primary_key=True)
+    rules: Mapped[str] = mapped_column(String(64))
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class StandingPerson(Base):
+    """A candidate person's latest encounter on or before the snapshot's date at one practice (whose
+    payer's policy the standings of `StandingRow` follow)."""
+
+    __tablename__ = "standing_persons"
+    on: Mapped[date] = mapped_column(
+        ForeignKey("standing_snapshots.on", ondelete="CASCADE"), primary_key=True
+    )
+    person_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    practice_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    payer_id: Mapped[str] = mapped_column(String(80))
+    last_date: Mapped[date] = mapped_column(Date)
+    last_pk: Mapped[int] = mapped_column(Integer)
+
+
+class StandingRow(Base):
+    """One limit a person is at, over or one session short of on the snapshot's date, under the payer
+    of their latest encounter at the practice (`history.limits.standing`)."""
+
+    __tablename__ = "standing_rows"
+    __table_args__ = (
+        Index("ix_standing_rows_on_person", "on", "person_id", "practice_id"),
+        Index("ix_standing_rows_order", "on", "left", "next_payable", "practice_id", "patient"),
+        Index("ix_standing_rows_counts", "on", "latest", "state", "person_id", "practice_id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    on: Mapped[date] = mapped_column(ForeignKey("standing_snapshots.on", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(Integer)
+    practice_id: Mapped[str] = mapped_column(String(40))
+    # the practice's latest encounter of the person (a copy of standing_persons), whether it is their
+    # latest at any practice, and at how many practices they were seen: most scopes need no join
+    last_date: Mapped[date] = mapped_column(Date)
+    last_pk: Mapped[int] = mapped_column(Integer)
+    latest: Mapped[bool] = mapped_column(Boolean)
+    practices: Mapped[int] = mapped_column(Integer)
+    patient: Mapped[str | None] = mapped_column(String(250))
+    payer_id: Mapped[str] = mapped_column(String(80))
+    policy_id: Mapped[str] = mapped_column(String(80))
+    limit_id: Mapped[str] = mapped_column(String(80))
+    edit: Mapped[str] = mapped_column(String(20))
+    region: Mapped[str | None] = mapped_column(String(20))
+    used: Mapped[int] = mapped_column(Integer)
+    max: Mapped[int] = mapped_column(Integer)
+    left: Mapped[int] = mapped_column(Integer)
+    window_months: Mapped[int] = mapped_column(Integer)
+    next_payable: Mapped[date] = mapped_column(Date)
+    last_session: Mapped[date | None] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(12))
+
+
+class StandingDirty(Base):
+    """Persons whose stored services changed since a snapshot was computed: the next read of that
+    snapshot recomputes them (``service_rows.refresh_services`` files them)."""
+
+    __tablename__ = "standing_dirty"
+    on: Mapped[date] = mapped_column(
+        ForeignKey("standing_snapshots.on", ondelete="CASCADE"), primary_key=True
+    )
+    person_id: Mapped[int] = mapped_column(Integer, primary_key=True)

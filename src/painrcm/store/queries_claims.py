@@ -112,46 +112,61 @@ def _claims_base(allowed: set[str] | None) -> Select[Any]:
     return restrict(q, m.Encounter.practice_id, allowed)
 
 
-def _status_counts(s: Session, allowed: set[str] | None) -> dict[str, int]:
+def _by_practice(s: Session, allowed: set[str] | None) -> dict[str, dict[str, Any]]:
+    """Per practice: claims per scrub status and per work status, claims with errors (count, charges)
+    and open denied lines (count, billed), one grouped query each over the book (the dashboard's totals and its practice
+    rows are sums of these)."""
+    out: dict[str, dict[str, Any]] = {}
+
+    def of(pid: str) -> dict[str, Any]:
+        if pid not in out:
+            out[pid] = {
+                "status": dict.fromkeys(SCRUB_STATUSES, 0),
+                "work": {},
+                "risk": [0, 0.0],
+                "denied": [0, 0.0],
+            }
+        return out[pid]
+
+    e = m.Encounter
+    at_risk = counts.with_errors()
     q = restrict(
-        select(m.Encounter.status, func.count()).where(m.Encounter.work_status.not_in(NOT_WORKED)),
-        m.Encounter.practice_id,
+        select(
+            e.status,
+            e.work_status,
+            e.practice_id,
+            func.count(),
+            func.count(case((at_risk, 1))),
+            func.sum(case((at_risk, e.total_charge))),
+        ).where(e.work_status.not_in(NOT_WORKED)),
+        e.practice_id,
         allowed,
-    ).group_by(m.Encounter.status)
-    counts = {st: 0 for st in SCRUB_STATUSES}
-    counts.update({st: int(n) for st, n in s.execute(q)})
-    return counts
-
-
-def _work_counts(s: Session, allowed: set[str] | None) -> dict[str, int]:
+    ).group_by(e.status, e.work_status, e.practice_id)  # the order of ix_encounters_queue, which covers it
+    for status, work, pid, n, risk, charge in s.execute(q):
+        d = of(pid)
+        d["status"][status] = d["status"].get(status, 0) + int(n)
+        d["work"][work] = d["work"].get(work, 0) + int(n)
+        d["risk"][0] += int(risk)
+        d["risk"][1] += float(charge or 0)
+    rl = m.RemitLine
     q = restrict(
-        select(m.Encounter.work_status, func.count()).where(m.Encounter.work_status.not_in(NOT_WORKED)),
-        m.Encounter.practice_id,
-        allowed,
-    ).group_by(m.Encounter.work_status)
-    return {st: int(n) for st, n in s.execute(q)}
-
-
-def _claims_at_risk(s: Session, allowed: set[str] | None) -> tuple[int, float]:
-    q = restrict(
-        select(func.count(), func.sum(m.Encounter.total_charge)).where(counts.with_errors()),
-        m.Encounter.practice_id,
-        allowed,
-    )
-    n, total = s.execute(q).one()
-    return int(n), _money(total)
-
-
-def _open_denials(s: Session, allowed: set[str] | None) -> tuple[int, float]:
-    q = restrict(
-        select(func.count(), func.sum(m.RemitLine.billed)).where(
-            m.RemitLine.denied.is_(True), m.RemitLine.work_status.not_in(CLOSED_DENIAL)
+        select(rl.practice_id, func.count(), func.sum(rl.billed)).where(
+            rl.denied.is_(True), rl.work_status.not_in(CLOSED_DENIAL)
         ),
-        m.RemitLine.practice_id,
+        rl.practice_id,
         allowed,
-    )
-    n, total = s.execute(q).one()
-    return int(n), _money(total)
+    ).group_by(rl.practice_id)
+    for pid, n, billed in s.execute(q):
+        of(pid)["denied"] = [int(n), float(billed or 0)]
+    return out
+
+
+def _work_counts(parts: list[dict[str, Any]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for p in parts:
+        for st, n in p["work"].items():
+            out[st] = out.get(st, 0) + n
+    return out
 
 
 def _denials_by_reason(s: Session, allowed: set[str] | None) -> list[dict[str, Any]]:
@@ -205,12 +220,17 @@ def _rate(clean: int, scrubbed: int) -> float | None:
     return None if scrubbed == 0 else round(clean / scrubbed, 4)
 
 
-def _summary(s: Session, allowed: set[str] | None) -> dict[str, Any]:
-    by_status = _status_counts(s, allowed)
+def _summary(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    by_status = dict.fromkeys(SCRUB_STATUSES, 0)
+    for p in parts:
+        for st, n in p["status"].items():
+            by_status[st] = by_status.get(st, 0) + n
     scrubbed = sum(n for st, n in by_status.items() if st != "unscrubbed")
     clean = by_status["clean"] + by_status["warning"]
-    risk_claims, risk_claims_amount = _claims_at_risk(s, allowed)
-    denied_lines, denied_amount = _open_denials(s, allowed)
+    risk_claims = sum(p["risk"][0] for p in parts)
+    risk_claims_amount = _money(sum(p["risk"][1] for p in parts))
+    denied_lines = sum(p["denied"][0] for p in parts)
+    denied_amount = _money(sum(p["denied"][1] for p in parts))
     return {
         "claims": sum(by_status.values()),
         "scrubbed": scrubbed,
@@ -230,10 +250,11 @@ def _summary(s: Session, allowed: set[str] | None) -> dict[str, Any]:
 def dashboard(s: Session, user: m.User, practice: str | None = None) -> dict[str, Any]:
     """The dashboard for one practice, or for the whole book the user may see."""
     allowed = _scope_practice(s, user, practice)
+    parts = _by_practice(s, allowed)
     out = {
         "practice": practice,
-        **_summary(s, allowed),
-        "claims_by_work_status": _work_counts(s, allowed),
+        **_summary(list(parts.values())),
+        "claims_by_work_status": _work_counts(list(parts.values())),
         "denials_by_reason": _denials_by_reason(s, allowed),
         "findings_by_edit": _findings_by_edit(s, allowed),
     }
@@ -241,7 +262,11 @@ def dashboard(s: Session, user: m.User, practice: str | None = None) -> dict[str
         {
             "id": p.id,
             "name": p.name,
-            **{k: v for k, v in _summary(s, {p.id}).items() if k != "claims_by_status"},
+            **{
+                k: v
+                for k, v in _summary([parts[p.id]] if p.id in parts else []).items()
+                if k != "claims_by_status"
+            },
         }
         for p in visible_practices(s, user)
         if allowed is None or p.id in allowed

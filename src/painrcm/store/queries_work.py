@@ -18,12 +18,27 @@ person IDs shown (never names or member IDs).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from pydantic import ValidationError
-from sqlalchemy import and_, delete, func, or_, select, true
+from sqlalchemy import (
+    Date,
+    Integer,
+    String,
+    and_,
+    case,
+    delete,
+    func,
+    literal,
+    literal_column,
+    null,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import Session, selectinload
 
 from painrcm.history import History
@@ -35,11 +50,10 @@ from painrcm.policy.loader import PolicyBook
 from painrcm.remit.codes import ACTIONS
 from painrcm.remit.explain import action_text
 from painrcm.scrub import Engine
-from painrcm.store import auth_usage, services
+from painrcm.store import auth_usage, services, standings
 from painrcm.store import models as m
 from painrcm.store.histories import chunks
 from painrcm.store.scope import NotFound, can_see_practice, get_scoped, practice_ids
-from painrcm.store.watch import Watchlist, candidates, widest_window
 
 AUTH_STATES = ("expiring", "used_up", "pending", "denied", "active", "expired")
 AUTH_STATE_LABELS = {
@@ -137,6 +151,45 @@ def _display_name(person: Any) -> str | None:
     return ", ".join(parts) or None
 
 
+PER_PAGE = 100
+
+
+@dataclass
+class ListFilters:
+    """The filters of a paged work list (URL parameters)."""
+
+    practice: str = ""
+    on: str = ""
+    state: str = ""
+    payer: str = ""
+    sort: str = ""
+    order: str = "asc"
+    page: int = 1
+
+    def as_query(self, **override: Any) -> dict[str, str]:
+        """The filters as URL parameters (defaults left out): a saved filter is the URL."""
+        d = {**asdict(self), **override}
+        defaults = asdict(type(self)())
+        return {k: str(v) for k, v in d.items() if v not in ("", None) and v != defaults[k]}
+
+
+def _page_number(value: Any) -> int:
+    try:
+        return max(1, int(value or 1))
+    except (TypeError, ValueError):
+        raise BadInput("page must be a number") from None
+
+
+def _day_filter(text: str) -> date | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise BadInput(f"Not a date (YYYY-MM-DD): {text}") from None
+
+
 # ------------------------------------------------------------------------------------------------
 # Authorization tracker
 
@@ -173,21 +226,41 @@ class AuthRow:
         return d
 
 
-def auth_state(status: str, end: date, sessions: int | None, used: int, on: date, warning_days: int) -> str:
-    """Denied and pending come from the payer; otherwise expired, sessions used up, expiring within the
-    policy's warning days, or active."""
-    status = status.strip().lower()
-    if status == "denied":
-        return "denied"
-    if status == "pending":
-        return "pending"
-    if end < on:
-        return "expired"
-    if sessions is not None and used >= sessions:
-        return "used_up"
-    if (end - on).days <= warning_days:
-        return "expiring"
-    return "active"
+def auth_state_sql(
+    status: Any, end: Any, sessions: Any, used: Any, on: date, expiring_until: Any, *, ordinal: bool = False
+) -> Any:
+    """SQL: an authorization's state on `on`. Denied and pending come from the payer; otherwise
+    expired, sessions used up, expiring (ending on or before `expiring_until`: `on` plus the payer
+    policy's warning days), or active. The one implementation of the rule (lists and claim pages).
+    `ordinal`: the state's position in AUTH_STATES instead of its name (the lists sort on it)."""
+
+    def out(state: str) -> Any:
+        return AUTH_STATES.index(state) if ordinal else state
+
+    st = func.lower(func.trim(status))
+    return case(
+        (st == "denied", out("denied")),
+        (st == "pending", out("pending")),
+        (end < on, out("expired")),
+        (and_(sessions.is_not(None), used >= sessions), out("used_up")),
+        (end <= expiring_until, out("expiring")),
+        else_=out("active"),
+    )
+
+
+def auth_state(
+    s: Session, status: str, end: date, sessions: int | None, used: int, on: date, warning_days: int
+) -> str:
+    """One authorization's state (`auth_state_sql` on these values)."""
+    expr = auth_state_sql(
+        literal(status, String),
+        literal(end, Date),
+        literal(sessions, Integer),
+        literal(used, Integer),
+        on,
+        literal(on + timedelta(days=warning_days), Date),
+    )
+    return str(s.scalar(select(expr)))
 
 
 def warning_days(s: Session, policies: PolicyBook, payer_id: str, cache: dict[str, int]) -> int:
@@ -219,7 +292,127 @@ def _auth_persons(s: Session, auths: Sequence[Any]) -> dict[int, Any]:
     return out
 
 
-_STATE_ORDER = {s: i for i, s in enumerate(AUTH_STATES)}
+AUTH_SORTS = {  # sort key -> columns of the tracker's query (then the default order breaks ties)
+    "urgency": (),
+    "end_date": ("end_date",),
+    "practice": ("practice_id",),
+    "number": ("auth_number",),
+    "payer": ("payer_id",),
+    "sessions": ("sessions",),
+}
+_AUTH_ORDER = ("state_order", "end_date", "practice_id", "auth_number", "id")
+
+
+@dataclass
+class AuthFilters(ListFilters):
+    sort: str = "urgency"
+
+
+def auth_filters(params: dict[str, Any]) -> AuthFilters:
+    f = AuthFilters(
+        **{k: str(params.get(k) or "").strip() for k in ("practice", "on", "state", "payer")},
+        sort=str(params.get("sort") or "urgency"),
+        order=str(params.get("order") or "asc"),
+        page=_page_number(params.get("page")),
+    )
+    _choice(f.state, AUTH_STATES, "state")
+    _choice(f.sort, tuple(AUTH_SORTS), "sort")
+    _choice(f.order, ("asc", "desc"), "order")
+    _day_filter(f.on)
+    return f
+
+
+@dataclass
+class _Tracker:
+    on: date
+    ranked: Any  # select: (id, state_order, sort columns) of every authorization matching
+    detail: Any  # select: the columns of a row (add a filter on ids)
+
+
+def _tracker(s: Session, user: m.User, policies: PolicyBook, f: AuthFilters) -> _Tracker:
+    """Every authorization in scope (and payer filter) with its state on `on`, from SQL: a narrow
+    ranking (what sorting and counting need) and the columns of the rows shown."""
+    allowed = scope_for(s, user, f.practice)
+    on = _day_filter(f.on) or services.today()
+    a = m.Authorization
+    where = [_within(a.practice_id, allowed)]
+    if f.payer:
+        where.append(func.upper(a.payer_id).like(f"%{f.payer.upper()}%"))
+    cache: dict[str, int] = {}
+    payers = sorted(s.scalars(select(a.payer_id).distinct().where(*where)))
+    until = {p: on + timedelta(days=warning_days(s, policies, p, cache)) for p in payers}
+    expiring_until: Any = (
+        case(*((a.payer_id == p, literal(d, Date)) for p, d in until.items()), else_=literal(on, Date))
+        if until
+        else literal(on, Date)
+    )
+    # sessions used, counted in one grouped join for the authorizations whose state depends on them
+    # (neither denied nor pending, not ended, with a session cap): the others' state needs none
+    st = func.lower(func.trim(a.status))
+    live = [*where, st.not_in(("denied", "pending")), a.end_date >= on, a.sessions.is_not(None)]
+    used_live = auth_usage.used_by_authorization(on, live)
+    used = func.coalesce(used_live.c.used, 0)
+    state = auth_state_sql(a.status, a.end_date, a.sessions, used, on, expiring_until, ordinal=True)
+    sort_cols = sorted({c for cols in AUTH_SORTS.values() for c in cols} | set(_AUTH_ORDER) - {"state_order"})
+    ranked = (
+        select(*(a.__table__.c[c] for c in sort_cols), state.label("state_order"))
+        .outerjoin(used_live, used_live.c.id == a.id)
+        .where(*where)
+    )
+    detail = select(
+        a.id, a.practice_id, a.person_id, a.auth_number, a.payer_id, a.member_id, a.codes, a.sessions,
+        a.start_date, a.end_date, a.status, expiring_until.label("expiring_until"),
+    )  # fmt: skip
+    return _Tracker(on, ranked, detail)
+
+
+def _auth_row(
+    r: Any, state: str, on: date, persons: dict[int, Any], uses: dict[int, list[Any]] | None, used: int
+) -> AuthRow:
+    return AuthRow(
+        id=r.id,
+        practice_id=r.practice_id,
+        auth_number=r.auth_number,
+        payer_id=r.payer_id,
+        member_id=r.member_id,
+        person_id=r.person_id,
+        patient=_display_name(persons.get(r.person_id or -1)),
+        codes=list(r.codes or []),
+        sessions=r.sessions,
+        used=used,
+        left=None if r.sessions is None else max(r.sessions - used, 0),
+        start_date=r.start_date,
+        end_date=r.end_date,
+        days_left=(r.end_date - on).days,
+        status=r.status,
+        state=state,
+        warning_days=(r.expiring_until - on).days,
+        claims=[u.to_dict() for u in (uses or {}).get(r.id, [])],
+    )
+
+
+def _auth_rows(s: Session, tr: _Tracker, ranked: Sequence[tuple[int, int]], claims: bool) -> list[AuthRow]:
+    """The rows of a page (or a chunk), in the order of `ranked` ((id, state ordinal)): their columns,
+    sessions used and claims read for these authorizations only."""
+    ids = [i for i, _ in ranked]
+    a = m.Authorization
+    found = {r.id: r for r in s.execute(tr.detail.where(a.id.in_(ids)))} if ids else {}
+    rows = [found[i] for i in ids]
+    persons = _auth_persons(s, rows)
+    uses = auth_usage.usage(s, rows, tr.on) if claims else None
+    used: dict[int, int] = {}
+    if ids:
+        q = select(a.id, auth_usage.used_sessions(tr.on)).where(a.id.in_(ids))
+        used.update((int(i), int(n)) for i, n in s.execute(q))
+    return [
+        _auth_row(r, AUTH_STATES[o], tr.on, persons, uses, used.get(r.id, 0))
+        for r, (_, o) in zip(rows, ranked, strict=True)
+    ]
+
+
+def _auth_order(t: Any, f: AuthFilters) -> list[Any]:
+    first = [_ordered(t.c[c], f.order == "desc") for c in AUTH_SORTS[f.sort]]
+    return [*first, *(t.c[c] for c in _AUTH_ORDER)]
 
 
 def list_authorizations(
@@ -229,54 +422,88 @@ def list_authorizations(
     *,
     practice: str | None = None,
     on: date | None = None,
+    claims: bool = True,
 ) -> list[AuthRow]:
     """Authorizations on file in the practices covered with their state on `on` (default today), most
-    urgent first. Not audited: callers showing them use `authorization_tracker`."""
-    allowed = scope_for(s, user, practice)
-    on = on or services.today()
-    # columns, not ORM objects: a billing company's book holds tens of thousands
-    auths = list(
-        s.execute(select(*m.Authorization.__table__.c).where(_within(m.Authorization.practice_id, allowed)))
+    urgent first (with the claims that used each unless `claims` is false). Not audited: callers
+    showing them use `authorization_tracker` or `authorization_page`."""
+    f = AuthFilters(practice=practice or "", on=on.isoformat() if on else "")
+    return list(authorization_rows(s, user, policies, f, claims=claims))
+
+
+@dataclass
+class AuthPage:
+    on: date
+    rows: list[AuthRow]
+    total: int  # authorizations matching the filters
+    counts: dict[str, int]  # per state, over the filters other than state
+    page: int
+    pages: int
+
+
+def authorization_page(
+    s: Session, user: m.User, policies: PolicyBook, f: AuthFilters, *, audit: bool = True
+) -> AuthPage:
+    """One page (PER_PAGE rows) of the tracker, sorted and filtered, with the claims that used each
+    authorization; counts per state from SQL. Audited as a read of the patients shown.
+
+    One statement answers the counts and the page's IDs: the ranking is a materialized CTE that both
+    read (computed once), so sessions used are counted once per request."""
+    tr = _tracker(s, user, policies, f)
+    t = tr.ranked.cte("ranked").prefix_with("MATERIALIZED")
+    # the page's IDs (a top-N sort), with their sort columns so that the whole statement can be
+    # ordered: the counts first, then the page's rows in the page order
+    keys = [*AUTH_SORTS[f.sort], *_AUTH_ORDER]
+    shown = select(t.c.id, t.c.state_order, *(t.c[k].label(f"k{i}") for i, k in enumerate(keys)))
+    if f.state:
+        shown = shown.where(t.c.state_order == AUTH_STATES.index(f.state))
+    page_q = shown.order_by(*_auth_order(t, f)).offset((f.page - 1) * PER_PAGE).limit(PER_PAGE).subquery()
+    nulls = (null().label(f"k{i}") for i in range(len(keys)))
+    both = union_all(
+        select(literal(0).label("part"), t.c.state_order, func.count().label("n"), *nulls).group_by(
+            t.c.state_order
+        ),
+        select(literal(1), page_q.c.state_order, page_q.c.id, *(page_q.c[f"k{i}"] for i in range(len(keys)))),
     )
-    uses = auth_usage.usage(s, auths, on)
-    used = {k: auth_usage.sessions(v) for k, v in uses.items()}
-    persons = _auth_persons(s, auths)
-    cache: dict[str, int] = {}
-    rows = []
-    for a in auths:
-        warn = warning_days(s, policies, a.payer_id, cache)
-        n = used.get(a.id, 0)
-        rows.append(
-            AuthRow(
-                id=a.id,
-                practice_id=a.practice_id,
-                auth_number=a.auth_number,
-                payer_id=a.payer_id,
-                member_id=a.member_id,
-                person_id=a.person_id,
-                patient=_display_name(persons.get(a.person_id or -1)),
-                codes=list(a.codes or []),
-                sessions=a.sessions,
-                used=n,
-                left=None if a.sessions is None else max(a.sessions - n, 0),
-                start_date=a.start_date,
-                end_date=a.end_date,
-                days_left=(a.end_date - on).days,
-                status=a.status,
-                state=auth_state(a.status, a.end_date, a.sessions, n, on, warn),
-                warning_days=warn,
-                claims=[u.to_dict() for u in uses.get(a.id, [])],
-            )
-        )
-    rows.sort(key=lambda r: (_STATE_ORDER[r.state], r.end_date, r.practice_id, r.auth_number))
-    return rows
-
-
-def count_by_state(rows: Iterable[AuthRow]) -> dict[str, int]:
+    first = len(AUTH_SORTS[f.sort])
+    both = both.order_by(
+        literal_column("part"),
+        *(_ordered(literal_column(f"k{i}"), f.order == "desc" and i < first) for i in range(len(keys))),
+    )
     counts = dict.fromkeys(AUTH_STATES, 0)
-    for r in rows:
-        counts[r.state] += 1
-    return counts
+    ranked: list[tuple[int, int]] = []
+    for part, o, n, *_ in s.execute(both):
+        if part == 0:
+            counts[AUTH_STATES[o]] = int(n)
+        else:
+            ranked.append((int(n), int(o)))
+    total = counts[f.state] if f.state else sum(counts.values())
+    pages = max(1, -(-total // PER_PAGE))
+    page = min(f.page, pages)
+    if page != f.page:  # past the last page: the last one
+        return authorization_page(s, user, policies, replace(f, page=page), audit=audit)
+    rows = _auth_rows(s, tr, ranked, True)
+    if audit:
+        _audit_people(
+            s, user, "authorization_list", (r.person_id for r in rows), _blank(f.practice),
+            authorization_ids=[r.id for r in rows], state=f.state or None, on=tr.on.isoformat(), page=page,
+        )  # fmt: skip
+    return AuthPage(tr.on, rows, total, counts, page, pages)
+
+
+def authorization_rows(
+    s: Session, user: m.User, policies: PolicyBook, f: AuthFilters, chunk: int = 2000, *, claims: bool = True
+) -> Iterable[AuthRow]:
+    """Every authorization of the filtered tracker in the page order (the CSV export: the caller
+    audits what it sends): the ranking once, the rows `chunk` at a time."""
+    tr = _tracker(s, user, policies, f)
+    t = tr.ranked.subquery()
+    q = select(t.c.id, t.c.state_order).order_by(*_auth_order(t, f))
+    if f.state:
+        q = q.where(t.c.state_order == AUTH_STATES.index(f.state))
+    ranked = [(int(i), int(o)) for i, o in s.execute(q)]
+    for k in range(0, len(ranked), chunk):
+        yield from _auth_rows(s, tr, ranked[k : k + chunk], claims)
 
 
 def authorization_tracker(
@@ -288,12 +515,13 @@ def authorization_tracker(
     state: str | None = None,
     on: date | None = None,
 ) -> tuple[list[AuthRow], dict[str, int]]:
-    """The tracker: the authorizations in `state` (all when None) and the count in every state.
+    """The whole tracker (every row: for scripts and tests; the pages and the API read
+    `authorization_page`): the authorizations in `state` (all when None) and the count in every state.
     Audited as a read of the patients listed (person IDs only)."""
     state = _choice(state, AUTH_STATES, "state")
-    on = on or services.today()
-    every = list_authorizations(s, user, policies, practice=practice, on=on)
-    rows = [r for r in every if state is None or r.state == state]
+    f = AuthFilters(practice=practice or "", on=on.isoformat() if on else "", state=state or "")
+    rows = list(authorization_rows(s, user, policies, f))
+    counts = authorization_page(s, user, policies, f, audit=False).counts
     _audit_people(
         s,
         user,
@@ -302,9 +530,23 @@ def authorization_tracker(
         _blank(practice),
         authorization_ids=[r.id for r in rows],
         state=state,
-        on=on.isoformat(),
+        on=(on or services.today()).isoformat(),
     )
-    return rows, count_by_state(every)
+    return rows, counts
+
+
+AUTH_CSV_HEADER = [
+    "id", "state", "practice", "auth_number", "patient", "member_id", "payer", "codes", "sessions", "used",
+    "left", "start_date", "end_date", "days_left", "status", "claims",
+]  # fmt: skip
+
+
+def auth_csv_row(r: AuthRow) -> list[Any]:
+    return [
+        r.id, r.state_label, r.practice_id, r.auth_number, r.patient, r.member_id, r.payer_id,
+        " ".join(r.codes), r.sessions, r.used, r.left, r.start_date.isoformat(), r.end_date.isoformat(),
+        r.days_left, r.status, " ".join(c["encounter_id"] for c in r.claims),
+    ]  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------------------
@@ -334,6 +576,14 @@ class FrequencyRow:
         d["next_payable"] = self.next_payable.isoformat()
         d["last_session"] = self.last_session.isoformat() if self.last_session else None
         return d
+
+    def to_columns(self) -> dict[str, Any]:
+        """As a standing_rows row (without its date)."""
+        return asdict(self)
+
+    @classmethod
+    def of(cls, row: Any) -> FrequencyRow:
+        return cls(**{f: getattr(row, f) for f in cls.__dataclass_fields__})
 
 
 @dataclass(frozen=True)
@@ -419,6 +669,128 @@ def person_standing(
     return out
 
 
+WATCH_STATES = ("over_limit", "at_limit", "near_limit")
+WATCH_SORTS = {  # sort key -> standing_rows columns (then the default order breaks ties)
+    "standing": (),
+    "next_payable": ("next_payable",),
+    "patient": ("patient",),
+    "practice": ("practice_id",),
+    "payer": ("payer_id",),
+    "limit": ("limit_id",),
+    "last_session": ("last_session",),
+    "used": ("used",),
+}
+
+
+@dataclass
+class WatchFilters(ListFilters):
+    sort: str = "standing"
+
+
+_WATCH_ORDER = ("left", "next_payable", "practice_id", "patient", "limit_id", "region", "person_id", "id")
+
+
+def watch_filters(params: dict[str, Any]) -> WatchFilters:
+    f = WatchFilters(
+        **{k: str(params.get(k) or "").strip() for k in ("practice", "on", "state", "payer")},
+        sort=str(params.get("sort") or "standing"),
+        order=str(params.get("order") or "asc"),
+        page=_page_number(params.get("page")),
+    )
+    _choice(f.state, WATCH_STATES, "state")
+    _choice(f.sort, tuple(WATCH_SORTS), "sort")
+    _choice(f.order, ("asc", "desc"), "order")
+    _day_filter(f.on)
+    return f
+
+
+@dataclass
+class WatchPage:
+    on: date
+    rows: list[FrequencyRow]
+    total: int  # rows (limits) matching the filters
+    patients: int  # distinct patients among them
+    states: dict[str, int]  # rows per standing (over the filters other than state)
+    page: int
+    pages: int
+
+
+def _watch_where(s: Session, user: m.User, engine: Engine, f: WatchFilters) -> tuple[date, Any, Any]:
+    allowed = scope_for(s, user, f.practice)
+    on = _day_filter(f.on) or services.today()
+    standings.ensure(s, engine, on)
+    r = m.StandingRow
+    base = standings.visible(on, allowed)
+    if f.payer:
+        base = and_(base, func.upper(r.payer_id).like(f"%{f.payer.upper()}%"))
+    where = base if not f.state else and_(base, r.state == f.state)
+    return on, base, where
+
+
+def _ordered(column: Any, desc: bool = False) -> Any:
+    """A sort term with NULLs first ascending, last descending, on both databases."""
+    return column.desc().nulls_last() if desc else column.asc().nulls_first()
+
+
+def _watch_order(f: WatchFilters) -> list[Any]:
+    r = m.StandingRow.__table__.c
+    first = [_ordered(r[c], f.order == "desc") for c in WATCH_SORTS[f.sort]]
+    return [*first, *(_ordered(r[c]) for c in _WATCH_ORDER)]
+
+
+WATCH_CSV_HEADER = [
+    "person_id", "patient", "state", "practice", "payer", "policy", "limit", "edit", "region", "used",
+    "max", "left", "window_months", "last_session", "next_payable",
+]  # fmt: skip
+
+
+def watch_csv_row(r: FrequencyRow) -> list[Any]:
+    return [
+        r.person_id, r.patient, r.state, r.practice_id, r.payer_id, r.policy_id, r.limit_id, r.edit,
+        r.region, r.used, r.max, r.left, r.window_months,
+        r.last_session.isoformat() if r.last_session else "", r.next_payable.isoformat(),
+    ]  # fmt: skip
+
+
+def frequency_page(
+    s: Session, user: m.User, engine: Engine, f: WatchFilters, *, audit: bool = True
+) -> WatchPage:
+    """One page (PER_PAGE rows) of the frequency watch: patients seen in the practices covered who are
+    at, over or one session short of a frequency limit of their payer's policy on `f.on` (default
+    today), sorted and filtered; counts over every matching row, from SQL. Audited as a read of the
+    patients shown (person IDs only)."""
+    on, base, where = _watch_where(s, user, engine, f)
+    total, patients, _ = standings.count_rows(s, where)
+    states = dict.fromkeys(WATCH_STATES, 0)
+    states.update(standings.count_rows(s, base)[2])
+    pages = max(1, -(-total // PER_PAGE))
+    page = min(f.page, pages)
+    q = select(m.StandingRow).where(where).order_by(*_watch_order(f))
+    rows = [FrequencyRow.of(x) for x in s.scalars(q.offset((page - 1) * PER_PAGE).limit(PER_PAGE))]
+    if audit:
+        _audit_people(
+            s, user, "frequency_watch", (r.person_id for r in rows), _blank(f.practice), on=on.isoformat(),
+            page=page,
+        )  # fmt: skip
+    return WatchPage(on, rows, total, patients, states, page, pages)
+
+
+def frequency_rows(
+    s: Session, user: m.User, engine: Engine, f: WatchFilters, chunk: int = 2000
+) -> Iterable[FrequencyRow]:
+    """Every row of the filtered watch in the page order, read `chunk` rows at a time (the CSV export:
+    the caller audits what it sends)."""
+    _, _, where = _watch_where(s, user, engine, f)
+    q = select(m.StandingRow).where(where).order_by(*_watch_order(f))
+    offset = 0
+    while True:
+        part = [FrequencyRow.of(x) for x in s.scalars(q.offset(offset).limit(chunk))]
+        yield from part
+        if len(part) < chunk:
+            return
+        offset += chunk
+
+
 def frequency_watch(
     s: Session,
     user: m.User,
@@ -428,33 +800,15 @@ def frequency_watch(
     on: date | None = None,
     audit: bool = True,
 ) -> list[FrequencyRow]:
-    """Patients seen in the practices covered who are at a frequency limit of their payer's policy, or
-    one session short of it, with sessions used and left and the next payable date. Audited as a read
-    of the patients listed."""
-    allowed = scope_for(s, user, practice)
-    on = on or services.today()
-    # only the patients whose stored services could reach a limit (seen in the practices covered),
-    # their services in the limits' windows fetched together
-    latest = _latest_encounters(s, allowed, on, candidates(s, engine, None, on))
-    persons: list[m.Person] = []
-    for part in chunks(sorted(latest)):
-        persons += s.scalars(select(m.Person).where(m.Person.id.in_(part)))
-    book = Watchlist(s, persons, widest_window(engine, on))
-    payers: dict[str, PayerModel] = {}
-    rows: list[FrequencyRow] = []
-    for person in sorted(persons, key=lambda p: p.id):
-        enc = latest[person.id]
-        payer = payers.get(enc.payer_id)
-        if payer is None:
-            payer = payers[enc.payer_id] = _payer_model(s, enc.payer_id)
-        rows += person_standing(s, engine, person, payer, on, enc.practice_id, book.history(person))
-    rows.sort(
-        key=lambda r: (r.left, r.next_payable, r.practice_id, r.patient or "", r.limit_id, r.region or "")
-    )
+    """Every row of the watch on `on` (default today) in the practices covered, most urgent first
+    (the stored standings, ``store/standings.py``). Audited as a read of the patients listed."""
+    f = WatchFilters(practice=practice or "", on=on.isoformat() if on else "")
+    rows = list(frequency_rows(s, user, engine, f))
     if audit:
         _audit_people(
-            s, user, "frequency_watch", (r.person_id for r in rows), _blank(practice), on=on.isoformat()
-        )
+            s, user, "frequency_watch", (r.person_id for r in rows), _blank(practice),
+            on=(on or services.today()).isoformat(),
+        )  # fmt: skip
     return rows
 
 

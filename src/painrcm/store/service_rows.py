@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from painrcm.codes.tables import Reference
 from painrcm.history import History, Service, services_of
 from painrcm.model import Encounter as EncounterModel
+from painrcm.store import auth_usage
 from painrcm.store import models as m
 from painrcm.store.histories import chunks
 
@@ -49,32 +50,82 @@ def rows_of(pk: int, person_id: int, enc: EncounterModel, reference: Reference) 
         yield (pk, person_id, mk, nk, svc.date, svc.family, svc.region, svc.purpose, " ".join(svc.codes))
 
 
+class _Line(NamedTuple):
+    line_no: int
+    code: str
+    date_of_service: date | None
+    authorization_number: str | None
+
+
 def refresh_services(s: Session, encounter_ids: Iterable[int], reference: Reference | None = None) -> int:
-    """Rebuild the stored services of these encounters from their stored documents, and their
-    claim-level authorization number column (pending ORM changes are flushed first). Encounters that no longer exist just lose their rows. Returns the
-    number of rows written."""
+    """Rebuild the stored services of these encounters from their stored documents, their
+    authorization uses (table claim_auth_uses, `auth_usage.uses_of_claim`) and their claim-level
+    authorization number column (pending ORM changes are flushed first), and file the persons whose
+    standings this changes (before and after, with every person row sharing a key with them) as dirty
+    in each stored frequency-watch snapshot (``store/standings.py``). Encounters that no longer exist
+    just lose their rows. Returns the number of service rows written."""
     ids = sorted(set(encounter_ids))
     if not ids:
         return 0
     ref = _reference(reference)
     s.flush()
     written = 0
+    touched: set[int] = set()
     for part in chunks(ids):
-        s.execute(delete(m.StoredService).where(m.StoredService.encounter_pk.in_(part)))
+        for table in (m.StoredService, m.ClaimAuthUse):
+            touched.update(s.scalars(select(table.person_id).distinct().where(table.encounter_pk.in_(part))))
+            s.execute(delete(table).where(table.encounter_pk.in_(part)))
         rows: list[dict[str, Any]] = []
+        uses: list[dict[str, Any]] = []
         numbers: list[dict[str, Any]] = []
-        for pk, person_id, doc, number in s.execute(
+        members: dict[int, str] = {}
+        for pk, person_id, doc, number, member_id in s.execute(
             select(
-                m.Encounter.id, m.Encounter.person_id, m.Encounter.document, m.Encounter.authorization_number
-            ).where(m.Encounter.id.in_(part))
+                m.Encounter.id,
+                m.Encounter.person_id,
+                m.Encounter.document,
+                m.Encounter.authorization_number,
+                m.Person.member_id,
+            )
+            .join(m.Person, m.Person.id == m.Encounter.person_id)
+            .where(m.Encounter.id.in_(part))
         ):
             enc = EncounterModel.model_validate(doc)
             rows += (dict(zip(COLUMNS, r, strict=True)) for r in rows_of(pk, person_id, enc, ref))
+            members[person_id] = auth_usage.norm(member_id)
+            lines = [
+                _Line(i, ln.code, ln.date_of_service, ln.authorization_number)
+                for i, ln in enumerate(enc.lines or [], 1)
+            ]
+            for use in auth_usage.uses_of_claim(enc.authorization_number, enc.date_of_service, lines):
+                uses.append(
+                    {
+                        "encounter_pk": pk,
+                        "person_id": person_id,
+                        "member_key": members[person_id],
+                        "number_key": use.number,
+                        "date_of_service": use.date_of_service,
+                        "level": use.level,
+                        "lines": " ".join(map(str, use.lines)),
+                        "codes": " ".join(use.codes),
+                    }
+                )
             if enc.authorization_number != number:
                 numbers.append({"pk": pk, "number": enc.authorization_number})
+        touched.update(members)
         if rows:
             s.execute(insert(m.StoredService), rows)
             written += len(rows)
+        if uses:
+            s.execute(insert(m.ClaimAuthUse), uses)
+        if members:  # a person's member ID as compared, on all their claims' uses (it may have been learned)
+            cu = m.ClaimAuthUse.__table__.c
+            s.execute(
+                update(m.ClaimAuthUse.__table__)
+                .where(cu.person_id == bindparam("pid"), cu.member_key.is_distinct_from(bindparam("mk")))
+                .values(member_key=bindparam("mk")),
+                [{"pid": pid, "mk": mk} for pid, mk in members.items()],
+            )
         if numbers:
             s.execute(
                 update(m.Encounter.__table__)
@@ -82,12 +133,34 @@ def refresh_services(s: Session, encounter_ids: Iterable[int], reference: Refere
                 .values(authorization_number=bindparam("number")),
                 numbers,
             )
+    from painrcm.store.standings import mark_dirty
+
+    mark_dirty(s, touched)
     return written
 
 
+def refresh_numbered(s: Session, batch: int = 2000) -> int:
+    """Refresh the encounters that carry an authorization number (claim or line level), and the keys of
+    every authorization: what a writer that bypassed `refresh_services` for the uses needs (the 0009
+    migration over a database whose stored services were already filled; the bench generator).
+    Returns the encounters refreshed."""
+    auth_usage.refresh_keys(s)
+    e, ln = m.Encounter, m.ClaimLine
+    ids = sorted(
+        set(s.scalars(select(e.id).where(e.authorization_number.is_not(None))))
+        | set(s.scalars(select(ln.encounter_pk).distinct().where(ln.authorization_number.is_not(None))))
+    )
+    for i in range(0, len(ids), batch):
+        refresh_services(s, ids[i : i + batch])
+    return len(ids)
+
+
 def refresh_all(s: Session, reference: Reference | None = None, batch: int = 2000) -> int:
-    """Rebuild the whole table (the migration's backfill, and a repair after a code-table change)."""
+    """Rebuild the whole table and the claims' authorization uses, and drop the stored standings (the
+    migration's backfill, and a repair after a code-table change: `painrcm admin refresh-services`)."""
     s.execute(delete(m.StoredService))
+    s.execute(delete(m.ClaimAuthUse))
+    s.execute(delete(m.StandingSnapshot))  # every standing is recomputed on its next read
     written = 0
     last = 0
     while True:

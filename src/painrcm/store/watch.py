@@ -27,7 +27,7 @@ from painrcm.dates import add_months
 from painrcm.history import History
 from painrcm.scrub import Engine
 from painrcm.store import models as m
-from painrcm.store.histories import chunks
+from painrcm.store.histories import CHUNK, chunks
 from painrcm.store.service_rows import history_of
 
 
@@ -73,6 +73,8 @@ def candidates(s: Session, engine: Engine, person_ids: Iterable[int] | None, on:
         )
         if purpose is not None:
             q = q.where(sv.purpose == purpose)
+        if people is not None and len(people) <= CHUNK:  # a few persons (the dirty of a snapshot)
+            q = q.where(sv.person_id.in_(sorted(people)))
         q = q.group_by(sv.person_id, *((sv.region,) if per_region else ()))
         q = q.having(func.count(func.distinct(sv.date_of_service)) >= threshold)
         found.update(s.scalars(q))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -16,6 +17,7 @@ from painrcm.remit.explain import action_text
 from painrcm.store import queries_work as q
 from painrcm.store import services
 from painrcm.web.deps import Auth, db, page_auth
+from painrcm.web.export import csv_response
 from painrcm.web.pages import render
 
 router = APIRouter(include_in_schema=False)
@@ -41,67 +43,127 @@ def _common(s: Session, auth: Auth) -> dict[str, Any]:
     return {"practices": q.visible_practices(s, auth.user)}
 
 
+AUTH_COLUMNS = [  # (sort key or None, heading, numeric)
+    (None, "State", False),
+    ("practice", "Practice", False),
+    ("number", "Authorization", False),
+    (None, "Patient", False),
+    ("payer", "Payer", False),
+    (None, "Codes", False),
+    ("sessions", "Sessions", True),
+    (None, "Used", True),
+    (None, "Left", True),
+    ("end_date", "Window", False),
+    (None, "Days left", True),
+    (None, "Claims that used it", False),
+]
+WATCH_COLUMNS = [
+    ("standing", "Standing", False),
+    ("practice", "Practice", False),
+    ("patient", "Patient", False),
+    ("payer", "Payer / policy", False),
+    ("limit", "Limit", False),
+    (None, "Region", False),
+    ("used", "Used", True),
+    (None, "Max", True),
+    (None, "Left", True),
+    (None, "Window", False),
+    ("last_session", "Last session", False),
+    ("next_payable", "Next payable", False),
+]
+
+
+def _links(f: q.ListFilters) -> dict[str, Any]:
+    return {
+        "link": lambda **kw: "?" + urlencode(f.as_query(**kw)),
+        "base_query": urlencode(f.as_query(page=1)),
+    }
+
+
 @router.get("/authorizations", response_class=HTMLResponse)
 def authorizations_page(
-    request: Request,
-    practice: str = "",
-    state: str = "",
-    on: str = "",
-    auth: Auth = Depends(page_auth),
-    s: Session = Depends(db, scope="function"),
+    request: Request, auth: Auth = Depends(page_auth), s: Session = Depends(db, scope="function")
 ) -> HTMLResponse:
-    day, error = _day(on)
-    rows: list[q.AuthRow] = []
-    counts = dict.fromkeys(q.AUTH_STATES, 0)
-    if error is None:
-        try:
-            rows, counts = q.authorization_tracker(
-                s, auth.user, request.app.state.engine.policies, practice=practice, state=state, on=day
-            )
-        except q.BadInput as e:
-            error = str(e)
+    """The tracker, a page of 100 at a time (filters, sort and page in the URL)."""
+    error, page = None, None
+    try:
+        f = q.auth_filters(dict(request.query_params))
+        page = q.authorization_page(s, auth.user, request.app.state.engine.policies, f)
+    except q.BadInput as e:
+        f, error = q.AuthFilters(), str(e)
     return render(
         request,
         "authorizations.html",
         auth,
         400 if error else 200,
         nav="auths",
-        rows=rows,
-        counts=counts,
+        page=page,
         states=q.AUTH_STATES,
         labels=q.AUTH_STATE_LABELS,
+        columns=AUTH_COLUMNS,
         error=error,
-        f={"practice": practice, "state": state, "on": on},
-        on=day or services.today(),
+        f=f,
+        on=page.on if page else services.today(),
+        **_links(f),
         **_common(s, auth),
     )
 
 
+@router.get("/authorizations/export.csv")
+def authorizations_export(
+    request: Request, auth: Auth = Depends(page_auth), s: Session = Depends(db, scope="function")
+) -> Response:
+    """Every authorization of the filtered tracker as CSV (read in chunks; audited with the IDs)."""
+    f = q.auth_filters(dict(request.query_params))
+    rows = list(q.authorization_rows(s, auth.user, request.app.state.engine.policies, f))
+    services.audit(
+        s, auth.user.id, "export", "authorization_list", None, f.practice or None,
+        filters=f.as_query(page=1), rows=len(rows),
+        person_ids=sorted({r.person_id for r in rows if r.person_id is not None}),
+    )  # fmt: skip
+    return csv_response("authorizations.csv", q.AUTH_CSV_HEADER, (q.auth_csv_row(r) for r in rows))
+
+
 @router.get("/frequency", response_class=HTMLResponse)
 def frequency_page(
-    request: Request,
-    practice: str = "",
-    on: str = "",
-    auth: Auth = Depends(page_auth),
-    s: Session = Depends(db, scope="function"),
+    request: Request, auth: Auth = Depends(page_auth), s: Session = Depends(db, scope="function")
 ) -> HTMLResponse:
-    day, error = _day(on)
-    rows = (
-        [] if error else q.frequency_watch(s, auth.user, request.app.state.engine, practice=practice, on=day)
-    )
+    """The frequency watch, a page of 100 limits at a time (filters, sort and page in the URL)."""
+    error, page = None, None
+    try:
+        f = q.watch_filters(dict(request.query_params))
+        page = q.frequency_page(s, auth.user, request.app.state.engine, f)
+    except q.BadInput as e:
+        f, error = q.WatchFilters(), str(e)
     return render(
         request,
         "frequency.html",
         auth,
         400 if error else 200,
         nav="frequency",
-        rows=rows,
-        patients=len({r.person_id for r in rows}),
+        page=page,
+        states=q.WATCH_STATES,
+        columns=WATCH_COLUMNS,
         error=error,
-        f={"practice": practice, "on": on},
-        on=day or services.today(),
+        f=f,
+        on=page.on if page else services.today(),
+        **_links(f),
         **_common(s, auth),
     )
+
+
+@router.get("/frequency/export.csv")
+def frequency_export(
+    request: Request, auth: Auth = Depends(page_auth), s: Session = Depends(db, scope="function")
+) -> Response:
+    """Every limit of the filtered watch as CSV (read in chunks; audited with the person IDs)."""
+    f = q.watch_filters(dict(request.query_params))
+    rows = list(q.frequency_rows(s, auth.user, request.app.state.engine, f))
+    services.audit(
+        s, auth.user.id, "export", "frequency_watch", None, f.practice or None,
+        filters=f.as_query(page=1), rows=len(rows), person_ids=sorted({r.person_id for r in rows}),
+    )  # fmt: skip
+    return csv_response("frequency-watch.csv", q.WATCH_CSV_HEADER, (q.watch_csv_row(r) for r in rows))
 
 
 @router.get("/denials", response_class=HTMLResponse)

@@ -410,7 +410,7 @@ def _reduction_codes() -> list[str]:
 def _authorizations(
     s: Session, user: m.User, f: QueueFilters, book: PolicyBook, today: date
 ) -> list[QueueRow]:
-    auths = qw.list_authorizations(s, user, book, practice=f.practice or None, on=today)
+    auths = qw.list_authorizations(s, user, book, practice=f.practice or None, on=today, claims=False)
     if f.payer:
         auths = [a for a in auths if f.payer.upper() in a.payer_id.upper()]
     if f.code:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.orm import Session
 
 revision = "0008"
 down_revision = "0002"
@@ -55,12 +54,8 @@ def upgrade() -> None:
         ["status", "work_status", "practice_id", "ack_status", "payer_id", "date_of_service", "total_charge"],
         unique=False,
     )
-    # the rows (and claim-level numbers) of every encounter already stored (the same function every write calls)
-    from painrcm.store.service_rows import refresh_all
-
-    with Session(bind=op.get_bind()) as s:
-        refresh_all(s)
-        s.flush()
+    # the rows (and claim-level numbers) of every encounter already stored are filled by 0009_standings
+    # (with the tables that the function every write calls fills beside them since then)
 
 
 def downgrade() -> None:

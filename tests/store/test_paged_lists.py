@@ -1,0 +1,251 @@
+"""The paged authorization tracker and frequency watch (issue 13) on both databases: sessions used
+counted in SQL equal what the per-claim rule in Python finds (the oracle below reads the claim
+columns, as `auth_usage.usage` did before the uses were stored); the state rule in SQL equals its
+statement in Python; the pages put together are the whole list in order and the counts are those
+of the whole list; the watch's stored standings equal the per-person computation for every scope,
+follow writes and new dates, and are dropped when a payer's plan changes."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from painrcm.scrub import Engine
+from painrcm.store import auth_usage, service_rows
+from painrcm.store import models as m
+from painrcm.store import queries_work as qw
+from painrcm.store.db import Database
+from painrcm.store.demo_seed import seed_demo
+
+TODAY = date(2026, 7, 15)
+
+
+@pytest.fixture
+def demo(db: Database, engine: Engine) -> Iterator[Database]:
+    seed_demo(db, engine, today=TODAY, seed=7)
+    with db.session() as s:
+        _number_lines(s)
+    yield db
+
+
+def _number_lines(s: Any) -> None:
+    """Line-level numbers written differently (spaces, case) from their authorizations, on a few claims
+    of patients with authorizations; and a claim-level number on a claim whose lines all carry their
+    own (it counts on the claim's date)."""
+    auths = list(s.scalars(select(m.Authorization).where(m.Authorization.person_id.is_not(None))))
+    assert auths
+    changed = []
+    for k, a in enumerate(auths[:6]):
+        enc = s.scalars(
+            select(m.Encounter)
+            .where(m.Encounter.person_id == a.person_id, m.Encounter.work_status != "history")
+            .order_by(m.Encounter.id)
+        ).first()
+        if enc is None or not enc.document.get("lines"):
+            continue
+        doc = dict(enc.document)
+        lines = [dict(x) for x in doc["lines"]]
+        spaced = " ".join(a.auth_number.lower())
+        lines[0]["authorization_number"] = spaced
+        if k % 2:
+            doc["authorization_number"] = "other-" + a.auth_number
+            for x in lines:
+                x["authorization_number"] = x.get("authorization_number") or spaced
+        doc["lines"] = lines
+        enc.document = doc
+        for ln in enc.lines:
+            ln.authorization_number = lines[ln.line_no - 1].get("authorization_number")
+        changed.append(enc.id)
+    assert changed
+    s.flush()
+    service_rows.refresh_services(s, changed)
+
+
+# --- the oracle: the rule as the tracker applied it per request before the uses were stored ----------
+def _oracle_usage(s: Any, auths: list[Any], on: date) -> dict[int, set[date]]:
+    norm = auth_usage.norm
+    persons = {pid: norm(mid) for pid, mid in s.execute(select(m.Person.id, m.Person.member_id))}
+    claims: dict[int, dict[str, Any]] = {}
+    for pk, pid, day, number in s.execute(
+        select(m.Encounter.id, m.Encounter.person_id, m.Encounter.date_of_service, m.Encounter.document)
+    ):
+        claims[pk] = {"person": pid, "date": day, "number": norm((number or {}).get("authorization_number"))}
+        claims[pk]["lines"] = []
+    for ln in s.scalars(select(m.ClaimLine).order_by(m.ClaimLine.encounter_pk, m.ClaimLine.line_no)):
+        claims[ln.encounter_pk]["lines"].append(ln)
+    out: dict[int, set[date]] = {a.id: set() for a in auths}
+    for c in claims.values():
+        found: dict[str, list[Any]] = {c["number"]: []} if c["number"] else {}
+        for ln in c["lines"]:
+            n = norm(ln.authorization_number) or c["number"]
+            if n:
+                found.setdefault(n, []).append(ln)
+        for a in auths:
+            lines = found.get(norm(a.auth_number))
+            if lines is None:
+                continue
+            member = norm(a.member_id)
+            if not (c["person"] == a.person_id or (member and persons.get(c["person"]) == member)):
+                continue
+            day = min([ln.date_of_service or c["date"] for ln in lines] or [c["date"]])
+            if day <= on:
+                out[a.id].add(day)
+    return out
+
+
+def _oracle_state(status: str, end: date, sessions: int | None, used: int, on: date, warn: int) -> str:
+    status = status.strip().lower()
+    if status in ("denied", "pending"):
+        return status
+    if end < on:
+        return "expired"
+    if sessions is not None and used >= sessions:
+        return "used_up"
+    return "expiring" if (end - on).days <= warn else "active"
+
+
+def _admin(s: Any) -> m.User:
+    user = s.scalars(select(m.User).where(m.User.role == "admin")).first()
+    assert user is not None
+    return user
+
+
+def test_tracker_counts_sessions_and_states_like_the_rule(demo: Database, engine: Engine) -> None:
+    with demo.session() as s:
+        user = _admin(s)
+        auths = list(s.scalars(select(m.Authorization)))
+        for on in (TODAY, TODAY - timedelta(days=40), TODAY + timedelta(days=30)):
+            want = _oracle_usage(s, auths, on)
+            got = {k: {u.date_of_service for u in v} for k, v in auth_usage.usage(s, auths, on).items()}
+            assert got == want
+            rows = qw.list_authorizations(s, user, engine.policies, on=on)
+            assert {r.id: r.used for r in rows} == {k: len(v) for k, v in want.items()}
+            cache: dict[str, int] = {}
+            for r in rows:
+                warn = qw.warning_days(s, engine.policies, r.payer_id, cache)
+                assert r.state == _oracle_state(r.status, r.end_date, r.sessions, r.used, on, warn), r
+        assert any(r.used for r in rows) and any(c["level"] == "line" for r in rows for c in r.claims)
+
+
+def test_tracker_pages_are_the_whole_list(demo: Database, engine: Engine, monkeypatch: Any) -> None:
+    monkeypatch.setattr(qw, "PER_PAGE", 7)
+    with demo.session() as s:
+        user = _admin(s)
+        for sort, order, state in (
+            ("urgency", "asc", ""),
+            ("payer", "desc", ""),
+            ("end_date", "asc", "expired"),
+        ):
+            f = qw.AuthFilters(on=TODAY.isoformat(), sort=sort, order=order, state=state)
+            whole = list(qw.authorization_rows(s, user, engine.policies, f))
+            first = qw.authorization_page(s, user, engine.policies, f, audit=False)
+            assert first.total == len(whole) and first.pages == -(-len(whole) // 7)
+            paged: list[Any] = []
+            for p in range(1, first.pages + 1):
+                paged += qw.authorization_page(
+                    s, user, engine.policies, qw.AuthFilters(**{**f.__dict__, "page": p}), audit=False
+                ).rows
+            assert [r.to_dict() for r in paged] == [r.to_dict() for r in whole]
+            assert all(state in ("", r.state) for r in whole)
+        counted = Counter(r.state for r in qw.list_authorizations(s, user, engine.policies, on=TODAY))
+        page = qw.authorization_page(
+            s, user, engine.policies, qw.AuthFilters(on=TODAY.isoformat()), audit=False
+        )
+        assert page.counts == {st: counted.get(st, 0) for st in qw.AUTH_STATES}
+        last = qw.authorization_page(
+            s, user, engine.policies, qw.AuthFilters(on=TODAY.isoformat(), page=999), audit=False
+        )
+        assert last.page == page.pages and last.rows
+
+
+def _full_watch(s: Any, engine: Engine, on: date, allowed: set[str] | None) -> list[dict[str, Any]]:
+    want = []
+    for pid, enc in qw._latest_encounters(s, allowed, on).items():
+        person = s.get(m.Person, pid)
+        want += qw.person_standing(s, engine, person, qw._payer_model(s, enc.payer_id), on, enc.practice_id)
+    want.sort(
+        key=lambda r: (
+            r.left,
+            r.next_payable,
+            r.practice_id,
+            r.patient or "",
+            r.limit_id,
+            r.region or "",
+            r.person_id,
+        )
+    )
+    return [r.to_dict() for r in want]
+
+
+def test_watch_pages_scopes_and_staleness(demo: Database, engine: Engine, monkeypatch: Any) -> None:
+    monkeypatch.setattr(qw, "PER_PAGE", 5)
+    with demo.session() as s:
+        user = _admin(s)
+        practices = sorted(s.scalars(select(m.Practice.id)))
+        for on in (TODAY, TODAY + timedelta(days=120)):
+            for practice in ("", *practices):
+                allowed = {practice} if practice else None
+                want = _full_watch(s, engine, on, allowed)
+                f = qw.WatchFilters(on=on.isoformat(), practice=practice)
+                first = qw.frequency_page(s, user, engine, f, audit=False)
+                assert first.total == len(want) and first.patients == len({r["person_id"] for r in want})
+                assert first.states == {st: sum(r["state"] == st for r in want) for st in qw.WATCH_STATES}
+                paged: list[dict[str, Any]] = []
+                for p in range(1, first.pages + 1):
+                    page = qw.frequency_page(
+                        s,
+                        user,
+                        engine,
+                        qw.WatchFilters(on=on.isoformat(), practice=practice, page=p),
+                        audit=False,
+                    )
+                    paged += [r.to_dict() for r in page.rows]
+                assert paged == want, (on, practice)
+        assert want, "someone is near a limit"
+        by_patient = qw.frequency_page(
+            s,
+            user,
+            engine,
+            qw.WatchFilters(on=TODAY.isoformat(), sort="patient", state="at_limit"),
+            audit=False,
+        )
+        names = [r.patient or "" for r in by_patient.rows]
+        assert names == sorted(names) and all(r.state == "at_limit" for r in by_patient.rows)
+        # a payer's plan changes: the snapshot computed under the old plans is dropped and recomputed
+        snap = s.get(m.StandingSnapshot, TODAY)
+        assert snap is not None
+        rules = snap.rules
+        payer = s.scalars(select(m.Payer)).first()
+        assert payer is not None
+        payer.plan = "medicare" if payer.plan != "medicare" else "commercial"
+        s.flush()
+        assert [
+            r.to_dict() for r in qw.frequency_watch(s, user, engine, on=TODAY, audit=False)
+        ] == _full_watch(s, engine, TODAY, None)
+        assert s.get(m.StandingSnapshot, TODAY).rules != rules
+        # at most KEEP snapshots are kept
+        for k in range(4):
+            qw.frequency_page(
+                s, user, engine, qw.WatchFilters(on=(TODAY + timedelta(days=k + 1)).isoformat()), audit=False
+            )
+        assert len(list(s.scalars(select(m.StandingSnapshot.on)))) <= 3
+
+
+def test_a_snapshot_made_meanwhile_is_used_not_made_twice(demo: Database, engine: Engine) -> None:
+    """Two requests for a new date: the one that finds the snapshot made (its row inserted by the
+    other) reads it instead of computing it again (no duplicate rows, no error)."""
+    from painrcm.store import standings
+
+    on = TODAY + timedelta(days=3)
+    with demo.session() as s:
+        standings.ensure(s, engine, on)
+        n = len(list(s.scalars(select(m.StandingRow.id).where(m.StandingRow.on == on))))
+    with demo.session() as s:
+        assert not standings._create(s, on, standings.rules_of(s, engine))
+        standings.ensure(s, engine, on)
+        assert len(list(s.scalars(select(m.StandingRow.id).where(m.StandingRow.on == on)))) == n
