@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -249,3 +250,85 @@ def test_a_snapshot_made_meanwhile_is_used_not_made_twice(demo: Database, engine
         assert not standings._create(s, on, standings.rules_of(s, engine))
         standings.ensure(s, engine, on)
         assert len(list(s.scalars(select(m.StandingRow.id).where(m.StandingRow.on == on)))) == n
+
+
+# --- the authorization queue (issue 13): filtered, counted, sorted and paged in SQL ------------------
+def _oracle_queue(s: Any, user: m.User, policies: Any, f: Any) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """The queue as it was worked out in Python before it moved into SQL: every authorization's
+    row, the work items, the filters, the sort (rows without a value last) and the due counts."""
+    from painrcm.store.queues import core
+
+    rows = [
+        core._auth_queue_row(a, TODAY)
+        for a in qw.list_authorizations(
+            s, user, policies, practice=f.practice or None, on=TODAY, claims=False
+        )
+    ]
+    rows = [r for r in rows if (not f.payer or f.payer.upper() in (r.payer or "").upper())]
+    rows = [r for r in rows if not f.code or f.code in r.codes]
+    core._with_work_items(s, "authorizations", rows)
+    rows = [r for r in rows if core._matches(r, f, user)]
+    rows.sort(key=core._sort_key(f.sort), reverse=f.order == "desc")
+    if f.order == "desc":
+        rows.sort(key=lambda r: core._sort_key(f.sort)(r)[0])
+    counts = {k: sum(1 for r in rows if r.due_state == k) for k in ("overdue", "soon")}
+    return [r.to_dict() for r in rows], counts
+
+
+def test_authorization_queue_in_sql_equals_the_rule_in_python(
+    demo: Database, engine: Engine, monkeypatch: Any
+) -> None:
+    from painrcm.store import services
+    from painrcm.store.queues import core
+
+    monkeypatch.setattr(services, "today", lambda: TODAY)
+    monkeypatch.setattr(core, "PER_PAGE", 5)
+    with demo.session() as s:
+        user = _admin(s)
+        auths = list(s.scalars(select(m.Authorization).order_by(m.Authorization.id)))
+        assert len(auths) >= 8
+        others = [u for u in s.scalars(select(m.User).order_by(m.User.id)) if u.id != user.id]
+        # work on some of them: assigned to each user, statuses open and done, one status left empty
+        for k, a in enumerate(auths[:8]):
+            s.add(
+                m.WorkItem(
+                    object_type="authorization",
+                    object_id=a.id,
+                    practice_id=a.practice_id,
+                    assignee_id=[user.id, None, *(u.id for u in others[:1])][k % 3],
+                    status=["requested", "closed", None, "", "renewed", None, "open", "closed"][k],
+                )
+            )
+        s.flush()
+        code = next(c for a in auths for c in (a.codes or []))
+        payer = auths[0].payer_id[:3].lower()
+        practice = auths[-1].practice_id
+        cases: list[dict[str, Any]] = [{}]
+        cases += [{"sort": k, "order": o} for k in core.SORTS for o in ("asc", "desc")]
+        cases += [
+            {"status": "all"}, {"status": "closed"}, {"status": "requested", "sort": "patient"},
+            {"assignee": "me"}, {"assignee": "none", "sort": "assignee", "order": "desc"},
+            {"assignee": str(others[0].id) if others else "9999"}, {"code": code}, {"code": "NOPE%"},
+            {"payer": payer, "status": "all"}, {"practice": practice, "sort": "age"},
+            {"due": "overdue", "status": "all"}, {"due": "soon"}, {"due": "later", "sort": "payer"},
+            {"age": "0-30"}, {"age": "181+", "status": "all"}, {"age": "31-60", "order": "desc"},
+            {"reason": "EXPIRED"}, {"edit": "AUT001"},
+        ]  # fmt: skip
+        for params in cases:
+            f = core.parse_filters("authorizations", params)
+            want, counts = _oracle_queue(s, user, engine.policies, f)
+            whole = core.list_queue(s, user, "authorizations", f, engine.policies, all_rows=True, audit=False)
+            assert [r.to_dict() for r in whole.rows] == want, params
+            assert (whole.total, whole.counts) == (len(want), counts), params
+            first = core.list_queue(s, user, "authorizations", f, engine.policies, audit=False)
+            paged: list[dict[str, Any]] = []
+            for p in range(1, first.pages + 1):
+                page = core.list_queue(
+                    s, user, "authorizations", replace(f, page=p), engine.policies, audit=False
+                )
+                paged += [r.to_dict() for r in page.rows]
+            assert paged == want, params
+        assert any(
+            _oracle_queue(s, user, engine.policies, core.parse_filters("authorizations", c))[0]
+            for c in cases[1:]
+        )

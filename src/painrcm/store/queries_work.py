@@ -323,13 +323,14 @@ def auth_filters(params: dict[str, Any]) -> AuthFilters:
 
 
 @dataclass
-class _Tracker:
+class Tracker:
     on: date
     ranked: Any  # select: (id, state_order, sort columns) of every authorization matching
     detail: Any  # select: the columns of a row (add a filter on ids)
+    expiring_until: Any  # SQL over Authorization.payer_id: `on` plus the payer's warning days
 
 
-def _tracker(s: Session, user: m.User, policies: PolicyBook, f: AuthFilters) -> _Tracker:
+def tracker(s: Session, user: m.User, policies: PolicyBook, f: AuthFilters) -> Tracker:
     """Every authorization in scope (and payer filter) with its state on `on`, from SQL: a narrow
     ranking (what sorting and counting need) and the columns of the rows shown."""
     allowed = scope_for(s, user, f.practice)
@@ -363,7 +364,7 @@ def _tracker(s: Session, user: m.User, policies: PolicyBook, f: AuthFilters) -> 
         a.id, a.practice_id, a.person_id, a.auth_number, a.payer_id, a.member_id, a.codes, a.sessions,
         a.start_date, a.end_date, a.status, expiring_until.label("expiring_until"),
     )  # fmt: skip
-    return _Tracker(on, ranked, detail)
+    return Tracker(on, ranked, detail, expiring_until)
 
 
 def _auth_row(
@@ -391,7 +392,7 @@ def _auth_row(
     )
 
 
-def _auth_rows(s: Session, tr: _Tracker, ranked: Sequence[tuple[int, int]], claims: bool) -> list[AuthRow]:
+def auth_rows(s: Session, tr: Tracker, ranked: Sequence[tuple[int, int]], claims: bool) -> list[AuthRow]:
     """The rows of a page (or a chunk), in the order of `ranked` ((id, state ordinal)): their columns,
     sessions used and claims read for these authorizations only."""
     ids = [i for i, _ in ranked]
@@ -449,7 +450,7 @@ def authorization_page(
 
     One statement answers the counts and the page's IDs: the ranking is a materialized CTE that both
     read (computed once), so sessions used are counted once per request."""
-    tr = _tracker(s, user, policies, f)
+    tr = tracker(s, user, policies, f)
     t = tr.ranked.cte("ranked").prefix_with("MATERIALIZED")
     # the page's IDs (a top-N sort), with their sort columns so that the whole statement can be
     # ordered: the counts first, then the page's rows in the page order
@@ -482,7 +483,7 @@ def authorization_page(
     page = min(f.page, pages)
     if page != f.page:  # past the last page: the last one
         return authorization_page(s, user, policies, replace(f, page=page), audit=audit)
-    rows = _auth_rows(s, tr, ranked, True)
+    rows = auth_rows(s, tr, ranked, True)
     if audit:
         _audit_people(
             s, user, "authorization_list", (r.person_id for r in rows), _blank(f.practice),
@@ -496,14 +497,14 @@ def authorization_rows(
 ) -> Iterable[AuthRow]:
     """Every authorization of the filtered tracker in the page order (the CSV export: the caller
     audits what it sends): the ranking once, the rows `chunk` at a time."""
-    tr = _tracker(s, user, policies, f)
+    tr = tracker(s, user, policies, f)
     t = tr.ranked.subquery()
     q = select(t.c.id, t.c.state_order).order_by(*_auth_order(t, f))
     if f.state:
         q = q.where(t.c.state_order == AUTH_STATES.index(f.state))
     ranked = [(int(i), int(o)) for i, o in s.execute(q)]
     for k in range(0, len(ranked), chunk):
-        yield from _auth_rows(s, tr, ranked[k : k + chunk], claims)
+        yield from auth_rows(s, tr, ranked[k : k + chunk], claims)
 
 
 def authorization_tracker(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import and_, func, or_, select, true
+from sqlalchemy import String, and_, case, cast, false, func, null, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from painrcm.model import Payer as PayerModel
@@ -407,44 +408,119 @@ def _reduction_codes() -> list[str]:
     return [c for c, info in code_table().carc.items() if info.reduction]
 
 
-def _authorizations(
-    s: Session, user: m.User, f: QueueFilters, book: PolicyBook, today: date
-) -> list[QueueRow]:
-    auths = qw.list_authorizations(s, user, book, practice=f.practice or None, on=today, claims=False)
-    if f.payer:
-        auths = [a for a in auths if f.payer.upper() in a.payer_id.upper()]
+def _auth_queue(
+    s: Session, user: m.User, f: QueueFilters, policies: PolicyBook, today: date, all_rows: bool
+) -> tuple[list[QueueRow], int, int, dict[str, int]]:
+    """The authorization queue in SQL: the tracker's states (`queries_work.tracker`, the one rule)
+    with the work items' status and assignee, filtered, counted and sorted by the database, so a
+    page costs the page (rows, total, page, overdue/soon counts)."""
+    tr = qw.tracker(s, user, policies, qw.AuthFilters(practice=f.practice, payer=f.payer))
+    t = tr.ranked.subquery()
+    a, w, p, u = m.Authorization, m.WorkItem, m.Person, m.User
+    status = func.coalesce(func.nullif(w.status, ""), "open")
+    due = case(
+        (status.in_(DONE), null()),
+        (a.end_date < today, "overdue"),
+        (a.end_date <= tr.expiring_until, "soon"),
+        else_="later",
+    )
+    last, first = func.nullif(p.last_name, ""), func.nullif(p.first_name, "")
+    patient = case(
+        (and_(last.is_not(None), first.is_not(None)), last + ", " + first),
+        (last.is_not(None), last),
+        else_=first,
+    )
+    where: list[Any] = []
     if f.code:
-        auths = [a for a in auths if f.code in a.codes]
-    rows = []
-    for a in auths:
-        rows.append(
-            QueueRow(
-                kind="authorizations",
-                id=a.id,
-                practice_id=a.practice_id,
-                reference=a.auth_number,
-                href=f"/patients/{a.person_id}" if a.person_id else None,
-                person_id=a.person_id,
-                patient=a.patient,
-                payer=a.payer_id,
-                codes=a.codes,
-                date_of_service=None,
-                age_days=(today - a.start_date).days,
-                amount=None,
-                detail=a.state_label
-                + (
-                    ""
-                    if a.left is None
-                    else f", {a.left} of {a.sessions} session{'' if a.sessions == 1 else 's'} left"
-                ),
-                status="open",
-                reasons=[a.state],
-                due_date=a.end_date,
-                due_what="expires",
-                due_state=_due_state(a.end_date, a.warning_days, today),
-            )
+        where.append(cast(a.codes, String).contains(json.dumps(f.code), autoescape=True))
+    if f.edit:
+        where.append(false())  # an authorization has no edits
+    if f.reason:
+        where.append(
+            t.c.state_order.in_([i for i, x in enumerate(qw.AUTH_STATES) if _reason_matches([x], f.reason)])
         )
-    return rows
+    if f.status == "all":
+        pass
+    elif f.status:
+        where.append(status == f.status)
+    else:  # by default, only what is left to do
+        where.append(status.not_in(DONE))
+    if f.assignee == "me":
+        where.append(w.assignee_id == user.id)
+    elif f.assignee == "none":
+        where.append(w.assignee_id.is_(None))
+    elif f.assignee.isdigit():
+        where.append(w.assignee_id == int(f.assignee))
+    if f.age:
+        lo, hi = AGES[f.age]
+        where.append(a.start_date.between(today - timedelta(days=hi), today - timedelta(days=lo)))
+    if f.due:
+        where.append(due == f.due)
+    base = (
+        select(t.c.id, t.c.state_order, due.label("due_state"))
+        .select_from(t)
+        .join(a, a.id == t.c.id)
+        .outerjoin(w, and_(w.object_type == OBJECT_TYPE["authorizations"], w.object_id == a.id))
+        .outerjoin(p, p.id == a.person_id)
+        .outerjoin(u, u.id == w.assignee_id)
+        .where(*where)
+    )
+    counted = base.subquery()
+    by_due = dict(s.execute(select(counted.c.due_state, func.count()).group_by(counted.c.due_state)).all())
+    total = sum(by_due.values())
+    counts = {"overdue": by_due.get("overdue", 0), "soon": by_due.get("soon", 0)}
+    pages = max(1, -(-total // PER_PAGE))
+    page = min(f.page, pages)
+    # the Python sort of the other queues: values ascending (descending), ties by ID the same way,
+    # rows with no value last; age ascending is the start date descending
+    desc = f.order == "desc"
+    value: Any = {
+        "due": a.end_date,
+        "age": a.start_date,
+        "practice": a.practice_id,
+        "patient": patient,
+        "payer": a.payer_id,
+        "status": status,
+        "assignee": u.name,
+    }.get(f.sort)
+    order: list[Any] = []
+    if value is not None:
+        order.append((value.asc() if desc == (f.sort == "age") else value.desc()).nulls_last())
+    order.append(a.id.desc() if desc else a.id.asc())
+    q = base.order_by(*order)
+    if not all_rows:
+        q = q.offset((page - 1) * PER_PAGE).limit(PER_PAGE)
+    ranked = [(int(i), int(o)) for i, o, _ in s.execute(q)]
+    rows: list[QueueRow] = []
+    for k in range(0, len(ranked), 2000):
+        rows += [_auth_queue_row(r, today) for r in qw.auth_rows(s, tr, ranked[k : k + 2000], False)]
+    return rows, total, page, counts
+
+
+def _auth_queue_row(a: qw.AuthRow, today: date) -> QueueRow:
+    left = (
+        "" if a.left is None else f", {a.left} of {a.sessions} session{'' if a.sessions == 1 else 's'} left"
+    )
+    return QueueRow(
+        kind="authorizations",
+        id=a.id,
+        practice_id=a.practice_id,
+        reference=a.auth_number,
+        href=f"/patients/{a.person_id}" if a.person_id else None,
+        person_id=a.person_id,
+        patient=a.patient,
+        payer=a.payer_id,
+        codes=a.codes,
+        date_of_service=None,
+        age_days=(today - a.start_date).days,
+        amount=None,
+        detail=a.state_label + left,
+        status="open",
+        reasons=[a.state],
+        due_date=a.end_date,
+        due_what="expires",
+        due_state=_due_state(a.end_date, a.warning_days, today),
+    )
 
 
 def _with_work_items(s: Session, kind: str, rows: list[QueueRow]) -> None:
@@ -472,15 +548,17 @@ def _with_work_items(s: Session, kind: str, rows: list[QueueRow]) -> None:
                 r.due_state = None
 
 
+def _reason_matches(reasons: list[str], reason: str) -> bool:
+    """A reason filter: an exact reason (GROUP-CODE), or a code alone in any group."""
+    group, _, code = reason.rpartition("-")
+    return any((x == reason) if group else (x.rpartition("-")[2] == code or x == reason) for x in reasons)
+
+
 def _matches(r: QueueRow, f: QueueFilters, user: m.User) -> bool:
     if f.edit and f.edit not in r.edits:
         return False
-    if f.reason:
-        group, _, code = f.reason.rpartition("-")
-        if not any(
-            (x == f.reason) if group else (x.rpartition("-")[2] == code or x == f.reason) for x in r.reasons
-        ):
-            return False
+    if f.reason and not _reason_matches(r.reasons, f.reason):
+        return False
     if f.status == "all":
         pass
     elif f.status:
@@ -545,25 +623,27 @@ def list_queue(
     allowed = qw.scope_for(s, user, f.practice or None)
     today = services.today()
     pol = _Policies(s, policies)
-    if kind == "claims":
-        rows = _claims(s, allowed, f, pol, today)
-    elif kind == "authorizations":
-        rows = _authorizations(s, user, f, policies, today)
+    if kind == "authorizations":
+        shown, total, page, counts = _auth_queue(s, user, f, policies, today, all_rows)
+        _with_work_items(s, kind, shown)
     else:
-        rows = _remit_rows(s, kind, allowed, f, pol, today)
-    _with_work_items(s, kind, rows)
-    rows = [r for r in rows if _matches(r, f, user)]
-    rows.sort(key=_sort_key(f.sort), reverse=f.order == "desc")
-    if f.order == "desc":  # nothing-due rows stay last either way
-        rows.sort(key=lambda r: _sort_key(f.sort)(r)[0])
-    total = len(rows)
+        if kind == "claims":
+            rows = _claims(s, allowed, f, pol, today)
+        else:
+            rows = _remit_rows(s, kind, allowed, f, pol, today)
+        _with_work_items(s, kind, rows)
+        rows = [r for r in rows if _matches(r, f, user)]
+        rows.sort(key=_sort_key(f.sort), reverse=f.order == "desc")
+        if f.order == "desc":  # nothing-due rows stay last either way
+            rows.sort(key=lambda r: _sort_key(f.sort)(r)[0])
+        total = len(rows)
+        page = min(f.page, max(1, -(-total // PER_PAGE)))
+        shown = rows if all_rows else rows[(page - 1) * PER_PAGE : page * PER_PAGE]
+        counts = {
+            "overdue": sum(1 for r in rows if r.due_state == "overdue"),
+            "soon": sum(1 for r in rows if r.due_state == "soon"),
+        }
     pages = max(1, -(-total // PER_PAGE))
-    page = min(f.page, pages)
-    shown = rows if all_rows else rows[(page - 1) * PER_PAGE : page * PER_PAGE]
-    counts = {
-        "overdue": sum(1 for r in rows if r.due_state == "overdue"),
-        "soon": sum(1 for r in rows if r.due_state == "soon"),
-    }
     if audit:
         services.audit(
             s,
