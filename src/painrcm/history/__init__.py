@@ -12,10 +12,9 @@ from __future__ import annotations
 import bisect
 from array import array
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import date
 from math import isnan
-from typing import Any
+from typing import Any, NamedTuple
 
 from painrcm.codes.tables import Reference
 from painrcm.model import Encounter, Line, Patient, Payer, Procedure
@@ -40,9 +39,11 @@ def identity_keys(p: Patient) -> list[tuple[str, str]]:
     return [k for k in (member_key(p.member_id, p.dob), name_key(p.last_name, p.first_name, p.dob)) if k]
 
 
-@dataclass(frozen=True, slots=True)
-class Service:
-    """One procedure family on one date of service of one earlier claim."""
+class Service(NamedTuple):
+    """One procedure family on one date of service of one earlier claim.
+
+    A named tuple, not a dataclass: window questions make these per claim, and a tuple is made
+    several times faster than a frozen dataclass (fields, order and meaning are the same)."""
 
     encounter_id: str
     practice_id: str | None
@@ -121,30 +122,36 @@ def services_of(enc: Encounter, reference: Reference, lines: list[Line] | None =
         )
 
     if billed:
+        # what the notes say of each (family, region) a line bills: the first matching note (purpose,
+        # relief, target, stage) and the sites of every matching note, worked out once per pair
+        by_kind: dict[
+            tuple[str, str | None], tuple[Procedure | None, tuple[tuple[str, str, float | None], ...]]
+        ] = {}
+        facts: list[tuple[Procedure, str, Any]] | None = None
         for ln in billed:
             info = reference.info(ln.code)
             if info is None or info.family is None:
                 continue
             when = ln.date_of_service or enc.date_of_service
-            doc = next(
-                (
+            kind = (info.family, info.region)
+            found = by_kind.get(kind)
+            if found is None:
+                if facts is None:
+                    facts = [(p, code_family(p), procedure_regions(p)) for p in docs]
+                matching = [
                     p
-                    for p in docs
-                    if code_family(p) == info.family
-                    and (info.region is None or info.region in (procedure_regions(p) or {info.region}))
-                ),
-                None,
-            )
+                    for p, fam, regions in facts
+                    if fam == info.family
+                    and (info.region is None or info.region in (regions or {info.region}))
+                ]
+                found = by_kind[kind] = (
+                    matching[0] if matching else None,
+                    tuple(x for p in matching for x in sites_of(p, info.region)),
+                )
+            doc, doc_sites = found
             purpose = doc.purpose if doc is not None else None
             if purpose is None and info.family == "facet_joint" and "KX" in ln.modifiers:
                 purpose = "diagnostic"
-            matching = [
-                p
-                for p in docs
-                if code_family(p) == info.family
-                and (info.region is None or info.region in (procedure_regions(p) or {info.region}))
-            ]
-            sites = tuple(x for p in matching for x in sites_of(p, info.region)) or line_sites(ln)
             add(
                 info.family,
                 info.region,
@@ -154,7 +161,7 @@ def services_of(enc: Encounter, reference: Reference, lines: list[Line] | None =
                 doc.relief_percent if doc is not None else None,
                 doc.target if doc is not None else None,
                 doc.stage if doc is not None else (info.stages[0] if len(info.stages) == 1 else None),
-                sites,
+                doc_sites or line_sites(ln),
             )
     else:
         for p in docs:
@@ -351,7 +358,8 @@ class History:
             self._by_key[k] = array("i", sorted(rows, key=when))
         self._sorted = True
 
-    def _service(self, i: int) -> Service:
+    def service(self, i: int) -> Service:
+        """The service of row `i` (a row number `rows` returned)."""
         e = self._enc[i]
         small = self._small.values
         values = self._values.values
@@ -373,6 +381,45 @@ class History:
             values[self._sites[i]] or (),
         )
 
+    def rows(
+        self,
+        patient: Patient,
+        *,
+        start: date | None = None,
+        end: date | None = None,
+        exclude_encounter: str | None = None,
+    ) -> list[int]:
+        """Row numbers of the services `services` answers with, in its order (oldest first)."""
+        self._ensure_sorted()
+        when = self._date.__getitem__
+        lo_day = None if start is None else start.toordinal()
+        hi_day = None if end is None else end.toordinal()
+        found: list[int] | None = None
+        merged = False
+        for a, b in identity_keys(patient):
+            rows = self._by_key.get(a + "|" + b)
+            if not rows:
+                continue
+            lo = 0 if lo_day is None else bisect.bisect_right(rows, lo_day, key=when)
+            hi = len(rows) if hi_day is None else bisect.bisect_right(rows, hi_day, key=when)
+            part = rows[lo:hi].tolist()
+            if found is None:
+                found = part
+            elif part != found:
+                # the keys reach different records: their union, each row once, in date order
+                # (stable: rows of one date keep the order the keys gave them)
+                seen = set(found)
+                found += [i for i in part if i not in seen]
+                merged = True
+        if not found:
+            return []
+        if merged:
+            found.sort(key=when)
+        if exclude_encounter is not None:
+            enc, enc_ids = self._enc, self._enc_id
+            found = [i for i in found if enc_ids[enc[i]] != exclude_encounter]
+        return found
+
     def services(
         self,
         patient: Patient,
@@ -382,26 +429,20 @@ class History:
         exclude_encounter: str | None = None,
     ) -> Iterator[Service]:
         """Services of this patient (any practice) with start < date <= end, oldest first."""
-        self._ensure_sorted()
-        when = self._date.__getitem__
-        seen: set[int] = set()
-        picked: list[int] = []
-        for k in identity_keys(patient):
-            rows = self._by_key.get(k[0] + "|" + k[1])
-            if not rows:
-                continue
-            lo = 0 if start is None else bisect.bisect_right(rows, start.toordinal(), key=when)
-            hi = len(rows) if end is None else bisect.bisect_right(rows, end.toordinal(), key=when)
-            for i in rows[lo:hi]:
-                if i not in seen:
-                    seen.add(i)
-                    picked.append(i)
-        picked.sort(key=when)
-        enc_ids = self._enc_id
-        for i in picked:
-            if exclude_encounter is not None and enc_ids[self._enc[i]] == exclude_encounter:
-                continue
-            yield self._service(i)
+        for i in self.rows(patient, start=start, end=end, exclude_encounter=exclude_encounter):
+            yield self.service(i)
+
+    def past(
+        self,
+        patient: Patient,
+        *,
+        start: date | None = None,
+        end: date | None = None,
+        exclude_encounter: str | None = None,
+    ) -> Past:
+        """The patient's services with start < date <= end as a `Past`: asked of the index once,
+        then every window question inside it is a binary search over their dates."""
+        return Past(self, self.rows(patient, start=start, end=end, exclude_encounter=exclude_encounter))
 
     def patient_by_chart(self, chart_id: str) -> Patient | None:
         row = self._charts.get(chart_id.strip().upper())
@@ -418,3 +459,83 @@ class History:
             return None
         pid, plan, state, name = self._payer_table.values[max(found, key=lambda x: x[0])[1]]
         return Payer(id=pid, plan=plan, state=state, name=name)
+
+
+class Past:
+    """One patient's services up to a date, as rows of a `History` sorted by date (`History.past`).
+
+    Window questions (start < date <= end) are binary searches over the rows' dates. `Service`
+    objects are made only for the rows a question returns, once per row; `sessions` answers the
+    frequency question (distinct dates of the services a limit covers) from the index's columns
+    without making any."""
+
+    __slots__ = ("_days", "_made", "history", "rows")
+
+    def __init__(self, history: History, rows: list[int]) -> None:
+        self.history = history
+        self.rows = rows
+        day = history._date
+        self._days = [day[i] for i in rows]  # date ordinals, ascending
+        self._made: dict[int, Service] = {}
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def _bounds(self, start: date | None, end: date | None) -> tuple[int, int]:
+        days = self._days
+        lo = 0 if start is None else bisect.bisect_right(days, start.toordinal())
+        hi = len(days) if end is None else bisect.bisect_right(days, end.toordinal())
+        return lo, hi
+
+    def services(self, start: date | None = None, end: date | None = None) -> list[Service]:
+        """The services with start < date <= end, oldest first."""
+        lo, hi = self._bounds(start, end)
+        made = self._made
+        out = []
+        for i in self.rows[lo:hi]:
+            s = made.get(i)
+            if s is None:
+                s = made[i] = self.history.service(i)
+            out.append(s)
+        return out
+
+    def sessions(
+        self,
+        start: date | None,
+        end: date | None,
+        families: Iterable[str],
+        codes: Iterable[str] = (),
+        region: str | None = None,
+        any_region: bool = True,
+        purpose: str | None = None,
+    ) -> tuple[set[date], set[date]]:
+        """Dates of the services with start < date <= end of one of `families` (billed with one of
+        `codes`, when given; of `region` unless `any_region`) whose purpose is `purpose` (any
+        purpose when None), and, when a purpose is asked for, dates of those of unknown purpose."""
+        h = self.history
+        index = h._small.index
+        fams = {index[f] for f in families if f in index}
+        if not fams:
+            return set(), set()
+        lo, hi = self._bounds(start, end)
+        want = set(codes)
+        code_values = h._values.values
+        fam, reg, why, code_ids = h._fam, h._region, h._purpose, h._codes
+        region_id = index.get(region, -1)
+        purpose_id = None if purpose is None else index.get(purpose, -1)
+        known: set[int] = set()
+        unknown: set[int] = set()
+        days = self._days
+        rows = self.rows
+        for k in range(lo, hi):
+            i = rows[k]
+            if fam[i] not in fams or (not any_region and reg[i] != region_id):
+                continue
+            if want and not any(c in want for c in code_values[code_ids[i]]):
+                continue
+            if purpose_id is None or why[i] == purpose_id:
+                known.add(days[k])
+            elif why[i] == 0:  # interned None: purpose unknown
+                unknown.add(days[k])
+        fromordinal = date.fromordinal
+        return {fromordinal(d) for d in known}, {fromordinal(d) for d in unknown}
