@@ -218,19 +218,19 @@ class ClaimContext:
             exclude_encounter=self.encounter.encounter_id,
         )
 
-    def past_services(self, start: date | None, end: date | None) -> list[Service]:
-        """The patient's earlier services with start < date <= end, oldest first."""
+    def past_services(self, start: date | None, end: date | None, family: str | None = None) -> list[Service]:
+        """The patient's earlier services with start < date <= end (of `family` only, when given),
+        oldest first."""
         if end is None or end > self.encounter.date_of_service:
             assert self.history is not None
-            return list(
-                self.history.services(
-                    self.encounter.patient,
-                    start=start,
-                    end=end,
-                    exclude_encounter=self.encounter.encounter_id,
-                )
+            found = self.history.services(
+                self.encounter.patient,
+                start=start,
+                end=end,
+                exclude_encounter=self.encounter.encounter_id,
             )
-        return self.past.services(start, end)
+            return [s for s in found if family is None or s.family == family]
+        return self.past.services(start, end, family)
 
     @_once
     def infos(self) -> list[CodeInfo | None]:

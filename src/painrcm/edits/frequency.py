@@ -25,10 +25,13 @@ def claim_services(ctx: ClaimContext) -> list[Service]:
     return ctx.own_services
 
 
-def history_services(ctx: ClaimContext, start: date | None, end: date | None) -> list[Service]:
+def history_services(
+    ctx: ClaimContext, start: date | None, end: date | None, family: str | None = None
+) -> list[Service]:
+    """The patient's earlier services with start < date <= end (of `family` only, when given)."""
     # the scrubber runs the history edits only when a history was given (scrub.py)
     assert ctx.history is not None
-    return ctx.past_services(start, end)
+    return ctx.past_services(start, end, family)
 
 
 def applies(limit: FrequencyLimit, s: Service) -> bool:
@@ -37,7 +40,7 @@ def applies(limit: FrequencyLimit, s: Service) -> bool:
     return not limit.codes or any(c in limit.codes for c in s.codes)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # per claim and limit: not frozen, which costs a setattr call per field
 class WindowCount:
     limit: FrequencyLimit
     region: str | None
@@ -106,9 +109,16 @@ def _window_counts(ctx: ClaimContext, limit: FrequencyLimit) -> Iterator[WindowC
         yield WindowCount(limit, region, sorted(known), sorted(unknown - known), start)
 
 
-def frequency_check(ctx: ClaimContext, edit_id: str) -> Iterator[Hit | Skip]:
+def frequency_check(ctx: ClaimContext, edit_id: str) -> list[Hit | Skip]:
     """The limit check for every policy limit reported by `edit_id`."""
-    for limit, counts in window_counts(ctx):
+    counts = window_counts(ctx)
+    return list(_over_limit(ctx, edit_id, counts)) if counts else []
+
+
+def _over_limit(
+    ctx: ClaimContext, edit_id: str, found: list[tuple[FrequencyLimit, list[WindowCount]]]
+) -> Iterator[Hit | Skip]:
+    for limit, counts in found:
         if limit.edit != edit_id:
             continue
         for wc in counts:
@@ -128,9 +138,16 @@ def frequency_check(ctx: ClaimContext, edit_id: str) -> Iterator[Hit | Skip]:
                 yield Skip(_unknown_reason(wc, what))
 
 
-def last_session_warning(ctx: ClaimContext) -> Iterator[Hit | Skip]:
+def last_session_warning(ctx: ClaimContext) -> list[Hit | Skip]:
     """FRQ090: this claim uses the last session the window allows."""
-    for limit, counts in window_counts(ctx):
+    counts = window_counts(ctx)
+    return list(_at_limit(ctx, counts)) if counts else []
+
+
+def _at_limit(
+    ctx: ClaimContext, found: list[tuple[FrequencyLimit, list[WindowCount]]]
+) -> Iterator[Hit | Skip]:
+    for limit, counts in found:
         for wc in counts:
             if wc.count == limit.max and not wc.unknown_dates:
                 yield Hit(

@@ -37,7 +37,7 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
             continue
         earlier = [
             h
-            for h in history_services(ctx, ctx.dos - timedelta(days=days), ctx.dos)
+            for h in history_services(ctx, ctx.dos - timedelta(days=days), ctx.dos, "facet_joint")
             if h.family == "facet_joint"
             and h.region == s.region
             and h.date < ctx.dos

@@ -67,7 +67,7 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
             continue
         prev = [
             h
-            for h in history_services(ctx, add_months(ctx.dos, -months), ctx.dos)
+            for h in history_services(ctx, add_months(ctx.dos, -months), ctx.dos, "radiofrequency_ablation")
             if h.family == "radiofrequency_ablation" and h.region == s.region and h.date < ctx.dos
         ]
         prev = [h for h in prev if add_months(h.date, months) > ctx.dos and same_site(h, s)]

@@ -74,7 +74,7 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
         )
         blocks = [
             h
-            for h in history_services(ctx, None, ctx.dos)
+            for h in history_services(ctx, None, ctx.dos, "facet_joint")
             if h.family == "facet_joint"
             and h.region == region
             and h.date < ctx.dos

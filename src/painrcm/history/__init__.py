@@ -10,6 +10,7 @@ date, so a window question is a binary search plus the sessions it returns.
 from __future__ import annotations
 
 import bisect
+import functools
 from array import array
 from collections.abc import Iterable, Iterator
 from datetime import date
@@ -187,18 +188,21 @@ _SIDE_LETTERS = {"right": ("R",), "left": ("L",), "bilateral": ("R", "L")}
 def sites_of(proc: Procedure, region: str | None) -> tuple[tuple[str, str, float | None], ...]:
     """(level, side, relief) of a documented procedure's sites in `region` (joint levels for facet and RFA;
     lumbar medial-branch nerves become the joints they supply). Unknown parts are "" and "?"."""
-    sides = _SIDE_LETTERS.get(proc.laterality or "", ("?",))
-    levels: list[str] = []
-    parsed = [lv for lv in (parse_level(x) for x in proc.levels or []) if lv is not None]
+    return _sites(proc.family.value, tuple(proc.levels or ()), proc.laterality, proc.relief_percent, region)
+
+
+@functools.lru_cache(maxsize=4096, typed=True)  # typed: a relief of 85 stays 85, 85.0 stays 85.0
+def _sites(
+    family: str, given: tuple[str, ...], laterality: str | None, relief: float | None, region: str | None
+) -> tuple[tuple[str, str, float | None], ...]:
+    # the same few notes' facts recur on every claim and history record: worked out once each
+    sides = _SIDE_LETTERS.get(laterality or "", ("?",))
+    parsed = [lv for lv in (parse_level(x) for x in given) if lv is not None]
     singles = [lv for lv in parsed if not lv.is_joint]
-    if (
-        proc.family.value in ("facet_joint", "radiofrequency_ablation")
-        and singles
-        and len(singles) == len(parsed)
-    ):
+    if family in ("facet_joint", "radiofrequency_ablation") and singles and len(singles) == len(parsed):
         parsed = lumbar_nerves_to_joints([lv.upper for lv in singles]) or parsed
     levels = [str(lv) for lv in parsed if region is None or lv.region == region]
-    return tuple((lv, side, proc.relief_percent) for lv in (levels or [""]) for side in sides)
+    return tuple((lv, side, relief) for lv in (levels or [""]) for side in sides)
 
 
 def line_sites(line: Line) -> tuple[tuple[str, str, float | None], ...]:
@@ -474,25 +478,28 @@ class Past:
     def __init__(self, history: History, rows: list[int]) -> None:
         self.history = history
         self.rows = rows
-        day = history._date
-        self._days = [day[i] for i in rows]  # date ordinals, ascending
+        day = history._date.__getitem__
+        fromordinal = date.fromordinal
+        self._days = [fromordinal(day(i)) for i in rows]  # ascending
         self._made: dict[int, Service] = {}
 
     def __len__(self) -> int:
         return len(self.rows)
 
-    def _bounds(self, start: date | None, end: date | None) -> tuple[int, int]:
+    def services(
+        self, start: date | None = None, end: date | None = None, family: str | None = None
+    ) -> list[Service]:
+        """The services with start < date <= end (of `family` only, when given), oldest first."""
         days = self._days
-        lo = 0 if start is None else bisect.bisect_right(days, start.toordinal())
-        hi = len(days) if end is None else bisect.bisect_right(days, end.toordinal())
-        return lo, hi
-
-    def services(self, start: date | None = None, end: date | None = None) -> list[Service]:
-        """The services with start < date <= end, oldest first."""
-        lo, hi = self._bounds(start, end)
+        lo = 0 if start is None else bisect.bisect_right(days, start)
+        hi = len(days) if end is None else bisect.bisect_right(days, end)
         made = self._made
         out = []
+        fam = self.history._fam
+        fam_id = None if family is None else self.history._small.index.get(family, -1)
         for i in self.rows[lo:hi]:
+            if fam_id is not None and fam[i] != fam_id:
+                continue
             s = made.get(i)
             if s is None:
                 s = made[i] = self.history.service(i)
@@ -512,20 +519,23 @@ class Past:
         """Dates of the services with start < date <= end of one of `families` (billed with one of
         `codes`, when given; of `region` unless `any_region`) whose purpose is `purpose` (any
         purpose when None), and, when a purpose is asked for, dates of those of unknown purpose."""
+        known: set[date] = set()
+        unknown: set[date] = set()
+        days = self._days
+        lo = 0 if start is None else bisect.bisect_right(days, start)
+        hi = len(days) if end is None else bisect.bisect_right(days, end)
+        if lo >= hi:
+            return known, unknown
         h = self.history
         index = h._small.index
         fams = {index[f] for f in families if f in index}
         if not fams:
-            return set(), set()
-        lo, hi = self._bounds(start, end)
+            return known, unknown
         want = set(codes)
         code_values = h._values.values
         fam, reg, why, code_ids = h._fam, h._region, h._purpose, h._codes
         region_id = index.get(region, -1)
         purpose_id = None if purpose is None else index.get(purpose, -1)
-        known: set[int] = set()
-        unknown: set[int] = set()
-        days = self._days
         rows = self.rows
         for k in range(lo, hi):
             i = rows[k]
@@ -537,5 +547,4 @@ class Past:
                 known.add(days[k])
             elif why[i] == 0:  # interned None: purpose unknown
                 unknown.add(days[k])
-        fromordinal = date.fromordinal
-        return {fromordinal(d) for d in known}, {fromordinal(d) for d in unknown}
+        return known, unknown
