@@ -103,3 +103,16 @@ def test_standing_counts_as_a_scan_of_the_services() -> None:
                 assert row.unknown_purpose_dates == sorted(unknown - known)
                 i += 1
         assert i == len(rows)
+
+
+def test_add_months_is_the_same_calendar_day_or_the_months_last() -> None:
+    import calendar
+
+    d = date(2023, 1, 1)
+    while d < date(2025, 1, 1):
+        for months in (-24, -12, -6, -1, 0, 1, 6, 12, 24):
+            y, m = divmod(d.month - 1 + months, 12)
+            year, month = d.year + y, m + 1
+            want = date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
+            assert add_months(d, months) == want
+        d += timedelta(days=1)
