@@ -4,7 +4,10 @@ The engine never knows where history comes from (files today, the workspace data
 receives a `History` and asks window questions: "sessions of family F in region R for this patient
 between these dates", "earlier diagnostic blocks with their relief", "claims that used
 authorization A". Records are indexed by patient identity (RULES.md section 6) and kept sorted by
-date, so a window question is a binary search plus the sessions it returns.
+date, so a window question is a binary search plus the sessions it returns. A claim's history
+edits share one question (`History.past`: the patient's rows up to the date of service); their
+windows are binary searches inside it, and frequency counts read the index's columns directly
+(`Past.sessions`) without making `Service` objects.
 """
 
 from __future__ import annotations
