@@ -11,7 +11,10 @@ def add_months(d: date, months: int) -> date:
     (2024-02-29 minus twelve months is 2023-02-28)."""
     y, m = divmod(d.month - 1 + months, 12)
     year, month = d.year + y, m + 1
-    return date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
+    day = d.day
+    if day > 28:  # every month has 28 days: only the last few need the month's length
+        day = min(day, calendar.monthrange(year, month)[1])
+    return date(year, month, day)
 
 
 def first_day_outside(session: date, months: int) -> date:

@@ -69,9 +69,7 @@ def used_dates(ctx: ClaimContext, number: str) -> set[date]:
     dates = {ctx.dos}
     if ctx.history is not None:
         norm = "".join(number.split()).upper()
-        for s in ctx.history.services(
-            ctx.encounter.patient, end=ctx.dos, exclude_encounter=ctx.encounter.encounter_id
-        ):
+        for s in ctx.past_services(None, ctx.dos):
             if s.authorization_number and "".join(s.authorization_number.split()).upper() == norm:
                 dates.add(s.date)
     return dates

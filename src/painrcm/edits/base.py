@@ -18,7 +18,6 @@ Line indexes are 0-based inside the engine and 1-based in findings.
 
 from __future__ import annotations
 
-import bisect
 import functools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from painrcm.codes.tables import CodeInfo, PtpRow, Reference, strip_dot
-from painrcm.history import History, Service, services_of
+from painrcm.history import History, Past, Service, services_of
 from painrcm.model import Encounter, Line, Procedure, Severity
 
 if TYPE_CHECKING:
@@ -208,35 +207,30 @@ class ClaimContext:
         return services_of(self.encounter, self.reference, lines=self.lines)
 
     @_once
-    def past(self) -> tuple[list[Service], list[date]]:
+    def past(self) -> Past:
         """The patient's earlier services up to the date of service (this claim's own encounter
-        excluded), oldest first, with their dates: asked of the history once per claim, then
-        every window is a binary search over it (`past_services`)."""
+        excluded), oldest first: asked of the history once per claim, then every window is a
+        binary search over it (`past_services`, `Past.sessions`)."""
         assert self.history is not None
-        found = list(
-            self.history.services(
-                self.encounter.patient,
-                end=self.encounter.date_of_service,
-                exclude_encounter=self.encounter.encounter_id,
-            )
+        return self.history.past(
+            self.encounter.patient,
+            end=self.encounter.date_of_service,
+            exclude_encounter=self.encounter.encounter_id,
         )
-        return found, [s.date for s in found]
 
-    def past_services(self, start: date | None, end: date | None) -> list[Service]:
-        """The patient's earlier services with start < date <= end, oldest first."""
+    def past_services(self, start: date | None, end: date | None, family: str | None = None) -> list[Service]:
+        """The patient's earlier services with start < date <= end (of `family` only, when given),
+        oldest first."""
         if end is None or end > self.encounter.date_of_service:
             assert self.history is not None
-            return list(
-                self.history.services(
-                    self.encounter.patient,
-                    start=start,
-                    end=end,
-                    exclude_encounter=self.encounter.encounter_id,
-                )
+            found = self.history.services(
+                self.encounter.patient,
+                start=start,
+                end=end,
+                exclude_encounter=self.encounter.encounter_id,
             )
-        found, dates = self.past
-        lo = 0 if start is None else bisect.bisect_right(dates, start)
-        return found[lo : bisect.bisect_right(dates, end)]
+            return [s for s in found if family is None or s.family == family]
+        return self.past.services(start, end, family)
 
     @_once
     def infos(self) -> list[CodeInfo | None]:

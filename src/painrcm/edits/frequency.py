@@ -16,6 +16,7 @@ from painrcm.dates import add_months, first_day_outside
 from painrcm.edits.base import ClaimContext, Hit, Skip
 from painrcm.edits.words import REGION_SHORT
 from painrcm.history import Service
+from painrcm.history.limits import session_dates
 from painrcm.policy.schema import FrequencyLimit
 
 
@@ -24,10 +25,13 @@ def claim_services(ctx: ClaimContext) -> list[Service]:
     return ctx.own_services
 
 
-def history_services(ctx: ClaimContext, start: date | None, end: date | None) -> list[Service]:
+def history_services(
+    ctx: ClaimContext, start: date | None, end: date | None, family: str | None = None
+) -> list[Service]:
+    """The patient's earlier services with start < date <= end (of `family` only, when given)."""
     # the scrubber runs the history edits only when a history was given (scrub.py)
     assert ctx.history is not None
-    return ctx.past_services(start, end)
+    return ctx.past_services(start, end, family)
 
 
 def applies(limit: FrequencyLimit, s: Service) -> bool:
@@ -36,7 +40,7 @@ def applies(limit: FrequencyLimit, s: Service) -> bool:
     return not limit.codes or any(c in limit.codes for c in s.codes)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # per claim and limit: not frozen, which costs a setattr call per field
 class WindowCount:
     limit: FrequencyLimit
     region: str | None
@@ -53,17 +57,33 @@ class WindowCount:
         return first_day_outside(self.dates[0], self.limit.window_months)
 
 
-def window_counts(ctx: ClaimContext, limit: FrequencyLimit) -> list[WindowCount]:
-    """One count per region (or one overall) in which this claim has a session the limit covers.
-    Counted once per claim: the limit's edit and FRQ090 both ask."""
-    key = ("window_counts", id(limit))
-    found = ctx.memo.get(key)
+_COUNTS = "frequency_window_counts"
+
+
+def window_counts(ctx: ClaimContext) -> list[tuple[FrequencyLimit, list[WindowCount]]]:
+    """Every limit of the payer this claim has a counted session for, in policy order, with its
+    counts. Counted once per claim: every limit's edit and FRQ090 ask."""
+    found = ctx.memo.get(_COUNTS)
     if found is None:
-        found = ctx.memo[key] = list(_window_counts(ctx, limit))
+        found = ctx.memo[_COUNTS] = [
+            (limit, counts) for limit in _billed_limits(ctx) if (counts := list(_window_counts(ctx, limit)))
+        ]
     return found
 
 
+def _billed_limits(ctx: ClaimContext) -> list[FrequencyLimit]:
+    """The limits this claim's own sessions may fall under. The sessions of a claim with lines are
+    those of its lines' families (`services_of`), so a limit of none of them counts nothing and the
+    claim's sessions are not worked out for it."""
+    limits = ctx.policy.frequency
+    if not limits or not ctx.lines:
+        return list(limits)
+    families = {info.family for info in ctx.infos if info is not None and info.family}
+    return [limit for limit in limits if not families.isdisjoint(limit.families)]
+
+
 def _window_counts(ctx: ClaimContext, limit: FrequencyLimit) -> Iterator[WindowCount]:
+    """One count per region (or one overall) in which this claim has a session the limit covers."""
     own = [s for s in claim_services(ctx) if applies(limit, s)]
     if limit.purpose is not None:
         own_known = [s for s in own if s.purpose == limit.purpose]
@@ -73,33 +93,35 @@ def _window_counts(ctx: ClaimContext, limit: FrequencyLimit) -> Iterator[WindowC
     regions = {s.region if limit.per_region else None for s in own_known + own_unknown}
     if not regions:
         return
+    # the scrubber runs the history edits only when a history was given (scrub.py)
+    assert ctx.history is not None
     start = add_months(ctx.dos, -limit.window_months)
-    past = history_services(ctx, start, ctx.dos)
     for region in sorted(regions, key=str):
-
-        def in_scope(s: Service, region: str | None = region) -> bool:
-            return applies(limit, s) and (not limit.per_region or s.region == region)
-
-        mine = [s for s in own_known if not limit.per_region or s.region == region]
-        known = {
-            s.date for s in past if in_scope(s) and (limit.purpose is None or s.purpose == limit.purpose)
-        }
-        unknown = {
-            s.date
-            for s in past + own_unknown
-            if in_scope(s) and limit.purpose is not None and s.purpose is None
-        }
-        if mine:
-            known |= {s.date for s in mine}
+        # the past's sessions in the window (the one count `history.limits.standing` makes too),
+        # then the claim's own
+        known, unknown = session_dates(ctx.past, limit, region, start, ctx.dos)
+        for s in own_known:
+            if not limit.per_region or s.region == region:
+                known.add(s.date)
+        for s in own_unknown:
+            if not limit.per_region or s.region == region:
+                unknown.add(s.date)
         yield WindowCount(limit, region, sorted(known), sorted(unknown - known), start)
 
 
-def frequency_check(ctx: ClaimContext, edit_id: str) -> Iterator[Hit | Skip]:
+def frequency_check(ctx: ClaimContext, edit_id: str) -> list[Hit | Skip]:
     """The limit check for every policy limit reported by `edit_id`."""
-    for limit in ctx.policy.frequency:
+    counts = window_counts(ctx)
+    return list(_over_limit(ctx, edit_id, counts)) if counts else []
+
+
+def _over_limit(
+    ctx: ClaimContext, edit_id: str, found: list[tuple[FrequencyLimit, list[WindowCount]]]
+) -> Iterator[Hit | Skip]:
+    for limit, counts in found:
         if limit.edit != edit_id:
             continue
-        for wc in window_counts(ctx, limit):
+        for wc in counts:
             what = _what(limit, wc.region)
             if wc.count > limit.max:
                 earlier = [d for d in wc.dates if d != ctx.dos]
@@ -116,10 +138,17 @@ def frequency_check(ctx: ClaimContext, edit_id: str) -> Iterator[Hit | Skip]:
                 yield Skip(_unknown_reason(wc, what))
 
 
-def last_session_warning(ctx: ClaimContext) -> Iterator[Hit | Skip]:
+def last_session_warning(ctx: ClaimContext) -> list[Hit | Skip]:
     """FRQ090: this claim uses the last session the window allows."""
-    for limit in ctx.policy.frequency:
-        for wc in window_counts(ctx, limit):
+    counts = window_counts(ctx)
+    return list(_at_limit(ctx, counts)) if counts else []
+
+
+def _at_limit(
+    ctx: ClaimContext, found: list[tuple[FrequencyLimit, list[WindowCount]]]
+) -> Iterator[Hit | Skip]:
+    for limit, counts in found:
+        for wc in counts:
             if wc.count == limit.max and not wc.unknown_dates:
                 yield Hit(
                     f"This is the last {_what(limit, wc.region)} session the payer allows in "

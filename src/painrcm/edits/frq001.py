@@ -1,4 +1,4 @@
-from collections.abc import Iterator
+from collections.abc import Iterable
 
 from painrcm.edits._examples_history import OTHER_PRACTICE, line, visit
 from painrcm.edits.base import ClaimContext, Edit, Outcome
@@ -43,5 +43,5 @@ EDIT = Edit(
 
 
 @EDIT.check
-def check(ctx: ClaimContext) -> Iterator[Outcome]:
-    yield from frequency_check(ctx, EDIT.id)
+def check(ctx: ClaimContext) -> Iterable[Outcome]:
+    return frequency_check(ctx, EDIT.id)

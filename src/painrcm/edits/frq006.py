@@ -9,6 +9,8 @@ from painrcm.model import Severity
 EDIT = Edit(
     id="FRQ006",
     severity=Severity.ERROR,
+    # the claim's own sessions come from its lines, or from its notes when it has none
+    applies_when=("family:facet_joint", "proc:facet_joint"),
     title="Second diagnostic medial branch block too soon after the first",
     what="For a diagnostic medial branch block, finds the patient's most recent earlier diagnostic block of "
     "the same region (any practice) and checks that at least the payer's minimum interval has passed "
@@ -35,7 +37,7 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
             continue
         earlier = [
             h
-            for h in history_services(ctx, ctx.dos - timedelta(days=days), ctx.dos)
+            for h in history_services(ctx, ctx.dos - timedelta(days=days), ctx.dos, "facet_joint")
             if h.family == "facet_joint"
             and h.region == s.region
             and h.date < ctx.dos

@@ -16,6 +16,8 @@ def _rfa(eid: str, when: str, side: str = "RT") -> dict[str, Any]:
 EDIT = Edit(
     id="FRQ007",
     severity=Severity.ERROR,
+    # the claim's own sessions come from its lines, or from its notes when it has none
+    applies_when=("family:radiofrequency_ablation", "proc:radiofrequency_ablation"),
     title="Radiofrequency ablation repeated at the same anatomic site too soon",
     what="Finds the patient's most recent earlier radiofrequency ablation of the same anatomic site (any "
     "practice): same region, a side in common (a bilateral RFA covers both sides) and a level in common, and "
@@ -65,7 +67,7 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
             continue
         prev = [
             h
-            for h in history_services(ctx, add_months(ctx.dos, -months), ctx.dos)
+            for h in history_services(ctx, add_months(ctx.dos, -months), ctx.dos, "radiofrequency_ablation")
             if h.family == "radiofrequency_ablation" and h.region == s.region and h.date < ctx.dos
         ]
         prev = [h for h in prev if add_months(h.date, months) > ctx.dos and same_site(h, s)]

@@ -1,4 +1,4 @@
-from collections.abc import Iterator
+from collections.abc import Iterable
 
 from painrcm.edits._examples_history import line, visit
 from painrcm.edits.base import ClaimContext, Edit, Outcome
@@ -35,5 +35,5 @@ EDIT = Edit(
 
 
 @EDIT.check
-def check(ctx: ClaimContext) -> Iterator[Outcome]:
-    yield from last_session_warning(ctx)
+def check(ctx: ClaimContext) -> Iterable[Outcome]:
+    return last_session_warning(ctx)

@@ -9,6 +9,8 @@ from painrcm.model import Severity
 EDIT = Edit(
     id="NEC001",
     severity=Severity.ERROR,
+    # the claim's own sessions come from its lines, or from its notes when it has none
+    applies_when=("family:radiofrequency_ablation", "proc:radiofrequency_ablation"),
     title="Radiofrequency ablation without two qualifying diagnostic blocks",
     what="For an RFA, looks for the payer's number of earlier diagnostic medial branch blocks (2 by default) "
     "of the same region covering the ablated side (a bilateral block covers both) and levels, at any "
@@ -72,7 +74,7 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
         )
         blocks = [
             h
-            for h in history_services(ctx, None, ctx.dos)
+            for h in history_services(ctx, None, ctx.dos, "facet_joint")
             if h.family == "facet_joint"
             and h.region == region
             and h.date < ctx.dos

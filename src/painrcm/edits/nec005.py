@@ -67,7 +67,7 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
     if not scs and implant_line is not None:
         earlier = [
             h
-            for h in history_services(ctx, None, ctx.dos)
+            for h in history_services(ctx, None, ctx.dos, "spinal_cord_stimulator")
             if h.family == "spinal_cord_stimulator"
             and h.date < ctx.dos
             and ctx.lines[implant_line].code in h.codes
@@ -77,7 +77,7 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
     threshold = ctx.policy.relief.scs_trial_percent
     trials = [
         h
-        for h in history_services(ctx, None, ctx.dos)
+        for h in history_services(ctx, None, ctx.dos, "spinal_cord_stimulator")
         if h.family == "spinal_cord_stimulator"
         and h.date < ctx.dos
         and (h.stage == "trial" or (h.stage is None and all(_may_be_trial(ctx, c) for c in h.codes)))

@@ -4,18 +4,21 @@ The engine never knows where history comes from (files today, the workspace data
 receives a `History` and asks window questions: "sessions of family F in region R for this patient
 between these dates", "earlier diagnostic blocks with their relief", "claims that used
 authorization A". Records are indexed by patient identity (RULES.md section 6) and kept sorted by
-date, so a window question is a binary search plus the sessions it returns.
+date, so a window question is a binary search plus the sessions it returns. A claim's history
+edits share one question (`History.past`: the patient's rows up to the date of service); their
+windows are binary searches inside it, and frequency counts read the index's columns directly
+(`Past.sessions`) without making `Service` objects.
 """
 
 from __future__ import annotations
 
 import bisect
+import functools
 from array import array
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import date
 from math import isnan
-from typing import Any
+from typing import Any, NamedTuple
 
 from painrcm.codes.tables import Reference
 from painrcm.model import Encounter, Line, Patient, Payer, Procedure
@@ -40,9 +43,11 @@ def identity_keys(p: Patient) -> list[tuple[str, str]]:
     return [k for k in (member_key(p.member_id, p.dob), name_key(p.last_name, p.first_name, p.dob)) if k]
 
 
-@dataclass(frozen=True, slots=True)
-class Service:
-    """One procedure family on one date of service of one earlier claim."""
+class Service(NamedTuple):
+    """One procedure family on one date of service of one earlier claim.
+
+    A named tuple, not a dataclass: window questions make these per claim, and a tuple is made
+    several times faster than a frozen dataclass (fields, order and meaning are the same)."""
 
     encounter_id: str
     practice_id: str | None
@@ -121,30 +126,36 @@ def services_of(enc: Encounter, reference: Reference, lines: list[Line] | None =
         )
 
     if billed:
+        # what the notes say of each (family, region) a line bills: the first matching note (purpose,
+        # relief, target, stage) and the sites of every matching note, worked out once per pair
+        by_kind: dict[
+            tuple[str, str | None], tuple[Procedure | None, tuple[tuple[str, str, float | None], ...]]
+        ] = {}
+        facts: list[tuple[Procedure, str, Any]] | None = None
         for ln in billed:
             info = reference.info(ln.code)
             if info is None or info.family is None:
                 continue
             when = ln.date_of_service or enc.date_of_service
-            doc = next(
-                (
+            kind = (info.family, info.region)
+            found = by_kind.get(kind)
+            if found is None:
+                if facts is None:
+                    facts = [(p, code_family(p), procedure_regions(p)) for p in docs]
+                matching = [
                     p
-                    for p in docs
-                    if code_family(p) == info.family
-                    and (info.region is None or info.region in (procedure_regions(p) or {info.region}))
-                ),
-                None,
-            )
+                    for p, fam, regions in facts
+                    if fam == info.family
+                    and (info.region is None or info.region in (regions or {info.region}))
+                ]
+                found = by_kind[kind] = (
+                    matching[0] if matching else None,
+                    tuple(x for p in matching for x in sites_of(p, info.region)),
+                )
+            doc, doc_sites = found
             purpose = doc.purpose if doc is not None else None
             if purpose is None and info.family == "facet_joint" and "KX" in ln.modifiers:
                 purpose = "diagnostic"
-            matching = [
-                p
-                for p in docs
-                if code_family(p) == info.family
-                and (info.region is None or info.region in (procedure_regions(p) or {info.region}))
-            ]
-            sites = tuple(x for p in matching for x in sites_of(p, info.region)) or line_sites(ln)
             add(
                 info.family,
                 info.region,
@@ -154,7 +165,7 @@ def services_of(enc: Encounter, reference: Reference, lines: list[Line] | None =
                 doc.relief_percent if doc is not None else None,
                 doc.target if doc is not None else None,
                 doc.stage if doc is not None else (info.stages[0] if len(info.stages) == 1 else None),
-                sites,
+                doc_sites or line_sites(ln),
             )
     else:
         for p in docs:
@@ -180,18 +191,21 @@ _SIDE_LETTERS = {"right": ("R",), "left": ("L",), "bilateral": ("R", "L")}
 def sites_of(proc: Procedure, region: str | None) -> tuple[tuple[str, str, float | None], ...]:
     """(level, side, relief) of a documented procedure's sites in `region` (joint levels for facet and RFA;
     lumbar medial-branch nerves become the joints they supply). Unknown parts are "" and "?"."""
-    sides = _SIDE_LETTERS.get(proc.laterality or "", ("?",))
-    levels: list[str] = []
-    parsed = [lv for lv in (parse_level(x) for x in proc.levels or []) if lv is not None]
+    return _sites(proc.family.value, tuple(proc.levels or ()), proc.laterality, proc.relief_percent, region)
+
+
+@functools.lru_cache(maxsize=4096, typed=True)  # typed: a relief of 85 stays 85, 85.0 stays 85.0
+def _sites(
+    family: str, given: tuple[str, ...], laterality: str | None, relief: float | None, region: str | None
+) -> tuple[tuple[str, str, float | None], ...]:
+    # the same few notes' facts recur on every claim and history record: worked out once each
+    sides = _SIDE_LETTERS.get(laterality or "", ("?",))
+    parsed = [lv for lv in (parse_level(x) for x in given) if lv is not None]
     singles = [lv for lv in parsed if not lv.is_joint]
-    if (
-        proc.family.value in ("facet_joint", "radiofrequency_ablation")
-        and singles
-        and len(singles) == len(parsed)
-    ):
+    if family in ("facet_joint", "radiofrequency_ablation") and singles and len(singles) == len(parsed):
         parsed = lumbar_nerves_to_joints([lv.upper for lv in singles]) or parsed
     levels = [str(lv) for lv in parsed if region is None or lv.region == region]
-    return tuple((lv, side, proc.relief_percent) for lv in (levels or [""]) for side in sides)
+    return tuple((lv, side, relief) for lv in (levels or [""]) for side in sides)
 
 
 def line_sites(line: Line) -> tuple[tuple[str, str, float | None], ...]:
@@ -351,7 +365,8 @@ class History:
             self._by_key[k] = array("i", sorted(rows, key=when))
         self._sorted = True
 
-    def _service(self, i: int) -> Service:
+    def service(self, i: int) -> Service:
+        """The service of row `i` (a row number `rows` returned)."""
         e = self._enc[i]
         small = self._small.values
         values = self._values.values
@@ -373,6 +388,45 @@ class History:
             values[self._sites[i]] or (),
         )
 
+    def rows(
+        self,
+        patient: Patient,
+        *,
+        start: date | None = None,
+        end: date | None = None,
+        exclude_encounter: str | None = None,
+    ) -> list[int]:
+        """Row numbers of the services `services` answers with, in its order (oldest first)."""
+        self._ensure_sorted()
+        when = self._date.__getitem__
+        lo_day = None if start is None else start.toordinal()
+        hi_day = None if end is None else end.toordinal()
+        found: list[int] | None = None
+        merged = False
+        for a, b in identity_keys(patient):
+            rows = self._by_key.get(a + "|" + b)
+            if not rows:
+                continue
+            lo = 0 if lo_day is None else bisect.bisect_right(rows, lo_day, key=when)
+            hi = len(rows) if hi_day is None else bisect.bisect_right(rows, hi_day, key=when)
+            part = rows[lo:hi].tolist()
+            if found is None:
+                found = part
+            elif part != found:
+                # the keys reach different records: their union, each row once, in date order
+                # (stable: rows of one date keep the order the keys gave them)
+                seen = set(found)
+                found += [i for i in part if i not in seen]
+                merged = True
+        if not found:
+            return []
+        if merged:
+            found.sort(key=when)
+        if exclude_encounter is not None:
+            enc, enc_ids = self._enc, self._enc_id
+            found = [i for i in found if enc_ids[enc[i]] != exclude_encounter]
+        return found
+
     def services(
         self,
         patient: Patient,
@@ -382,26 +436,20 @@ class History:
         exclude_encounter: str | None = None,
     ) -> Iterator[Service]:
         """Services of this patient (any practice) with start < date <= end, oldest first."""
-        self._ensure_sorted()
-        when = self._date.__getitem__
-        seen: set[int] = set()
-        picked: list[int] = []
-        for k in identity_keys(patient):
-            rows = self._by_key.get(k[0] + "|" + k[1])
-            if not rows:
-                continue
-            lo = 0 if start is None else bisect.bisect_right(rows, start.toordinal(), key=when)
-            hi = len(rows) if end is None else bisect.bisect_right(rows, end.toordinal(), key=when)
-            for i in rows[lo:hi]:
-                if i not in seen:
-                    seen.add(i)
-                    picked.append(i)
-        picked.sort(key=when)
-        enc_ids = self._enc_id
-        for i in picked:
-            if exclude_encounter is not None and enc_ids[self._enc[i]] == exclude_encounter:
-                continue
-            yield self._service(i)
+        for i in self.rows(patient, start=start, end=end, exclude_encounter=exclude_encounter):
+            yield self.service(i)
+
+    def past(
+        self,
+        patient: Patient,
+        *,
+        start: date | None = None,
+        end: date | None = None,
+        exclude_encounter: str | None = None,
+    ) -> Past:
+        """The patient's services with start < date <= end as a `Past`: asked of the index once,
+        then every window question inside it is a binary search over their dates."""
+        return Past(self, self.rows(patient, start=start, end=end, exclude_encounter=exclude_encounter))
 
     def patient_by_chart(self, chart_id: str) -> Patient | None:
         row = self._charts.get(chart_id.strip().upper())
@@ -418,3 +466,88 @@ class History:
             return None
         pid, plan, state, name = self._payer_table.values[max(found, key=lambda x: x[0])[1]]
         return Payer(id=pid, plan=plan, state=state, name=name)
+
+
+class Past:
+    """One patient's services up to a date, as rows of a `History` sorted by date (`History.past`).
+
+    Window questions (start < date <= end) are binary searches over the rows' dates. `Service`
+    objects are made only for the rows a question returns, once per row; `sessions` answers the
+    frequency question (distinct dates of the services a limit covers) from the index's columns
+    without making any."""
+
+    __slots__ = ("_days", "_made", "history", "rows")
+
+    def __init__(self, history: History, rows: list[int]) -> None:
+        self.history = history
+        self.rows = rows
+        day = history._date.__getitem__
+        fromordinal = date.fromordinal
+        self._days = [fromordinal(day(i)) for i in rows]  # ascending
+        self._made: dict[int, Service] = {}
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def services(
+        self, start: date | None = None, end: date | None = None, family: str | None = None
+    ) -> list[Service]:
+        """The services with start < date <= end (of `family` only, when given), oldest first."""
+        days = self._days
+        lo = 0 if start is None else bisect.bisect_right(days, start)
+        hi = len(days) if end is None else bisect.bisect_right(days, end)
+        made = self._made
+        out = []
+        fam = self.history._fam
+        fam_id = None if family is None else self.history._small.index.get(family, -1)
+        for i in self.rows[lo:hi]:
+            if fam_id is not None and fam[i] != fam_id:
+                continue
+            s = made.get(i)
+            if s is None:
+                s = made[i] = self.history.service(i)
+            out.append(s)
+        return out
+
+    def sessions(
+        self,
+        start: date | None,
+        end: date | None,
+        families: Iterable[str],
+        codes: Iterable[str] = (),
+        region: str | None = None,
+        any_region: bool = True,
+        purpose: str | None = None,
+    ) -> tuple[set[date], set[date]]:
+        """Dates of the services with start < date <= end of one of `families` (billed with one of
+        `codes`, when given; of `region` unless `any_region`) whose purpose is `purpose` (any
+        purpose when None), and, when a purpose is asked for, dates of those of unknown purpose."""
+        known: set[date] = set()
+        unknown: set[date] = set()
+        days = self._days
+        lo = 0 if start is None else bisect.bisect_right(days, start)
+        hi = len(days) if end is None else bisect.bisect_right(days, end)
+        if lo >= hi:
+            return known, unknown
+        h = self.history
+        index = h._small.index
+        fams = {index[f] for f in families if f in index}
+        if not fams:
+            return known, unknown
+        want = set(codes)
+        code_values = h._values.values
+        fam, reg, why, code_ids = h._fam, h._region, h._purpose, h._codes
+        region_id = index.get(region, -1)
+        purpose_id = None if purpose is None else index.get(purpose, -1)
+        rows = self.rows
+        for k in range(lo, hi):
+            i = rows[k]
+            if fam[i] not in fams or (not any_region and reg[i] != region_id):
+                continue
+            if want and not any(c in want for c in code_values[code_ids[i]]):
+                continue
+            if purpose_id is None or why[i] == purpose_id:
+                known.add(days[k])
+            elif why[i] == 0:  # interned None: purpose unknown
+                unknown.add(days[k])
+        return known, unknown

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from painrcm.dates import add_months, first_day_outside
-from painrcm.history import History
+from painrcm.history import History, Past
 from painrcm.history.auths import AuthLog, Authorization
 from painrcm.model import Patient
-from painrcm.policy.schema import Policy
+from painrcm.policy.schema import FrequencyLimit, Policy
 
 REGIONS = ("cervical_thoracic", "lumbar_sacral")
 
@@ -49,25 +49,27 @@ class AuthStanding:
         return None if self.auth.sessions is None else max(self.auth.sessions - len(self.used_dates), 0)
 
 
+def session_dates(
+    past: Past, limit: FrequencyLimit, region: str | None, start: date, end: date
+) -> tuple[set[date], set[date]]:
+    """The limit's count over `past` (start < date <= end): the dates of sessions it covers (of
+    `region` when the limit counts per region) with its purpose, and, when it names a purpose, the
+    dates of sessions of unknown purpose (which might count)."""
+    return past.sessions(start, end, limit.families, limit.codes, region, not limit.per_region, limit.purpose)
+
+
 def standing(history: History, patient: Patient, policy: Policy, on: date) -> list[LimitStanding]:
     out: list[LimitStanding] = []
     starts = [add_months(on, -limit.window_months) for limit in policy.frequency]
-    # the services of the widest window, asked once; each limit keeps those after its own start
-    past = list(history.services(patient, start=min(starts), end=on)) if starts else []
+    if not starts:
+        return out
+    # the services of the widest window, asked once; each limit counts those after its own start
+    past = history.past(patient, start=min(starts), end=on)
     for limit, start in zip(policy.frequency, starts, strict=True):
-        services = [
-            s
-            for s in past
-            if s.date > start
-            and s.family in limit.families
-            and (not limit.codes or any(c in limit.codes for c in s.codes))
-        ]
         for region in REGIONS if limit.per_region else (None,):
-            mine = [s for s in services if region is None or s.region == region]
-            known = sorted({s.date for s in mine if limit.purpose is None or s.purpose == limit.purpose})
-            unknown = sorted(
-                {s.date for s in mine if limit.purpose is not None and s.purpose is None} - set(known)
-            )
+            found, maybe = session_dates(past, limit, region, start, on)
+            known = sorted(found)
+            unknown = sorted(maybe - found)
             out.append(
                 LimitStanding(
                     limit.id, limit.edit, region, limit.max, limit.window_months, len(known), known, unknown
