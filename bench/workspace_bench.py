@@ -65,6 +65,7 @@ def timed(label: str, fn: Callable[[int], Any], runs: int) -> dict[str, float]:
 def measure(db: Database, engine: Engine, runs: int) -> dict[str, Any]:
     from painrcm.store import queries_claims as qc
     from painrcm.store import queries_work as qw
+    from painrcm.store.queues import core as queues
 
     on = synth.DEFAULT_START + timedelta(days=300)
     out = {}
@@ -84,6 +85,22 @@ def measure(db: Database, engine: Engine, runs: int) -> dict[str, Any]:
             runs,
         )
         out["denial queue"] = timed("denial queue", lambda i: qw.list_denials(s, user), runs)
+        # the work queues (/queues/KIND): a page, sorted three ways
+        for kind in queues.KINDS:
+            out[f"work queue {kind}"] = timed(
+                f"work queue {kind} (page)",
+                lambda i, kind=kind: queues.list_queue(
+                    s,
+                    user,
+                    kind,
+                    queues.parse_filters(
+                        kind, {"page": str(1 + i % 5), "sort": ("due", "age", "patient")[i % 3]}
+                    ),
+                    engine.policies,
+                    audit=False,
+                ),
+                runs,
+            )
         auth_sorts = ("urgency", "end_date", "payer")
         states = ("", "", "active", "expiring")
         out["authorizations"] = timed(
