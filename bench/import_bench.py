@@ -97,7 +97,7 @@ class Seeds:
                 self.made.append(f"{PREFIX}_seed")
             db = Database(url)
             t = time.perf_counter()
-            wb.generate(db, engine, args.seed_claims, args.history, args.seed)
+            wb.generate(db, args.seed_claims, args.history, args.seed)
             db.engine.dispose()
             print(f"seeded {backend} in {time.perf_counter() - t:.0f} s", flush=True)
 

@@ -302,6 +302,19 @@ OUTCOMES = {
 }
 
 
+def claims_book(s: Session, engine: Engine, pks: Sequence[int]) -> Book:
+    """Everything the database knows of the patients of these stored claims (their whole past,
+    these claims included, and their authorizations), fetched once for all of them in a few
+    set-based queries: an import scrubs every claim of its file against one book."""
+    person_ids: set[int] = set()
+    for part in chunks(sorted(pks)):
+        person_ids.update(s.scalars(select(m.Encounter.person_id).where(m.Encounter.id.in_(part))))
+    persons: list[m.Person] = []
+    for part in chunks(sorted(person_ids)):
+        persons += s.scalars(select(m.Person).where(m.Person.id.in_(part)))
+    return Book(s, engine, persons)
+
+
 def scrub_claims(
     s: Session,
     engine: Engine,
@@ -310,28 +323,34 @@ def scrub_claims(
     ticker: _Ticker | None = None,
 ) -> list[tuple[int, EncounterModel, ClaimResult]]:
     """Scrub stored claims (nothing written) against everything the database knows of their patients,
-    fetched in a few queries for all of them (`book`, or a Book made here). In the order given; a claim
-    scrubbed without lines is coded, and the claims after it see its coded lines (as once kept)."""
-    rows: dict[int, tuple[int, dict[str, Any]]] = {}
-    for part in chunks(sorted(pks)):
+    fetched in a few queries for all of them (`book`, or a Book made here; a claim the book holds is
+    scrubbed as the book validated it). In the order given; a claim scrubbed without lines is coded,
+    and the claims after it see its coded lines (as once kept)."""
+    if book is None:
+        book = claims_book(s, engine, pks)
+    held = {pk: enc for pk in pks if (enc := book.model(pk)) is not None}
+    need = sorted(pk for pk in pks if pk not in held or held[pk].lines is None)
+    rows: dict[int, tuple[int, dict[str, Any] | None]] = {}
+    for part in chunks(need):
         for pk, person_id, doc in s.execute(
             select(m.Encounter.id, m.Encounter.person_id, m.Encounter.document).where(
                 m.Encounter.id.in_(part)
             )
         ):
             rows[pk] = (person_id, doc)
-    if book is None:
-        persons: list[m.Person] = []
-        for part in chunks(sorted({p for p, _d in rows.values()})):
-            persons += s.scalars(select(m.Person).where(m.Person.id.in_(part)))
-        book = Book(s, engine, persons)
+    for part in chunks(sorted(set(held) - set(need))):
+        for pk, person_id in s.execute(
+            select(m.Encounter.id, m.Encounter.person_id).where(m.Encounter.id.in_(part))
+        ):
+            rows[pk] = (person_id, None)
     out: list[tuple[int, EncounterModel, ClaimResult]] = []
     for pk in pks:
-        if pk not in rows:
+        if pk not in rows:  # deleted meanwhile
             continue
         person_id, doc = rows[pk]
-        enc, res = services.scrub_document(s, person_id, doc, engine, book)
+        enc, res = services.scrub_document(s, person_id, doc or {}, engine, book, held.get(pk))
         if enc.lines is None:
+            assert doc is not None
             book.replace(pk, EncounterModel.model_validate(bulk.coded_document(doc, res)))
         out.append((pk, enc, res))
         if ticker is not None:
@@ -830,9 +849,10 @@ def import_bytes(
     if parsed.encounters and do_scrub:
         ticker = _Ticker(progress, total)
         ticker.done = total - len(changed)
+        book = claims_book(s, engine, changed)  # the patients' past, fetched once for the file
         for start in range(0, len(changed), SCRUB_CHUNK):
             part = changed[start : start + SCRUB_CHUNK]
-            bulk.write_scrub_results(s, scrub_claims(s, engine, part, ticker=ticker), user_id)
+            bulk.write_scrub_results(s, scrub_claims(s, engine, part, book, ticker), user_id)
             result.scrubbed += len(part)
     _finish(s, job, result, user_id)
     return result
@@ -841,7 +861,7 @@ def import_bytes(
 # --- short transactions (background jobs) -------------------------------------------------------
 
 WRITE_ATTEMPTS = 8
-SCRUB_CHUNK = 1000  # claims scrubbed per read session (one history fetch for their patients), kept per write
+SCRUB_CHUNK = 1000  # claims scrubbed per read session, their runs kept per short write
 IMPORT_LOCK = 0x70A1_2C01  # PostgreSQL advisory lock: one import writes at a time
 
 
@@ -903,7 +923,8 @@ def import_file(
        takes the write lock first (see `_write_lock`), so overlapping imports of the same claims each
        end with a per-claim outcome (added, updated, unchanged), never a unique-key error.
     3. The new and changed claims are scrubbed with no transaction open (the engine's work), a chunk
-       at a time (`SCRUB_CHUNK`, one history fetch per chunk), and each chunk's runs are stored in a
+       at a time (`SCRUB_CHUNK`) against one history fetch for the whole file (`claims_book`: the
+       patients' past in a few set-based queries), and each chunk's runs are stored in a
        short transaction of its own; a claim a crashed run left unscrubbed is scrubbed when the file
        is imported again.
     4. The job is marked done (with its audit entry) in a last short transaction.
@@ -967,10 +988,14 @@ def import_file(
     to_scrub: list[int] = _short(db, job_id, owner, write)
     ticker = _Ticker(progress, total)
     ticker.done = total - len(to_scrub)
+    book: Book | None = None
+    if to_scrub:
+        with db.session() as rs:  # the patients' past, fetched once for the file (no write transaction)
+            book = claims_book(rs, engine, to_scrub)
     for start in range(0, len(to_scrub), SCRUB_CHUNK):
         part = to_scrub[start : start + SCRUB_CHUNK]
         with db.session() as rs:  # the engine's work: no write transaction open
-            computed = scrub_claims(rs, engine, part, ticker=ticker)
+            computed = scrub_claims(rs, engine, part, book, ticker)
 
         def store(s: Session, computed: Any = computed) -> None:
             # a claim deleted meanwhile is left out (its run has nowhere to go)
