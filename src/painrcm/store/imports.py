@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from painrcm.claim_ids import refusal
 from painrcm.errors import InputError
+from painrcm.gcpause import no_gc
 from painrcm.history.auths import AuthLog, csv_rows
 from painrcm.history.auths import Authorization as AuthRecord
 from painrcm.inputs import encounter_from_obj, parse_json
@@ -1094,16 +1095,20 @@ def import_file(
         result.__dict__.update({k: v for k, v in attempt.__dict__.items() if k != "scrubbed"})
         return ids
 
-    to_scrub: list[int] = _short(db, job_id, owner, write)
+    with no_gc():  # (as below)
+        to_scrub: list[int] = _short(db, job_id, owner, write)
     ticker = _Ticker(progress, total)
     ticker.done = total - len(to_scrub)
     scrubbed: list[Scrubbed] = []
     if to_scrub:
-        with db.session() as rs:  # the patients' past, fetched once for the file (no write transaction)
-            book = claims_book(rs, engine, to_scrub)
-            rows = scrub_inputs(rs, to_scrub, book)
-        # the engine's work, with no transaction open (on several processes for a large file)
-        scrubbed = scrub_file(engine, book, to_scrub, rows, ticker, import_workers(), POOL_MIN_CLAIMS)
+        # the book and the scrub build many long-lived objects: the cyclic collector would walk the
+        # whole heap (the engine's tables included) again and again for nothing (gcpause.no_gc)
+        with no_gc():
+            with db.session() as rs:  # the patients' past, fetched once for the file (no write transaction)
+                book = claims_book(rs, engine, to_scrub)
+                rows = scrub_inputs(rs, to_scrub, book)
+            # the engine's work, with no transaction open (on several processes for a large file)
+            scrubbed = scrub_file(engine, book, to_scrub, rows, ticker, import_workers(), POOL_MIN_CLAIMS)
     for start in range(0, len(scrubbed), SCRUB_CHUNK):
         computed = scrubbed[start : start + SCRUB_CHUNK]
 
