@@ -11,7 +11,8 @@ that already holds the file's patients' history, on SQLite and PostgreSQL.
 Each import runs in a fresh child process (PYTHONPATH set to the tree measured) on a fresh copy of a
 seeded database (SQLite: a file copy; PostgreSQL: CREATE DATABASE ... TEMPLATE, databases named
 `importbench_*` or `$PAINRCM_BENCH_DB_PREFIX*`, dropped at the end). Reported per database, file kind, size and tree: wall time and
-the child's CPU time (PostgreSQL's own work runs in the server and is in the wall time only), as
+the child's CPU time with that of the processes it scrubs on (`PAINRCM_IMPORT_WORKERS`, `--workers`;
+PostgreSQL's own work runs in the server and is in the wall time only), as
 claims/s; `store only` is the same import without scrubbing (`scrub=False`): the write path alone.
 The seed: `workspace_bench.generate` (persons, charts, `--history` service lines of care pathways,
 `--seed-claims` open claims); the files' claims are new claims of the same patients.
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -60,12 +62,22 @@ def child(url: str, kind: str, file: str, scrub: bool) -> dict[str, Any]:
         s.add(job)
         s.flush()
         job_id = job.id
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     wall, cpu = time.perf_counter(), time.process_time()
     res = import_file(db, engine, job_id=job_id, data=data, scrub=scrub)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # the import's scrubbing processes (a large file is scrubbed on a pool, PAINRCM_IMPORT_WORKERS)
+    pool = (after.ru_utime - kids.ru_utime) + (after.ru_stime - kids.ru_stime)
     db.engine.dispose()
     assert res.added == res.records, res.summary()
-    return {"claims": res.records, "wall": wall, "cpu": cpu, "scrubbed": res.scrubbed}
+    return {
+        "claims": res.records,
+        "wall": wall,
+        "cpu": cpu + pool,
+        "pool_cpu": pool,
+        "scrubbed": res.scrubbed,
+    }
 
 
 def _pg_admin(sql: str) -> None:
@@ -82,13 +94,9 @@ class Seeds:
         sys.path.insert(0, str(HERE))
         import workspace_bench as wb
 
-        from painrcm.codes.loader import load_reference
-        from painrcm.policy.loader import load_policies
-        from painrcm.scrub import Engine
         from painrcm.store.db import Database
 
         self.tmp, self.n, self.made = tmp, 0, []
-        engine = Engine(load_reference(), load_policies())
         for backend in backends:
             url = self._url(backend, f"{PREFIX}_seed")
             if backend == "postgresql":
@@ -97,7 +105,7 @@ class Seeds:
                 self.made.append(f"{PREFIX}_seed")
             db = Database(url)
             t = time.perf_counter()
-            wb.generate(db, engine, args.seed_claims, args.history, args.seed)
+            wb.generate(db, args.seed_claims, args.history, args.seed)
             db.engine.dispose()
             print(f"seeded {backend} in {time.perf_counter() - t:.0f} s", flush=True)
 
@@ -166,6 +174,11 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--compare", help="another tree's src/ (e.g. main unpacked), run interleaved")
     ap.add_argument("--compare-max", type=int, default=10**9, help="largest file the other tree imports")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        help="PAINRCM_IMPORT_WORKERS for the imports (processes scrubbing a large file; 1: in-process)",
+    )
     ap.add_argument("--no-store-only", action="store_true", help="skip the runs without scrubbing")
     ap.add_argument("--child", nargs=4, metavar=("URL", "KIND", "FILE", "SCRUB"), help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -189,6 +202,8 @@ def main() -> int:
                                     continue
                                 url = seeds.fresh(backend)
                                 env = {**os.environ, "PYTHONPATH": src}
+                                if args.workers is not None:
+                                    env["PAINRCM_IMPORT_WORKERS"] = str(args.workers)
                                 cmd = [sys.executable, __file__, "--child", url, kind, str(files[(kind, n)])]
                                 out = subprocess.run(
                                     [*cmd, "1" if scrub else "0"],

@@ -290,7 +290,8 @@ class History:
             h.add(enc, reference)
         return h
 
-    def add(self, enc: Encounter, reference: Reference) -> None:
+    def add(self, enc: Encounter, reference: Reference, services: list[Service] | None = None) -> None:
+        """File an earlier encounter (`services`: its `services_of`, when the caller already has them)."""
         keys = [k[0] + "|" + k[1] for k in identity_keys(enc.patient)]
         p = enc.patient
         if p.id:
@@ -308,7 +309,7 @@ class History:
         self.add_services(
             keys,
             enc.encounter_id,
-            services_of(enc, reference),
+            services_of(enc, reference) if services is None else services,
             enc.practice.id,
             enc.rendering_provider.npi,
             enc.payer.id,

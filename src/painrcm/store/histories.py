@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from sqlalchemy import and_, exists, or_, select, true
 from sqlalchemy.orm import Session
 
-from painrcm.history import History
+from painrcm.history import History, Service, services_of
 from painrcm.history.auths import AuthLog
 from painrcm.model import Encounter as EncounterModel
 from painrcm.scrub import Engine
@@ -122,6 +122,7 @@ class Book:
                 self._auths_of_person[a.person_id].append(a)
             self._auths_of_member[a.member_id].append(a)
         self._histories: dict[int, History] = {}
+        self._services: dict[int, list[Service]] = {}  # encounter pk -> its services_of
 
     @classmethod
     def for_rows(cls, s: Session, engine: Engine, rows: Iterable[m.Encounter]) -> Book:
@@ -138,9 +139,15 @@ class Book:
             rows = sorted(
                 (r for i in self._ids[person.id] for r in self._models.get(i, ())), key=lambda r: r[:2]
             )
-            h = self._histories[person.id] = History.from_encounters(
-                (r[2] for r in rows), self.engine.reference
-            )
+            # as History.from_encounters, with each encounter's services worked out once per book: a
+            # history built again (a claim of the patient was coded) reuses the others' services
+            h = self._histories[person.id] = History()
+            reference = self.engine.reference
+            for _day, pk, enc in rows:
+                services = self._services.get(pk)
+                if services is None:
+                    services = self._services[pk] = services_of(enc, reference)
+                h.add(enc, reference, services)
         return h
 
     def auth_log(self, person: m.Person) -> AuthLog:
@@ -165,4 +172,5 @@ class Book:
             return
         person_id, position = where
         self._models[person_id][position] = (enc.date_of_service, pk, enc)
+        self._services.pop(pk, None)
         self._histories = {pid: h for pid, h in self._histories.items() if person_id not in self._ids[pid]}

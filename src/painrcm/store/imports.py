@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import logging
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from painrcm.claim_ids import refusal
 from painrcm.errors import InputError
+from painrcm.gcpause import no_gc
 from painrcm.history.auths import AuthLog, csv_rows
 from painrcm.history.auths import Authorization as AuthRecord
 from painrcm.inputs import encounter_from_obj, parse_json
@@ -302,41 +304,168 @@ OUTCOMES = {
 }
 
 
-def scrub_claims(
-    s: Session,
-    engine: Engine,
-    pks: Sequence[int],
-    book: Book | None = None,
-    ticker: _Ticker | None = None,
-) -> list[tuple[int, EncounterModel, ClaimResult]]:
-    """Scrub stored claims (nothing written) against everything the database knows of their patients,
-    fetched in a few queries for all of them (`book`, or a Book made here). In the order given; a claim
-    scrubbed without lines is coded, and the claims after it see its coded lines (as once kept)."""
-    rows: dict[int, tuple[int, dict[str, Any]]] = {}
+def claims_book(s: Session, engine: Engine, pks: Sequence[int]) -> Book:
+    """Everything the database knows of the patients of these stored claims (their whole past,
+    these claims included, and their authorizations), fetched once for all of them in a few
+    set-based queries: an import scrubs every claim of its file against one book."""
+    person_ids: set[int] = set()
     for part in chunks(sorted(pks)):
+        person_ids.update(s.scalars(select(m.Encounter.person_id).where(m.Encounter.id.in_(part))))
+    persons: list[m.Person] = []
+    for part in chunks(sorted(person_ids)):
+        persons += s.scalars(select(m.Person).where(m.Person.id.in_(part)))
+    return Book(s, engine, persons)
+
+
+Scrubbed = tuple[int, EncounterModel, ClaimResult]  # (claim row ID, the claim as scrubbed, its result)
+Inputs = dict[int, tuple[int, dict[str, Any] | None]]  # claim row ID -> (person ID, document if needed)
+
+
+def scrub_inputs(s: Session, pks: Sequence[int], book: Book) -> Inputs:
+    """What scrubbing these stored claims reads besides `book`: each claim's person, and the stored
+    document of a claim the book does not hold or that came without lines (it is coded, and the
+    coded lines are kept in its document). A claim deleted meanwhile is left out."""
+    need = sorted(pk for pk in pks if (enc := book.model(pk)) is None or enc.lines is None)
+    rows: Inputs = {}
+    for part in chunks(need):
         for pk, person_id, doc in s.execute(
             select(m.Encounter.id, m.Encounter.person_id, m.Encounter.document).where(
                 m.Encounter.id.in_(part)
             )
         ):
             rows[pk] = (person_id, doc)
-    if book is None:
-        persons: list[m.Person] = []
-        for part in chunks(sorted({p for p, _d in rows.values()})):
-            persons += s.scalars(select(m.Person).where(m.Person.id.in_(part)))
-        book = Book(s, engine, persons)
-    out: list[tuple[int, EncounterModel, ClaimResult]] = []
+    for part in chunks(sorted(set(pks) - set(need))):
+        for pk, person_id in s.execute(
+            select(m.Encounter.id, m.Encounter.person_id).where(m.Encounter.id.in_(part))
+        ):
+            rows[pk] = (person_id, None)
+    return rows
+
+
+def scrub_rows(
+    engine: Engine, book: Book, pks: Sequence[int], rows: Inputs, ticker: _Ticker | None = None
+) -> list[Scrubbed]:
+    """Scrub stored claims in the order given against `book` (no database: `rows` is `scrub_inputs`);
+    a claim the book holds is scrubbed as the book validated it. A claim scrubbed without lines is
+    coded, and the claims after it see its coded lines (as once kept)."""
+    out: list[Scrubbed] = []
     for pk in pks:
-        if pk not in rows:
+        if pk not in rows:  # deleted meanwhile
             continue
         person_id, doc = rows[pk]
-        enc, res = services.scrub_document(s, person_id, doc, engine, book)
+        enc, res = services.scrub_document(None, person_id, doc or {}, engine, book, book.model(pk))
         if enc.lines is None:
+            assert doc is not None
             book.replace(pk, EncounterModel.model_validate(bulk.coded_document(doc, res)))
         out.append((pk, enc, res))
         if ticker is not None:
             ticker.step()
     return out
+
+
+def scrub_claims(
+    s: Session,
+    engine: Engine,
+    pks: Sequence[int],
+    book: Book | None = None,
+    ticker: _Ticker | None = None,
+) -> list[Scrubbed]:
+    """Scrub stored claims (nothing written) against everything the database knows of their patients,
+    fetched in a few queries for all of them (`book`, or a Book made here). In the order given (see
+    `scrub_rows`)."""
+    if book is None:
+        book = claims_book(s, engine, pks)
+    return scrub_rows(engine, book, pks, scrub_inputs(s, pks, book), ticker)
+
+
+# --- scrubbing a large file on several processes ------------------------------------------------
+
+POOL_MIN_CLAIMS = 2000  # a file with fewer claims to scrub is scrubbed in the importing process
+_FORKED: dict[str, Any] = {}  # what the pool's forked processes inherit (engine, book, inputs)
+
+
+def import_workers() -> int:
+    """Processes that scrub a large file: PAINRCM_IMPORT_WORKERS (1: always in the importing process),
+    else the machine's cores (at most 4)."""
+    raw = os.environ.get("PAINRCM_IMPORT_WORKERS", "").strip()
+    if raw:
+        try:
+            return max(1, int(raw))
+        except ValueError:
+            log.warning("PAINRCM_IMPORT_WORKERS is not a number; scrubbing in the importing process")
+            return 1
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def _scrub_forked(pks: list[int]) -> list[tuple[int, EncounterModel | None, ClaimResult]]:
+    """A pool process's part (it inherited the engine, the book and the inputs when it was forked).
+    A claim as scrubbed is the book's model of it, which the importing process holds too: it is not
+    sent back (None)."""
+    book: Book = _FORKED["book"]
+    held = {pk: book.model(pk) for pk in pks}
+    return [
+        (pk, None if enc is held[pk] else enc, res)
+        for pk, enc, res in scrub_rows(_FORKED["engine"], book, pks, _FORKED["rows"])
+    ]
+
+
+def scrub_file(
+    engine: Engine,
+    book: Book,
+    pks: Sequence[int],
+    rows: Inputs,
+    ticker: _Ticker | None = None,
+    workers: int = 1,
+    min_claims: int = POOL_MIN_CLAIMS,
+) -> list[Scrubbed]:
+    """Scrub a file's stored claims against its book, in the order given (`scrub_rows`). A file of at
+    least `min_claims` claims with `workers` > 1 is split by patient (every claim of a patient, by
+    either identity key, in one part, in the order given: `rescrub.same_patient`, `rescrub.partition`)
+    and the parts are scrubbed by forked processes that inherit this process's engine and book, so
+    they answer as this process would (no database, nothing loaded again). Without fork, with a
+    small file, or when a pool process dies, the claims are scrubbed here."""
+    import multiprocessing
+
+    from painrcm.store.rescrub import partition, partition_count, same_patient
+
+    here = [pk for pk in pks if pk in rows]
+    if (
+        workers <= 1
+        or len(here) < max(2, min_claims)
+        or "fork" not in multiprocessing.get_all_start_methods()
+    ):
+        return scrub_rows(engine, book, here, rows, ticker)
+    keyed = []
+    for pk in here:
+        person = book.persons[rows[pk][0]]
+        keyed.append((pk, person.id, person.member_key, person.name_key))
+    parts = partition(same_patient(keyed), partition_count(len(here), workers))
+    if len(parts) < 2:
+        return scrub_rows(engine, book, here, rows, ticker)
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    done: dict[int, Scrubbed] = {}
+    _FORKED.update(engine=engine, book=book, rows=rows)
+    try:
+        with ProcessPoolExecutor(
+            max_workers=min(workers, len(parts)), mp_context=multiprocessing.get_context("fork")
+        ) as pool:
+            for scrubbed in pool.map(_scrub_forked, parts):
+                for pk, enc, res in scrubbed:
+                    model = enc or book.model(pk)
+                    assert model is not None
+                    done[pk] = (pk, model, res)
+                if ticker is not None:
+                    ticker.step(len(scrubbed))
+    except BrokenProcessPool:
+        log.warning("an import's scrubbing process died; scrubbing the rest in the importing process")
+    finally:
+        _FORKED.clear()
+    left = [pk for pk in here if pk not in done]
+    if left:  # parts not answered: in this process, each patient's claims still in order
+        done.update((c[0], c) for c in scrub_rows(engine, book, left, rows, ticker))
+    return [done[pk] for pk in here]
 
 
 def _member_index(s: Session, practice_id: str) -> tuple[dict[str, int], dict[str, int]]:
@@ -830,9 +959,10 @@ def import_bytes(
     if parsed.encounters and do_scrub:
         ticker = _Ticker(progress, total)
         ticker.done = total - len(changed)
+        book = claims_book(s, engine, changed)  # the patients' past, fetched once for the file
         for start in range(0, len(changed), SCRUB_CHUNK):
             part = changed[start : start + SCRUB_CHUNK]
-            bulk.write_scrub_results(s, scrub_claims(s, engine, part, ticker=ticker), user_id)
+            bulk.write_scrub_results(s, scrub_claims(s, engine, part, book, ticker), user_id)
             result.scrubbed += len(part)
     _finish(s, job, result, user_id)
     return result
@@ -841,7 +971,7 @@ def import_bytes(
 # --- short transactions (background jobs) -------------------------------------------------------
 
 WRITE_ATTEMPTS = 8
-SCRUB_CHUNK = 1000  # claims scrubbed per read session (one history fetch for their patients), kept per write
+SCRUB_CHUNK = 1000  # claims scrubbed per read session, their runs kept per short write
 IMPORT_LOCK = 0x70A1_2C01  # PostgreSQL advisory lock: one import writes at a time
 
 
@@ -903,7 +1033,8 @@ def import_file(
        takes the write lock first (see `_write_lock`), so overlapping imports of the same claims each
        end with a per-claim outcome (added, updated, unchanged), never a unique-key error.
     3. The new and changed claims are scrubbed with no transaction open (the engine's work), a chunk
-       at a time (`SCRUB_CHUNK`, one history fetch per chunk), and each chunk's runs are stored in a
+       at a time (`SCRUB_CHUNK`) against one history fetch for the whole file (`claims_book`: the
+       patients' past in a few set-based queries), and each chunk's runs are stored in a
        short transaction of its own; a claim a crashed run left unscrubbed is scrubbed when the file
        is imported again.
     4. The job is marked done (with its audit entry) in a last short transaction.
@@ -964,13 +1095,22 @@ def import_file(
         result.__dict__.update({k: v for k, v in attempt.__dict__.items() if k != "scrubbed"})
         return ids
 
-    to_scrub: list[int] = _short(db, job_id, owner, write)
+    with no_gc():  # (as below)
+        to_scrub: list[int] = _short(db, job_id, owner, write)
     ticker = _Ticker(progress, total)
     ticker.done = total - len(to_scrub)
-    for start in range(0, len(to_scrub), SCRUB_CHUNK):
-        part = to_scrub[start : start + SCRUB_CHUNK]
-        with db.session() as rs:  # the engine's work: no write transaction open
-            computed = scrub_claims(rs, engine, part, ticker=ticker)
+    scrubbed: list[Scrubbed] = []
+    if to_scrub:
+        # the book and the scrub build many long-lived objects: the cyclic collector would walk the
+        # whole heap (the engine's tables included) again and again for nothing (gcpause.no_gc)
+        with no_gc():
+            with db.session() as rs:  # the patients' past, fetched once for the file (no write transaction)
+                book = claims_book(rs, engine, to_scrub)
+                rows = scrub_inputs(rs, to_scrub, book)
+            # the engine's work, with no transaction open (on several processes for a large file)
+            scrubbed = scrub_file(engine, book, to_scrub, rows, ticker, import_workers(), POOL_MIN_CLAIMS)
+    for start in range(0, len(scrubbed), SCRUB_CHUNK):
+        computed = scrubbed[start : start + SCRUB_CHUNK]
 
         def store(s: Session, computed: Any = computed) -> None:
             # a claim deleted meanwhile is left out (its run has nowhere to go)

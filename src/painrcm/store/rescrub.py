@@ -123,7 +123,13 @@ def select_claims(s: Session, sel: Selection) -> list[tuple[int, int]]:
         conds.append(func.upper(m.Encounter.payer_id).in_(sorted({p.strip().upper() for p in sel.payers})))
     if conds:
         q = q.where(or_(*conds))
-    rows = s.execute(q.order_by(m.Encounter.person_id, m.Encounter.id)).all()
+    return same_patient(s.execute(q.order_by(m.Encounter.person_id, m.Encounter.id)).all())
+
+
+def same_patient(rows: Sequence[tuple[int, int, str | None, str | None]]) -> list[tuple[int, int]]:
+    """(claim pk, patient) of (claim pk, person ID, member key, name key) rows, in their order: the
+    patient is one person ID for every person row of the rows that shares a member key or name key
+    with another (transitively), so one patient's claims are never split (`partition`)."""
     root: dict[int, int] = {}
 
     def find(x: int) -> int:

@@ -159,7 +159,7 @@ def scrub_stored(
 
 
 def scrub_document(
-    s: Session,
+    s: Session | None,
     person_id: int,
     document: dict[str, Any],
     engine: Engine,
@@ -167,14 +167,16 @@ def scrub_document(
     enc: EncounterModel | None = None,
 ) -> tuple[EncounterModel, ClaimResult]:
     """The scrub result of a stored claim's document against everything the database knows of its
-    person (from `book` when it holds them)."""
+    person (from `book` when it holds them; then no session is needed: `s` may be None)."""
     enc = enc or EncounterModel.model_validate(document)
     person = book.persons.get(person_id) if book is not None else None
-    person = person or s.get(m.Person, person_id)
-    assert person is not None
-    if book is not None and person.id in book.persons:
+    if book is not None and person is not None:
         history, auths = book.history(person), book.auth_log(person)
     else:
+        if s is None:
+            raise ValueError(f"person {person_id} is not in the book and there is no session to read")
+        person = s.get(m.Person, person_id)
+        assert person is not None
         history, auths = person_history(s, person, engine), auth_log(s, person)
     return enc, scrub_encounter(enc, engine, history=history, auths=auths, fix=True)
 
