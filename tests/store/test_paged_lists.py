@@ -2,8 +2,9 @@
 counted in SQL equal what the per-claim rule in Python finds (the oracle below reads the claim
 columns, as `auth_usage.usage` did before the uses were stored); the state rule in SQL equals its
 statement in Python; the pages put together are the whole list in order and the counts are those
-of the whole list; the watch's stored standings equal the per-person computation for every scope,
-follow writes and new dates, and are dropped when a payer's plan changes."""
+of the whole list (the authorization and claims queues likewise, against their rules in Python);
+the watch's stored standings equal the per-person computation for every scope, follow writes and
+new dates, and are dropped when a payer's plan changes."""
 
 from __future__ import annotations
 
@@ -332,3 +333,184 @@ def test_authorization_queue_in_sql_equals_the_rule_in_python(
             _oracle_queue(s, user, engine.policies, core.parse_filters("authorizations", c))[0]
             for c in cases[1:]
         )
+
+
+# --- the claims queue (issue 13): filtered, counted, sorted and paged in SQL ---------------------------
+def _oracle_claims(
+    s: Any, user: m.User, policies: Any, f: Any
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """The claims queue as it was worked out in Python before it moved into SQL (without its fetch
+    limit): every claim's row from its columns, lines and latest run's findings, the work items,
+    the filters, the sort (rows without a value last) and the due counts."""
+    from sqlalchemy import func
+
+    from painrcm.store.queues import core
+
+    pol = core._Policies(s, policies)
+    where = [
+        m.Encounter.work_status != "history",
+        core._within(m.Encounter.practice_id, qw.scope_for(s, user, f.practice or None)),
+    ]
+    if f.status and f.status != "all":
+        where.append(m.Encounter.work_status == f.status)
+    elif not f.status:
+        where.append(m.Encounter.work_status.not_in(core.DONE))
+    if f.payer:
+        where.append(func.upper(m.Encounter.payer_id).like(f"%{f.payer.upper()}%"))
+    if f.code:
+        where.append(m.Encounter.lines.any(m.ClaimLine.code == f.code))
+    encs = s.execute(
+        select(m.Encounter, m.Person).join(m.Person, m.Person.id == m.Encounter.person_id).where(*where)
+    ).all()
+    rows = []
+    for e, p in encs:
+        runs = sorted(e.scrub_runs, key=lambda r: r.id)
+        found = sorted(
+            {
+                x.edit
+                for x in (runs[-1].findings if runs else [])
+                if x.override_reason is None and x.severity in ("error", "warning")
+            }
+        )
+        policy = pol.for_payer(e.payer_id)
+        open_ = e.work_status not in core.DONE
+        due = e.date_of_service + timedelta(days=policy.deadlines.timely_filing_days) if open_ else None
+        name = ", ".join(x for x in (p.last_name, p.first_name) if x) or f"patient {e.person_id}"
+        rows.append(
+            core.QueueRow(
+                kind="claims",
+                id=e.id,
+                practice_id=e.practice_id,
+                reference=e.encounter_id,
+                href=f"/claims/{e.id}",
+                person_id=e.person_id,
+                patient=name,
+                payer=e.payer_id,
+                codes=[ln.code for ln in sorted(e.lines, key=lambda ln: ln.line_no)],
+                date_of_service=e.date_of_service,
+                age_days=(TODAY - e.date_of_service).days,
+                amount=e.total_charge,
+                detail=(f"{e.status}: " + ", ".join(found)) if found else e.status,
+                status=e.work_status,
+                edits=found,
+                due_date=due,
+                due_what="timely filing" if due else None,
+                due_state=core._due_state(due, policy.deadlines.due_soon_days, TODAY),
+            )
+        )
+    core._with_work_items(s, "claims", rows)
+    rows = [r for r in rows if core._matches(r, f, user)]
+    rows.sort(key=core._sort_key(f.sort), reverse=f.order == "desc")
+    if f.order == "desc":
+        rows.sort(key=lambda r: core._sort_key(f.sort)(r)[0])
+    counts = {k: sum(1 for r in rows if r.due_state == k) for k in ("overdue", "soon")}
+    return [r.to_dict() for r in rows], counts
+
+
+def test_claims_queue_in_sql_equals_the_rule_in_python(
+    demo: Database, engine: Engine, monkeypatch: Any
+) -> None:
+    from painrcm.store import services
+    from painrcm.store.queues import core
+
+    monkeypatch.setattr(services, "today", lambda: TODAY)
+    monkeypatch.setattr(core, "PER_PAGE", 7)
+    # the whole filtered list is counted and paged: no fetch limit cuts it (it used to, at 20,000)
+    monkeypatch.setattr(core, "FETCH_LIMIT", 5)
+    with demo.session() as s:
+        user = _admin(s)
+        encs = list(
+            s.scalars(
+                select(m.Encounter).where(m.Encounter.work_status != "history").order_by(m.Encounter.id)
+            )
+        )
+        others = [u for u in s.scalars(select(m.User).order_by(m.User.id)) if u.id != user.id]
+        pol = core._Policies(s, engine.policies)
+        # payers with different filing deadlines, so the deadline is the payer's
+        assert len({pol.for_payer(e.payer_id).deadlines.timely_filing_days for e in encs}) > 1
+        # work on some claims: assigned to each user or to nobody, in every status
+        for k, e in enumerate(encs[:12]):
+            s.add(
+                m.WorkItem(
+                    object_type="encounter",
+                    object_id=e.id,
+                    practice_id=e.practice_id,
+                    assignee_id=[user.id, None, *(u.id for u in others[:1])][k % 3],
+                )
+            )
+            e.work_status = core.STATUSES["claims"][k % 4]
+        # dates of service around each payer's deadline (overdue, due today, soon, just not soon)
+        # and in every age band
+        for k, e in enumerate(encs[15:39]):
+            tf = pol.for_payer(e.payer_id).deadlines.timely_filing_days
+            back = [tf + 3, tf + 1, tf, tf - 5, tf - 14, tf - 15, 45, 100, 200, 31, 60, 61][k % 12]
+            e.date_of_service = TODAY - timedelta(days=back)
+        encs[13].total_charge = None  # no amount: last either way
+        encs[14].person.first_name = ""  # the name is the last name alone
+        # findings: an overridden error and an info finding count for nothing, nor does a finding
+        # in an earlier run than the latest; a warning in the latest run counts
+        enc = next(e for e in encs if e.scrub_runs and e.work_status == "open")
+        run = max(enc.scrub_runs, key=lambda r: r.id)
+        s.add(m.Finding(run_id=run.id, edit="ZZZ003", severity="warning", message="x"))
+        s.flush()
+        run = m.ScrubRun(encounter_pk=enc.id, status=run.status)
+        s.add(run)
+        s.flush()
+        s.add(m.Finding(run_id=run.id, edit="ZZZ001", severity="error", message="x", override_reason="ok"))
+        s.add(m.Finding(run_id=run.id, edit="ZZZ002", severity="info", message="x"))
+        s.add(m.Finding(run_id=run.id, edit="ZZZ004", severity="warning", message="x"))
+        s.flush()
+        s.expire_all()
+        edit = next(
+            x.edit
+            for x in s.scalars(
+                select(m.Finding)
+                .join(m.ScrubRun)
+                .where(m.Finding.override_reason.is_(None), m.ScrubRun.encounter_pk != enc.id)
+            )
+        )
+        code = next(ln.code for e in encs for ln in e.lines)
+        payer = encs[0].payer_id[:3].lower()
+        practice = encs[-1].practice_id
+        cases: list[dict[str, Any]] = [{}]
+        cases += [{"sort": k, "order": o} for k in core.SORTS for o in ("asc", "desc")]
+        cases += [
+            {"sort": k, "order": o, "status": "all"}
+            for k in ("due", "amount", "assignee")
+            for o in ("asc", "desc")
+        ]
+        cases += [
+            {"status": "all"}, {"status": "submitted"}, {"status": "fixed", "sort": "patient"},
+            {"assignee": "me"}, {"assignee": "none", "sort": "assignee", "order": "desc"},
+            {"assignee": str(others[0].id) if others else "9999"}, {"code": code}, {"code": "NOPE%"},
+            {"payer": payer, "status": "all"}, {"practice": practice, "sort": "age"},
+            {"due": "overdue", "status": "all"}, {"due": "soon"}, {"due": "later", "sort": "payer"},
+            {"age": "0-30"}, {"age": "181+", "status": "all"}, {"age": "31-60", "order": "desc"},
+            {"reason": "CO-45"}, {"reason": "45"}, {"edit": edit}, {"edit": edit, "status": "all", "sort": "due"},
+            {"edit": "ZZZ001"}, {"edit": "ZZZ002"}, {"edit": "ZZZ003"}, {"edit": "ZZZ004"}, {"edit": "NOPE"},
+        ]  # fmt: skip
+        for params in cases:
+            f = core.parse_filters("claims", params)
+            want, counts = _oracle_claims(s, user, engine.policies, f)
+            whole = core.list_queue(s, user, "claims", f, engine.policies, all_rows=True, audit=False)
+            assert [r.to_dict() for r in whole.rows] == want, params
+            assert (whole.total, whole.counts) == (len(want), counts), params
+            first = core.list_queue(s, user, "claims", f, engine.policies, audit=False)
+            paged: list[dict[str, Any]] = []
+            for p in range(1, first.pages + 1):
+                page = core.list_queue(s, user, "claims", replace(f, page=p), engine.policies, audit=False)
+                paged += [r.to_dict() for r in page.rows]
+            assert paged == want, params
+        results = {
+            str(c): _oracle_claims(s, user, engine.policies, core.parse_filters("claims", c)) for c in cases
+        }
+        # the cases select something: every filter but those that select nothing on purpose
+        empty = {
+            str(c)
+            for c in cases
+            if c.get("reason")
+            or c.get("code") == "NOPE%"
+            or c.get("edit") in ("ZZZ001", "ZZZ002", "ZZZ003", "NOPE")
+        }
+        assert {k for k, (rows, _) in results.items() if not rows} == empty
+        assert any(c["overdue"] for _, c in results.values()) and any(c["soon"] for _, c in results.values())
