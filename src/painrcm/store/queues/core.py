@@ -9,7 +9,23 @@ from datetime import date, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Integer, String, and_, case, cast, false, func, literal, null, or_, select, true
+from sqlalchemy import (
+    Date,
+    Integer,
+    Numeric,
+    String,
+    and_,
+    case,
+    cast,
+    false,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    type_coerce,
+)
 from sqlalchemy.orm import Session, selectinload
 
 from painrcm.model import Payer as PayerModel
@@ -46,7 +62,6 @@ AGES = {"0-30": (0, 30), "31-60": (31, 60), "61-90": (61, 90), "91-180": (91, 18
 DUES = ("overdue", "soon", "later")
 SORTS = ("due", "age", "dos", "amount", "practice", "patient", "payer", "status", "assignee")
 PER_PAGE = 100
-FETCH_LIMIT = 20000
 CENT = 0.005
 # reductions a payer may have applied wrongly: not the contract (45, A2), the patient's share (1, 2, 3)
 # or sequestration (253), all of which the remittance legitimately carries
@@ -425,23 +440,16 @@ def _claim_rows(s: Session, ids: list[int], pol: _Policies, today: date) -> list
     return rows
 
 
-def _remit_rows(
-    s: Session,
-    kind: str,
-    allowed: set[str] | None,
-    f: QueueFilters,
-    pol: _Policies,
-    today: date,
-) -> list[QueueRow]:
+def _remit_base(kind: str, allowed: set[str] | None, f: QueueFilters) -> Any:
+    """The remit lines of a queue (denials or underpayments) with the payer and code filters: the
+    FROM and WHERE both the SQL ranking and the rows' build share."""
     q = (
-        select(m.RemitLine, m.Remittance, m.RemitClaim, m.Encounter, m.Person)
+        select(m.RemitLine.id)
         .join(m.RemitClaim, m.RemitLine.remit_claim_id == m.RemitClaim.id)
         .join(m.Remittance, m.RemitClaim.remittance_id == m.Remittance.id)
         .outerjoin(m.Encounter, m.Encounter.id == m.RemitClaim.encounter_pk)
         .outerjoin(m.Person, m.Person.id == m.Encounter.person_id)
         .where(_within(m.RemitLine.practice_id, allowed))
-        .options(selectinload(m.RemitLine.adjustments))
-        .limit(FETCH_LIMIT)
     )
     if kind == "denials":
         q = q.where(qw.in_denial_queue())
@@ -470,7 +478,151 @@ def _remit_rows(
         )
     if f.code:
         q = q.where(m.RemitLine.code == f.code)
-    rows = []
+    return q
+
+
+def _plus_payer_days(s: Session, day: Any, by_payer: dict[int, list[str | None]]) -> Any:
+    """`day` plus a number of days that depends on the encounter's payer (None: no payer)."""
+    if s.get_bind().dialect.name == "postgresql":
+        plus: Any = lambda n: day + n
+    else:
+        plus = lambda n: func.date(day, f"{n:+d} days")
+    whens = []
+    other = None
+    for n, ids in by_payer.items():
+        named = [i for i in ids if i is not None]
+        if None in ids:
+            other = n
+        if named:
+            whens.append((m.Encounter.payer_id.in_(named), plus(n)))
+    expr = (
+        case(*whens, else_=plus(other) if other is not None else null())
+        if whens
+        else (plus(other) if other is not None else null())
+    )
+    return type_coerce(expr, Date)
+
+
+def _remit_queue(
+    s: Session,
+    user: m.User,
+    kind: str,
+    allowed: set[str] | None,
+    f: QueueFilters,
+    pol: _Policies,
+    today: date,
+    all_rows: bool,
+) -> tuple[list[QueueRow], int, int, dict[str, int]]:
+    """A remit queue in SQL: filtered, counted (overdue/soon), sorted and paged by the database,
+    the appeal deadline from each payer's policy; rows built only for what is shown."""
+    base = _remit_base(kind, allowed, f)
+    line, rem, enc, p, w, u = m.RemitLine, m.Remittance, m.Encounter, m.Person, m.WorkItem, m.User
+    payers = [None, *s.scalars(select(enc.payer_id).distinct())]
+    appeal: dict[int, list[str | None]] = {}
+    warn: dict[int, list[str | None]] = {}
+    for pid in payers:
+        d = pol.for_payer(pid).deadlines
+        appeal.setdefault(d.appeal_days, []).append(pid)
+        warn.setdefault(d.appeal_days - d.due_soon_days, []).append(pid)
+    open_ = and_(line.work_status.not_in(DONE), rem.payment_date.is_not(None))
+    due_date = case((open_, _plus_payer_days(s, rem.payment_date, appeal)), else_=null())
+    due = case(
+        (~open_, null()),
+        (_plus_payer_days(s, rem.payment_date, appeal) < today, "overdue"),
+        (_plus_payer_days(s, rem.payment_date, warn) <= today, "soon"),
+        else_="later",
+    )
+    where: list[Any] = []
+    if f.edit:
+        where.append(false())  # a remit line has no edits
+    if f.reason:
+        group, _, code = f.reason.rpartition("-")
+        adj = m.RemitAdjustment
+        full = adj.group_code + "-" + adj.reason_code
+        where.append(
+            line.adjustments.any(
+                full == f.reason if group else or_(adj.reason_code == code, full == f.reason)
+            )
+        )
+    if f.status == "all":
+        pass
+    elif f.status:
+        where.append(line.work_status == f.status)
+    else:  # by default, only what is left to do
+        where.append(line.work_status.not_in(DONE))
+    if f.assignee == "me":
+        where.append(w.assignee_id == user.id)
+    elif f.assignee == "none":
+        where.append(w.assignee_id.is_(None))
+    elif f.assignee.isdigit():
+        where.append(w.assignee_id == int(f.assignee))
+    if f.age:
+        lo, hi = AGES[f.age]
+        where.append(rem.payment_date.between(today - timedelta(days=hi), today - timedelta(days=lo)))
+    if f.due:
+        where.append(due == f.due)
+    q = base.add_columns(due.label("due_state"))
+    if f.assignee or f.sort == "assignee":  # the work items only when asked about
+        q = q.outerjoin(w, and_(w.object_type == OBJECT_TYPE[kind], w.object_id == line.id))
+        q = q.outerjoin(u, u.id == w.assignee_id)
+    q = q.where(*where)
+    counted = q.subquery()
+    by_due = dict(s.execute(select(counted.c.due_state, func.count()).group_by(counted.c.due_state)).all())
+    total = sum(by_due.values())
+    counts = {"overdue": by_due.get("overdue", 0), "soon": by_due.get("soon", 0)}
+    pages = max(1, -(-total // PER_PAGE))
+    page = min(f.page, pages)
+    last, first = func.nullif(p.last_name, ""), func.nullif(p.first_name, "")
+    patient = case(
+        (p.id.is_(None), null()),
+        (and_(last.is_not(None), first.is_not(None)), last + ", " + first),
+        (last.is_not(None), last),
+        (first.is_not(None), first),
+        else_="patient " + cast(p.id, String),
+    )
+    amount = line.billed - line.paid
+    if s.get_bind().dialect.name == "postgresql":
+        amount = cast(amount, Numeric)
+    # the Python sort of the other queues: values ascending (descending), ties by ID the same way,
+    # rows with no value last; age ascending is the payment date descending
+    desc = f.order == "desc"
+    value: Any = {
+        "due": due_date,
+        "age": rem.payment_date,
+        "dos": func.coalesce(line.date_of_service, enc.date_of_service),
+        "amount": func.round(amount, 2),
+        "practice": line.practice_id,
+        "patient": patient,
+        "payer": func.coalesce(func.nullif(rem.payer_name, ""), enc.payer_id),
+        "status": line.work_status,
+        "assignee": u.name,
+    }.get(f.sort)
+    order: list[Any] = []
+    if value is not None:
+        order.append((value.asc() if desc == (f.sort == "age") else value.desc()).nulls_last())
+    order.append(line.id.desc() if desc else line.id.asc())
+    q = q.order_by(*order)
+    if not all_rows:
+        q = q.offset((page - 1) * PER_PAGE).limit(PER_PAGE)
+    ids = [int(i) for i, _ in s.execute(q)] if total else []
+    rows: list[QueueRow] = []
+    for k in range(0, len(ids), 2000):
+        rows += _remit_rows(s, kind, ids[k : k + 2000], pol, today)
+    return rows, total, page, counts
+
+
+def _remit_rows(s: Session, kind: str, ids: list[int], pol: _Policies, today: date) -> list[QueueRow]:
+    """The queue rows of these remit lines, in this order."""
+    q = (
+        select(m.RemitLine, m.Remittance, m.RemitClaim, m.Encounter, m.Person)
+        .join(m.RemitClaim, m.RemitLine.remit_claim_id == m.RemitClaim.id)
+        .join(m.Remittance, m.RemitClaim.remittance_id == m.Remittance.id)
+        .outerjoin(m.Encounter, m.Encounter.id == m.RemitClaim.encounter_pk)
+        .outerjoin(m.Person, m.Person.id == m.Encounter.person_id)
+        .where(m.RemitLine.id.in_(ids))
+        .options(selectinload(m.RemitLine.adjustments))
+    )
+    by_id: dict[int, QueueRow] = {}
     for line, rem, rc, enc, person in s.execute(q).all():
         policy = pol.for_payer(enc.payer_id if enc else None)
         paid_on = rem.payment_date
@@ -492,29 +644,27 @@ def _remit_rows(
                 if line.allowed is not None
                 else f"paid {line.paid:.2f}"
             )
-        rows.append(
-            QueueRow(
-                kind=kind,
-                id=line.id,
-                practice_id=line.practice_id,
-                reference=rc.patient_control_number,
-                href=f"/claims/{enc.id}" if enc else None,
-                person_id=person.id if person else None,
-                patient=display_name(person) if person else None,
-                payer=rem.payer_name or (enc.payer_id if enc else None),
-                codes=[line.code + "".join(f"-{x}" for x in (line.modifiers or []))],
-                date_of_service=dos,
-                age_days=(today - paid_on).days if paid_on else None,
-                amount=round(amount, 2),
-                detail=detail,
-                status=line.work_status,
-                reasons=reasons,
-                due_date=due,
-                due_what="appeal" if due else None,
-                due_state=_due_state(due, policy.deadlines.due_soon_days, today),
-            )
+        by_id[line.id] = QueueRow(
+            kind=kind,
+            id=line.id,
+            practice_id=line.practice_id,
+            reference=rc.patient_control_number,
+            href=f"/claims/{enc.id}" if enc else None,
+            person_id=person.id if person else None,
+            patient=display_name(person) if person else None,
+            payer=rem.payer_name or (enc.payer_id if enc else None),
+            codes=[line.code + "".join(f"-{x}" for x in (line.modifiers or []))],
+            date_of_service=dos,
+            age_days=(today - paid_on).days if paid_on else None,
+            amount=round(amount, 2),
+            detail=detail,
+            status=line.work_status,
+            reasons=reasons,
+            due_date=due,
+            due_what="appeal" if due else None,
+            due_state=_due_state(due, policy.deadlines.due_soon_days, today),
         )
-    return rows
+    return [by_id[i] for i in ids]
 
 
 def _pr_sum() -> Any:
@@ -755,19 +905,8 @@ def list_queue(
         shown, total, page, counts = _claims(s, user, allowed, f, pol, today, all_rows)
         _with_work_items(s, kind, shown)
     else:
-        rows = _remit_rows(s, kind, allowed, f, pol, today)
-        _with_work_items(s, kind, rows)
-        rows = [r for r in rows if _matches(r, f, user)]
-        rows.sort(key=_sort_key(f.sort), reverse=f.order == "desc")
-        if f.order == "desc":  # nothing-due rows stay last either way
-            rows.sort(key=lambda r: _sort_key(f.sort)(r)[0])
-        total = len(rows)
-        page = min(f.page, max(1, -(-total // PER_PAGE)))
-        shown = rows if all_rows else rows[(page - 1) * PER_PAGE : page * PER_PAGE]
-        counts = {
-            "overdue": sum(1 for r in rows if r.due_state == "overdue"),
-            "soon": sum(1 for r in rows if r.due_state == "soon"),
-        }
+        shown, total, page, counts = _remit_queue(s, user, kind, allowed, f, pol, today, all_rows)
+        _with_work_items(s, kind, shown)
     pages = max(1, -(-total // PER_PAGE))
     if audit:
         services.audit(
