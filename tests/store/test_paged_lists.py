@@ -23,6 +23,7 @@ from painrcm.store import models as m
 from painrcm.store import queries_work as qw
 from painrcm.store.db import Database
 from painrcm.store.demo_seed import seed_demo
+from painrcm.store.queues import core
 
 TODAY = date(2026, 7, 15)
 
@@ -253,6 +254,50 @@ def test_a_snapshot_made_meanwhile_is_used_not_made_twice(demo: Database, engine
         assert len(list(s.scalars(select(m.StandingRow.id).where(m.StandingRow.on == on)))) == n
 
 
+# --- the work queues' rule as it was stated in Python (the oracles' filter and sort) ---------------
+def _matches(r: Any, f: Any, user: m.User) -> bool:
+    if f.edit and f.edit not in r.edits:
+        return False
+    if f.reason and not core._reason_matches(r.reasons, f.reason):
+        return False
+    if f.status == "all":
+        pass
+    elif f.status:
+        if r.status != f.status:
+            return False
+    elif r.status in core.DONE:  # by default, only what is left to do
+        return False
+    if f.assignee == "me" and r.assignee_id != user.id:
+        return False
+    if f.assignee == "none" and r.assignee_id is not None:
+        return False
+    if f.assignee.isdigit() and r.assignee_id != int(f.assignee):
+        return False
+    if f.age:
+        lo, hi = core.AGES[f.age]
+        if r.age_days is None or not lo <= r.age_days <= hi:
+            return False
+    return not (f.due and r.due_state != f.due)
+
+
+def _sort_key(sort: str) -> Any:
+    def key(r: Any) -> tuple[Any, ...]:
+        value: Any = {
+            "due": r.due_date,
+            "age": r.age_days,
+            "dos": r.date_of_service,
+            "amount": r.amount,
+            "practice": r.practice_id,
+            "patient": r.patient,
+            "payer": r.payer,
+            "status": r.status,
+            "assignee": r.assignee,
+        }[sort]
+        return (value is None, value if value is not None else 0, r.id)
+
+    return key
+
+
 # --- the authorization queue (issue 13): filtered, counted, sorted and paged in SQL ------------------
 def _oracle_queue(s: Any, user: m.User, policies: Any, f: Any) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """The queue as it was worked out in Python before it moved into SQL: every authorization's
@@ -268,10 +313,10 @@ def _oracle_queue(s: Any, user: m.User, policies: Any, f: Any) -> tuple[list[dic
     rows = [r for r in rows if (not f.payer or f.payer.upper() in (r.payer or "").upper())]
     rows = [r for r in rows if not f.code or f.code in r.codes]
     core._with_work_items(s, "authorizations", rows)
-    rows = [r for r in rows if core._matches(r, f, user)]
-    rows.sort(key=core._sort_key(f.sort), reverse=f.order == "desc")
+    rows = [r for r in rows if _matches(r, f, user)]
+    rows.sort(key=_sort_key(f.sort), reverse=f.order == "desc")
     if f.order == "desc":
-        rows.sort(key=lambda r: core._sort_key(f.sort)(r)[0])
+        rows.sort(key=lambda r: _sort_key(f.sort)(r)[0])
     counts = {k: sum(1 for r in rows if r.due_state == k) for k in ("overdue", "soon")}
     return [r.to_dict() for r in rows], counts
 
@@ -399,10 +444,10 @@ def _oracle_claims(
             )
         )
     core._with_work_items(s, "claims", rows)
-    rows = [r for r in rows if core._matches(r, f, user)]
-    rows.sort(key=core._sort_key(f.sort), reverse=f.order == "desc")
+    rows = [r for r in rows if _matches(r, f, user)]
+    rows.sort(key=_sort_key(f.sort), reverse=f.order == "desc")
     if f.order == "desc":
-        rows.sort(key=lambda r: core._sort_key(f.sort)(r)[0])
+        rows.sort(key=lambda r: _sort_key(f.sort)(r)[0])
     counts = {k: sum(1 for r in rows if r.due_state == k) for k in ("overdue", "soon")}
     return [r.to_dict() for r in rows], counts
 
@@ -526,10 +571,10 @@ def _oracle_remit_queue(
     ids = sorted(s.scalars(core._remit_base(kind, allowed, f)))
     rows = core._remit_rows(s, kind, ids, core._Policies(s, policies), TODAY)
     core._with_work_items(s, kind, rows)
-    rows = [r for r in rows if core._matches(r, f, user)]
-    rows.sort(key=core._sort_key(f.sort), reverse=f.order == "desc")
+    rows = [r for r in rows if _matches(r, f, user)]
+    rows.sort(key=_sort_key(f.sort), reverse=f.order == "desc")
     if f.order == "desc":
-        rows.sort(key=lambda r: core._sort_key(f.sort)(r)[0])
+        rows.sort(key=lambda r: _sort_key(f.sort)(r)[0])
     counts = {k: sum(1 for r in rows if r.due_state == k) for k in ("overdue", "soon")}
     return [r.to_dict() for r in rows], counts
 

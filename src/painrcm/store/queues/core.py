@@ -829,49 +829,6 @@ def _reason_matches(reasons: list[str], reason: str) -> bool:
     return any((x == reason) if group else (x.rpartition("-")[2] == code or x == reason) for x in reasons)
 
 
-def _matches(r: QueueRow, f: QueueFilters, user: m.User) -> bool:
-    if f.edit and f.edit not in r.edits:
-        return False
-    if f.reason and not _reason_matches(r.reasons, f.reason):
-        return False
-    if f.status == "all":
-        pass
-    elif f.status:
-        if r.status != f.status:
-            return False
-    elif r.status in DONE:  # by default, only what is left to do
-        return False
-    if f.assignee == "me" and r.assignee_id != user.id:
-        return False
-    if f.assignee == "none" and r.assignee_id is not None:
-        return False
-    if f.assignee.isdigit() and r.assignee_id != int(f.assignee):
-        return False
-    if f.age:
-        lo, hi = AGES[f.age]
-        if r.age_days is None or not lo <= r.age_days <= hi:
-            return False
-    return not (f.due and r.due_state != f.due)
-
-
-def _sort_key(sort: str) -> Any:
-    def key(r: QueueRow) -> tuple[Any, ...]:
-        value: Any = {
-            "due": r.due_date,
-            "age": r.age_days,
-            "dos": r.date_of_service,
-            "amount": r.amount,
-            "practice": r.practice_id,
-            "patient": r.patient,
-            "payer": r.payer,
-            "status": r.status,
-            "assignee": r.assignee,
-        }[sort]
-        return (value is None, value if value is not None else 0, r.id)
-
-    return key
-
-
 @dataclass
 class QueuePage:
     kind: str
