@@ -248,12 +248,6 @@ def _claims(
     # overdue before today, soon up to `due_soon_days` from today. The payers of all claims (a walk
     # of the payer index; those of other practices or history add an unused branch)
     payers = sorted(s.scalars(select(e.payer_id).distinct()), key=lambda x: x or "")
-    if f.status == "all":
-        pass
-    elif f.status:
-        where.append(e.work_status == f.status)
-    else:  # by default, only what is left to do
-        where.append(e.work_status.not_in(DONE))
     if f.code:
         where.append(e.lines.any(m.ClaimLine.code == f.code))
     if f.edit:  # an unoverridden error or warning of that edit in the claim's latest scrub run
@@ -276,15 +270,7 @@ def _claims(
         )
     if f.reason and not _reason_matches([], f.reason):
         where.append(false())  # a claim row has no reasons
-    if f.assignee == "me":
-        where.append(w.assignee_id == user.id)
-    elif f.assignee == "none":
-        where.append(w.assignee_id.is_(None))
-    elif f.assignee.isdigit():
-        where.append(w.assignee_id == int(f.assignee))
-    if f.age:
-        lo, hi = AGES[f.age]
-        where.append(e.date_of_service.between(today - timedelta(days=hi), today - timedelta(days=lo)))
+    where += _work_filters(f, user, today, e.work_status, w.assignee_id, e.date_of_service)
     deadlines = {x: pol.for_payer(x).deadlines for x in payers}
     unknown = pol.for_payer(None).deadlines
 
@@ -544,21 +530,7 @@ def _remit_queue(
                 full == f.reason if group else or_(adj.reason_code == code, full == f.reason)
             )
         )
-    if f.status == "all":
-        pass
-    elif f.status:
-        where.append(line.work_status == f.status)
-    else:  # by default, only what is left to do
-        where.append(line.work_status.not_in(DONE))
-    if f.assignee == "me":
-        where.append(w.assignee_id == user.id)
-    elif f.assignee == "none":
-        where.append(w.assignee_id.is_(None))
-    elif f.assignee.isdigit():
-        where.append(w.assignee_id == int(f.assignee))
-    if f.age:
-        lo, hi = AGES[f.age]
-        where.append(rem.payment_date.between(today - timedelta(days=hi), today - timedelta(days=lo)))
+    where += _work_filters(f, user, today, line.work_status, w.assignee_id, rem.payment_date)
     if f.due:
         where.append(due == f.due)
     q = base.add_columns(due.label("due_state"))
@@ -714,21 +686,7 @@ def _auth_queue(
         where.append(
             t.c.state_order.in_([i for i, x in enumerate(qw.AUTH_STATES) if _reason_matches([x], f.reason)])
         )
-    if f.status == "all":
-        pass
-    elif f.status:
-        where.append(status == f.status)
-    else:  # by default, only what is left to do
-        where.append(status.not_in(DONE))
-    if f.assignee == "me":
-        where.append(w.assignee_id == user.id)
-    elif f.assignee == "none":
-        where.append(w.assignee_id.is_(None))
-    elif f.assignee.isdigit():
-        where.append(w.assignee_id == int(f.assignee))
-    if f.age:
-        lo, hi = AGES[f.age]
-        where.append(a.start_date.between(today - timedelta(days=hi), today - timedelta(days=lo)))
+    where += _work_filters(f, user, today, status, w.assignee_id, a.start_date)
     if f.due:
         where.append(due == f.due)
     base = (
@@ -821,6 +779,30 @@ def _with_work_items(s: Session, kind: str, rows: list[QueueRow]) -> None:
             r.status = w.status
             if w.status in DONE:
                 r.due_state = None
+
+
+def _work_filters(
+    f: QueueFilters, user: m.User, today: date, status: Any, assignee: Any = None, since: Any = None
+) -> list[Any]:
+    """The filters every queue shares, as SQL: status (by default only what is left to do), assignee
+    (me, none or a user ID) and age band (days since `since`). A column given as None is not filtered."""
+    where: list[Any] = []
+    if status is not None:
+        if f.status and f.status != "all":
+            where.append(status == f.status)
+        elif not f.status:
+            where.append(status.not_in(DONE))
+    if assignee is not None:
+        if f.assignee == "me":
+            where.append(assignee == user.id)
+        elif f.assignee == "none":
+            where.append(assignee.is_(None))
+        elif f.assignee.isdigit():
+            where.append(assignee == int(f.assignee))
+    if since is not None and f.age:
+        lo, hi = AGES[f.age]
+        where.append(since.between(today - timedelta(days=hi), today - timedelta(days=lo)))
+    return where
 
 
 def _reason_matches(reasons: list[str], reason: str) -> bool:
