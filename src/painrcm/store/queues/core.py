@@ -295,15 +295,7 @@ def _claims(
         .outerjoin(w, and_(w.object_type == OBJECT_TYPE["claims"], w.object_id == e.id))
         .where(*where)
     )
-    counted = base.subquery()
-    by_due = dict(s.execute(select(counted.c.due_state, func.count()).group_by(counted.c.due_state)).all())
-    total = sum(by_due.values())
-    counts = {"overdue": by_due.get("overdue", 0), "soon": by_due.get("soon", 0)}
-    pages = max(1, -(-total // PER_PAGE))
-    page = min(f.page, pages)
-    # the Python sort of the other queues: values ascending (descending), ties by ID the same way,
-    # rows with no value last; age ascending is the date of service descending
-    desc = f.order == "desc"
+    total, page, counts = _counted(s, base, f)
     last, first = func.nullif(p.last_name, ""), func.nullif(p.first_name, "")
     value: Any = {
         "due": case((open_, _plus_days(s, e.date_of_service, filing)), else_=null()),
@@ -326,10 +318,7 @@ def _claims(
         q = q.join(p, p.id == e.person_id)
     elif f.sort == "assignee":
         q = q.outerjoin(u, u.id == w.assignee_id)
-    q = q.order_by(
-        (value.asc() if desc == (f.sort == "age") else value.desc()).nulls_last(),
-        e.id.desc() if desc else e.id.asc(),
-    )
+    q = q.order_by(*_queue_order(f, value, e.id))
     if not all_rows:
         q = q.offset((page - 1) * PER_PAGE).limit(PER_PAGE)
     ids = [int(i) for i, _ in s.execute(q)]
@@ -538,12 +527,7 @@ def _remit_queue(
         q = q.outerjoin(w, and_(w.object_type == OBJECT_TYPE[kind], w.object_id == line.id))
         q = q.outerjoin(u, u.id == w.assignee_id)
     q = q.where(*where)
-    counted = q.subquery()
-    by_due = dict(s.execute(select(counted.c.due_state, func.count()).group_by(counted.c.due_state)).all())
-    total = sum(by_due.values())
-    counts = {"overdue": by_due.get("overdue", 0), "soon": by_due.get("soon", 0)}
-    pages = max(1, -(-total // PER_PAGE))
-    page = min(f.page, pages)
+    total, page, counts = _counted(s, q, f)
     last, first = func.nullif(p.last_name, ""), func.nullif(p.first_name, "")
     patient = case(
         (p.id.is_(None), null()),
@@ -555,9 +539,6 @@ def _remit_queue(
     amount = line.billed - line.paid
     if s.get_bind().dialect.name == "postgresql":
         amount = cast(amount, Numeric)
-    # the Python sort of the other queues: values ascending (descending), ties by ID the same way,
-    # rows with no value last; age ascending is the payment date descending
-    desc = f.order == "desc"
     value: Any = {
         "due": due_date,
         "age": rem.payment_date,
@@ -569,11 +550,7 @@ def _remit_queue(
         "status": line.work_status,
         "assignee": u.name,
     }.get(f.sort)
-    order: list[Any] = []
-    if value is not None:
-        order.append((value.asc() if desc == (f.sort == "age") else value.desc()).nulls_last())
-    order.append(line.id.desc() if desc else line.id.asc())
-    q = q.order_by(*order)
+    q = q.order_by(*_queue_order(f, value, line.id))
     if not all_rows:
         q = q.offset((page - 1) * PER_PAGE).limit(PER_PAGE)
     ids = [int(i) for i, _ in s.execute(q)] if total else []
@@ -698,15 +675,7 @@ def _auth_queue(
         .outerjoin(u, u.id == w.assignee_id)
         .where(*where)
     )
-    counted = base.subquery()
-    by_due = dict(s.execute(select(counted.c.due_state, func.count()).group_by(counted.c.due_state)).all())
-    total = sum(by_due.values())
-    counts = {"overdue": by_due.get("overdue", 0), "soon": by_due.get("soon", 0)}
-    pages = max(1, -(-total // PER_PAGE))
-    page = min(f.page, pages)
-    # the Python sort of the other queues: values ascending (descending), ties by ID the same way,
-    # rows with no value last; age ascending is the start date descending
-    desc = f.order == "desc"
+    total, page, counts = _counted(s, base, f)
     value: Any = {
         "due": a.end_date,
         "age": a.start_date,
@@ -716,11 +685,7 @@ def _auth_queue(
         "status": status,
         "assignee": u.name,
     }.get(f.sort)
-    order: list[Any] = []
-    if value is not None:
-        order.append((value.asc() if desc == (f.sort == "age") else value.desc()).nulls_last())
-    order.append(a.id.desc() if desc else a.id.asc())
-    q = base.order_by(*order)
+    q = base.order_by(*_queue_order(f, value, a.id))
     if not all_rows:
         q = q.offset((page - 1) * PER_PAGE).limit(PER_PAGE)
     ranked = [(int(i), int(o)) for i, o, _ in s.execute(q)]
@@ -779,6 +744,28 @@ def _with_work_items(s: Session, kind: str, rows: list[QueueRow]) -> None:
             r.status = w.status
             if w.status in DONE:
                 r.due_state = None
+
+
+def _counted(s: Session, q: Any, f: QueueFilters) -> tuple[int, int, dict[str, int]]:
+    """A queue's total, the page shown (the last when asked past it) and its overdue/soon counts, from
+    its filtered statement (which has a `due_state` column)."""
+    counted = q.subquery()
+    by_due = dict(s.execute(select(counted.c.due_state, func.count()).group_by(counted.c.due_state)).all())
+    total = sum(by_due.values())
+    page = min(f.page, max(1, -(-total // PER_PAGE)))
+    return total, page, {"overdue": by_due.get("overdue", 0), "soon": by_due.get("soon", 0)}
+
+
+def _queue_order(f: QueueFilters, value: Any, id_column: Any) -> list[Any]:
+    """The queues' order: the sort's value ascending (or descending), rows without a value last, ties
+    by ID in the same direction; `age` sorts on a date, so its ascending order is the date's
+    descending one. `value` None (a sort the queue has no value for): by ID alone."""
+    desc = f.order == "desc"
+    order: list[Any] = []
+    if value is not None:
+        order.append((value.asc() if desc == (f.sort == "age") else value.desc()).nulls_last())
+    order.append(id_column.desc() if desc else id_column.asc())
+    return order
 
 
 def _work_filters(
