@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy import (
@@ -303,23 +303,31 @@ AUTH_SORTS = {  # sort key -> columns of the tracker's query (then the default o
 _AUTH_ORDER = ("state_order", "end_date", "practice_id", "auth_number", "id")
 
 
+_F = TypeVar("_F", bound="ListFilters")
+
+
+def _list_filters(cls: type[_F], params: dict[str, Any], states: Sequence[str], sorts: Iterable[str]) -> _F:
+    """A paged list's filters from URL parameters, each checked (BadFilter names the one refused)."""
+    f = cls(
+        **{k: str(params.get(k) or "").strip() for k in ("practice", "on", "state", "payer")},
+        order=str(params.get("order") or "asc"),
+        page=_page_number(params.get("page")),
+    )
+    f.sort = str(params.get("sort") or f.sort)
+    _choice(f.state, tuple(states), "state")
+    _choice(f.sort, tuple(sorts), "sort")
+    _choice(f.order, ("asc", "desc"), "order")
+    _day_filter(f.on)
+    return f
+
+
 @dataclass
 class AuthFilters(ListFilters):
     sort: str = "urgency"
 
 
 def auth_filters(params: dict[str, Any]) -> AuthFilters:
-    f = AuthFilters(
-        **{k: str(params.get(k) or "").strip() for k in ("practice", "on", "state", "payer")},
-        sort=str(params.get("sort") or "urgency"),
-        order=str(params.get("order") or "asc"),
-        page=_page_number(params.get("page")),
-    )
-    _choice(f.state, AUTH_STATES, "state")
-    _choice(f.sort, tuple(AUTH_SORTS), "sort")
-    _choice(f.order, ("asc", "desc"), "order")
-    _day_filter(f.on)
-    return f
+    return _list_filters(AuthFilters, params, AUTH_STATES, AUTH_SORTS)
 
 
 @dataclass
@@ -692,17 +700,7 @@ _WATCH_ORDER = ("left", "next_payable", "practice_id", "patient", "limit_id", "r
 
 
 def watch_filters(params: dict[str, Any]) -> WatchFilters:
-    f = WatchFilters(
-        **{k: str(params.get(k) or "").strip() for k in ("practice", "on", "state", "payer")},
-        sort=str(params.get("sort") or "standing"),
-        order=str(params.get("order") or "asc"),
-        page=_page_number(params.get("page")),
-    )
-    _choice(f.state, WATCH_STATES, "state")
-    _choice(f.sort, tuple(WATCH_SORTS), "sort")
-    _choice(f.order, ("asc", "desc"), "order")
-    _day_filter(f.on)
-    return f
+    return _list_filters(WatchFilters, params, WATCH_STATES, WATCH_SORTS)
 
 
 @dataclass
