@@ -341,7 +341,7 @@ def _starters(fam: str) -> _Table:
 
 
 class _Loop:
-    __slots__ = ("close", "fam", "maxrep", "name", "nm1", "order", "table")
+    __slots__ = ("close", "fam", "keep", "maxrep", "name", "nm1", "order", "table")
 
     def __init__(self, name: str, sep: str) -> None:
         self.name = name
@@ -355,7 +355,8 @@ class _Loop:
         table.update(starters)
         table.update(_INSIDE_ENTRIES)
         self.table = _keyed(table, sep)
-        self.nm1 = NM1_START.get(self.fam, {})
+        self.nm1: dict[str, _Loop] = {}  # NM101 -> the loop it starts (set by _Tables)
+        self.keep = _NM1_KEEP.get(name, 0)
         self.close = {"2010AA": 1, "2310C": 2}.get(name, 0)  # loops whose end is checked
 
 
@@ -388,6 +389,8 @@ class _Tables:
         for fam, starts in NM1_START.items():
             assert all(FAMILY_OF[t] == fam for t in starts.values()), fam
         self.loops = {name: _Loop(name, sep) for name in LOOP_SEGMENTS}
+        for loop in self.loops.values():
+            loop.nm1 = {q: self.loops[t] for q, t in NM1_START.get(loop.fam, {}).items()}
         self.env = _keyed(_ENV_TABLE, sep)
         self.skip = _keyed(_SKIP_TABLE, sep)
         self.after_lx = _keyed(_AFTER_LX, sep)
@@ -405,7 +408,37 @@ def _tables(sep: str) -> _Tables:
 
 _BY_ORDER = {(info[0], info[1]): name for name, info in LOOP_INFO.items()}
 _KNOWN_IDS = frozenset(sid for members in LOOP_SEGMENTS.values() for sid in members) | frozenset(_ENV_TABLE)
-_NM1_KEEP = frozenset({"1000A", "1000B", "2010AA", "2010BA", "2010BB", "2010CA", "2310A", "2310B", "2310C"})
+# The NM1 loops the reader keeps data from (_Loop.keep); 0: kept for order only
+_K_2010BA, _K_2010BB, _K_2310B, _K_2310A, _K_2010CA, _K_2010AA, _K_2310C, _K_1000A, _K_1000B = range(1, 10)
+_NM1_KEEP = {
+    "2010BA": _K_2010BA,
+    "2010BB": _K_2010BB,
+    "2310B": _K_2310B,
+    "2310A": _K_2310A,
+    "2010CA": _K_2010CA,
+    "2010AA": _K_2010AA,
+    "2310C": _K_2310C,
+    "1000A": _K_1000A,
+    "1000B": _K_1000B,
+}
+# An NM1 as the reader uses it: NM101, whether NM102 is 1 or 2, NM103, NM104 and NM109 stripped
+# (None when blank), the person's name ("NM104 NM103"), and the elements (at least 10)
+_Nm1Record = tuple[str, bool, "str | None", "str | None", "str | None", "str | None", list[str]]
+
+
+def _nm1_record(seg: list[str]) -> _Nm1Record:
+    if len(seg) < 10:
+        seg = seg + [""] * (10 - len(seg))
+    first, last = seg[4].strip(), seg[3].strip()
+    return (
+        seg[1],
+        seg[2] in ("1", "2"),
+        last or None,
+        first or None,
+        seg[9].strip() or None,
+        f"{first} {last}" if first and last else first or last or None,
+        seg,
+    )
 
 
 class _Reader:
@@ -504,11 +537,11 @@ class _Reader:
         env_table, skip_table, after_lx = tables.env, tables.skip, tables.after_lx
         ok_ids = set(_KNOWN_IDS)
         # Segments whose reading depends on their text only are read once per distinct text.
-        sv1_cache: dict[str, tuple[Any, ...]] = {}
+        sv1_cache: dict[str, tuple[dict[str, Any], tuple[str, ...], tuple[int, ...], bool]] = {}
         dtp_cache: dict[str, Any] = {}  # date, None or _UNREAD
         hi_cache: dict[str, tuple[str, ...]] = {}
         sbr_cache: dict[str, tuple[str, str]] = {}
-        nm1_cache: dict[str, list[str]] = {}
+        nm1_cache: dict[str, _Nm1Record] = {}
         clm05: dict[str, str] = {}
         ref6r, refg1 = f"REF{sep}6R{sep}", f"REF{sep}G1{sep}"
         isa: list[str] | None = None
@@ -530,7 +563,6 @@ class _Reader:
         claim: _Claim | None = None
         # the current service line's values (see _Claim.lines)
         line: dict[str, Any] = {}
-        nm1_keep = _NM1_KEEP
         sexes = _SEX
         loop_2400 = loops["2400"]
         loop_2000b = loops["2000B"]
@@ -570,20 +602,13 @@ class _Reader:
                         got = sv1_cache.get(s)
                         if got is None:
                             got = sv1_cache[s] = self.sv1(i, s.split(sep))
-                        # the Line model's values, by field name in field order (_FIELDS[Line])
-                        line = {
-                            "code": got[0],
-                            "modifiers": [*got[1]],
-                            "units": got[2],
-                            "diagnosis_pointers": [*got[3]],
-                            "date_of_service": None,
-                            "place_of_service": got[4],
-                            "authorization_number": None,
-                            "charge": got[5],
-                            "control_number": None,
-                        }
+                        # the Line model's values (see _Claim.lines): a copy of the SV1's, with lists
+                        # of its own
+                        line = got[0].copy()
+                        line["modifiers"] = [*got[1]]
+                        line["diagnosis_pointers"] = [*got[2]]
                         claim.lines.append(line)  # type: ignore[union-attr]
-                        if got[5] is None or got[2] is None:  # SV102/SV104 not X12 numbers (CLM006)
+                        if got[3]:  # SV102/SV104 not X12 numbers (CLM006)
                             self.unreadable(i, s.split(sep), claim)  # type: ignore[arg-type]
                         table = loop.table
                         pos = 2
@@ -695,93 +720,83 @@ class _Reader:
                     claim.lx.append(i)  # type: ignore[union-attr]
                     continue
                 if code == 20:  # NM1
-                    cached = nm1_cache.get(s)
-                    if cached is not None:
-                        seg = cached
-                    else:
-                        seg = s.split(sep)
-                        if len(seg) > 1 and seg[1] not in ("IL", "QC"):
-                            nm1_cache[s] = seg
-                    q = seg[1] if len(seg) > 1 else ""
-                    target = loop.nm1.get(q)
-                    if target is None:
+                    rec = nm1_cache.get(s)
+                    if rec is None:
+                        rec = _nm1_record(s.split(sep))
+                        if rec[0] not in ("IL", "QC"):  # people's names: seldom repeated, not kept
+                            nm1_cache[s] = rec
+                    q = rec[0]
+                    new = loop.nm1.get(q)
+                    if new is None:
                         raise _Fail(f"NM1*{q} is not expected in loop {loop.name} ({LOOP_NAMES[loop.name]})")
-                    if len(seg) < 3 or seg[2] not in ("1", "2"):
+                    if not rec[1]:
                         raise _Fail("NM102 (entity type: 1 person, 2 organization) is required")
                     if table is after_lx:
                         raise _Fail("SV1 (professional service) must follow LX")
                     if loop.close:
                         self.close(loop, bp, claim)
-                    new = loops[target]
                     order = new.order
-                    if order < cur_order:
-                        raise _Fail(self.out_of_order(new, cur_order), target)
-                    if order == cur_order:
-                        cur_count += 1
-                        if cur_count > new.maxrep:
-                            raise _Fail(self.repeated(new), target)
-                    else:
+                    if order > cur_order:
                         cur_order = order
                         cur_count = 1
+                    elif order < cur_order:
+                        raise _Fail(self.out_of_order(new, cur_order), new.name)
+                    else:
+                        cur_count += 1
+                        if cur_count > new.maxrep:
+                            raise _Fail(self.repeated(new), new.name)
                     loop = new
                     table = new.table
                     pos = 1
-                    if target in nm1_keep:  # (most frequent first)
-                        if len(seg) < 10:
-                            seg = seg + [""] * (10 - len(seg))
-                        if target == "2010BA":
+                    keep = new.keep
+                    if keep:  # (most frequent first)
+                        if keep == _K_2010BA:
                             assert sub is not None
                             sub.loops |= 1
-                            sub.last = seg[3].strip() or None
-                            sub.first = seg[4].strip() or None
-                            sub.member_id = seg[9].strip() or None
-                            if not sub.last:
+                            sub.last = rec[2]
+                            sub.first = rec[3]
+                            sub.member_id = rec[4]
+                            if not rec[2]:
                                 raise _Fail("subscriber NM103 (last name) is required")
-                            if not sub.member_id:
+                            if not rec[4]:
                                 raise _Fail("subscriber NM109 (member ID) is required")
-                        elif target == "2010BB":
+                        elif keep == _K_2010BB:
                             assert sub is not None
                             sub.loops |= 2
-                            sub.payer_id = seg[9].strip() or None
-                            sub.payer_name = seg[3].strip() or None
-                            if not sub.payer_id:
+                            sub.payer_id = rec[4]
+                            sub.payer_name = rec[2]
+                            if not rec[4]:
                                 raise _Fail("payer NM109 (payer identifier) is required")
-                        elif target == "2310B":
+                        elif keep == _K_2310B:
                             assert claim is not None
-                            claim.rendering_npi = seg[9].strip() or None
-                            first, last = seg[4].strip(), seg[3].strip()
-                            claim.rendering_name = (
-                                f"{first} {last}" if first and last else first or last or None
-                            )
-                        elif target == "2310A":
+                            claim.rendering_npi = rec[4]
+                            claim.rendering_name = rec[5]
+                        elif keep == _K_2310A:
                             assert claim is not None
-                            first, last = seg[4].strip(), seg[3].strip()
-                            if claim.referring is None or seg[1] == "DN":  # DN (referring) over P3 (PCP)
-                                claim.referring = (
-                                    seg[9].strip() or None,
-                                    f"{first} {last}" if first and last else first or last or None,
-                                )
-                        elif target == "2010CA":
+                            if claim.referring is None or q == "DN":  # DN (referring) over P3 (PCP)
+                                claim.referring = (rec[4], rec[5])
+                        elif keep == _K_2010CA:
                             assert pat is not None
                             pat.loops |= 4
-                            pat.last = seg[3].strip() or None
-                            pat.first = seg[4].strip() or None
-                            if not pat.last:
+                            pat.last = rec[2]
+                            pat.first = rec[3]
+                            if not rec[2]:
                                 raise _Fail("patient NM103 (last name) is required")
-                        elif target == "2010AA":
+                        elif keep == _K_2010AA:
                             assert bp is not None
                             bp.aa_index = i
-                            bp.name = seg[3].strip() or None
-                            bp.npi = seg[9].strip() or None
-                            if not bp.npi:
+                            bp.name = rec[2]
+                            bp.npi = rec[4]
+                            if not rec[4]:
                                 raise _Fail("billing provider NM109 (NPI) is required")
-                        elif target == "2310C":
+                        elif keep == _K_2310C:
                             claim.fac_index = i  # type: ignore[union-attr]
                         else:  # 1000A, 1000B
-                            if target == "1000A":
+                            if keep == _K_1000A:
                                 hdr_a = True
                             else:
                                 hdr_b = True
+                            seg = rec[6]
                             if not seg[3] or not seg[9]:
                                 raise self.fatal(
                                     self.err(
@@ -1324,8 +1339,9 @@ class _Reader:
         if len(dx) > 12:
             raise _Fail("an 837P claim may hold at most 12 diagnoses")
 
-    def sv1(self, i: int, seg: list[str]) -> tuple[Any, ...]:
-        """SV1 read: (code, modifiers, units, pointers, place of service, charge)."""
+    def sv1(self, i: int, seg: list[str]) -> tuple[dict[str, Any], tuple[str, ...], tuple[int, ...], bool]:
+        """SV1 read: (the Line model's values but its lists, modifiers, pointers, whether SV102 or SV104
+        is not an X12 number)."""
         comp = self.comp
         if len(seg) < 8:
             seg = seg + [""] * (8 - len(seg))
@@ -1373,7 +1389,18 @@ class _Reader:
             ptrs.append(k)
         if not ptrs or len(ptrs) > 4:
             raise _Fail("SV107 must hold 1 to 4 diagnosis pointers")
-        return code, mods, units, tuple(ptrs), pos or None, charge
+        values = {  # by field name in field order (_FIELDS[Line]); the lists are made per line
+            "code": code,
+            "modifiers": None,
+            "units": units,
+            "diagnosis_pointers": None,
+            "date_of_service": None,
+            "place_of_service": pos or None,
+            "authorization_number": None,
+            "charge": charge,
+            "control_number": None,
+        }
+        return values, mods, tuple(ptrs), charge is None or units is None
 
     def n4_state(self, i: int, seg: list[str], whose: str, otherwise: str) -> str | None:
         """An N4's state (N402) when it is a US state code; else a warning saying what is done instead."""
@@ -1476,36 +1503,37 @@ class _Reader:
         unchanged. Practice, provider, payer, patient and documentation models are shared by the claims
         that have the same (nothing in painrcm changes a model in place). None when a service line
         has no SV1 or no service date (claim_required says which)."""
-        bp, sub, pat = claim.bp, claim.sub, claim.pat
-        who = pat if pat is not None else sub
-        dos = min(claim.dates) if claim.dates else None
-        if len(claim.lines) != len(claim.lx):
+        values = claim.lines
+        if len(values) != len(claim.lx):
             return None
-        lines = []
-        new = _new
-        set_dict, set_fields, set_extra, set_private = _SET_DICT, _SET_FIELDS, _SET_EXTRA, _SET_PRIVATE
+        dates = claim.dates
+        dos = min(dates) if dates else None
+        new, set_dict, set_fields, set_extra, set_private = _new, _SET_DICT, _SET_FIELDS, _SET_EXTRA, _SET_PRIVATE
         line_fields = _LINE[1]
-        for values in claim.lines:
-            d = values["date_of_service"]
+        lines = []
+        for v in values:
+            d = v["date_of_service"]
             if d is None:
-                if not claim.dates:
+                if not dates:
                     return None
             elif dos is None or d < dos:
                 dos = d
             if _LINE_LATER:
-                _fill(values, _LINE_LATER)
+                _fill(v, _LINE_LATER)
             m = new(Line)
-            set_dict(m, values)
+            set_dict(m, v)
             set_fields(m, line_fields)
             set_extra(m, None)
             set_private(m, None)
             lines.append(m)
+        bp, sub, pat = claim.bp, claim.sub, claim.pat
         state = claim.facility_state or bp.state
-        if bp.practices is None:
-            bp.practices = {}
-        practice = bp.practices.get(state)
+        practices = bp.practices
+        if practices is None:
+            practices = bp.practices = {}
+        practice = practices.get(state)
         if practice is None:
-            practice = bp.practices[state] = _make(
+            practice = practices[state] = _make(
                 _PRACTICE,
                 {
                     "id": None,
@@ -1516,10 +1544,11 @@ class _Reader:
                     "state": state,
                 },
             )
+        providers = self.providers
         key = (claim.rendering_npi or bp.npi, claim.rendering_name or bp.name)
-        provider = self.providers.get(key)
+        provider = providers.get(key)
         if provider is None:
-            provider = self.providers[key] = _make(_PROVIDER, {"npi": key[0], "name": key[1]})
+            provider = providers[key] = _make(_PROVIDER, {"npi": key[0], "name": key[1]})
         payer = sub.payer
         if payer is None:
             pkey = (sub.payer_id or "", sub.plan, sub.payer_name)
@@ -1529,6 +1558,7 @@ class _Reader:
                     _PAYER, {"id": pkey[0], "plan": pkey[1], "state": None, "name": pkey[2]}
                 )
             sub.payer = payer
+        who = sub if pat is None else pat
         patient = who.patient
         if patient is None:
             patient_values = {
@@ -1546,40 +1576,35 @@ class _Reader:
             set_fields(patient, _PATIENT[1])
             set_extra(patient, None)
             set_private(patient, None)
-        referring = None
+        # the Encounter's values: a copy of the template (every field in field order, the constant
+        # ones set), then the claim's own (cheaper than a 19-key dict display)
+        ev = _ENCOUNTER_VALUES.copy()
+        ev["encounter_id"] = claim.id
+        ev["practice"] = practice
+        ev["rendering_provider"] = provider
+        ev["patient"] = patient
+        ev["payer"] = payer
+        ev["date_of_service"] = dos
+        ev["place_of_service"] = claim.pos
+        ev["diagnoses"] = claim.diagnoses
+        ev["procedures"] = []
+        ev["drugs"] = []
+        ev["documentation"] = self.documentation
+        ev["authorization_number"] = claim.auth
+        ev["lines"] = lines
+        ev["total_charge"] = claim.total
         if claim.referring is not None:
-            referring = self.providers.get(claim.referring)
+            referring = providers.get(claim.referring)
             if referring is None:
-                referring = self.providers[claim.referring] = _make(
+                referring = providers[claim.referring] = _make(
                     _PROVIDER, {"npi": claim.referring[0], "name": claim.referring[1]}
                 )
-        enc = new(Encounter)
-        set_dict(
-            enc,
-            {
-                "schema_": ENCOUNTER_SCHEMA,
-                "encounter_id": claim.id,
-                "practice": practice,
-                "rendering_provider": provider,
-                "patient": patient,
-                "payer": payer,
-                "date_of_service": dos,
-                "place_of_service": claim.pos,
-                "diagnoses": claim.diagnoses,
-                "evaluation": None,
-                "procedures": [],
-                "drugs": [],
-                "documentation": self.documentation,
-                "authorization_number": claim.auth,
-                "lines": lines,
-                "total_charge": claim.total,
-                "referring_provider": referring,
-                "unreadable_numbers": claim.numbers,
-                "claim_id_also_at": None,  # decided over the whole file (painrcm.claim_ids)
-            },
-        )
+            ev["referring_provider"] = referring
+        ev["unreadable_numbers"] = claim.numbers
         if _ENCOUNTER_LATER:
-            _fill(enc.__dict__, _ENCOUNTER_LATER)
+            _fill(ev, _ENCOUNTER_LATER)
+        enc = new(Encounter)
+        set_dict(enc, ev)
         set_fields(enc, _ENCOUNTER[1])
         set_extra(enc, None)
         set_private(enc, None)
@@ -1653,6 +1678,12 @@ _LINE_LATER, _PATIENT_LATER, _ENCOUNTER_LATER = _LATER[Line], _LATER[Patient], _
 def _fill(values: dict[str, Any], later: list[tuple[str, Any, Any]]) -> None:
     for name, factory, default in later:
         values[name] = factory() if factory is not None else default
+
+
+# Every Encounter field in field order; build copies it and sets the claim's values (schema_, and
+# the fields the reader never sets, keep these; lists are made anew per claim).
+_ENCOUNTER_VALUES: dict[str, Any] = dict.fromkeys(_FIELDS[Encounter])
+_ENCOUNTER_VALUES["schema_"] = ENCOUNTER_SCHEMA
 
 
 # BaseModel's slot setters (segments.py): models made from checked values, no second validation
