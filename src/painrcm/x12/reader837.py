@@ -318,43 +318,58 @@ _CLAIM_FAMILIES = frozenset({"claim", "cob", "line"})
 _UNREAD = object()
 _CLM_FAMILIES = frozenset({"B", "C", "claim", "cob", "line"})  # the loops a CLM may follow
 _SUBLOOPS = {"LIN": "2410", "SVD": "2430", "LQ": "2440"}
-_Table = dict[str, tuple[int, int]]
+# A table entry: (code, the table after the segment). A segment of the loop (code below 20) leads to
+# the table of its position: the segments at that position or later (a segment missing from it is
+# misplaced or out of order, ``_Reader.misplaced`` says which), so the order is checked by the look-up
+# itself. Other entries lead nowhere (None): the reader picks the next table.
+_Table = dict[str, tuple[int, Any]]
 # Inside a transaction set, a nested envelope segment is an envelope error.
-_INSIDE_ENTRIES: _Table = {sid: (0, _INSIDE) for sid in ("ISA", "GS", "ST", "GE", "IEA")}
-_ENV_TABLE: _Table = {"ISA": (0, _ISA), "GS": (0, _GS), "ST": (0, _ST), "GE": (0, _GE), "IEA": (0, _IEA)}
-_ENV_TABLE["SE"] = (0, _SE)
+_INSIDE_ENTRIES: _Table = {sid: (_INSIDE, None) for sid in ("ISA", "GS", "ST", "GE", "IEA")}
+_ENV_TABLE: _Table = {
+    "ISA": (_ISA, None),
+    "GS": (_GS, None),
+    "ST": (_ST, None),
+    "GE": (_GE, None),
+    "IEA": (_IEA, None),
+    "SE": (_SE, None),
+}
 # While a bad claim or level is skipped, only what ends it matters.
-_SKIP_TABLE: _Table = {"HL": (0, _HL), "CLM": (0, _CLM), "SE": (0, _SE), **_INSIDE_ENTRIES}
-# Right after LX only SV1 may come (or the end of the claim, which then reports the missing SV1).
-_AFTER_LX: _Table = {"SV1": (2, _SV1), "NM1": (0, _NM1), **_SKIP_TABLE}
+_SKIP_TABLE: _Table = {"HL": (_HL, None), "CLM": (_CLM, None), "SE": (_SE, None), **_INSIDE_ENTRIES}
 
 
 def _starters(fam: str) -> _Table:
-    out: _Table = {"NM1": (0, _NM1), "HL": (0, _HL), "CLM": (0, _CLM), "SE": (0, _SE)}
+    out: _Table = {"NM1": (_NM1, None), "HL": (_HL, None), "CLM": (_CLM, None), "SE": (_SE, None)}
     if fam in _CLAIM_FAMILIES:
-        out["LX"] = (0, _LX)
+        out["LX"] = (_LX, None)
     if fam in ("claim", "cob"):
-        out["SBR"] = (0, _SBR2320)
+        out["SBR"] = (_SBR2320, None)
     if fam == "line":
-        out.update({sid: (0, _SUBLOOP) for sid in _SUBLOOPS})
+        out.update({sid: (_SUBLOOP, None) for sid in _SUBLOOPS})
     return out
 
 
 class _Loop:
-    __slots__ = ("close", "fam", "keep", "maxrep", "name", "nm1", "order", "table")
+    __slots__ = ("at", "close", "fam", "keep", "maxrep", "name", "nm1", "order", "table")
 
     def __init__(self, name: str, sep: str) -> None:
         self.name = name
         self.fam, self.order, self.maxrep = LOOP_INFO[name]
         starters = _starters(self.fam)
-        table = {
+        members = {
             sid: (pos, _DATA.get((name, sid), 0))
             for sid, pos in LOOP_SEGMENTS[name].items()
             if sid not in starters and sid not in _ENV_TABLE and not (name == "2400" and sid == "SV1")
         }
-        table.update(starters)
-        table.update(_INSIDE_ENTRIES)
-        self.table = _keyed(table, sep)
+        # position -> the table once a segment at that position was read (0: the loop's start)
+        self.at: dict[int, _Table] = {p: {} for p in {0, 2, *(pos for pos, _code in members.values())}}
+        for at, table in self.at.items():
+            table.update((sid, (code, self.at[pos])) for sid, (pos, code) in members.items() if pos >= at)
+            table.update(starters)
+            table.update(_INSIDE_ENTRIES)
+            keyed = _keyed(table, sep)
+            table.clear()
+            table.update(keyed)
+        self.table = self.at[0]
         self.nm1: dict[str, _Loop] = {}  # NM101 -> the loop it starts (set by _Tables)
         self.keep = _NM1_KEEP.get(name, 0)
         self.close = {"2010AA": 1, "2310C": 2}.get(name, 0)  # loops whose end is checked
@@ -393,7 +408,9 @@ class _Tables:
             loop.nm1 = {q: self.loops[t] for q, t in NM1_START.get(loop.fam, {}).items()}
         self.env = _keyed(_ENV_TABLE, sep)
         self.skip = _keyed(_SKIP_TABLE, sep)
-        self.after_lx = _keyed(_AFTER_LX, sep)
+        # Right after LX only SV1 may come (or the end of the claim, which then reports the missing SV1).
+        after_lx: _Table = {"SV1": (_SV1, self.loops["2400"].at[2]), "NM1": (_NM1, None), **_SKIP_TABLE}
+        self.after_lx = _keyed(after_lx, sep)
 
 
 _TABLES: dict[str, _Tables] = {}
@@ -543,6 +560,7 @@ class _Reader:
         sbr_cache: dict[str, tuple[str, str]] = {}
         nm1_cache: dict[str, _Nm1Record] = {}
         clm05: dict[str, str] = {}
+        totals: dict[str, float] = {}  # CLM02 of ASCII digits only -> its value
         ref6r, refg1 = f"REF{sep}6R{sep}", f"REF{sep}G1{sep}"
         isa: list[str] | None = None
         gs: list[str] | None = None
@@ -554,7 +572,7 @@ class _Reader:
         hl_next = 1
         table = env_table
         loop = loops["HDR"]
-        pos = cur_order = cur_count = 0
+        cur_order = cur_count = 0
         skip = 0  # 1: the rest of a bad claim, 2: the rest of a bad level
         hdr_bht = hdr_a = hdr_b = False
         bp: _Level | None = None
@@ -564,6 +582,8 @@ class _Reader:
         # the current service line's values (see _Claim.lines)
         line: dict[str, Any] = {}
         sexes = _SEX
+        fromisoformat = date.fromisoformat
+        new_object = object.__new__
         loop_2400 = loops["2400"]
         loop_2000b = loops["2000B"]
         loop_2300 = loops["2300"]
@@ -590,12 +610,9 @@ class _Reader:
                         if st is None:
                             raise self.err(i, sid, "segment outside a transaction set: ST expected first")
                         raise _Fail(self.misplaced(loop, sid, table is after_lx))
-                p, code = ent
+                code, nxt = ent
                 if code < 20:
-                    if p < pos:
-                        sid = s.split(sep, 1)[0]
-                        raise _Fail(f"{sid} is out of order in loop {loop.name} ({LOOP_NAMES[loop.name]})")
-                    pos = p
+                    table = nxt
                     if code == 0:
                         continue
                     if code == 16:  # SV1
@@ -610,8 +627,6 @@ class _Reader:
                         claim.lines.append(line)  # type: ignore[union-attr]
                         if got[3]:  # SV102/SV104 not X12 numbers (CLM006)
                             self.unreadable(i, s.split(sep), claim)  # type: ignore[arg-type]
-                        table = loop.table
-                        pos = 2
                     elif code == 14 or code == 11:  # LINE_DTP, CLM_DTP
                         d = dtp_cache.get(s, _UNREAD)
                         if d is _UNREAD:
@@ -663,8 +678,17 @@ class _Reader:
                     elif code == 7 or code == 8:  # SUB_DMG, PAT_DMG
                         seg = s.split(sep)
                         who = sub if code == 7 else pat
-                        # the usual D8, valid date and sex in line; anything else is told by dmg()
-                        if len(seg) > 3 and seg[1] == "D8" and seg[3] in sexes and (d := parse_d8(seg[2])):
+                        # the usual D8, valid date (as parse_d8 reads it) and sex in line; anything
+                        # else is told by dmg()
+                        d = None
+                        if len(seg) > 3 and seg[1] == "D8" and seg[3] in sexes:
+                            v = seg[2]
+                            if len(v) == 8 and v.isdigit() and v.isascii():
+                                try:
+                                    d = fromisoformat(v)
+                                except ValueError:
+                                    pass
+                        if d is not None:
                             who.dob = d  # type: ignore[union-attr]
                             who.sex = seg[3]  # type: ignore[union-attr]
                         else:
@@ -716,7 +740,6 @@ class _Reader:
                     cur_order = 0
                     cur_count = 1
                     table = after_lx
-                    pos = 1
                     claim.lx.append(i)  # type: ignore[union-attr]
                     continue
                 if code == 20:  # NM1
@@ -747,7 +770,6 @@ class _Reader:
                             raise _Fail(self.repeated(new), new.name)
                     loop = new
                     table = new.table
-                    pos = 1
                     keep = new.keep
                     if keep:  # (most frequent first)
                         if keep == _K_2010BA:
@@ -827,7 +849,6 @@ class _Reader:
                             cur_count = 1
                         loop = new
                     table = loop.table
-                    pos = 1
                     continue
                 if code == 25:  # CLM
                     if skip == 2:
@@ -848,26 +869,27 @@ class _Reader:
                         sub.end = i
                     if pat is not None and pat.end < 0:
                         pat.end = i
-                    claim = _Claim.__new__(_Claim)
+                    claim = new_object(_Claim)
                     claim.index = i
                     claim.bp, claim.sub, claim.pat = bp, sub, pat
                     claim.dates, claim.diagnoses, claim.lines, claim.lx = [], [], [], []
                     loop = loop_2300
                     table = loop.table
-                    pos = 1
                     cur_order = 0
                     cur_count = 1
                     # CLM01 set, CLM02 digits and a CLM05 seen before: nothing to check again
                     c5 = seg[5] if len(seg) > 5 else ""
                     cpos = clm05.get(c5)
                     claim.id = seg[1].strip() if len(seg) > 1 else ""
-                    if cpos is None or not claim.id or not (seg[2].isascii() and seg[2].isdigit()):
+                    total = totals.get(seg[2]) if len(seg) > 2 else None
+                    if cpos is None or not claim.id or total is None:
                         cpos = clm05[c5] = self.clm(i, seg, claim)
-                        claim.total = _num(seg[2])
-                        if claim.total is None:
+                        total = _num(seg[2])
+                        if total is None:
                             self.unreadable(i, seg, claim)
-                    else:
-                        claim.total = float(seg[2])
+                        elif seg[2].isascii() and seg[2].isdigit():
+                            totals[seg[2]] = total
+                    claim.total = total
                     claim.pos = cpos
                     continue
                 if code == 24:  # HL
@@ -893,7 +915,7 @@ class _Reader:
                             raise _Fail(
                                 "subscriber level HL*22 before any billing provider level HL*20", "2000A"
                             )
-                        sub = _Level.__new__(_Level)
+                        sub = new_object(_Level)
                         sub.hl_index = i
                         pat = None
                         loop = loop_2000b
@@ -904,12 +926,12 @@ class _Reader:
                                 "patient level HL*23 before any subscriber level HL*22",
                                 "2000A" if bp is not None else "HDR",
                             )
-                        pat = _Level.__new__(_Level)
+                        pat = new_object(_Level)
                         pat.hl_index = i
                         loop = loops["2000C"]
                         parent, level_now = sub, pat
                     elif level == "20":
-                        bp = _Level.__new__(_Level)
+                        bp = new_object(_Level)
                         bp.hl_index = i
                         sub = pat = None
                         loop = loops["2000A"]
@@ -921,7 +943,6 @@ class _Reader:
                             )
                         raise _Fail(f"HL03 level code {level!r}: expected 20, 22 or 23")
                     table = loop.table
-                    pos = 1
                     cur_order = 0
                     cur_count = 1
                     hl01 = seg[1] if len(seg) > 1 else ""
@@ -988,7 +1009,7 @@ class _Reader:
                     self.hl_warned = False
                     loop = loops["HDR"]
                     table = loop.table
-                    pos = cur_order = cur_count = 0
+                    cur_order = cur_count = 0
                     hdr_bht = hdr_a = hdr_b = False
                     bp = sub = pat = None
                     claim = None
