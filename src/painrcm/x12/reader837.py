@@ -443,17 +443,21 @@ _NM1_KEEP = {
 _Nm1Record = tuple[str, bool, "str | None", "str | None", "str | None", "str | None", list[str]]
 
 
+_NAMED = frozenset({"82", "DN", "P3"})  # NM101 of the rendering (2310B) and referring (2310A) providers
+
+
 def _nm1_record(seg: list[str]) -> _Nm1Record:
     if len(seg) < 10:
         seg = seg + [""] * (10 - len(seg))
     first, last = seg[4].strip(), seg[3].strip()
+    named = seg[1] in _NAMED  # a provider whose name is kept as "NM104 NM103"
     return (
         seg[1],
         seg[2] in ("1", "2"),
         last or None,
         first or None,
         seg[9].strip() or None,
-        f"{first} {last}" if first and last else first or last or None,
+        (f"{first} {last}" if first and last else first or last or None) if named else None,
         seg,
     )
 
@@ -590,27 +594,30 @@ class _Reader:
         clm_fams = _CLM_FAMILIES
         seg: list[str] = []
         for i, s in enumerate(raw):
-            ent = table.get(s[:4])
-            if ent is None:
-                ent = table.get(s[:3])
-                if ent is not None and len(table) < _MEMO_LIMIT:
-                    # a two-character ID: remember its first four characters too (see _key)
-                    table[s[:4]] = ent
             try:
-                if ent is None:
-                    sid = s.split(sep, 1)[0]
-                    if sid not in ok_ids:
-                        self.check_id(i, sid)
-                        ok_ids.add(sid)
-                    if sid == s:  # a segment without elements
-                        ent = table.get(_key(sid, sep))
+                try:
+                    code, nxt = table[s[:4]]
+                except KeyError:
+                    ent = table.get(s[:3])
+                    if ent is not None and len(table) < _MEMO_LIMIT:
+                        # a two-character ID: remember its first four characters too (see _key)
+                        table[s[:4]] = ent
                     if ent is None:
-                        if skip:
-                            continue
-                        if st is None:
-                            raise self.err(i, sid, "segment outside a transaction set: ST expected first")
-                        raise _Fail(self.misplaced(loop, sid, table is after_lx))
-                code, nxt = ent
+                        sid = s.split(sep, 1)[0]
+                        if sid not in ok_ids:
+                            self.check_id(i, sid)
+                            ok_ids.add(sid)
+                        if sid == s:  # a segment without elements
+                            ent = table.get(_key(sid, sep))
+                        if ent is None:
+                            if skip:
+                                continue
+                            if st is None:
+                                raise self.err(
+                                    i, sid, "segment outside a transaction set: ST expected first"
+                                ) from None
+                            raise _Fail(self.misplaced(loop, sid, table is after_lx)) from None
+                    code, nxt = ent
                 if code < 20:
                     table = nxt
                     if code == 0:
