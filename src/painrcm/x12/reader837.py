@@ -243,6 +243,7 @@ class _Level:
     dob: date | None = None
     payer_id: str | None = None
     payer_name: str | None = None
+    payer_by_plan: dict[str, Payer]  # of the NM1*PR record (2010BB), read before any claim is built
     sbr = False
     relationship = ""  # SBR02: 18 = the subscriber is the patient
     hl01 = ""
@@ -439,8 +440,11 @@ _NM1_KEEP = {
     "1000B": _K_1000B,
 }
 # An NM1 as the reader uses it: NM101, whether NM102 is 1 or 2, NM103, NM104 and NM109 stripped
-# (None when blank), the person's name ("NM104 NM103"), and the elements (at least 10)
-_Nm1Record = tuple[str, bool, "str | None", "str | None", "str | None", "str | None", list[str]]
+# (None when blank), the provider's name ("NM104 NM103", rendering and referring providers only), the
+# elements (at least 10), and for a payer (2010BB) its Payer model by plan (made by build)
+_Nm1Record = tuple[
+    str, bool, "str | None", "str | None", "str | None", "str | None", list[str], "dict[str, Payer] | None"
+]
 
 
 _NAMED = frozenset({"82", "DN", "P3"})  # NM101 of the rendering (2310B) and referring (2310A) providers
@@ -459,6 +463,7 @@ def _nm1_record(seg: list[str]) -> _Nm1Record:
         seg[9].strip() or None,
         (f"{first} {last}" if first and last else first or last or None) if named else None,
         seg,
+        {} if seg[1] == "PR" else None,
     )
 
 
@@ -794,6 +799,7 @@ class _Reader:
                             sub.loops |= 2
                             sub.payer_id = rec[4]
                             sub.payer_name = rec[2]
+                            sub.payer_by_plan = rec[7]  # type: ignore[assignment] (NM1*PR: a dict)
                             if not rec[4]:
                                 raise _Fail("payer NM109 (payer identifier) is required")
                         elif keep == _K_2310B:
@@ -1481,13 +1487,12 @@ class _Reader:
                 and (pat is None or pat.loops & 4)
                 and claim.hi
                 and claim.lx
+                and (enc := self.build(claim, bp, sub, pat)) is not None
             ):
-                enc = self.build(claim)
-                if enc is not None:
-                    claim.encounter = enc
-                    self.claims.append(enc)
-                    self.sources.append((self.header, claim, end))
-                    return
+                claim.encounter = enc
+                self.claims.append(enc)
+                self.sources.append((self.header, claim, end))
+                return
             err = self.claim_required(claim)
             assert err is not None
         assert err is not None
@@ -1524,7 +1529,7 @@ class _Reader:
                 return self.err(lx + 1, "SV1", "DTP*472 (service date) is required for every service line")
         return None
 
-    def build(self, claim: _Claim) -> Encounter | None:
+    def build(self, claim: _Claim, bp: _Level, sub: _Level, pat: _Level | None) -> Encounter | None:
         """The Encounter for a claim that passed every check. Values are already normalised and
         validated (codes upper-case, dates parsed, states checked), so the models are built without a
         second validation (``_make``); the tests check that every model built this way validates
@@ -1537,7 +1542,7 @@ class _Reader:
         dates = claim.dates
         dos = min(dates) if dates else None
         new, set_dict, set_fields, set_extra, set_private = _new, _SET_DICT, _SET_FIELDS, _SET_EXTRA, _SET_PRIVATE
-        line_fields = _LINE[1]
+        line_fields, line_later = _LINE[1], _LINE_LATER
         lines = []
         for v in values:
             d = v["date_of_service"]
@@ -1546,15 +1551,14 @@ class _Reader:
                     return None
             elif dos is None or d < dos:
                 dos = d
-            if _LINE_LATER:
-                _fill(v, _LINE_LATER)
+            if line_later:
+                _fill(v, line_later)
             m = new(Line)
             set_dict(m, v)
             set_fields(m, line_fields)
             set_extra(m, None)
             set_private(m, None)
             lines.append(m)
-        bp, sub, pat = claim.bp, claim.sub, claim.pat
         state = claim.facility_state or bp.state
         practices = bp.practices
         if practices is None:
@@ -1579,12 +1583,18 @@ class _Reader:
             provider = providers[key] = _make(_PROVIDER, {"npi": key[0], "name": key[1]})
         payer = sub.payer
         if payer is None:
-            pkey = (sub.payer_id or "", sub.plan, sub.payer_name)
-            payer = self.payers.get(pkey)
+            # the payer of the subscriber's NM1*PR under its plan (SBR09), shared by the claims with
+            # the same payer ID, plan and name
+            by_plan = sub.payer_by_plan
+            payer = by_plan.get(sub.plan)
             if payer is None:
-                payer = self.payers[pkey] = _make(
-                    _PAYER, {"id": pkey[0], "plan": pkey[1], "state": None, "name": pkey[2]}
-                )
+                pkey = (sub.payer_id or "", sub.plan, sub.payer_name)
+                payer = self.payers.get(pkey)
+                if payer is None:
+                    payer = self.payers[pkey] = _make(
+                        _PAYER, {"id": pkey[0], "plan": pkey[1], "state": None, "name": pkey[2]}
+                    )
+                by_plan[sub.plan] = payer
             sub.payer = payer
         who = sub if pat is None else pat
         patient = who.patient
