@@ -15,6 +15,7 @@ first ISA, 1-based).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -45,8 +46,8 @@ from painrcm.x12.segments import (
     iea_count_problem,
     later_isa_ok,
     new_model,
-    raw_segments,
     se_count_problem,
+    segment_chunks,
     set_model_dict,
     set_model_extra,
     set_model_fields,
@@ -533,11 +534,11 @@ class _Reader:
 
     # -- the pass -----------------------------------------------------------------------------
     def read(self) -> Read837:
-        delims, raw = raw_segments(self.text, self.file)
+        delims, chunks = segment_chunks(self.text, self.file)
         self.sep = delims.element
         self.comp = delims.component
         self.alts = tuple(a for a in _ALT_COMPONENT if a != delims.component)
-        self.run(raw, delims)
+        self.run(chunks, delims)
         if not self.claims:
             if self.problems:
                 first = self.problems[0]
@@ -554,7 +555,9 @@ class _Reader:
             delimiters=self.delims,
         )
 
-    def run(self, raw: list[str], delims: Delimiters) -> None:
+    def run(self, chunks: Iterator[list[str]], delims: Delimiters) -> None:
+        # the file's segments, a part at a time (each read while it is still in the processor's cache)
+        raw: list[str] = []
         self.raw = raw
         self.delims = delims
         sep = self.sep
@@ -598,527 +601,542 @@ class _Reader:
         loop_2300 = loops["2300"]
         clm_fams = _CLM_FAMILIES
         seg: list[str] = []
-        for i, s in enumerate(raw):
-            try:
+        for part in chunks:
+            first = len(raw)
+            raw += part
+            for i, s in enumerate(part, first):
                 try:
-                    code, nxt = table[s[:4]]
-                except KeyError:
-                    ent = table.get(s[:3])
-                    if ent is not None and len(table) < _MEMO_LIMIT:
-                        # a two-character ID: remember its first four characters too (see _key)
-                        table[s[:4]] = ent
-                    if ent is None:
-                        sid = s.split(sep, 1)[0]
-                        if sid not in ok_ids:
-                            self.check_id(i, sid)
-                            ok_ids.add(sid)
-                        if sid == s:  # a segment without elements
-                            ent = table.get(_key(sid, sep))
+                    try:
+                        code, nxt = table[s[:4]]
+                    except KeyError:
+                        ent = table.get(s[:3])
+                        if ent is not None and len(table) < _MEMO_LIMIT:
+                            # a two-character ID: remember its first four characters too (see _key)
+                            table[s[:4]] = ent
                         if ent is None:
-                            if skip:
-                                continue
-                            if st is None:
-                                raise self.err(
-                                    i, sid, "segment outside a transaction set: ST expected first"
-                                ) from None
-                            raise _Fail(self.misplaced(loop, sid, table is after_lx)) from None
-                    code, nxt = ent
-                if code < 20:
-                    table = nxt
-                    if code == 0:
-                        continue
-                    if code == 16:  # SV1
-                        got = sv1_cache.get(s)
-                        if got is None:
-                            got = sv1_cache[s] = self.sv1(i, s.split(sep))
-                        # the Line model's values (see _Claim.lines): a copy of the SV1's, with lists
-                        # of its own
-                        line = got[0].copy()
-                        line["modifiers"] = [*got[1]]
-                        line["diagnosis_pointers"] = [*got[2]]
-                        claim.lines.append(line)  # type: ignore[union-attr]
-                        if got[3]:  # SV102/SV104 not X12 numbers (CLM006)
-                            self.unreadable(i, s.split(sep), claim)  # type: ignore[arg-type]
-                    elif code == 14 or code == 11:  # LINE_DTP, CLM_DTP
-                        d = dtp_cache.get(s, _UNREAD)
-                        if d is _UNREAD:
-                            seg = s.split(sep)
-                            d = self.dtp(i, seg) if len(seg) > 1 and seg[1] == "472" else None
-                            dtp_cache[s] = d
-                        if d is not None:
-                            if code == 14:  # LINE_DTP
-                                line["date_of_service"] = d
+                            sid = s.split(sep, 1)[0]
+                            if sid not in ok_ids:
+                                self.check_id(i, sid)
+                                ok_ids.add(sid)
+                            if sid == s:  # a segment without elements
+                                ent = table.get(_key(sid, sep))
+                            if ent is None:
+                                if skip:
+                                    continue
+                                if st is None:
+                                    raise self.err(
+                                        i, sid, "segment outside a transaction set: ST expected first"
+                                    ) from None
+                                raise _Fail(self.misplaced(loop, sid, table is after_lx)) from None
+                        code, nxt = ent
+                    if code < 20:
+                        table = nxt
+                        if code == 0:
+                            continue
+                        if code == 16:  # SV1
+                            got = sv1_cache.get(s)
+                            if got is None:
+                                got = sv1_cache[s] = self.sv1(i, s.split(sep))
+                            # the Line model's values (see _Claim.lines): a copy of the SV1's, with lists
+                            # of its own
+                            line = got[0].copy()
+                            line["modifiers"] = [*got[1]]
+                            line["diagnosis_pointers"] = [*got[2]]
+                            claim.lines.append(line)  # type: ignore[union-attr]
+                            if got[3]:  # SV102/SV104 not X12 numbers (CLM006)
+                                self.unreadable(i, s.split(sep), claim)  # type: ignore[arg-type]
+                        elif code == 14 or code == 11:  # LINE_DTP, CLM_DTP
+                            d = dtp_cache.get(s, _UNREAD)
+                            if d is _UNREAD:
+                                seg = s.split(sep)
+                                d = self.dtp(i, seg) if len(seg) > 1 and seg[1] == "472" else None
+                                dtp_cache[s] = d
+                            if d is not None:
+                                if code == 14:  # LINE_DTP
+                                    line["date_of_service"] = d
+                                else:
+                                    claim.dates.append(d)  # type: ignore[union-attr]
+                        elif code == 15:  # LINE_REF
+                            if s.startswith(ref6r):
+                                v = s[7:]
+                                line["control_number"] = (
+                                    v.split(sep, 1)[0] if sep in v else v
+                                ).strip() or None
+                            elif s.startswith(refg1):
+                                v = s[7:]
+                                line["authorization_number"] = (
+                                    v.split(sep, 1)[0] if sep in v else v
+                                ).strip() or None
                             else:
-                                claim.dates.append(d)  # type: ignore[union-attr]
-                    elif code == 15:  # LINE_REF
-                        if s.startswith(ref6r):
-                            v = s[7:]
-                            line["control_number"] = (v.split(sep, 1)[0] if sep in v else v).strip() or None
-                        elif s.startswith(refg1):
-                            v = s[7:]
-                            line["authorization_number"] = (
-                                v.split(sep, 1)[0] if sep in v else v
-                            ).strip() or None
-                        else:
-                            seg = s.split(sep)
-                            if len(seg) < 3 and len(seg) > 1 and seg[1] in ("6R", "G1"):
-                                line["control_number" if seg[1] == "6R" else "authorization_number"] = None
-                    elif code == 9:  # HI
-                        assert claim is not None
-                        if not claim.diagnoses and (dx := hi_cache.get(s)) is not None:
-                            claim.diagnoses = list(dx)
-                            claim.hi = True
-                        else:
-                            fresh = not claim.diagnoses
-                            self.hi(i, s.split(sep), claim)
-                            if fresh and claim.diagnoses:
-                                hi_cache[s] = tuple(claim.diagnoses)
-                    elif code == 10:  # CLM_REF
-                        seg = s.split(sep)
-                        if len(seg) > 1 and seg[1] == "G1":
-                            claim.auth = (seg[2] if len(seg) > 2 else "").strip() or None  # type: ignore[union-attr]
-                    elif code == 6:  # SBR
-                        sbr = sbr_cache.get(s)
-                        if sbr is None:
-                            seg = s.split(sep)
-                            sbr = sbr_cache[s] = (
-                                PLAN_BY_SBR09.get(seg[9] if len(seg) > 9 else "", "commercial"),
-                                seg[2] if len(seg) > 2 else "",
-                            )
-                        sub.sbr = True  # type: ignore[union-attr]
-                        sub.plan, sub.relationship = sbr  # type: ignore[union-attr]
-                    elif code == 7 or code == 8:  # SUB_DMG, PAT_DMG
-                        seg = s.split(sep)
-                        who = sub if code == 7 else pat
-                        # the usual D8, valid date (as parse_d8 reads it) and sex in line; anything
-                        # else is told by dmg()
-                        d = None
-                        if len(seg) > 3 and seg[1] == "D8" and seg[3] in sexes:
-                            v = seg[2]
-                            if len(v) == 8 and v.isdigit() and v.isascii():
-                                try:
-                                    d = fromisoformat(v)
-                                except ValueError:
-                                    pass
-                        if d is not None:
-                            who.dob = d  # type: ignore[union-attr]
-                            who.sex = seg[3]  # type: ignore[union-attr]
-                        else:
-                            self.dmg(seg, who)  # type: ignore[arg-type]
-                    elif code == 3:  # BP_N3
-                        bp.n3 = True  # type: ignore[union-attr]
-                    elif code == 4:  # BP_N4
-                        assert bp is not None
-                        bp.n4 = True
-                        state = self.n4_state(
-                            i, s.split(sep), "billing provider", "practice state left unknown"
-                        )
-                        if state is not None:
-                            bp.state = state
-                    elif code == 5:  # BP_REF
-                        assert bp is not None
-                        seg = s.split(sep)
-                        if (seg[1] if len(seg) > 1 else "") in ("EI", "SY"):
-                            if bp.tax_id is not None:
-                                raise _Fail(
-                                    "billing provider loop 2010AA may hold only one tax identification REF "
-                                    "(EI or SY)"
-                                )
-                            bp.tax_id = (seg[2] if len(seg) > 2 else "").strip() or None
-                    elif code == 2:  # PRV
-                        seg = s.split(sep)
-                        if (seg[1] if len(seg) > 1 else "") == "BI" and (
-                            seg[3] if len(seg) > 3 else ""
-                        ) == ASC_TAXONOMY:
-                            bp.kind = "asc"  # type: ignore[union-attr]
-                    elif code == 12:  # FAC_N3
-                        claim.fac_n3 = True  # type: ignore[union-attr]
-                    elif code == 13:  # FAC_N4
-                        assert claim is not None
-                        claim.fac_n4 = True
-                        state = self.n4_state(
-                            i, s.split(sep), "service facility", "the billing provider's state is used"
-                        )
-                        if state is not None:
-                            claim.facility_state = state
-                    elif code == 1:  # BHT
-                        hdr_bht = True
-                    continue
-
-                if code == 21:  # LX
-                    if loop.close:
-                        self.close(loop, bp, claim)
-                    loop = loop_2400
-                    cur_order = 0
-                    cur_count = 1
-                    table = after_lx
-                    claim.lx.append(i)  # type: ignore[union-attr]
-                    continue
-                if code == 20:  # NM1
-                    rec = nm1_cache.get(s)
-                    if rec is None:
-                        rec = _nm1_record(s.split(sep))
-                        if rec[0] not in ("IL", "QC"):  # people's names: seldom repeated, not kept
-                            nm1_cache[s] = rec
-                    q = rec[0]
-                    new = loop.nm1.get(q)
-                    if new is None:
-                        raise _Fail(f"NM1*{q} is not expected in loop {loop.name} ({LOOP_NAMES[loop.name]})")
-                    if not rec[1]:
-                        raise _Fail("NM102 (entity type: 1 person, 2 organization) is required")
-                    if table is after_lx:
-                        raise _Fail("SV1 (professional service) must follow LX")
-                    if loop.close:
-                        self.close(loop, bp, claim)
-                    order = new.order
-                    if order > cur_order:
-                        cur_order = order
-                        cur_count = 1
-                    elif order < cur_order:
-                        raise _Fail(self.out_of_order(new, cur_order), new.name)
-                    else:
-                        cur_count += 1
-                        if cur_count > new.maxrep:
-                            raise _Fail(self.repeated(new), new.name)
-                    loop = new
-                    table = new.table
-                    keep = new.keep
-                    if keep:  # (most frequent first)
-                        if keep == _K_2010BA:
-                            assert sub is not None
-                            sub.loops |= 1
-                            sub.last = rec[2]
-                            sub.first = rec[3]
-                            sub.member_id = rec[4]
-                            if not rec[2]:
-                                raise _Fail("subscriber NM103 (last name) is required")
-                            if not rec[4]:
-                                raise _Fail("subscriber NM109 (member ID) is required")
-                        elif keep == _K_2010BB:
-                            assert sub is not None
-                            sub.loops |= 2
-                            sub.payer_id = rec[4]
-                            sub.payer_name = rec[2]
-                            sub.payer_by_plan = rec[7]  # type: ignore[assignment] (NM1*PR: a dict)
-                            if not rec[4]:
-                                raise _Fail("payer NM109 (payer identifier) is required")
-                        elif keep == _K_2310B:
-                            assert claim is not None
-                            claim.rendering_npi = rec[4]
-                            claim.rendering_name = rec[5]
-                        elif keep == _K_2310A:
-                            assert claim is not None
-                            if claim.referring is None or q == "DN":  # DN (referring) over P3 (PCP)
-                                claim.referring = (rec[4], rec[5])
-                        elif keep == _K_2010CA:
-                            assert pat is not None
-                            pat.loops |= 4
-                            pat.last = rec[2]
-                            pat.first = rec[3]
-                            if not rec[2]:
-                                raise _Fail("patient NM103 (last name) is required")
-                        elif keep == _K_2010AA:
-                            assert bp is not None
-                            bp.aa_index = i
-                            bp.name = rec[2]
-                            bp.npi = rec[4]
-                            if not rec[4]:
-                                raise _Fail("billing provider NM109 (NPI) is required")
-                        elif keep == _K_2310C:
-                            claim.fac_index = i  # type: ignore[union-attr]
-                        else:  # 1000A, 1000B
-                            if keep == _K_1000A:
-                                hdr_a = True
-                            else:
-                                hdr_b = True
-                            seg = rec[6]
-                            if not seg[3] or not seg[9]:
-                                raise self.fatal(
-                                    self.err(
-                                        i, "NM1", f"NM1*{seg[1]} needs NM103 (name) and NM109 (identifier)"
+                                seg = s.split(sep)
+                                if len(seg) < 3 and len(seg) > 1 and seg[1] in ("6R", "G1"):
+                                    line["control_number" if seg[1] == "6R" else "authorization_number"] = (
+                                        None
                                     )
+                        elif code == 9:  # HI
+                            assert claim is not None
+                            if not claim.diagnoses and (dx := hi_cache.get(s)) is not None:
+                                claim.diagnoses = list(dx)
+                                claim.hi = True
+                            else:
+                                fresh = not claim.diagnoses
+                                self.hi(i, s.split(sep), claim)
+                                if fresh and claim.diagnoses:
+                                    hi_cache[s] = tuple(claim.diagnoses)
+                        elif code == 10:  # CLM_REF
+                            seg = s.split(sep)
+                            if len(seg) > 1 and seg[1] == "G1":
+                                claim.auth = (seg[2] if len(seg) > 2 else "").strip() or None  # type: ignore[union-attr]
+                        elif code == 6:  # SBR
+                            sbr = sbr_cache.get(s)
+                            if sbr is None:
+                                seg = s.split(sep)
+                                sbr = sbr_cache[s] = (
+                                    PLAN_BY_SBR09.get(seg[9] if len(seg) > 9 else "", "commercial"),
+                                    seg[2] if len(seg) > 2 else "",
                                 )
-                    continue
-                seg = s.split(sep)
-                sid = seg[0]
-                if code == 22 or code == 23:  # SBR2320, SUBLOOP
-                    if loop.close:
-                        self.close(loop, bp, claim)
-                    if code == 22:  # SBR2320
-                        loop = loops["2320"]
+                            sub.sbr = True  # type: ignore[union-attr]
+                            sub.plan, sub.relationship = sbr  # type: ignore[union-attr]
+                        elif code == 7 or code == 8:  # SUB_DMG, PAT_DMG
+                            seg = s.split(sep)
+                            who = sub if code == 7 else pat
+                            # the usual D8, valid date (as parse_d8 reads it) and sex in line; anything
+                            # else is told by dmg()
+                            d = None
+                            if len(seg) > 3 and seg[1] == "D8" and seg[3] in sexes:
+                                v = seg[2]
+                                if len(v) == 8 and v.isdigit() and v.isascii():
+                                    try:
+                                        d = fromisoformat(v)
+                                    except ValueError:
+                                        pass
+                            if d is not None:
+                                who.dob = d  # type: ignore[union-attr]
+                                who.sex = seg[3]  # type: ignore[union-attr]
+                            else:
+                                self.dmg(seg, who)  # type: ignore[arg-type]
+                        elif code == 3:  # BP_N3
+                            bp.n3 = True  # type: ignore[union-attr]
+                        elif code == 4:  # BP_N4
+                            assert bp is not None
+                            bp.n4 = True
+                            state = self.n4_state(
+                                i, s.split(sep), "billing provider", "practice state left unknown"
+                            )
+                            if state is not None:
+                                bp.state = state
+                        elif code == 5:  # BP_REF
+                            assert bp is not None
+                            seg = s.split(sep)
+                            if (seg[1] if len(seg) > 1 else "") in ("EI", "SY"):
+                                if bp.tax_id is not None:
+                                    raise _Fail(
+                                        "billing provider loop 2010AA may hold only one tax identification REF "
+                                        "(EI or SY)"
+                                    )
+                                bp.tax_id = (seg[2] if len(seg) > 2 else "").strip() or None
+                        elif code == 2:  # PRV
+                            seg = s.split(sep)
+                            if (seg[1] if len(seg) > 1 else "") == "BI" and (
+                                seg[3] if len(seg) > 3 else ""
+                            ) == ASC_TAXONOMY:
+                                bp.kind = "asc"  # type: ignore[union-attr]
+                        elif code == 12:  # FAC_N3
+                            claim.fac_n3 = True  # type: ignore[union-attr]
+                        elif code == 13:  # FAC_N4
+                            assert claim is not None
+                            claim.fac_n4 = True
+                            state = self.n4_state(
+                                i, s.split(sep), "service facility", "the billing provider's state is used"
+                            )
+                            if state is not None:
+                                claim.facility_state = state
+                        elif code == 1:  # BHT
+                            hdr_bht = True
+                        continue
+
+                    if code == 21:  # LX
+                        if loop.close:
+                            self.close(loop, bp, claim)
+                        loop = loop_2400
                         cur_order = 0
                         cur_count = 1
-                    else:
-                        new = loops[_SUBLOOPS[sid]]
+                        table = after_lx
+                        claim.lx.append(i)  # type: ignore[union-attr]
+                        continue
+                    if code == 20:  # NM1
+                        rec = nm1_cache.get(s)
+                        if rec is None:
+                            rec = _nm1_record(s.split(sep))
+                            if rec[0] not in ("IL", "QC"):  # people's names: seldom repeated, not kept
+                                nm1_cache[s] = rec
+                        q = rec[0]
+                        new = loop.nm1.get(q)
+                        if new is None:
+                            raise _Fail(
+                                f"NM1*{q} is not expected in loop {loop.name} ({LOOP_NAMES[loop.name]})"
+                            )
+                        if not rec[1]:
+                            raise _Fail("NM102 (entity type: 1 person, 2 organization) is required")
+                        if table is after_lx:
+                            raise _Fail("SV1 (professional service) must follow LX")
+                        if loop.close:
+                            self.close(loop, bp, claim)
                         order = new.order
-                        if order < cur_order:
+                        if order > cur_order:
+                            cur_order = order
+                            cur_count = 1
+                        elif order < cur_order:
                             raise _Fail(self.out_of_order(new, cur_order), new.name)
-                        if order == cur_order:
+                        else:
                             cur_count += 1
                             if cur_count > new.maxrep:
                                 raise _Fail(self.repeated(new), new.name)
-                        else:
-                            cur_order = order
-                            cur_count = 1
                         loop = new
-                    table = loop.table
-                    continue
-                if code == 25:  # CLM
-                    if skip == 2:
-                        self.orphan(seg, bp, sub, pat)
+                        table = new.table
+                        keep = new.keep
+                        if keep:  # (most frequent first)
+                            if keep == _K_2010BA:
+                                assert sub is not None
+                                sub.loops |= 1
+                                sub.last = rec[2]
+                                sub.first = rec[3]
+                                sub.member_id = rec[4]
+                                if not rec[2]:
+                                    raise _Fail("subscriber NM103 (last name) is required")
+                                if not rec[4]:
+                                    raise _Fail("subscriber NM109 (member ID) is required")
+                            elif keep == _K_2010BB:
+                                assert sub is not None
+                                sub.loops |= 2
+                                sub.payer_id = rec[4]
+                                sub.payer_name = rec[2]
+                                sub.payer_by_plan = rec[7]  # type: ignore[assignment] (NM1*PR: a dict)
+                                if not rec[4]:
+                                    raise _Fail("payer NM109 (payer identifier) is required")
+                            elif keep == _K_2310B:
+                                assert claim is not None
+                                claim.rendering_npi = rec[4]
+                                claim.rendering_name = rec[5]
+                            elif keep == _K_2310A:
+                                assert claim is not None
+                                if claim.referring is None or q == "DN":  # DN (referring) over P3 (PCP)
+                                    claim.referring = (rec[4], rec[5])
+                            elif keep == _K_2010CA:
+                                assert pat is not None
+                                pat.loops |= 4
+                                pat.last = rec[2]
+                                pat.first = rec[3]
+                                if not rec[2]:
+                                    raise _Fail("patient NM103 (last name) is required")
+                            elif keep == _K_2010AA:
+                                assert bp is not None
+                                bp.aa_index = i
+                                bp.name = rec[2]
+                                bp.npi = rec[4]
+                                if not rec[4]:
+                                    raise _Fail("billing provider NM109 (NPI) is required")
+                            elif keep == _K_2310C:
+                                claim.fac_index = i  # type: ignore[union-attr]
+                            else:  # 1000A, 1000B
+                                if keep == _K_1000A:
+                                    hdr_a = True
+                                else:
+                                    hdr_b = True
+                                seg = rec[6]
+                                if not seg[3] or not seg[9]:
+                                    raise self.fatal(
+                                        self.err(
+                                            i,
+                                            "NM1",
+                                            f"NM1*{seg[1]} needs NM103 (name) and NM109 (identifier)",
+                                        )
+                                    )
                         continue
-                    skip = 0
-                    if claim is not None:
-                        self.finish(claim, i)
-                        claim = None
-                    if loop.fam not in clm_fams or sub is None:
-                        raise _Fail("CLM must follow a subscriber (HL*22) or patient (HL*23) level")
-                    if loop.close == 1:
-                        self.close(loop, bp, None)
-                    assert bp is not None
-                    if bp.end < 0:
-                        bp.end = i
-                    if sub.end < 0:
-                        sub.end = i
-                    if pat is not None and pat.end < 0:
-                        pat.end = i
-                    claim = new_object(_Claim)
-                    claim.index = i
-                    claim.bp, claim.sub, claim.pat = bp, sub, pat
-                    claim.dates, claim.diagnoses, claim.lines, claim.lx = [], [], [], []
-                    loop = loop_2300
-                    table = loop.table
-                    cur_order = 0
-                    cur_count = 1
-                    # CLM01 set, CLM02 digits and a CLM05 seen before: nothing to check again
-                    c5 = seg[5] if len(seg) > 5 else ""
-                    cpos = clm05.get(c5)
-                    claim.id = seg[1].strip() if len(seg) > 1 else ""
-                    total = totals.get(seg[2]) if len(seg) > 2 else None
-                    if cpos is None or not claim.id or total is None:
-                        cpos = clm05[c5] = self.clm(i, seg, claim)
-                        total = _num(seg[2])
-                        if total is None:
-                            self.unreadable(i, seg, claim)
-                        elif seg[2].isascii() and seg[2].isdigit():
-                            totals[seg[2]] = total
-                    claim.total = total
-                    claim.pos = cpos
-                    continue
-                if code == 24:  # HL
-                    skip = 0
-                    if loop.fam == "hdr":
-                        if not (hdr_bht and hdr_a and hdr_b):
-                            raise self.fatal(self.missing_header(i, hdr_bht, hdr_a, hdr_b))
-                        self.header = (isa_index, gs_index, st_index, i)
-                    if claim is not None:
-                        self.finish(claim, i)
-                        claim = None
-                    if loop.close == 1:
-                        self.close(loop, bp, None)
-                    if bp is not None and bp.end < 0:
-                        bp.end = i
-                    if sub is not None and sub.end < 0:
-                        sub.end = i
-                    if pat is not None and pat.end < 0:
-                        pat.end = i
-                    level = seg[3] if len(seg) > 3 else ""
-                    if level == "22":
-                        if bp is None:
-                            raise _Fail(
-                                "subscriber level HL*22 before any billing provider level HL*20", "2000A"
+                    seg = s.split(sep)
+                    sid = seg[0]
+                    if code == 22 or code == 23:  # SBR2320, SUBLOOP
+                        if loop.close:
+                            self.close(loop, bp, claim)
+                        if code == 22:  # SBR2320
+                            loop = loops["2320"]
+                            cur_order = 0
+                            cur_count = 1
+                        else:
+                            new = loops[_SUBLOOPS[sid]]
+                            order = new.order
+                            if order < cur_order:
+                                raise _Fail(self.out_of_order(new, cur_order), new.name)
+                            if order == cur_order:
+                                cur_count += 1
+                                if cur_count > new.maxrep:
+                                    raise _Fail(self.repeated(new), new.name)
+                            else:
+                                cur_order = order
+                                cur_count = 1
+                            loop = new
+                        table = loop.table
+                        continue
+                    if code == 25:  # CLM
+                        if skip == 2:
+                            self.orphan(seg, bp, sub, pat)
+                            continue
+                        skip = 0
+                        if claim is not None:
+                            self.finish(claim, i)
+                            claim = None
+                        if loop.fam not in clm_fams or sub is None:
+                            raise _Fail("CLM must follow a subscriber (HL*22) or patient (HL*23) level")
+                        if loop.close == 1:
+                            self.close(loop, bp, None)
+                        assert bp is not None
+                        if bp.end < 0:
+                            bp.end = i
+                        if sub.end < 0:
+                            sub.end = i
+                        if pat is not None and pat.end < 0:
+                            pat.end = i
+                        claim = new_object(_Claim)
+                        claim.index = i
+                        claim.bp, claim.sub, claim.pat = bp, sub, pat
+                        claim.dates, claim.diagnoses, claim.lines, claim.lx = [], [], [], []
+                        loop = loop_2300
+                        table = loop.table
+                        cur_order = 0
+                        cur_count = 1
+                        # CLM01 set, CLM02 digits and a CLM05 seen before: nothing to check again
+                        c5 = seg[5] if len(seg) > 5 else ""
+                        cpos = clm05.get(c5)
+                        claim.id = seg[1].strip() if len(seg) > 1 else ""
+                        total = totals.get(seg[2]) if len(seg) > 2 else None
+                        if cpos is None or not claim.id or total is None:
+                            cpos = clm05[c5] = self.clm(i, seg, claim)
+                            total = _num(seg[2])
+                            if total is None:
+                                self.unreadable(i, seg, claim)
+                            elif seg[2].isascii() and seg[2].isdigit():
+                                totals[seg[2]] = total
+                        claim.total = total
+                        claim.pos = cpos
+                        continue
+                    if code == 24:  # HL
+                        skip = 0
+                        if loop.fam == "hdr":
+                            if not (hdr_bht and hdr_a and hdr_b):
+                                raise self.fatal(self.missing_header(i, hdr_bht, hdr_a, hdr_b))
+                            self.header = (isa_index, gs_index, st_index, i)
+                        if claim is not None:
+                            self.finish(claim, i)
+                            claim = None
+                        if loop.close == 1:
+                            self.close(loop, bp, None)
+                        if bp is not None and bp.end < 0:
+                            bp.end = i
+                        if sub is not None and sub.end < 0:
+                            sub.end = i
+                        if pat is not None and pat.end < 0:
+                            pat.end = i
+                        level = seg[3] if len(seg) > 3 else ""
+                        if level == "22":
+                            if bp is None:
+                                raise _Fail(
+                                    "subscriber level HL*22 before any billing provider level HL*20", "2000A"
+                                )
+                            sub = new_object(_Level)
+                            sub.hl_index = i
+                            pat = None
+                            loop = loop_2000b
+                            parent, level_now = bp, sub
+                        elif level == "23":
+                            if sub is None:
+                                raise _Fail(
+                                    "patient level HL*23 before any subscriber level HL*22",
+                                    "2000A" if bp is not None else "HDR",
+                                )
+                            pat = new_object(_Level)
+                            pat.hl_index = i
+                            loop = loops["2000C"]
+                            parent, level_now = sub, pat
+                        elif level == "20":
+                            bp = new_object(_Level)
+                            bp.hl_index = i
+                            sub = pat = None
+                            loop = loops["2000A"]
+                            parent, level_now = None, bp
+                        else:
+                            if loop.name == "HDR" or bp is None:
+                                raise self.fatal(
+                                    self.err(
+                                        i, sid, f"HL03 level code {level!r}: expected 20 (billing provider)"
+                                    )
+                                )
+                            raise _Fail(f"HL03 level code {level!r}: expected 20, 22 or 23")
+                        table = loop.table
+                        cur_order = 0
+                        cur_count = 1
+                        hl01 = seg[1] if len(seg) > 1 else ""
+                        # the usual case (next number, parent right, not under a self subscriber) in line
+                        problem = None
+                        if (
+                            hl01 != str(hl_next)
+                            or (seg[2] if len(seg) > 2 else "") != ("" if parent is None else parent.hl01)
+                            or (level == "23" and parent.relationship == "18")  # type: ignore[union-attr]
+                        ):
+                            problem = self.hl_numbers(i, seg, hl_ids, hl_next, parent)
+                            if hl01.isdigit() and hl01.isascii() and len(hl01) <= 9:
+                                hl_next = int(hl01) + 1
+                        elif len(hl01) <= 9:  # hl01 is str(hl_next)
+                            hl_next += 1
+                        hl_ids.setdefault(hl01, i)
+                        level_now.hl01 = hl01
+                        if problem:
+                            raise _Fail(problem)
+                        continue
+                    if code == 26:  # SE
+                        if st is None:
+                            raise self.err(i, sid, "SE without a matching ST")
+                        if len(seg) < 3:
+                            raise self.err(i, sid, "SE needs SE01 (segment count) and SE02 (control number)")
+                        if seg[2] != st[2]:
+                            raise self.err(
+                                i,
+                                sid,
+                                f"SE02 control number {seg[2]!r} does not match ST02 {st[2]!r} (segment {st_index + 1})",
                             )
-                        sub = new_object(_Level)
-                        sub.hl_index = i
-                        pat = None
-                        loop = loop_2000b
-                        parent, level_now = bp, sub
-                    elif level == "23":
-                        if sub is None:
-                            raise _Fail(
-                                "patient level HL*23 before any subscriber level HL*22",
-                                "2000A" if bp is not None else "HDR",
-                            )
-                        pat = new_object(_Level)
-                        pat.hl_index = i
-                        loop = loops["2000C"]
-                        parent, level_now = sub, pat
-                    elif level == "20":
-                        bp = new_object(_Level)
-                        bp.hl_index = i
-                        sub = pat = None
-                        loop = loops["2000A"]
-                        parent, level_now = None, bp
-                    else:
-                        if loop.name == "HDR" or bp is None:
-                            raise self.fatal(
-                                self.err(i, sid, f"HL03 level code {level!r}: expected 20 (billing provider)")
-                            )
-                        raise _Fail(f"HL03 level code {level!r}: expected 20, 22 or 23")
-                    table = loop.table
-                    cur_order = 0
-                    cur_count = 1
-                    hl01 = seg[1] if len(seg) > 1 else ""
-                    # the usual case (next number, parent right, not under a self subscriber) in line
-                    problem = None
-                    if (
-                        hl01 != str(hl_next)
-                        or (seg[2] if len(seg) > 2 else "") != ("" if parent is None else parent.hl01)
-                        or (level == "23" and parent.relationship == "18")  # type: ignore[union-attr]
-                    ):
-                        problem = self.hl_numbers(i, seg, hl_ids, hl_next, parent)
-                        if hl01.isdigit() and hl01.isascii() and len(hl01) <= 9:
-                            hl_next = int(hl01) + 1
-                    elif len(hl01) <= 9:  # hl01 is str(hl_next)
-                        hl_next += 1
-                    hl_ids.setdefault(hl01, i)
-                    level_now.hl01 = hl01
-                    if problem:
-                        raise _Fail(problem)
-                    continue
-                if code == 26:  # SE
-                    if st is None:
-                        raise self.err(i, sid, "SE without a matching ST")
-                    if len(seg) < 3:
-                        raise self.err(i, sid, "SE needs SE01 (segment count) and SE02 (control number)")
-                    if seg[2] != st[2]:
+                        self.count_problem(i, sid, se_count_problem(seg, i - st_index + 1))
+                        if claim is not None:
+                            self.finish(claim, i)
+                            claim = None
+                        if loop.close == 1:
+                            self.close(loop, bp, None)
+                        skip = 0
+                        for ctx in self.bad:
+                            if not ctx.reported and ctx.error is not None:
+                                self.problems.append(ctx.error)
+                        self.bad = []
+                        st = None
+                        sets += 1
+                        table = env_table
+                        continue
+                    if code == 35:  # INSIDE
+                        assert st is not None
                         raise self.err(
                             i,
                             sid,
-                            f"SE02 control number {seg[2]!r} does not match ST02 {st[2]!r} (segment {st_index + 1})",
+                            f"{sid} inside transaction set {st[2]!r} (segment {st_index + 1}): SE expected first",
                         )
-                    self.count_problem(i, sid, se_count_problem(seg, i - st_index + 1))
-                    if claim is not None:
-                        self.finish(claim, i)
+                    if code == 32:  # ST
+                        if gs is None:
+                            raise self.err(i, sid, "ST outside a functional group: GS expected first")
+                        if len(seg) < 3 or not seg[1] or not seg[2]:
+                            raise self.err(
+                                i, sid, "ST needs ST01 (transaction type) and ST02 (control number)"
+                            )
+                        st = seg
+                        st_index = i
+                        self.check_transaction(i, seg, gs, gs_index)
+                        hl_ids = {}
+                        hl_next = 1
+                        self.hl_warned = False
+                        loop = loops["HDR"]
+                        table = loop.table
+                        cur_order = cur_count = 0
+                        hdr_bht = hdr_a = hdr_b = False
+                        bp = sub = pat = None
                         claim = None
-                    if loop.close == 1:
-                        self.close(loop, bp, None)
-                    skip = 0
-                    for ctx in self.bad:
-                        if not ctx.reported and ctx.error is not None:
-                            self.problems.append(ctx.error)
-                    self.bad = []
-                    st = None
-                    sets += 1
-                    table = env_table
-                    continue
-                if code == 35:  # INSIDE
-                    assert st is not None
-                    raise self.err(
-                        i,
-                        sid,
-                        f"{sid} inside transaction set {st[2]!r} (segment {st_index + 1}): SE expected first",
-                    )
-                if code == 32:  # ST
-                    if gs is None:
-                        raise self.err(i, sid, "ST outside a functional group: GS expected first")
-                    if len(seg) < 3 or not seg[1] or not seg[2]:
-                        raise self.err(i, sid, "ST needs ST01 (transaction type) and ST02 (control number)")
-                    st = seg
-                    st_index = i
-                    self.check_transaction(i, seg, gs, gs_index)
-                    hl_ids = {}
-                    hl_next = 1
-                    self.hl_warned = False
-                    loop = loops["HDR"]
-                    table = loop.table
-                    cur_order = cur_count = 0
-                    hdr_bht = hdr_a = hdr_b = False
-                    bp = sub = pat = None
-                    claim = None
-                    skip = 0
-                elif code == 31:  # GS
-                    if isa is None:
-                        raise self.err(i, sid, "GS outside an interchange: ISA expected first")
-                    if gs is not None:
-                        raise self.err(i, sid, f"GS inside group {gs[6]!r}: GE expected first")
-                    if len(seg) < 9 or not seg[6]:
-                        raise self.err(
-                            i,
-                            sid,
-                            "GS needs 8 elements including GS06 (group control number) and GS08 (version)",
-                        )
-                    gs = seg
-                    gs_index = i
-                    sets = 0
-                elif code == 33:  # GE
-                    if gs is None:
-                        raise self.err(i, sid, "GE without a matching GS")
-                    if len(seg) < 3:
-                        raise self.err(
-                            i, sid, "GE needs GE01 (number of transaction sets) and GE02 (control number)"
-                        )
-                    if seg[2] != gs[6]:
-                        raise self.err(
-                            i,
-                            sid,
-                            f"GE02 control number {seg[2]!r} does not match GS06 {gs[6]!r} (segment {gs_index + 1})",
-                        )
-                    self.count_problem(i, sid, ge_count_problem(seg, sets))
-                    gs = None
-                    groups += 1
-                elif code == 30:  # ISA
-                    if isa is not None:
-                        raise self.err(i, sid, "ISA inside an open interchange: IEA expected first")
-                    if i > 0 and not later_isa_ok(seg, delims):
-                        raise self.err(
-                            i,
-                            sid,
-                            "every interchange in a file must be a fixed-width ISA with the same separators as "
-                            "the first",
-                        )
-                    if len(seg) != 17:
-                        raise self.err(i, sid, ISA_ELEMENTS)
-                    isa = seg
-                    isa_index = i
-                    groups = 0
-                    first_isa = isa_seen.setdefault(seg[13], i)
-                    if first_isa != i and seg[13] not in isa_repeated:
-                        isa_repeated.add(seg[13])
-                        self.env_warnings.append(self.err(i, "ISA", duplicate_isa13(seg[13], first_isa)))
-                elif code == 34:  # IEA
-                    if isa is None:
-                        raise self.err(i, sid, "IEA without a matching ISA")
-                    if gs is not None:
-                        raise self.err(
-                            i,
-                            sid,
-                            f"IEA while group {gs[6]!r} (segment {gs_index + 1}) is open: GE expected first",
-                        )
-                    if len(seg) < 3:
-                        raise self.err(
-                            i, sid, "IEA needs IEA01 (number of groups) and IEA02 (control number)"
-                        )
-                    if seg[2] != isa[13]:
-                        raise self.err(
-                            i,
-                            sid,
-                            f"IEA02 control number {seg[2]!r} does not match ISA13 {isa[13]!r} "
-                            f"(segment {isa_index + 1})",
-                        )
-                    self.count_problem(i, sid, iea_count_problem(seg, groups))
-                    isa = None
-            except _Fail as f:
-                sid = s.split(sep, 1)[0]
-                if f.loop is not None:
-                    loop = loops[f.loop]
-                fam = loop.fam
-                e = self.err(i, sid, f.msg)
-                if fam == "hdr":
-                    raise self.fatal(e) from None
-                if fam in _CLAIM_FAMILIES and claim is not None:
-                    if claim.error is None:
-                        claim.error = e
-                    skip = 1
-                else:
-                    bctx = bp if fam == "A" or fam in _CLAIM_FAMILIES else sub if fam == "B" else pat
-                    if bctx is None:
+                        skip = 0
+                    elif code == 31:  # GS
+                        if isa is None:
+                            raise self.err(i, sid, "GS outside an interchange: ISA expected first")
+                        if gs is not None:
+                            raise self.err(i, sid, f"GS inside group {gs[6]!r}: GE expected first")
+                        if len(seg) < 9 or not seg[6]:
+                            raise self.err(
+                                i,
+                                sid,
+                                "GS needs 8 elements including GS06 (group control number) and GS08 (version)",
+                            )
+                        gs = seg
+                        gs_index = i
+                        sets = 0
+                    elif code == 33:  # GE
+                        if gs is None:
+                            raise self.err(i, sid, "GE without a matching GS")
+                        if len(seg) < 3:
+                            raise self.err(
+                                i, sid, "GE needs GE01 (number of transaction sets) and GE02 (control number)"
+                            )
+                        if seg[2] != gs[6]:
+                            raise self.err(
+                                i,
+                                sid,
+                                f"GE02 control number {seg[2]!r} does not match GS06 {gs[6]!r} (segment {gs_index + 1})",
+                            )
+                        self.count_problem(i, sid, ge_count_problem(seg, sets))
+                        gs = None
+                        groups += 1
+                    elif code == 30:  # ISA
+                        if isa is not None:
+                            raise self.err(i, sid, "ISA inside an open interchange: IEA expected first")
+                        if i > 0 and not later_isa_ok(seg, delims):
+                            raise self.err(
+                                i,
+                                sid,
+                                "every interchange in a file must be a fixed-width ISA with the same separators as "
+                                "the first",
+                            )
+                        if len(seg) != 17:
+                            raise self.err(i, sid, ISA_ELEMENTS)
+                        isa = seg
+                        isa_index = i
+                        groups = 0
+                        first_isa = isa_seen.setdefault(seg[13], i)
+                        if first_isa != i and seg[13] not in isa_repeated:
+                            isa_repeated.add(seg[13])
+                            self.env_warnings.append(self.err(i, "ISA", duplicate_isa13(seg[13], first_isa)))
+                    elif code == 34:  # IEA
+                        if isa is None:
+                            raise self.err(i, sid, "IEA without a matching ISA")
+                        if gs is not None:
+                            raise self.err(
+                                i,
+                                sid,
+                                f"IEA while group {gs[6]!r} (segment {gs_index + 1}) is open: GE expected first",
+                            )
+                        if len(seg) < 3:
+                            raise self.err(
+                                i, sid, "IEA needs IEA01 (number of groups) and IEA02 (control number)"
+                            )
+                        if seg[2] != isa[13]:
+                            raise self.err(
+                                i,
+                                sid,
+                                f"IEA02 control number {seg[2]!r} does not match ISA13 {isa[13]!r} "
+                                f"(segment {isa_index + 1})",
+                            )
+                        self.count_problem(i, sid, iea_count_problem(seg, groups))
+                        isa = None
+                except _Fail as f:
+                    sid = s.split(sep, 1)[0]
+                    if f.loop is not None:
+                        loop = loops[f.loop]
+                    fam = loop.fam
+                    e = self.err(i, sid, f.msg)
+                    if fam == "hdr":
                         raise self.fatal(e) from None
-                    if bctx.error is None:
-                        bctx.error = e
-                        self.bad.append(bctx)
-                    skip = 2
-                table = skip_table
+                    if fam in _CLAIM_FAMILIES and claim is not None:
+                        if claim.error is None:
+                            claim.error = e
+                        skip = 1
+                    else:
+                        bctx = bp if fam == "A" or fam in _CLAIM_FAMILIES else sub if fam == "B" else pat
+                        if bctx is None:
+                            raise self.fatal(e) from None
+                        if bctx.error is None:
+                            bctx.error = e
+                            self.bad.append(bctx)
+                        skip = 2
+                    table = skip_table
         lastseg = len(raw) - 1
         sid = raw[lastseg].split(sep, 1)[0] if raw else ""
         if st is not None:
@@ -1541,7 +1559,13 @@ class _Reader:
             return None
         dates = claim.dates
         dos = min(dates) if dates else None
-        new, set_dict, set_fields, set_extra, set_private = _new, _SET_DICT, _SET_FIELDS, _SET_EXTRA, _SET_PRIVATE
+        new, set_dict, set_fields, set_extra, set_private = (
+            _new,
+            _SET_DICT,
+            _SET_FIELDS,
+            _SET_EXTRA,
+            _SET_PRIVATE,
+        )
         line_fields, line_later = _LINE[1], _LINE_LATER
         lines = []
         for v in values:
