@@ -376,3 +376,15 @@ def test_submitter_name_of_spaces_is_read_as_given() -> None:
     parts[3] = ""
     with pytest.raises(InputError, match=r"NM1\*41 needs NM103 \(name\) and NM109"):
         read_837(text.replace(submitter, "*".join(parts), 1), "p.837")
+
+
+def test_repeated_hl01_names_the_first_hl_with_that_number() -> None:
+    """HL numbers read as expected are kept as segment indexes and entered when a number is not: a
+    repeated HL01 still names the first HL that used it."""
+    text = fixture_text("pain.837").replace("HL*5*1*22*0~", "HL*3*1*22*0~")
+    result = read_837(text, "p.837")
+    assert ("segment 52 (HL)", "segment 18") == next(
+        (w.place, w.expected.split("already used by the HL at ")[1][:10])
+        for w in result.warnings
+        if "already used" in w.expected
+    )

@@ -581,6 +581,7 @@ class _Reader:
         isa_seen: dict[str, int] = {}
         isa_repeated: set[str] = set()
         hl_ids: dict[str, int] = {}  # HL01 -> segment index, in this transaction set
+        hl_at: list[int] = []  # the HLs not yet entered in hl_ids (entered when it is consulted)
         hl_next = 1
         table = env_table
         loop = loops["HDR"]
@@ -982,12 +983,14 @@ class _Reader:
                             or (seg[2] if len(seg) > 2 else "") != ("" if parent is None else parent.hl01)
                             or (level == "23" and parent.relationship == "18")  # type: ignore[union-attr]
                         ):
+                            if hl_at:
+                                self.enter_hls(hl_ids, hl_at)
                             problem = self.hl_numbers(i, seg, hl_ids, hl_next, parent)
                             if hl01.isdigit() and hl01.isascii() and len(hl01) <= 9:
                                 hl_next = int(hl01) + 1
                         elif len(hl01) <= 9:  # hl01 is str(hl_next)
                             hl_next += 1
-                        hl_ids.setdefault(hl01, i)
+                        hl_at.append(i)
                         level_now.hl01 = hl01
                         if problem:
                             raise _Fail(problem)
@@ -1036,6 +1039,7 @@ class _Reader:
                         st_index = i
                         self.check_transaction(i, seg, gs, gs_index)
                         hl_ids = {}
+                        hl_at = []
                         hl_next = 1
                         self.hl_warned = False
                         loop = loops["HDR"]
@@ -1185,6 +1189,15 @@ class _Reader:
         msg = version_mismatch(st, gs)
         if msg:
             self.env_warnings.append(self.err(i, "ST", msg))
+
+    def enter_hls(self, seen: dict[str, int], hl_at: list[int]) -> None:
+        """Enter the HLs at ``hl_at`` (segment indexes, in file order) in ``seen`` (HL01 -> the index of
+        its first HL): kept as indexes while the numbers are as expected, entered when a number is not."""
+        sep = self.sep
+        for j in hl_at:
+            seg = self.raw[j].split(sep, 2)
+            seen.setdefault(seg[1] if len(seg) > 1 else "", j)
+        hl_at.clear()
 
     def hl_numbers(
         self, i: int, seg: list[str], seen: dict[str, int], expected: int, parent: _Level | None
