@@ -1,7 +1,8 @@
 """837P (005010X222A1/A2) reader: X12 claims -> painrcm Encounters (CONTRACTS.md section 2a).
 
-One implementation, one pass: every segment is split once and looked up in the table of the loop
-the reader is in (painrcm.x12.loops837); the envelope (ISA/GS/ST/SE/GE/IEA) is checked on the way
+One implementation, one pass: the file is split a part at a time (segments.segment_chunks) and every
+segment is looked up by its first characters in the table of the loop and position the reader is at
+(painrcm.x12.loops837; a segment the table lacks is misplaced or out of order); the envelope (ISA/GS/ST/SE/GE/IEA) is checked on the way
 with the rules of painrcm.x12.segments. Errors are located as ``segment N (ID)`` (N counts from the
 first ISA, 1-based).
 - A broken envelope, an unreadable header (BHT, 1000A, 1000B) or a transaction set that is not an
@@ -253,11 +254,11 @@ class _Level:
     payer: Payer | None = None
     patient: Patient | None = None
 
-    hl_index: int  # of the HL segment (set by the reader, which makes levels with _Level.__new__)
+    hl_index: int  # of the HL segment (set by the reader, which makes levels with object.__new__)
 
 
 class _Claim:
-    """A claim being read. The reader makes it with _Claim.__new__ (no __init__ frame per claim) and
+    """A claim being read. The reader makes it with object.__new__ (no __init__ frame per claim) and
     sets the attributes without a class default: index, bp, sub, pat, dates, diagnoses, lines, lx."""
 
     id = ""
@@ -291,9 +292,10 @@ class _Claim:
 
 
 # -- tables ---------------------------------------------------------------------------------------
-# Per loop: segment ID -> (position in the loop, code). Codes below 20 are segments of the loop
-# (0: kept for order only, 1-16: the reader keeps data from it); 20 and up start a loop, end the
-# claim or belong to the envelope. Segments missing from a table are misplaced.
+# Per loop and position: segment ID (and separator) -> (code, the next table). Codes below 20 are
+# segments of the loop (0: kept for order only, 1-16: the reader keeps data from it); 20 and up start
+# a loop, end the claim or belong to the envelope. Segments missing from a table are misplaced or out
+# of order.
 _BHT, _PRV, _BP_N3, _BP_N4, _BP_REF, _SBR, _SUB_DMG, _PAT_DMG = 1, 2, 3, 4, 5, 6, 7, 8
 _HI, _CLM_REF, _CLM_DTP, _FAC_N3, _FAC_N4, _LINE_DTP, _LINE_REF, _SV1 = 9, 10, 11, 12, 13, 14, 15, 16
 _NM1, _LX, _SBR2320, _SUBLOOP, _HL, _CLM, _SE = 20, 21, 22, 23, 24, 25, 26
@@ -640,11 +642,12 @@ class _Reader:
                                 got = sv1_cache[s] = self.sv1(i, s.split(sep))
                             # the Line model's values (see _Claim.lines): a copy of the SV1's, with lists
                             # of its own
-                            line = got[0].copy()
-                            line["modifiers"] = [*got[1]]
-                            line["diagnosis_pointers"] = [*got[2]]
+                            values, mods, ptrs, unreadable = got
+                            line = values.copy()
+                            line["modifiers"] = [*mods]
+                            line["diagnosis_pointers"] = [*ptrs]
                             claim.lines.append(line)  # type: ignore[union-attr]
-                            if got[3]:  # SV102/SV104 not X12 numbers (CLM006)
+                            if unreadable:  # SV102/SV104 not X12 numbers (CLM006)
                                 self.unreadable(i, s.split(sep), claim)  # type: ignore[arg-type]
                         elif code == 14 or code == 11:  # LINE_DTP, CLM_DTP
                             d = dtp_cache.get(s, _UNREAD)
