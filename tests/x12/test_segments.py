@@ -127,5 +127,13 @@ def test_segment_chunks_hold_the_segments_of_raw_segments(
     delims, chunks = segments.segment_chunks(text, "f")
     parts = list(chunks)
     assert (delims, [s for part in parts for s in part]) == segments.raw_segments(text, "f")
+    # the rule: line breaks between segments dropped, one split, blank pieces at the end dropped
+    term = delims.segment
+    flat = text.lstrip("\ufeff \t\r\n")
+    flat = flat.replace("\r", "") if term == "\n" else flat.replace("\r", "").replace("\n", "")
+    whole = flat.split(term)
+    while not whole[-1].strip():
+        whole.pop()
+    assert [s for part in parts for s in part] == whole
     if chunk < 64:
         assert len(parts) > 1

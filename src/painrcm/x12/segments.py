@@ -172,8 +172,11 @@ def split_segments(text: str, file: str) -> tuple[Delimiters, list[list[str]]]:
 
 def raw_segments(text: str, file: str) -> tuple[Delimiters, list[str]]:
     """Check the ISA and split ``text`` on the segment terminator only (segments as strings)."""
-    delims, text, end = _prepared(text, file)
-    return delims, (text if end == len(text) else text[:end]).split(delims.segment)
+    delims, text, end, blank = _prepared(text, file)
+    raw = text.split(delims.segment)
+    if blank:
+        del raw[-blank:]
+    return delims, raw
 
 
 # Characters of text split at a time by ``segment_chunks``: a reader that looks at each segment right
@@ -185,7 +188,7 @@ CHUNK = 16384
 def segment_chunks(text: str, file: str) -> tuple[Delimiters, Iterator[list[str]]]:
     """``raw_segments`` a part at a time: the lists, one after the other, hold the same segments.
     The ISA is checked at once."""
-    delims, text, end = _prepared(text, file)
+    delims, text, end, _blank = _prepared(text, file)
     return delims, _chunks(text, delims.segment, end)
 
 
@@ -200,9 +203,9 @@ def _chunks(text: str, term: str, end: int) -> Iterator[list[str]]:
         start = cut + 1
 
 
-def _prepared(text: str, file: str) -> tuple[Delimiters, str, int]:
-    """The delimiters, the text without line breaks between segments, and where its last segment
-    ends (trailing whitespace after the last terminator is not a segment)."""
+def _prepared(text: str, file: str) -> tuple[Delimiters, str, int, int]:
+    """The delimiters, the text without line breaks between segments, where its last segment ends
+    and how many blank pieces follow (trailing whitespace after the last terminator is no segment)."""
     text = text.lstrip("\ufeff \t\r\n")
     delims = read_delimiters(text, file)
     term = delims.segment
@@ -219,9 +222,11 @@ def _prepared(text: str, file: str) -> tuple[Delimiters, str, int]:
     # Trailing whitespace after the last terminator: the pieces after the last one that is not blank
     # (the first piece starts with ISA).
     end = len(text)
+    blank = 0
     while (k := text.rfind(term, 0, end)) >= 0 and not text[k + 1 : end].strip():
         end = k
-    return delims, text, end
+        blank += 1
+    return delims, text, end, blank
 
 
 # Envelope counts (SE01, GE01, IEA01): the message when the count is wrong, else None. Shared by
