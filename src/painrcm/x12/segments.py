@@ -172,7 +172,7 @@ def split_segments(text: str, file: str) -> tuple[Delimiters, list[list[str]]]:
 
 def raw_segments(text: str, file: str) -> tuple[Delimiters, list[str]]:
     """Check the ISA and split ``text`` on the segment terminator only (segments as strings)."""
-    delims, text, end, blank = _prepared(text, file)
+    delims, text, _end, blank = _prepared(text, file)
     raw = text.split(delims.segment)
     if blank:
         del raw[-blank:]
