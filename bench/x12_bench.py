@@ -19,10 +19,11 @@ and an 835 (one claim per 837 claim, CAS/AMT/REF*6R/LQ per line, a PLB) and time
 
 Each timing is the median CPU time of ``--repeat`` runs; the last lines sum up the ratios to the bare
 loop measured in this one run (issue 13: the 837P reader at most 3x, the 835 reader at most 5x).
-``--compare SRC`` also times the 835 reader of another source tree (e.g. main unpacked with
+``--compare SRC`` also times the 837P and 835 readers of another source tree (e.g. main unpacked with
 ``git archive main | tar -x -C /tmp/painrcm-main``, then ``--compare /tmp/painrcm-main/src``): its
-``reader835.py`` and ``segments.py`` are loaded beside this tree's, so before and after are measured
-in the same run.
+``reader837.py``, ``reader835.py``, ``loops837.py`` and ``segments.py`` are loaded beside this tree's,
+and each reader is timed interleaved with the other tree's and the bare loop (run by run), so before
+and after are measured in the same run.
 ``--ref REV`` also times the 837P reader of another git revision (``git show REV:...reader837.py``,
 loaded beside this one) against the bare loop and this reader, the three interleaved run by run:
 before and after in one run. Files are written to bench/out/ (git-ignored).
@@ -277,30 +278,27 @@ def pyx12_validate(text: str) -> bool:
     )
 
 
-def other_read_835(src: Path) -> Callable[..., object]:
-    """``read_835`` of another source tree: its reader835.py with its own segments.py (the models are
-    this tree's)."""
+def other_readers(src: Path) -> tuple[Callable[..., object], Callable[..., object]]:
+    """``read_837`` and ``read_835`` of another source tree: its reader837.py and reader835.py with its
+    own segments.py and loops837.py (the models are this tree's)."""
     import importlib.util
 
     x12 = src / "painrcm" / "x12"
-    loaded = []
-    for name, path in (
-        ("_compare_segments", x12 / "segments.py"),
-        ("_compare_reader835", x12 / "reader835.py"),
-    ):
-        spec = importlib.util.spec_from_file_location(name, path)
+    loaded: dict[str, types.ModuleType] = {}
+    for name in ("segments", "loops837", "reader837", "reader835"):
+        spec = importlib.util.spec_from_file_location(f"_compare_{name}", x12 / f"{name}.py")
         assert spec is not None and spec.loader is not None
         mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        mine = sys.modules["painrcm.x12.segments"]
-        if loaded:  # the other reader imports the other segments.py
-            sys.modules["painrcm.x12.segments"] = loaded[0]
+        sys.modules[f"_compare_{name}"] = mod
+        # the other readers import the other segments.py and loops837.py
+        mine = {k: sys.modules[f"painrcm.x12.{k}"] for k in loaded}
+        sys.modules.update({f"painrcm.x12.{k}": v for k, v in loaded.items()})
         try:
             spec.loader.exec_module(mod)
         finally:
-            sys.modules["painrcm.x12.segments"] = mine
-        loaded.append(mod)
-    return loaded[1].read_835  # type: ignore[no-any-return]
+            sys.modules.update({f"painrcm.x12.{k}": v for k, v in mine.items()})
+        loaded[name] = mod
+    return loaded["reader837"].read_837, loaded["reader835"].read_835
 
 
 def row(name: str, seconds: float, size: int, claims: int, floor: float | None) -> str:
@@ -321,7 +319,7 @@ def main() -> None:
     )
     ap.add_argument("--ref", help="also time the 837P reader of this git revision (e.g. main)")
     args = ap.parse_args()
-    other_835 = other_read_835(args.compare) if args.compare else None
+    other_837, other_835 = other_readers(args.compare) if args.compare else (None, None)
     logging.getLogger("pyx12").setLevel(logging.CRITICAL)
     OUT.mkdir(exist_ok=True)
     print(
@@ -366,6 +364,21 @@ def main() -> None:
             tr = best(lambda text=text: read_837(text, "bench"), args.repeat)
             print(row("painrcm read_837 (validating)", tr, size, n, floor))
             ratios["read_837 / bare loop"] = tr / floor
+            if other_837 is not None:
+                assert other_837(text, "bench").claims == r.claims  # type: ignore[attr-defined]
+                m = interleaved(
+                    {
+                        "bare": lambda text=text: bare_loop(text),
+                        "other": lambda text=text: other_837(text, "bench"),
+                        "now": lambda text=text: read_837(text, "bench"),
+                    },
+                    args.repeat,
+                )
+                print(row("read_837 of SRC (interleaved)", m["other"], size, n, m["bare"]))
+                print(row("read_837 here (interleaved)", m["now"], size, n, m["bare"]))
+                ratios["read_837 of SRC / bare loop (interleaved)"] = m["other"] / m["bare"]
+                ratios["read_837 here / bare loop (interleaved)"] = m["now"] / m["bare"]
+                ratios["read_837 here / of SRC (interleaved)"] = m["now"] / m["other"]
             if args.ref:
                 old = reader_at(args.ref)
                 r0 = old(text, "bench")
@@ -391,9 +404,18 @@ def main() -> None:
             ratios["read_835 / bare loop"] = tr / floor
             if other_835 is not None:
                 assert len(other_835(text, "bench").claims) == n  # type: ignore[attr-defined]
-                to = best(lambda text=text: other_835(text, "bench"), args.repeat)
-                print(row("read_835 of --compare SRC", to, size, n, floor))
-                ratios["read_835 of --compare SRC / bare loop"] = to / floor
+                m = interleaved(
+                    {
+                        "bare": lambda text=text: bare_loop(text),
+                        "other": lambda text=text: other_835(text, "bench"),
+                        "now": lambda text=text: read_835(text, "bench"),
+                    },
+                    args.repeat,
+                )
+                print(row("read_835 of SRC (interleaved)", m["other"], size, n, m["bare"]))
+                print(row("read_835 here (interleaved)", m["now"], size, n, m["bare"]))
+                ratios["read_835 of SRC / bare loop (interleaved)"] = m["other"] / m["bare"]
+                ratios["read_835 here / bare loop (interleaved)"] = m["now"] / m["bare"]
             te = best(lambda r5=r5: [explain_remittance(x) for x in r5.remittances], args.repeat)
             rep = explain_remittance(r5.remittances[0])
             assert rep.reconciliation.balanced, rep.reconciliation

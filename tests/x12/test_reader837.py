@@ -331,3 +331,60 @@ def test_models_are_built_as_validation_builds_them() -> None:
             assert list(built.__dict__) == list(validated.__dict__) == list(type(built).model_fields)
             assert built.__pydantic_fields_set__ == validated.__pydantic_fields_set__
             assert built.__pydantic_extra__ is None and validated.__pydantic_extra__ is None
+
+
+def test_order_within_a_loop_is_checked_by_position() -> None:
+    """A segment after one of a later position in the same loop is out of order (the claim is a
+    problem, located at it); segments of the same position may repeat (REF*6R and REF*G1 in a line)."""
+    text = fixture_text("pain.837")
+    moved = text.replace(
+        "REF*G1*AUTH-1~\nHI*ABK:M5416*ABF:M51.16~", "HI*ABK:M5416*ABF:M51.16~\nREF*G1*AUTH-1~"
+    )
+    result = read_837(moved, "p.837")
+    assert "PCN-1" not in [c.encounter_id for c in result.claims]
+    assert ("segment 26 (REF)", "claim 'PCN-1': REF is out of order in loop 2300 (claim information)") in [
+        (p.place, p.expected) for p in result.problems
+    ]
+    both = text.replace("REF*6R*L-1~", "REF*6R*L-1~\nREF*G1*AUTH-L1~", 1)
+    line = read_837(both, "p.837").claims[0].lines[0]  # type: ignore[index]
+    assert (line.control_number, line.authorization_number) == ("L-1", "AUTH-L1")
+
+
+def test_one_payer_segment_under_two_plans() -> None:
+    """The payer (2010BB) is shared by claims through its NM1*PR, per plan (SBR09): the same NM1*PR
+    under a Medicare Advantage and a Medicaid subscriber gives two payers, each with its own plan."""
+    text = fixture_text("pain.837").replace(
+        "NM1*PR*2*STATE MEDICAID*****PI*MCDTX", "NM1*PR*2*MA PLAN*****PI*MAPLAN01"
+    )
+    claims = read_837(text, "p.837").claims
+    assert [(c.encounter_id, c.payer.id, c.payer.name, c.payer.plan) for c in claims] == [
+        ("PCN-1", "MAPLAN01", "MA PLAN", "medicare_advantage"),
+        ("PCN-3", "MAPLAN01", "MA PLAN", "medicaid"),
+    ]
+    for enc in claims:
+        assert Encounter.model_validate(enc.model_dump(by_alias=True)) == enc
+
+
+def test_submitter_name_of_spaces_is_read_as_given() -> None:
+    """1000A/1000B need NM103 and NM109 as written: a name of spaces is a name (the reader does not
+    strip them there), an empty one refuses the file."""
+    text = fixture_text("pain.837")
+    submitter = next(ln for ln in text.split("~") if ln.strip().startswith("NM1*41*")).strip()
+    parts = submitter.split("*")
+    parts[3] = "   "
+    assert read_837(text.replace(submitter, "*".join(parts), 1), "p.837").claims
+    parts[3] = ""
+    with pytest.raises(InputError, match=r"NM1\*41 needs NM103 \(name\) and NM109"):
+        read_837(text.replace(submitter, "*".join(parts), 1), "p.837")
+
+
+def test_repeated_hl01_names_the_first_hl_with_that_number() -> None:
+    """HL numbers read as expected are kept as segment indexes and entered when a number is not: a
+    repeated HL01 still names the first HL that used it."""
+    text = fixture_text("pain.837").replace("HL*5*1*22*0~", "HL*3*1*22*0~")
+    result = read_837(text, "p.837")
+    assert ("segment 52 (HL)", "segment 18") == next(
+        (w.place, w.expected.split("already used by the HL at ")[1][:10])
+        for w in result.warnings
+        if "already used" in w.expected
+    )

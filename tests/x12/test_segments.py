@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from painrcm.errors import InputError
+from painrcm.x12 import segments
 from painrcm.x12.segments import read_delimiters, tokenize
 
 ISA = "ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER       *260401*1200*^*00501*000000001*0*T*:~"
@@ -104,3 +105,35 @@ def test_two_interchanges() -> None:
     tok = tokenize(one + "\n" + two, "f")
     assert len(tok.transactions) == 2
     assert tok.transactions[1].start == 9
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        envelope(["BHT*0019*00*1*20260401*1200*CH", "NM1*41*2*S*****46*S"]),
+        envelope(["BHT*0019", "REF*6R*X"]).replace("~", "~\n"),
+        envelope(["BHT*0019", "REF*6R*X"]).replace("~", "~\r\n") + "  \n~ ~\n\t",
+        envelope(["BHT*0019", " ", "", "REF*6R*X"]) + "~~   ~",
+        envelope(["BHT*0019", "REF*6R*X"]).replace("~", "\n").replace(ISA[:-1] + "\n", ISA[:-1] + "\n", 1),
+    ],
+)
+@pytest.mark.parametrize("chunk", [1, 7, 64, 16384])
+def test_segment_chunks_hold_the_segments_of_raw_segments(
+    text: str, chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The 837P reader splits a file a part at a time: the parts, one after the other, are the
+    segments of one whole split (line breaks dropped, trailing blanks after the last terminator too)."""
+    monkeypatch.setattr(segments, "CHUNK", chunk)
+    delims, chunks = segments.segment_chunks(text, "f")
+    parts = list(chunks)
+    assert (delims, [s for part in parts for s in part]) == segments.raw_segments(text, "f")
+    # the rule: line breaks between segments dropped, one split, blank pieces at the end dropped
+    term = delims.segment
+    flat = text.lstrip("\ufeff \t\r\n")
+    flat = flat.replace("\r", "") if term == "\n" else flat.replace("\r", "").replace("\n", "")
+    whole = flat.split(term)
+    while not whole[-1].strip():
+        whole.pop()
+    assert [s for part in parts for s in part] == whole
+    if chunk < 64:
+        assert len(parts) > 1

@@ -1,7 +1,8 @@
 """837P (005010X222A1/A2) reader: X12 claims -> painrcm Encounters (CONTRACTS.md section 2a).
 
-One implementation, one pass: every segment is split once and looked up in the table of the loop
-the reader is in (painrcm.x12.loops837); the envelope (ISA/GS/ST/SE/GE/IEA) is checked on the way
+One implementation, one pass: the file is split a part at a time (segments.segment_chunks) and every
+segment is looked up by its first characters in the table of the loop and position the reader is at
+(painrcm.x12.loops837; a segment the table lacks is misplaced or out of order); the envelope (ISA/GS/ST/SE/GE/IEA) is checked on the way
 with the rules of painrcm.x12.segments. Errors are located as ``segment N (ID)`` (N counts from the
 first ISA, 1-based).
 - A broken envelope, an unreadable header (BHT, 1000A, 1000B) or a transaction set that is not an
@@ -15,6 +16,7 @@ first ISA, 1-based).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -45,8 +47,8 @@ from painrcm.x12.segments import (
     iea_count_problem,
     later_isa_ok,
     new_model,
-    raw_segments,
     se_count_problem,
+    segment_chunks,
     set_model_dict,
     set_model_extra,
     set_model_fields,
@@ -243,6 +245,7 @@ class _Level:
     dob: date | None = None
     payer_id: str | None = None
     payer_name: str | None = None
+    payer_by_plan: dict[str, Payer]  # of the NM1*PR record (2010BB), read before any claim is built
     sbr = False
     relationship = ""  # SBR02: 18 = the subscriber is the patient
     hl01 = ""
@@ -251,11 +254,11 @@ class _Level:
     payer: Payer | None = None
     patient: Patient | None = None
 
-    hl_index: int  # of the HL segment (set by the reader, which makes levels with _Level.__new__)
+    hl_index: int  # of the HL segment (set by the reader, which makes levels with object.__new__)
 
 
 class _Claim:
-    """A claim being read. The reader makes it with _Claim.__new__ (no __init__ frame per claim) and
+    """A claim being read. The reader makes it with object.__new__ (no __init__ frame per claim) and
     sets the attributes without a class default: index, bp, sub, pat, dates, diagnoses, lines, lx."""
 
     id = ""
@@ -289,9 +292,10 @@ class _Claim:
 
 
 # -- tables ---------------------------------------------------------------------------------------
-# Per loop: segment ID -> (position in the loop, code). Codes below 20 are segments of the loop
-# (0: kept for order only, 1-16: the reader keeps data from it); 20 and up start a loop, end the
-# claim or belong to the envelope. Segments missing from a table are misplaced.
+# Per loop and position: segment ID (and separator) -> (code, the next table). Codes below 20 are
+# segments of the loop (0: kept for order only, 1-16: the reader keeps data from it); 20 and up start
+# a loop, end the claim or belong to the envelope. Segments missing from a table are misplaced or out
+# of order.
 _BHT, _PRV, _BP_N3, _BP_N4, _BP_REF, _SBR, _SUB_DMG, _PAT_DMG = 1, 2, 3, 4, 5, 6, 7, 8
 _HI, _CLM_REF, _CLM_DTP, _FAC_N3, _FAC_N4, _LINE_DTP, _LINE_REF, _SV1 = 9, 10, 11, 12, 13, 14, 15, 16
 _NM1, _LX, _SBR2320, _SUBLOOP, _HL, _CLM, _SE = 20, 21, 22, 23, 24, 25, 26
@@ -318,44 +322,60 @@ _CLAIM_FAMILIES = frozenset({"claim", "cob", "line"})
 _UNREAD = object()
 _CLM_FAMILIES = frozenset({"B", "C", "claim", "cob", "line"})  # the loops a CLM may follow
 _SUBLOOPS = {"LIN": "2410", "SVD": "2430", "LQ": "2440"}
-_Table = dict[str, tuple[int, int]]
+# A table entry: (code, the table after the segment). A segment of the loop (code below 20) leads to
+# the table of its position: the segments at that position or later (a segment missing from it is
+# misplaced or out of order, ``_Reader.misplaced`` says which), so the order is checked by the look-up
+# itself. Other entries lead nowhere (None): the reader picks the next table.
+_Table = dict[str, tuple[int, Any]]
 # Inside a transaction set, a nested envelope segment is an envelope error.
-_INSIDE_ENTRIES: _Table = {sid: (0, _INSIDE) for sid in ("ISA", "GS", "ST", "GE", "IEA")}
-_ENV_TABLE: _Table = {"ISA": (0, _ISA), "GS": (0, _GS), "ST": (0, _ST), "GE": (0, _GE), "IEA": (0, _IEA)}
-_ENV_TABLE["SE"] = (0, _SE)
+_INSIDE_ENTRIES: _Table = {sid: (_INSIDE, None) for sid in ("ISA", "GS", "ST", "GE", "IEA")}
+_ENV_TABLE: _Table = {
+    "ISA": (_ISA, None),
+    "GS": (_GS, None),
+    "ST": (_ST, None),
+    "GE": (_GE, None),
+    "IEA": (_IEA, None),
+    "SE": (_SE, None),
+}
 # While a bad claim or level is skipped, only what ends it matters.
-_SKIP_TABLE: _Table = {"HL": (0, _HL), "CLM": (0, _CLM), "SE": (0, _SE), **_INSIDE_ENTRIES}
-# Right after LX only SV1 may come (or the end of the claim, which then reports the missing SV1).
-_AFTER_LX: _Table = {"SV1": (2, _SV1), "NM1": (0, _NM1), **_SKIP_TABLE}
+_SKIP_TABLE: _Table = {"HL": (_HL, None), "CLM": (_CLM, None), "SE": (_SE, None), **_INSIDE_ENTRIES}
 
 
 def _starters(fam: str) -> _Table:
-    out: _Table = {"NM1": (0, _NM1), "HL": (0, _HL), "CLM": (0, _CLM), "SE": (0, _SE)}
+    out: _Table = {"NM1": (_NM1, None), "HL": (_HL, None), "CLM": (_CLM, None), "SE": (_SE, None)}
     if fam in _CLAIM_FAMILIES:
-        out["LX"] = (0, _LX)
+        out["LX"] = (_LX, None)
     if fam in ("claim", "cob"):
-        out["SBR"] = (0, _SBR2320)
+        out["SBR"] = (_SBR2320, None)
     if fam == "line":
-        out.update({sid: (0, _SUBLOOP) for sid in _SUBLOOPS})
+        out.update({sid: (_SUBLOOP, None) for sid in _SUBLOOPS})
     return out
 
 
 class _Loop:
-    __slots__ = ("close", "fam", "maxrep", "name", "nm1", "order", "table")
+    __slots__ = ("at", "close", "fam", "keep", "maxrep", "name", "nm1", "order", "table")
 
     def __init__(self, name: str, sep: str) -> None:
         self.name = name
         self.fam, self.order, self.maxrep = LOOP_INFO[name]
         starters = _starters(self.fam)
-        table = {
+        members = {
             sid: (pos, _DATA.get((name, sid), 0))
             for sid, pos in LOOP_SEGMENTS[name].items()
             if sid not in starters and sid not in _ENV_TABLE and not (name == "2400" and sid == "SV1")
         }
-        table.update(starters)
-        table.update(_INSIDE_ENTRIES)
-        self.table = _keyed(table, sep)
-        self.nm1 = NM1_START.get(self.fam, {})
+        # position -> the table once a segment at that position was read (0: the loop's start)
+        self.at: dict[int, _Table] = {p: {} for p in {0, 2, *(pos for pos, _code in members.values())}}
+        for at, table in self.at.items():
+            table.update((sid, (code, self.at[pos])) for sid, (pos, code) in members.items() if pos >= at)
+            table.update(starters)
+            table.update(_INSIDE_ENTRIES)
+            keyed = _keyed(table, sep)
+            table.clear()
+            table.update(keyed)
+        self.table = self.at[0]
+        self.nm1: dict[str, _Loop] = {}  # NM101 -> the loop it starts (set by _Tables)
+        self.keep = _NM1_KEEP.get(name, 0)
         self.close = {"2010AA": 1, "2310C": 2}.get(name, 0)  # loops whose end is checked
 
 
@@ -388,9 +408,13 @@ class _Tables:
         for fam, starts in NM1_START.items():
             assert all(FAMILY_OF[t] == fam for t in starts.values()), fam
         self.loops = {name: _Loop(name, sep) for name in LOOP_SEGMENTS}
+        for loop in self.loops.values():
+            loop.nm1 = {q: self.loops[t] for q, t in NM1_START.get(loop.fam, {}).items()}
         self.env = _keyed(_ENV_TABLE, sep)
         self.skip = _keyed(_SKIP_TABLE, sep)
-        self.after_lx = _keyed(_AFTER_LX, sep)
+        # Right after LX only SV1 may come (or the end of the claim, which then reports the missing SV1).
+        after_lx: _Table = {"SV1": (_SV1, self.loops["2400"].at[2]), "NM1": (_NM1, None), **_SKIP_TABLE}
+        self.after_lx = _keyed(after_lx, sep)
 
 
 _TABLES: dict[str, _Tables] = {}
@@ -405,7 +429,45 @@ def _tables(sep: str) -> _Tables:
 
 _BY_ORDER = {(info[0], info[1]): name for name, info in LOOP_INFO.items()}
 _KNOWN_IDS = frozenset(sid for members in LOOP_SEGMENTS.values() for sid in members) | frozenset(_ENV_TABLE)
-_NM1_KEEP = frozenset({"1000A", "1000B", "2010AA", "2010BA", "2010BB", "2010CA", "2310A", "2310B", "2310C"})
+# The NM1 loops the reader keeps data from (_Loop.keep); 0: kept for order only
+_K_2010BA, _K_2010BB, _K_2310B, _K_2310A, _K_2010CA, _K_2010AA, _K_2310C, _K_1000A, _K_1000B = range(1, 10)
+_NM1_KEEP = {
+    "2010BA": _K_2010BA,
+    "2010BB": _K_2010BB,
+    "2310B": _K_2310B,
+    "2310A": _K_2310A,
+    "2010CA": _K_2010CA,
+    "2010AA": _K_2010AA,
+    "2310C": _K_2310C,
+    "1000A": _K_1000A,
+    "1000B": _K_1000B,
+}
+# An NM1 as the reader uses it: NM101, whether NM102 is 1 or 2, NM103, NM104 and NM109 stripped
+# (None when blank), the provider's name ("NM104 NM103", rendering and referring providers only), the
+# elements (at least 10), and for a payer (2010BB) its Payer model by plan (made by build)
+_Nm1Record = tuple[
+    str, bool, "str | None", "str | None", "str | None", "str | None", list[str], "dict[str, Payer] | None"
+]
+
+
+_NAMED = frozenset({"82", "DN", "P3"})  # NM101 of the rendering (2310B) and referring (2310A) providers
+
+
+def _nm1_record(seg: list[str]) -> _Nm1Record:
+    if len(seg) < 10:
+        seg = seg + [""] * (10 - len(seg))
+    first, last = seg[4].strip(), seg[3].strip()
+    named = seg[1] in _NAMED  # a provider whose name is kept as "NM104 NM103"
+    return (
+        seg[1],
+        seg[2] in ("1", "2"),
+        last or None,
+        first or None,
+        seg[9].strip() or None,
+        (f"{first} {last}" if first and last else first or last or None) if named else None,
+        seg,
+        {} if seg[1] == "PR" else None,
+    )
 
 
 class _Reader:
@@ -474,11 +536,11 @@ class _Reader:
 
     # -- the pass -----------------------------------------------------------------------------
     def read(self) -> Read837:
-        delims, raw = raw_segments(self.text, self.file)
+        delims, chunks = segment_chunks(self.text, self.file)
         self.sep = delims.element
         self.comp = delims.component
         self.alts = tuple(a for a in _ALT_COMPONENT if a != delims.component)
-        self.run(raw, delims)
+        self.run(chunks, delims)
         if not self.claims:
             if self.problems:
                 first = self.problems[0]
@@ -495,7 +557,9 @@ class _Reader:
             delimiters=self.delims,
         )
 
-    def run(self, raw: list[str], delims: Delimiters) -> None:
+    def run(self, chunks: Iterator[list[str]], delims: Delimiters) -> None:
+        # the file's segments, a part at a time (each read while it is still in the processor's cache)
+        raw: list[str] = []
         self.raw = raw
         self.delims = delims
         sep = self.sep
@@ -504,12 +568,13 @@ class _Reader:
         env_table, skip_table, after_lx = tables.env, tables.skip, tables.after_lx
         ok_ids = set(_KNOWN_IDS)
         # Segments whose reading depends on their text only are read once per distinct text.
-        sv1_cache: dict[str, tuple[Any, ...]] = {}
+        sv1_cache: dict[str, tuple[dict[str, Any], tuple[str, ...], tuple[int, ...], bool]] = {}
         dtp_cache: dict[str, Any] = {}  # date, None or _UNREAD
         hi_cache: dict[str, tuple[str, ...]] = {}
         sbr_cache: dict[str, tuple[str, str]] = {}
-        nm1_cache: dict[str, list[str]] = {}
+        nm1_cache: dict[str, _Nm1Record] = {}
         clm05: dict[str, str] = {}
+        totals: dict[str, float] = {}  # CLM02 of ASCII digits only -> its value
         ref6r, refg1 = f"REF{sep}6R{sep}", f"REF{sep}G1{sep}"
         isa: list[str] | None = None
         gs: list[str] | None = None
@@ -518,10 +583,11 @@ class _Reader:
         isa_seen: dict[str, int] = {}
         isa_repeated: set[str] = set()
         hl_ids: dict[str, int] = {}  # HL01 -> segment index, in this transaction set
+        hl_at: list[int] = []  # the HLs not yet entered in hl_ids (entered when it is consulted)
         hl_next = 1
         table = env_table
         loop = loops["HDR"]
-        pos = cur_order = cur_count = 0
+        cur_order = cur_count = 0
         skip = 0  # 1: the rest of a bad claim, 2: the rest of a bad level
         hdr_bht = hdr_a = hdr_b = False
         bp: _Level | None = None
@@ -530,546 +596,554 @@ class _Reader:
         claim: _Claim | None = None
         # the current service line's values (see _Claim.lines)
         line: dict[str, Any] = {}
-        nm1_keep = _NM1_KEEP
         sexes = _SEX
+        fromisoformat = date.fromisoformat
+        new_object = object.__new__
         loop_2400 = loops["2400"]
         loop_2000b = loops["2000B"]
         loop_2300 = loops["2300"]
         clm_fams = _CLM_FAMILIES
         seg: list[str] = []
-        for i, s in enumerate(raw):
-            ent = table.get(s[:4])
-            if ent is None:
-                ent = table.get(s[:3])
-                if ent is not None and len(table) < _MEMO_LIMIT:
-                    # a two-character ID: remember its first four characters too (see _key)
-                    table[s[:4]] = ent
-            try:
-                if ent is None:
-                    sid = s.split(sep, 1)[0]
-                    if sid not in ok_ids:
-                        self.check_id(i, sid)
-                        ok_ids.add(sid)
-                    if sid == s:  # a segment without elements
-                        ent = table.get(_key(sid, sep))
-                    if ent is None:
-                        if skip:
+        for part in chunks:
+            first = len(raw)
+            raw += part
+            for i, s in enumerate(part, first):
+                try:
+                    try:
+                        code, nxt = table[s[:4]]
+                    except KeyError:
+                        ent = table.get(s[:3])
+                        if ent is not None and len(table) < _MEMO_LIMIT:
+                            # a two-character ID: remember its first four characters too (see _key)
+                            table[s[:4]] = ent
+                        if ent is None:
+                            sid = s.split(sep, 1)[0]
+                            if sid not in ok_ids:
+                                self.check_id(i, sid)
+                                ok_ids.add(sid)
+                            if sid == s:  # a segment without elements
+                                ent = table.get(_key(sid, sep))
+                            if ent is None:
+                                if skip:
+                                    continue
+                                if st is None:
+                                    raise self.err(
+                                        i, sid, "segment outside a transaction set: ST expected first"
+                                    ) from None
+                                raise _Fail(self.misplaced(loop, sid, table is after_lx)) from None
+                        code, nxt = ent
+                    if code < 20:
+                        table = nxt
+                        if code == 0:
                             continue
-                        if st is None:
-                            raise self.err(i, sid, "segment outside a transaction set: ST expected first")
-                        raise _Fail(self.misplaced(loop, sid, table is after_lx))
-                p, code = ent
-                if code < 20:
-                    if p < pos:
-                        sid = s.split(sep, 1)[0]
-                        raise _Fail(f"{sid} is out of order in loop {loop.name} ({LOOP_NAMES[loop.name]})")
-                    pos = p
-                    if code == 0:
-                        continue
-                    if code == 16:  # SV1
-                        got = sv1_cache.get(s)
-                        if got is None:
-                            got = sv1_cache[s] = self.sv1(i, s.split(sep))
-                        # the Line model's values, by field name in field order (_FIELDS[Line])
-                        line = {
-                            "code": got[0],
-                            "modifiers": [*got[1]],
-                            "units": got[2],
-                            "diagnosis_pointers": [*got[3]],
-                            "date_of_service": None,
-                            "place_of_service": got[4],
-                            "authorization_number": None,
-                            "charge": got[5],
-                            "control_number": None,
-                        }
-                        claim.lines.append(line)  # type: ignore[union-attr]
-                        if got[5] is None or got[2] is None:  # SV102/SV104 not X12 numbers (CLM006)
-                            self.unreadable(i, s.split(sep), claim)  # type: ignore[arg-type]
-                        table = loop.table
-                        pos = 2
-                    elif code == 14 or code == 11:  # LINE_DTP, CLM_DTP
-                        d = dtp_cache.get(s, _UNREAD)
-                        if d is _UNREAD:
-                            seg = s.split(sep)
-                            d = self.dtp(i, seg) if len(seg) > 1 and seg[1] == "472" else None
-                            dtp_cache[s] = d
-                        if d is not None:
-                            if code == 14:  # LINE_DTP
-                                line["date_of_service"] = d
+                        if code == 16:  # SV1
+                            got = sv1_cache.get(s)
+                            if got is None:
+                                got = sv1_cache[s] = self.sv1(i, s.split(sep))
+                            # the Line model's values (see _Claim.lines): a copy of the SV1's, with lists
+                            # of its own
+                            values, mods, ptrs, unreadable = got
+                            line = values.copy()
+                            line["modifiers"] = [*mods]
+                            line["diagnosis_pointers"] = [*ptrs]
+                            claim.lines.append(line)  # type: ignore[union-attr]
+                            if unreadable:  # SV102/SV104 not X12 numbers (CLM006)
+                                self.unreadable(i, s.split(sep), claim)  # type: ignore[arg-type]
+                        elif code == 14 or code == 11:  # LINE_DTP, CLM_DTP
+                            d = dtp_cache.get(s, _UNREAD)
+                            if d is _UNREAD:
+                                seg = s.split(sep)
+                                d = self.dtp(i, seg) if len(seg) > 1 and seg[1] == "472" else None
+                                dtp_cache[s] = d
+                            if d is not None:
+                                if code == 14:  # LINE_DTP
+                                    line["date_of_service"] = d
+                                else:
+                                    claim.dates.append(d)  # type: ignore[union-attr]
+                        elif code == 15:  # LINE_REF
+                            if s.startswith(ref6r):
+                                v = s[7:]
+                                line["control_number"] = (
+                                    v.split(sep, 1)[0] if sep in v else v
+                                ).strip() or None
+                            elif s.startswith(refg1):
+                                v = s[7:]
+                                line["authorization_number"] = (
+                                    v.split(sep, 1)[0] if sep in v else v
+                                ).strip() or None
                             else:
-                                claim.dates.append(d)  # type: ignore[union-attr]
-                    elif code == 15:  # LINE_REF
-                        if s.startswith(ref6r):
-                            v = s[7:]
-                            line["control_number"] = (v.split(sep, 1)[0] if sep in v else v).strip() or None
-                        elif s.startswith(refg1):
-                            v = s[7:]
-                            line["authorization_number"] = (
-                                v.split(sep, 1)[0] if sep in v else v
-                            ).strip() or None
-                        else:
-                            seg = s.split(sep)
-                            if len(seg) < 3 and len(seg) > 1 and seg[1] in ("6R", "G1"):
-                                line["control_number" if seg[1] == "6R" else "authorization_number"] = None
-                    elif code == 9:  # HI
-                        assert claim is not None
-                        if not claim.diagnoses and (dx := hi_cache.get(s)) is not None:
-                            claim.diagnoses = list(dx)
-                            claim.hi = True
-                        else:
-                            fresh = not claim.diagnoses
-                            self.hi(i, s.split(sep), claim)
-                            if fresh and claim.diagnoses:
-                                hi_cache[s] = tuple(claim.diagnoses)
-                    elif code == 10:  # CLM_REF
-                        seg = s.split(sep)
-                        if len(seg) > 1 and seg[1] == "G1":
-                            claim.auth = (seg[2] if len(seg) > 2 else "").strip() or None  # type: ignore[union-attr]
-                    elif code == 6:  # SBR
-                        sbr = sbr_cache.get(s)
-                        if sbr is None:
-                            seg = s.split(sep)
-                            sbr = sbr_cache[s] = (
-                                PLAN_BY_SBR09.get(seg[9] if len(seg) > 9 else "", "commercial"),
-                                seg[2] if len(seg) > 2 else "",
-                            )
-                        sub.sbr = True  # type: ignore[union-attr]
-                        sub.plan, sub.relationship = sbr  # type: ignore[union-attr]
-                    elif code == 7 or code == 8:  # SUB_DMG, PAT_DMG
-                        seg = s.split(sep)
-                        who = sub if code == 7 else pat
-                        # the usual D8, valid date and sex in line; anything else is told by dmg()
-                        if len(seg) > 3 and seg[1] == "D8" and seg[3] in sexes and (d := parse_d8(seg[2])):
-                            who.dob = d  # type: ignore[union-attr]
-                            who.sex = seg[3]  # type: ignore[union-attr]
-                        else:
-                            self.dmg(seg, who)  # type: ignore[arg-type]
-                    elif code == 3:  # BP_N3
-                        bp.n3 = True  # type: ignore[union-attr]
-                    elif code == 4:  # BP_N4
-                        assert bp is not None
-                        bp.n4 = True
-                        state = self.n4_state(
-                            i, s.split(sep), "billing provider", "practice state left unknown"
-                        )
-                        if state is not None:
-                            bp.state = state
-                    elif code == 5:  # BP_REF
-                        assert bp is not None
-                        seg = s.split(sep)
-                        if (seg[1] if len(seg) > 1 else "") in ("EI", "SY"):
-                            if bp.tax_id is not None:
-                                raise _Fail(
-                                    "billing provider loop 2010AA may hold only one tax identification REF "
-                                    "(EI or SY)"
-                                )
-                            bp.tax_id = (seg[2] if len(seg) > 2 else "").strip() or None
-                    elif code == 2:  # PRV
-                        seg = s.split(sep)
-                        if (seg[1] if len(seg) > 1 else "") == "BI" and (
-                            seg[3] if len(seg) > 3 else ""
-                        ) == ASC_TAXONOMY:
-                            bp.kind = "asc"  # type: ignore[union-attr]
-                    elif code == 12:  # FAC_N3
-                        claim.fac_n3 = True  # type: ignore[union-attr]
-                    elif code == 13:  # FAC_N4
-                        assert claim is not None
-                        claim.fac_n4 = True
-                        state = self.n4_state(
-                            i, s.split(sep), "service facility", "the billing provider's state is used"
-                        )
-                        if state is not None:
-                            claim.facility_state = state
-                    elif code == 1:  # BHT
-                        hdr_bht = True
-                    continue
-
-                if code == 21:  # LX
-                    if loop.close:
-                        self.close(loop, bp, claim)
-                    loop = loop_2400
-                    cur_order = 0
-                    cur_count = 1
-                    table = after_lx
-                    pos = 1
-                    claim.lx.append(i)  # type: ignore[union-attr]
-                    continue
-                if code == 20:  # NM1
-                    cached = nm1_cache.get(s)
-                    if cached is not None:
-                        seg = cached
-                    else:
-                        seg = s.split(sep)
-                        if len(seg) > 1 and seg[1] not in ("IL", "QC"):
-                            nm1_cache[s] = seg
-                    q = seg[1] if len(seg) > 1 else ""
-                    target = loop.nm1.get(q)
-                    if target is None:
-                        raise _Fail(f"NM1*{q} is not expected in loop {loop.name} ({LOOP_NAMES[loop.name]})")
-                    if len(seg) < 3 or seg[2] not in ("1", "2"):
-                        raise _Fail("NM102 (entity type: 1 person, 2 organization) is required")
-                    if table is after_lx:
-                        raise _Fail("SV1 (professional service) must follow LX")
-                    if loop.close:
-                        self.close(loop, bp, claim)
-                    new = loops[target]
-                    order = new.order
-                    if order < cur_order:
-                        raise _Fail(self.out_of_order(new, cur_order), target)
-                    if order == cur_order:
-                        cur_count += 1
-                        if cur_count > new.maxrep:
-                            raise _Fail(self.repeated(new), target)
-                    else:
-                        cur_order = order
-                        cur_count = 1
-                    loop = new
-                    table = new.table
-                    pos = 1
-                    if target in nm1_keep:  # (most frequent first)
-                        if len(seg) < 10:
-                            seg = seg + [""] * (10 - len(seg))
-                        if target == "2010BA":
-                            assert sub is not None
-                            sub.loops |= 1
-                            sub.last = seg[3].strip() or None
-                            sub.first = seg[4].strip() or None
-                            sub.member_id = seg[9].strip() or None
-                            if not sub.last:
-                                raise _Fail("subscriber NM103 (last name) is required")
-                            if not sub.member_id:
-                                raise _Fail("subscriber NM109 (member ID) is required")
-                        elif target == "2010BB":
-                            assert sub is not None
-                            sub.loops |= 2
-                            sub.payer_id = seg[9].strip() or None
-                            sub.payer_name = seg[3].strip() or None
-                            if not sub.payer_id:
-                                raise _Fail("payer NM109 (payer identifier) is required")
-                        elif target == "2310B":
-                            assert claim is not None
-                            claim.rendering_npi = seg[9].strip() or None
-                            first, last = seg[4].strip(), seg[3].strip()
-                            claim.rendering_name = (
-                                f"{first} {last}" if first and last else first or last or None
-                            )
-                        elif target == "2310A":
-                            assert claim is not None
-                            first, last = seg[4].strip(), seg[3].strip()
-                            if claim.referring is None or seg[1] == "DN":  # DN (referring) over P3 (PCP)
-                                claim.referring = (
-                                    seg[9].strip() or None,
-                                    f"{first} {last}" if first and last else first or last or None,
-                                )
-                        elif target == "2010CA":
-                            assert pat is not None
-                            pat.loops |= 4
-                            pat.last = seg[3].strip() or None
-                            pat.first = seg[4].strip() or None
-                            if not pat.last:
-                                raise _Fail("patient NM103 (last name) is required")
-                        elif target == "2010AA":
-                            assert bp is not None
-                            bp.aa_index = i
-                            bp.name = seg[3].strip() or None
-                            bp.npi = seg[9].strip() or None
-                            if not bp.npi:
-                                raise _Fail("billing provider NM109 (NPI) is required")
-                        elif target == "2310C":
-                            claim.fac_index = i  # type: ignore[union-attr]
-                        else:  # 1000A, 1000B
-                            if target == "1000A":
-                                hdr_a = True
-                            else:
-                                hdr_b = True
-                            if not seg[3] or not seg[9]:
-                                raise self.fatal(
-                                    self.err(
-                                        i, "NM1", f"NM1*{seg[1]} needs NM103 (name) and NM109 (identifier)"
+                                seg = s.split(sep)
+                                if len(seg) < 3 and len(seg) > 1 and seg[1] in ("6R", "G1"):
+                                    line["control_number" if seg[1] == "6R" else "authorization_number"] = (
+                                        None
                                     )
+                        elif code == 9:  # HI
+                            assert claim is not None
+                            if not claim.diagnoses and (dx := hi_cache.get(s)) is not None:
+                                claim.diagnoses = list(dx)
+                                claim.hi = True
+                            else:
+                                fresh = not claim.diagnoses
+                                self.hi(i, s.split(sep), claim)
+                                if fresh and claim.diagnoses:
+                                    hi_cache[s] = tuple(claim.diagnoses)
+                        elif code == 10:  # CLM_REF
+                            seg = s.split(sep)
+                            if len(seg) > 1 and seg[1] == "G1":
+                                claim.auth = (seg[2] if len(seg) > 2 else "").strip() or None  # type: ignore[union-attr]
+                        elif code == 6:  # SBR
+                            sbr = sbr_cache.get(s)
+                            if sbr is None:
+                                seg = s.split(sep)
+                                sbr = sbr_cache[s] = (
+                                    PLAN_BY_SBR09.get(seg[9] if len(seg) > 9 else "", "commercial"),
+                                    seg[2] if len(seg) > 2 else "",
                                 )
-                    continue
-                seg = s.split(sep)
-                sid = seg[0]
-                if code == 22 or code == 23:  # SBR2320, SUBLOOP
-                    if loop.close:
-                        self.close(loop, bp, claim)
-                    if code == 22:  # SBR2320
-                        loop = loops["2320"]
+                            sub.sbr = True  # type: ignore[union-attr]
+                            sub.plan, sub.relationship = sbr  # type: ignore[union-attr]
+                        elif code == 7 or code == 8:  # SUB_DMG, PAT_DMG
+                            seg = s.split(sep)
+                            who = sub if code == 7 else pat
+                            # the usual D8, valid date (as parse_d8 reads it) and sex in line; anything
+                            # else is told by dmg()
+                            d = None
+                            if len(seg) > 3 and seg[1] == "D8" and seg[3] in sexes:
+                                v = seg[2]
+                                if len(v) == 8 and v.isdigit() and v.isascii():
+                                    try:
+                                        d = fromisoformat(v)
+                                    except ValueError:
+                                        pass
+                            if d is not None:
+                                who.dob = d  # type: ignore[union-attr]
+                                who.sex = seg[3]  # type: ignore[union-attr]
+                            else:
+                                self.dmg(seg, who)  # type: ignore[arg-type]
+                        elif code == 3:  # BP_N3
+                            bp.n3 = True  # type: ignore[union-attr]
+                        elif code == 4:  # BP_N4
+                            assert bp is not None
+                            bp.n4 = True
+                            state = self.n4_state(
+                                i, s.split(sep), "billing provider", "practice state left unknown"
+                            )
+                            if state is not None:
+                                bp.state = state
+                        elif code == 5:  # BP_REF
+                            assert bp is not None
+                            seg = s.split(sep)
+                            if (seg[1] if len(seg) > 1 else "") in ("EI", "SY"):
+                                if bp.tax_id is not None:
+                                    raise _Fail(
+                                        "billing provider loop 2010AA may hold only one tax identification REF "
+                                        "(EI or SY)"
+                                    )
+                                bp.tax_id = (seg[2] if len(seg) > 2 else "").strip() or None
+                        elif code == 2:  # PRV
+                            seg = s.split(sep)
+                            if (seg[1] if len(seg) > 1 else "") == "BI" and (
+                                seg[3] if len(seg) > 3 else ""
+                            ) == ASC_TAXONOMY:
+                                bp.kind = "asc"  # type: ignore[union-attr]
+                        elif code == 12:  # FAC_N3
+                            claim.fac_n3 = True  # type: ignore[union-attr]
+                        elif code == 13:  # FAC_N4
+                            assert claim is not None
+                            claim.fac_n4 = True
+                            state = self.n4_state(
+                                i, s.split(sep), "service facility", "the billing provider's state is used"
+                            )
+                            if state is not None:
+                                claim.facility_state = state
+                        elif code == 1:  # BHT
+                            hdr_bht = True
+                        continue
+
+                    if code == 21:  # LX
+                        if loop.close:
+                            self.close(loop, bp, claim)
+                        loop = loop_2400
                         cur_order = 0
                         cur_count = 1
-                    else:
-                        new = loops[_SUBLOOPS[sid]]
+                        table = after_lx
+                        claim.lx.append(i)  # type: ignore[union-attr]
+                        continue
+                    if code == 20:  # NM1
+                        rec = nm1_cache.get(s)
+                        if rec is None:
+                            rec = _nm1_record(s.split(sep))
+                            if rec[0] not in ("IL", "QC"):  # people's names: seldom repeated, not kept
+                                nm1_cache[s] = rec
+                        q = rec[0]
+                        new = loop.nm1.get(q)
+                        if new is None:
+                            raise _Fail(
+                                f"NM1*{q} is not expected in loop {loop.name} ({LOOP_NAMES[loop.name]})"
+                            )
+                        if not rec[1]:
+                            raise _Fail("NM102 (entity type: 1 person, 2 organization) is required")
+                        if table is after_lx:
+                            raise _Fail("SV1 (professional service) must follow LX")
+                        if loop.close:
+                            self.close(loop, bp, claim)
                         order = new.order
-                        if order < cur_order:
+                        if order > cur_order:
+                            cur_order = order
+                            cur_count = 1
+                        elif order < cur_order:
                             raise _Fail(self.out_of_order(new, cur_order), new.name)
-                        if order == cur_order:
+                        else:
                             cur_count += 1
                             if cur_count > new.maxrep:
                                 raise _Fail(self.repeated(new), new.name)
-                        else:
-                            cur_order = order
-                            cur_count = 1
                         loop = new
-                    table = loop.table
-                    pos = 1
-                    continue
-                if code == 25:  # CLM
-                    if skip == 2:
-                        self.orphan(seg, bp, sub, pat)
+                        table = new.table
+                        keep = new.keep
+                        if keep:  # (most frequent first)
+                            if keep == _K_2010BA:
+                                assert sub is not None
+                                sub.loops |= 1
+                                sub.last = rec[2]
+                                sub.first = rec[3]
+                                sub.member_id = rec[4]
+                                if not rec[2]:
+                                    raise _Fail("subscriber NM103 (last name) is required")
+                                if not rec[4]:
+                                    raise _Fail("subscriber NM109 (member ID) is required")
+                            elif keep == _K_2010BB:
+                                assert sub is not None
+                                sub.loops |= 2
+                                sub.payer_id = rec[4]
+                                sub.payer_name = rec[2]
+                                sub.payer_by_plan = rec[7]  # type: ignore[assignment] (NM1*PR: a dict)
+                                if not rec[4]:
+                                    raise _Fail("payer NM109 (payer identifier) is required")
+                            elif keep == _K_2310B:
+                                assert claim is not None
+                                claim.rendering_npi = rec[4]
+                                claim.rendering_name = rec[5]
+                            elif keep == _K_2310A:
+                                assert claim is not None
+                                if claim.referring is None or q == "DN":  # DN (referring) over P3 (PCP)
+                                    claim.referring = (rec[4], rec[5])
+                            elif keep == _K_2010CA:
+                                assert pat is not None
+                                pat.loops |= 4
+                                pat.last = rec[2]
+                                pat.first = rec[3]
+                                if not rec[2]:
+                                    raise _Fail("patient NM103 (last name) is required")
+                            elif keep == _K_2010AA:
+                                assert bp is not None
+                                bp.aa_index = i
+                                bp.name = rec[2]
+                                bp.npi = rec[4]
+                                if not rec[4]:
+                                    raise _Fail("billing provider NM109 (NPI) is required")
+                            elif keep == _K_2310C:
+                                claim.fac_index = i  # type: ignore[union-attr]
+                            else:  # 1000A, 1000B
+                                if keep == _K_1000A:
+                                    hdr_a = True
+                                else:
+                                    hdr_b = True
+                                seg = rec[6]
+                                if not seg[3] or not seg[9]:
+                                    raise self.fatal(
+                                        self.err(
+                                            i,
+                                            "NM1",
+                                            f"NM1*{seg[1]} needs NM103 (name) and NM109 (identifier)",
+                                        )
+                                    )
                         continue
-                    skip = 0
-                    if claim is not None:
-                        self.finish(claim, i)
-                        claim = None
-                    if loop.fam not in clm_fams or sub is None:
-                        raise _Fail("CLM must follow a subscriber (HL*22) or patient (HL*23) level")
-                    if loop.close == 1:
-                        self.close(loop, bp, None)
-                    assert bp is not None
-                    if bp.end < 0:
-                        bp.end = i
-                    if sub.end < 0:
-                        sub.end = i
-                    if pat is not None and pat.end < 0:
-                        pat.end = i
-                    claim = _Claim.__new__(_Claim)
-                    claim.index = i
-                    claim.bp, claim.sub, claim.pat = bp, sub, pat
-                    claim.dates, claim.diagnoses, claim.lines, claim.lx = [], [], [], []
-                    loop = loop_2300
-                    table = loop.table
-                    pos = 1
-                    cur_order = 0
-                    cur_count = 1
-                    # CLM01 set, CLM02 digits and a CLM05 seen before: nothing to check again
-                    c5 = seg[5] if len(seg) > 5 else ""
-                    cpos = clm05.get(c5)
-                    claim.id = seg[1].strip() if len(seg) > 1 else ""
-                    if cpos is None or not claim.id or not (seg[2].isascii() and seg[2].isdigit()):
-                        cpos = clm05[c5] = self.clm(i, seg, claim)
-                        claim.total = _num(seg[2])
-                        if claim.total is None:
-                            self.unreadable(i, seg, claim)
-                    else:
-                        claim.total = float(seg[2])
-                    claim.pos = cpos
-                    continue
-                if code == 24:  # HL
-                    skip = 0
-                    if loop.fam == "hdr":
-                        if not (hdr_bht and hdr_a and hdr_b):
-                            raise self.fatal(self.missing_header(i, hdr_bht, hdr_a, hdr_b))
-                        self.header = (isa_index, gs_index, st_index, i)
-                    if claim is not None:
-                        self.finish(claim, i)
-                        claim = None
-                    if loop.close == 1:
-                        self.close(loop, bp, None)
-                    if bp is not None and bp.end < 0:
-                        bp.end = i
-                    if sub is not None and sub.end < 0:
-                        sub.end = i
-                    if pat is not None and pat.end < 0:
-                        pat.end = i
-                    level = seg[3] if len(seg) > 3 else ""
-                    if level == "22":
-                        if bp is None:
-                            raise _Fail(
-                                "subscriber level HL*22 before any billing provider level HL*20", "2000A"
+                    seg = s.split(sep)
+                    sid = seg[0]
+                    if code == 22 or code == 23:  # SBR2320, SUBLOOP
+                        if loop.close:
+                            self.close(loop, bp, claim)
+                        if code == 22:  # SBR2320
+                            loop = loops["2320"]
+                            cur_order = 0
+                            cur_count = 1
+                        else:
+                            new = loops[_SUBLOOPS[sid]]
+                            order = new.order
+                            if order < cur_order:
+                                raise _Fail(self.out_of_order(new, cur_order), new.name)
+                            if order == cur_order:
+                                cur_count += 1
+                                if cur_count > new.maxrep:
+                                    raise _Fail(self.repeated(new), new.name)
+                            else:
+                                cur_order = order
+                                cur_count = 1
+                            loop = new
+                        table = loop.table
+                        continue
+                    if code == 25:  # CLM
+                        if skip == 2:
+                            self.orphan(seg, bp, sub, pat)
+                            continue
+                        skip = 0
+                        if claim is not None:
+                            self.finish(claim, i)
+                            claim = None
+                        if loop.fam not in clm_fams or sub is None:
+                            raise _Fail("CLM must follow a subscriber (HL*22) or patient (HL*23) level")
+                        if loop.close == 1:
+                            self.close(loop, bp, None)
+                        assert bp is not None
+                        if bp.end < 0:
+                            bp.end = i
+                        if sub.end < 0:
+                            sub.end = i
+                        if pat is not None and pat.end < 0:
+                            pat.end = i
+                        claim = new_object(_Claim)
+                        claim.index = i
+                        claim.bp, claim.sub, claim.pat = bp, sub, pat
+                        claim.dates, claim.diagnoses, claim.lines, claim.lx = [], [], [], []
+                        loop = loop_2300
+                        table = loop.table
+                        cur_order = 0
+                        cur_count = 1
+                        # CLM01 set, CLM02 digits and a CLM05 seen before: nothing to check again
+                        c5 = seg[5] if len(seg) > 5 else ""
+                        cpos = clm05.get(c5)
+                        claim.id = seg[1].strip() if len(seg) > 1 else ""
+                        total = totals.get(seg[2]) if len(seg) > 2 else None
+                        if cpos is None or not claim.id or total is None:
+                            cpos = clm05[c5] = self.clm(i, seg, claim)
+                            total = _num(seg[2])
+                            if total is None:
+                                self.unreadable(i, seg, claim)
+                            elif seg[2].isascii() and seg[2].isdigit():
+                                totals[seg[2]] = total
+                        claim.total = total
+                        claim.pos = cpos
+                        continue
+                    if code == 24:  # HL
+                        skip = 0
+                        if loop.fam == "hdr":
+                            if not (hdr_bht and hdr_a and hdr_b):
+                                raise self.fatal(self.missing_header(i, hdr_bht, hdr_a, hdr_b))
+                            self.header = (isa_index, gs_index, st_index, i)
+                        if claim is not None:
+                            self.finish(claim, i)
+                            claim = None
+                        if loop.close == 1:
+                            self.close(loop, bp, None)
+                        if bp is not None and bp.end < 0:
+                            bp.end = i
+                        if sub is not None and sub.end < 0:
+                            sub.end = i
+                        if pat is not None and pat.end < 0:
+                            pat.end = i
+                        level = seg[3] if len(seg) > 3 else ""
+                        if level == "22":
+                            if bp is None:
+                                raise _Fail(
+                                    "subscriber level HL*22 before any billing provider level HL*20", "2000A"
+                                )
+                            sub = new_object(_Level)
+                            sub.hl_index = i
+                            pat = None
+                            loop = loop_2000b
+                            parent, level_now = bp, sub
+                        elif level == "23":
+                            if sub is None:
+                                raise _Fail(
+                                    "patient level HL*23 before any subscriber level HL*22",
+                                    "2000A" if bp is not None else "HDR",
+                                )
+                            pat = new_object(_Level)
+                            pat.hl_index = i
+                            loop = loops["2000C"]
+                            parent, level_now = sub, pat
+                        elif level == "20":
+                            bp = new_object(_Level)
+                            bp.hl_index = i
+                            sub = pat = None
+                            loop = loops["2000A"]
+                            parent, level_now = None, bp
+                        else:
+                            if loop.name == "HDR" or bp is None:
+                                raise self.fatal(
+                                    self.err(
+                                        i, sid, f"HL03 level code {level!r}: expected 20 (billing provider)"
+                                    )
+                                )
+                            raise _Fail(f"HL03 level code {level!r}: expected 20, 22 or 23")
+                        table = loop.table
+                        cur_order = 0
+                        cur_count = 1
+                        hl01 = seg[1] if len(seg) > 1 else ""
+                        # the usual case (next number, parent right, not under a self subscriber) in line
+                        problem = None
+                        if (
+                            hl01 != str(hl_next)
+                            or (seg[2] if len(seg) > 2 else "") != ("" if parent is None else parent.hl01)
+                            or (level == "23" and parent.relationship == "18")  # type: ignore[union-attr]
+                        ):
+                            if hl_at:
+                                self.enter_hls(hl_ids, hl_at)
+                            problem = self.hl_numbers(i, seg, hl_ids, hl_next, parent)
+                            if hl01.isdigit() and hl01.isascii() and len(hl01) <= 9:
+                                hl_next = int(hl01) + 1
+                        elif len(hl01) <= 9:  # hl01 is str(hl_next)
+                            hl_next += 1
+                        hl_at.append(i)
+                        level_now.hl01 = hl01
+                        if problem:
+                            raise _Fail(problem)
+                        continue
+                    if code == 26:  # SE
+                        if st is None:
+                            raise self.err(i, sid, "SE without a matching ST")
+                        if len(seg) < 3:
+                            raise self.err(i, sid, "SE needs SE01 (segment count) and SE02 (control number)")
+                        if seg[2] != st[2]:
+                            raise self.err(
+                                i,
+                                sid,
+                                f"SE02 control number {seg[2]!r} does not match ST02 {st[2]!r} (segment {st_index + 1})",
                             )
-                        sub = _Level.__new__(_Level)
-                        sub.hl_index = i
-                        pat = None
-                        loop = loop_2000b
-                        parent, level_now = bp, sub
-                    elif level == "23":
-                        if sub is None:
-                            raise _Fail(
-                                "patient level HL*23 before any subscriber level HL*22",
-                                "2000A" if bp is not None else "HDR",
-                            )
-                        pat = _Level.__new__(_Level)
-                        pat.hl_index = i
-                        loop = loops["2000C"]
-                        parent, level_now = sub, pat
-                    elif level == "20":
-                        bp = _Level.__new__(_Level)
-                        bp.hl_index = i
-                        sub = pat = None
-                        loop = loops["2000A"]
-                        parent, level_now = None, bp
-                    else:
-                        if loop.name == "HDR" or bp is None:
-                            raise self.fatal(
-                                self.err(i, sid, f"HL03 level code {level!r}: expected 20 (billing provider)")
-                            )
-                        raise _Fail(f"HL03 level code {level!r}: expected 20, 22 or 23")
-                    table = loop.table
-                    pos = 1
-                    cur_order = 0
-                    cur_count = 1
-                    hl01 = seg[1] if len(seg) > 1 else ""
-                    # the usual case (next number, parent right, not under a self subscriber) in line
-                    problem = None
-                    if (
-                        hl01 != str(hl_next)
-                        or (seg[2] if len(seg) > 2 else "") != ("" if parent is None else parent.hl01)
-                        or (level == "23" and parent.relationship == "18")  # type: ignore[union-attr]
-                    ):
-                        problem = self.hl_numbers(i, seg, hl_ids, hl_next, parent)
-                        if hl01.isdigit() and hl01.isascii() and len(hl01) <= 9:
-                            hl_next = int(hl01) + 1
-                    elif len(hl01) <= 9:  # hl01 is str(hl_next)
-                        hl_next += 1
-                    hl_ids.setdefault(hl01, i)
-                    level_now.hl01 = hl01
-                    if problem:
-                        raise _Fail(problem)
-                    continue
-                if code == 26:  # SE
-                    if st is None:
-                        raise self.err(i, sid, "SE without a matching ST")
-                    if len(seg) < 3:
-                        raise self.err(i, sid, "SE needs SE01 (segment count) and SE02 (control number)")
-                    if seg[2] != st[2]:
+                        self.count_problem(i, sid, se_count_problem(seg, i - st_index + 1))
+                        if claim is not None:
+                            self.finish(claim, i)
+                            claim = None
+                        if loop.close == 1:
+                            self.close(loop, bp, None)
+                        skip = 0
+                        for ctx in self.bad:
+                            if not ctx.reported and ctx.error is not None:
+                                self.problems.append(ctx.error)
+                        self.bad = []
+                        st = None
+                        sets += 1
+                        table = env_table
+                        continue
+                    if code == 35:  # INSIDE
+                        assert st is not None
                         raise self.err(
                             i,
                             sid,
-                            f"SE02 control number {seg[2]!r} does not match ST02 {st[2]!r} (segment {st_index + 1})",
+                            f"{sid} inside transaction set {st[2]!r} (segment {st_index + 1}): SE expected first",
                         )
-                    self.count_problem(i, sid, se_count_problem(seg, i - st_index + 1))
-                    if claim is not None:
-                        self.finish(claim, i)
+                    if code == 32:  # ST
+                        if gs is None:
+                            raise self.err(i, sid, "ST outside a functional group: GS expected first")
+                        if len(seg) < 3 or not seg[1] or not seg[2]:
+                            raise self.err(
+                                i, sid, "ST needs ST01 (transaction type) and ST02 (control number)"
+                            )
+                        st = seg
+                        st_index = i
+                        self.check_transaction(i, seg, gs, gs_index)
+                        hl_ids = {}
+                        hl_at = []
+                        hl_next = 1
+                        self.hl_warned = False
+                        loop = loops["HDR"]
+                        table = loop.table
+                        cur_order = cur_count = 0
+                        hdr_bht = hdr_a = hdr_b = False
+                        bp = sub = pat = None
                         claim = None
-                    if loop.close == 1:
-                        self.close(loop, bp, None)
-                    skip = 0
-                    for ctx in self.bad:
-                        if not ctx.reported and ctx.error is not None:
-                            self.problems.append(ctx.error)
-                    self.bad = []
-                    st = None
-                    sets += 1
-                    table = env_table
-                    continue
-                if code == 35:  # INSIDE
-                    assert st is not None
-                    raise self.err(
-                        i,
-                        sid,
-                        f"{sid} inside transaction set {st[2]!r} (segment {st_index + 1}): SE expected first",
-                    )
-                if code == 32:  # ST
-                    if gs is None:
-                        raise self.err(i, sid, "ST outside a functional group: GS expected first")
-                    if len(seg) < 3 or not seg[1] or not seg[2]:
-                        raise self.err(i, sid, "ST needs ST01 (transaction type) and ST02 (control number)")
-                    st = seg
-                    st_index = i
-                    self.check_transaction(i, seg, gs, gs_index)
-                    hl_ids = {}
-                    hl_next = 1
-                    self.hl_warned = False
-                    loop = loops["HDR"]
-                    table = loop.table
-                    pos = cur_order = cur_count = 0
-                    hdr_bht = hdr_a = hdr_b = False
-                    bp = sub = pat = None
-                    claim = None
-                    skip = 0
-                elif code == 31:  # GS
-                    if isa is None:
-                        raise self.err(i, sid, "GS outside an interchange: ISA expected first")
-                    if gs is not None:
-                        raise self.err(i, sid, f"GS inside group {gs[6]!r}: GE expected first")
-                    if len(seg) < 9 or not seg[6]:
-                        raise self.err(
-                            i,
-                            sid,
-                            "GS needs 8 elements including GS06 (group control number) and GS08 (version)",
-                        )
-                    gs = seg
-                    gs_index = i
-                    sets = 0
-                elif code == 33:  # GE
-                    if gs is None:
-                        raise self.err(i, sid, "GE without a matching GS")
-                    if len(seg) < 3:
-                        raise self.err(
-                            i, sid, "GE needs GE01 (number of transaction sets) and GE02 (control number)"
-                        )
-                    if seg[2] != gs[6]:
-                        raise self.err(
-                            i,
-                            sid,
-                            f"GE02 control number {seg[2]!r} does not match GS06 {gs[6]!r} (segment {gs_index + 1})",
-                        )
-                    self.count_problem(i, sid, ge_count_problem(seg, sets))
-                    gs = None
-                    groups += 1
-                elif code == 30:  # ISA
-                    if isa is not None:
-                        raise self.err(i, sid, "ISA inside an open interchange: IEA expected first")
-                    if i > 0 and not later_isa_ok(seg, delims):
-                        raise self.err(
-                            i,
-                            sid,
-                            "every interchange in a file must be a fixed-width ISA with the same separators as "
-                            "the first",
-                        )
-                    if len(seg) != 17:
-                        raise self.err(i, sid, ISA_ELEMENTS)
-                    isa = seg
-                    isa_index = i
-                    groups = 0
-                    first_isa = isa_seen.setdefault(seg[13], i)
-                    if first_isa != i and seg[13] not in isa_repeated:
-                        isa_repeated.add(seg[13])
-                        self.env_warnings.append(self.err(i, "ISA", duplicate_isa13(seg[13], first_isa)))
-                elif code == 34:  # IEA
-                    if isa is None:
-                        raise self.err(i, sid, "IEA without a matching ISA")
-                    if gs is not None:
-                        raise self.err(
-                            i,
-                            sid,
-                            f"IEA while group {gs[6]!r} (segment {gs_index + 1}) is open: GE expected first",
-                        )
-                    if len(seg) < 3:
-                        raise self.err(
-                            i, sid, "IEA needs IEA01 (number of groups) and IEA02 (control number)"
-                        )
-                    if seg[2] != isa[13]:
-                        raise self.err(
-                            i,
-                            sid,
-                            f"IEA02 control number {seg[2]!r} does not match ISA13 {isa[13]!r} "
-                            f"(segment {isa_index + 1})",
-                        )
-                    self.count_problem(i, sid, iea_count_problem(seg, groups))
-                    isa = None
-            except _Fail as f:
-                sid = s.split(sep, 1)[0]
-                if f.loop is not None:
-                    loop = loops[f.loop]
-                fam = loop.fam
-                e = self.err(i, sid, f.msg)
-                if fam == "hdr":
-                    raise self.fatal(e) from None
-                if fam in _CLAIM_FAMILIES and claim is not None:
-                    if claim.error is None:
-                        claim.error = e
-                    skip = 1
-                else:
-                    bctx = bp if fam == "A" or fam in _CLAIM_FAMILIES else sub if fam == "B" else pat
-                    if bctx is None:
+                        skip = 0
+                    elif code == 31:  # GS
+                        if isa is None:
+                            raise self.err(i, sid, "GS outside an interchange: ISA expected first")
+                        if gs is not None:
+                            raise self.err(i, sid, f"GS inside group {gs[6]!r}: GE expected first")
+                        if len(seg) < 9 or not seg[6]:
+                            raise self.err(
+                                i,
+                                sid,
+                                "GS needs 8 elements including GS06 (group control number) and GS08 (version)",
+                            )
+                        gs = seg
+                        gs_index = i
+                        sets = 0
+                    elif code == 33:  # GE
+                        if gs is None:
+                            raise self.err(i, sid, "GE without a matching GS")
+                        if len(seg) < 3:
+                            raise self.err(
+                                i, sid, "GE needs GE01 (number of transaction sets) and GE02 (control number)"
+                            )
+                        if seg[2] != gs[6]:
+                            raise self.err(
+                                i,
+                                sid,
+                                f"GE02 control number {seg[2]!r} does not match GS06 {gs[6]!r} (segment {gs_index + 1})",
+                            )
+                        self.count_problem(i, sid, ge_count_problem(seg, sets))
+                        gs = None
+                        groups += 1
+                    elif code == 30:  # ISA
+                        if isa is not None:
+                            raise self.err(i, sid, "ISA inside an open interchange: IEA expected first")
+                        if i > 0 and not later_isa_ok(seg, delims):
+                            raise self.err(
+                                i,
+                                sid,
+                                "every interchange in a file must be a fixed-width ISA with the same separators as "
+                                "the first",
+                            )
+                        if len(seg) != 17:
+                            raise self.err(i, sid, ISA_ELEMENTS)
+                        isa = seg
+                        isa_index = i
+                        groups = 0
+                        first_isa = isa_seen.setdefault(seg[13], i)
+                        if first_isa != i and seg[13] not in isa_repeated:
+                            isa_repeated.add(seg[13])
+                            self.env_warnings.append(self.err(i, "ISA", duplicate_isa13(seg[13], first_isa)))
+                    elif code == 34:  # IEA
+                        if isa is None:
+                            raise self.err(i, sid, "IEA without a matching ISA")
+                        if gs is not None:
+                            raise self.err(
+                                i,
+                                sid,
+                                f"IEA while group {gs[6]!r} (segment {gs_index + 1}) is open: GE expected first",
+                            )
+                        if len(seg) < 3:
+                            raise self.err(
+                                i, sid, "IEA needs IEA01 (number of groups) and IEA02 (control number)"
+                            )
+                        if seg[2] != isa[13]:
+                            raise self.err(
+                                i,
+                                sid,
+                                f"IEA02 control number {seg[2]!r} does not match ISA13 {isa[13]!r} "
+                                f"(segment {isa_index + 1})",
+                            )
+                        self.count_problem(i, sid, iea_count_problem(seg, groups))
+                        isa = None
+                except _Fail as f:
+                    sid = s.split(sep, 1)[0]
+                    if f.loop is not None:
+                        loop = loops[f.loop]
+                    fam = loop.fam
+                    e = self.err(i, sid, f.msg)
+                    if fam == "hdr":
                         raise self.fatal(e) from None
-                    if bctx.error is None:
-                        bctx.error = e
-                        self.bad.append(bctx)
-                    skip = 2
-                table = skip_table
+                    if fam in _CLAIM_FAMILIES and claim is not None:
+                        if claim.error is None:
+                            claim.error = e
+                        skip = 1
+                    else:
+                        bctx = bp if fam == "A" or fam in _CLAIM_FAMILIES else sub if fam == "B" else pat
+                        if bctx is None:
+                            raise self.fatal(e) from None
+                        if bctx.error is None:
+                            bctx.error = e
+                            self.bad.append(bctx)
+                        skip = 2
+                    table = skip_table
         lastseg = len(raw) - 1
         sid = raw[lastseg].split(sep, 1)[0] if raw else ""
         if st is not None:
@@ -1118,6 +1192,15 @@ class _Reader:
         msg = version_mismatch(st, gs)
         if msg:
             self.env_warnings.append(self.err(i, "ST", msg))
+
+    def enter_hls(self, seen: dict[str, int], hl_at: list[int]) -> None:
+        """Enter the HLs at ``hl_at`` (segment indexes, in file order) in ``seen`` (HL01 -> the index of
+        its first HL): kept as indexes while the numbers are as expected, entered when a number is not."""
+        sep = self.sep
+        for j in hl_at:
+            seg = self.raw[j].split(sep, 2)
+            seen.setdefault(seg[1] if len(seg) > 1 else "", j)
+        hl_at.clear()
 
     def hl_numbers(
         self, i: int, seg: list[str], seen: dict[str, int], expected: int, parent: _Level | None
@@ -1324,8 +1407,9 @@ class _Reader:
         if len(dx) > 12:
             raise _Fail("an 837P claim may hold at most 12 diagnoses")
 
-    def sv1(self, i: int, seg: list[str]) -> tuple[Any, ...]:
-        """SV1 read: (code, modifiers, units, pointers, place of service, charge)."""
+    def sv1(self, i: int, seg: list[str]) -> tuple[dict[str, Any], tuple[str, ...], tuple[int, ...], bool]:
+        """SV1 read: (the Line model's values but its lists, modifiers, pointers, whether SV102 or SV104
+        is not an X12 number)."""
         comp = self.comp
         if len(seg) < 8:
             seg = seg + [""] * (8 - len(seg))
@@ -1373,7 +1457,18 @@ class _Reader:
             ptrs.append(k)
         if not ptrs or len(ptrs) > 4:
             raise _Fail("SV107 must hold 1 to 4 diagnosis pointers")
-        return code, mods, units, tuple(ptrs), pos or None, charge
+        values = {  # by field name in field order (_FIELDS[Line]); the lists are made per line
+            "code": code,
+            "modifiers": None,
+            "units": units,
+            "diagnosis_pointers": None,
+            "date_of_service": None,
+            "place_of_service": pos or None,
+            "authorization_number": None,
+            "charge": charge,
+            "control_number": None,
+        }
+        return values, mods, tuple(ptrs), charge is None or units is None
 
     def n4_state(self, i: int, seg: list[str], whose: str, otherwise: str) -> str | None:
         """An N4's state (N402) when it is a US state code; else a warning saying what is done instead."""
@@ -1426,13 +1521,12 @@ class _Reader:
                 and (pat is None or pat.loops & 4)
                 and claim.hi
                 and claim.lx
+                and (enc := self.build(claim, bp, sub, pat)) is not None
             ):
-                enc = self.build(claim)
-                if enc is not None:
-                    claim.encounter = enc
-                    self.claims.append(enc)
-                    self.sources.append((self.header, claim, end))
-                    return
+                claim.encounter = enc
+                self.claims.append(enc)
+                self.sources.append((self.header, claim, end))
+                return
             err = self.claim_required(claim)
             assert err is not None
         assert err is not None
@@ -1469,43 +1563,49 @@ class _Reader:
                 return self.err(lx + 1, "SV1", "DTP*472 (service date) is required for every service line")
         return None
 
-    def build(self, claim: _Claim) -> Encounter | None:
+    def build(self, claim: _Claim, bp: _Level, sub: _Level, pat: _Level | None) -> Encounter | None:
         """The Encounter for a claim that passed every check. Values are already normalised and
         validated (codes upper-case, dates parsed, states checked), so the models are built without a
         second validation (``_make``); the tests check that every model built this way validates
         unchanged. Practice, provider, payer, patient and documentation models are shared by the claims
         that have the same (nothing in painrcm changes a model in place). None when a service line
         has no SV1 or no service date (claim_required says which)."""
-        bp, sub, pat = claim.bp, claim.sub, claim.pat
-        who = pat if pat is not None else sub
-        dos = min(claim.dates) if claim.dates else None
-        if len(claim.lines) != len(claim.lx):
+        values = claim.lines
+        if len(values) != len(claim.lx):
             return None
+        dates = claim.dates
+        dos = min(dates) if dates else None
+        new, set_dict, set_fields, set_extra, set_private = (
+            _new,
+            _SET_DICT,
+            _SET_FIELDS,
+            _SET_EXTRA,
+            _SET_PRIVATE,
+        )
+        line_fields, line_later = _LINE[1], _LINE_LATER
         lines = []
-        new = _new
-        set_dict, set_fields, set_extra, set_private = _SET_DICT, _SET_FIELDS, _SET_EXTRA, _SET_PRIVATE
-        line_fields = _LINE[1]
-        for values in claim.lines:
-            d = values["date_of_service"]
+        for v in values:
+            d = v["date_of_service"]
             if d is None:
-                if not claim.dates:
+                if not dates:
                     return None
             elif dos is None or d < dos:
                 dos = d
-            if _LINE_LATER:
-                _fill(values, _LINE_LATER)
+            if line_later:
+                _fill(v, line_later)
             m = new(Line)
-            set_dict(m, values)
+            set_dict(m, v)
             set_fields(m, line_fields)
             set_extra(m, None)
             set_private(m, None)
             lines.append(m)
         state = claim.facility_state or bp.state
-        if bp.practices is None:
-            bp.practices = {}
-        practice = bp.practices.get(state)
+        practices = bp.practices
+        if practices is None:
+            practices = bp.practices = {}
+        practice = practices.get(state)
         if practice is None:
-            practice = bp.practices[state] = _make(
+            practice = practices[state] = _make(
                 _PRACTICE,
                 {
                     "id": None,
@@ -1516,19 +1616,27 @@ class _Reader:
                     "state": state,
                 },
             )
+        providers = self.providers
         key = (claim.rendering_npi or bp.npi, claim.rendering_name or bp.name)
-        provider = self.providers.get(key)
+        provider = providers.get(key)
         if provider is None:
-            provider = self.providers[key] = _make(_PROVIDER, {"npi": key[0], "name": key[1]})
+            provider = providers[key] = _make(_PROVIDER, {"npi": key[0], "name": key[1]})
         payer = sub.payer
         if payer is None:
-            pkey = (sub.payer_id or "", sub.plan, sub.payer_name)
-            payer = self.payers.get(pkey)
+            # the payer of the subscriber's NM1*PR under its plan (SBR09), shared by the claims with
+            # the same payer ID, plan and name
+            by_plan = sub.payer_by_plan
+            payer = by_plan.get(sub.plan)
             if payer is None:
-                payer = self.payers[pkey] = _make(
-                    _PAYER, {"id": pkey[0], "plan": pkey[1], "state": None, "name": pkey[2]}
-                )
+                pkey = (sub.payer_id or "", sub.plan, sub.payer_name)
+                payer = self.payers.get(pkey)
+                if payer is None:
+                    payer = self.payers[pkey] = _make(
+                        _PAYER, {"id": pkey[0], "plan": pkey[1], "state": None, "name": pkey[2]}
+                    )
+                by_plan[sub.plan] = payer
             sub.payer = payer
+        who = sub if pat is None else pat
         patient = who.patient
         if patient is None:
             patient_values = {
@@ -1546,40 +1654,35 @@ class _Reader:
             set_fields(patient, _PATIENT[1])
             set_extra(patient, None)
             set_private(patient, None)
-        referring = None
+        # the Encounter's values: a copy of the template (every field in field order, the constant
+        # ones set), then the claim's own (cheaper than a 19-key dict display)
+        ev = _ENCOUNTER_VALUES.copy()
+        ev["encounter_id"] = claim.id
+        ev["practice"] = practice
+        ev["rendering_provider"] = provider
+        ev["patient"] = patient
+        ev["payer"] = payer
+        ev["date_of_service"] = dos
+        ev["place_of_service"] = claim.pos
+        ev["diagnoses"] = claim.diagnoses
+        ev["procedures"] = []
+        ev["drugs"] = []
+        ev["documentation"] = self.documentation
+        ev["authorization_number"] = claim.auth
+        ev["lines"] = lines
+        ev["total_charge"] = claim.total
         if claim.referring is not None:
-            referring = self.providers.get(claim.referring)
+            referring = providers.get(claim.referring)
             if referring is None:
-                referring = self.providers[claim.referring] = _make(
+                referring = providers[claim.referring] = _make(
                     _PROVIDER, {"npi": claim.referring[0], "name": claim.referring[1]}
                 )
-        enc = new(Encounter)
-        set_dict(
-            enc,
-            {
-                "schema_": ENCOUNTER_SCHEMA,
-                "encounter_id": claim.id,
-                "practice": practice,
-                "rendering_provider": provider,
-                "patient": patient,
-                "payer": payer,
-                "date_of_service": dos,
-                "place_of_service": claim.pos,
-                "diagnoses": claim.diagnoses,
-                "evaluation": None,
-                "procedures": [],
-                "drugs": [],
-                "documentation": self.documentation,
-                "authorization_number": claim.auth,
-                "lines": lines,
-                "total_charge": claim.total,
-                "referring_provider": referring,
-                "unreadable_numbers": claim.numbers,
-                "claim_id_also_at": None,  # decided over the whole file (painrcm.claim_ids)
-            },
-        )
+            ev["referring_provider"] = referring
+        ev["unreadable_numbers"] = claim.numbers
         if _ENCOUNTER_LATER:
-            _fill(enc.__dict__, _ENCOUNTER_LATER)
+            _fill(ev, _ENCOUNTER_LATER)
+        enc = new(Encounter)
+        set_dict(enc, ev)
         set_fields(enc, _ENCOUNTER[1])
         set_extra(enc, None)
         set_private(enc, None)
@@ -1653,6 +1756,12 @@ _LINE_LATER, _PATIENT_LATER, _ENCOUNTER_LATER = _LATER[Line], _LATER[Patient], _
 def _fill(values: dict[str, Any], later: list[tuple[str, Any, Any]]) -> None:
     for name, factory, default in later:
         values[name] = factory() if factory is not None else default
+
+
+# Every Encounter field in field order; build copies it and sets the claim's values (schema_, and
+# the fields the reader never sets, keep these; lists are made anew per claim).
+_ENCOUNTER_VALUES: dict[str, Any] = dict.fromkeys(_FIELDS[Encounter])
+_ENCOUNTER_VALUES["schema_"] = ENCOUNTER_SCHEMA
 
 
 # BaseModel's slot setters (segments.py): models made from checked values, no second validation

@@ -21,6 +21,7 @@ Envelope rules checked here:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -171,6 +172,40 @@ def split_segments(text: str, file: str) -> tuple[Delimiters, list[list[str]]]:
 
 def raw_segments(text: str, file: str) -> tuple[Delimiters, list[str]]:
     """Check the ISA and split ``text`` on the segment terminator only (segments as strings)."""
+    delims, text, _end, blank = _prepared(text, file)
+    raw = text.split(delims.segment)
+    if blank:
+        del raw[-blank:]
+    return delims, raw
+
+
+# Characters of text split at a time by ``segment_chunks``: a reader that looks at each segment right
+# after it is made finds it still in the processor's cache (on a large file, reading the segments of
+# one whole-file split again costs about twice as much).
+CHUNK = 16384
+
+
+def segment_chunks(text: str, file: str) -> tuple[Delimiters, Iterator[list[str]]]:
+    """``raw_segments`` a part at a time: the lists, one after the other, hold the same segments.
+    The ISA is checked at once."""
+    delims, text, end, _blank = _prepared(text, file)
+    return delims, _chunks(text, delims.segment, end)
+
+
+def _chunks(text: str, term: str, end: int) -> Iterator[list[str]]:
+    start = 0
+    while True:
+        cut = text.find(term, start + CHUNK, end) if start + CHUNK < end else -1
+        if cut < 0:
+            yield text[start:end].split(term)
+            return
+        yield text[start:cut].split(term)
+        start = cut + 1
+
+
+def _prepared(text: str, file: str) -> tuple[Delimiters, str, int, int]:
+    """The delimiters, the text without line breaks between segments, where its last segment ends
+    and how many blank pieces follow (trailing whitespace after the last terminator is no segment)."""
     text = text.lstrip("\ufeff \t\r\n")
     delims = read_delimiters(text, file)
     term = delims.segment
@@ -184,11 +219,14 @@ def raw_segments(text: str, file: str) -> tuple[Delimiters, list[str]]:
             text = text.replace("\r", "")
     elif "\n" in text:  # CR terminator, CR+LF line ends
         text = text.replace("\n", "")
-    raw = text.split(term)
-    # Trailing whitespace after the last terminator.
-    while raw and not raw[-1].strip():
-        raw.pop()
-    return delims, raw
+    # Trailing whitespace after the last terminator: the pieces after the last one that is not blank
+    # (the first piece starts with ISA).
+    end = len(text)
+    blank = 0
+    while (k := text.rfind(term, 0, end)) >= 0 and not text[k + 1 : end].strip():
+        end = k
+        blank += 1
+    return delims, text, end, blank
 
 
 # Envelope counts (SE01, GE01, IEA01): the message when the count is wrong, else None. Shared by
