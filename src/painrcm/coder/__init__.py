@@ -174,7 +174,7 @@ _MEMOS: dict[tuple[int, int], tuple[Reference, Policy, dict[tuple[object, ...], 
 
 def _facts(p: Procedure) -> tuple[object, ...]:
     # every field of the entry, in declaration order (lists as tuples): what the family coders may read
-    return tuple(tuple(v) if type(v) is list else v for v in p.__dict__.values())
+    return tuple([tuple(v) if type(v) is list else v for v in p.__dict__.values()])
 
 
 def _memo(reference: Reference, policy: Policy) -> dict[tuple[object, ...], tuple[_Coded, ...]]:
