@@ -60,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     history = None
     if args.history:
         history = History()
-        for enc in synth.iter_history(args.history, args.seed + 1, patients=patients, end=start, engine=engine):
+        for enc in synth.iter_history(
+            args.history, args.seed + 1, patients=patients, end=start, engine=engine
+        ):
             history.add(enc, engine.reference)
     for enc in claims[:200]:  # warm the per-policy plans and per-code caches
         scrub_encounter(enc, engine, history=history)
@@ -76,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     pstats.Stats(prof).sort_stats(args.sort).print_stats(args.top)
 
     # then each edit's check behind a timer (fresh plans pick up the wrapped checks)
-    import painrcm.scrub as scrub
+    from painrcm import scrub
 
     table: dict[str, list[int]] = {}
     originals = {eid: e.fn for eid, e in CATALOGUE.items()}
@@ -93,7 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     scrub._PLANS.clear()
     in_edits = sum(t for t, _ in table.values())
     n = len(claims)
-    print(f"\nper-edit CPU time over {n:,} claims ({total / 1e9:.2f} s with timers, {total / n / 1e3:.1f} us/claim)")
+    print(
+        f"\nper-edit CPU time over {n:,} claims ({total / 1e9:.2f} s with timers, {total / n / 1e3:.1f} us/claim)"
+    )
     print(f"{'edit':8} {'calls':>7} {'us/claim':>9} {'us/call':>8} {'share':>6}")
     rows = sorted(table.items(), key=lambda kv: -kv[1][0])
     for eid, (t, calls) in rows:

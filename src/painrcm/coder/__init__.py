@@ -7,12 +7,14 @@ the E/M with 25, drug lines, and diagnosis pointers that put the supporting diag
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
+from typing import NamedTuple
 
 from painrcm.built import builder
 from painrcm.coder import epidural, other
 from painrcm.coder.base import CodingContext, Service
-from painrcm.coder.levels import LEVEL_FAMILIES, code_one, code_session, sessions
+from painrcm.coder.levels import LEVEL_FAMILIES, UNCODED_FACTS, code_one, code_session, sessions
 from painrcm.codes.tables import Reference, strip_dot
 from painrcm.errors import InputError
 from painrcm.model import Drug, Encounter, Evaluation, Family, Line, Procedure
@@ -164,20 +166,34 @@ def code_procedures(
     return _code(enc, procedures, None, [], reference, policy)
 
 
-# One coded line before diagnosis pointers and distinct-service modifiers: family, code, modifiers, units.
-_Coded = tuple[str, str, tuple[str, ...], float]
+class CodedLine(NamedTuple):
+    """A line as the coder codes a documented session, before the claim-level steps (diagnosis
+    pointers, and the distinct-service modifier between procedures of different families)."""
+
+    family: str  # the session's procedure family
+    code: str
+    modifiers: tuple[str, ...]
+    units: float
+
+
 # The procedures' lines per (practice kind, place of service, each procedure's facts), kept per code
 # table and policy: the same few documented sessions recur on claim after claim, and several edits code
 # a claim's note again (a session's lines as the note gives them).
-_MEMOS: dict[tuple[int, int], tuple[Reference, Policy, dict[tuple[object, ...], tuple[_Coded, ...]]]] = {}
+_MEMOS: dict[tuple[int, int], tuple[Reference, Policy, dict[tuple[object, ...], tuple[CodedLine, ...]]]] = {}
+
+
+# an entry's facts in declaration order: every fact, or a level-family entry's coded ones
+_ALL_FACTS = operator.itemgetter(*Procedure.model_fields)
+_LEVEL_FACTS = operator.itemgetter(*(f for f in Procedure.model_fields if f not in UNCODED_FACTS))
 
 
 def _facts(p: Procedure) -> tuple[object, ...]:
-    # every field of the entry, in declaration order (lists as tuples): what the family coders may read
-    return tuple([tuple(v) if type(v) is list else v for v in p.__dict__.values()])
+    # every fact the coder may read (lists as tuples)
+    values = (_LEVEL_FACTS if p.family in LEVEL_FAMILIES else _ALL_FACTS)(p.__dict__)
+    return tuple([tuple(v) if type(v) is list else v for v in values])
 
 
-def _memo(reference: Reference, policy: Policy) -> dict[tuple[object, ...], tuple[_Coded, ...]]:
+def _memo(reference: Reference, policy: Policy) -> dict[tuple[object, ...], tuple[CodedLine, ...]]:
     found = _MEMOS.get((id(reference), id(policy)))
     if found is not None and found[0] is reference and found[1] is policy:
         if len(found[2]) > 50_000:
@@ -185,14 +201,19 @@ def _memo(reference: Reference, policy: Policy) -> dict[tuple[object, ...], tupl
         return found[2]
     if len(_MEMOS) > 64:
         _MEMOS.clear()
-    memo: dict[tuple[object, ...], tuple[_Coded, ...]] = {}
+    memo: dict[tuple[object, ...], tuple[CodedLine, ...]] = {}
     _MEMOS[(id(reference), id(policy))] = (reference, policy, memo)
     return memo
 
 
-def _procedure_lines(
+def coded_procedures(
     enc: Encounter, procedures: list[Procedure], reference: Reference, policy: Policy
-) -> tuple[_Coded, ...]:
+) -> tuple[CodedLine, ...]:
+    """The lines of the encounter's documented `procedures`, session by session in the order
+    documented, before the claim-level steps: what an edit compares a billed session with (its codes,
+    sides and units). Raises InputError for a missing or bad fact (as `code_procedures`)."""
+    if not enc.diagnoses:
+        raise InputError(None, "$.diagnoses", "at least one ICD-10-CM diagnosis to point the lines to")
     memo = _memo(reference, policy)
     key = (enc.practice.kind, enc.place_of_service, *map(_facts, procedures))
     found = memo.get(key)
@@ -202,7 +223,7 @@ def _procedure_lines(
     return found
 
 
-def _code_sessions(procedures: list[Procedure], ctx: CodingContext) -> tuple[_Coded, ...]:
+def _code_sessions(procedures: list[Procedure], ctx: CodingContext) -> tuple[CodedLine, ...]:
     """The documented procedures' lines, session by session in the order documented."""
     coded_sessions: list[tuple[int, str, list[Service]]] = []
     for indices, procs in sessions(procedures):
@@ -210,11 +231,11 @@ def _code_sessions(procedures: list[Procedure], ctx: CodingContext) -> tuple[_Co
             coded_sessions.append((indices[0], procs[0].family.value, code_session(procs, indices, ctx)))
     for index, proc in other.combine_drug_tests(_merge_sides(procedures)):
         coded_sessions.append((index, proc.family.value, FAMILY_CODERS[proc.family](proc, index, ctx)))
-    out: list[_Coded] = []
+    out: list[CodedLine] = []
     for _, family, services in sorted(coded_sessions, key=lambda u: u[0]):
         for ln in _apply_sides(services, ctx):
             assert ln.units is not None
-            out.append((family, ln.code, tuple(ln.modifiers), ln.units))
+            out.append(CodedLine(family, ln.code, tuple(ln.modifiers), ln.units))
     return tuple(out)
 
 
@@ -226,9 +247,7 @@ def _code(
     reference: Reference,
     policy: Policy,
 ) -> list[Line]:
-    if not enc.diagnoses:
-        raise InputError(None, "$.diagnoses", "at least one ICD-10-CM diagnosis to point the lines to")
-    coded = _procedure_lines(enc, procedures, reference, policy)
+    coded = coded_procedures(enc, procedures, reference, policy)
     pointers: dict[str | None, list[int]] = {}  # the same for every line of a family
     dx = [strip_dot(d) for d in enc.diagnoses] if coded else []
     for fam, *_ in coded:
