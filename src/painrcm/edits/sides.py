@@ -23,6 +23,7 @@ from painrcm.model import Line
 
 LEVEL_FAMILY_NAMES = frozenset(f.value for f in LEVEL_FAMILIES)
 SIDE_MODS = ("50", "RT", "LT")
+_SIDE_SET = frozenset(SIDE_MODS)
 
 
 class Billed(Protocol):
@@ -96,7 +97,7 @@ def _note_lines(ctx: ClaimContext, info: CodeInfo) -> list[CodedLine] | None:
 
 
 def _key(ln: Billed) -> tuple[str, frozenset[str], float | None]:
-    return ln.code, frozenset(m for m in ln.modifiers if m in SIDE_MODS), ln.units
+    return ln.code, _SIDE_SET.intersection(ln.modifiers), ln.units
 
 
 def same_lines(billed: Sequence[Billed], coded: Sequence[Billed]) -> bool:
