@@ -292,3 +292,62 @@ def test_built_lines_are_the_lines_validation_makes() -> None:
     assert a.modifiers == [] and a.modifiers is not b.modifiers
     with pytest.raises(TypeError):
         build(cod="64483")
+
+
+def _fresh_coded(**over):
+    """`coded`, with the coder's kept sessions forgotten first (so the coder really codes the note)."""
+    import painrcm.coder
+
+    painrcm.coder._MEMOS.clear()
+    return coded(**over)
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        tf(["L4", "L5"], "bilateral"),
+        tf(["L5"], "left", imaging="ultrasound"),
+        {
+            "family": "facet_joint",
+            "region": "lumbar",
+            "levels": ["L4-L5", "L5-S1"],
+            "laterality": "right",
+            "imaging": "fluoroscopy",
+            "target": "medial_branch",
+            "purpose": "diagnostic",
+        },
+        {
+            "family": "radiofrequency_ablation",
+            "region": "cervical",
+            "levels": ["C3-C4"],
+            "laterality": "left",
+            "imaging": "fluoroscopy",
+        },
+    ],
+)
+@pytest.mark.parametrize("payer", [None, COMMERCIAL])
+def test_level_family_codes_do_not_depend_on_the_uncoded_facts(entry, payer):
+    # the coder keeps a level-family session's lines without these facts (UNCODED_FACTS): if coding
+    # ever reads one of them, entries differing in it must not share lines
+    from painrcm.coder.levels import UNCODED_FACTS
+
+    assert UNCODED_FACTS == {"images_stored", "medications", "relief_percent"}
+    extra = {"payer": payer} if payer else {}
+    plain = _fresh_coded(procedures=[entry], **extra)
+    for facts in (
+        {"images_stored": True, "medications": ["dexamethasone 10 mg"], "relief_percent": 85.0},
+        {"images_stored": False, "medications": [], "relief_percent": 0.0},
+    ):
+        assert _fresh_coded(procedures=[{**entry, **facts}], **extra) == plain
+
+
+def test_kept_sessions_give_the_lines_coding_gives():
+    # the same note coded twice (the second from the kept session) and after forgetting: the same lines
+    procs = [
+        tf(["L4", "L5"], "right"),
+        tf(["L5"], "left"),
+        {"family": "trigger_point", "muscles": ["a", "b", "c"]},
+    ]
+    first = _fresh_coded(procedures=procs)
+    assert coded(procedures=procs) == first
+    assert _fresh_coded(procedures=procs) == first

@@ -192,3 +192,16 @@ def test_no_lines_and_a_date_far_in_the_past() -> None:
         bare = enc.model_copy(update={"lines": [], "date_of_service": date(1990, 1, 2)})
         assert not ruled_out(ENGINE.engine, bare, None, None)
         assert not ruled_out(ENGINE.engine, bare, history, auths)
+
+
+def test_a_claim_without_lines_is_counted_by_its_note() -> None:
+    # the frequency edits run on a claim's limited families (frequency:E); a claim without lines has
+    # none, but its documented procedures are its sessions: FRQ001 still counts them
+    from painrcm.edits.examples import example_encounter
+    from tests.support import context_for
+
+    edit = CATALOGUE["FRQ001"]
+    enc = example_encounter({**edit.example, "lines": []})
+    assert enc.lines == [] and enc.procedures
+    result = ENGINE.scrub(enc, **context_for(edit.example_context, enc))
+    assert [f.edit for f in result.findings if f.edit.startswith("FRQ")] == ["FRQ001"]

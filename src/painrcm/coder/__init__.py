@@ -7,12 +7,14 @@ the E/M with 25, drug lines, and diagnosis pointers that put the supporting diag
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
+from typing import NamedTuple
 
 from painrcm.built import builder
 from painrcm.coder import epidural, other
 from painrcm.coder.base import CodingContext, Service
-from painrcm.coder.levels import LEVEL_FAMILIES, code_one, code_session, sessions
+from painrcm.coder.levels import LEVEL_FAMILIES, UNCODED_FACTS, code_one, code_session, sessions
 from painrcm.codes.tables import Reference, strip_dot
 from painrcm.errors import InputError
 from painrcm.model import Drug, Encounter, Evaluation, Family, Line, Procedure
@@ -68,14 +70,16 @@ def _merge_sides(procs: list[Procedure]) -> list[tuple[int, Procedure]]:
     return out
 
 
-def _line(code: str, modifiers: list[str], units: float) -> Line:
+def _line(code: str, modifiers: list[str], units: float, pointers: list[int] | None = None) -> Line:
     # the coder's own values (table codes, its modifiers, whole units): valid as they are, so the
     # line is built without validating them again (units as the float validation would make)
-    return _build_line(code=code, modifiers=modifiers, units=float(units))
+    if pointers is None:
+        return _build_line(code=code, modifiers=modifiers, units=float(units))
+    return _build_line(code=code, modifiers=modifiers, units=float(units), diagnosis_pointers=pointers)
 
 
 def _apply_sides(services: list[Service], ctx: CodingContext) -> list[Line]:
-    enc, ref, policy = ctx.encounter, ctx.reference, ctx.policy
+    ref, policy = ctx.reference, ctx.policy
     primaries: list[Line] = []
     addons: list[Line] = []
     for s in services:
@@ -86,9 +90,9 @@ def _apply_sides(services: list[Service], ctx: CodingContext) -> list[Line]:
             continue
         if s.side == "bilateral" and ref.bilateral_indicator(s.code) == 1:
             conv = (
-                policy.addon_convention(enc.practice.kind, enc.place_of_service)
+                policy.addon_convention(ctx.practice_kind, ctx.place_of_service)
                 if info is not None and info.is_addon
-                else policy.convention(enc.practice.kind, enc.place_of_service)
+                else policy.convention(ctx.practice_kind, ctx.place_of_service)
             )
             if conv == "modifier_50":
                 # A 50 line is one unit (MOD009): each further bilateral level is its own line.
@@ -162,6 +166,79 @@ def code_procedures(
     return _code(enc, procedures, None, [], reference, policy)
 
 
+class CodedLine(NamedTuple):
+    """A line as the coder codes a documented session, before the claim-level steps (diagnosis
+    pointers, and the distinct-service modifier between procedures of different families)."""
+
+    family: str  # the session's procedure family
+    code: str
+    modifiers: tuple[str, ...]
+    units: float
+
+
+# The procedures' lines per (practice kind, place of service, each procedure's facts), kept per code
+# table and policy: the same few documented sessions recur on claim after claim, and several edits code
+# a claim's note again (a session's lines as the note gives them).
+_MEMOS: dict[tuple[int, int], tuple[Reference, Policy, dict[tuple[object, ...], tuple[CodedLine, ...]]]] = {}
+
+
+# an entry's facts in declaration order: every fact, or a level-family entry's coded ones
+_ALL_FACTS = operator.itemgetter(*Procedure.model_fields)
+_LEVEL_FACTS = operator.itemgetter(*(f for f in Procedure.model_fields if f not in UNCODED_FACTS))
+
+
+def _facts(p: Procedure) -> tuple[object, ...]:
+    # every fact the coder may read (lists as tuples)
+    values = (_LEVEL_FACTS if p.family in LEVEL_FAMILIES else _ALL_FACTS)(p.__dict__)
+    return tuple([tuple(v) if type(v) is list else v for v in values])
+
+
+def _memo(reference: Reference, policy: Policy) -> dict[tuple[object, ...], tuple[CodedLine, ...]]:
+    found = _MEMOS.get((id(reference), id(policy)))
+    if found is not None and found[0] is reference and found[1] is policy:
+        if len(found[2]) > 50_000:
+            found[2].clear()  # a long-running server fed endless different notes stays bounded
+        return found[2]
+    if len(_MEMOS) > 64:
+        _MEMOS.clear()
+    memo: dict[tuple[object, ...], tuple[CodedLine, ...]] = {}
+    _MEMOS[(id(reference), id(policy))] = (reference, policy, memo)
+    return memo
+
+
+def coded_procedures(
+    enc: Encounter, procedures: list[Procedure], reference: Reference, policy: Policy
+) -> tuple[CodedLine, ...]:
+    """The lines of the encounter's documented `procedures`, session by session in the order
+    documented, before the claim-level steps: what an edit compares a billed session with (its codes,
+    sides and units). Raises InputError for a missing or bad fact (as `code_procedures`)."""
+    if not enc.diagnoses:
+        raise InputError(None, "$.diagnoses", "at least one ICD-10-CM diagnosis to point the lines to")
+    memo = _memo(reference, policy)
+    key = (enc.practice.kind, enc.place_of_service, *map(_facts, procedures))
+    found = memo.get(key)
+    if found is None:  # a missing or bad fact raises InputError (nothing kept)
+        ctx = CodingContext(enc.practice.kind, enc.place_of_service, reference, policy)
+        found = memo[key] = _code_sessions(procedures, ctx)
+    return found
+
+
+def _code_sessions(procedures: list[Procedure], ctx: CodingContext) -> tuple[CodedLine, ...]:
+    """The documented procedures' lines, session by session in the order documented."""
+    coded_sessions: list[tuple[int, str, list[Service]]] = []
+    for indices, procs in sessions(procedures):
+        if procs[0].family in LEVEL_FAMILIES:
+            coded_sessions.append((indices[0], procs[0].family.value, code_session(procs, indices, ctx)))
+    for index, proc in other.combine_drug_tests(_merge_sides(procedures)):
+        coded_sessions.append((index, proc.family.value, FAMILY_CODERS[proc.family](proc, index, ctx)))
+    out: list[CodedLine] = []
+    for _, family, services in sorted(coded_sessions, key=lambda u: u[0]):
+        for ln in _apply_sides(services, ctx):
+            assert ln.units is not None
+            out.append(CodedLine(family, ln.code, tuple(ln.modifiers), ln.units))
+    return tuple(out)
+
+
 def _code(
     enc: Encounter,
     procedures: list[Procedure],
@@ -170,21 +247,15 @@ def _code(
     reference: Reference,
     policy: Policy,
 ) -> list[Line]:
-    if not enc.diagnoses:
-        raise InputError(None, "$.diagnoses", "at least one ICD-10-CM diagnosis to point the lines to")
-    ctx = CodingContext(enc, reference, policy)
-    lines: list[Line] = []
-    families: list[str | None] = []
-    coded_sessions: list[tuple[int, str, list[Service]]] = []
-    for indices, procs in sessions(procedures):
-        if procs[0].family in LEVEL_FAMILIES:
-            coded_sessions.append((indices[0], procs[0].family.value, code_session(procs, indices, ctx)))
-    for index, proc in other.combine_drug_tests(_merge_sides(procedures)):
-        coded_sessions.append((index, proc.family.value, FAMILY_CODERS[proc.family](proc, index, ctx)))
-    for _, family, services in sorted(coded_sessions, key=lambda u: u[0]):
-        coded = _apply_sides(services, ctx)
-        lines += coded
-        families += [family] * len(coded)
+    coded = coded_procedures(enc, procedures, reference, policy)
+    pointers: dict[str | None, list[int]] = {}  # the same for every line of a family
+    dx = [strip_dot(d) for d in enc.diagnoses] if coded else []
+    for fam, *_ in coded:
+        if fam not in pointers:
+            pointers[fam] = _pointers(fam, dx, policy)
+    # new lines for this call alone (the caller may change them)
+    lines = [_line(code, list(mods), units, list(pointers[fam])) for fam, code, mods, units in coded]
+    families: list[str | None] = [c[0] for c in coded]
 
     procedure_codes = [ln.code for ln in lines]
     em_lines: list[Line] = []
@@ -195,13 +266,14 @@ def _code(
             raise InputError(None, "$.evaluation.code", f"an E/M visit code 99202-99215 (got {ev.code!r})")
         globals_ = {reference.global_days(c) or "" for c in procedure_codes}
         extra = ["24"] if ev.unrelated_to_procedure else []
+        visit_pointers = list(range(1, min(4, len(enc.diagnoses)) + 1))
         if ev.decision_for_surgery and "090" in globals_:
             # the visit where the decision for a major (090-global) procedure was made: 57, not 25
-            em_lines.append(_line(info.code, ["57", *extra], 1))
+            em_lines.append(_line(info.code, ["57", *extra], 1, visit_pointers))
         elif not globals_ & {"000", "010", "090"}:
-            em_lines.append(_line(info.code, extra, 1))
+            em_lines.append(_line(info.code, extra, 1, visit_pointers))
         elif ev.separately_identifiable:
-            em_lines.append(_line(info.code, ["25", *extra], 1))
+            em_lines.append(_line(info.code, ["25", *extra], 1, visit_pointers))
         # otherwise the visit is the pre-procedure assessment, included in the procedure
 
     drug_lines: list[Line] = []
@@ -217,23 +289,8 @@ def _code(
                 raise InputError(None, f"$.drugs[{i}].code", f"a known drug HCPCS code (got {d.code!r})")
             # the same drug given twice is one line with the units added
             units[d.code.upper()] = units.get(d.code.upper(), 0) + d.units
-        drug_lines = [_line(code, [], u) for code, u in units.items()]
+        drug_lines = [_line(code, [], u, [1]) for code, u in units.items()]
 
     _mark_distinct(lines, families, enc, reference, policy)
 
-    out: list[Line] = []
-    # every line here was made above for this call alone: its pointers are set on it, not on a copy
-    for ln in em_lines:
-        ln.diagnosis_pointers = list(range(1, min(4, len(enc.diagnoses)) + 1))
-        out.append(ln)
-    pointers: dict[str | None, list[int]] = {}  # the same for every line of a family
-    dx = [strip_dot(d) for d in enc.diagnoses] if lines else []
-    for ln, fam in zip(lines, families, strict=True):
-        if fam not in pointers:
-            pointers[fam] = _pointers(fam, dx, policy)
-        ln.diagnosis_pointers = list(pointers[fam])
-        out.append(ln)
-    for ln in drug_lines:
-        ln.diagnosis_pointers = [1]
-        out.append(ln)
-    return out
+    return em_lines + lines + drug_lines

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from painrcm.codes.tables import Reference, RegionGroup
 from painrcm.errors import InputError
-from painrcm.model import Encounter, Procedure
+from painrcm.model import Procedure
 from painrcm.policy.schema import Policy
 from painrcm.spine import Level, lumbar_nerves_to_joints, parse_level
 
@@ -26,13 +26,13 @@ class Service:
 
 @dataclass(frozen=True)
 class CodingContext:
-    encounter: Encounter
+    """What the family coders may read: the encounter's practice kind and place of service, the
+    code table and the payer's policy (the coded procedures are kept per these, see `painrcm.coder`)."""
+
+    practice_kind: str
+    place_of_service: str
     reference: Reference
     policy: Policy
-
-    @property
-    def practice_kind(self) -> str:
-        return self.encounter.practice.kind
 
 
 def need(value: object, index: int, fact: str, expected: str) -> None:

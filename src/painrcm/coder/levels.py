@@ -17,8 +17,11 @@ from painrcm.spine import Level
 LEVEL_FAMILIES = frozenset(
     {Family.EPIDURAL_TRANSFORAMINAL, Family.FACET_JOINT, Family.RADIOFREQUENCY_ABLATION}
 )
+# Facts of a level-family entry that its codes never depend on (the note's record of the procedure):
+# entries that differ only in them are coded alike, and the coder keeps coded sessions without them.
+UNCODED_FACTS = frozenset({"images_stored", "medications", "relief_percent"})
 # Facts that may differ between the entries of one session (one entry per side).
-_PER_ENTRY = {"laterality", "levels", "region", "images_stored", "medications", "relief_percent"}
+_PER_ENTRY = {"laterality", "levels", "region", *UNCODED_FACTS}
 _SIDES = {"right": frozenset({"R"}), "left": frozenset({"L"}), "bilateral": frozenset({"R", "L"})}
 _SIDE_NAME = {frozenset({"R"}): "right", frozenset({"L"}): "left", frozenset({"R", "L"}): "bilateral"}
 

@@ -53,8 +53,8 @@ def _level_code(ctx: ClaimContext, code: str) -> bool:
 def _without_duplicates(ctx: ClaimContext, idx: list[int]) -> list[int]:
     """Drop lines that repeat an earlier line (same side, no 76/77/59/X modifier) of a code without add-on
     levels: MOD006 reports those as duplicates, and a duplicate is one problem, not also a unit problem."""
-    if not idx or _level_code(ctx, ctx.lines[idx[0]].code):
-        return idx
+    if len(idx) < 2 or _level_code(ctx, ctx.lines[idx[0]].code):
+        return idx  # one line repeats nothing
     out: list[int] = []
     seen: set[str | None] = set()
     for i in idx:
@@ -75,30 +75,33 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
     ref = ctx.reference
     groups: dict[tuple[str, date, str | None, int | None], list[int]] = defaultdict(list)
     no_mue: list[str] = []
-    infos, sides = ctx.infos, ctx.sides  # each line's code-table entry and side, shared per claim
+    infos, sides, dates = ctx.infos, ctx.sides, ctx.dates  # each line's entry, side and date, per claim
+    units: dict[int, int] = {}  # each counted line's whole units
     for i, line in enumerate(ctx.lines):
-        if ctx.claimed("units", i) or whole_units(line) is None:
+        u = whole_units(line)
+        if u is None or ctx.claimed("units", i):
             continue
+        units[i] = u
         info = infos[i]
         if info is not None and info.kind == "drug_test" and info.test is not None:
             continue  # a drug test repeated on one date is BUN010's (one code per date, by method or classes)
         entry = ref.mue.get(line.code)
         if entry is None:
-            if ref.known(line.code, ctx.line_dos(i)) and line.code not in no_mue:
+            if ref.known(line.code, dates[i]) and line.code not in no_mue:
                 no_mue.append(line.code)
             continue
         side = sides[i]
         per_side = ref.bilateral_indicator(line.code) == 1 and side in ("right", "left")
         # MAI 1: the limit is per line; MAI 2 and 3: per date of service
         per_line = i if entry.adjudication == "1" else None
-        groups[(line.code, ctx.line_dos(i), side if per_side else None, per_line)].append(i)
+        groups[(line.code, dates[i], side if per_side else None, per_line)].append(i)
 
     for (code, day, side, _), idx in groups.items():
         entry = ref.mue.get(code)
         assert entry is not None
         mue = entry.max_units
         idx = _without_duplicates(ctx, idx)
-        total = sum(whole_units(ctx.lines[i]) or 0 for i in idx)
+        total = sum([units[i] for i in idx])
         if total <= mue:
             continue
         on_side = f" on the {side} side" if side else ""
@@ -115,7 +118,7 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
         ops: list[FixOp] = []
         left = mue
         for i in idx:
-            u = whole_units(ctx.lines[i]) or 0
+            u = units[i]
             if u <= left:
                 left -= u
             elif left > 0:

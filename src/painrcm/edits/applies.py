@@ -29,6 +29,9 @@ Per line, from the line's code as the code table and the payer's policy know it:
                          not-covered ultrasound-guided codes
   ``asc_sub``            a code of the payer's ASC code substitutions (either side of one)
   ``auth_rule:E``        a code of a payer authorization rule whose missing-authorization edit is E
+  ``frequency:E``        a code of a family a payer frequency limit reported by edit E counts;
+                         ``frequency``: of a family any of the payer's limits counts (a claim
+                         without lines has every limit of its payer: its note stands for its sessions)
 Per line, from the line itself:
   ``mod:M``              a line carries modifier M
   ``line_charge``        a line gives a charge
@@ -57,7 +60,7 @@ if TYPE_CHECKING:
     from painrcm.policy.schema import Policy
 
 # features with a value after the colon; the others are plain names
-PREFIXED = ("code", "kind", "family", "imaging", "auth_rule", "mod", "proc", "practice")
+PREFIXED = ("code", "kind", "family", "imaging", "auth_rule", "frequency", "mod", "proc", "practice")
 PLAIN = frozenset(
     {
         "line",
@@ -81,6 +84,7 @@ PLAIN = frozenset(
         "total_charge",
         "unreadable_number",
         "dob",
+        "frequency",
     }
 )
 
@@ -112,6 +116,9 @@ def code_features(code: str, reference: Reference, policy: Policy) -> set[str]:
                 out.add("conservative")
             if info.family in policy.session_levels:
                 out.add("session_levels")
+            for limit in policy.frequency:
+                if info.family in limit.families:
+                    out.update(("frequency", f"frequency:{limit.edit}"))
         if info.imaging:
             out.add(f"imaging:{info.imaging}")
         if info.addon_of:
@@ -135,6 +142,16 @@ def code_features(code: str, reference: Reference, policy: Policy) -> set[str]:
     return out
 
 
+def frequency_features(policy: Policy) -> set[str]:
+    """A claim without lines has every frequency limit of its payer (the history edits count the
+    sessions of its documented procedures)."""
+    return (
+        {"frequency", *(f"frequency:{limit.edit}" for limit in policy.frequency)}
+        if policy.frequency
+        else set()
+    )
+
+
 def claim_features(enc: Encounter, lines: list[Line], reference: Reference, policy: Policy) -> set[str]:
     """Every feature of a claim (the slow, plain reading `Gate.mask` must agree with; used by tests)."""
     out: set[str] = set()
@@ -145,6 +162,8 @@ def claim_features(enc: Encounter, lines: list[Line], reference: Reference, poli
             out.add("line_charge")
         if ln.authorization_number:
             out.add("auth_number")
+    if not lines:
+        out |= frequency_features(policy)
     if len(lines) > 1:
         out.add("lines:2")
     if len({ln.code for ln in lines}) < len(lines):
@@ -184,6 +203,7 @@ class Gate:
     _codes: dict[str, int] = field(default_factory=dict)
     _mods: dict[str, int] = field(default_factory=dict)
     _procs: dict[str, int] = field(default_factory=dict)
+    _no_lines: int = 0  # the features of a claim without lines
 
     def __post_init__(self) -> None:
         needs = []
@@ -204,6 +224,7 @@ class Gate:
                 self._mods[value] = bit
             elif prefix == "proc":
                 self._procs[value] = bit
+        self._no_lines = sum(self.bits.get(f, 0) for f in frequency_features(self.policy))
 
     def _bit(self, feature: str) -> int:
         return self.bits.get(feature, 0)
@@ -237,6 +258,8 @@ class Gate:
                 mask |= bits.get("auth_number", 0)
         if charge:
             mask |= bits.get("line_charge", 0)
+        if not lines:
+            mask |= self._no_lines
         if len(lines) > 1:
             mask |= bits.get("lines:2", 0)
             if len({ln.code for ln in lines}) < len(lines):

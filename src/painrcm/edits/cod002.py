@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 
-from painrcm.codes.tables import fiscal_year_of, with_dot
+from painrcm.codes.tables import Icd10Set, fiscal_year_of, with_dot
 from painrcm.edits.base import ClaimContext, Edit, Hit, Outcome, Skip
 from painrcm.model import Severity
 
@@ -41,6 +41,11 @@ EDIT = Edit(
 def _dates_by_diagnosis(ctx: ClaimContext) -> list[list[date]]:
     """For each claim diagnosis, the dates of service it is used on (the claim date when unused)."""
     n = len(ctx.encounter.diagnoses)
+    dos = ctx.dos
+    if ctx.dates.count(dos) == len(ctx.dates):
+        return [
+            [dos] for _ in range(n)
+        ]  # every line on the claim's date: each diagnosis is used (or taken) on it
     dates: list[list[date]] = [[] for _ in range(n)]
     for i, line in enumerate(ctx.lines):
         d = ctx.line_dos(i)
@@ -58,11 +63,12 @@ def _dates_by_diagnosis(ctx: ClaimContext) -> list[list[date]]:
 def check(ctx: ClaimContext) -> Iterator[Outcome]:
     icd = ctx.reference.icd10
     missing_years: dict[int, date] = {}
+    sets: dict[date, Icd10Set | None] = {}  # each date's code set (the claim's dates are few)
     stripped = ctx.diagnoses  # strip_dot of each, shared with the other edits
     for k, (raw, dates) in enumerate(zip(ctx.encounter.diagnoses, _dates_by_diagnosis(ctx), strict=True)):
         dx = stripped[k]
         for d in sorted(dates):
-            code_set = icd.set_for(d)
+            code_set = sets[d] if d in sets else sets.setdefault(d, icd.set_for(d))
             if code_set is None:
                 missing_years.setdefault(fiscal_year_of(d), d)
                 continue

@@ -8,6 +8,7 @@ from painrcm.model import Severity
 EDIT = Edit(
     id="FRQ001",
     severity=Severity.ERROR,
+    applies_when=("frequency:FRQ001",),
     title="Epidural sessions over the limit per spinal region in the rolling window",
     what="Counts this patient's epidural injection sessions (62320-62323, 64479-64484) in the same spinal "
     "region (cervical/thoracic or lumbar/sacral), at every practice, in the payer's rolling window, this "

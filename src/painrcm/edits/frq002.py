@@ -27,6 +27,7 @@ def _past(eid: str, when: str) -> dict[str, Any]:
 EDIT = Edit(
     id="FRQ002",
     severity=Severity.ERROR,
+    applies_when=("frequency:FRQ002",),
     title="Therapeutic facet injection sessions over the limit per region in the rolling window",
     what="Counts this patient's therapeutic facet joint injection sessions per spinal region, at every "
     "practice, in the payer's rolling window, this claim included, against the payer's limit (4 in 12 "

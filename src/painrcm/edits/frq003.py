@@ -8,6 +8,7 @@ from painrcm.model import Severity
 EDIT = Edit(
     id="FRQ003",
     severity=Severity.ERROR,
+    applies_when=("frequency:FRQ003",),
     title="Radiofrequency ablation sessions over the limit per region in the rolling window",
     what="Counts this patient's radiofrequency ablation sessions per spinal region, at every practice, in "
     "the payer's rolling window, this claim included, against the payer's limit (2 in 12 months by "

@@ -21,6 +21,7 @@ def _past(eid: str, when: str) -> dict[str, Any]:
 EDIT = Edit(
     id="FRQ004",
     severity=Severity.ERROR,
+    applies_when=("frequency:FRQ004",),
     title="Trigger-point injection sessions over the limit in the rolling window",
     what="Counts this patient's trigger-point injection sessions (20552/20553), at every practice, in the "
     "payer's rolling window, this claim included, against the payer's limit (Medicare: 3 in 12 months; the "

@@ -35,6 +35,7 @@ def _past(eid: str, when: str) -> dict[str, Any]:
 EDIT = Edit(
     id="FRQ005",
     severity=Severity.ERROR,
+    applies_when=("frequency:FRQ005",),
     title="Definitive drug tests over the limit in the rolling window",
     what="Counts this patient's definitive drug test dates (G0480-G0483), at every practice, in the payer's "
     "rolling window, against a limit the payer's policy file sets (the built-in policies set none, so this "

@@ -8,6 +8,7 @@ from painrcm.model import Severity
 EDIT = Edit(
     id="FRQ008",
     severity=Severity.ERROR,
+    applies_when=("frequency:FRQ008",),
     title="Diagnostic facet injection or medial branch block sessions over the limit per region",
     what="Counts this patient's diagnostic facet joint injection and medial branch block sessions per "
     "spinal region, at every practice, in the payer's rolling window, this claim included, against the "

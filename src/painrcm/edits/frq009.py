@@ -28,6 +28,7 @@ def _past(eid: str, when: str) -> dict[str, Any]:
 EDIT = Edit(
     id="FRQ009",
     severity=Severity.ERROR,
+    applies_when=("frequency:FRQ009",),
     title="SI joint injection sessions over the limit in the rolling window",
     what="Counts this patient's sacroiliac joint injection sessions, diagnostic and therapeutic separately, "
     "at every practice, in the payer's rolling window, this claim included, against the payer's limits "

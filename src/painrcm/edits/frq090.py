@@ -8,6 +8,7 @@ from painrcm.model import Severity
 EDIT = Edit(
     id="FRQ090",
     severity=Severity.WARNING,
+    applies_when=("frequency",),
     title="This session is the last one the payer allows in the window",
     what="For every frequency limit of the payer, warns when this claim reaches the limit exactly, and gives "
     "the date the next session becomes payable: the oldest counted session's date plus one window.",

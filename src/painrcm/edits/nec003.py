@@ -11,9 +11,15 @@ from painrcm.edits.words import a_family
 from painrcm.model import Severity
 
 
-def matches(dx: str, prefixes: Iterable[str]) -> bool:
-    """Prefix match on dot-less ICD-10-CM codes (M54.16 matches M541)."""
-    return dx.replace(".", "").strip().upper().startswith(_normalized(tuple(prefixes)))
+def prefixes_of(listed: Iterable[str]) -> tuple[str, ...]:
+    """A policy's diagnosis prefixes as `matches` compares them (no dots, upper case)."""
+    return _normalized(tuple(listed))
+
+
+def matches(dx: str, prefixes: tuple[str, ...]) -> bool:
+    """Prefix match of a dot-less ICD-10-CM code (`ClaimContext.line_diagnoses`) on `prefixes_of` a
+    policy list (M5416 matches M541)."""
+    return dx.startswith(prefixes)
 
 
 @functools.lru_cache(maxsize=256)
@@ -79,7 +85,8 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
             yield Skip(f"line {i + 1} ({line.code}) has no diagnosis to compare with the covered list")
             continue
         prefixes = covered[family]
-        if any(matches(d, prefixes) for d in dx):
+        wanted = prefixes_of(prefixes)
+        if any(matches(d, wanted) for d in dx):
             continue
         examples = ", ".join(with_dot(p) for p in prefixes[:6])
         yield Hit(

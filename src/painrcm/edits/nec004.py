@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from painrcm.edits.base import ClaimContext, Edit, Hit, Outcome
-from painrcm.edits.nec003 import checked_lines, dx_list, matches
+from painrcm.edits.nec003 import checked_lines, dx_list, matches, prefixes_of
 from painrcm.model import Severity
 
 EDIT = Edit(
@@ -39,8 +39,9 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
     nonspecific = ctx.policy.diagnoses.nonspecific
     if not nonspecific:
         return
+    wanted = prefixes_of(nonspecific)
     for i, _family, dx in checked_lines(ctx):
-        if not dx or not all(matches(d, nonspecific) for d in dx):
+        if not dx or not all(matches(d, wanted) for d in dx):
             continue
         line = ctx.lines[i]
         yield Hit(

@@ -30,7 +30,7 @@ def proc_sides(proc: Procedure) -> set[str] | None:
     return {"left", "right"} if proc.laterality == "bilateral" else {proc.laterality}
 
 
-@dataclass
+@dataclass(slots=True)
 class Group:
     """One documented procedure, or a left and a right one with otherwise equal facts (one bilateral
     session, as the coder reads them)."""
@@ -73,7 +73,7 @@ def groups_of(procs: list[Procedure]) -> list[Group]:
     out: list[Group] = []
     by_session: dict[tuple[str, str], Group] = {}
     # a lone level-family entry is its own group: its session key only matters to meet another entry's
-    grouped = sum(p.family in LEVEL_FAMILIES for p in procs) > 1
+    grouped = len([p for p in procs if p.family in LEVEL_FAMILIES]) > 1
     for p in procs:
         if p.family in LEVEL_FAMILIES:
             # one session of a level family, whatever the sides of its entries (RULES.md section 1)

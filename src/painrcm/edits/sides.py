@@ -10,9 +10,11 @@ never invents a bilateral level and never drops a documented level).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
+from typing import Protocol
 
-from painrcm.coder import code_procedures
+from painrcm.coder import CodedLine, coded_procedures
 from painrcm.coder.levels import LEVEL_FAMILIES
 from painrcm.codes.tables import CodeInfo
 from painrcm.edits.base import ClaimContext, FixOp, remove, replace
@@ -21,6 +23,18 @@ from painrcm.model import Line
 
 LEVEL_FAMILY_NAMES = frozenset(f.value for f in LEVEL_FAMILIES)
 SIDE_MODS = ("50", "RT", "LT")
+_SIDE_SET = frozenset(SIDE_MODS)
+
+
+class Billed(Protocol):
+    """What the sides compare of a line, billed (`Line`) or coded from the note (`CodedLine`)."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def modifiers(self) -> Sequence[str]: ...
+    @property
+    def units(self) -> float | None: ...
 
 
 def level_family(info: CodeInfo | None) -> bool:
@@ -50,9 +64,10 @@ def session_lines(ctx: ClaimContext, i: int) -> list[int]:
     return list(found)
 
 
-def note_lines(ctx: ClaimContext, i: int) -> list[Line] | None:
-    """The lines the coder makes from the note for line i's session (its family and region), or None
-    when the note does not document that family or a fact the coder needs is missing."""
+def note_lines(ctx: ClaimContext, i: int) -> list[CodedLine] | None:
+    """The lines the coder makes from the note for line i's session (its family and region: codes,
+    sides and units), or None when the note does not document that family or a fact the coder needs
+    is missing."""
     info = ctx.info(i)
     if not level_family(info) or ctx.line_dos(i) != ctx.dos:
         return None
@@ -61,16 +76,16 @@ def note_lines(ctx: ClaimContext, i: int) -> list[Line] | None:
     key = ("note_lines", info.family, info.region)
     if key not in ctx.memo:
         ctx.memo[key] = _note_lines(ctx, info)
-    found: list[Line] | None = ctx.memo[key]
+    found: list[CodedLine] | None = ctx.memo[key]
     return None if found is None else list(found)
 
 
-def _note_lines(ctx: ClaimContext, info: CodeInfo) -> list[Line] | None:
+def _note_lines(ctx: ClaimContext, info: CodeInfo) -> list[CodedLine] | None:
     procs = [p for p in ctx.procedures if p.family.value == info.family]
     if not procs:
         return None
     try:
-        coded = code_procedures(ctx.encounter, procs, ctx.reference, ctx.policy)
+        coded = coded_procedures(ctx.encounter, procs, ctx.reference, ctx.policy)
     except (InputError, LookupError, StopIteration, ValueError):
         return None
     out = []
@@ -81,18 +96,18 @@ def _note_lines(ctx: ClaimContext, info: CodeInfo) -> list[Line] | None:
     return out or None
 
 
-def _key(ln: Line) -> tuple[str, frozenset[str], float | None]:
-    return ln.code, frozenset(m for m in ln.modifiers if m in SIDE_MODS), ln.units
+def _key(ln: Billed) -> tuple[str, frozenset[str], float | None]:
+    return ln.code, _SIDE_SET.intersection(ln.modifiers), ln.units
 
 
-def same_lines(billed: list[Line], coded: list[Line]) -> bool:
+def same_lines(billed: Sequence[Billed], coded: Sequence[Billed]) -> bool:
     """Same codes, sides and units (other modifiers and pointers aside)."""
     if len(billed) != len(coded):
         return False  # a different number of lines is a different count of some key
     return _counts(billed) == _counts(coded)
 
 
-def _counts(lines: list[Line]) -> dict[tuple[str, frozenset[str], float | None], int]:
+def _counts(lines: Sequence[Billed]) -> dict[tuple[str, frozenset[str], float | None], int]:
     # what Counter counts, without its per-call set-up (every count is positive: plain dicts compare alike)
     out: dict[tuple[str, frozenset[str], float | None], int] = {}
     for ln in lines:
@@ -116,7 +131,7 @@ def matches_note(ctx: ClaimContext, i: int) -> bool:
     return found
 
 
-def side_units(lines: list[Line], code: str) -> tuple[float, float]:
+def side_units(lines: Sequence[Billed], code: str) -> tuple[float, float]:
     """(right, left) units of `code`: a 50 line (or RT and LT on one line) counts on both sides."""
     r = lt = 0.0
     for ln in lines:
