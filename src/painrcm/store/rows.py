@@ -92,8 +92,8 @@ def _tuples(
 
 def copy_rows(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     """PostgreSQL COPY of driver-ready rows into `table` (psycopg 3), in the connection's transaction.
-    A database error is raised as SQLAlchemy raises it for a statement (IntegrityError, ...), its
-    parameters hidden."""
+    A database error is raised as SQLAlchemy raises it for a statement (IntegrityError, ...), with
+    the database's primary message only (no row data)."""
     statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
     raw = conn.connection.dbapi_connection
     assert raw is not None
@@ -103,9 +103,13 @@ def copy_rows(conn: Connection, table: str, columns: Sequence[str], rows: Iterab
             for row in rows:
                 copy.write_row(row)
     except dbapi.Error as e:
-        raise exc.DBAPIError.instance(
+        err = exc.DBAPIError.instance(
             statement, None, e, dbapi.Error, hide_parameters=True, dialect=conn.dialect
-        ) from e
+        )
+        # the primary message only: COPY's context line (and a constraint's detail) quote the row's data
+        primary = getattr(getattr(e, "diag", None), "message_primary", None) or type(e).__name__
+        err.args = (f"({type(e).__module__}.{type(e).__name__}) {primary}",)
+        raise err from None
 
 
 def reserve_ids(s: Session, table: Any, n: int) -> list[int]:
