@@ -9,10 +9,10 @@ the writer knows them without RETURNING. Updates by ID are one statement over ar
 (`unnest`), one executemany on SQLite.
 
 Core statements and COPY bypass the session's flush guard, so the rows are checked here, once per
-value (as `db.check_text` checks ORM rows: text too long for its column or with a NUL character; a JSON text for an
-escaped NUL), and the statements are marked as checked (`db.CHECKED`): the connection's NUL guard
-does not walk every document a second time. ORM objects of the rows written are the caller's to
-expire.
+value, as `db.check_text` checks ORM rows (text too long for its column or with a NUL character; a
+JSON text for an escaped NUL), and the statements are marked as checked (`db.CHECKED`): the
+connection's NUL guard does not walk every document a second time. ORM objects of the rows written
+are the caller's to expire.
 """
 
 from __future__ import annotations
@@ -154,9 +154,9 @@ def insert_ids(s: Session, table: Any, rows: list[dict[str, Any]]) -> list[int]:
 
 
 def update_by_id(s: Session, table: Any, rows: list[dict[str, Any]]) -> None:
-    """Set columns of rows by ID; each row holds `b_id` and the same columns. A column with an
-    on-update default the rows do not set gets it, as a Core UPDATE would. PostgreSQL: one statement
-    over arrays of the values (`unnest`); SQLite: one executemany."""
+    """Set columns of rows by ID; each row holds `b_id` (one row per ID) and the same columns. A
+    column with an on-update default the rows do not set gets it, as a Core UPDATE would.
+    PostgreSQL: one statement over arrays of the values (`unnest`); SQLite: one executemany."""
     if not rows:
         return
     conn = s.connection()
