@@ -12,8 +12,9 @@ Each import runs in a fresh child process (PYTHONPATH set to the tree measured) 
 seeded database (SQLite: a file copy; PostgreSQL: CREATE DATABASE ... TEMPLATE, databases named
 `importbench_*` or `$PAINRCM_BENCH_DB_PREFIX*`, dropped at the end). Reported per database, file kind, size and tree: wall time and
 the child's CPU time with that of the processes it scrubs on (`PAINRCM_IMPORT_WORKERS`, `--workers`;
-PostgreSQL's own work runs in the server and is in the wall time only), as
-claims/s; `store only` is the same import without scrubbing (`scrub=False`): the write path alone.
+PostgreSQL's own work runs in the server: its CPU is shown apart, read from /proc for the server
+processes of the database when the server runs on this machine), as claims/s; `store only` is the
+same import without scrubbing (`scrub=False`): the write path alone.
 The seed: `workspace_bench.generate` (persons, charts, `--history` service lines of care pathways,
 `--seed-claims` open claims); the files' claims are new claims of the same patients.
 """
@@ -63,12 +64,14 @@ def child(url: str, kind: str, file: str, scrub: bool) -> dict[str, Any]:
         s.flush()
         job_id = job.id
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server_before = _server_cpu(db)
     wall, cpu = time.perf_counter(), time.process_time()
     res = import_file(db, engine, job_id=job_id, data=data, scrub=scrub)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     # the import's scrubbing processes (a large file is scrubbed on a pool, PAINRCM_IMPORT_WORKERS)
     pool = (after.ru_utime - kids.ru_utime) + (after.ru_stime - kids.ru_stime)
+    server = _server_cpu(db) - server_before
     db.engine.dispose()
     assert res.added == res.records, res.summary()
     return {
@@ -77,7 +80,31 @@ def child(url: str, kind: str, file: str, scrub: bool) -> dict[str, Any]:
         "cpu": cpu + pool,
         "pool_cpu": pool,
         "scrubbed": res.scrubbed,
+        "server_cpu": server,
     }
+
+
+def _server_cpu(db: Any) -> float:
+    """CPU seconds the PostgreSQL server processes of this database have used so far (read from /proc:
+    the server runs on this machine; the pool keeps the import's connections open until disposed).
+    0 on SQLite or when the processes cannot be read."""
+    if db.engine.dialect.name != "postgresql":
+        return 0.0
+    from sqlalchemy import text
+
+    with db.engine.connect() as c:
+        pids = list(
+            c.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")).scalars()
+        )
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
 
 
 def _pg_admin(sql: str) -> None:
@@ -223,7 +250,12 @@ def main() -> int:
                                 print(
                                     f"{backend:<10} {kind:<10} {n:>6,} {what} {label:<9}: "
                                     f"{r['wall']:7.1f} s wall = {n / r['wall']:7,.0f} claims/s;  "
-                                    f"{r['cpu']:7.1f} s CPU = {n / r['cpu']:7,.0f} claims/CPU-s",
+                                    f"{r['cpu']:7.1f} s CPU = {n / r['cpu']:7,.0f} claims/CPU-s"
+                                    + (
+                                        f";  server {r['server_cpu']:5.1f} CPU-s"
+                                        if r.get("server_cpu")
+                                        else ""
+                                    ),
                                     flush=True,
                                 )
         finally:

@@ -37,6 +37,7 @@ from sqlalchemy import text
 
 from painrcm import synth
 from painrcm.store.db import Database
+from painrcm.store.rows import copy_rows
 
 PATIENTS_PER_CHUNK = 2000
 CLAIMS_PER_CHUNK = 4000
@@ -223,11 +224,9 @@ class Writer:
                 continue
             cols = COLS[table]
             if self.pg:
+                copy_rows(self.conn, table, cols, rows)  # the importer's COPY (store/rows.py)
                 raw = self.conn.connection.dbapi_connection
                 assert raw is not None
-                with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as cp:
-                    for r in rows:
-                        cp.write_row(r)
                 raw.commit()  # COPY went around SQLAlchemy's transaction: commit it on the connection
             else:
                 marks = ", ".join("?" * len(cols))

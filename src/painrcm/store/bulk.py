@@ -10,9 +10,10 @@ audit entries as one claim at a time, in a few statements per table instead of a
 - `write_scrub_results` keeps many scrub results at once: runs, findings, each claim's new status and
   the coded lines of claims that came without lines.
 
-Core statements bypass the session's flush guard, so the rows are checked here (`db.check_rows`: text
-too long for its column, NUL characters) before anything is written. ORM objects of the rows written
-that the session already holds are expired (read again on next use).
+The rows are written by `store/rows.py` (COPY on PostgreSQL, executemany on SQLite), which checks them
+as the session's flush guard would (text too long for its column, NUL characters) before anything is
+written. ORM objects of the rows written that the session already holds are expired (read again on
+next use).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -31,8 +32,8 @@ from painrcm.model import ClaimResult, Line, Patient
 from painrcm.model import Encounter as EncounterModel
 from painrcm.store import models as m
 from painrcm.store import versions
-from painrcm.store.db import check_rows
 from painrcm.store.histories import Book, chunks
+from painrcm.store.rows import among, insert_ids, insert_rows, update_by_id
 from painrcm.store.service_rows import refresh_services
 
 ENC = m.Encounter.__table__
@@ -129,33 +130,6 @@ def identity(p: Patient) -> tuple[str | None, str | None]:
 # --- helpers ------------------------------------------------------------------------------------------
 
 
-def _insert(s: Session, table: Any, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        check_rows(table, rows)
-        s.execute(insert(table), rows)
-
-
-def _insert_ids(s: Session, table: Any, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert rows and return their new IDs in the rows' order (RETURNING with executemany)."""
-    if not rows:
-        return []
-    check_rows(table, rows)
-    stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    ids = [r[0] for r in s.execute(stmt, rows)]
-    assert len(ids) == len(rows)
-    return ids
-
-
-def _update_by_id(s: Session, table: Any, rows: list[dict[str, Any]]) -> None:
-    """Executemany UPDATE ... WHERE id = :b_id; each row holds `b_id` and the same columns."""
-    if not rows:
-        return
-    check_rows(table, rows)
-    cols = [k for k in rows[0] if k != "b_id"]
-    stmt = update(table).where(table.c.id == bindparam("b_id")).values({c: bindparam(c) for c in cols})
-    s.connection().execute(stmt, rows)
-
-
 def _expire(s: Session, model: Any, ids: Iterable[int]) -> None:
     """Objects of these rows that the session holds are read again on next use."""
     if not s.identity_map:
@@ -213,7 +187,7 @@ def resolve_persons(s: Session, patients: Sequence[Patient]) -> list[int]:
                     PERSON.c.member_id,
                     PERSON.c.last_name,
                     PERSON.c.first_name,
-                ).where(column.in_(part))
+                ).where(among(s, column, part))
             ):
                 found[row.id] = _Person(
                     row.id,
@@ -260,13 +234,13 @@ def resolve_persons(s: Session, patients: Sequence[Patient]) -> list[int]:
             person.dirty = person.dirty or (learned and person.id is not None)
         chosen.append(person)
     fields = ("member_key", "name_key", "member_id", "last_name", "first_name")
-    ids = _insert_ids(
+    ids = insert_ids(
         s, PERSON, [{**{f: getattr(p, f) for f in fields}, "dob": p.dob, "sex": p.sex} for p in new]
     )
     for p, pk in zip(new, ids, strict=True):
         p.id = pk
     dirty = [p for p in found.values() if p.dirty]
-    _update_by_id(s, PERSON, [{"b_id": p.id, **{f: getattr(p, f) for f in fields}} for p in dirty])
+    update_by_id(s, PERSON, [{"b_id": p.id, **{f: getattr(p, f) for f in fields}} for p in dirty])
     _expire(s, m.Person, (p.id for p in dirty if p.id is not None))
     return [p.id for p in chosen if p.id is not None]
 
@@ -309,7 +283,7 @@ def _stored_claims(s: Session, wanted: set[tuple[str, str]]) -> dict[tuple[str, 
                 ENC.c.person_id,
                 ENC.c.source,
                 ENC.c.created_at,
-            ).where(ENC.c.encounter_id.in_(part))
+            ).where(among(s, ENC.c.encounter_id, part))
         ):
             if (r.practice_id, r.encounter_id) in wanted:
                 out[(r.practice_id, r.encounter_id)] = _Stored(
@@ -328,7 +302,7 @@ def _latest_versions(s: Session, pks: Sequence[int]) -> dict[int, versions.Earli
                 VERSION.c.frequency_code,
                 VERSION.c.payer_claim_number,
                 VERSION.c.document,
-            ).where(VERSION.c.encounter_pk.in_(part))
+            ).where(among(s, VERSION.c.encounter_pk, part))
         ):
             if v.encounter_pk not in out or v.number > out[v.encounter_pk].number:
                 out[v.encounter_pk] = v
@@ -342,7 +316,7 @@ def _payer_claim_numbers(s: Session, pks: Sequence[int]) -> dict[int, str]:
     for part in chunks(sorted(pks)):
         for pk, number in s.execute(
             select(rc.c.encounter_pk, rc.c.payer_claim_number)
-            .where(rc.c.encounter_pk.in_(part), rc.c.payer_claim_number.is_not(None))
+            .where(among(s, rc.c.encounter_pk, part), rc.c.payer_claim_number.is_not(None))
             .order_by(rc.c.id)
         ):
             out[pk] = number  # the last one wins: the latest remittance
@@ -356,14 +330,16 @@ def _replace_lines(s: Session, new_lines: dict[int, list[dict[str, Any]]], repla
     for part in chunks(sorted(replaced)):
         for lid, pk, code, mods in s.execute(
             select(LINE.c.id, LINE.c.encounter_pk, LINE.c.code, LINE.c.modifiers).where(
-                LINE.c.encounter_pk.in_(part)
+                among(s, LINE.c.encounter_pk, part)
             )
         ):
             old[lid] = (pk, code, tuple(mods or []))
     linked: list[tuple[int, int, str, tuple[str, ...]]] = []  # remit line, claim, code, modifiers
     for part in chunks(sorted(old)):
         for rid, lid in s.execute(
-            select(REMIT_LINE.c.id, REMIT_LINE.c.claim_line_id).where(REMIT_LINE.c.claim_line_id.in_(part))
+            select(REMIT_LINE.c.id, REMIT_LINE.c.claim_line_id).where(
+                among(s, REMIT_LINE.c.claim_line_id, part)
+            )
         ):
             pk, code, mods = old[lid]
             linked.append((rid, pk, code, mods))
@@ -372,9 +348,9 @@ def _replace_lines(s: Session, new_lines: dict[int, list[dict[str, Any]]], repla
             update(REMIT_LINE).where(REMIT_LINE.c.id.in_([r[0] for r in linked])).values(claim_line_id=None)
         )
     for part in chunks(sorted(replaced)):
-        s.execute(delete(LINE).where(LINE.c.encounter_pk.in_(part)))
+        s.execute(delete(LINE).where(among(s, LINE.c.encounter_pk, part)))
     _drop_lines(s, old)
-    _insert(s, LINE, [{"encounter_pk": pk, **ln} for pk, lines in new_lines.items() for ln in lines])
+    insert_rows(s, LINE, [{"encounter_pk": pk, **ln} for pk, lines in new_lines.items() for ln in lines])
     if linked:
         now: dict[int, list[tuple[int, str, tuple[str, ...]]]] = defaultdict(list)
         for lid, pk, code, mods in s.execute(
@@ -383,7 +359,7 @@ def _replace_lines(s: Session, new_lines: dict[int, list[dict[str, Any]]], repla
             .order_by(LINE.c.encounter_pk, LINE.c.line_no)
         ):
             now[pk].append((lid, code, tuple(mods or [])))
-        _update_by_id(
+        update_by_id(
             s,
             REMIT_LINE,
             [
@@ -424,14 +400,14 @@ def save_claims(
         charted.update(
             (pid, person)
             for pid, person in s.execute(
-                select(CHART.c.practice_id, CHART.c.person_id).where(CHART.c.person_id.in_(part))
+                select(CHART.c.practice_id, CHART.c.person_id).where(among(s, CHART.c.person_id, part))
             )
         )
     chart_rows: list[dict[str, Any]] = []
     payer_ids = sorted({claims[i][0].payer.id for i in todo})
     payers: set[str] = set()
     for part in chunks(payer_ids):
-        payers.update(s.scalars(select(PAYER.c.id).where(PAYER.c.id.in_(part))))
+        payers.update(s.scalars(select(PAYER.c.id).where(among(s, PAYER.c.id, part))))
     payer_rows: list[dict[str, Any]] = []
     for i in todo:
         enc, pid = claims[i]
@@ -443,8 +419,8 @@ def save_claims(
             payer_rows.append(
                 {"id": enc.payer.id, "name": enc.payer.name or enc.payer.id, "plan": enc.payer.plan}
             )
-    _insert(s, CHART, chart_rows)
-    _insert(s, PAYER, payer_rows)
+    insert_rows(s, CHART, chart_rows)
+    insert_rows(s, PAYER, payer_rows)
 
     # the claims' rows
     def values(i: int) -> dict[str, Any]:
@@ -459,12 +435,13 @@ def save_claims(
             "total_charge": sum((ln.charge or 0) for ln in enc.lines or []) or None,
             "source": source,
             "status": "unscrubbed",
+            "authorization_number": enc.authorization_number,  # as refresh_services keeps it
         }
 
     added = [i for i in todo if keys[i] not in stored]
     changed = [i for i in todo if keys[i] in stored]
     pk_of: dict[int, int] = {i: stored[keys[i]].id for i in changed}
-    new_ids = _insert_ids(
+    new_ids = insert_ids(
         s,
         ENC,
         [
@@ -544,12 +521,12 @@ def save_claims(
                 after={"work_status": after},
             )
         )
-    _update_by_id(s, ENC, updates)
+    update_by_id(s, ENC, updates)
     _replace_lines(s, {pk_of[i]: line_values(claims[i][0].lines) for i in todo}, [pk_of[i] for i in changed])
     # the stored services of every claim written, once for the file (store/service_rows.py)
-    refresh_services(s, [pk_of[i] for i in todo])
-    _insert(s, VERSION, [_full_version(v) for v in version_rows])
-    _insert(s, AUDIT, audit_rows)
+    refresh_services(s, [pk_of[i] for i in todo], documents={pk_of[i]: docs[i] for i in todo})
+    insert_rows(s, VERSION, [_full_version(v) for v in version_rows])
+    insert_rows(s, AUDIT, audit_rows)
     _expire(s, m.Encounter, (pk_of[i] for i in changed))
     return [
         SavedClaim(pk_of[i], person_of[i], outcome[i])
@@ -596,8 +573,8 @@ def write_scrub_results(
     if not items:
         return []
     s.flush()
-    run_ids = _insert_ids(s, RUN, [{"encounter_pk": pk, **run_values(res, user_id)} for pk, _e, res in items])
-    _insert(
+    run_ids = insert_ids(s, RUN, [{"encounter_pk": pk, **run_values(res, user_id)} for pk, _e, res in items])
+    insert_rows(
         s,
         FINDING,
         [
@@ -606,21 +583,21 @@ def write_scrub_results(
             for f in finding_values(res)
         ],
     )
-    _update_by_id(s, ENC, [{"b_id": pk, "status": res.status} for pk, _e, res in items])
+    update_by_id(s, ENC, [{"b_id": pk, "status": res.status} for pk, _e, res in items])
     coded = {pk: res for pk, enc, res in items if enc.lines is None}
     if coded:
         documents: dict[int, dict[str, Any]] = {}
         for part in chunks(sorted(coded)):
-            for pk, doc in s.execute(select(ENC.c.id, ENC.c.document).where(ENC.c.id.in_(part))):
+            for pk, doc in s.execute(select(ENC.c.id, ENC.c.document).where(among(s, ENC.c.id, part))):
                 documents[pk] = doc
         doc_rows = []
         for pk, res in coded.items():
-            doc = coded_document(documents[pk], res)
+            documents[pk] = doc = coded_document(documents[pk], res)
             doc_rows.append({"b_id": pk, "document": doc})
             if book is not None:
                 book.replace(pk, EncounterModel.model_validate(doc))
-        _update_by_id(s, ENC, doc_rows)
+        update_by_id(s, ENC, doc_rows)
         _replace_lines(s, {pk: line_values(res.lines) for pk, res in coded.items()}, sorted(coded))
-        refresh_services(s, sorted(coded))  # their stored services, from the coded lines
+        refresh_services(s, sorted(coded), documents=documents)  # their stored services, from the coded lines
     _expire(s, m.Encounter, (pk for pk, _e, _r in items))
     return run_ids

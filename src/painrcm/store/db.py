@@ -131,7 +131,7 @@ def check_text(obj: object) -> None:
         return
     for col in table.columns:
         if isinstance(col.type, String):
-            _check_value(table.name, col.key, col.type.length, getattr(obj, col.key, None))
+            check_value(table.name, col.key, col.type.length, getattr(obj, col.key, None))
 
 
 def check_rows(table: Any, rows: Iterable[Mapping[str, Any]]) -> None:
@@ -139,10 +139,10 @@ def check_rows(table: Any, rows: Iterable[Mapping[str, Any]]) -> None:
     columns = [(c.key, c.type.length) for c in table.columns if isinstance(c.type, String)]
     for row in rows:
         for key, limit in columns:
-            _check_value(table.name, key, limit, row.get(key))
+            check_value(table.name, key, limit, row.get(key))
 
 
-def _check_value(table: str, column: str, limit: int | None, value: object) -> None:
+def check_value(table: str, column: str, limit: int | None, value: object) -> None:
     if not isinstance(value, str):
         return
     if "\x00" in value:
@@ -151,15 +151,16 @@ def _check_value(table: str, column: str, limit: int | None, value: object) -> N
         raise BadText(table, column, f"at most {limit} characters (got {len(value)})")
 
 
-def _nul_in(value: object, depth: int = 0) -> bool:
+def nul_in(value: object, depth: int = 0) -> bool:
+    """Whether a value (text, or a dict or list holding text at any depth) holds a NUL character."""
     if isinstance(value, str):
         return "\x00" in value
     if depth > 100:
         return False
     if isinstance(value, dict):
-        return any(_nul_in(k, depth + 1) or _nul_in(v, depth + 1) for k, v in value.items())
+        return any(nul_in(k, depth + 1) or nul_in(v, depth + 1) for k, v in value.items())
     if isinstance(value, (list, tuple)):
-        return any(_nul_in(v, depth + 1) for v in value)
+        return any(nul_in(v, depth + 1) for v in value)
     return False
 
 
@@ -171,16 +172,23 @@ def _guard_text(session: Session, _ctx: object, _instances: object) -> None:
 
 def _params_have_nul(params: object) -> bool:
     if isinstance(params, dict):
-        return any(_nul_in(v) for v in params.values())
+        return any(nul_in(v) for v in params.values())
     if isinstance(params, (list, tuple)):
-        return any(_params_have_nul(p) if isinstance(p, (dict, list, tuple)) else _nul_in(p) for p in params)
+        return any(_params_have_nul(p) if isinstance(p, (dict, list, tuple)) else nul_in(p) for p in params)
     return False
+
+
+# Execution option of a statement whose parameters were checked value by value before it was made
+# (store/bulk.py: `check_rows` and the JSON texts): the guard below does not walk them again.
+CHECKED = "painrcm_text_checked"
 
 
 def _nul_guard(engine: Engine) -> None:
     @event.listens_for(engine, "before_cursor_execute")
     def _no_nul(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
         # a NUL in a filter or a value: PostgreSQL refuses it (SQLite would keep it); refuse it on both
+        if context is not None and context.execution_options.get(CHECKED):
+            return
         if parameters and _params_have_nul(parameters):
             raise BadText("query", "parameter", "text with a NUL character")
 

@@ -50,6 +50,7 @@ from painrcm.store.boundaries import check_authorizations, check_encounter
 from painrcm.store.db import Database, is_busy
 from painrcm.store.histories import Book, chunks
 from painrcm.store.remits_on_claim import narrow_prevented_by
+from painrcm.store.rows import among
 from painrcm.x12.reader835 import read_835
 from painrcm.x12.reader837 import read_837
 from painrcm.x12.remit_model import Remittance as RemitModel
@@ -310,10 +311,10 @@ def claims_book(s: Session, engine: Engine, pks: Sequence[int]) -> Book:
     set-based queries: an import scrubs every claim of its file against one book."""
     person_ids: set[int] = set()
     for part in chunks(sorted(pks)):
-        person_ids.update(s.scalars(select(m.Encounter.person_id).where(m.Encounter.id.in_(part))))
+        person_ids.update(s.scalars(select(m.Encounter.person_id).where(among(s, m.Encounter.id, part))))
     persons: list[m.Person] = []
     for part in chunks(sorted(person_ids)):
-        persons += s.scalars(select(m.Person).where(m.Person.id.in_(part)))
+        persons += s.scalars(select(m.Person).where(among(s, m.Person.id, part)))
     return Book(s, engine, persons)
 
 
@@ -330,13 +331,13 @@ def scrub_inputs(s: Session, pks: Sequence[int], book: Book) -> Inputs:
     for part in chunks(need):
         for pk, person_id, doc in s.execute(
             select(m.Encounter.id, m.Encounter.person_id, m.Encounter.document).where(
-                m.Encounter.id.in_(part)
+                among(s, m.Encounter.id, part)
             )
         ):
             rows[pk] = (person_id, doc)
     for part in chunks(sorted(set(pks) - set(need))):
         for pk, person_id in s.execute(
-            select(m.Encounter.id, m.Encounter.person_id).where(m.Encounter.id.in_(part))
+            select(m.Encounter.id, m.Encounter.person_id).where(among(s, m.Encounter.id, part))
         ):
             rows[pk] = (person_id, None)
     return rows
@@ -1116,10 +1117,11 @@ def import_file(
             # a claim deleted meanwhile is left out (its run has nowhere to go)
             here: set[int] = set()
             for ids in chunks(sorted(c[0] for c in computed)):
-                here.update(s.scalars(select(m.Encounter.id).where(m.Encounter.id.in_(ids))))
+                here.update(s.scalars(select(m.Encounter.id).where(among(s, m.Encounter.id, ids))))
             bulk.write_scrub_results(s, [c for c in computed if c[0] in here], user_id)
 
-        _short(db, job_id, owner, store)  # one short write transaction per chunk of claims
+        with no_gc():  # the rows of a chunk are many small objects; the heap holds the book (as above)
+            _short(db, job_id, owner, store)  # one short write transaction per chunk of claims
         result.scrubbed += len(computed)
 
     def finish(s: Session) -> None:

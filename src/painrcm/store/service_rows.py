@@ -15,11 +15,11 @@ one statement each per chunk of IDs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from painrcm.codes.tables import Reference
@@ -28,6 +28,7 @@ from painrcm.model import Encounter as EncounterModel
 from painrcm.store import auth_usage
 from painrcm.store import models as m
 from painrcm.store.histories import chunks
+from painrcm.store.rows import among, insert_rows, update_by_id
 
 COLUMNS = ("encounter_pk", "person_id", "member_key", "name_key", "date_of_service", "family", "region")
 COLUMNS += ("purpose", "codes")
@@ -57,13 +58,21 @@ class _Line(NamedTuple):
     authorization_number: str | None
 
 
-def refresh_services(s: Session, encounter_ids: Iterable[int], reference: Reference | None = None) -> int:
+def refresh_services(
+    s: Session,
+    encounter_ids: Iterable[int],
+    reference: Reference | None = None,
+    documents: Mapping[int, dict[str, Any]] | None = None,
+) -> int:
     """Rebuild the stored services of these encounters from their stored documents, their
     authorization uses (table claim_auth_uses, `auth_usage.uses_of_claim`) and their claim-level
     authorization number column (pending ORM changes are flushed first), and file the persons whose
     standings this changes (before and after, with every person row sharing a key with them) as dirty
     in each stored frequency-watch snapshot (``store/standings.py``). Encounters that no longer exist
-    just lose their rows. Returns the number of service rows written."""
+    just lose their rows. Returns the number of service rows written.
+
+    `documents`: the stored document of each of these encounters, as the caller just wrote it (a bulk
+    writer holds them: they are not read back)."""
     ids = sorted(set(encounter_ids))
     if not ids:
         return 0
@@ -71,26 +80,25 @@ def refresh_services(s: Session, encounter_ids: Iterable[int], reference: Refere
     s.flush()
     written = 0
     touched: set[int] = set()
+    e = m.Encounter
+    columns = [e.id, e.person_id, e.authorization_number, m.Person.member_id]
     for part in chunks(ids):
-        for table in (m.StoredService, m.ClaimAuthUse):
-            touched.update(s.scalars(select(table.person_id).distinct().where(table.encounter_pk.in_(part))))
-            s.execute(delete(table).where(table.encounter_pk.in_(part)))
+        for table in (m.StoredService.__table__, m.ClaimAuthUse.__table__):
+            touched.update(
+                s.execute(
+                    delete(table).where(among(s, table.c.encounter_pk, part)).returning(table.c.person_id)
+                )
+                .scalars()
+                .all()
+            )
         rows: list[dict[str, Any]] = []
         uses: list[dict[str, Any]] = []
         numbers: list[dict[str, Any]] = []
         members: dict[int, str] = {}
-        for pk, person_id, doc, number, member_id in s.execute(
-            select(
-                m.Encounter.id,
-                m.Encounter.person_id,
-                m.Encounter.document,
-                m.Encounter.authorization_number,
-                m.Person.member_id,
-            )
-            .join(m.Person, m.Person.id == m.Encounter.person_id)
-            .where(m.Encounter.id.in_(part))
-        ):
-            enc = EncounterModel.model_validate(doc)
+        query = select(*columns, *([e.document] if documents is None else []))
+        for row in s.execute(query.join(m.Person, m.Person.id == e.person_id).where(among(s, e.id, part))):
+            pk, person_id, number, member_id = row[:4]
+            enc = EncounterModel.model_validate(row[4] if documents is None else documents[pk])
             rows += (dict(zip(COLUMNS, r, strict=True)) for r in rows_of(pk, person_id, enc, ref))
             members[person_id] = auth_usage.norm(member_id)
             lines = [
@@ -111,28 +119,29 @@ def refresh_services(s: Session, encounter_ids: Iterable[int], reference: Refere
                     }
                 )
             if enc.authorization_number != number:
-                numbers.append({"pk": pk, "number": enc.authorization_number})
+                numbers.append({"b_id": pk, "authorization_number": enc.authorization_number})
         touched.update(members)
-        if rows:
-            s.execute(insert(m.StoredService), rows)
-            written += len(rows)
-        if uses:
-            s.execute(insert(m.ClaimAuthUse), uses)
-        if members:  # a person's member ID as compared, on all their claims' uses (it may have been learned)
-            cu = m.ClaimAuthUse.__table__.c
+        insert_rows(s, m.StoredService.__table__, rows)
+        written += len(rows)
+        insert_rows(s, m.ClaimAuthUse.__table__, uses)
+        # a person's member ID as compared, on all their claims' uses (it may have been learned): the
+        # persons whose stored uses hold another key
+        cu = m.ClaimAuthUse.__table__.c
+        stale = {
+            pid
+            for pid, key in s.execute(
+                select(cu.person_id, cu.member_key).distinct().where(among(s, cu.person_id, sorted(members)))
+            )
+            if key != members[pid]
+        }
+        if stale:
             s.execute(
                 update(m.ClaimAuthUse.__table__)
                 .where(cu.person_id == bindparam("pid"), cu.member_key.is_distinct_from(bindparam("mk")))
                 .values(member_key=bindparam("mk")),
-                [{"pid": pid, "mk": mk} for pid, mk in members.items()],
+                [{"pid": pid, "mk": members[pid]} for pid in sorted(stale)],
             )
-        if numbers:
-            s.execute(
-                update(m.Encounter.__table__)
-                .where(m.Encounter.__table__.c.id == bindparam("pk"))
-                .values(authorization_number=bindparam("number")),
-                numbers,
-            )
+        update_by_id(s, m.Encounter.__table__, numbers)
     from painrcm.store.standings import mark_dirty
 
     mark_dirty(s, touched)
