@@ -172,3 +172,28 @@ def test_a_derived_snapshot_equals_the_full_computation(
             s.execute(delete(m.StandingSnapshot))
             standings.ensure(s, engine, on)
             assert got[on] == _snapshot(s, on), on
+
+
+def test_two_first_reads_of_a_derived_date_make_it_once(db: Database, engine: Engine) -> None:
+    """Two requests for the day after a stored snapshot: the first derives it; the second finds its
+    row made (`_create` is False) and reads it as it is (no duplicate rows, nothing recomputed)."""
+    w = {
+        "persons": [(NAMES[0], "M1"), (NAMES[1], "M2")],
+        "encounters": [(k % 2, "PA", "MCR", -30 * k, [(KINDS[9], 0)]) for k in range(5)],
+        "visits": [],
+        "base": BASES[0],
+    }
+    with db.session() as s:
+        _store(s, w)
+    first, on = BASES[0], BASES[0] + timedelta(days=1)
+    with db.session() as s:
+        standings.ensure(s, engine, first)
+    with db.session() as s:
+        standings.ensure(s, engine, on)
+        made = _snapshot(s, on)
+    assert made[0], "someone is near a limit"
+    with db.session() as s:
+        assert not standings._create(s, on, standings.rules_of(s, engine))
+        standings.ensure(s, engine, on)
+        assert _snapshot(s, on) == made
+        assert not list(s.scalars(select(m.StandingDirty.person_id)))

@@ -11,9 +11,13 @@ the watch computed per request before.
 
 How they stay correct:
 - as days pass: a snapshot answers for its own date only (windows slide and next payable dates move);
-  a read for another date computes that date's snapshot first (lazily: the first read of a new day
-  pays for it; ``painrcm admin refresh-services`` computes today's ahead). The newest KEEP snapshots
-  are kept, older ones dropped.
+  a read for another date makes that date's snapshot first (lazily: the first read of a new day pays
+  for it; ``painrcm admin refresh-services`` computes today's ahead). It is derived from the nearest
+  stored snapshot (`_derive`): between two dates only the persons with a service where a window
+  begins or ends in between (`limits.window_changes`) or an encounter in between can stand
+  differently; they are computed, everyone else's rows copied (a next payable date that is the date
+  asked moves with it). Without a snapshot near enough, every candidate is computed (`_compute`).
+  The newest KEEP snapshots are kept, older ones dropped.
 - as claims change: every write calls ``service_rows.refresh_services``, which files the persons
   whose services changed (before and after the write, with every person row sharing an identity key
   with them) in `standing_dirty` for each snapshot (`mark_dirty`); the next read of a snapshot
