@@ -6,6 +6,7 @@ region in the window, sessions left, the next payable date, and the authorizatio
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -34,6 +35,8 @@ class LimitStanding:
         return max(self.max - self.used, 0)
 
     def next_payable(self, on: date) -> date:
+        """`on` while a session is left (the one field that moves with the date asked while the
+        sessions stay the same), else the day the oldest session that must drop out does."""
         if self.used < self.max:
             return on
         return first_day_outside(self.session_dates[self.used - self.max], self.window_months)
@@ -56,6 +59,20 @@ def session_dates(
     `region` when the limit counts per region) with its purpose, and, when it names a purpose, the
     dates of sessions of unknown purpose (which might count)."""
     return past.sessions(start, end, limit.families, limit.codes, region, not limit.per_region, limit.purpose)
+
+
+def window_changes(a: date, b: date, months: Iterable[int]) -> list[tuple[date, date]]:
+    """The date ranges (lo, hi] holding every date that is inside the rolling window of one of
+    `months` on one of `a` and `b` and outside it on the other.
+
+    A window on D holds start < date <= D with start = add_months(D, -months), and both its ends
+    move forward with D (add_months keeps the order of dates), so from a <= b the dates (a, b] come
+    in and (add_months(a, -months), add_months(b, -months)] go out. A patient's standing on `b`
+    differs from their standing on `a` only by sessions dated in these ranges, and by `next_payable`
+    while a session is left."""
+    lo, hi = min(a, b), max(a, b)
+    ranges = [(lo, hi)] + [(add_months(lo, -n), add_months(hi, -n)) for n in sorted(set(months))]
+    return [(x, y) for x, y in ranges if x < y]
 
 
 def standing(history: History, patient: Patient, policy: Policy, on: date) -> list[LimitStanding]:

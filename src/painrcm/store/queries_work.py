@@ -42,7 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, selectinload
 
 from painrcm.history import History
-from painrcm.history.limits import standing
+from painrcm.history.limits import LimitStanding, standing
 from painrcm.labels import standing_state
 from painrcm.model import Patient
 from painrcm.model import Payer as PayerModel
@@ -587,8 +587,8 @@ class FrequencyRow:
         return d
 
     def to_columns(self) -> dict[str, Any]:
-        """As a standing_rows row (without its date)."""
-        return asdict(self)
+        """As a standing_rows row (without its date); every field is a plain value (no copy needed)."""
+        return dict(self.__dict__)
 
     @classmethod
     def of(cls, row: Any) -> FrequencyRow:
@@ -652,17 +652,32 @@ def person_standing(
     (`history`: the person's, fetched beforehand)."""
     history = history if history is not None else services.person_history(s, person, engine)
     policy = engine.policies.for_payer(payer)
+    found = standing(history, _patient(person), policy, on)
+    return watched(found, on, person.id, _display_name(person), practice_id, payer.id, policy.id)
+
+
+def watched(
+    found: Iterable[LimitStanding],
+    on: date,
+    person_id: int,
+    patient: str | None,
+    practice_id: str,
+    payer_id: str,
+    policy_id: str,
+) -> list[FrequencyRow]:
+    """The watch's rows of a patient's standings on `on` (`history.limits.standing` under the policy of
+    the payer of their latest encounter at the practice): the limits used up or one session short."""
     out = []
-    for st in standing(history, _patient(person), policy, on):
+    for st in found:
         if st.used == 0 or st.left > 1:
             continue
         out.append(
             FrequencyRow(
-                person_id=person.id,
-                patient=_display_name(person),
+                person_id=person_id,
+                patient=patient,
                 practice_id=practice_id,
-                payer_id=payer.id,
-                policy_id=policy.id,
+                payer_id=payer_id,
+                policy_id=policy_id,
                 limit_id=st.limit_id,
                 edit=st.edit,
                 region=st.region,

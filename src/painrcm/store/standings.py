@@ -11,9 +11,13 @@ the watch computed per request before.
 
 How they stay correct:
 - as days pass: a snapshot answers for its own date only (windows slide and next payable dates move);
-  a read for another date computes that date's snapshot first (lazily: the first read of a new day
-  pays for it; ``painrcm admin refresh-services`` computes today's ahead). The newest KEEP snapshots
-  are kept, older ones dropped.
+  a read for another date makes that date's snapshot first (lazily: the first read of a new day pays
+  for it; ``painrcm admin refresh-services`` computes today's ahead). It is derived from the nearest
+  stored snapshot (`_derive`): between two dates only the persons with a service where a window
+  begins or ends in between (`limits.window_changes`) or an encounter in between can stand
+  differently; they are computed, everyone else's rows copied (a next payable date that is the date
+  asked moves with it). Without a snapshot near enough, every candidate is computed (`_compute`).
+  The newest KEEP snapshots are kept, older ones dropped.
 - as claims change: every write calls ``service_rows.refresh_services``, which files the persons
   whose services changed (before and after the write, with every person row sharing an identity key
   with them) in `standing_dirty` for each snapshot (`mark_dirty`); the next read of a snapshot
@@ -29,7 +33,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, insert, or_, select
+from sqlalchemy import Date, and_, case, delete, exists, func, insert, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from painrcm.scrub import Engine
@@ -37,6 +41,7 @@ from painrcm.store import models as m
 from painrcm.store.histories import chunks
 
 KEEP = 3  # snapshots kept (today, and a date or two a biller looked at)
+DERIVE_SHARE = 0.5  # a new snapshot is derived while at most this share of the persons must be computed
 
 
 _LIMITS: dict[int, tuple[Any, str]] = {}
@@ -91,10 +96,11 @@ def mark_dirty(s: Session, person_ids: Iterable[int]) -> None:
 
 
 def ensure(s: Session, engine: Engine, on: date) -> None:
-    """Make the snapshot of `on` current: computed (all candidates) when missing or computed under other
-    rules, its dirty persons recomputed otherwise. Requests keeping the same date current take turns
-    (on PostgreSQL the snapshot's row is locked until the request's transaction ends; SQLite has one
-    writer at a time): the second finds the work done."""
+    """Make the snapshot of `on` current: when missing or computed under other rules, derived from the
+    nearest stored snapshot (`_derive`) or computed for all candidates; its dirty persons recomputed.
+    Requests keeping the same date current take turns (on PostgreSQL the snapshot's row is locked
+    until the request's transaction ends; SQLite has one writer at a time): the second finds the work
+    done."""
     rules = rules_of(s, engine)
     snap = s.get(m.StandingSnapshot, on)
     if snap is not None and snap.rules != rules:
@@ -104,8 +110,11 @@ def ensure(s: Session, engine: Engine, on: date) -> None:
     if snap is None:
         _evict(s)
         if _create(s, on, rules):
-            _compute(s, engine, on, None)
-            return
+            source = _nearest(s, on, rules)
+            if source is None or not _derive(s, engine, source, on):
+                _compute(s, engine, on, None)
+                return
+            # derived: the persons it could not copy are filed dirty, computed below
     ss = m.StandingSnapshot
     s.execute(select(ss.on).where(ss.on == on).with_for_update(key_share=True))
     dirty = list(s.scalars(select(m.StandingDirty.person_id).where(m.StandingDirty.on == on)))
@@ -115,6 +124,68 @@ def ensure(s: Session, engine: Engine, on: date) -> None:
         for table in (m.StandingRow, m.StandingPerson, m.StandingDirty):
             s.execute(delete(table).where(table.on == on, table.person_id.in_(part)))
     _compute(s, engine, on, set(dirty))
+
+
+def _nearest(s: Session, on: date, rules: str) -> date | None:
+    """The stored snapshot nearest to `on` computed under the same rules, if any."""
+    ss = m.StandingSnapshot
+    found = list(s.scalars(select(ss.on).where(ss.on != on, ss.rules == rules)))
+    return min(found, key=lambda d: (abs((d - on).days), d), default=None)
+
+
+def changed_between(s: Session, engine: Engine, a: date, b: date) -> set[int]:
+    """The persons whose standings may differ between dates `a` and `b` (stored data unchanged): those
+    with a service in the ranges of dates one of the limits' windows holds on one date and not on the
+    other (`limits.window_changes`), or an encounter between the dates (their latest encounter at a
+    practice, so the payer whose policy applies, may differ); with every person row sharing a key
+    with them (whose history holds theirs)."""
+    from painrcm.history.limits import window_changes
+
+    months = {limit.window_months for p in engine.policies.all() for limit in p.frequency}
+    sv, e = m.StoredService, m.Encounter
+    found: set[int] = set()
+    for lo, hi in window_changes(a, b, months):
+        q = select(sv.person_id).distinct().where(sv.date_of_service > lo, sv.date_of_service <= hi)
+        found.update(s.scalars(q))
+    lo, hi = min(a, b), max(a, b)
+    found.update(
+        s.scalars(select(e.person_id).distinct().where(e.date_of_service > lo, e.date_of_service <= hi))
+    )
+    return _linked(s, found) if found else found
+
+
+def _derive(s: Session, engine: Engine, source: date, on: date) -> bool:
+    """Make the new snapshot of `on` from the snapshot of `source`: the standings of the persons
+    `changed_between` the dates, and of those dirty in the source, are filed dirty (computed
+    afresh); everyone else's rows are copied, with the next payable date of a limit that has a
+    session left moved to `on` (`LimitStanding.next_payable`). False (nothing written) when more
+    than DERIVE_SHARE of the source's persons would be computed afresh: computing all is as quick."""
+    ss, sp, d = m.StandingSnapshot, m.StandingPerson, m.StandingDirty
+    # the source stays while it is copied (a request for another date may evict it meanwhile)
+    if (
+        s.execute(select(ss.on).where(ss.on == source).with_for_update(read=True, key_share=True)).first()
+        is None
+    ):
+        return False
+    redo = changed_between(s, engine, source, on)
+    redo |= set(s.scalars(select(d.person_id).where(d.on == source)))
+    kept = s.scalar(select(func.count(func.distinct(sp.person_id))).where(sp.on == source)) or 0
+    if len(redo) > DERIVE_SHARE * kept:
+        return False
+    for part in chunks(sorted(redo)):
+        s.execute(insert(d), [{"on": on, "person_id": pid} for pid in part])
+    day = literal(on, Date)
+    for table in (sp.__table__, m.StandingRow.__table__):
+        c = table.c
+        names = [col.name for col in c if col.name != "id"]
+        moved = {"on": day}
+        if "next_payable" in c:  # LimitStanding.next_payable: the date asked while a session is left
+            moved["next_payable"] = case((c.used < c.max, day), else_=c.next_payable)
+        copied = select(*(moved.get(n, c[n]) for n in names)).where(
+            c.on == source, ~exists().where(d.on == on, d.person_id == c.person_id)
+        )
+        s.execute(insert(table).from_select(names, copied))
+    return True
 
 
 def _create(s: Session, on: date, rules: str) -> bool:
@@ -134,50 +205,94 @@ def _evict(s: Session) -> None:
         s.execute(delete(ss).where(ss.on.in_(old)))
 
 
-def _compute(s: Session, engine: Engine, on: date, person_ids: set[int] | None) -> None:
-    """Store the standings on `on` of the candidates (among `person_ids`, or everyone)."""
-    from painrcm.store.queries_work import _payer_model, person_standing
-    from painrcm.store.watch import Watchlist, candidates, widest_window
-
-    hot = candidates(s, engine, person_ids, on)
-    if not hot:
-        return
+def _latest_at_practices(
+    s: Session, person_ids: set[int], on: date
+) -> dict[tuple[int, str], tuple[date, int, str]]:
+    """(person, practice) -> (date, ID, payer) of the person's latest encounter at the practice on or
+    before `on`."""
     e = m.Encounter
     latest: dict[tuple[int, str], tuple[date, int, str]] = {}
-    for part in chunks(sorted(hot)):
-        q = select(e.person_id, e.practice_id, e.date_of_service, e.id, e.payer_id).where(
-            e.person_id.in_(part), e.date_of_service <= on
-        )
-        for pid, practice, day, pk, payer in s.execute(q):
+    q = select(e.person_id, e.practice_id, e.date_of_service, e.id, e.payer_id).where(e.date_of_service <= on)
+    for part in chunks(sorted(person_ids)):
+        for pid, practice, day, pk, payer in s.execute(q.where(e.person_id.in_(part))):
             key = (pid, practice)
             seen = latest.get(key)
             if seen is None or (day, pk) > seen[:2]:
                 latest[key] = (day, pk, payer)
-    persons: list[m.Person] = []
+    return latest
+
+
+def _compute(s: Session, engine: Engine, on: date, person_ids: set[int] | None) -> None:
+    """Store the standings on `on` of the candidates (among `person_ids`, or everyone): each person's
+    services fetched once, their standing computed once per policy their practices' payers follow."""
+    from painrcm.history.limits import standing
+    from painrcm.store.queries_work import _display_name, _patient, _payer_model, watched
+    from painrcm.store.watch import Watchlist, candidates, limit_families, widest_window
+
+    hot = candidates(s, engine, person_ids, on)
+    if not hot:
+        return
+    latest = _latest_at_practices(s, hot, on)
+    p = m.Person
+    persons: dict[int, Any] = {}
     for part in chunks(sorted({pid for pid, _ in latest})):
-        persons += s.scalars(select(m.Person).where(m.Person.id.in_(part)))
-    by_id = {p.id: p for p in persons}
-    book = Watchlist(s, persons, widest_window(engine, on))
-    payers: dict[str, Any] = {}
-    people: list[dict[str, Any]] = []
-    rows: list[dict[str, Any]] = []
+        q = select(p.id, p.member_id, p.last_name, p.first_name, p.dob, p.member_key, p.name_key)
+        persons.update((row.id, row) for row in s.execute(q.where(p.id.in_(part))))
+    book = Watchlist(s, persons.values(), widest_window(engine, on), limit_families(engine))
+    policies: dict[str, Any] = {}
     seen_at: dict[int, list[tuple[date, int]]] = {}
     for (pid, _), (day, pk, _) in latest.items():
         seen_at.setdefault(pid, []).append((day, pk))
+    people: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    last_pid, patient, name, found = None, None, None, {}
     for (pid, practice), (day, pk, payer_id) in sorted(latest.items()):
-        person = by_id[pid]
-        payer = payers.get(payer_id)
-        if payer is None:
-            payer = payers[payer_id] = _payer_model(s, payer_id)
+        if pid != last_pid:  # the person's history once, their standing once per policy
+            person = persons[pid]
+            history, patient, name, found = book.history(pid), _patient(person), _display_name(person), {}
+            last_pid = pid
+        policy = policies.get(payer_id)
+        if policy is None:
+            policy = policies[payer_id] = engine.policies.for_payer(_payer_model(s, payer_id))
+        standings = found.get(policy.id)
+        if standings is None:
+            standings = found[policy.id] = standing(history, patient, policy, on)
         pair = {"person_id": pid, "practice_id": practice, "last_date": day, "last_pk": pk}
         people.append({"on": on, "payer_id": payer_id, **pair})
         flags = {"latest": (day, pk) == max(seen_at[pid]), "practices": len(seen_at[pid])}
-        for r in person_standing(s, engine, person, payer, on, practice, book.history(person)):
+        for r in watched(standings, on, pid, name, practice, payer_id, policy.id):
             rows.append({"on": on, **r.to_columns(), **pair, **flags})
-    for chunk in (people[i : i + 5000] for i in range(0, len(people), 5000)):
-        s.execute(insert(m.StandingPerson), chunk)
-    for chunk in (rows[i : i + 5000] for i in range(0, len(rows), 5000)):
-        s.execute(insert(m.StandingRow), chunk)
+    _insert(s, m.StandingPerson.__table__, people)
+    _insert(s, m.StandingRow.__table__, rows)
+
+
+def _insert(s: Session, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Write many rows in one go: COPY on PostgreSQL, one executemany on SQLite (the values are
+    computed here from stored rows, not user input)."""
+    if not rows:
+        return
+    cols = list(rows[0])
+    conn = s.connection()
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    names = ", ".join(f'"{c}"' for c in cols)
+    if conn.dialect.name == "postgresql":
+        with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+            for r in rows:
+                copy.write_row([r[c] for c in cols])
+        return
+    iso = [c for c in cols if isinstance(table.c[c].type, Date)]
+    values = [
+        tuple(
+            v.isoformat() if c in iso and v is not None else v for c, v in zip(cols, r.values(), strict=True)
+        )
+        for r in rows
+    ]
+    cur = raw.cursor()
+    try:
+        cur.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(cols))})", values)
+    finally:
+        cur.close()
 
 
 def visible(on: date, allowed: set[str] | None) -> Any:

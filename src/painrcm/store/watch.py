@@ -37,6 +37,9 @@ def widest_window(engine: Engine, on: date) -> tuple[date, date]:
     return add_months(on, -months), on
 
 
+FEW = 10 * CHUNK  # up to this many persons, `candidates` asks about them by ID
+
+
 def shared_identity(s: Session) -> set[int]:
     """Person rows that share a member key or a name key with another row."""
     found: set[int] = set()
@@ -66,6 +69,10 @@ def candidates(s: Session, engine: Engine, person_ids: Iterable[int] | None, on:
         for limit in policy.frequency
     }
     sv = m.StoredService
+    # a few thousand persons (the dirty of a snapshot, those a new date changes): asked by person
+    parts: list[Any] = [None]
+    if people is not None and len(people) <= FEW:
+        parts = list(chunks(sorted(people)))
     for families, purpose, per_region, months, threshold in sorted(rules, key=repr):
         start = add_months(on, -months)
         q = select(sv.person_id).where(
@@ -73,52 +80,50 @@ def candidates(s: Session, engine: Engine, person_ids: Iterable[int] | None, on:
         )
         if purpose is not None:
             q = q.where(sv.purpose == purpose)
-        if people is not None and len(people) <= CHUNK:  # a few persons (the dirty of a snapshot)
-            q = q.where(sv.person_id.in_(sorted(people)))
         q = q.group_by(sv.person_id, *((sv.region,) if per_region else ()))
         q = q.having(func.count(func.distinct(sv.date_of_service)) >= threshold)
-        found.update(s.scalars(q))
+        for part in parts:
+            found.update(s.scalars(q if part is None else q.where(sv.person_id.in_(part))))
     return found if people is None else found & people
 
 
-class Watchlist:
-    """The persons and the services in the window of a set of person rows, fetched in a few queries:
-    `history(person)` holds what `services.person_history` would hold for the window's questions (the
-    services of every person row sharing a key with this one, filed under their documents' keys)."""
+def limit_families(engine: Engine) -> list[str]:
+    """The procedure families some frequency limit counts, over every policy in force (a limit counts
+    the services of its own families only: `Past.sessions`)."""
+    return sorted({f for p in engine.policies.all() for limit in p.frequency for f in limit.families})
 
-    def __init__(self, s: Session, persons: Iterable[m.Person], window: tuple[date, date]) -> None:
-        self.persons = {p.id: p for p in persons}
+
+class Watchlist:
+    """The services in the window of a set of person rows, fetched in a few queries (the families a
+    limit counts only): `history(person_id)` holds what `services.person_history` would hold for the
+    window's questions (the services of every person row sharing a key with this one, filed under
+    their documents' keys)."""
+
+    def __init__(
+        self, s: Session, persons: Iterable[Any], window: tuple[date, date], families: Iterable[str]
+    ) -> None:
+        """`persons`: rows with `id`, `member_key` and `name_key` (ORM persons or selected columns)."""
         start, end = window
-        linked = _linked(s, self.persons.values())
+        linked = _linked(s, persons)
         self._ids = linked
         wanted = sorted({i for ids in linked.values() for i in ids})
         sv = m.StoredService
         self._rows: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+        cols = (sv.person_id, sv.encounter_pk, sv.member_key, sv.name_key, sv.date_of_service, sv.family)
+        cols += (sv.region, sv.purpose, sv.codes)
+        base = select(*cols).where(
+            sv.date_of_service > start, sv.date_of_service <= end, sv.family.in_(sorted(families))
+        )
         for part in chunks(wanted):
-            q = (
-                select(
-                    sv.person_id,
-                    sv.encounter_pk,
-                    sv.member_key,
-                    sv.name_key,
-                    sv.date_of_service,
-                    sv.family,
-                    sv.region,
-                    sv.purpose,
-                    sv.codes,
-                )
-                .where(sv.person_id.in_(part), sv.date_of_service > start, sv.date_of_service <= end)
-                .order_by(sv.id)
-            )
-            for row in s.execute(q):
+            for row in s.execute(base.where(sv.person_id.in_(part)).order_by(sv.id)):
                 self._rows[row[0]].append(tuple(row[1:]))
 
-    def history(self, person: m.Person) -> History:
-        ids = self._ids[person.id]
+    def history(self, person_id: int) -> History:
+        ids = self._ids[person_id]
         return history_of(r for i in sorted(ids) for r in self._rows.get(i, ()))
 
 
-def _linked(s: Session, persons: Iterable[m.Person]) -> dict[int, set[int]]:
+def _linked(s: Session, persons: Iterable[Any]) -> dict[int, set[int]]:
     """Person ID -> every person row sharing its member key or name key (itself included)."""
     persons = list(persons)
     by_mk: dict[str, set[int]] = defaultdict(set)
