@@ -94,7 +94,8 @@ def copy_rows(conn: Connection, table: str, columns: Sequence[str], rows: Iterab
     """PostgreSQL COPY of driver-ready rows into `table` (psycopg 3), in the connection's transaction.
     A database error is raised as SQLAlchemy raises it for a statement (IntegrityError, ...), with
     the database's primary message only (no row data)."""
-    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    quote = conn.dialect.identifier_preparer.quote  # a column may be named by a keyword ("on")
+    statement = f"COPY {table} ({', '.join(map(quote, columns))}) FROM STDIN"
     raw = conn.connection.dbapi_connection
     assert raw is not None
     dbapi = conn.dialect.loaded_dbapi
@@ -139,8 +140,9 @@ def insert_rows(s: Session, table: Any, rows: list[dict[str, Any]]) -> None:
         copy_rows(conn, table.name, columns, values)
     else:
         marks = ", ".join("?" * len(columns))
+        names = ", ".join(map(conn.dialect.identifier_preparer.quote, columns))
         conn.exec_driver_sql(
-            f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})",
+            f"INSERT INTO {table.name} ({names}) VALUES ({marks})",
             values,
             execution_options={CHECKED: True},
         )

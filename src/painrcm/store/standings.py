@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session, aliased
 from painrcm.scrub import Engine
 from painrcm.store import models as m
 from painrcm.store.histories import chunks
+from painrcm.store.rows import insert_rows
 
 KEEP = 3  # snapshots kept (today, and a date or two a biller looked at)
 DERIVE_SHARE = 0.5  # a new snapshot is derived while at most this share of the persons must be computed
@@ -262,37 +263,8 @@ def _compute(s: Session, engine: Engine, on: date, person_ids: set[int] | None) 
         flags = {"latest": (day, pk) == max(seen_at[pid]), "practices": len(seen_at[pid])}
         for r in watched(standings, on, pid, name, practice, payer_id, policy.id):
             rows.append({"on": on, **r.to_columns(), **pair, **flags})
-    _insert(s, m.StandingPerson.__table__, people)
-    _insert(s, m.StandingRow.__table__, rows)
-
-
-def _insert(s: Session, table: Any, rows: list[dict[str, Any]]) -> None:
-    """Write many rows in one go: COPY on PostgreSQL, one executemany on SQLite (the values are
-    computed here from stored rows, not user input)."""
-    if not rows:
-        return
-    cols = list(rows[0])
-    conn = s.connection()
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    names = ", ".join(f'"{c}"' for c in cols)
-    if conn.dialect.name == "postgresql":
-        with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
-            for r in rows:
-                copy.write_row([r[c] for c in cols])
-        return
-    iso = [c for c in cols if isinstance(table.c[c].type, Date)]
-    values = [
-        tuple(
-            v.isoformat() if c in iso and v is not None else v for c, v in zip(cols, r.values(), strict=True)
-        )
-        for r in rows
-    ]
-    cur = raw.cursor()
-    try:
-        cur.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(cols))})", values)
-    finally:
-        cur.close()
+    insert_rows(s, m.StandingPerson.__table__, people)
+    insert_rows(s, m.StandingRow.__table__, rows)
 
 
 def visible(on: date, allowed: set[str] | None) -> Any:
