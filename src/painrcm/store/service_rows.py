@@ -27,7 +27,7 @@ from painrcm.history import History, Service, services_of
 from painrcm.model import Encounter as EncounterModel
 from painrcm.store import auth_usage
 from painrcm.store import models as m
-from painrcm.store.histories import chunks
+from painrcm.store.histories import CHUNK, chunks
 
 COLUMNS = ("encounter_pk", "person_id", "member_key", "name_key", "date_of_service", "family", "region")
 COLUMNS += ("purpose", "codes")
@@ -71,6 +71,7 @@ def refresh_services(s: Session, encounter_ids: Iterable[int], reference: Refere
     s.flush()
     written = 0
     touched: set[int] = set()
+    persons: set[int] = set()
     for part in chunks(ids):
         for table in (m.StoredService, m.ClaimAuthUse):
             touched.update(s.scalars(select(table.person_id).distinct().where(table.encounter_pk.in_(part))))
@@ -113,6 +114,7 @@ def refresh_services(s: Session, encounter_ids: Iterable[int], reference: Refere
             if enc.authorization_number != number:
                 numbers.append({"pk": pk, "number": enc.authorization_number})
         touched.update(members)
+        persons.update(members)
         if rows:
             s.execute(insert(m.StoredService), rows)
             written += len(rows)
@@ -133,10 +135,33 @@ def refresh_services(s: Session, encounter_ids: Iterable[int], reference: Refere
                 .values(authorization_number=bindparam("number")),
                 numbers,
             )
+    refresh_patient_names(s, persons)
     from painrcm.store.standings import mark_dirty
 
     mark_dirty(s, touched)
     return written
+
+
+def refresh_patient_names(s: Session, person_ids: Iterable[int] | None = None) -> None:
+    """Set `Encounter.patient_name` (`models.patient_name` of its person) on every claim of these
+    persons (all persons when None) whose stored name differs: what `refresh_services` does for the
+    persons of the claims it refreshes (a person may have learned a name), the migration's backfill
+    and the bench generator's."""
+    p, e = m.Person, m.Encounter.__table__.c
+    q = select(p.id, p.last_name, p.first_name)
+    parts = [None] if person_ids is None else list(chunks(sorted(set(person_ids))))
+    for part in parts:
+        names = [
+            {"pid": pid, "name": m.patient_name(last, first, pid)}
+            for pid, last, first in s.execute(q if part is None else q.where(p.id.in_(part)))
+        ]
+        for k in range(0, len(names), CHUNK):
+            s.execute(
+                update(m.Encounter.__table__)
+                .where(e.person_id == bindparam("pid"), e.patient_name.is_distinct_from(bindparam("name")))
+                .values(patient_name=bindparam("name")),
+                names[k : k + CHUNK],
+            )
 
 
 def refresh_numbered(s: Session, batch: int = 2000) -> int:
