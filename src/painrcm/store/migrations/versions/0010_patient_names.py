@@ -14,6 +14,8 @@ revision = "0010_patient_names"
 down_revision = "0009_standings"
 branch_labels = None
 depends_on = None
+# ix_encounters_queue before this revision
+QUEUE = ("status", "work_status", "practice_id", "ack_status", "payer_id", "date_of_service", "total_charge")
 
 
 def upgrade() -> None:
@@ -25,6 +27,10 @@ def upgrade() -> None:
     with Session(bind=op.get_bind()) as s:
         refresh_patient_names(s)
         s.flush()
+    # the queue index leads with the work status (the claims without the history rows) and ends with
+    # the ID (index-only pages)
+    op.drop_index("ix_encounters_queue", table_name="encounters")
+    op.create_index("ix_encounters_queue", "encounters", [*QUEUE[1:2], QUEUE[0], *QUEUE[2:], "id"])
     op.create_index(
         "ix_encounters_patient",
         "encounters",
@@ -34,5 +40,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_encounters_patient", table_name="encounters")
+    op.drop_index("ix_encounters_queue", table_name="encounters")
+    op.create_index("ix_encounters_queue", "encounters", list(QUEUE))
     with op.batch_alter_table("encounters") as batch:
         batch.drop_column("patient_name")
