@@ -422,6 +422,7 @@ def _remit_base(kind: str, allowed: set[str] | None, f: QueueFilters) -> Any:
         .join(m.RemitClaim, m.RemitLine.remit_claim_id == m.RemitClaim.id)
         .join(m.Remittance, m.RemitClaim.remittance_id == m.Remittance.id)
         .outerjoin(m.Encounter, m.Encounter.id == m.RemitClaim.encounter_pk)
+        .outerjoin(m.Person, m.Person.id == m.Encounter.person_id)
         .where(_within(m.RemitLine.practice_id, allowed))
     )
     if kind == "denials":
@@ -489,7 +490,7 @@ def _remit_queue(
     """A remit queue in SQL: filtered, counted (overdue/soon), sorted and paged by the database,
     the appeal deadline from each payer's policy; rows built only for what is shown."""
     base = _remit_base(kind, allowed, f)
-    line, rem, enc, w, u = m.RemitLine, m.Remittance, m.Encounter, m.WorkItem, m.User
+    line, rem, enc, p, w, u = m.RemitLine, m.Remittance, m.Encounter, m.Person, m.WorkItem, m.User
     payers = [None, *distinct_values(s, enc.payer_id)]
     appeal: dict[int, list[str | None]] = {}
     warn: dict[int, list[str | None]] = {}
@@ -526,6 +527,14 @@ def _remit_queue(
         q = q.outerjoin(u, u.id == w.assignee_id)
     q = q.where(*where)
     total, page, counts = _counted(s, q, f)
+    last, first = func.nullif(p.last_name, ""), func.nullif(p.first_name, "")
+    patient = case(
+        (p.id.is_(None), null()),
+        (and_(last.is_not(None), first.is_not(None)), last + ", " + first),
+        (last.is_not(None), last),
+        (first.is_not(None), first),
+        else_="patient " + cast(p.id, String),
+    )
     amount = line.billed - line.paid
     if s.get_bind().dialect.name == "postgresql":
         amount = cast(amount, Numeric)
@@ -535,7 +544,7 @@ def _remit_queue(
         "dos": func.coalesce(line.date_of_service, enc.date_of_service),
         "amount": func.round(amount, 2),
         "practice": line.practice_id,
-        "patient": enc.patient_name,  # stored on the claim (none without a claim)
+        "patient": patient,
         "payer": func.coalesce(func.nullif(rem.payer_name, ""), enc.payer_id),
         "status": line.work_status,
         "assignee": u.name,
