@@ -418,11 +418,13 @@ def generate(db: Database, n_claims: int, n_lines: int, seed: int = 2026, worker
                 )
         conn.commit()
     # the claims' authorization uses and the authorizations' keys (written by the function every write
-    # path calls, over the claims that carry a number; the stored services above came from the workers)
-    from painrcm.store.service_rows import refresh_numbered
+    # path calls, over the claims that carry a number; the stored services above came from the workers),
+    # and every claim's patient name (the function those writes call, here for every person)
+    from painrcm.store.service_rows import refresh_numbered, refresh_patient_names
 
     with db.session() as s:
         refresh_numbered(s)
+        refresh_patient_names(s)
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         # statistics, and on PostgreSQL the visibility map index-only scans need
         conn.exec_driver_sql("VACUUM ANALYZE" if w.pg else "ANALYZE")

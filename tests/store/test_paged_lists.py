@@ -489,7 +489,19 @@ def test_claims_queue_in_sql_equals_the_rule_in_python(
             back = [tf + 3, tf + 1, tf, tf - 5, tf - 14, tf - 15, 45, 100, 200, 31, 60, 61][k % 12]
             e.date_of_service = TODAY - timedelta(days=back)
         encs[13].total_charge = None  # no amount: last either way
-        encs[14].person.first_name = ""  # the name is the last name alone
+        # names as the patient sort meets them: the last name alone, no name at all ("patient ID"),
+        # lower case and accents (code point order), two persons of the same name (then by claim ID);
+        # a person's name is stored on each of their claims, and refreshing one claim (what every
+        # write does) brings all of that person's claims up to date
+        by_person = Counter(e.person_id for e in encs)
+        people = sorted({e.person_id for e in encs}, key=lambda pid: (-by_person[pid], pid))
+        persons = {p.id: p for p in s.scalars(select(m.Person).where(m.Person.id.in_(people[:5])))}
+        assert by_person[people[0]] > 1
+        names = [("Zeta", ""), (None, None), ("émile", "zoë"), ("Same", "Name"), ("Same", "Name")]
+        for pid, (last, first) in zip(people, names, strict=False):
+            persons[pid].last_name, persons[pid].first_name = last, first
+        s.flush()
+        service_rows.refresh_services(s, [next(e.id for e in encs if e.person_id == pid) for pid in persons])
         # findings: an overridden error and an info finding count for nothing, nor does a finding
         # in an earlier run than the latest; a warning in the latest run counts
         enc = next(e for e in encs if e.scrub_runs and e.work_status == "open")

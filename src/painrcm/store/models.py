@@ -26,6 +26,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+# a name column that sorts by code point on both databases (SQLite's default; PostgreSQL's "C")
+NAME_SORT = String(250).with_variant(String(250, collation="C"), "postgresql")
+
 
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
@@ -62,6 +65,13 @@ class Person(Base):
     sex: Mapped[str | None] = mapped_column(String(1))
 
 
+def patient_name(last_name: str | None, first_name: str | None, person_id: int) -> str:
+    """A person as the pages show and sort them: "last, first" (either alone when the other is
+    missing), "patient ID" without a name. The one statement of the rule (``Encounter.patient_name``
+    stores it per claim)."""
+    return ", ".join(x for x in (last_name, first_name) if x) or f"patient {person_id}"
+
+
 class Chart(Base):
     """A person as one practice knows them (its chart ID)."""
 
@@ -89,16 +99,29 @@ class Encounter(Base):
     __table_args__ = (
         UniqueConstraint("practice_id", "encounter_id"),
         Index("ix_encounters_person_dos", "person_id", "date_of_service"),
-        # the claim queue's and the dashboard's filters, sort keys and sums in one index (no document read)
+        # the claim queues' and the dashboard's filters, sort keys and sums in one index (no document
+        # read), the work status first: the claims (`counts.worked`) are read without the history rows
         Index(
             "ix_encounters_queue",
-            "status",
             "work_status",
+            "status",
             "practice_id",
             "ack_status",
             "payer_id",
             "date_of_service",
             "total_charge",
+            "id",
+        ),
+        # the queues' sort by patient: walked in order (then ID), with what their filters read, so a
+        # page is read off the index instead of sorting the book
+        Index(
+            "ix_encounters_patient",
+            "patient_name",
+            "id",
+            "work_status",
+            "practice_id",
+            "payer_id",
+            "date_of_service",
         ),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -134,6 +157,11 @@ class Encounter(Base):
     # the document's claim-level authorization number (837P 2300 REF*G1), kept with the stored services
     # (``service_rows.refresh_services``) so that authorization usage is found without the documents
     authorization_number: Mapped[str | None] = mapped_column(String(80), nullable=True, index=True)
+    # the patient's name as the queues show and sort it (`patient_name` of the person row), kept with
+    # the stored services (``service_rows.refresh_services``, which every write calls) and brought up
+    # to date on all of a person's claims when the person learns a name. Compared by code point on
+    # both databases (PostgreSQL: collation "C", whatever the database's default)
+    patient_name: Mapped[str | None] = mapped_column(NAME_SORT, nullable=True)
 
 
 class ClaimLine(Base):

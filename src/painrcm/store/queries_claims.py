@@ -40,7 +40,7 @@ STATUS_RANK = {"error": 0, "warning": 1, "unscrubbed": 2, "clean": 3}
 # queue status filter: a scrub status, "problems" (error or warning: the default) or "any"
 # "rejected": claims a 999/277CA acknowledgement rejected (store/imports_ack.py); "problems" has them too
 STATUS_FILTERS = (*SCRUB_STATUSES, "problems", "any", "rejected")
-WORK_STATUSES = ("open", "fixed", "overridden", "submitted")
+WORK_STATUSES = counts.WORKED
 # age = days since the date of service
 AGE_BUCKETS: dict[str, tuple[int, int | None]] = {
     "0-30": (0, 30),
@@ -108,7 +108,7 @@ def edit_title(edit: str) -> str:
 
 # --- dashboard ---------------------------------------------------------------------------------
 def _claims_base(allowed: set[str] | None) -> Select[Any]:
-    q = select(m.Encounter).where(m.Encounter.work_status.not_in(NOT_WORKED))
+    q = select(m.Encounter).where(counts.worked())
     return restrict(q, m.Encounter.practice_id, allowed)
 
 
@@ -138,7 +138,7 @@ def _by_practice(s: Session, allowed: set[str] | None) -> dict[str, dict[str, An
             func.count(),
             func.count(case((at_risk, 1))),
             func.sum(case((at_risk, e.total_charge))),
-        ).where(e.work_status.not_in(NOT_WORKED)),
+        ).where(counts.worked()),
         e.practice_id,
         allowed,
     ).group_by(e.status, e.work_status, e.practice_id)  # the order of ix_encounters_queue, which covers it
@@ -197,7 +197,7 @@ def _findings_by_edit(s: Session, allowed: set[str] | None) -> list[dict[str, An
         select(m.Finding.edit, m.Finding.severity, func.count(), func.count(func.distinct(m.Encounter.id)))
         .join(m.ScrubRun, m.Finding.run_id == m.ScrubRun.id)
         .join(m.Encounter, m.Encounter.id == m.ScrubRun.encounter_pk)
-        .where(is_latest, m.Encounter.work_status.not_in(NOT_WORKED), m.Finding.override_reason.is_(None)),
+        .where(is_latest, counts.worked(), m.Finding.override_reason.is_(None)),
         m.Encounter.practice_id,
         allowed,
     ).group_by(m.Finding.edit, m.Finding.severity)

@@ -336,6 +336,8 @@ class Tracker:
     ranked: Any  # select: (id, state_order, sort columns) of every authorization matching
     detail: Any  # select: the columns of a row (add a filter on ids)
     expiring_until: Any  # SQL over Authorization.payer_id: `on` plus the payer's warning days
+    where: list[Any]  # SQL: the authorizations the tracker covers (scope and payer filter)
+    state_of: Any  # SQL over one authorization row: its state ordinal (sessions used counted for it)
 
 
 def tracker(s: Session, user: m.User, policies: PolicyBook, f: AuthFilters) -> Tracker:
@@ -372,7 +374,11 @@ def tracker(s: Session, user: m.User, policies: PolicyBook, f: AuthFilters) -> T
         a.id, a.practice_id, a.person_id, a.auth_number, a.payer_id, a.member_id, a.codes, a.sessions,
         a.start_date, a.end_date, a.status, expiring_until.label("expiring_until"),
     )  # fmt: skip
-    return Tracker(on, ranked, detail, expiring_until)
+    # the same state for a few rows (a page): sessions used counted per row instead of for everyone
+    state_of = auth_state_sql(
+        a.status, a.end_date, a.sessions, auth_usage.used_sessions(on), on, expiring_until, ordinal=True
+    )
+    return Tracker(on, ranked, detail, expiring_until, where, state_of)
 
 
 def _auth_row(

@@ -94,7 +94,7 @@ def parse_date(text: str) -> date | None:
 def display_name(p: m.Person | None) -> str:
     if p is None:
         return ""
-    return ", ".join(x for x in (p.last_name, p.first_name) if x) or f"patient {p.id}"
+    return m.patient_name(p.last_name, p.first_name, p.id)
 
 
 def _within(column: Any, allowed: set[str] | None) -> Any:

@@ -27,7 +27,7 @@ from painrcm.history import History, Service, services_of
 from painrcm.model import Encounter as EncounterModel
 from painrcm.store import auth_usage
 from painrcm.store import models as m
-from painrcm.store.histories import chunks
+from painrcm.store.histories import CHUNK, chunks
 from painrcm.store.rows import among, insert_rows, update_by_id
 
 COLUMNS = ("encounter_pk", "person_id", "member_key", "name_key", "date_of_service", "family", "region")
@@ -80,6 +80,7 @@ def refresh_services(
     s.flush()
     written = 0
     touched: set[int] = set()
+    persons: set[int] = set()
     e = m.Encounter
     columns = [e.id, e.person_id, e.authorization_number, m.Person.member_id]
     for part in chunks(ids):
@@ -121,6 +122,7 @@ def refresh_services(
             if enc.authorization_number != number:
                 numbers.append({"b_id": pk, "authorization_number": enc.authorization_number})
         touched.update(members)
+        persons.update(members)
         insert_rows(s, m.StoredService.__table__, rows)
         written += len(rows)
         insert_rows(s, m.ClaimAuthUse.__table__, uses)
@@ -142,10 +144,33 @@ def refresh_services(
                 [{"pid": pid, "mk": members[pid]} for pid in sorted(stale)],
             )
         update_by_id(s, m.Encounter.__table__, numbers)
+    refresh_patient_names(s, persons)
     from painrcm.store.standings import mark_dirty
 
     mark_dirty(s, touched)
     return written
+
+
+def refresh_patient_names(s: Session, person_ids: Iterable[int] | None = None) -> None:
+    """Set `Encounter.patient_name` (`models.patient_name` of its person) on every claim of these
+    persons (all persons when None) whose stored name differs: what `refresh_services` does for the
+    persons of the claims it refreshes (a person may have learned a name), the migration's backfill
+    and the bench generator's."""
+    p, e = m.Person, m.Encounter.__table__.c
+    q = select(p.id, p.last_name, p.first_name)
+    parts = [None] if person_ids is None else list(chunks(sorted(set(person_ids))))
+    for part in parts:
+        names = [
+            {"pid": pid, "name": m.patient_name(last, first, pid)}
+            for pid, last, first in s.execute(q if part is None else q.where(p.id.in_(part)))
+        ]
+        for k in range(0, len(names), CHUNK):
+            s.execute(
+                update(m.Encounter.__table__)
+                .where(e.person_id == bindparam("pid"), e.patient_name.is_distinct_from(bindparam("name")))
+                .values(patient_name=bindparam("name")),
+                names[k : k + CHUNK],
+            )
 
 
 def refresh_numbered(s: Session, batch: int = 2000) -> int:

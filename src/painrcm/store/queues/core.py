@@ -35,6 +35,7 @@ from painrcm.remit.explain import action_text
 from painrcm.store import models as m
 from painrcm.store import queries_work as qw
 from painrcm.store import services
+from painrcm.store.counts import worked
 from painrcm.store.scope import NotFound, can_see_practice, get_scoped
 from painrcm.store.search import display_name
 
@@ -240,14 +241,14 @@ def _claims(
     """The claims queue in SQL: filtered, counted (overdue/soon) and sorted by the database with the
     payers' timely filing deadlines as a CASE over the payers present, so a page costs the page
     (rows, total, page, overdue/soon counts); rows are built for the rows shown only."""
-    e, p, w, u = m.Encounter, m.Person, m.WorkItem, m.User
-    where: list[Any] = [e.work_status != "history", _within(e.practice_id, allowed)]
+    e, w, u = m.Encounter, m.WorkItem, m.User
+    where: list[Any] = [worked(), _within(e.practice_id, allowed)]
     if f.payer:
         where.append(func.upper(e.payer_id).like(f"%{f.payer.upper()}%"))
     # per payer: filing is due `timely_filing_days` after the date of service (open claims only);
     # overdue before today, soon up to `due_soon_days` from today. The payers of all claims (a walk
     # of the payer index; those of other practices or history add an unused branch)
-    payers = sorted(s.scalars(select(e.payer_id).distinct()), key=lambda x: x or "")
+    payers = distinct_values(s, e.payer_id)
     if f.code:
         where.append(e.lines.any(m.ClaimLine.code == f.code))
     if f.edit:  # an unoverridden error or warning of that edit in the claim's latest scrub run
@@ -296,27 +297,19 @@ def _claims(
         .where(*where)
     )
     total, page, counts = _counted(s, base, f)
-    last, first = func.nullif(p.last_name, ""), func.nullif(p.first_name, "")
     value: Any = {
         "due": case((open_, _plus_days(s, e.date_of_service, filing)), else_=null()),
         "age": e.date_of_service,
         "dos": e.date_of_service,
         "amount": e.total_charge,
         "practice": e.practice_id,
-        "patient": case(
-            (and_(last.is_not(None), first.is_not(None)), last + ", " + first),
-            (last.is_not(None), last),
-            (first.is_not(None), first),
-            else_="patient " + cast(e.person_id, String),
-        ),
+        "patient": e.patient_name,  # stored, so that a page walks its index (ix_encounters_patient)
         "payer": e.payer_id,
         "status": e.work_status,
         "assignee": u.name,
     }[f.sort]
     q = base
-    if f.sort == "patient":
-        q = q.join(p, p.id == e.person_id)
-    elif f.sort == "assignee":
+    if f.sort == "assignee":
         q = q.outerjoin(u, u.id == w.assignee_id)
     q = q.order_by(*_queue_order(f, value, e.id))
     if not all_rows:
@@ -326,6 +319,16 @@ def _claims(
     for k in range(0, len(ids), 2000):
         rows += _claim_rows(s, ids[k : k + 2000], pol, today)
     return rows, total, page, counts
+
+
+def distinct_values(s: Session, column: Any) -> list[Any]:
+    """The distinct values of an indexed column that is never null, in order: one index probe per
+    value (a recursive "next value after this one"), where SELECT DISTINCT on PostgreSQL reads the
+    whole index (the claims' payers: a handful of values over every encounter)."""
+    first = select(func.min(column).label("v")).cte("found", recursive=True)
+    after = select(func.min(column)).where(column > first.c.v).scalar_subquery()
+    found = first.union_all(select(after).select_from(first).where(first.c.v.is_not(None)))
+    return list(s.scalars(select(found.c.v).where(found.c.v.is_not(None))))
 
 
 def _plus_days(s: Session, day: Any, days: Any) -> Any:
@@ -353,11 +356,8 @@ def _claim_rows(s: Session, ids: list[int], pol: _Policies, today: date) -> list
                 m.Encounter.status,
                 m.Encounter.work_status,
                 m.Encounter.person_id,
-                m.Person.last_name,
-                m.Person.first_name,
-            )
-            .join(m.Person, m.Person.id == m.Encounter.person_id)
-            .where(m.Encounter.id.in_(ids))
+                m.Encounter.patient_name,
+            ).where(m.Encounter.id.in_(ids))
         )
     }
     codes: dict[int, list[str]] = {}
@@ -389,7 +389,6 @@ def _claim_rows(s: Session, ids: list[int], pol: _Policies, today: date) -> list
         policy = pol.for_payer(e.payer_id)
         open_ = e.work_status not in DONE
         due = e.date_of_service + timedelta(days=policy.deadlines.timely_filing_days) if open_ else None
-        name = ", ".join(x for x in (e.last_name, e.first_name) if x) or f"patient {e.person_id}"
         rows.append(
             QueueRow(
                 kind="claims",
@@ -398,7 +397,7 @@ def _claim_rows(s: Session, ids: list[int], pol: _Policies, today: date) -> list
                 reference=e.encounter_id,
                 href=f"/claims/{e.id}",
                 person_id=e.person_id,
-                patient=name,
+                patient=e.patient_name,
                 payer=e.payer_id,
                 codes=codes.get(e.id, []),
                 date_of_service=e.date_of_service,
@@ -492,7 +491,7 @@ def _remit_queue(
     the appeal deadline from each payer's policy; rows built only for what is shown."""
     base = _remit_base(kind, allowed, f)
     line, rem, enc, p, w, u = m.RemitLine, m.Remittance, m.Encounter, m.Person, m.WorkItem, m.User
-    payers = [None, *s.scalars(select(enc.payer_id).distinct())]
+    payers = [None, *distinct_values(s, enc.payer_id)]
     appeal: dict[int, list[str | None]] = {}
     warn: dict[int, list[str | None]] = {}
     for pid in payers:
@@ -639,7 +638,6 @@ def _auth_queue(
     with the work items' status and assignee, filtered, counted and sorted by the database, so a
     page costs the page (rows, total, page, overdue/soon counts)."""
     tr = qw.tracker(s, user, policies, qw.AuthFilters(practice=f.practice, payer=f.payer))
-    t = tr.ranked.subquery()
     a, w, p, u = m.Authorization, m.WorkItem, m.Person, m.User
     status = func.coalesce(func.nullif(w.status, ""), "open")
     due = case(
@@ -648,50 +646,54 @@ def _auth_queue(
         (a.end_date <= tr.expiring_until, "soon"),
         else_="later",
     )
-    last, first = func.nullif(p.last_name, ""), func.nullif(p.first_name, "")
-    patient = case(
-        (and_(last.is_not(None), first.is_not(None)), last + ", " + first),
-        (last.is_not(None), last),
-        else_=first,
-    )
-    where: list[Any] = []
+    where: list[Any] = list(tr.where)
     if f.code:
         where.append(cast(a.codes, String).contains(json.dumps(f.code), autoescape=True))
     if f.edit:
         where.append(false())  # an authorization has no edits
-    if f.reason:
-        where.append(
-            t.c.state_order.in_([i for i, x in enumerate(qw.AUTH_STATES) if _reason_matches([x], f.reason)])
-        )
     where += _work_filters(f, user, today, status, w.assignee_id, a.start_date)
     if f.due:
         where.append(due == f.due)
     base = (
-        select(t.c.id, t.c.state_order, due.label("due_state"))
-        .select_from(t)
-        .join(a, a.id == t.c.id)
+        select(a.id, due.label("due_state"))
         .outerjoin(w, and_(w.object_type == OBJECT_TYPE["authorizations"], w.object_id == a.id))
-        .outerjoin(p, p.id == a.person_id)
-        .outerjoin(u, u.id == w.assignee_id)
         .where(*where)
     )
+    if f.reason:  # on the state: the tracker's ranking (sessions used counted for everyone at once)
+        t = tr.ranked.subquery()
+        states = [i for i, x in enumerate(qw.AUTH_STATES) if _reason_matches([x], f.reason)]
+        base = base.join(t, t.c.id == a.id).where(t.c.state_order.in_(states))
     total, page, counts = _counted(s, base, f)
+    last, first = func.nullif(p.last_name, ""), func.nullif(p.first_name, "")
     value: Any = {
         "due": a.end_date,
         "age": a.start_date,
         "practice": a.practice_id,
-        "patient": patient,
+        "patient": case(
+            (and_(last.is_not(None), first.is_not(None)), last + ", " + first),
+            (last.is_not(None), last),
+            else_=first,
+        ),
         "payer": a.payer_id,
         "status": status,
         "assignee": u.name,
     }.get(f.sort)
-    q = base.order_by(*_queue_order(f, value, a.id))
+    q = base
+    if f.sort == "patient":
+        q = q.outerjoin(p, p.id == a.person_id)
+    elif f.sort == "assignee":
+        q = q.outerjoin(u, u.id == w.assignee_id)
+    q = q.order_by(*_queue_order(f, value, a.id))
     if not all_rows:
         q = q.offset((page - 1) * PER_PAGE).limit(PER_PAGE)
-    ranked = [(int(i), int(o)) for i, o, _ in s.execute(q)]
+    ids = [int(i) for i, _ in s.execute(q)]
     rows: list[QueueRow] = []
-    for k in range(0, len(ranked), 2000):
-        rows += [_auth_queue_row(r, today) for r in qw.auth_rows(s, tr, ranked[k : k + 2000], False)]
+    for k in range(0, len(ids), 2000):
+        part = ids[k : k + 2000]
+        # the state of the rows shown only (the same rule as the ranking's: `auth_state_sql`)
+        state = {int(i): int(o) for i, o in s.execute(select(a.id, tr.state_of).where(a.id.in_(part)))}
+        ranked = [(i, state[i]) for i in part]
+        rows += [_auth_queue_row(r, today) for r in qw.auth_rows(s, tr, ranked, False)]
     return rows, total, page, counts
 
 
