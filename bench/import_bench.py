@@ -194,7 +194,9 @@ def make_files(tmp: Path, sizes: list[int], args: argparse.Namespace) -> dict[tu
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--claims", type=int, nargs="+", default=[2000, 10000])
-    ap.add_argument("--kinds", nargs="+", default=["x12_837", "encounters"])
+    ap.add_argument(
+        "--kinds", nargs="+", default=["x12_837", "encounters"], choices=["x12_837", "encounters"]
+    )
     ap.add_argument("--backends", nargs="+", default=["postgresql", "sqlite"])
     ap.add_argument("--history", type=int, default=20000, help="history service lines in the seed")
     ap.add_argument("--seed-claims", type=int, default=1000)
