@@ -35,7 +35,7 @@ from painrcm.remit.explain import action_text
 from painrcm.store import models as m
 from painrcm.store import queries_work as qw
 from painrcm.store import services
-from painrcm.store.counts import worked
+from painrcm.store.counts import WORKED, worked
 from painrcm.store.scope import NotFound, can_see_practice, get_scoped
 from painrcm.store.search import display_name
 
@@ -52,7 +52,7 @@ OBJECT_TYPE = {
     "authorizations": "authorization",
 }
 STATUSES: dict[str, tuple[str, ...]] = {
-    "claims": ("open", "fixed", "overridden", "submitted"),
+    "claims": WORKED,  # every work status a claim takes (counts.worked reads them off the index)
     "denials": qw.WORK_STATUSES,
     "underpayments": qw.WORK_STATUSES,
     "authorizations": ("open", "requested", "renewed", "closed"),
