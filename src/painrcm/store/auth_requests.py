@@ -458,7 +458,7 @@ def list_requests(
                 practice_id=r.practice_id,
                 request_id=r.request_id,
                 person_id=r.person_id,
-                patient=", ".join(x for x in (p.last_name, p.first_name) if x) if p else None,
+                patient=m.full_name(p.last_name, p.first_name) if p else None,
                 payer_id=r.payer_id,
                 planned_date=r.planned_date,
                 codes=list(r.codes or []),

@@ -65,11 +65,16 @@ class Person(Base):
     sex: Mapped[str | None] = mapped_column(String(1))
 
 
+def full_name(last_name: str | None, first_name: str | None) -> str | None:
+    """A person's name as the pages show it: "last, first" (either alone when the other is missing);
+    None without a name. The one statement of the rule."""
+    return ", ".join(x for x in (last_name, first_name) if x) or None
+
+
 def patient_name(last_name: str | None, first_name: str | None, person_id: int) -> str:
-    """A person as the pages show and sort them: "last, first" (either alone when the other is
-    missing), "patient ID" without a name. The one statement of the rule (``Encounter.patient_name``
-    stores it per claim)."""
-    return ", ".join(x for x in (last_name, first_name) if x) or f"patient {person_id}"
+    """A person as the queues show and sort them: `full_name`, "patient ID" without a name
+    (``Encounter.patient_name`` stores it per claim)."""
+    return full_name(last_name, first_name) or f"patient {person_id}"
 
 
 class Chart(Base):

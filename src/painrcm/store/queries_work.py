@@ -145,10 +145,7 @@ def _audit_people(
 
 
 def _display_name(person: Any) -> str | None:
-    if person is None:
-        return None
-    parts = [p for p in (person.last_name, person.first_name) if p]
-    return ", ".join(parts) or None
+    return None if person is None else m.full_name(person.last_name, person.first_name)
 
 
 PER_PAGE = 100
