@@ -18,6 +18,7 @@ are the caller's to expire.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -25,6 +26,8 @@ from sqlalchemy import ARRAY, JSON, Connection, String, any_, bindparam, exc
 from sqlalchemy.orm import Session
 
 from painrcm.store.db import CHECKED, BadText, check_value, nul_in
+
+_COLLATE = re.compile(r" COLLATE \S+")
 
 
 def _json_bind(dialect: Any, table: str, column: str, none_as_null: bool) -> Callable[[Any], Any]:
@@ -173,7 +176,9 @@ def update_by_id(s: Session, table: Any, rows: list[dict[str, Any]]) -> None:
     ids = [r["b_id"] for r in rows]
     if dialect.name == "postgresql":
         types = [table.c.id.type] + [table.c[c].type for c in columns]
-        arrays = ", ".join(f"CAST(%s AS {t.compile(dialect=dialect)}[])" for t in types)
+        # arrays of the columns' types, without a column's collation (`COLLATE "C"[]` is no type)
+        names = [_COLLATE.sub("", t.compile(dialect=dialect)) for t in types]
+        arrays = ", ".join(f"CAST(%s AS {n}[])" for n in names)
         conn.exec_driver_sql(
             f"UPDATE {table.name} SET {', '.join(sets)} "
             f"FROM unnest({arrays}) AS u(id, {', '.join(columns)}) WHERE {table.name}.id = u.id",

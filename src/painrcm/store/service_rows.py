@@ -157,20 +157,20 @@ def refresh_patient_names(s: Session, person_ids: Iterable[int] | None = None) -
     persons of the claims it refreshes (a person may have learned a name), the migration's backfill
     and the bench generator's."""
     p, e = m.Person, m.Encounter.__table__.c
-    q = select(p.id, p.last_name, p.first_name)
+    # the stored names read first, and only the claims whose name differs written: on a write, most
+    # claims of the persons touched already hold their name (one statement per person was the cost)
+    q = select(e.id, e.patient_name, p.id, p.last_name, p.first_name).join(p, p.id == e.person_id)
     parts = [None] if person_ids is None else list(chunks(sorted(set(person_ids))))
     for part in parts:
-        names = [
-            {"pid": pid, "name": m.patient_name(last, first, pid)}
-            for pid, last, first in s.execute(q if part is None else q.where(p.id.in_(part)))
-        ]
-        for k in range(0, len(names), CHUNK):
-            s.execute(
-                update(m.Encounter.__table__)
-                .where(e.person_id == bindparam("pid"), e.patient_name.is_distinct_from(bindparam("name")))
-                .values(patient_name=bindparam("name")),
-                names[k : k + CHUNK],
+        changed = [
+            {"b_id": pk, "patient_name": name}
+            for pk, stored, pid, last, first in s.execute(
+                q if part is None else q.where(among(s, p.id, part))
             )
+            if stored != (name := m.patient_name(last, first, pid))
+        ]
+        for k in range(0, len(changed), CHUNK):
+            update_by_id(s, m.Encounter.__table__, changed[k : k + CHUNK])
 
 
 def refresh_numbered(s: Session, batch: int = 2000) -> int:
