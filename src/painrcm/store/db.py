@@ -21,10 +21,9 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -143,14 +142,6 @@ def check_text(obj: object) -> None:
             check_value(table.name, col.key, col.type.length, getattr(obj, col.key, None))
 
 
-def check_rows(table: Any, rows: Iterable[Mapping[str, Any]]) -> None:
-    """`check_text` for rows written with Core statements (bulk writes skip the flush guard)."""
-    columns = [(c.key, c.type.length) for c in table.columns if isinstance(c.type, String)]
-    for row in rows:
-        for key, limit in columns:
-            check_value(table.name, key, limit, row.get(key))
-
-
 def check_value(table: str, column: str, limit: int | None, value: object) -> None:
     if not isinstance(value, str):
         return
@@ -188,7 +179,8 @@ def _params_have_nul(params: object) -> bool:
 
 
 # Execution option of a statement whose parameters were checked value by value before it was made
-# (store/bulk.py: `check_rows` and the JSON texts): the guard below does not walk them again.
+# (store/rows.py: each text column and JSON document as rows are written): the guard below does not
+# walk them again.
 CHECKED = "painrcm_text_checked"
 
 
