@@ -388,3 +388,24 @@ def test_repeated_hl01_names_the_first_hl_with_that_number() -> None:
         for w in result.warnings
         if "already used" in w.expected
     )
+
+
+@pytest.mark.parametrize("rel", VALID_837 + linuxforhealth("837"))
+def test_segments_are_split_again_when_asked_for(rel: str) -> None:
+    """The reader keeps no segment list while it reads: Read837.segments splits the file again when
+    first asked for. They are the segments the claims' source indexes count in (the segment at each
+    claim's index is its CLM, at each service line's its LX), one list shared by every source."""
+    from painrcm.x12.segments import raw_segments
+
+    text, name = sample(rel)
+    result = read_837(text, name)
+    segments = result.segments
+    assert segments == raw_segments(text, name)[1]
+    assert result.segments is segments
+    sep = result.delimiters.element if result.delimiters else "*"
+    for src in result.sources:
+        assert src.segments is segments
+        assert segments[src.claim[0]].split(sep, 1)[0] == "CLM"
+        assert all(segments[k].split(sep, 1)[0] == "LX" for k in src.lines)
+        for first, _end in (src.billing, src.subscriber, *([src.patient] if src.patient else [])):
+            assert segments[first].split(sep, 1)[0] == "HL"

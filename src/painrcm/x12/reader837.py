@@ -47,6 +47,7 @@ from painrcm.x12.segments import (
     iea_count_problem,
     later_isa_ok,
     new_model,
+    raw_segments,
     se_count_problem,
     segment_chunks,
     set_model_dict,
@@ -162,9 +163,21 @@ class Read837:
     # what each claim was read from (the header indexes, the claim as read and the index of the
     # segment after it), made into Source837 objects when first asked for
     source_rows: list[tuple[tuple[int, int, int, int], _Claim, int]] = field(default_factory=list)
-    segments: list[str] = field(default_factory=list)
+    # the file as read: its segments are split again when first asked for (keeping every segment of a
+    # large file while it is read would cost a third of the memory the read leaves behind)
+    text: str = field(default="", repr=False)
+    file: str = ""
     delimiters: Delimiters | None = None
+    _segments: list[str] | None = field(default=None, repr=False)
     _sources: list[Source837] | None = None
+
+    @property
+    def segments(self) -> list[str]:
+        """The file's segments without terminators (segments.raw_segments: the segments the reader
+        read, the claims' source indexes count in this list)."""
+        if self._segments is None:
+            self._segments = raw_segments(self.text, self.file)[1] if self.text else []
+        return self._segments
 
     @property
     def sources(self) -> list[Source837]:
@@ -553,14 +566,14 @@ class _Reader:
             problems=self.problems,
             warnings=self.env_warnings + self.warnings,
             source_rows=self.sources,
-            segments=self.raw,
+            text=self.text,
+            file=self.file,
             delimiters=self.delims,
         )
 
     def run(self, chunks: Iterator[list[str]], delims: Delimiters) -> None:
-        # the file's segments, a part at a time (each read while it is still in the processor's cache)
-        raw: list[str] = []
-        self.raw = raw
+        # the file's segments, a part at a time (each read while it is still in the processor's cache,
+        # and not kept: Read837.segments splits the file again when asked for them)
         self.delims = delims
         sep = self.sep
         tables = _tables(sep)
@@ -583,7 +596,7 @@ class _Reader:
         isa_seen: dict[str, int] = {}
         isa_repeated: set[str] = set()
         hl_ids: dict[str, int] = {}  # HL01 -> segment index, in this transaction set
-        hl_at: list[int] = []  # the HLs not yet entered in hl_ids (entered when it is consulted)
+        hl_at: list[_Level] = []  # the levels not yet entered in hl_ids (entered when it is consulted)
         hl_next = 1
         table = env_table
         loop = loops["HDR"]
@@ -604,9 +617,9 @@ class _Reader:
         loop_2300 = loops["2300"]
         clm_fams = _CLM_FAMILIES
         seg: list[str] = []
+        first = 0  # the index of the part's first segment
+        part: list[str] = []
         for part in chunks:
-            first = len(raw)
-            raw += part
             for i, s in enumerate(part, first):
                 try:
                     try:
@@ -993,7 +1006,7 @@ class _Reader:
                                 hl_next = int(hl01) + 1
                         elif len(hl01) <= 9:  # hl01 is str(hl_next)
                             hl_next += 1
-                        hl_at.append(i)
+                        hl_at.append(level_now)
                         level_now.hl01 = hl01
                         if problem:
                             raise _Fail(problem)
@@ -1144,8 +1157,9 @@ class _Reader:
                             self.bad.append(bctx)
                         skip = 2
                     table = skip_table
-        lastseg = len(raw) - 1
-        sid = raw[lastseg].split(sep, 1)[0] if raw else ""
+            first += len(part)
+        lastseg = first - 1
+        sid = part[-1].split(sep, 1)[0] if part else ""
         if st is not None:
             raise self.err(
                 lastseg,
@@ -1193,13 +1207,12 @@ class _Reader:
         if msg:
             self.env_warnings.append(self.err(i, "ST", msg))
 
-    def enter_hls(self, seen: dict[str, int], hl_at: list[int]) -> None:
-        """Enter the HLs at ``hl_at`` (segment indexes, in file order) in ``seen`` (HL01 -> the index of
-        its first HL): kept as indexes while the numbers are as expected, entered when a number is not."""
-        sep = self.sep
-        for j in hl_at:
-            seg = self.raw[j].split(sep, 2)
-            seen.setdefault(seg[1] if len(seg) > 1 else "", j)
+    @staticmethod
+    def enter_hls(seen: dict[str, int], hl_at: list[_Level]) -> None:
+        """Enter the levels ``hl_at`` (in file order) in ``seen`` (HL01 -> the index of its first HL):
+        kept as levels while the numbers are as expected, entered when a number is not."""
+        for level in hl_at:
+            seen.setdefault(level.hl01, level.hl_index)
         hl_at.clear()
 
     def hl_numbers(
