@@ -152,6 +152,13 @@ class Source837:
     encounter: Encounter  # the claim as read: the writer compares the corrected claim with it
 
 
+# Where a claim was read from, kept per claim while the file is read (a Source837 is made of it when
+# asked for): the header indexes; the first and end index of its billing provider, subscriber and
+# patient levels (-1, -1: no patient level) and of the claim; its LX indexes; the claim as read. Kept
+# instead of the claim and its levels, which are then freed as the reading goes on.
+_SourceRow = tuple[tuple[int, int, int, int], int, int, int, int, int, int, int, int, list[int], Encounter]
+
+
 @dataclass(slots=True)
 class Read837:
     """What an 837P file held: the readable claims, the claims that could not be read, and notes.
@@ -160,9 +167,8 @@ class Read837:
     claims: list[Encounter] = field(default_factory=list)
     problems: list[InputError] = field(default_factory=list)
     warnings: list[InputError] = field(default_factory=list)
-    # what each claim was read from (the header indexes, the claim as read and the index of the
-    # segment after it), made into Source837 objects when first asked for
-    source_rows: list[tuple[tuple[int, int, int, int], _Claim, int]] = field(default_factory=list)
+    # what each claim was read from (_SourceRow), made into Source837 objects when first asked for
+    source_rows: list[_SourceRow] = field(default_factory=list)
     # the file as read: its segments are split again when first asked for (keeping every segment of a
     # large file while it is read would cost a third of the memory the read leaves behind)
     text: str = field(default="", repr=False)
@@ -189,14 +195,14 @@ class Read837:
                     segments,
                     delimiters,  # type: ignore[arg-type]
                     header,
-                    (claim.bp.hl_index, claim.bp.end),
-                    (claim.sub.hl_index, claim.sub.end),
-                    None if claim.pat is None else (claim.pat.hl_index, claim.pat.end),
-                    (claim.index, end),
-                    tuple(claim.lx),
-                    claim.encounter,
+                    (bp, bp_end),
+                    (sub, sub_end),
+                    None if pat < 0 else (pat, pat_end),
+                    (clm, end),
+                    tuple(lx),
+                    encounter,
                 )
-                for header, claim, end in self.source_rows
+                for header, bp, bp_end, sub, sub_end, pat, pat_end, clm, end, lx, encounter in self.source_rows
             ]
         return self._sources
 
@@ -275,7 +281,6 @@ class _Claim:
     sets the attributes without a class default: index, bp, sub, pat, dates, diagnoses, lines, lx."""
 
     id = ""
-    encounter: Encounter  # once built
     referring: tuple[str | None, str | None] | None = None  # 2310A NPI and name (the first one)
     total: float | None = None  # CLM02
     error: InputError | None = None
@@ -489,7 +494,7 @@ class _Reader:
         self.file = file
         self.strict = strict
         self.claims: list[Encounter] = []
-        self.sources: list[tuple[tuple[int, int, int, int], _Claim, int]] = []
+        self.sources: list[_SourceRow] = []
         self.header = (0, 0, 0, 0)
         self.problems: list[InputError] = []
         self.warnings: list[InputError] = []
@@ -1536,9 +1541,22 @@ class _Reader:
                 and claim.lx
                 and (enc := self.build(claim, bp, sub, pat)) is not None
             ):
-                claim.encounter = enc
                 self.claims.append(enc)
-                self.sources.append((self.header, claim, end))
+                self.sources.append(
+                    (
+                        self.header,
+                        bp.hl_index,
+                        bp.end,
+                        sub.hl_index,
+                        sub.end,
+                        -1 if pat is None else pat.hl_index,
+                        -1 if pat is None else pat.end,
+                        claim.index,
+                        end,
+                        claim.lx,
+                        enc,
+                    )
+                )
                 return
             err = self.claim_required(claim)
             assert err is not None
