@@ -601,7 +601,9 @@ class _Reader:
         isa_seen: dict[str, int] = {}
         isa_repeated: set[str] = set()
         hl_ids: dict[str, int] = {}  # HL01 -> segment index, in this transaction set
-        hl_at: list[_Level] = []  # the levels not yet entered in hl_ids (entered when it is consulted)
+        # the indexes of the HLs not yet entered in hl_ids (entered when it is consulted): HLs numbered
+        # as expected, so that their HL01s are the numbers before hl_next
+        hl_at: list[int] = []
         hl_next = 1
         table = env_table
         loop = loops["HDR"]
@@ -1005,13 +1007,18 @@ class _Reader:
                             or (level == "23" and parent.relationship == "18")  # type: ignore[union-attr]
                         ):
                             if hl_at:
-                                self.enter_hls(hl_ids, hl_at)
+                                self.enter_hls(hl_ids, hl_at, hl_next)
                             problem = self.hl_numbers(i, seg, hl_ids, hl_next, parent)
+                            hl_ids.setdefault(hl01, i)
                             if hl01.isdigit() and hl01.isascii() and len(hl01) <= 9:
                                 hl_next = int(hl01) + 1
                         elif len(hl01) <= 9:  # hl01 is str(hl_next)
+                            hl_at.append(i)
                             hl_next += 1
-                        hl_at.append(level_now)
+                        else:
+                            if hl_at:
+                                self.enter_hls(hl_ids, hl_at, hl_next)
+                            hl_ids.setdefault(hl01, i)
                         level_now.hl01 = hl01
                         if problem:
                             raise _Fail(problem)
@@ -1213,11 +1220,13 @@ class _Reader:
             self.env_warnings.append(self.err(i, "ST", msg))
 
     @staticmethod
-    def enter_hls(seen: dict[str, int], hl_at: list[_Level]) -> None:
-        """Enter the levels ``hl_at`` (in file order) in ``seen`` (HL01 -> the index of its first HL):
-        kept as levels while the numbers are as expected, entered when a number is not."""
-        for level in hl_at:
-            seen.setdefault(level.hl01, level.hl_index)
+    def enter_hls(seen: dict[str, int], hl_at: list[int], hl_next: int) -> None:
+        """Enter the HLs at ``hl_at`` (segment indexes, in file order) in ``seen`` (HL01 -> the index
+        of its first HL). They are kept as indexes while the numbers are as expected (the HL01 of each
+        is the number after the one before it, the last one's is ``hl_next - 1``) and entered when a
+        number is not."""
+        for number, j in enumerate(hl_at, hl_next - len(hl_at)):
+            seen.setdefault(str(number), j)
         hl_at.clear()
 
     def hl_numbers(
