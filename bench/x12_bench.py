@@ -221,18 +221,36 @@ def reader_at(rev: str) -> Callable[[str, str], object]:
     return mod.read_837  # type: ignore[no-any-return]
 
 
+FAULTS: dict[str, int] = {}  # median minor page faults per run of each function of the last interleaved()
+
+
 def interleaved(fns: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
     """Median CPU time of each function, the functions taking turns run by run (on a shared machine
-    the load then weighs on each alike)."""
+    the load then weighs on each alike). The median minor page faults of each run go to FAULTS: the
+    first touch of new memory (what a reader leaves behind) is CPU time too, system time."""
+    import resource
+
     times: dict[str, list[float]] = {k: [] for k in fns}
+    faults: dict[str, list[int]] = {k: [] for k in fns}
     for _ in range(repeat):
         for name, fn in fns.items():
             gc.collect()
+            f = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
             t = time.process_time()
             result = fn()
             times[name].append(time.process_time() - t)
+            faults[name].append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f)
             del result
+    FAULTS.clear()
+    FAULTS.update({k: sorted(v)[len(v) // 2] for k, v in faults.items()})
     return {k: sorted(v)[len(v) // 2] for k, v in times.items()}
+
+
+def faults(names: dict[str, str]) -> str:
+    """``  page faults per run: bare loop N, ...`` for the functions of the last interleaved()."""
+    return "  minor page faults per run (median): " + ", ".join(
+        f"{label} {FAULTS[k]:,}" for k, label in names.items() if k in FAULTS
+    )
 
 
 def bare_loop(text: str) -> int:
@@ -376,6 +394,7 @@ def main() -> None:
                 )
                 print(row("read_837 of SRC (interleaved)", m["other"], size, n, m["bare"]))
                 print(row("read_837 here (interleaved)", m["now"], size, n, m["bare"]))
+                print(faults({"bare": "bare loop", "other": "read_837 of SRC", "now": "read_837 here"}))
                 ratios["read_837 of SRC / bare loop (interleaved)"] = m["other"] / m["bare"]
                 ratios["read_837 here / bare loop (interleaved)"] = m["now"] / m["bare"]
                 ratios["read_837 here / of SRC (interleaved)"] = m["now"] / m["other"]
@@ -414,6 +433,7 @@ def main() -> None:
                 )
                 print(row("read_835 of SRC (interleaved)", m["other"], size, n, m["bare"]))
                 print(row("read_835 here (interleaved)", m["now"], size, n, m["bare"]))
+                print(faults({"bare": "bare loop", "other": "read_835 of SRC", "now": "read_835 here"}))
                 ratios["read_835 of SRC / bare loop (interleaved)"] = m["other"] / m["bare"]
                 ratios["read_835 here / bare loop (interleaved)"] = m["now"] / m["bare"]
             te = best(lambda r5=r5: [explain_remittance(x) for x in r5.remittances], args.repeat)

@@ -388,3 +388,55 @@ def test_repeated_hl01_names_the_first_hl_with_that_number() -> None:
         for w in result.warnings
         if "already used" in w.expected
     )
+
+
+@pytest.mark.parametrize("rel", VALID_837 + linuxforhealth("837"))
+def test_segments_are_split_again_when_asked_for(rel: str) -> None:
+    """The reader keeps no segment list while it reads: Read837.segments splits the file again when
+    first asked for. They are the segments the claims' source indexes count in (the segment at each
+    claim's index is its CLM, at each service line's its LX), one list shared by every source."""
+    from painrcm.x12.segments import raw_segments
+
+    text, name = sample(rel)
+    result = read_837(text, name)
+    segments = result.segments
+    assert segments == raw_segments(text, name)[1]
+    assert result.segments is segments
+    sep = result.delimiters.element if result.delimiters else "*"
+    for src in result.sources:
+        assert src.segments is segments
+        assert segments[src.claim[0]].split(sep, 1)[0] == "CLM"
+        assert all(segments[k].split(sep, 1)[0] == "LX" for k in src.lines)
+        for first, _end in (src.billing, src.subscriber, *([src.patient] if src.patient else [])):
+            assert segments[first].split(sep, 1)[0] == "HL"
+
+
+def test_hl_numbers_after_an_unremarked_parent_still_name_the_first_hl() -> None:
+    """HLs numbered as expected are kept as indexes whose HL01s are counted from the last number
+    entered: after a billing provider HL whose HL02 names an earlier HL (no note, numbers entered),
+    a repeated HL01 further on still names the first HL that used it."""
+    from painrcm.edits.examples import example_encounter
+    from painrcm.x12.writer837 import write_837
+
+    encs = []
+    for i in range(4):
+        enc = example_encounter({"encounter_id": f"HLN-{i}"})
+        encs.append(
+            enc.model_copy(update={"practice": enc.practice.model_copy(update={"npi": f"12453195{i}9"})})
+        )
+    text = write_837(encs)
+    segs = text.replace("\n", "").split("~")
+    hls = [(k, s) for k, s in enumerate(segs) if s.startswith("HL*")]
+    second_bp = next(k for k, s in hls[1:] if s.split("*")[3] == "20")
+    segs[second_bp] = segs[second_bp].replace("**20*", "*1*20*", 1)  # an earlier HL01: no note
+    later = [(k, s) for k, s in hls if k > second_bp]
+    first_k, first = later[0]
+    repeat_k, repeat = later[-1]
+    number = first.split("*")[1]
+    segs[repeat_k] = "HL*" + number + "*" + "*".join(repeat.split("*")[2:])
+    result = read_837("~\n".join(segs), "hl.837")
+    notes = [(w.place, w.expected) for w in result.warnings if w.place and w.place.endswith("(HL)")]
+    assert notes and notes[0][0] == f"segment {repeat_k + 1} (HL)"
+    assert (
+        f"HL01 hierarchical ID {number!r} is already used by the HL at segment {first_k + 1}" in notes[0][1]
+    )

@@ -114,6 +114,9 @@ def test_two_interchanges() -> None:
         envelope(["BHT*0019", "REF*6R*X"]).replace("~", "~\n"),
         envelope(["BHT*0019", "REF*6R*X"]).replace("~", "~\r\n") + "  \n~ ~\n\t",
         envelope(["BHT*0019", " ", "", "REF*6R*X"]) + "~~   ~",
+        # line breaks inside segments and around terminators (dropped a part at a time)
+        envelope(["BHT*0019", "REF*6\nR*X\r", "N3*A\r\nB", "\n", "N4*\r"]).replace("~", "\n~\r\n"),
+        envelope(["BHT*0019", "REF*6\nR*X", "\n\n", "N3*A"]) + "\n\n~\n",
         envelope(["BHT*0019", "REF*6R*X"]).replace("~", "\n").replace(ISA[:-1] + "\n", ISA[:-1] + "\n", 1),
     ],
 )

@@ -47,6 +47,7 @@ from painrcm.x12.segments import (
     iea_count_problem,
     later_isa_ok,
     new_model,
+    raw_segments,
     se_count_problem,
     segment_chunks,
     set_model_dict,
@@ -151,6 +152,13 @@ class Source837:
     encounter: Encounter  # the claim as read: the writer compares the corrected claim with it
 
 
+# Where a claim was read from, kept per claim while the file is read (a Source837 is made of it when
+# asked for): the header indexes; the first and end index of its billing provider, subscriber and
+# patient levels (-1, -1: no patient level) and of the claim; its LX indexes; the claim as read. Kept
+# instead of the claim and its levels, which are then freed as the reading goes on.
+_SourceRow = tuple[tuple[int, int, int, int], int, int, int, int, int, int, int, int, list[int], Encounter]
+
+
 @dataclass(slots=True)
 class Read837:
     """What an 837P file held: the readable claims, the claims that could not be read, and notes.
@@ -159,12 +167,23 @@ class Read837:
     claims: list[Encounter] = field(default_factory=list)
     problems: list[InputError] = field(default_factory=list)
     warnings: list[InputError] = field(default_factory=list)
-    # what each claim was read from (the header indexes, the claim as read and the index of the
-    # segment after it), made into Source837 objects when first asked for
-    source_rows: list[tuple[tuple[int, int, int, int], _Claim, int]] = field(default_factory=list)
-    segments: list[str] = field(default_factory=list)
+    # what each claim was read from (_SourceRow), made into Source837 objects when first asked for
+    source_rows: list[_SourceRow] = field(default_factory=list)
+    # the file as read: its segments are split again when first asked for (keeping every segment of a
+    # large file while it is read would cost a third of the memory the read leaves behind)
+    text: str = field(default="", repr=False)
+    file: str = ""
     delimiters: Delimiters | None = None
+    _segments: list[str] | None = field(default=None, repr=False)
     _sources: list[Source837] | None = None
+
+    @property
+    def segments(self) -> list[str]:
+        """The file's segments without terminators (segments.raw_segments: the segments the reader
+        read, the claims' source indexes count in this list)."""
+        if self._segments is None:
+            self._segments = raw_segments(self.text, self.file)[1] if self.text else []
+        return self._segments
 
     @property
     def sources(self) -> list[Source837]:
@@ -176,14 +195,14 @@ class Read837:
                     segments,
                     delimiters,  # type: ignore[arg-type]
                     header,
-                    (claim.bp.hl_index, claim.bp.end),
-                    (claim.sub.hl_index, claim.sub.end),
-                    None if claim.pat is None else (claim.pat.hl_index, claim.pat.end),
-                    (claim.index, end),
-                    tuple(claim.lx),
-                    claim.encounter,
+                    (bp, bp_end),
+                    (sub, sub_end),
+                    None if pat < 0 else (pat, pat_end),
+                    (clm, end),
+                    tuple(lx),
+                    encounter,
                 )
-                for header, claim, end in self.source_rows
+                for header, bp, bp_end, sub, sub_end, pat, pat_end, clm, end, lx, encounter in self.source_rows
             ]
         return self._sources
 
@@ -262,7 +281,6 @@ class _Claim:
     sets the attributes without a class default: index, bp, sub, pat, dates, diagnoses, lines, lx."""
 
     id = ""
-    encounter: Encounter  # once built
     referring: tuple[str | None, str | None] | None = None  # 2310A NPI and name (the first one)
     total: float | None = None  # CLM02
     error: InputError | None = None
@@ -476,7 +494,7 @@ class _Reader:
         self.file = file
         self.strict = strict
         self.claims: list[Encounter] = []
-        self.sources: list[tuple[tuple[int, int, int, int], _Claim, int]] = []
+        self.sources: list[_SourceRow] = []
         self.header = (0, 0, 0, 0)
         self.problems: list[InputError] = []
         self.warnings: list[InputError] = []
@@ -553,14 +571,14 @@ class _Reader:
             problems=self.problems,
             warnings=self.env_warnings + self.warnings,
             source_rows=self.sources,
-            segments=self.raw,
+            text=self.text,
+            file=self.file,
             delimiters=self.delims,
         )
 
     def run(self, chunks: Iterator[list[str]], delims: Delimiters) -> None:
-        # the file's segments, a part at a time (each read while it is still in the processor's cache)
-        raw: list[str] = []
-        self.raw = raw
+        # the file's segments, a part at a time (each read while it is still in the processor's cache,
+        # and not kept: Read837.segments splits the file again when asked for them)
         self.delims = delims
         sep = self.sep
         tables = _tables(sep)
@@ -583,7 +601,9 @@ class _Reader:
         isa_seen: dict[str, int] = {}
         isa_repeated: set[str] = set()
         hl_ids: dict[str, int] = {}  # HL01 -> segment index, in this transaction set
-        hl_at: list[int] = []  # the HLs not yet entered in hl_ids (entered when it is consulted)
+        # the indexes of the HLs not yet entered in hl_ids (entered when it is consulted): HLs numbered
+        # as expected, so that their HL01s are the numbers before hl_next
+        hl_at: list[int] = []
         hl_next = 1
         table = env_table
         loop = loops["HDR"]
@@ -604,9 +624,9 @@ class _Reader:
         loop_2300 = loops["2300"]
         clm_fams = _CLM_FAMILIES
         seg: list[str] = []
+        first = 0  # the index of the part's first segment
+        part: list[str] = []
         for part in chunks:
-            first = len(raw)
-            raw += part
             for i, s in enumerate(part, first):
                 try:
                     try:
@@ -987,13 +1007,18 @@ class _Reader:
                             or (level == "23" and parent.relationship == "18")  # type: ignore[union-attr]
                         ):
                             if hl_at:
-                                self.enter_hls(hl_ids, hl_at)
+                                self.enter_hls(hl_ids, hl_at, hl_next)
                             problem = self.hl_numbers(i, seg, hl_ids, hl_next, parent)
+                            hl_ids.setdefault(hl01, i)
                             if hl01.isdigit() and hl01.isascii() and len(hl01) <= 9:
                                 hl_next = int(hl01) + 1
                         elif len(hl01) <= 9:  # hl01 is str(hl_next)
+                            hl_at.append(i)
                             hl_next += 1
-                        hl_at.append(i)
+                        else:
+                            if hl_at:
+                                self.enter_hls(hl_ids, hl_at, hl_next)
+                            hl_ids.setdefault(hl01, i)
                         level_now.hl01 = hl01
                         if problem:
                             raise _Fail(problem)
@@ -1144,8 +1169,9 @@ class _Reader:
                             self.bad.append(bctx)
                         skip = 2
                     table = skip_table
-        lastseg = len(raw) - 1
-        sid = raw[lastseg].split(sep, 1)[0] if raw else ""
+            first += len(part)
+        lastseg = first - 1
+        sid = part[-1].split(sep, 1)[0] if part else ""
         if st is not None:
             raise self.err(
                 lastseg,
@@ -1193,13 +1219,14 @@ class _Reader:
         if msg:
             self.env_warnings.append(self.err(i, "ST", msg))
 
-    def enter_hls(self, seen: dict[str, int], hl_at: list[int]) -> None:
-        """Enter the HLs at ``hl_at`` (segment indexes, in file order) in ``seen`` (HL01 -> the index of
-        its first HL): kept as indexes while the numbers are as expected, entered when a number is not."""
-        sep = self.sep
-        for j in hl_at:
-            seg = self.raw[j].split(sep, 2)
-            seen.setdefault(seg[1] if len(seg) > 1 else "", j)
+    @staticmethod
+    def enter_hls(seen: dict[str, int], hl_at: list[int], hl_next: int) -> None:
+        """Enter the HLs at ``hl_at`` (segment indexes, in file order) in ``seen`` (HL01 -> the index
+        of its first HL). They are kept as indexes while the numbers are as expected (the HL01 of each
+        is the number after the one before it, the last one's is ``hl_next - 1``) and entered when a
+        number is not."""
+        for number, j in enumerate(hl_at, hl_next - len(hl_at)):
+            seen.setdefault(str(number), j)
         hl_at.clear()
 
     def hl_numbers(
@@ -1523,9 +1550,22 @@ class _Reader:
                 and claim.lx
                 and (enc := self.build(claim, bp, sub, pat)) is not None
             ):
-                claim.encounter = enc
                 self.claims.append(enc)
-                self.sources.append((self.header, claim, end))
+                self.sources.append(
+                    (
+                        self.header,
+                        bp.hl_index,
+                        bp.end,
+                        sub.hl_index,
+                        sub.end,
+                        -1 if pat is None else pat.hl_index,
+                        -1 if pat is None else pat.end,
+                        claim.index,
+                        end,
+                        claim.lx,
+                        enc,
+                    )
+                )
                 return
             err = self.claim_required(claim)
             assert err is not None

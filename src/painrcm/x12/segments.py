@@ -172,7 +172,7 @@ def split_segments(text: str, file: str) -> tuple[Delimiters, list[list[str]]]:
 
 def raw_segments(text: str, file: str) -> tuple[Delimiters, list[str]]:
     """Check the ISA and split ``text`` on the segment terminator only (segments as strings)."""
-    delims, text, _end, blank = _prepared(text, file)
+    delims, text, _end, blank, _breaks = _prepared(text, file)
     raw = text.split(delims.segment)
     if blank:
         del raw[-blank:]
@@ -187,33 +187,47 @@ CHUNK = 16384
 
 def segment_chunks(text: str, file: str) -> tuple[Delimiters, Iterator[list[str]]]:
     """``raw_segments`` a part at a time: the lists, one after the other, hold the same segments.
-    The ISA is checked at once."""
-    delims, text, end, _blank = _prepared(text, file)
-    return delims, _chunks(text, delims.segment, end)
+    The ISA is checked at once. Line breaks after a terminator other than CR or LF are dropped a part
+    at a time (no copy of the whole file)."""
+    delims, text, end, _blank, breaks = _prepared(text, file, in_parts=True)
+    return delims, _chunks(text, delims.segment, end, breaks)
 
 
-def _chunks(text: str, term: str, end: int) -> Iterator[list[str]]:
+def _chunks(text: str, term: str, end: int, breaks: str) -> Iterator[list[str]]:
+    # a part ends at a terminator: dropping the line breaks (never a terminator here) in each part
+    # drops them from the whole
     start = 0
+    cr = "\r" in breaks
     while True:
         cut = text.find(term, start + CHUNK, end) if start + CHUNK < end else -1
+        part = text[start:end] if cut < 0 else text[start:cut]
+        if breaks:
+            if cr:
+                part = part.replace("\r", "")
+            part = part.replace("\n", "")
+        yield part.split(term)
         if cut < 0:
-            yield text[start:end].split(term)
             return
-        yield text[start:cut].split(term)
         start = cut + 1
 
 
-def _prepared(text: str, file: str) -> tuple[Delimiters, str, int, int]:
+def _prepared(text: str, file: str, *, in_parts: bool = False) -> tuple[Delimiters, str, int, int, str]:
     """The delimiters, the text without line breaks between segments, where its last segment ends
-    and how many blank pieces follow (trailing whitespace after the last terminator is no segment)."""
+    and how many blank pieces follow (trailing whitespace after the last terminator is no segment).
+    ``in_parts``: line breaks after a terminator other than CR or LF are left in the text, and named
+    in the last value ("\n" or "\r\n"), for the caller to drop (``_chunks``)."""
     text = text.lstrip("\ufeff \t\r\n")
     delims = read_delimiters(text, file)
     term = delims.segment
+    breaks = ""
     # Line breaks between segments are not data: with a CR, LF or CR+LF terminator (or any other
     # terminator followed by line breaks) the other line-break character is dropped.
     if term != "\n" and term != "\r":
         if "\n" in text or "\r" in text:
-            text = text.replace("\r", "").replace("\n", "")
+            if in_parts:
+                breaks = "\r\n" if "\r" in text else "\n"
+            else:
+                text = text.replace("\r", "").replace("\n", "")
     elif term == "\n":
         if "\r" in text:
             text = text.replace("\r", "")
@@ -226,7 +240,7 @@ def _prepared(text: str, file: str) -> tuple[Delimiters, str, int, int]:
     while (k := text.rfind(term, 0, end)) >= 0 and not text[k + 1 : end].strip():
         end = k
         blank += 1
-    return delims, text, end, blank
+    return delims, text, end, blank, breaks
 
 
 # Envelope counts (SE01, GE01, IEA01): the message when the count is wrong, else None. Shared by
