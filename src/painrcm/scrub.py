@@ -48,10 +48,11 @@ _NO_HISTORY = "no history supplied (--history)"
 _NO_AUTH_LOG = "no authorization log supplied (--auths)"
 
 
-# one planned edit: the edit, its check (None when the claim's features rule it out), its
-# not_checked (edit, reason) when it is skipped for want of a history, and whether it needs the
+# one planned edit: the edit, its check (None when the claim's features rule it out), the
+# not_checked entries (edit, reason) of it and the edits after it that are skipped for want of a
+# history (None when it runs; consecutive skipped edits make one step), and whether it needs the
 # authorization log
-_Step = tuple[Edit, Check | None, tuple[str, str] | None, bool]
+_Step = tuple[Edit, Check | None, tuple[tuple[str, str], ...] | None, bool]
 
 
 class _Plan:
@@ -79,10 +80,17 @@ class _Plan:
     def _make(self, mask: int, history: bool) -> tuple[_Step, ...]:
         out: list[_Step] = []
         for edit, runs in zip(self.edits, self.gate.runs(mask), strict=True):
-            skip = (edit.id, _NO_HISTORY) if not history and edit.id in HISTORY_EDITS else None
+            if not history and edit.id in HISTORY_EDITS:
+                skip = (edit.id, _NO_HISTORY)
+                before = out[-1][2] if out else None
+                if before is not None:
+                    out[-1] = (out[-1][0], None, (*before, skip), False)
+                else:
+                    out.append((edit, None, (skip,), False))
+                continue
             log_edit = edit.id in AUTH_LOG_EDITS
-            if skip is not None or runs or log_edit:
-                out.append((edit, edit.fn if runs else None, skip, log_edit))
+            if runs or log_edit:
+                out.append((edit, edit.fn if runs else None, None, log_edit))
         return tuple(out)
 
 
@@ -115,9 +123,9 @@ def _evaluate(
     skipped: list[tuple[str, str]] = []  # (edit, reason), made NotChecked once duplicates are gone
     skip_ = skipped.append
     needs_log = auths is None and (enc.authorization_number or any(ln.authorization_number for ln in lines))
-    for edit, check, skip, log_edit in _plan(engine, policy).steps(enc, lines, history is not None):
-        if skip is not None:
-            skip_(skip)
+    for edit, check, skips, log_edit in _plan(engine, policy).steps(enc, lines, history is not None):
+        if skips is not None:
+            skipped += skips
         elif needs_log and log_edit:
             skip_((edit.id, _NO_AUTH_LOG))
         elif check is not None:  # None: the claim has none of the features the edit needs (applies_when)
