@@ -1,7 +1,7 @@
 """The per-claim facts several edits share (`ClaimContext.procedure_families`,
 `procedure_region_groups`), NEC009's groups built from them, and the normalized policy prefix lists
 (`nec003.prefixes_of`) equal what each edit worked out for itself before, on generated claims
-(every family, mutated lines, undocumented claims)."""
+(every family, mutated lines, undocumented claims); and the engine's plan read edit by edit."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import functools
 
 import pytest
 
+from painrcm import scrub
 from painrcm.codes.loader import load_reference
+from painrcm.edits.applies import claim_features, may_apply
 from painrcm.edits.base import ClaimContext
 from painrcm.edits.nec003 import prefixes_of
 from painrcm.edits.nec009 import groups_of
@@ -107,3 +109,30 @@ def test_prefixes_are_normalized_once_per_policy_list(name: str) -> None:
             assert prefixes_of(listed) is wanted  # the same list: the answer kept, not worked out again
     # an equal list that is another object gets its own (equal) answer
     assert prefixes_of(["m54.16 ", "M47.8"]) == ("M5416", "M478")
+
+
+def test_the_plan_is_the_catalogue_read_edit_by_edit() -> None:
+    # the steps a claim takes (consecutive no-history skips folded into one step) are, edit by edit
+    # in catalogue order, what the declarations say on the claim's features
+    engine = _engine()
+    for enc in _claims()[:400]:
+        policy = engine.policy_for(enc)
+        lines = enc.lines or []
+        features = claim_features(enc, lines, engine.reference, policy)
+        plan = scrub._plan(engine, policy)
+        for history in (False, True):
+            want = []
+            for edit in plan.edits:
+                if not history and edit.id in scrub.HISTORY_EDITS:
+                    want.append((edit.id, "skip"))
+                elif may_apply(edit, features):
+                    want.append((edit.id, "run"))
+                elif edit.id in scrub.AUTH_LOG_EDITS:
+                    want.append((edit.id, "log"))
+            got = []
+            for edit, check, skips, _log in plan.steps(enc, lines, history):
+                if skips is not None:
+                    got += [(eid, "skip") for eid, _reason in skips]
+                else:
+                    got.append((edit.id, "run" if check is not None else "log"))
+            assert got == want

@@ -66,6 +66,12 @@ class _Plan:
             if edit.fn is None:
                 raise RuntimeError(f"{edit.id} has no check")
         self.gate = Gate(engine.reference, policy, self.edits)
+        # per edit: its not_checked entry without a history (None: it needs none), and whether it
+        # needs the authorization log; the same for every kind of claim
+        self._history_and_log = tuple(
+            ((e.id, _NO_HISTORY) if e.id in HISTORY_EDITS else None, e.id in AUTH_LOG_EDITS)
+            for e in self.edits
+        )
         self._steps: dict[tuple[int, bool], tuple[_Step, ...]] = {}
 
     def steps(self, enc: Encounter, lines: list[Line], history: bool) -> tuple[_Step, ...]:
@@ -79,16 +85,16 @@ class _Plan:
 
     def _make(self, mask: int, history: bool) -> tuple[_Step, ...]:
         out: list[_Step] = []
-        for edit, runs in zip(self.edits, self.gate.runs(mask), strict=True):
-            if not history and edit.id in HISTORY_EDITS:
-                skip = (edit.id, _NO_HISTORY)
+        for edit, runs, (skip, log_edit) in zip(
+            self.edits, self.gate.runs(mask), self._history_and_log, strict=True
+        ):
+            if not history and skip is not None:
                 before = out[-1][2] if out else None
                 if before is not None:
                     out[-1] = (out[-1][0], None, (*before, skip), False)
                 else:
                     out.append((edit, None, (skip,), False))
                 continue
-            log_edit = edit.id in AUTH_LOG_EDITS
             if runs or log_edit:
                 out.append((edit, edit.fn if runs else None, None, log_edit))
         return tuple(out)

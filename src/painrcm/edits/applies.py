@@ -286,4 +286,15 @@ class Gate:
 
     def runs(self, mask: int) -> tuple[bool, ...]:
         """Per edit, whether it may apply to a claim of this mask."""
-        return tuple(not need or any(mask & a == a for a in need) for need in self.needs)
+        out = []
+        for need in self.needs:
+            if not need:
+                out.append(True)
+                continue
+            for a in need:
+                if mask & a == a:
+                    out.append(True)
+                    break
+            else:
+                out.append(False)
+        return tuple(out)
