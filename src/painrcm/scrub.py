@@ -48,10 +48,11 @@ _NO_HISTORY = "no history supplied (--history)"
 _NO_AUTH_LOG = "no authorization log supplied (--auths)"
 
 
-# one planned edit: the edit, its check (None when the claim's features rule it out), its
-# not_checked (edit, reason) when it is skipped for want of a history, and whether it needs the
+# one planned edit: the edit, its check (None when the claim's features rule it out), the
+# not_checked entries (edit, reason) of it and the edits after it that are skipped for want of a
+# history (None when it runs; consecutive skipped edits make one step), and whether it needs the
 # authorization log
-_Step = tuple[Edit, Check | None, tuple[str, str] | None, bool]
+_Step = tuple[Edit, Check | None, tuple[tuple[str, str], ...] | None, bool]
 
 
 class _Plan:
@@ -65,6 +66,12 @@ class _Plan:
             if edit.fn is None:
                 raise RuntimeError(f"{edit.id} has no check")
         self.gate = Gate(engine.reference, policy, self.edits)
+        # per edit: its not_checked entry without a history (None: it needs none), and whether it
+        # needs the authorization log; the same for every kind of claim
+        self._history_and_log = tuple(
+            ((e.id, _NO_HISTORY) if e.id in HISTORY_EDITS else None, e.id in AUTH_LOG_EDITS)
+            for e in self.edits
+        )
         self._steps: dict[tuple[int, bool], tuple[_Step, ...]] = {}
 
     def steps(self, enc: Encounter, lines: list[Line], history: bool) -> tuple[_Step, ...]:
@@ -78,11 +85,18 @@ class _Plan:
 
     def _make(self, mask: int, history: bool) -> tuple[_Step, ...]:
         out: list[_Step] = []
-        for edit, runs in zip(self.edits, self.gate.runs(mask), strict=True):
-            skip = (edit.id, _NO_HISTORY) if not history and edit.id in HISTORY_EDITS else None
-            log_edit = edit.id in AUTH_LOG_EDITS
-            if skip is not None or runs or log_edit:
-                out.append((edit, edit.fn if runs else None, skip, log_edit))
+        for edit, runs, (skip, log_edit) in zip(
+            self.edits, self.gate.runs(mask), self._history_and_log, strict=True
+        ):
+            if not history and skip is not None:
+                before = out[-1][2] if out else None
+                if before is not None:
+                    out[-1] = (out[-1][0], None, (*before, skip), False)
+                else:
+                    out.append((edit, None, (skip,), False))
+                continue
+            if runs or log_edit:
+                out.append((edit, edit.fn if runs else None, None, log_edit))
         return tuple(out)
 
 
@@ -115,9 +129,9 @@ def _evaluate(
     skipped: list[tuple[str, str]] = []  # (edit, reason), made NotChecked once duplicates are gone
     skip_ = skipped.append
     needs_log = auths is None and (enc.authorization_number or any(ln.authorization_number for ln in lines))
-    for edit, check, skip, log_edit in _plan(engine, policy).steps(enc, lines, history is not None):
-        if skip is not None:
-            skip_(skip)
+    for edit, check, skips, log_edit in _plan(engine, policy).steps(enc, lines, history is not None):
+        if skips is not None:
+            skipped += skips
         elif needs_log and log_edit:
             skip_((edit.id, _NO_AUTH_LOG))
         elif check is not None:  # None: the claim has none of the features the edit needs (applies_when)

@@ -103,7 +103,7 @@ def addons_of(ref: Reference, primary: str) -> dict[object, CodeInfo]:
 
 
 def has_addons(ref: Reference, info: CodeInfo | None) -> bool:
-    return info is not None and info.level == 1 and bool(addons_of(ref, info.code))
+    return info is not None and info.level == 1 and bool(ref.addons_by_primary.get(info.code))
 
 
 def level_lines(ref: Reference, template: Line, levels: int) -> list[Line] | None:

@@ -204,6 +204,8 @@ class Gate:
     _mods: dict[str, int] = field(default_factory=dict)
     _procs: dict[str, int] = field(default_factory=dict)
     _no_lines: int = 0  # the features of a claim without lines
+    # the bits of the per-claim features (0 when no declaration names one), looked up once per policy
+    _claim_bits: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         needs = []
@@ -225,6 +227,8 @@ class Gate:
             elif prefix == "proc":
                 self._procs[value] = bit
         self._no_lines = sum(self.bits.get(f, 0) for f in frequency_features(self.policy))
+        self._claim_bits = {f: self.bits.get(f, 0) for f in PLAIN}
+        self._claim_bits.update((f, bit) for f, bit in self.bits.items() if f.startswith("practice:"))
 
     def _bit(self, feature: str) -> int:
         return self.bits.get(feature, 0)
@@ -242,7 +246,7 @@ class Gate:
 
     def mask(self, enc: Encounter, lines: list[Line]) -> int:
         """The claim's features as a mask (only those a declaration names)."""
-        bits = self.bits
+        bits = self._claim_bits
         codes = self._codes
         mods = self._mods
         mask = 0
@@ -255,31 +259,42 @@ class Gate:
             if ln.charge is not None:
                 charge = True
             if ln.authorization_number:
-                mask |= bits.get("auth_number", 0)
+                mask |= bits["auth_number"]
         if charge:
-            mask |= bits.get("line_charge", 0)
+            mask |= bits["line_charge"]
         if not lines:
             mask |= self._no_lines
         if len(lines) > 1:
-            mask |= bits.get("lines:2", 0)
+            mask |= bits["lines:2"]
             if len({ln.code for ln in lines}) < len(lines):
-                mask |= bits.get("repeat_code", 0)
+                mask |= bits["repeat_code"]
         if enc.procedures:
-            mask |= bits.get("documented", 0)
+            mask |= bits["documented"]
             for p in enc.procedures:
-                mask |= self._procs.get(p.family.value, 0)
+                mask |= self._procs.get(p.family, 0)  # a StrEnum: hashed and equal as its value
         if enc.diagnoses:
-            mask |= bits.get("diagnoses", 0)
+            mask |= bits["diagnoses"]
         if enc.authorization_number:
-            mask |= bits.get("auth_number", 0)
+            mask |= bits["auth_number"]
         if enc.total_charge is not None:
-            mask |= bits.get("total_charge", 0)
+            mask |= bits["total_charge"]
         if enc.unreadable_numbers:
-            mask |= bits.get("unreadable_number", 0)
+            mask |= bits["unreadable_number"]
         if enc.patient.dob is not None:
-            mask |= bits.get("dob", 0)
-        return mask | bits.get(f"practice:{enc.practice.kind}", 0)
+            mask |= bits["dob"]
+        return mask | bits.get("practice:" + enc.practice.kind, 0)
 
     def runs(self, mask: int) -> tuple[bool, ...]:
         """Per edit, whether it may apply to a claim of this mask."""
-        return tuple(not need or any(mask & a == a for a in need) for need in self.needs)
+        out = []
+        for need in self.needs:
+            if not need:
+                out.append(True)
+                continue
+            for a in need:
+                if mask & a == a:
+                    out.append(True)
+                    break
+            else:
+                out.append(False)
+        return tuple(out)

@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from painrcm.codes.tables import CodeInfo, PtpRow, Reference, strip_dot
+from painrcm.codes.tables import CodeInfo, PtpRow, Reference, RegionGroup, strip_dot
 from painrcm.history import History, Past, Service, services_of
 from painrcm.model import Encounter, Line, Procedure, Severity
+from painrcm.spine import code_family, procedure_regions
 
 if TYPE_CHECKING:
     from painrcm.history.auths import AuthLog
@@ -231,6 +232,20 @@ class ClaimContext:
             )
             return [s for s in found if family is None or s.family == family]
         return self.past.services(start, end, family)
+
+    @_once
+    def procedure_families(self) -> list[str]:
+        """Each documented procedure's code-table family (`spine.code_family`): the edits that compare
+        billed lines with the note (NEC009, NEC010, BUN006, MOD001) read it, worked out once per claim."""
+        return [code_family(p) for p in self.encounter.procedures]
+
+    @_once
+    def procedure_region_groups(self) -> list[frozenset[RegionGroup] | None]:
+        """Each documented procedure's region groups (`spine.procedure_regions`, None when the note does
+        not say), worked out once per claim for the edits that compare billed lines with the note."""
+        return [
+            None if (r := procedure_regions(p)) is None else frozenset(r) for p in self.encounter.procedures
+        ]
 
     @_once
     def infos(self) -> list[CodeInfo | None]:

@@ -3,7 +3,6 @@ from collections.abc import Iterator
 from painrcm.codes.tables import DISTINCT_MODIFIERS, PtpRow
 from painrcm.edits.base import ClaimContext, Edit, Hit, Outcome, add_modifier
 from painrcm.model import Severity
-from painrcm.spine import code_family
 
 EDIT = Edit(
     id="BUN006",
@@ -106,7 +105,7 @@ def _safe_modifier(ctx: ClaimContext, i: int, j: int) -> str | None:
         return None
     if info_i.family == info_j.family:
         return None
-    documented = {code_family(p) for p in ctx.procedures}
+    documented = ctx.procedure_families
     if info_i.family not in documented or info_j.family not in documented:
         return None
     if (
@@ -121,8 +120,9 @@ def _safe_modifier(ctx: ClaimContext, i: int, j: int) -> str | None:
 
 
 def _opposite_sides(ctx: ClaimContext, family_a: str, family_b: str) -> bool:
-    sides_a = {p.laterality for p in ctx.procedures if code_family(p) == family_a}
-    sides_b = {p.laterality for p in ctx.procedures if code_family(p) == family_b}
+    pairs = list(zip(ctx.procedure_families, ctx.procedures, strict=True))
+    sides_a = {p.laterality for f, p in pairs if f == family_a}
+    sides_b = {p.laterality for f, p in pairs if f == family_b}
     return {frozenset(sides_a), frozenset(sides_b)} == {frozenset({"left"}), frozenset({"right"})}
 
 

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from painrcm.codes.tables import CodeInfo, Reference
 from painrcm.edits.base import ClaimContext, Edit, FixOp, Hit, Outcome, remove_modifier, replace
 from painrcm.model import Line, Procedure, Severity
-from painrcm.spine import code_family, procedure_regions
 
 SIDE_WORD = {"right": "RT", "left": "LT"}
 NOT_BILATERAL = frozenset({0, 2, 9})  # fee-schedule indicators under which 50 is not payable
@@ -55,10 +54,11 @@ def matching_procedures(ctx: ClaimContext, info: CodeInfo | None) -> list[Proced
     if info is None or info.family is None:
         return []
     out = []
-    for proc in ctx.procedures:
-        if code_family(proc) != info.family:
+    for proc, family, regions in zip(
+        ctx.procedures, ctx.procedure_families, ctx.procedure_region_groups, strict=True
+    ):
+        if family != info.family:
             continue
-        regions = procedure_regions(proc) or set()
         if info.region is not None and regions and info.region not in regions:
             continue
         if info.nerve is not None and proc.nerve is not None and proc.nerve != info.nerve:

@@ -51,7 +51,7 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
     required = ctx.policy.conservative_care_weeks
     first_line: dict[str, int] = {}
     codes: dict[str, list[str]] = {}
-    scs_stages = {p.stage for p in ctx.procedures if p.family.value == "spinal_cord_stimulator"}
+    scs_stages = {p.stage for p in ctx.procedures if p.family == "spinal_cord_stimulator"}
     hardware_only = bool(scs_stages) and scs_stages <= {"replacement", "revision", "removal"}
     for i, line, info in ctx.indexed():
         if info is None or info.kind != "procedure" or info.family not in required:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 
 from painrcm.codes.tables import with_dot
 from painrcm.edits.base import ClaimContext, Edit, Hit, Outcome, Skip
@@ -11,21 +10,26 @@ from painrcm.edits.words import a_family
 from painrcm.model import Severity
 
 
-def prefixes_of(listed: Iterable[str]) -> tuple[str, ...]:
-    """A policy's diagnosis prefixes as `matches` compares them (no dots, upper case)."""
-    return _normalized(tuple(listed))
+def prefixes_of(listed: Sequence[str]) -> tuple[str, ...]:
+    """A policy list of diagnosis prefixes, normalized (no dots, upper case): worked out once per list
+    (a policy's lists are few and never change), not per claim."""
+    found = _PREFIXES.get(id(listed))
+    if found is not None and found[0] is listed:
+        return found[1]
+    if len(_PREFIXES) > 1024:
+        _PREFIXES.clear()  # policies are few; stay bounded whatever arrives
+    wanted = tuple(p.replace(".", "").strip().upper() for p in listed)
+    _PREFIXES[id(listed)] = (listed, wanted)  # the list is kept with its answer: an id is never reused
+    return wanted
+
+
+_PREFIXES: dict[int, tuple[Sequence[str], tuple[str, ...]]] = {}
 
 
 def matches(dx: str, prefixes: tuple[str, ...]) -> bool:
     """Prefix match of a dot-less ICD-10-CM code (`ClaimContext.line_diagnoses`) on `prefixes_of` a
     policy list (M5416 matches M541)."""
     return dx.startswith(prefixes)
-
-
-@functools.lru_cache(maxsize=256)
-def _normalized(prefixes: tuple[str, ...]) -> tuple[str, ...]:
-    # a policy's lists are few and long: normalized once each, not per diagnosis
-    return tuple(p.replace(".", "").strip().upper() for p in prefixes)
 
 
 def checked_lines(ctx: ClaimContext) -> list[tuple[int, str, list[str]]]:

@@ -48,7 +48,7 @@ _WORDS = {
 
 
 def missing_facts(proc: Procedure) -> list[str]:
-    family = proc.family.value
+    family = proc.family  # a StrEnum: equal to its value, and hashed alike
     facts = list(REQUIRED.get(family, ()))
     if family == "epidural_interlaminar" and proc.imaging not in (None, "none"):
         facts.append("images_stored")

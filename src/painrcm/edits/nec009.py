@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from painrcm.coder import code_procedures
 from painrcm.coder.levels import LEVEL_FAMILIES, session_key
@@ -13,7 +13,6 @@ from painrcm.edits.sides import level_family, matches_note, note_lines, rebuild_
 from painrcm.edits.words import REGION_WORDS, a_family, family_words
 from painrcm.errors import InputError
 from painrcm.model import Line, Procedure, Severity
-from painrcm.spine import code_family, procedure_regions
 
 # Families close enough that one is billed by mistake for the other: a line of one billed for a documented
 # procedure of the other can safely be replaced by the coded lines (62323 for a transforaminal, a facet code
@@ -36,58 +35,45 @@ class Group:
     session, as the coder reads them)."""
 
     procs: list[Procedure]
+    # the code-table family of the first entry (later entries only join a group of its family)
+    family: str
+    # the region groups the entries cover (None when an entry does not say)
+    regions: frozenset[RegionGroup] | None
+    sides: set[str] | None = None
     represented: bool = False
-    sides: set[str] | None = field(default=None)
-    # _regions' answer, worked out on first use (the group is complete by then)
-    regions_: tuple[set[RegionGroup] | None] | None = field(default=None, repr=False)
 
     @property
     def proc(self) -> Procedure:
         return self.procs[0]
 
-    # the code-table family of the first entry (later entries only join a group of its family)
-    family: str = field(init=False, default="")
-
-    def __post_init__(self) -> None:
-        self.family = code_family(self.procs[0])
+    def join(self, p: Procedure, regions: frozenset[RegionGroup] | None) -> None:
+        self.procs.append(p)
+        self.regions = None if self.regions is None or regions is None else self.regions | regions
 
 
-def _regions(g: Group) -> set[RegionGroup] | None:
-    """Region groups the group's entries cover (None when an entry does not say)."""
-    if g.regions_ is None:
-        g.regions_ = (_regions_of(g.procs),)
-    return g.regions_[0]
-
-
-def _regions_of(procs: list[Procedure]) -> set[RegionGroup] | None:
-    out: set[RegionGroup] = set()
-    for p in procs:
-        r = procedure_regions(p)
-        if r is None:
-            return None
-        out |= r
-    return out
-
-
-def groups_of(procs: list[Procedure]) -> list[Group]:
+def groups_of(
+    procs: list[Procedure], families: list[str], regions: list[frozenset[RegionGroup] | None]
+) -> list[Group]:
+    """The documented procedures as groups; `families` and `regions` are each entry's code-table family
+    and region groups (the claim's `procedure_families` and `procedure_region_groups`)."""
     out: list[Group] = []
     by_session: dict[tuple[str, str], Group] = {}
     # a lone level-family entry is its own group: its session key only matters to meet another entry's
-    grouped = len([p for p in procs if p.family in LEVEL_FAMILIES]) > 1
-    for p in procs:
+    grouped = len(procs) > 1 and len([p for p in procs if p.family in LEVEL_FAMILIES]) > 1
+    for k, p in enumerate(procs):
         if p.family in LEVEL_FAMILIES:
             # one session of a level family, whatever the sides of its entries (RULES.md section 1)
             if not grouped:
-                out.append(Group([p], sides=proc_sides(p)))
+                out.append(Group([p], families[k], regions[k], proc_sides(p)))
                 continue
             skey = session_key(p)
             if skey in by_session:
                 g = by_session[skey]
-                g.procs.append(p)
+                g.join(p, regions[k])
                 ps = proc_sides(p)
                 g.sides = None if g.sides is None or ps is None else g.sides | ps
                 continue
-            by_session[skey] = Group([p], sides=proc_sides(p))
+            by_session[skey] = Group([p], families[k], regions[k], proc_sides(p))
             out.append(by_session[skey])
             continue
         twin = None
@@ -102,9 +88,9 @@ def groups_of(procs: list[Procedure]) -> list[Group]:
                         twin = g
                         break
         if twin is None:
-            out.append(Group([p], sides=proc_sides(p)))
+            out.append(Group([p], families[k], regions[k], proc_sides(p)))
         else:
-            twin.procs.append(p)
+            twin.join(p, regions[k])
             twin.sides = {"left", "right"}
     return out
 
@@ -187,17 +173,18 @@ EDIT = Edit(
 
 @EDIT.check
 def check(ctx: ClaimContext) -> Iterator[Outcome]:
+    dos, dates = ctx.dos, ctx.dates
     rows = [
         (i, info)
         for i, _ln, info in ctx.indexed()
-        if info is not None and info.kind == "procedure" and info.family and ctx.line_dos(i) == ctx.dos
+        if info is not None and info.kind == "procedure" and info.family and dates[i] == dos
     ]
     if not rows:
         return
     if not ctx.documented:
         yield Skip("no documented procedures: the billed codes cannot be compared with the note")
         return
-    groups = groups_of(ctx.procedures)
+    groups = groups_of(ctx.procedures, ctx.procedure_families, ctx.procedure_region_groups)
     found: list[Contradiction] = []
     skips: list[str] = []
     for i, info in rows:
@@ -225,11 +212,11 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
             )
             continue
         if info.region:
-            in_region = [g for g in compatible if (r := _regions(g)) is not None and info.region in r]
-            unknown = [g for g in compatible if _regions(g) is None]
+            in_region = [g for g in compatible if g.regions is not None and info.region in g.regions]
+            unknown = [g for g in compatible if g.regions is None]
             if not in_region and not unknown:
                 where = compatible[0].proc.levels or [compatible[0].proc.region or "?"]
-                doc_regions = sorted(set().union(*(_regions(g) or set() for g in compatible)))
+                doc_regions = sorted(set().union(*(g.regions or () for g in compatible)))
                 found.append(
                     Contradiction(
                         i,
@@ -247,7 +234,7 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
                     f"{family_words(info.family)} are not given, so the code's region cannot be checked"
                 )
             compatible = in_region + unknown
-        side = ctx.side_of(i)
+        side = ctx.sides[i]
         if info.one_sided and side is not None and not ctx.claimed("side", i):
             billed = {"left", "right"} if side == "bilateral" else {side}
             if any(g.sides is None for g in compatible):
@@ -341,8 +328,10 @@ def _level_sides(ctx: ClaimContext, reported: set[int]) -> Iterator[Outcome]:
         done.update(idx)
         if any(j in reported or ctx.claimed("side", j) for j in idx):
             continue
+        if matches_note(ctx, i):  # False as well when the note does not code the session
+            continue
         coded = note_lines(ctx, i)
-        if coded is None or matches_note(ctx, i):
+        if coded is None:
             continue
         billed = [ctx.lines[j] for j in idx]
         wrong: list[tuple[int, str]] = []

@@ -8,7 +8,6 @@ from painrcm.codes.tables import CodeInfo
 from painrcm.edits.base import ClaimContext, Edit, Hit, Outcome, Skip, set_code
 from painrcm.edits.words import REGION_WORDS, family_words
 from painrcm.model import Procedure, Severity
-from painrcm.spine import code_family, procedure_regions
 
 # The imaging a code includes, by its code-table `guidance` fact: fluoroscopy or CT for 62321/62323, the
 # transforaminal, facet and RFA codes, 64451 and 64625; ultrasound for the Category III codes and 20604/
@@ -109,24 +108,27 @@ EDIT = Edit(
 
 @EDIT.check
 def check(ctx: ClaimContext) -> Iterator[Outcome]:
+    dos, dates = ctx.dos, ctx.dates
     rows = [
         (i, info, info.family)
         for i, _ln, info in ctx.indexed()
-        if info is not None and info.imaging == "included" and info.family and ctx.line_dos(i) == ctx.dos
+        if info is not None and info.imaging == "included" and info.family and dates[i] == dos
     ]
     if not rows:
         return
     if not ctx.documented:
         yield Skip("no documented procedures: whether imaging was used is unknown")
         return
+    procs, families, regions = ctx.procedures, ctx.procedure_families, ctx.procedure_region_groups
     for i, info, family in rows:
         line = ctx.lines[i]
-        same = [p for p in ctx.procedures if code_family(p) == family]
-        if not same:
+        of_family = [k for k, f in enumerate(families) if f == family]
+        if not of_family:
             continue  # the note documents another procedure: NEC009
         if info.region:
-            regional = [p for p in same if (r := procedure_regions(p)) is None or info.region in r]
-            same = regional or same
+            regional = [k for k in of_family if (r := regions[k]) is None or info.region in r]
+            of_family = regional or of_family
+        same = [procs[k] for k in of_family]
         states = [_no_imaging(p, info) for p in same]
         if any(st is False for st in states):
             continue

@@ -81,7 +81,7 @@ def note_lines(ctx: ClaimContext, i: int) -> list[CodedLine] | None:
 
 
 def _note_lines(ctx: ClaimContext, info: CodeInfo) -> list[CodedLine] | None:
-    procs = [p for p in ctx.procedures if p.family.value == info.family]
+    procs = [p for p in ctx.procedures if p.family == info.family]  # a StrEnum equals its value
     if not procs:
         return None
     try:
