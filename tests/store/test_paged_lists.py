@@ -697,8 +697,14 @@ def test_remit_queues_in_sql_equal_the_rule_in_python(
                 past = core.list_queue(
                     s, user, kind, replace(f, page=first.pages + 2), engine.policies, audit=False
                 )
-                assert (past.page, past.total, past.counts) == (first.pages, len(want), counts), (kind, params)
-                assert [r.to_dict() for r in past.rows] == want[(first.pages - 1) * core.PER_PAGE :], (kind, params)
+                assert (past.page, past.total, past.counts) == (first.pages, len(want), counts), (
+                    kind,
+                    params,
+                )
+                assert [r.to_dict() for r in past.rows] == want[(first.pages - 1) * core.PER_PAGE :], (
+                    kind,
+                    params,
+                )
             assert any(
                 _oracle_remit_queue(s, user, kind, engine.policies, core.parse_filters(kind, c))[0]
                 for c in cases[1:]
