@@ -660,6 +660,7 @@ def _auth_queue(
         t = tr.ranked.subquery()
         states = [i for i, x in enumerate(qw.AUTH_STATES) if _reason_matches([x], f.reason)]
         base = base.join(t, t.c.id == a.id).where(t.c.state_order.in_(states))
+    total, page, counts = _counted(s, base, f)
     last, first = func.nullif(p.last_name, ""), func.nullif(p.first_name, "")
     value: Any = {
         "due": a.end_date,
@@ -680,7 +681,9 @@ def _auth_queue(
     elif f.sort == "assignee":
         q = q.outerjoin(u, u.id == w.assignee_id)
     q = q.order_by(*_queue_order(f, value, a.id))
-    ids, total, page, counts = _paged(s, q, due, f, all_rows)
+    if not all_rows:
+        q = q.offset((page - 1) * PER_PAGE).limit(PER_PAGE)
+    ids = [int(i) for i, _ in s.execute(q)]
     rows: list[QueueRow] = []
     for k in range(0, len(ids), 2000):
         part = ids[k : k + 2000]
