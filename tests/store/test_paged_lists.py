@@ -372,8 +372,15 @@ def test_authorization_queue_in_sql_equals_the_rule_in_python(
                 page = core.list_queue(
                     s, user, "authorizations", replace(f, page=p), engine.policies, audit=False
                 )
+                assert (page.page, page.total, page.counts) == (p, len(want), counts), params
                 paged += [r.to_dict() for r in page.rows]
             assert paged == want, params
+            # asked past the last page: the last page, with the same total and counts
+            past = core.list_queue(
+                s, user, "authorizations", replace(f, page=first.pages + 2), engine.policies, audit=False
+            )
+            assert (past.page, past.total, past.counts) == (first.pages, len(want), counts), params
+            assert [r.to_dict() for r in past.rows] == want[(first.pages - 1) * core.PER_PAGE :], params
         assert any(
             _oracle_queue(s, user, engine.policies, core.parse_filters("authorizations", c))[0]
             for c in cases[1:]
@@ -683,8 +690,21 @@ def test_remit_queues_in_sql_equal_the_rule_in_python(
                 paged: list[dict[str, Any]] = []
                 for p in range(1, first.pages + 1):
                     page = core.list_queue(s, user, kind, replace(f, page=p), engine.policies, audit=False)
+                    assert (page.page, page.total, page.counts) == (p, len(want), counts), (kind, params)
                     paged += [r.to_dict() for r in page.rows]
                 assert paged == want, (kind, params)
+                # asked past the last page: the last page, with the same total and counts
+                past = core.list_queue(
+                    s, user, kind, replace(f, page=first.pages + 2), engine.policies, audit=False
+                )
+                assert (past.page, past.total, past.counts) == (first.pages, len(want), counts), (
+                    kind,
+                    params,
+                )
+                assert [r.to_dict() for r in past.rows] == want[(first.pages - 1) * core.PER_PAGE :], (
+                    kind,
+                    params,
+                )
             assert any(
                 _oracle_remit_queue(s, user, kind, engine.policies, core.parse_filters(kind, c))[0]
                 for c in cases[1:]

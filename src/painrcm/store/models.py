@@ -187,8 +187,10 @@ class ClaimLine(Base):
 
 class ScrubRun(Base):
     __tablename__ = "scrub_runs"
+    # a claim's runs, and its latest ("no later run of this claim"), read off the index
+    __table_args__ = (Index("ix_scrub_runs_encounter_run", "encounter_pk", "id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    encounter_pk: Mapped[int] = mapped_column(ForeignKey("encounters.id", ondelete="CASCADE"), index=True)
+    encounter_pk: Mapped[int] = mapped_column(ForeignKey("encounters.id", ondelete="CASCADE"))
     run_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     status: Mapped[str] = mapped_column(String(12))
     policy_id: Mapped[str | None] = mapped_column(String(80))

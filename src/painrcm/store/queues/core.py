@@ -526,7 +526,6 @@ def _remit_queue(
         q = q.outerjoin(w, and_(w.object_type == OBJECT_TYPE[kind], w.object_id == line.id))
         q = q.outerjoin(u, u.id == w.assignee_id)
     q = q.where(*where)
-    total, page, counts = _counted(s, q, f)
     last, first = func.nullif(p.last_name, ""), func.nullif(p.first_name, "")
     patient = case(
         (p.id.is_(None), null()),
@@ -550,9 +549,7 @@ def _remit_queue(
         "assignee": u.name,
     }.get(f.sort)
     q = q.order_by(*_queue_order(f, value, line.id))
-    if not all_rows:
-        q = q.offset((page - 1) * PER_PAGE).limit(PER_PAGE)
-    ids = [int(i) for i, _ in s.execute(q)] if total else []
+    ids, total, page, counts = _paged(s, q, due, f, all_rows)
     rows: list[QueueRow] = []
     for k in range(0, len(ids), 2000):
         rows += _remit_rows(s, kind, ids[k : k + 2000], pol, today)
@@ -756,6 +753,34 @@ def _counted(s: Session, q: Any, f: QueueFilters) -> tuple[int, int, dict[str, i
     total = sum(by_due.values())
     page = min(f.page, max(1, -(-total // PER_PAGE)))
     return total, page, {"overdue": by_due.get("overdue", 0), "soon": by_due.get("soon", 0)}
+
+
+def _paged(
+    s: Session, q: Any, due: Any, f: QueueFilters, all_rows: bool
+) -> tuple[list[int], int, int, dict[str, int]]:
+    """A queue's rows (a page, or all of them) in one statement with the total and the overdue/soon
+    counts over every filtered row as window aggregates, so the filtered rows (and their joins) are
+    read once; `q` is the sorted statement (its first column the ID), `due` its due-state expression.
+    Asked past the last page: the last page (its number from a count, then that page)."""
+    counted = q.add_columns(
+        func.count().over(),
+        func.count(case((due == "overdue", 1))).over(),
+        func.count(case((due == "soon", 1))).over(),
+    )
+    page = f.page
+    while True:
+        stmt = counted if all_rows else counted.offset((page - 1) * PER_PAGE).limit(PER_PAGE)
+        got = s.execute(stmt).all()
+        if got or page == 1 or all_rows:
+            break
+        total = s.scalar(select(func.count()).select_from(q.order_by(None).subquery())) or 0
+        page = max(1, -(-total // PER_PAGE))
+        if not total:
+            break
+    if not got:
+        return [], 0, page, {"overdue": 0, "soon": 0}
+    first = got[0]
+    return [int(r[0]) for r in got], int(first[-3]), page, {"overdue": int(first[-2]), "soon": int(first[-1])}
 
 
 def _queue_order(f: QueueFilters, value: Any, id_column: Any) -> list[Any]:
