@@ -11,7 +11,7 @@ encounters, added oldest first), built on first use.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any, TypeVar
 
@@ -43,9 +43,13 @@ class Book:
         persons: Iterable[m.Person],
         window: tuple[date, date] | None = None,
         auths: bool = True,
+        held: Mapping[int, EncounterModel] | None = None,
     ) -> None:
         """`window` (start, end): only the encounters with a service in start < date <= end (the
-        encounter's date or a line's date in it), for questions that never look outside it."""
+        encounter's date or a line's date in it), for questions that never look outside it.
+        `held`: stored encounters (by row ID) as their stored documents read, which the caller holds
+        (an import just wrote them: `bulk.SavedClaim.stored`, validated from the document written,
+        so the same model as reading it back); their documents are not fetched."""
         self.engine = engine
         self.persons = {p.id: p for p in persons}
         mks = sorted({p.member_key for p in self.persons.values() if p.member_key})
@@ -93,15 +97,29 @@ class Book:
             in_window = or_(
                 and_(m.Encounter.date_of_service > start, m.Encounter.date_of_service <= end), line_in
             )
+        held = held or {}
+        found: list[tuple[int, int]] = []  # (encounter, person) in the order read
         for part in chunks(wanted):
-            for pk, person_id, doc in s.execute(
-                select(m.Encounter.id, m.Encounter.person_id, m.Encounter.document).where(
+            found += s.execute(
+                select(m.Encounter.id, m.Encounter.person_id).where(
                     m.Encounter.person_id.in_(part), in_window
                 )
+            ).tuples()
+        documents: dict[int, Any] = {}
+        for part in chunks(sorted(pk for pk, _person in found if pk not in held)):
+            for pk, doc in s.execute(
+                select(m.Encounter.id, m.Encounter.document).where(m.Encounter.id.in_(part))
             ):
-                enc = EncounterModel.model_validate(doc)
-                self._where[pk] = (person_id, len(self._models[person_id]))
-                self._models[person_id].append((enc.date_of_service, pk, enc))
+                documents[pk] = doc
+        for pk, person_id in found:
+            if pk in held:
+                enc = held[pk]
+            elif pk in documents:  # (an encounter deleted between the two reads is left out)
+                enc = EncounterModel.model_validate(documents[pk])
+            else:
+                continue
+            self._where[pk] = (person_id, len(self._models[person_id]))
+            self._models[person_id].append((enc.date_of_service, pk, enc))
         member_ids = sorted({p.member_id for p in self.persons.values() if p.member_id}) if auths else []
         auth_rows: dict[int, m.Authorization] = {}
         for part in chunks(sorted(self.persons) if auths else []):

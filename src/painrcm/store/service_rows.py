@@ -62,7 +62,7 @@ def refresh_services(
     s: Session,
     encounter_ids: Iterable[int],
     reference: Reference | None = None,
-    documents: Mapping[int, dict[str, Any]] | None = None,
+    models: Mapping[int, EncounterModel] | None = None,
 ) -> int:
     """Rebuild the stored services of these encounters from their stored documents, their
     authorization uses (table claim_auth_uses, `auth_usage.uses_of_claim`) and their claim-level
@@ -71,8 +71,8 @@ def refresh_services(
     in each stored frequency-watch snapshot (``store/standings.py``). Encounters that no longer exist
     just lose their rows. Returns the number of service rows written.
 
-    `documents`: the stored document of each of these encounters, as the caller just wrote it (a bulk
-    writer holds them: they are not read back)."""
+    `models`: the stored document of each of these encounters as a model, as the caller just wrote
+    it (validated from the document written: a bulk writer holds them, they are not read back)."""
     ids = sorted(set(encounter_ids))
     if not ids:
         return 0
@@ -96,10 +96,10 @@ def refresh_services(
         uses: list[dict[str, Any]] = []
         numbers: list[dict[str, Any]] = []
         members: dict[int, str] = {}
-        query = select(*columns, *([e.document] if documents is None else []))
+        query = select(*columns, *([e.document] if models is None else []))
         for row in s.execute(query.join(m.Person, m.Person.id == e.person_id).where(among(s, e.id, part))):
             pk, person_id, number, member_id = row[:4]
-            enc = EncounterModel.model_validate(row[4] if documents is None else documents[pk])
+            enc = EncounterModel.model_validate(row[4]) if models is None else models[pk]
             rows += (dict(zip(COLUMNS, r, strict=True)) for r in rows_of(pk, person_id, enc, ref))
             members[person_id] = auth_usage.norm(member_id)
             lines = [
