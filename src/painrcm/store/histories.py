@@ -140,6 +140,7 @@ class Book:
                 self._auths_of_person[a.person_id].append(a)
             self._auths_of_member[a.member_id].append(a)
         self._histories: dict[int, History] = {}
+        self._auth_logs: dict[int, AuthLog] = {}
         self._services: dict[int, list[Service]] = {}  # encounter pk -> its services_of
 
     @classmethod
@@ -171,9 +172,12 @@ class Book:
     def auth_log(self, person: m.Person) -> AuthLog:
         from painrcm.store.services import auth_rows
 
-        found = {a.id: a for a in self._auths_of_person.get(person.id, ())}
-        found.update((a.id, a) for a in self._auths_of_member.get(person.member_id or "", ()))
-        return auth_rows([found[k] for k in sorted(found)])
+        log = self._auth_logs.get(person.id)
+        if log is None:  # once per person (the engine only reads a log)
+            found = {a.id: a for a in self._auths_of_person.get(person.id, ())}
+            found.update((a.id, a) for a in self._auths_of_member.get(person.member_id or "", ()))
+            log = self._auth_logs[person.id] = auth_rows([found[k] for k in sorted(found)])
+        return log
 
     def model(self, pk: int) -> EncounterModel | None:
         """The stored claim's document as fetched (when the claim is in one of the persons' pasts)."""
