@@ -281,6 +281,9 @@ class _Stored:
 
 def _stored_claims(s: Session, wanted: set[tuple[str, str]]) -> dict[tuple[str, str], _Stored]:
     out: dict[tuple[str, str], _Stored] = {}
+    # by practice and claim ID, the unique index's columns (by claim ID alone PostgreSQL walks the
+    # whole index for every chunk)
+    practices = among(s, ENC.c.practice_id, sorted({pid for pid, _eid in wanted}))
     for part in chunks(sorted({eid for _pid, eid in wanted})):
         for r in s.execute(
             select(
@@ -292,7 +295,7 @@ def _stored_claims(s: Session, wanted: set[tuple[str, str]]) -> dict[tuple[str, 
                 ENC.c.person_id,
                 ENC.c.source,
                 ENC.c.created_at,
-            ).where(among(s, ENC.c.encounter_id, part))
+            ).where(practices, among(s, ENC.c.encounter_id, part))
         ):
             if (r.practice_id, r.encounter_id) in wanted:
                 out[(r.practice_id, r.encounter_id)] = _Stored(

@@ -78,11 +78,14 @@ def refresh_services(
         return 0
     ref = _reference(reference)
     s.flush()
-    written = 0
     touched: set[int] = set()
     persons: set[int] = set()
     e = m.Encounter
     columns = [e.id, e.person_id, e.authorization_number, m.Person.member_id]
+    # the new rows of every chunk, written at the end in one COPY per table (each chunk deleted only
+    # its own encounters' rows)
+    rows: list[dict[str, Any]] = []
+    uses: list[dict[str, Any]] = []
     for part in chunks(ids):
         for table in (m.StoredService.__table__, m.ClaimAuthUse.__table__):
             touched.update(
@@ -92,8 +95,6 @@ def refresh_services(
                 .scalars()
                 .all()
             )
-        rows: list[dict[str, Any]] = []
-        uses: list[dict[str, Any]] = []
         numbers: list[dict[str, Any]] = []
         members: dict[int, str] = {}
         query = select(*columns, *([e.document] if models is None else []))
@@ -123,11 +124,8 @@ def refresh_services(
                 numbers.append({"b_id": pk, "authorization_number": enc.authorization_number})
         touched.update(members)
         persons.update(members)
-        insert_rows(s, m.StoredService.__table__, rows)
-        written += len(rows)
-        insert_rows(s, m.ClaimAuthUse.__table__, uses)
         # a person's member ID as compared, on all their claims' uses (it may have been learned): the
-        # persons whose stored uses hold another key
+        # persons whose stored uses hold another key (the uses made here hold it)
         cu = m.ClaimAuthUse.__table__.c
         stale = {
             pid
@@ -144,6 +142,9 @@ def refresh_services(
                 [{"pid": pid, "mk": members[pid]} for pid in sorted(stale)],
             )
         update_by_id(s, m.Encounter.__table__, numbers)
+    insert_rows(s, m.StoredService.__table__, rows)
+    written = len(rows)
+    insert_rows(s, m.ClaimAuthUse.__table__, uses)
     refresh_patient_names(s, persons)
     from painrcm.store.standings import mark_dirty
 
