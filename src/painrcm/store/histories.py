@@ -3,7 +3,8 @@
 An import or a re-scrub of thousands of claims asks the same question per claim that
 `services.person_history` answers for one: "everything the database knows of this patient". A
 `Book` fetches it for all the patients at once (persons linked by either identity key, their
-encounters, their authorizations; IN lists in chunks), validates each stored document once, and
+encounters, their authorizations; IN lists in chunks), validates each stored document once (an
+import hands it the claims it just wrote as models, `held`: those are not read back), and
 hands out a `History` per person that holds exactly what `person_history` would (the same
 encounters, added oldest first), built on first use.
 """
