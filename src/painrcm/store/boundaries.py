@@ -60,9 +60,14 @@ def _get(doc: dict[str, Any], keys: tuple[str, ...]) -> Any:
     return cur
 
 
-def check_encounter(enc: Encounter, file: str, place: str = "$", *, json_places: bool = True) -> None:
+def check_encounter(
+    enc: Encounter, file: str, place: str = "$", *, json_places: bool = True, nul_free: bool = False
+) -> dict[str, Any]:
     """Raise a located InputError when the claim cannot be stored as it is. `place` is the claim's
-    JSON path (a JSON file) or its name in the file (an 837P: then fields are named after it)."""
+    JSON path (a JSON file) or its name in the file (an 837P: then fields are named after it).
+    Returns the claim's document as it is stored (`document`: the one dump, which `bulk.save_claims`
+    takes). `nul_free`: the caller knows that no text of the claim can hold a NUL (the file's text
+    holds none, written or escaped as JSON's \\u0000), so the document is not walked for one."""
 
     def where(sub: str) -> str:
         return place + sub[1:] if json_places else f"{place}, {sub.removeprefix('$.')}"
@@ -75,8 +80,8 @@ def check_encounter(enc: Encounter, file: str, place: str = "$", *, json_places:
             f"at most {MAX_LINES} service lines per claim, the 837P guide's limit (got {len(lines)}); "
             "split the claim",
         )
-    doc = enc.model_dump(mode="json", by_alias=True, exclude_none=True)
-    nul = _nul_place(doc, "$")
+    doc = document(enc)
+    nul = None if nul_free else _nul_place(doc, "$")
     if nul:
         raise InputError(file, where(nul), "text without NUL characters")
     for keys, limit in LIMITS.items():
@@ -92,6 +97,12 @@ def check_encounter(enc: Encounter, file: str, place: str = "$", *, json_places:
                 raise InputError(
                     file, where(f"$.lines[{i}].{key}"), f"at most {limit} characters (got {len(value)})"
                 )
+    return doc
+
+
+def document(enc: Encounter) -> dict[str, Any]:
+    """A claim's stored document (the `encounters.document` column): the contract's JSON form."""
+    return enc.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
 AUTH_LIMITS: dict[str, int] = {"auth_number": 80, "payer_id": 80, "member_id": 80, "rendering_npi": 10}

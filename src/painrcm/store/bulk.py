@@ -32,6 +32,7 @@ from painrcm.model import ClaimResult, Line, Patient
 from painrcm.model import Encounter as EncounterModel
 from painrcm.store import models as m
 from painrcm.store import versions
+from painrcm.store.boundaries import document
 from painrcm.store.histories import Book, chunks
 from painrcm.store.rows import among, insert_ids, insert_rows, update_by_id
 from painrcm.store.service_rows import refresh_services
@@ -172,6 +173,11 @@ def resolve_persons(s: Session, patients: Sequence[Patient]) -> list[int]:
     person sharing either identity key (the lowest ID), else a new person; a person found learns the
     keys and names it lacked, and later patients of the same call match what earlier ones made or
     taught. Writes the new persons and what the stored ones learned."""
+    return [p.id for p in _resolve(s, patients) if p.id is not None]
+
+
+def _resolve(s: Session, patients: Sequence[Patient]) -> list[_Person]:
+    """`resolve_persons`: each patient's person as written (its ID, keys and names)."""
     s.flush()
     keys = [identity(p) for p in patients]
     mks = sorted({k[0] for k in keys if k[0]})
@@ -242,7 +248,7 @@ def resolve_persons(s: Session, patients: Sequence[Patient]) -> list[int]:
     dirty = [p for p in found.values() if p.dirty]
     update_by_id(s, PERSON, [{"b_id": p.id, **{f: getattr(p, f) for f in fields}} for p in dirty])
     _expire(s, m.Person, (p.id for p in dirty if p.id is not None))
-    return [p.id for p in chosen if p.id is not None]
+    return chosen
 
 
 # --- claims -------------------------------------------------------------------------------------------
@@ -254,6 +260,9 @@ class SavedClaim:
     person_id: int
     # added | new version | corrected claim | unchanged
     outcome: str
+    # a claim written: its stored document as a model (validated from the document written, so the
+    # same as reading the row again: `histories.Book` takes it instead of reading it back)
+    stored: EncounterModel | None = None
 
     @property
     def changed(self) -> bool:
@@ -272,6 +281,9 @@ class _Stored:
 
 def _stored_claims(s: Session, wanted: set[tuple[str, str]]) -> dict[tuple[str, str], _Stored]:
     out: dict[tuple[str, str], _Stored] = {}
+    # by practice and claim ID, the unique index's columns (by claim ID alone PostgreSQL walks the
+    # whole index for every chunk)
+    practices = among(s, ENC.c.practice_id, sorted({pid for pid, _eid in wanted}))
     for part in chunks(sorted({eid for _pid, eid in wanted})):
         for r in s.execute(
             select(
@@ -283,7 +295,7 @@ def _stored_claims(s: Session, wanted: set[tuple[str, str]]) -> dict[tuple[str, 
                 ENC.c.person_id,
                 ENC.c.source,
                 ENC.c.created_at,
-            ).where(among(s, ENC.c.encounter_id, part))
+            ).where(practices, among(s, ENC.c.encounter_id, part))
         ):
             if (r.practice_id, r.encounter_id) in wanted:
                 out[(r.practice_id, r.encounter_id)] = _Stored(
@@ -378,21 +390,28 @@ def save_claims(
     work_status: str = "open",
     user_id: int | None = None,
     reason: str | None = None,
+    documents: Sequence[dict[str, Any]] | None = None,
 ) -> list[SavedClaim]:
     """Store claims (encounter, practice ID; one per practice and encounter ID, practices existing):
     a claim stored with the same document is unchanged; a new one is added (version 1); a changed one
     is a new version, or a corrected claim (frequency 7, back to work) once it was submitted. Every
     change is a claim version with its audit entry (``store/versions.py``); history is stored without
-    versions. Returns, in order, each claim's row ID, person and outcome."""
+    versions. Returns, in order, each claim's row ID, person and outcome (and, written, its stored
+    document as a model). `documents`: each claim's stored document (`boundaries.document`) when
+    the caller has it already (the boundary check made it)."""
     s.flush()  # the session's own pending changes go first
-    docs = [enc.model_dump(mode="json", by_alias=True, exclude_none=True) for enc, _pid in claims]
+    docs = list(documents) if documents is not None else [document(enc) for enc, _pid in claims]
     keys = [(pid, enc.encounter_id) for enc, pid in claims]
     if len(set(keys)) != len(keys):
         raise ValueError("one claim per practice and encounter ID")
     stored = _stored_claims(s, set(keys))
     todo = [i for i, k in enumerate(keys) if k not in stored or stored[k].document != docs[i]]
-    persons = resolve_persons(s, [claims[i][0].patient for i in todo])
+    resolved = _resolve(s, [claims[i][0].patient for i in todo])
+    persons = [p.id for p in resolved if p.id is not None]
     person_of = dict(zip(todo, persons, strict=True))
+    # the patient's name as the queues show it, written with the claim (`refresh_services` then finds
+    # it current)
+    name_of = {i: m.patient_name(p.last_name, p.first_name, pk) for i, p, pk in zip(todo, resolved, persons)}
 
     # charts and payers the claims need
     charted: set[tuple[str, int]] = set()
@@ -436,6 +455,7 @@ def save_claims(
             "source": source,
             "status": "unscrubbed",
             "authorization_number": enc.authorization_number,  # as refresh_services keeps it
+            "patient_name": name_of[i],
         }
 
     added = [i for i in todo if keys[i] not in stored]
@@ -524,12 +544,14 @@ def save_claims(
     update_by_id(s, ENC, updates)
     _replace_lines(s, {pk_of[i]: line_values(claims[i][0].lines) for i in todo}, [pk_of[i] for i in changed])
     # the stored services of every claim written, once for the file (store/service_rows.py)
-    refresh_services(s, [pk_of[i] for i in todo], documents={pk_of[i]: docs[i] for i in todo})
+    # each written claim's document as a model, validated once: what reading the row again would give
+    models = {i: EncounterModel.model_validate(docs[i]) for i in todo}
+    refresh_services(s, [pk_of[i] for i in todo], models={pk_of[i]: models[i] for i in todo})
     insert_rows(s, VERSION, [_full_version(v) for v in version_rows])
     insert_rows(s, AUDIT, audit_rows)
     _expire(s, m.Encounter, (pk_of[i] for i in changed))
     return [
-        SavedClaim(pk_of[i], person_of[i], outcome[i])
+        SavedClaim(pk_of[i], person_of[i], outcome[i], models[i])
         if i in outcome
         else SavedClaim(stored[keys[i]].id, stored[keys[i]].person_id, "unchanged")
         for i in range(len(claims))
@@ -591,13 +613,15 @@ def write_scrub_results(
             for pk, doc in s.execute(select(ENC.c.id, ENC.c.document).where(among(s, ENC.c.id, part))):
                 documents[pk] = doc
         doc_rows = []
+        models: dict[int, EncounterModel] = {}
         for pk, res in coded.items():
             documents[pk] = doc = coded_document(documents[pk], res)
             doc_rows.append({"b_id": pk, "document": doc})
+            models[pk] = EncounterModel.model_validate(doc)
             if book is not None:
-                book.replace(pk, EncounterModel.model_validate(doc))
+                book.replace(pk, models[pk])
         update_by_id(s, ENC, doc_rows)
         _replace_lines(s, {pk: line_values(res.lines) for pk, res in coded.items()}, sorted(coded))
-        refresh_services(s, sorted(coded), documents=documents)  # their stored services, from the coded lines
+        refresh_services(s, sorted(coded), models=models)  # their stored services, from the coded lines
     _expire(s, m.Encounter, (pk for pk, _e, _r in items))
     return run_ids

@@ -3,7 +3,8 @@
 An import or a re-scrub of thousands of claims asks the same question per claim that
 `services.person_history` answers for one: "everything the database knows of this patient". A
 `Book` fetches it for all the patients at once (persons linked by either identity key, their
-encounters, their authorizations; IN lists in chunks), validates each stored document once, and
+encounters, their authorizations; IN lists in chunks), validates each stored document once (an
+import hands it the claims it just wrote as models, `held`: those are not read back), and
 hands out a `History` per person that holds exactly what `person_history` would (the same
 encounters, added oldest first), built on first use.
 """
@@ -11,7 +12,7 @@ encounters, added oldest first), built on first use.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any, TypeVar
 
@@ -43,9 +44,13 @@ class Book:
         persons: Iterable[m.Person],
         window: tuple[date, date] | None = None,
         auths: bool = True,
+        held: Mapping[int, EncounterModel] | None = None,
     ) -> None:
         """`window` (start, end): only the encounters with a service in start < date <= end (the
-        encounter's date or a line's date in it), for questions that never look outside it."""
+        encounter's date or a line's date in it), for questions that never look outside it.
+        `held`: stored encounters (by row ID) as their stored documents read, which the caller holds
+        (an import just wrote them: `bulk.SavedClaim.stored`, validated from the document written,
+        so the same model as reading it back); their documents are not fetched."""
         self.engine = engine
         self.persons = {p.id: p for p in persons}
         mks = sorted({p.member_key for p in self.persons.values() if p.member_key})
@@ -93,15 +98,29 @@ class Book:
             in_window = or_(
                 and_(m.Encounter.date_of_service > start, m.Encounter.date_of_service <= end), line_in
             )
+        held = held or {}
+        found: list[tuple[int, int]] = []  # (encounter, person) in the order read
         for part in chunks(wanted):
-            for pk, person_id, doc in s.execute(
-                select(m.Encounter.id, m.Encounter.person_id, m.Encounter.document).where(
+            found += s.execute(
+                select(m.Encounter.id, m.Encounter.person_id).where(
                     m.Encounter.person_id.in_(part), in_window
                 )
+            ).tuples()
+        documents: dict[int, Any] = {}
+        for part in chunks(sorted(pk for pk, _person in found if pk not in held)):
+            for pk, doc in s.execute(
+                select(m.Encounter.id, m.Encounter.document).where(m.Encounter.id.in_(part))
             ):
-                enc = EncounterModel.model_validate(doc)
-                self._where[pk] = (person_id, len(self._models[person_id]))
-                self._models[person_id].append((enc.date_of_service, pk, enc))
+                documents[pk] = doc
+        for pk, person_id in found:
+            if pk in held:
+                enc = held[pk]
+            elif pk in documents:  # (an encounter deleted between the two reads is left out)
+                enc = EncounterModel.model_validate(documents[pk])
+            else:
+                continue
+            self._where[pk] = (person_id, len(self._models[person_id]))
+            self._models[person_id].append((enc.date_of_service, pk, enc))
         member_ids = sorted({p.member_id for p in self.persons.values() if p.member_id}) if auths else []
         auth_rows: dict[int, m.Authorization] = {}
         for part in chunks(sorted(self.persons) if auths else []):
@@ -122,6 +141,7 @@ class Book:
                 self._auths_of_person[a.person_id].append(a)
             self._auths_of_member[a.member_id].append(a)
         self._histories: dict[int, History] = {}
+        self._auth_logs: dict[int, AuthLog] = {}
         self._services: dict[int, list[Service]] = {}  # encounter pk -> its services_of
 
     @classmethod
@@ -153,9 +173,12 @@ class Book:
     def auth_log(self, person: m.Person) -> AuthLog:
         from painrcm.store.services import auth_rows
 
-        found = {a.id: a for a in self._auths_of_person.get(person.id, ())}
-        found.update((a.id, a) for a in self._auths_of_member.get(person.member_id or "", ()))
-        return auth_rows([found[k] for k in sorted(found)])
+        log = self._auth_logs.get(person.id)
+        if log is None:  # once per person (the engine only reads a log)
+            found = {a.id: a for a in self._auths_of_person.get(person.id, ())}
+            found.update((a.id, a) for a in self._auths_of_member.get(person.member_id or "", ()))
+            log = self._auth_logs[person.id] = auth_rows([found[k] for k in sorted(found)])
+        return log
 
     def model(self, pk: int) -> EncounterModel | None:
         """The stored claim's document as fetched (when the claim is in one of the persons' pasts)."""

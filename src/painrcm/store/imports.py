@@ -261,10 +261,13 @@ def _store_claims(
     work_status: str,
     ticker: _Ticker,
     user_id: int | None = None,
+    documents: Sequence[dict[str, Any]] | None = None,
+    held: dict[int, EncounterModel] | None = None,
 ) -> list[int]:
     """Save the file's claims (no scrubbing) with a few statements for the whole file (bulk.save_claims);
     the row IDs of the claims that were added or changed, in the order they are scrubbed (by date of
-    service, then row)."""
+    service, then row). `documents`: the claims' stored documents (`read_file` made them); `held`
+    receives the claims written as their stored documents read (`SavedClaim.stored`: the book's)."""
     # Resolve every practice before writing a claim (a bad practice refuses the file, nothing half-saved).
     known: dict[tuple[str | None, str | None], str] = {}
     practices = []
@@ -279,7 +282,12 @@ def _store_claims(
         place = places[refused[0]]
         raise InputError(file, f"{place}.encounter_id" if json_places else place, refused[1])
     saved = bulk.save_claims(
-        s, list(zip(encs, practices, strict=True)), source=file, work_status=work_status, user_id=user_id
+        s,
+        list(zip(encs, practices, strict=True)),
+        source=file,
+        work_status=work_status,
+        user_id=user_id,
+        documents=documents,
     )
     changed: list[tuple[Any, int]] = []
     for enc, claim in zip(encs, saved, strict=True):
@@ -289,6 +297,8 @@ def _store_claims(
             result.outcomes.append((enc.encounter_id, "already imported, unchanged"))
             continue
         changed.append((enc.date_of_service, claim.pk))
+        if held is not None and claim.stored is not None:
+            held[claim.pk] = claim.stored
         if claim.outcome == "added":
             result.added += 1
         else:
@@ -305,17 +315,20 @@ OUTCOMES = {
 }
 
 
-def claims_book(s: Session, engine: Engine, pks: Sequence[int]) -> Book:
+def claims_book(
+    s: Session, engine: Engine, pks: Sequence[int], held: dict[int, EncounterModel] | None = None
+) -> Book:
     """Everything the database knows of the patients of these stored claims (their whole past,
     these claims included, and their authorizations), fetched once for all of them in a few
-    set-based queries: an import scrubs every claim of its file against one book."""
+    set-based queries: an import scrubs every claim of its file against one book. `held`: stored
+    claims as their documents read, which the caller just wrote (not read back: `Book`)."""
     person_ids: set[int] = set()
     for part in chunks(sorted(pks)):
         person_ids.update(s.scalars(select(m.Encounter.person_id).where(among(s, m.Encounter.id, part))))
     persons: list[m.Person] = []
     for part in chunks(sorted(person_ids)):
         persons += s.scalars(select(m.Person).where(among(s, m.Person.id, part)))
-    return Book(s, engine, persons)
+    return Book(s, engine, persons, held=held)
 
 
 Scrubbed = tuple[int, EncounterModel, ClaimResult]  # (claim row ID, the claim as scrubbed, its result)
@@ -783,6 +796,7 @@ class ReadFile:
     kind: str
     encounters: list[EncounterModel] = field(default_factory=list)
     places: list[str] = field(default_factory=list)
+    documents: list[dict[str, Any]] = field(default_factory=list)  # each claim's, as stored (checked)
     auths: list[AuthRecord] = field(default_factory=list)
     remittances: Any = None  # the 835 reader's result
     warnings: list[str] = field(default_factory=list)
@@ -825,8 +839,12 @@ def read_file(kind: str, data: bytes, file_name: str) -> ReadFile:
         check_authorizations(out.auths, file_name)
     elif kind == "encounters":
         out.encounters, out.places = read_encounter_json(data, file_name)
-        for enc, place in zip(out.encounters, out.places, strict=True):
-            check_encounter(enc, file_name, place)
+        # a NUL in JSON text is escaped (a raw one was refused): without the escape, no value holds one
+        nul_free = b"\\u0000" not in data
+        out.documents = [
+            check_encounter(enc, file_name, place, nul_free=nul_free)
+            for enc, place in zip(out.encounters, out.places, strict=True)
+        ]
     elif kind == "x12_837":
         out.encounters, out.warnings, clm_segments = read_837_claims(data, file_name)
         # each claim is placed by its CLM segment (as the command line does): a repeated claim ID then
@@ -835,8 +853,11 @@ def read_file(kind: str, data: bytes, file_name: str) -> ReadFile:
             f"segment {n} (CLM), claim {e.encounter_id!r}" if n else f"claim {e.encounter_id!r}"
             for e, n in zip(out.encounters, clm_segments, strict=True)
         ]
-        for enc, place in zip(out.encounters, out.places, strict=True):
-            check_encounter(enc, file_name, place, json_places=False)
+        # every value was read from the file's text, which holds no NUL (`_text` refused it)
+        out.documents = [
+            check_encounter(enc, file_name, place, json_places=False, nul_free=True)
+            for enc, place in zip(out.encounters, out.places, strict=True)
+        ]
     return out
 
 
@@ -850,9 +871,10 @@ def _write_records(
     progress: Progress | None,
     ticker_total: int | None = None,
     user_id: int | None = None,
+    held: dict[int, EncounterModel] | None = None,
 ) -> list[int]:
     """Write the file's records in the session's transaction; the claims that must be scrubbed (row
-    IDs, in scrubbing order)."""
+    IDs, in scrubbing order). `held`: see `_store_claims`."""
     result.records = parsed.records
     result.warnings.extend(parsed.warnings)
     if parsed.kind == "x12_835":
@@ -878,6 +900,8 @@ def _write_records(
         work_status=work_status,
         ticker=ticker,
         user_id=user_id,
+        documents=parsed.documents or None,
+        held=held,
     )
 
 
@@ -947,6 +971,7 @@ def import_bytes(
     parsed = read_file(kind, data, file_name)
     do_scrub = (work_status != "history") if scrub is None else scrub
     total = len(parsed.encounters) * (2 if do_scrub else 1)
+    held: dict[int, EncounterModel] = {}
     changed = _write_records(
         s,
         parsed,
@@ -956,11 +981,12 @@ def import_bytes(
         progress=progress,
         ticker_total=total,
         user_id=user_id,
+        held=held,
     )
     if parsed.encounters and do_scrub:
         ticker = _Ticker(progress, total)
         ticker.done = total - len(changed)
-        book = claims_book(s, engine, changed)  # the patients' past, fetched once for the file
+        book = claims_book(s, engine, changed, held)  # the patients' past, fetched once for the file
         for start in range(0, len(changed), SCRUB_CHUNK):
             part = changed[start : start + SCRUB_CHUNK]
             bulk.write_scrub_results(s, scrub_claims(s, engine, part, book, ticker), user_id)
@@ -1061,8 +1087,10 @@ def import_file(
             parsed.remit_plans = plan_835(rs, parsed.remittances, file_name, practice_id)
     do_scrub = bool(parsed.encounters) and ((work_status != "history") if scrub is None else scrub)
     total = len(parsed.encounters) * (2 if do_scrub else 1)
+    held: dict[int, EncounterModel] = {}  # the claims written, as their stored documents read
 
     def write(s: Session) -> list[int]:
+        held.clear()  # (a write attempt that was rolled back kept nothing)
         attempt = ImportResult(
             kind=kind,
             file_name=file_name,
@@ -1079,6 +1107,7 @@ def import_file(
             progress=progress,
             ticker_total=total,
             user_id=user_id,
+            held=held,
         )
         ids = list(changed) if do_scrub else []
         others = s.scalars(
@@ -1106,7 +1135,7 @@ def import_file(
         # whole heap (the engine's tables included) again and again for nothing (gcpause.no_gc)
         with no_gc():
             with db.session() as rs:  # the patients' past, fetched once for the file (no write transaction)
-                book = claims_book(rs, engine, to_scrub)
+                book = claims_book(rs, engine, to_scrub, held)
                 rows = scrub_inputs(rs, to_scrub, book)
             # the engine's work, with no transaction open (on several processes for a large file)
             scrubbed = scrub_file(engine, book, to_scrub, rows, ticker, import_workers(), POOL_MIN_CLAIMS)

@@ -62,7 +62,7 @@ def refresh_services(
     s: Session,
     encounter_ids: Iterable[int],
     reference: Reference | None = None,
-    documents: Mapping[int, dict[str, Any]] | None = None,
+    models: Mapping[int, EncounterModel] | None = None,
 ) -> int:
     """Rebuild the stored services of these encounters from their stored documents, their
     authorization uses (table claim_auth_uses, `auth_usage.uses_of_claim`) and their claim-level
@@ -71,18 +71,21 @@ def refresh_services(
     in each stored frequency-watch snapshot (``store/standings.py``). Encounters that no longer exist
     just lose their rows. Returns the number of service rows written.
 
-    `documents`: the stored document of each of these encounters, as the caller just wrote it (a bulk
-    writer holds them: they are not read back)."""
+    `models`: the stored document of each of these encounters as a model, as the caller just wrote
+    it (validated from the document written: a bulk writer holds them, they are not read back)."""
     ids = sorted(set(encounter_ids))
     if not ids:
         return 0
     ref = _reference(reference)
     s.flush()
-    written = 0
     touched: set[int] = set()
     persons: set[int] = set()
     e = m.Encounter
     columns = [e.id, e.person_id, e.authorization_number, m.Person.member_id]
+    # the new rows of every chunk, written at the end in one COPY per table (each chunk deleted only
+    # its own encounters' rows)
+    rows: list[dict[str, Any]] = []
+    uses: list[dict[str, Any]] = []
     for part in chunks(ids):
         for table in (m.StoredService.__table__, m.ClaimAuthUse.__table__):
             touched.update(
@@ -92,14 +95,12 @@ def refresh_services(
                 .scalars()
                 .all()
             )
-        rows: list[dict[str, Any]] = []
-        uses: list[dict[str, Any]] = []
         numbers: list[dict[str, Any]] = []
         members: dict[int, str] = {}
-        query = select(*columns, *([e.document] if documents is None else []))
+        query = select(*columns, *([e.document] if models is None else []))
         for row in s.execute(query.join(m.Person, m.Person.id == e.person_id).where(among(s, e.id, part))):
             pk, person_id, number, member_id = row[:4]
-            enc = EncounterModel.model_validate(row[4] if documents is None else documents[pk])
+            enc = EncounterModel.model_validate(row[4]) if models is None else models[pk]
             rows += (dict(zip(COLUMNS, r, strict=True)) for r in rows_of(pk, person_id, enc, ref))
             members[person_id] = auth_usage.norm(member_id)
             lines = [
@@ -123,11 +124,8 @@ def refresh_services(
                 numbers.append({"b_id": pk, "authorization_number": enc.authorization_number})
         touched.update(members)
         persons.update(members)
-        insert_rows(s, m.StoredService.__table__, rows)
-        written += len(rows)
-        insert_rows(s, m.ClaimAuthUse.__table__, uses)
         # a person's member ID as compared, on all their claims' uses (it may have been learned): the
-        # persons whose stored uses hold another key
+        # persons whose stored uses hold another key (the uses made here hold it)
         cu = m.ClaimAuthUse.__table__.c
         stale = {
             pid
@@ -144,6 +142,9 @@ def refresh_services(
                 [{"pid": pid, "mk": members[pid]} for pid in sorted(stale)],
             )
         update_by_id(s, m.Encounter.__table__, numbers)
+    insert_rows(s, m.StoredService.__table__, rows)
+    written = len(rows)
+    insert_rows(s, m.ClaimAuthUse.__table__, uses)
     refresh_patient_names(s, persons)
     from painrcm.store.standings import mark_dirty
 
