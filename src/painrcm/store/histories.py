@@ -101,11 +101,14 @@ class Book:
         held = held or {}
         found: list[tuple[int, int]] = []  # (encounter, person) in the order read
         for part in chunks(wanted):
-            found += s.execute(
-                select(m.Encounter.id, m.Encounter.person_id).where(
-                    m.Encounter.person_id.in_(part), in_window
+            found += (
+                (pk, person)
+                for pk, person in s.execute(
+                    select(m.Encounter.id, m.Encounter.person_id).where(
+                        m.Encounter.person_id.in_(part), in_window
+                    )
                 )
-            ).tuples()
+            )
         documents: dict[int, Any] = {}
         for part in chunks(sorted(pk for pk, _person in found if pk not in held)):
             for pk, doc in s.execute(
