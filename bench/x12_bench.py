@@ -253,6 +253,34 @@ def faults(names: dict[str, str]) -> str:
     )
 
 
+def against_src(
+    name: str,
+    mine: Callable[[str, str], object],
+    other: Callable[..., object],
+    text: str,
+    claims: int,
+    repeat: int,
+    ratios: dict[str, float],
+) -> dict[str, float]:
+    """This tree's reader and another tree's (--compare SRC), interleaved with the bare loop: their
+    rows, page faults and ratios printed and recorded; the medians returned."""
+    m = interleaved(
+        {
+            "bare": lambda: bare_loop(text),
+            "other": lambda: other(text, "bench"),
+            "now": lambda: mine(text, "bench"),
+        },
+        repeat,
+    )
+    size = len(text.encode())
+    print(row(f"{name} of SRC (interleaved)", m["other"], size, claims, m["bare"]))
+    print(row(f"{name} here (interleaved)", m["now"], size, claims, m["bare"]))
+    print(faults({"bare": "bare loop", "other": f"{name} of SRC", "now": f"{name} here"}))
+    ratios[f"{name} of SRC / bare loop (interleaved)"] = m["other"] / m["bare"]
+    ratios[f"{name} here / bare loop (interleaved)"] = m["now"] / m["bare"]
+    return m
+
+
 def bare_loop(text: str) -> int:
     term = text[105]
     sep = text[3]
@@ -384,19 +412,7 @@ def main() -> None:
             ratios["read_837 / bare loop"] = tr / floor
             if other_837 is not None:
                 assert other_837(text, "bench").claims == r.claims  # type: ignore[attr-defined]
-                m = interleaved(
-                    {
-                        "bare": lambda text=text: bare_loop(text),
-                        "other": lambda text=text: other_837(text, "bench"),
-                        "now": lambda text=text: read_837(text, "bench"),
-                    },
-                    args.repeat,
-                )
-                print(row("read_837 of SRC (interleaved)", m["other"], size, n, m["bare"]))
-                print(row("read_837 here (interleaved)", m["now"], size, n, m["bare"]))
-                print(faults({"bare": "bare loop", "other": "read_837 of SRC", "now": "read_837 here"}))
-                ratios["read_837 of SRC / bare loop (interleaved)"] = m["other"] / m["bare"]
-                ratios["read_837 here / bare loop (interleaved)"] = m["now"] / m["bare"]
+                m = against_src("read_837", read_837, other_837, text, n, args.repeat, ratios)
                 ratios["read_837 here / of SRC (interleaved)"] = m["now"] / m["other"]
             if args.ref:
                 old = reader_at(args.ref)
@@ -423,19 +439,7 @@ def main() -> None:
             ratios["read_835 / bare loop"] = tr / floor
             if other_835 is not None:
                 assert len(other_835(text, "bench").claims) == n  # type: ignore[attr-defined]
-                m = interleaved(
-                    {
-                        "bare": lambda text=text: bare_loop(text),
-                        "other": lambda text=text: other_835(text, "bench"),
-                        "now": lambda text=text: read_835(text, "bench"),
-                    },
-                    args.repeat,
-                )
-                print(row("read_835 of SRC (interleaved)", m["other"], size, n, m["bare"]))
-                print(row("read_835 here (interleaved)", m["now"], size, n, m["bare"]))
-                print(faults({"bare": "bare loop", "other": "read_835 of SRC", "now": "read_835 here"}))
-                ratios["read_835 of SRC / bare loop (interleaved)"] = m["other"] / m["bare"]
-                ratios["read_835 here / bare loop (interleaved)"] = m["now"] / m["bare"]
+                against_src("read_835", read_835, other_835, text, n, args.repeat, ratios)
             te = best(lambda r5=r5: [explain_remittance(x) for x in r5.remittances], args.repeat)
             rep = explain_remittance(r5.remittances[0])
             assert rep.reconciliation.balanced, rep.reconciliation
