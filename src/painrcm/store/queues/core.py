@@ -767,16 +767,16 @@ def _paged(
         func.count(case((due == "overdue", 1))).over(),
         func.count(case((due == "soon", 1))).over(),
     )
+
+    def rows_of(page: int) -> list[Any]:
+        return s.execute(counted if all_rows else counted.offset((page - 1) * PER_PAGE).limit(PER_PAGE)).all()
+
     page = f.page
-    while True:
-        stmt = counted if all_rows else counted.offset((page - 1) * PER_PAGE).limit(PER_PAGE)
-        got = s.execute(stmt).all()
-        if got or page == 1 or all_rows:
-            break
+    got = rows_of(page)
+    if not got and page > 1 and not all_rows:  # past the last page: the last page
         total = s.scalar(select(func.count()).select_from(q.order_by(None).subquery())) or 0
         page = max(1, -(-total // PER_PAGE))
-        if not total:
-            break
+        got = rows_of(page) if total else []
     if not got:
         return [], 0, page, {"overdue": 0, "soon": 0}
     first = got[0]
