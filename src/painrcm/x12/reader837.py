@@ -2,9 +2,9 @@
 
 One implementation, one pass: the file is split a part at a time (segments.segment_chunks) and every
 segment is looked up by its first characters in the table of the loop and position the reader is at
-(painrcm.x12.loops837; a segment the table lacks is misplaced or out of order); the envelope (ISA/GS/ST/SE/GE/IEA) is checked on the way
-with the rules of painrcm.x12.segments. Errors are located as ``segment N (ID)`` (N counts from the
-first ISA, 1-based).
+(painrcm.x12.loops837; a segment the table lacks is misplaced or out of order); the envelope
+(ISA/GS/ST/SE/GE/IEA, segment IDs) is checked on the way by segments.Envelope, the rules tokenize and
+the 835 reader use. Errors are located as ``segment N (ID)`` (N counts from the first ISA, 1-based).
 - A broken envelope, an unreadable header (BHT, 1000A, 1000B) or a transaction set that is not an
   837P refuses the whole file (InputError is raised). When several things are wrong, an envelope
   error anywhere in the file wins over a header error (the envelope is checked first).
@@ -37,25 +37,19 @@ from painrcm.model import (
 )
 from painrcm.x12.loops837 import FAMILY_OF, LOOP_INFO, LOOP_NAMES, LOOP_SEGMENTS, NM1_START
 from painrcm.x12.segments import (
-    ISA_ELEMENTS,
     Delimiters,
+    Envelope,
     ascii_digits,
     check_group,
     describe_transaction,
-    duplicate_isa13,
-    ge_count_problem,
-    iea_count_problem,
-    later_isa_ok,
     new_model,
     raw_segments,
-    se_count_problem,
     segment_chunks,
     set_model_dict,
     set_model_extra,
     set_model_fields,
     set_model_private,
     tokenize,
-    valid_segment_id,
     version_mismatch,
     x12_decimal,
 )
@@ -526,13 +520,6 @@ class _Reader:
     def warn(self, i: int, sid: str, msg: str) -> None:
         self.warnings.append(self.err(i, sid, msg))
 
-    def count_problem(self, i: int, sid: str, msg: str | None) -> None:
-        if msg:
-            e = self.err(i, sid, msg)
-            if self.strict:
-                raise e
-            self.env_warnings.append(e)
-
     def split(self, i: int, sid: str, value: str) -> list[str]:
         """Split a composite element. Some senders use another separator than the ISA16 they declare
         (e.g. ``HC>99213`` with ISA16 ``:``); when the declared one is absent and a usual alternative is
@@ -594,12 +581,10 @@ class _Reader:
         clm05: dict[str, str] = {}
         totals: dict[str, float] = {}  # CLM02 of ASCII digits only -> its value
         ref6r, refg1 = f"REF{sep}6R{sep}", f"REF{sep}G1{sep}"
-        isa: list[str] | None = None
-        gs: list[str] | None = None
-        st: list[str] | None = None
-        isa_index = gs_index = st_index = groups = sets = 0
-        isa_seen: dict[str, int] = {}
-        isa_repeated: set[str] = set()
+        # the envelope (ISA/GS/ST/SE/GE/IEA and segment IDs) by the rules tokenize and the 835 reader
+        # use (one implementation of them): its segments are few, a claim's segments never reach it
+        env = Envelope(self.file, delims, strict=self.strict, warnings=self.env_warnings)
+        envelope = env.segment
         hl_ids: dict[str, int] = {}  # HL01 -> segment index, in this transaction set
         # the indexes of the HLs not yet entered in hl_ids (entered when it is consulted): HLs numbered
         # as expected, so that their HL01s are the numbers before hl_next
@@ -639,17 +624,15 @@ class _Reader:
                         if ent is None:
                             sid = s.split(sep, 1)[0]
                             if sid not in ok_ids:
-                                self.check_id(i, sid)
+                                env.check_id(i, sid)
                                 ok_ids.add(sid)
                             if sid == s:  # a segment without elements
                                 ent = table.get(_key(sid, sep))
                             if ent is None:
                                 if skip:
                                     continue
-                                if st is None:
-                                    raise self.err(
-                                        i, sid, "segment outside a transaction set: ST expected first"
-                                    ) from None
+                                if env.st is None:
+                                    raise env.outside(i, sid) from None
                                 raise _Fail(self.misplaced(loop, sid, table is after_lx)) from None
                         code, nxt = ent
                     if code < 20:
@@ -948,7 +931,7 @@ class _Reader:
                         if loop.fam == "hdr":
                             if not (hdr_bht and hdr_a and hdr_b):
                                 raise self.fatal(self.missing_header(i, hdr_bht, hdr_a, hdr_b))
-                            self.header = (isa_index, gs_index, st_index, i)
+                            self.header = (env.isa_index, env.gs_index, env.st_index, i)
                         if claim is not None:
                             self.finish(claim, i)
                             claim = None
@@ -1024,17 +1007,7 @@ class _Reader:
                             raise _Fail(problem)
                         continue
                     if code == 26:  # SE
-                        if st is None:
-                            raise self.err(i, sid, "SE without a matching ST")
-                        if len(seg) < 3:
-                            raise self.err(i, sid, "SE needs SE01 (segment count) and SE02 (control number)")
-                        if seg[2] != st[2]:
-                            raise self.err(
-                                i,
-                                sid,
-                                f"SE02 control number {seg[2]!r} does not match ST02 {st[2]!r} (segment {st_index + 1})",
-                            )
-                        self.count_problem(i, sid, se_count_problem(seg, i - st_index + 1))
+                        envelope(i, seg)
                         if claim is not None:
                             self.finish(claim, i)
                             claim = None
@@ -1045,27 +1018,11 @@ class _Reader:
                             if not ctx.reported and ctx.error is not None:
                                 self.problems.append(ctx.error)
                         self.bad = []
-                        st = None
-                        sets += 1
                         table = env_table
                         continue
-                    if code == 35:  # INSIDE
-                        assert st is not None
-                        raise self.err(
-                            i,
-                            sid,
-                            f"{sid} inside transaction set {st[2]!r} (segment {st_index + 1}): SE expected first",
-                        )
+                    envelope(i, seg)  # ISA, GS, ST, GE, IEA (one inside a transaction set is refused)
                     if code == 32:  # ST
-                        if gs is None:
-                            raise self.err(i, sid, "ST outside a functional group: GS expected first")
-                        if len(seg) < 3 or not seg[1] or not seg[2]:
-                            raise self.err(
-                                i, sid, "ST needs ST01 (transaction type) and ST02 (control number)"
-                            )
-                        st = seg
-                        st_index = i
-                        self.check_transaction(i, seg, gs, gs_index)
+                        self.check_transaction(i, seg, env.gs, env.gs_index)  # type: ignore[arg-type]
                         hl_ids = {}
                         hl_at = []
                         hl_next = 1
@@ -1077,77 +1034,6 @@ class _Reader:
                         bp = sub = pat = None
                         claim = None
                         skip = 0
-                    elif code == 31:  # GS
-                        if isa is None:
-                            raise self.err(i, sid, "GS outside an interchange: ISA expected first")
-                        if gs is not None:
-                            raise self.err(i, sid, f"GS inside group {gs[6]!r}: GE expected first")
-                        if len(seg) < 9 or not seg[6]:
-                            raise self.err(
-                                i,
-                                sid,
-                                "GS needs 8 elements including GS06 (group control number) and GS08 (version)",
-                            )
-                        gs = seg
-                        gs_index = i
-                        sets = 0
-                    elif code == 33:  # GE
-                        if gs is None:
-                            raise self.err(i, sid, "GE without a matching GS")
-                        if len(seg) < 3:
-                            raise self.err(
-                                i, sid, "GE needs GE01 (number of transaction sets) and GE02 (control number)"
-                            )
-                        if seg[2] != gs[6]:
-                            raise self.err(
-                                i,
-                                sid,
-                                f"GE02 control number {seg[2]!r} does not match GS06 {gs[6]!r} (segment {gs_index + 1})",
-                            )
-                        self.count_problem(i, sid, ge_count_problem(seg, sets))
-                        gs = None
-                        groups += 1
-                    elif code == 30:  # ISA
-                        if isa is not None:
-                            raise self.err(i, sid, "ISA inside an open interchange: IEA expected first")
-                        if i > 0 and not later_isa_ok(seg, delims):
-                            raise self.err(
-                                i,
-                                sid,
-                                "every interchange in a file must be a fixed-width ISA with the same separators as "
-                                "the first",
-                            )
-                        if len(seg) != 17:
-                            raise self.err(i, sid, ISA_ELEMENTS)
-                        isa = seg
-                        isa_index = i
-                        groups = 0
-                        first_isa = isa_seen.setdefault(seg[13], i)
-                        if first_isa != i and seg[13] not in isa_repeated:
-                            isa_repeated.add(seg[13])
-                            self.env_warnings.append(self.err(i, "ISA", duplicate_isa13(seg[13], first_isa)))
-                    elif code == 34:  # IEA
-                        if isa is None:
-                            raise self.err(i, sid, "IEA without a matching ISA")
-                        if gs is not None:
-                            raise self.err(
-                                i,
-                                sid,
-                                f"IEA while group {gs[6]!r} (segment {gs_index + 1}) is open: GE expected first",
-                            )
-                        if len(seg) < 3:
-                            raise self.err(
-                                i, sid, "IEA needs IEA01 (number of groups) and IEA02 (control number)"
-                            )
-                        if seg[2] != isa[13]:
-                            raise self.err(
-                                i,
-                                sid,
-                                f"IEA02 control number {seg[2]!r} does not match ISA13 {isa[13]!r} "
-                                f"(segment {isa_index + 1})",
-                            )
-                        self.count_problem(i, sid, iea_count_problem(seg, groups))
-                        isa = None
                 except _Fail as f:
                     sid = s.split(sep, 1)[0]
                     if f.loop is not None:
@@ -1172,41 +1058,9 @@ class _Reader:
             first += len(part)
         lastseg = first - 1
         sid = part[-1].split(sep, 1)[0] if part else ""
-        if st is not None:
-            raise self.err(
-                lastseg,
-                sid,
-                f"file ends inside transaction set {st[2]!r} (segment {st_index + 1}): SE, GE and IEA expected",
-            )
-        if gs is not None:
-            raise self.err(
-                lastseg,
-                sid,
-                f"file ends inside functional group {gs[6]!r} (segment {gs_index + 1}): GE and IEA expected",
-            )
-        if isa is not None:
-            raise self.err(
-                lastseg,
-                sid,
-                f"file ends inside interchange {isa[13]!r} (segment {isa_index + 1}): IEA expected",
-            )
+        env.end(lastseg, sid)
 
     # -- checks on the way ----------------------------------------------------------------------
-    def check_id(self, i: int, sid: str) -> None:
-        if valid_segment_id(sid):
-            return
-        if not sid:
-            raise InputError(
-                self.file,
-                f"segment {i + 1}",
-                "segment has no segment ID (empty or starts with the element separator)",
-            )
-        raise InputError(
-            self.file,
-            f"segment {i + 1} ({sid[:10]})",
-            f"invalid segment ID {sid[:10]!r}: expected 2-3 upper-case letters or digits",
-        )
-
     def check_transaction(self, i: int, st: list[str], gs: list[str], gs_index: int) -> None:
         version = st[3] if len(st) > 3 and st[3] else (gs[8] if len(gs) > 8 else "")
         if st[1] != "837" or not version.startswith("005010X222"):

@@ -243,8 +243,7 @@ def _prepared(text: str, file: str, *, in_parts: bool = False) -> tuple[Delimite
     return delims, text, end, blank, breaks
 
 
-# Envelope counts (SE01, GE01, IEA01): the message when the count is wrong, else None. Shared by
-# ``tokenize`` and the 837P reader's single-pass path (painrcm.x12.reader837).
+# Envelope counts (SE01, GE01, IEA01): the message when the count is wrong, else None (Envelope).
 def se_count_problem(seg: list[str], n: int) -> str | None:
     if seg[1] != str(n) and seg[1].lstrip("0") != str(n):
         return f"SE01 says {seg[1]!r} segments but the transaction set has {n} (ST through SE)"
@@ -387,8 +386,9 @@ def valid_segment_id(sid: str) -> bool:
 
 class Envelope:
     """The envelope rules, checked one segment at a time in file order: segment IDs, ISA/IEA, GS/GE
-    and ST/SE nesting, control numbers and counts. ``tokenize`` and the 835 reader's single pass both
-    feed their segments through it. Errors are raised (InputError, located); count problems and a
+    and ST/SE nesting, control numbers and counts. ``tokenize`` and the 835 reader's single pass feed
+    their segments through it; the 837P reader its envelope segments (ISA, GS, ST, SE, GE, IEA and one
+    nested in a transaction set). Errors are raised (InputError, located); count problems and a
     repeated interchange are appended to ``warnings`` (count problems refuse the file if ``strict``)."""
 
     __slots__ = (
