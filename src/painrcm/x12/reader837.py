@@ -309,7 +309,8 @@ class _Claim:
 # a loop, end the claim or belong to the envelope. Segments missing from a table are misplaced or out
 # of order.
 _BHT, _PRV, _BP_N3, _BP_N4, _BP_REF, _SBR, _SUB_DMG, _PAT_DMG = 1, 2, 3, 4, 5, 6, 7, 8
-_HI, _CLM_REF, _CLM_DTP, _FAC_N3, _FAC_N4, _LINE_DTP, _LINE_REF, _SV1 = 9, 10, 11, 12, 13, 14, 15, 16
+# (the claim's DTP and its lines' DTP, REF and SV1 last: the reader tells them apart from the rest first)
+_HI, _CLM_REF, _FAC_N3, _FAC_N4, _CLM_DTP, _LINE_DTP, _LINE_REF, _SV1 = 9, 10, 11, 12, 13, 14, 15, 16
 _NM1, _LX, _SBR2320, _SUBLOOP, _HL, _CLM, _SE = 20, 21, 22, 23, 24, 25, 26
 _ISA, _GS, _ST, _GE, _IEA, _INSIDE = 30, 31, 32, 33, 34, 35
 
@@ -604,6 +605,10 @@ class _Reader:
         sexes = _SEX
         fromisoformat = date.fromisoformat
         new_object = object.__new__
+        # a segment's first four characters, the look-up key (see _key): ``s[head]`` with a slice made
+        # once (``s[:4]`` builds a slice object per segment on Python 3.11)
+        head = slice(4)
+        after_qualifier = slice(7, None)  # REF*6R*: REF02 onwards
         loop_2400 = loops["2400"]
         loop_2000b = loops["2000B"]
         loop_2300 = loops["2300"]
@@ -615,7 +620,7 @@ class _Reader:
             for i, s in enumerate(part, first):
                 try:
                     try:
-                        code, nxt = table[s[:4]]
+                        code, nxt = table[s[head]]
                     except KeyError:
                         ent = table.get(s[:3])
                         if ent is not None and len(table) < _MEMO_LIMIT:
@@ -637,49 +642,50 @@ class _Reader:
                         code, nxt = ent
                     if code < 20:
                         table = nxt
-                        if code == 0:
-                            continue
-                        if code == 16:  # SV1
-                            got = sv1_cache.get(s)
-                            if got is None:
-                                got = sv1_cache[s] = self.sv1(i, s.split(sep))
-                            # the Line model's values (see _Claim.lines): a copy of the SV1's, with lists
-                            # of its own
-                            values, mods, ptrs, unreadable = got
-                            line = values.copy()
-                            line["modifiers"] = [*mods]
-                            line["diagnosis_pointers"] = [*ptrs]
-                            claim.lines.append(line)  # type: ignore[union-attr]
-                            if unreadable:  # SV102/SV104 not X12 numbers (CLM006)
-                                self.unreadable(i, s.split(sep), claim)  # type: ignore[arg-type]
-                        elif code == 14 or code == 11:  # LINE_DTP, CLM_DTP
-                            d = dtp_cache.get(s, _UNREAD)
-                            if d is _UNREAD:
-                                seg = s.split(sep)
-                                d = self.dtp(i, seg) if len(seg) > 1 and seg[1] == "472" else None
-                                dtp_cache[s] = d
-                            if d is not None:
-                                if code == 14:  # LINE_DTP
-                                    line["date_of_service"] = d
+                        if code > 12:  # SV1, LINE_REF, LINE_DTP, CLM_DTP: most segments of a claim
+                            if code == 16:  # SV1
+                                got = sv1_cache.get(s)
+                                if got is None:
+                                    got = sv1_cache[s] = self.sv1(i, s.split(sep))
+                                # the Line model's values (see _Claim.lines): a copy of the SV1's, with lists
+                                # of its own
+                                values, mods, ptrs, unreadable = got
+                                line = values.copy()
+                                line["modifiers"] = [*mods]
+                                line["diagnosis_pointers"] = [*ptrs]
+                                claim.lines.append(line)  # type: ignore[union-attr]
+                                if unreadable:  # SV102/SV104 not X12 numbers (CLM006)
+                                    self.unreadable(i, s.split(sep), claim)  # type: ignore[arg-type]
+                            elif code == 15:  # LINE_REF
+                                if s.startswith(ref6r):
+                                    v = s[after_qualifier]
+                                    line["control_number"] = (
+                                        v.split(sep, 1)[0] if sep in v else v
+                                    ).strip() or None
+                                elif s.startswith(refg1):
+                                    v = s[after_qualifier]
+                                    line["authorization_number"] = (
+                                        v.split(sep, 1)[0] if sep in v else v
+                                    ).strip() or None
                                 else:
-                                    claim.dates.append(d)  # type: ignore[union-attr]
-                        elif code == 15:  # LINE_REF
-                            if s.startswith(ref6r):
-                                v = s[7:]
-                                line["control_number"] = (
-                                    v.split(sep, 1)[0] if sep in v else v
-                                ).strip() or None
-                            elif s.startswith(refg1):
-                                v = s[7:]
-                                line["authorization_number"] = (
-                                    v.split(sep, 1)[0] if sep in v else v
-                                ).strip() or None
-                            else:
-                                seg = s.split(sep)
-                                if len(seg) < 3 and len(seg) > 1 and seg[1] in ("6R", "G1"):
-                                    line["control_number" if seg[1] == "6R" else "authorization_number"] = (
-                                        None
-                                    )
+                                    seg = s.split(sep)
+                                    if len(seg) < 3 and len(seg) > 1 and seg[1] in ("6R", "G1"):
+                                        line[
+                                            "control_number" if seg[1] == "6R" else "authorization_number"
+                                        ] = None
+                            else:  # LINE_DTP, CLM_DTP
+                                d = dtp_cache.get(s, _UNREAD)
+                                if d is _UNREAD:
+                                    seg = s.split(sep)
+                                    d = self.dtp(i, seg) if len(seg) > 1 and seg[1] == "472" else None
+                                    dtp_cache[s] = d
+                                if d is not None:
+                                    if code == 14:  # LINE_DTP (else CLM_DTP)
+                                        line["date_of_service"] = d
+                                    else:
+                                        claim.dates.append(d)  # type: ignore[union-attr]
+                        elif code == 0:
+                            continue
                         elif code == 9:  # HI
                             assert claim is not None
                             if not claim.diagnoses and (dx := hi_cache.get(s)) is not None:
@@ -748,9 +754,9 @@ class _Reader:
                                 seg[3] if len(seg) > 3 else ""
                             ) == ASC_TAXONOMY:
                                 bp.kind = "asc"  # type: ignore[union-attr]
-                        elif code == 12:  # FAC_N3
+                        elif code == 11:  # FAC_N3
                             claim.fac_n3 = True  # type: ignore[union-attr]
-                        elif code == 13:  # FAC_N4
+                        elif code == 12:  # FAC_N4
                             assert claim is not None
                             claim.fac_n4 = True
                             state = self.n4_state(
