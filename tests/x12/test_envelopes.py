@@ -9,6 +9,7 @@ import pytest
 from painrcm.errors import InputError
 from painrcm.x12.reader835 import read_835
 from painrcm.x12.reader837 import read_837
+from painrcm.x12.segments import tokenize
 
 from .conftest import fixture_text
 
@@ -197,3 +198,51 @@ def test_terminator_inside_the_isa_is_a_located_error() -> None:
         with pytest.raises(InputError) as ei:
             read(broken, "t")
         assert ei.value.place == "segment 1 (ISA)" and "16 elements" in ei.value.expected
+
+
+def _envelope_faults() -> list[tuple[str, str]]:
+    """The 837P fixture, twice over in one file (two interchanges), with one envelope fault each: an
+    envelope segment dropped, repeated or moved into the transaction set, a control number or a
+    count changed."""
+    one = [s for s in PAIN.split("~\n") if s]
+    two = [s.replace("000000001", "000000002") if s.startswith(("ISA", "IEA")) else s for s in one]
+    segs = one + two
+    out = []
+    for k, s in enumerate(segs):
+        sid = s.split("*", 1)[0]
+        if sid not in ("ISA", "GS", "ST", "SE", "GE", "IEA"):
+            continue
+        out.append((f"drop {k}", segs[:k] + segs[k + 1 :]))
+        out.append((f"repeat {k}", segs[: k + 1] + segs[k:]))
+        out.append((f"inside {k}", segs[:5] + [s] + segs[5:]))
+        elements = s.split("*")
+        for e in (1, 2, 6, 13):
+            # (ST01 and GS01 name the transaction: the reader's own checks, not the envelope's)
+            if e < len(elements) and not (sid in ("ST", "GS") and e == 1) and not (sid == "ISA" and e != 13):
+                changed = "*".join(elements[:e] + ["0" + elements[e] + "9"] + elements[e + 1 :])
+                out.append((f"element {k}.{e}", segs[:k] + [changed] + segs[k + 1 :]))
+    return [(name, "~\n".join(s) + "~\n") for name, s in out]
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_837_reader_and_tokenizer_say_the_same_of_an_envelope(strict: bool) -> None:
+    """The 837P reader checks the envelope with the tokenizer's rules (segments.Envelope), not a copy
+    of its own: on every envelope fault it refuses with the tokenizer's message, or notes the
+    tokenizer's warnings."""
+    faults = _envelope_faults()
+    assert len(faults) > 50
+    for name, text in faults:
+        try:
+            expected = [(w.place, w.expected) for w in tokenize(text, "t.837", strict=strict).warnings]
+        except InputError as e:
+            with pytest.raises(InputError) as ei:
+                read_837(text, "t.837", strict=strict)
+            assert (ei.value.place, ei.value.expected) == (e.place, e.expected), name
+            continue
+        try:
+            read = read_837(text, "t.837", strict=strict)
+        except InputError as e:  # not an envelope fault for the 837P reader (a header, a claim)
+            assert not e.expected.startswith(("SE", "GE", "IEA", "ISA", "GS", "ST")), name
+            continue
+        warnings = [(w.place, w.expected) for w in read.warnings]
+        assert [w for w in warnings if w in expected] == expected, name
