@@ -34,7 +34,7 @@ from painrcm.store import models as m
 from painrcm.store import versions
 from painrcm.store.boundaries import document
 from painrcm.store.histories import Book, chunks
-from painrcm.store.rows import among, insert_ids, insert_rows, update_by_id
+from painrcm.store.rows import among, insert_ids, insert_rows, json_text, update_by_id
 from painrcm.store.service_rows import refresh_services
 
 ENC = m.Encounter.__table__
@@ -441,7 +441,9 @@ def save_claims(
     insert_rows(s, CHART, chart_rows)
     insert_rows(s, PAYER, payer_rows)
 
-    # the claims' rows
+    # the claims' rows; each document serialized once, for its claim row and its version row
+    texts = {i: json_text(s, docs[i]) for i in todo}
+
     def values(i: int) -> dict[str, Any]:
         enc = claims[i][0]
         return {
@@ -450,7 +452,7 @@ def save_claims(
             "date_of_service": enc.date_of_service,
             "place_of_service": enc.place_of_service,
             "rendering_npi": enc.rendering_provider.npi,
-            "document": docs[i],
+            "document": texts[i],
             "total_charge": sum((ln.charge or 0) for ln in enc.lines or []) or None,
             "source": source,
             "status": "unscrubbed",
@@ -491,6 +493,7 @@ def save_claims(
                 versions.version_values(
                     pk, 1, None, None, docs[i], kind="upload", user_id=user_id, reason=reason, source=source
                 )
+                | {"document": texts[i]}
             )
             # a person's upload shows on the claim's trail (the API writes its own "create" entry;
             # loads without a user are in their import job's entry)
@@ -523,7 +526,7 @@ def save_claims(
             payer_claim_number=claim_numbers.get(pk) if corrected else None,
         )
         after = "open" if corrected or status in ("fixed", "overridden") else status
-        version_rows.append(version)
+        version_rows.append(version | {"document": texts[i]})
         updates.append({"b_id": pk, **values(i), "work_status": after})
         audit_rows.append(
             audit_values(
