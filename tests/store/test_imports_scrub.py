@@ -184,24 +184,20 @@ def test_the_pool_s_first_parts_are_kept_while_it_scrubs_the_last_one(
     _import(db, engine, history, "history.json", work_status="history")
     parent, kept, seen = os.getpid(), tmp_path / "kept", tmp_path / "seen"
     parts: list[list[int]] = []
-    real_partition, real_forked, real_write = (
-        rescrub.partition,
-        imports._scrub_forked,
-        bulk.write_scrub_results,
-    )
+    real_partition, real_scrub, real_write = rescrub.partition, imports.scrub_rows, bulk.write_scrub_results
 
     def partition(claims: Any, n: int) -> list[list[int]]:
         parts.extend(real_partition(claims, n))  # before the fork: the pool processes see them
         return parts
 
-    def scrub_forked(pks: list[int]) -> Any:
-        if pks == parts[-1]:
+    def scrub_rows(engine: Engine, book: Any, pks: Any, rows: Any, ticker: Any = None) -> Any:
+        if os.getpid() != parent and list(pks) == parts[-1]:
             for _ in range(200):  # (10 s at most)
                 if kept.exists():
                     seen.write_text("kept before the last part was scrubbed")
                     break
                 time.sleep(0.05)
-        return real_forked(pks)
+        return real_scrub(engine, book, pks, rows, ticker)
 
     def write_scrub_results(s: Any, items: Any, user_id: Any = None, book: Any = None) -> Any:
         if os.getpid() == parent:
@@ -209,7 +205,7 @@ def test_the_pool_s_first_parts_are_kept_while_it_scrubs_the_last_one(
         return real_write(s, items, user_id, book)
 
     monkeypatch.setattr(rescrub, "partition", partition)
-    monkeypatch.setattr(imports, "_scrub_forked", scrub_forked)
+    monkeypatch.setattr(imports, "scrub_rows", scrub_rows)
     monkeypatch.setattr(bulk, "write_scrub_results", write_scrub_results)
     monkeypatch.setattr(imports, "POOL_MIN_CLAIMS", 2)
     monkeypatch.setenv("PAINRCM_IMPORT_WORKERS", "2")
