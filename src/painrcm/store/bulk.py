@@ -70,13 +70,16 @@ def line_values(lines: Iterable[Line] | None) -> list[dict[str, Any]]:
     ]
 
 
-def run_values(result: ClaimResult, user_id: int | None) -> dict[str, Any]:
-    """A scrub result as scrub_runs column values (without the claim's key)."""
+def run_values(result: ClaimResult, user_id: int | None, not_checked: Any = None) -> dict[str, Any]:
+    """A scrub result as scrub_runs column values (without the claim's key). `not_checked`: that
+    column's value when the caller has it already (`write_scrub_results`: serialized once)."""
     return {
         "status": result.status,
         "policy_id": result.payer_policy,
         "editions": result.editions,
-        "not_checked": [n.model_dump() for n in result.not_checked],
+        "not_checked": [n.contract_dict() for n in result.not_checked]
+        if not_checked is None
+        else not_checked,
         "fixed_lines": None
         if result.fixed_lines is None
         else [ln.contract_dict(i) for i, ln in enumerate(result.fixed_lines, 1)],
@@ -598,7 +601,20 @@ def write_scrub_results(
     if not items:
         return []
     s.flush()
-    run_ids = insert_ids(s, RUN, [{"encounter_pk": pk, **run_values(res, user_id)} for pk, _e, res in items])
+    # a file's claims share a few lists of edits not checked (the engine's, per policy and history
+    # need): each distinct list is serialized once
+    texts: dict[tuple[tuple[str, str], ...], Any] = {}
+
+    def not_checked(res: ClaimResult) -> Any:
+        key = tuple((n.edit, n.reason) for n in res.not_checked)
+        text = texts.get(key)
+        if text is None:
+            text = texts[key] = json_text(s, [n.contract_dict() for n in res.not_checked])
+        return text
+
+    run_ids = insert_ids(
+        s, RUN, [{"encounter_pk": pk, **run_values(res, user_id, not_checked(res))} for pk, _e, res in items]
+    )
     insert_rows(
         s,
         FINDING,
