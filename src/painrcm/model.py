@@ -271,6 +271,9 @@ class NotChecked(_Model):
     edit: str
     reason: str
 
+    def contract_dict(self) -> dict[str, str]:
+        return {"edit": self.edit, "reason": self.reason}
+
 
 class ClaimResult(_Model):
     claim_id: str
@@ -288,7 +291,7 @@ class ClaimResult(_Model):
             "status": self.status,
             "lines": [ln.contract_dict(i) for i, ln in enumerate(self.lines, 1)],
             "findings": [f.contract_dict() for f in self.findings],
-            "not_checked": [{"edit": n.edit, "reason": n.reason} for n in self.not_checked],
+            "not_checked": [n.contract_dict() for n in self.not_checked],
             "fixed_lines": (
                 None
                 if self.fixed_lines is None

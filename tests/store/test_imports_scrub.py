@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -169,3 +170,48 @@ def test_the_pool_keeps_every_claim_of_a_patient_in_one_part_in_the_import_order
     assert patients[1] == patients[2] == patients[3] == patients[5] == 10 != patients[4]
     parts = partition(same_patient(rows), 2)
     assert sorted(parts, key=len) == [[4], [1, 2, 3, 5]]
+
+
+def test_the_pool_s_first_parts_are_kept_while_it_scrubs_the_last_one(
+    db: Database, engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """With a pool, each part's runs are kept as soon as the part is scrubbed: the last part's
+    process waits until the importing process has kept a first part (it would wait in vain if the
+    runs were kept only once every part was scrubbed), and everything is stored all the same."""
+    from painrcm.store import bulk, rescrub
+
+    history, new = _files(engine)
+    _import(db, engine, history, "history.json", work_status="history")
+    parent, kept, seen = os.getpid(), tmp_path / "kept", tmp_path / "seen"
+    parts: list[list[int]] = []
+    real_partition, real_scrub, real_write = rescrub.partition, imports.scrub_rows, bulk.write_scrub_results
+
+    def partition(claims: Any, n: int) -> list[list[int]]:
+        parts.extend(real_partition(claims, n))  # before the fork: the pool processes see them
+        return parts
+
+    def scrub_rows(engine: Engine, book: Any, pks: Any, rows: Any, ticker: Any = None) -> Any:
+        if os.getpid() != parent and list(pks) == parts[-1]:
+            for _ in range(200):  # (10 s at most)
+                if kept.exists():
+                    seen.write_text("kept before the last part was scrubbed")
+                    break
+                time.sleep(0.05)
+        return real_scrub(engine, book, pks, rows, ticker)
+
+    def write_scrub_results(s: Any, items: Any, user_id: Any = None, book: Any = None) -> Any:
+        if os.getpid() == parent:
+            kept.touch()
+        return real_write(s, items, user_id, book)
+
+    monkeypatch.setattr(rescrub, "partition", partition)
+    monkeypatch.setattr(imports, "scrub_rows", scrub_rows)
+    monkeypatch.setattr(bulk, "write_scrub_results", write_scrub_results)
+    monkeypatch.setattr(imports, "POOL_MIN_CLAIMS", 2)
+    monkeypatch.setenv("PAINRCM_IMPORT_WORKERS", "2")
+    res = _import(db, engine, new, "new.json")
+    assert len(parts) >= 3
+    assert seen.exists()
+    assert res.scrubbed == res.added == 56
+    got = _stored(db)
+    assert all(v["runs"] == 1 and v["status"] != "unscrubbed" for v in got.values())

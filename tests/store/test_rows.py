@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from painrcm.scrub import Engine
 from painrcm.store import models as m
 from painrcm.store.db import BadText, Database
-from painrcm.store.rows import among, insert_ids, insert_rows, update_by_id
+from painrcm.store.rows import among, insert_ids, insert_rows, json_text, update_by_id
 from painrcm.store.service_rows import refresh_services
 from tests.store.synth import as_bytes, epidural
 from tests.store.test_imports import run
@@ -135,6 +135,27 @@ def test_a_backslash_u_sequence_that_is_no_nul_is_stored_as_it_is(db: Database) 
     with db.session() as s:
         e = s.get(m.Encounter, pk)
         assert e is not None and e.document == {"note": "\\u0000 typed"}
+
+
+def test_a_document_serialized_once_is_stored_as_it_reads_in_every_row_that_takes_it(db: Database) -> None:
+    """A claim's document serialized once (`json_text`) for its claim row and its version row reads back
+    as the document, and a NUL in it is still refused, naming the column."""
+    doc = {"encounter_id": "J-1", "notes": ["a", {"b": None}], "units": 1.5}
+    with db.session() as s:
+        text = json_text(s, doc)
+        pk = insert_ids(s, ENC, [_claim("J-1", _person(s), document=text)])[0]
+        insert_rows(
+            s,
+            m.ClaimVersion.__table__,
+            [{"encounter_pk": pk, "number": 1, "kind": "upload", "frequency_code": "1", "document": text}],
+        )
+    with db.session() as s:
+        e = s.get(m.Encounter, pk)
+        assert e is not None and e.document == doc
+        assert s.scalars(select(m.ClaimVersion.document)).one() == doc
+    with pytest.raises(BadText) as info, db.session() as s:
+        insert_rows(s, ENC, [_claim("J-2", _person(s), document=json_text(s, {"note": "x\x00y"}))])
+    assert str(info.value).startswith("encounters.document")
 
 
 def test_among_answers_as_in_for_many_values(db: Database) -> None:

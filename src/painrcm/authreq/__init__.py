@@ -70,7 +70,7 @@ class EvidenceItem:
             "status": self.status,
             "facts": list(self.facts),
             "findings": [f.contract_dict() for f in self.findings],
-            "not_checked": [{"edit": n.edit, "reason": n.reason} for n in self.not_checked],
+            "not_checked": [n.contract_dict() for n in self.not_checked],
         }
 
 
@@ -159,7 +159,7 @@ class AuthRequestPacket:
             "families": list(self.families),
             "evidence": [e.as_dict() for e in self.evidence],
             "other_problems": [f.contract_dict() for f in self.other_problems],
-            "not_checked": [{"edit": n.edit, "reason": n.reason} for n in self.not_checked],
+            "not_checked": [n.contract_dict() for n in self.not_checked],
             "ready": self.ready,
             "waiting_for": self.gaps(),
             "response_due": self.response_due.isoformat(),

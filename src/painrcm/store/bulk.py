@@ -34,7 +34,7 @@ from painrcm.store import models as m
 from painrcm.store import versions
 from painrcm.store.boundaries import document
 from painrcm.store.histories import Book, chunks
-from painrcm.store.rows import among, insert_ids, insert_rows, update_by_id
+from painrcm.store.rows import among, insert_ids, insert_rows, json_text, update_by_id
 from painrcm.store.service_rows import refresh_services
 
 ENC = m.Encounter.__table__
@@ -70,13 +70,16 @@ def line_values(lines: Iterable[Line] | None) -> list[dict[str, Any]]:
     ]
 
 
-def run_values(result: ClaimResult, user_id: int | None) -> dict[str, Any]:
-    """A scrub result as scrub_runs column values (without the claim's key)."""
+def run_values(result: ClaimResult, user_id: int | None, not_checked: Any = None) -> dict[str, Any]:
+    """A scrub result as scrub_runs column values (without the claim's key). `not_checked`: that
+    column's value when the caller has it already (`write_scrub_results`: serialized once)."""
     return {
         "status": result.status,
         "policy_id": result.payer_policy,
         "editions": result.editions,
-        "not_checked": [n.model_dump() for n in result.not_checked],
+        "not_checked": [n.contract_dict() for n in result.not_checked]
+        if not_checked is None
+        else not_checked,
         "fixed_lines": None
         if result.fixed_lines is None
         else [ln.contract_dict(i) for i, ln in enumerate(result.fixed_lines, 1)],
@@ -441,7 +444,9 @@ def save_claims(
     insert_rows(s, CHART, chart_rows)
     insert_rows(s, PAYER, payer_rows)
 
-    # the claims' rows
+    # the claims' rows; each document serialized once, for its claim row and its version row
+    texts = {i: json_text(s, docs[i]) for i in todo}
+
     def values(i: int) -> dict[str, Any]:
         enc = claims[i][0]
         return {
@@ -450,7 +455,7 @@ def save_claims(
             "date_of_service": enc.date_of_service,
             "place_of_service": enc.place_of_service,
             "rendering_npi": enc.rendering_provider.npi,
-            "document": docs[i],
+            "document": texts[i],
             "total_charge": sum((ln.charge or 0) for ln in enc.lines or []) or None,
             "source": source,
             "status": "unscrubbed",
@@ -491,6 +496,7 @@ def save_claims(
                 versions.version_values(
                     pk, 1, None, None, docs[i], kind="upload", user_id=user_id, reason=reason, source=source
                 )
+                | {"document": texts[i]}
             )
             # a person's upload shows on the claim's trail (the API writes its own "create" entry;
             # loads without a user are in their import job's entry)
@@ -523,7 +529,7 @@ def save_claims(
             payer_claim_number=claim_numbers.get(pk) if corrected else None,
         )
         after = "open" if corrected or status in ("fixed", "overridden") else status
-        version_rows.append(version)
+        version_rows.append(version | {"document": texts[i]})
         updates.append({"b_id": pk, **values(i), "work_status": after})
         audit_rows.append(
             audit_values(
@@ -595,7 +601,20 @@ def write_scrub_results(
     if not items:
         return []
     s.flush()
-    run_ids = insert_ids(s, RUN, [{"encounter_pk": pk, **run_values(res, user_id)} for pk, _e, res in items])
+    # a file's claims share a few lists of edits not checked (the engine's, per policy and history
+    # need): each distinct list is serialized once
+    texts: dict[tuple[tuple[str, str], ...], Any] = {}
+
+    def not_checked(res: ClaimResult) -> Any:
+        key = tuple((n.edit, n.reason) for n in res.not_checked)
+        text = texts.get(key)
+        if text is None:
+            text = texts[key] = json_text(s, [n.contract_dict() for n in res.not_checked])
+        return text
+
+    run_ids = insert_ids(
+        s, RUN, [{"encounter_pk": pk, **run_values(res, user_id, not_checked(res))} for pk, _e, res in items]
+    )
     insert_rows(
         s,
         FINDING,

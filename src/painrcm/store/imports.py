@@ -24,9 +24,11 @@ import importlib
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import func, select, text, update
@@ -431,55 +433,57 @@ def scrub_file(
     ticker: _Ticker | None = None,
     workers: int = 1,
     min_claims: int = POOL_MIN_CLAIMS,
-) -> list[Scrubbed]:
-    """Scrub a file's stored claims against its book, in the order given (`scrub_rows`). A file of at
-    least `min_claims` claims with `workers` > 1 is split by patient (every claim of a patient, by
-    either identity key, in one part, in the order given: `rescrub.same_patient`, `rescrub.partition`)
-    and the parts are scrubbed by forked processes that inherit this process's engine and book, so
-    they answer as this process would (no database, nothing loaded again). Without fork, with a
-    small file, or when a pool process dies, the claims are scrubbed here."""
+    batch: int = 1000,
+) -> Iterator[list[Scrubbed]]:
+    """Scrub a file's stored claims against its book, each patient's claims in the order given
+    (`scrub_rows`), handing them out in batches as they are done, so that the caller keeps one batch
+    while the next is being scrubbed. A file of at least `min_claims` claims with `workers` > 1 is split
+    by patient (every claim of a patient, by either identity key, in one part, in the order given:
+    `rescrub.same_patient`, `rescrub.partition`) and the parts are scrubbed by forked processes that
+    inherit this process's engine and book, so they answer as this process would (no database,
+    nothing loaded again); each part is a batch, handed out in the parts' order as soon as it is done.
+    Without fork, with a small file, or when a pool process dies, the claims (or the parts left) are
+    scrubbed here, in the order given, `batch` claims at a time."""
     import multiprocessing
 
     from painrcm.store.rescrub import partition, partition_count, same_patient
 
     here = [pk for pk in pks if pk in rows]
-    if (
-        workers <= 1
-        or len(here) < max(2, min_claims)
-        or "fork" not in multiprocessing.get_all_start_methods()
-    ):
-        return scrub_rows(engine, book, here, rows, ticker)
-    keyed = []
-    for pk in here:
-        person = book.persons[rows[pk][0]]
-        keyed.append((pk, person.id, person.member_key, person.name_key))
-    parts = partition(same_patient(keyed), partition_count(len(here), workers))
-    if len(parts) < 2:
-        return scrub_rows(engine, book, here, rows, ticker)
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
+    parts: list[list[int]] = []
+    if workers > 1 and len(here) >= max(2, min_claims) and "fork" in multiprocessing.get_all_start_methods():
+        keyed = []
+        for pk in here:
+            person = book.persons[rows[pk][0]]
+            keyed.append((pk, person.id, person.member_key, person.name_key))
+        parts = partition(same_patient(keyed), partition_count(len(here), workers))
+    done: set[int] = set()
+    if len(parts) >= 2:
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
 
-    done: dict[int, Scrubbed] = {}
-    _FORKED.update(engine=engine, book=book, rows=rows)
-    try:
-        with ProcessPoolExecutor(
+        _FORKED.update(engine=engine, book=book, rows=rows)
+        pool = ProcessPoolExecutor(
             max_workers=min(workers, len(parts)), mp_context=multiprocessing.get_context("fork")
-        ) as pool:
+        )
+        try:
             for scrubbed in pool.map(_scrub_forked, parts):
+                out: list[Scrubbed] = []
                 for pk, enc, res in scrubbed:
                     model = enc or book.model(pk)
                     assert model is not None
-                    done[pk] = (pk, model, res)
+                    out.append((pk, model, res))
+                done.update(pk for pk, _e, _r in out)
                 if ticker is not None:
-                    ticker.step(len(scrubbed))
-    except BrokenProcessPool:
-        log.warning("an import's scrubbing process died; scrubbing the rest in the importing process")
-    finally:
-        _FORKED.clear()
-    left = [pk for pk in here if pk not in done]
-    if left:  # parts not answered: in this process, each patient's claims still in order
-        done.update((c[0], c) for c in scrub_rows(engine, book, left, rows, ticker))
-    return [done[pk] for pk in here]
+                    ticker.step(len(out))
+                yield out
+        except BrokenProcessPool:
+            log.warning("an import's scrubbing process died; scrubbing the rest in the importing process")
+        finally:  # (also when the caller stops early: the parts not started are not scrubbed)
+            pool.shutdown(cancel_futures=True)
+            _FORKED.clear()
+    left = [pk for pk in here if pk not in done]  # parts not answered: each patient's claims still in order
+    for start in range(0, len(left), batch):
+        yield scrub_rows(engine, book, left[start : start + batch], rows, ticker)
 
 
 def _member_index(s: Session, practice_id: str) -> tuple[dict[str, int], dict[str, int]]:
@@ -1041,6 +1045,14 @@ def _short(db: Database, job_id: int, owner: OwnerCheck | None, fn: Callable[[Se
     raise AssertionError("unreachable")
 
 
+def _keep_runs(s: Session, *, computed: Sequence[Scrubbed], user_id: int | None) -> None:
+    """Keep scrub results; a claim deleted meanwhile is left out (its run has nowhere to go)."""
+    here: set[int] = set()
+    for ids in chunks(sorted(c[0] for c in computed)):
+        here.update(s.scalars(select(m.Encounter.id).where(among(s, m.Encounter.id, ids))))
+    bulk.write_scrub_results(s, [c for c in computed if c[0] in here], user_id)
+
+
 def import_file(
     db: Database,
     engine: Engine,
@@ -1062,8 +1074,9 @@ def import_file(
     3. The new and changed claims are scrubbed with no transaction open (the engine's work), a chunk
        at a time (`SCRUB_CHUNK`) against one history fetch for the whole file (`claims_book`: the
        patients' past in a few set-based queries), and each chunk's runs are stored in a
-       short transaction of its own; a claim a crashed run left unscrubbed is scrubbed when the file
-       is imported again.
+       short transaction of its own as soon as the chunk is scrubbed (with a pool, while the pool
+       scrubs the next parts: `scrub_file`); a claim a crashed run left unscrubbed is scrubbed when
+       the file is imported again.
     4. The job is marked done (with its audit entry) in a last short transaction.
 
     `owner(session)` raises JobTaken when the job is no longer this worker's; it runs in every write.
@@ -1129,29 +1142,25 @@ def import_file(
         to_scrub: list[int] = _short(db, job_id, owner, write)
     ticker = _Ticker(progress, total)
     ticker.done = total - len(to_scrub)
-    scrubbed: list[Scrubbed] = []
     if to_scrub:
-        # the book and the scrub build many long-lived objects: the cyclic collector would walk the
-        # whole heap (the engine's tables included) again and again for nothing (gcpause.no_gc)
+        # the book, the scrub and the rows kept build many long-lived objects: the cyclic collector
+        # would walk the whole heap (the engine's tables included) again and again for nothing
+        # (gcpause.no_gc)
         with no_gc():
             with db.session() as rs:  # the patients' past, fetched once for the file (no write transaction)
                 book = claims_book(rs, engine, to_scrub, held)
                 rows = scrub_inputs(rs, to_scrub, book)
-            # the engine's work, with no transaction open (on several processes for a large file)
-            scrubbed = scrub_file(engine, book, to_scrub, rows, ticker, import_workers(), POOL_MIN_CLAIMS)
-    for start in range(0, len(scrubbed), SCRUB_CHUNK):
-        computed = scrubbed[start : start + SCRUB_CHUNK]
-
-        def store(s: Session, computed: Any = computed) -> None:
-            # a claim deleted meanwhile is left out (its run has nowhere to go)
-            here: set[int] = set()
-            for ids in chunks(sorted(c[0] for c in computed)):
-                here.update(s.scalars(select(m.Encounter.id).where(among(s, m.Encounter.id, ids))))
-            bulk.write_scrub_results(s, [c for c in computed if c[0] in here], user_id)
-
-        with no_gc():  # the rows of a chunk are many small objects; the heap holds the book (as above)
-            _short(db, job_id, owner, store)  # one short write transaction per chunk of claims
-        result.scrubbed += len(computed)
+            # the engine's work, with no transaction open (on several processes for a large file); each
+            # batch's runs are kept as soon as it is scrubbed, while the pool scrubs the next parts
+            workers = import_workers()
+            batches = scrub_file(engine, book, to_scrub, rows, ticker, workers, POOL_MIN_CLAIMS, SCRUB_CHUNK)
+            with closing(batches):  # (a failed write stops the pool at once)
+                for scrubbed in batches:
+                    for start in range(0, len(scrubbed), SCRUB_CHUNK):
+                        computed = scrubbed[start : start + SCRUB_CHUNK]
+                        # one short write transaction per chunk of claims
+                        _short(db, job_id, owner, partial(_keep_runs, computed=computed, user_id=user_id))
+                        result.scrubbed += len(computed)
 
     def finish(s: Session) -> None:
         job = s.get(m.ImportJob, job_id)

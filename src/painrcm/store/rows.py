@@ -30,13 +30,35 @@ from painrcm.store.db import CHECKED, BadText, check_value, nul_in
 _COLLATE = re.compile(r" COLLATE \S+")
 
 
+def _dumps(dialect: Any) -> Callable[[Any], str]:
+    """The dialect's JSON serializer (what a Core statement would use)."""
+    return getattr(dialect, "_json_serializer", None) or json.dumps
+
+
+class JsonText(str):
+    """A JSON value serialized once for several rows that store it (a claim's document goes into its
+    claim row and its version row): the writer takes the text as it is. `value` is what it holds."""
+
+    value: Any
+
+
+def json_text(s: Session, value: Any) -> JsonText:
+    """`value` serialized as the writer would serialize it for a JSON column of the session's database."""
+    out = JsonText(_dumps(s.get_bind().dialect)(value))
+    out.value = value
+    return out
+
+
 def _json_bind(dialect: Any, table: str, column: str, none_as_null: bool) -> Callable[[Any], Any]:
-    dumps = getattr(dialect, "_json_serializer", None) or json.dumps
+    dumps = _dumps(dialect)
 
     def convert(value: Any) -> Any:
         if value is None and none_as_null:
             return None
-        text = dumps(value)
+        if isinstance(value, JsonText):
+            text, value = str(value), value.value
+        else:
+            text = dumps(value)
         # JSON writes a NUL as \u0000: the value is walked only when that sequence occurs at all
         if "\\u0000" in text and nul_in(value):
             raise BadText(table, column, "text with a NUL character")
