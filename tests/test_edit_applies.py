@@ -125,23 +125,24 @@ def _seeds() -> tuple[list[Encounter], History, AuthLog]:
 
 lines_st = st.lists(
     st.builds(
-        lambda code, mods, units, ptrs, day, charge, auth: Line.model_construct(
+        lambda code, mods, units, ptrs, day, charge, auth, line_pos: Line.model_construct(
             code=code,
             modifiers=mods,
             units=units,
             diagnosis_pointers=ptrs,
             date_of_service=day,
-            place_of_service=None,
+            place_of_service=line_pos,
             charge=charge,
             authorization_number=auth,
         ),
         st.sampled_from(_codes()),
         st.lists(st.sampled_from(_MODS), max_size=5),
-        st.sampled_from([None, 0.0, 1.0, 2.0, 1.5, 4.0, 12.0]),
-        st.sampled_from([None, [], [1], [1, 2], [9], [1, 2, 3, 4, 5]]),
+        st.sampled_from([None, 0.0, -1.0, 0.5, 1.0, 2.0, 1.5, 4.0, 12.0, 999.0]),
+        st.sampled_from([None, [], [1], [1, 2], [9], [0], [1, 2, 3, 4, 5]]),
         st.sampled_from([None, timedelta(days=-1), timedelta(days=40)]),
         st.sampled_from([None, 0.0, 125.0, -3.0]),
         st.sampled_from([None, "A12", "AUTH-MISSING"]),
+        st.sampled_from([None, None, "11", "1", "88", " 22", "ZZ"]),
     ),
     max_size=6,
 )
@@ -152,16 +153,17 @@ lines_st = st.lists(
     lines=lines_st,
     keep=st.booleans(),
     payer=st.sampled_from(_PAYERS),
-    pos=st.sampled_from(["11", "22", "24", "21", "99"]),
+    pos=st.sampled_from(["11", "22", "24", "21", "99", "88", "1", " 11", ""]),
     kind=st.sampled_from(["physician", "asc"]),
     procs=st.booleans(),
     dx=st.sampled_from([None, [], ["M54.16"], ["M54.5", "Z00.00"], ["M47.816", "M51.16", "G89.4"]]),
     total=st.sampled_from([None, 0.0, 250.0, -1.0]),
     context=st.sampled_from(["none", "history", "both"]),
+    reused=st.sampled_from([None, [], ["line 40"]]),
 )
 @SETTINGS
 def test_ruled_out_edits_yield_nothing_on_odd_claims(
-    seed, lines, keep, payer, pos, kind, procs, dx, total, context
+    seed, lines, keep, payer, pos, kind, procs, dx, total, context, reused
 ) -> None:
     encs, history, auths = _seeds()
     base = encs[seed % len(encs)]
@@ -175,6 +177,7 @@ def test_ruled_out_edits_yield_nothing_on_odd_claims(
         "place_of_service": pos,
         "practice": base.practice.model_copy(update={"kind": kind}),
         "total_charge": total,
+        "claim_id_also_at": reused,
     }
     if not procs:
         update["procedures"] = []
