@@ -160,10 +160,11 @@ lines_st = st.lists(
     total=st.sampled_from([None, 0.0, 250.0, -1.0]),
     context=st.sampled_from(["none", "history", "both"]),
     reused=st.sampled_from([None, [], ["line 40"]]),
+    npi=st.sampled_from([None, "1679576722", "1679576723", "12345", ""]),
 )
 @SETTINGS
 def test_ruled_out_edits_yield_nothing_on_odd_claims(
-    seed, lines, keep, payer, pos, kind, procs, dx, total, context, reused
+    seed, lines, keep, payer, pos, kind, procs, dx, total, context, reused, npi
 ) -> None:
     encs, history, auths = _seeds()
     base = encs[seed % len(encs)]
@@ -179,6 +180,8 @@ def test_ruled_out_edits_yield_nothing_on_odd_claims(
         "total_charge": total,
         "claim_id_also_at": reused,
     }
+    if npi is not None:
+        update["rendering_provider"] = base.rendering_provider.model_copy(update={"npi": npi})
     if not procs:
         update["procedures"] = []
     if dx is not None:

@@ -53,6 +53,10 @@ Per claim:
   ``unreadable_number``  its 837P wrote an amount or quantity that is not an X12 number (CLM006)
   ``dob``                the patient's date of birth is given
   ``unknown_pos``        the claim's place of service is not a code of the place-of-service table
+  ``unbillable_dx``      a diagnosis the ICD-10-CM code set of the claim's date does not bill (or no
+                         code set is loaded for that fiscal year)
+  ``line_dates``         a line gives a date of service other than the claim's
+  ``bad_npi``            the billing, rendering or referring provider's NPI is not a valid NPI
   ``claim_id_reused``    another claim of its 837P file has the same claim ID (CLM007)
   ``practice:K``         the practice is of kind K (physician, asc)
 """
@@ -60,9 +64,11 @@ Per claim:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING
 
-from painrcm.codes.tables import Reference
+from painrcm.codes.tables import Reference, fiscal_year_of, strip_dot
+from painrcm.edits.claim_facts import npi_problem
 from painrcm.edits.cod003 import MAX_MODIFIERS
 from painrcm.edits.cod005 import MAX_POINTERS
 
@@ -107,6 +113,9 @@ PLAIN = frozenset(
         "odd_pointers",
         "unknown_pos",
         "claim_id_reused",
+        "unbillable_dx",
+        "line_dates",
+        "bad_npi",
     }
 )
 
@@ -185,6 +194,7 @@ def claim_features(enc: Encounter, lines: list[Line], reference: Reference, poli
     """Every feature of a claim (the slow, plain reading `Gate.mask` must agree with; used by tests)."""
     out: set[str] = set()
     n_dx = len(enc.diagnoses)
+    dos = enc.date_of_service
     for ln in lines:
         out |= code_features(ln.code, reference, policy)
         out.update(f"mod:{m}" for m in ln.modifiers)
@@ -197,6 +207,8 @@ def claim_features(enc: Encounter, lines: list[Line], reference: Reference, poli
             out.add("auth_number")
         if ln.place_of_service is not None:
             out.add("line_pos")
+        if ln.date_of_service is not None and ln.date_of_service != dos:
+            out.add("line_dates")
         u = ln.units
         if u is None or u < 1 or not float(u).is_integer():
             out.add("odd_units")
@@ -228,8 +240,26 @@ def claim_features(enc: Encounter, lines: list[Line], reference: Reference, poli
         out.add("unknown_pos")
     if enc.claim_id_also_at:
         out.add("claim_id_reused")
+    if any(not billable(dx, dos, reference) for dx in enc.diagnoses):
+        out.add("unbillable_dx")
+    if any(npi_problem(npi) for npi in npis(enc)):
+        out.add("bad_npi")
     out.add(f"practice:{enc.practice.kind}")
     return out
+
+
+def billable(dx: str, dos: date, reference: Reference) -> bool:
+    """A diagnosis the ICD-10-CM code set of `dos` bills (False when none is loaded for its year)."""
+    code_set = reference.icd10.set_for(dos)
+    return code_set is not None and strip_dot(dx) in code_set.billable
+
+
+def npis(enc: Encounter) -> list[str]:
+    """The NPIs the claim gives: its billing, rendering and referring providers'."""
+    found = [enc.practice.npi, enc.rendering_provider.npi]
+    if enc.referring_provider is not None:
+        found.append(enc.referring_provider.npi)
+    return [n for n in found if n is not None]
 
 
 def known_pos(pos: str, reference: Reference) -> bool:
@@ -261,6 +291,7 @@ class Gate:
     _claim_bits: dict[str, int] = field(default_factory=dict)
     _unknown_mod: int = 0
     _places: dict[str, int] = field(default_factory=dict)  # a claim's place of service: its bits
+    _diagnoses: dict[tuple[str, int], int] = field(default_factory=dict)  # (diagnosis, fiscal year): bits
 
     def __post_init__(self) -> None:
         needs = []
@@ -311,6 +342,7 @@ class Gate:
         mods = self._mods
         unknown_mod = self._unknown_mod
         n_dx = len(enc.diagnoses)
+        dos = enc.date_of_service
         mask = 0
         charge = False
         for ln in lines:
@@ -328,6 +360,8 @@ class Gate:
                 mask |= bits["auth_number"]
             if ln.place_of_service is not None:
                 mask |= bits["line_pos"]
+            if ln.date_of_service is not None and ln.date_of_service != dos:
+                mask |= bits["line_dates"]
             u = ln.units
             if u is None or u < 1 or not float(u).is_integer():
                 mask |= bits["odd_units"]
@@ -350,6 +384,19 @@ class Gate:
                 mask |= self._procs.get(p.family, 0)  # a StrEnum: hashed and equal as its value
         if enc.diagnoses:
             mask |= bits["diagnoses"]
+            year = fiscal_year_of(dos)
+            known = self._diagnoses
+            for dx in enc.diagnoses:
+                found = known.get((dx, year))
+                if found is None:
+                    if len(known) > 100_000:
+                        known.clear()  # a long-running server fed endless made-up codes stays bounded
+                    unbillable = not billable(dx, dos, self.reference)
+                    found = known[(dx, year)] = bits["unbillable_dx"] if unbillable else 0
+                mask |= found
+        for npi in npis(enc):
+            if npi_problem(npi):
+                mask |= bits["bad_npi"]
         if enc.authorization_number:
             mask |= bits["auth_number"]
         if enc.total_charge is not None:
