@@ -161,10 +161,12 @@ lines_st = st.lists(
     context=st.sampled_from(["none", "history", "both"]),
     reused=st.sampled_from([None, [], ["line 40"]]),
     npi=st.sampled_from([None, "1679576722", "1679576723", "12345", ""]),
+    shift=st.sampled_from([0, 0, 4000, -20000]),
+    dob=st.sampled_from(["keep", None, "after"]),
 )
 @SETTINGS
 def test_ruled_out_edits_yield_nothing_on_odd_claims(
-    seed, lines, keep, payer, pos, kind, procs, dx, total, context, reused, npi
+    seed, lines, keep, payer, pos, kind, procs, dx, total, context, reused, npi, shift, dob
 ) -> None:
     encs, history, auths = _seeds()
     base = encs[seed % len(encs)]
@@ -182,6 +184,11 @@ def test_ruled_out_edits_yield_nothing_on_odd_claims(
     }
     if npi is not None:
         update["rendering_provider"] = base.rendering_provider.model_copy(update={"npi": npi})
+    if shift:  # a date of service in the future or before any plausible one (the lines keep theirs)
+        update["date_of_service"] = base.date_of_service + timedelta(days=shift)
+    if dob != "keep":
+        born = None if dob is None else base.date_of_service + timedelta(days=2)
+        update["patient"] = base.patient.model_copy(update={"dob": born})
     if not procs:
         update["procedures"] = []
     if dx is not None:

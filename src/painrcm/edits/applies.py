@@ -51,7 +51,8 @@ Per claim:
   ``auth_number``        the claim or one of its lines carries an authorization number
   ``total_charge``       the claim gives its total charge
   ``unreadable_number``  its 837P wrote an amount or quantity that is not an X12 number (CLM006)
-  ``dob``                the patient's date of birth is given
+  ``dob``                the patient's date of birth is given; ``late_dob`` one after the claim's date
+  ``odd_dos``            the claim's date of service is after today or before `EARLIEST_SERVICE`
   ``unknown_pos``        the claim's place of service is not a code of the place-of-service table
   ``unbillable_dx``      a diagnosis the ICD-10-CM code set of the claim's date does not bill (or no
                          code set is loaded for that fiscal year)
@@ -68,7 +69,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from painrcm.codes.tables import Reference, fiscal_year_of, strip_dot
-from painrcm.edits.claim_facts import npi_problem
+from painrcm.edits.claim_facts import EARLIEST_SERVICE, npi_problem
 from painrcm.edits.cod003 import MAX_MODIFIERS
 from painrcm.edits.cod005 import MAX_POINTERS
 
@@ -116,6 +117,8 @@ PLAIN = frozenset(
         "unbillable_dx",
         "line_dates",
         "bad_npi",
+        "late_dob",
+        "odd_dos",
     }
 )
 
@@ -236,6 +239,10 @@ def claim_features(enc: Encounter, lines: list[Line], reference: Reference, poli
         out.add("unreadable_number")
     if enc.patient.dob is not None:
         out.add("dob")
+        if enc.patient.dob > dos:
+            out.add("late_dob")
+    if dos > date.today() or dos < EARLIEST_SERVICE:
+        out.add("odd_dos")
     if not known_pos(enc.place_of_service, reference):
         out.add("unknown_pos")
     if enc.claim_id_also_at:
@@ -403,8 +410,13 @@ class Gate:
             mask |= bits["total_charge"]
         if enc.unreadable_numbers:
             mask |= bits["unreadable_number"]
-        if enc.patient.dob is not None:
+        dob = enc.patient.dob
+        if dob is not None:
             mask |= bits["dob"]
+            if dob > dos:
+                mask |= bits["late_dob"]
+        if bits["odd_dos"] and (dos > date.today() or dos < EARLIEST_SERVICE):
+            mask |= bits["odd_dos"]
         if enc.claim_id_also_at:
             mask |= bits["claim_id_reused"]
         place = self._places.get(enc.place_of_service)
