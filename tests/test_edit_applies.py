@@ -218,3 +218,26 @@ def test_a_claim_without_lines_is_counted_by_its_note() -> None:
     assert enc.lines == [] and enc.procedures
     result = ENGINE.scrub(enc, **context_for(edit.example_context, enc))
     assert [f.edit for f in result.findings if f.edit.startswith("FRQ")] == ["FRQ001"]
+
+
+def test_a_payer_that_pays_no_level_gets_add003_on_one_line() -> None:
+    # ADD003 is ruled out on one line of one unit (one level, within any limit of one or more), but a
+    # payer file may allow none: `no_levels`
+    encs, _history, _auths = _seeds()
+    enc = next(
+        e
+        for e in encs
+        if e.lines and len(e.lines) == 1 and e.lines[0].units == 1 and e.lines[0].code == "62323"
+    )
+    engine = ENGINE.engine
+    policy = engine.policy_for(enc)
+    strict = policy.model_copy(
+        update={"session_levels": {**policy.session_levels, "epidural_interlaminar": 0}}
+    )
+    edits = tuple(CATALOGUE.values())
+    add003 = [e.id for e in edits].index("ADD003")
+    for pol, runs in ((policy, False), (strict, True)):
+        gate = Gate(engine.reference, pol, edits)
+        assert gate.runs(gate.mask(enc, enc.lines or []))[add003] is runs
+    ctx = ClaimContext(enc, list(enc.lines or []), engine.reference, strict)
+    assert [type(o).__name__ for o in CATALOGUE["ADD003"].run(ctx)] == ["Hit"]

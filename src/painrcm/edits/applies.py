@@ -26,7 +26,8 @@ Per line, from the line's code as the code table and the payer's policy know it:
   ``mue:none``           a code without an MUE in the loaded table; ``mue:0`` one whose MUE is 0
   ``covered``            a procedure code of a family the payer lists covered diagnoses for
   ``conservative``       a procedure code of a family the payer wants conservative care before
-  ``session_levels``     a code of a family the payer limits the levels per session of
+  ``session_levels``     a code of a family the payer limits the levels per session of;
+                         ``no_levels``: to none (a limit below one)
   ``not_covered``        a code the payer does not cover; ``not_covered_us``: one of its
                          not-covered ultrasound-guided codes
   ``asc_sub``            a code of the payer's ASC code substitutions (either side of one)
@@ -119,6 +120,7 @@ PLAIN = frozenset(
         "bad_npi",
         "late_dob",
         "odd_dos",
+        "no_levels",
     }
 )
 
@@ -150,6 +152,8 @@ def code_features(code: str, reference: Reference, policy: Policy) -> set[str]:
                 out.add("conservative")
             if info.family in policy.session_levels:
                 out.add("session_levels")
+                if policy.session_levels[info.family] < 1:
+                    out.add("no_levels")
             for limit in policy.frequency:
                 if info.family in limit.families:
                     out.update(("frequency", f"frequency:{limit.edit}"))
