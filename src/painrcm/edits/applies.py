@@ -38,6 +38,7 @@ Per line, from the line's code as the code table and the payer's policy know it:
 Per line, from the line itself:
   ``mod:M``              a line carries modifier M; ``mod:?`` a modifier the modifier table does not know
   ``many_modifiers``     a line carries more modifiers than an 837P line holds (four)
+  ``sideless``           a line of a one-sided code carries no RT, LT or 50
   ``line_charge``        a line gives a charge
   ``line_pos``           a line gives its own place of service
   ``odd_units``          a line's units are missing, below one or not a whole number
@@ -69,7 +70,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
-from painrcm.codes.tables import Reference, fiscal_year_of, strip_dot
+from painrcm.codes.tables import CodeInfo, Reference, fiscal_year_of, strip_dot
 from painrcm.edits.claim_facts import EARLIEST_SERVICE, npi_problem
 from painrcm.edits.cod003 import MAX_MODIFIERS
 from painrcm.edits.cod005 import MAX_POINTERS
@@ -121,8 +122,14 @@ PLAIN = frozenset(
         "late_dob",
         "odd_dos",
         "no_levels",
+        "sideless",
     }
 )
+SIDE_MODIFIERS = ("RT", "LT", "50")
+
+
+def _sideless(info: CodeInfo | None, modifiers: list[str]) -> bool:
+    return info is not None and info.one_sided and not any(m in modifiers for m in SIDE_MODIFIERS)
 
 
 def known_feature(feature: str) -> bool:
@@ -216,6 +223,8 @@ def claim_features(enc: Encounter, lines: list[Line], reference: Reference, poli
             out.add("line_pos")
         if ln.date_of_service is not None and ln.date_of_service != dos:
             out.add("line_dates")
+        if _sideless(reference.codes.get(ln.code), ln.modifiers):
+            out.add("sideless")
         u = ln.units
         if u is None or u < 1 or not float(u).is_integer():
             out.add("odd_units")
@@ -352,6 +361,7 @@ class Gate:
         codes = self._codes
         mods = self._mods
         unknown_mod = self._unknown_mod
+        table = self.reference.codes
         n_dx = len(enc.diagnoses)
         dos = enc.date_of_service
         mask = 0
@@ -371,6 +381,8 @@ class Gate:
                 mask |= bits["auth_number"]
             if ln.place_of_service is not None:
                 mask |= bits["line_pos"]
+            if _sideless(table.get(ln.code), line_mods):
+                mask |= bits["sideless"]
             if ln.date_of_service is not None and ln.date_of_service != dos:
                 mask |= bits["line_dates"]
             u = ln.units
