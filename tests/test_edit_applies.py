@@ -125,23 +125,24 @@ def _seeds() -> tuple[list[Encounter], History, AuthLog]:
 
 lines_st = st.lists(
     st.builds(
-        lambda code, mods, units, ptrs, day, charge, auth: Line.model_construct(
+        lambda code, mods, units, ptrs, day, charge, auth, line_pos: Line.model_construct(
             code=code,
             modifiers=mods,
             units=units,
             diagnosis_pointers=ptrs,
             date_of_service=day,
-            place_of_service=None,
+            place_of_service=line_pos,
             charge=charge,
             authorization_number=auth,
         ),
         st.sampled_from(_codes()),
         st.lists(st.sampled_from(_MODS), max_size=5),
-        st.sampled_from([None, 0.0, 1.0, 2.0, 1.5, 4.0, 12.0]),
-        st.sampled_from([None, [], [1], [1, 2], [9], [1, 2, 3, 4, 5]]),
+        st.sampled_from([None, 0.0, -1.0, 0.5, 1.0, 2.0, 1.5, 4.0, 12.0, 999.0]),
+        st.sampled_from([None, [], [1], [1, 2], [9], [0], [1, 2, 3, 4, 5]]),
         st.sampled_from([None, timedelta(days=-1), timedelta(days=40)]),
         st.sampled_from([None, 0.0, 125.0, -3.0]),
         st.sampled_from([None, "A12", "AUTH-MISSING"]),
+        st.sampled_from([None, None, "11", "1", "88", " 22", "ZZ"]),
     ),
     max_size=6,
 )
@@ -152,16 +153,20 @@ lines_st = st.lists(
     lines=lines_st,
     keep=st.booleans(),
     payer=st.sampled_from(_PAYERS),
-    pos=st.sampled_from(["11", "22", "24", "21", "99"]),
+    pos=st.sampled_from(["11", "22", "24", "21", "99", "88", "1", " 11", ""]),
     kind=st.sampled_from(["physician", "asc"]),
     procs=st.booleans(),
     dx=st.sampled_from([None, [], ["M54.16"], ["M54.5", "Z00.00"], ["M47.816", "M51.16", "G89.4"]]),
     total=st.sampled_from([None, 0.0, 250.0, -1.0]),
     context=st.sampled_from(["none", "history", "both"]),
+    reused=st.sampled_from([None, [], ["line 40"]]),
+    npi=st.sampled_from([None, "1679576722", "1679576723", "12345", ""]),
+    shift=st.sampled_from([0, 0, 4000, -20000]),
+    dob=st.sampled_from(["keep", None, "after"]),
 )
 @SETTINGS
 def test_ruled_out_edits_yield_nothing_on_odd_claims(
-    seed, lines, keep, payer, pos, kind, procs, dx, total, context
+    seed, lines, keep, payer, pos, kind, procs, dx, total, context, reused, npi, shift, dob
 ) -> None:
     encs, history, auths = _seeds()
     base = encs[seed % len(encs)]
@@ -175,7 +180,15 @@ def test_ruled_out_edits_yield_nothing_on_odd_claims(
         "place_of_service": pos,
         "practice": base.practice.model_copy(update={"kind": kind}),
         "total_charge": total,
+        "claim_id_also_at": reused,
     }
+    if npi is not None:
+        update["rendering_provider"] = base.rendering_provider.model_copy(update={"npi": npi})
+    if shift:  # a date of service in the future or before any plausible one (the lines keep theirs)
+        update["date_of_service"] = base.date_of_service + timedelta(days=shift)
+    if dob != "keep":
+        born = None if dob is None else base.date_of_service + timedelta(days=2)
+        update["patient"] = base.patient.model_copy(update={"dob": born})
     if not procs:
         update["procedures"] = []
     if dx is not None:
@@ -205,3 +218,26 @@ def test_a_claim_without_lines_is_counted_by_its_note() -> None:
     assert enc.lines == [] and enc.procedures
     result = ENGINE.scrub(enc, **context_for(edit.example_context, enc))
     assert [f.edit for f in result.findings if f.edit.startswith("FRQ")] == ["FRQ001"]
+
+
+def test_a_payer_that_pays_no_level_gets_add003_on_one_line() -> None:
+    # ADD003 is ruled out on one line of one unit (one level, within any limit of one or more), but a
+    # payer file may allow none: `no_levels`
+    encs, _history, _auths = _seeds()
+    enc = next(
+        e
+        for e in encs
+        if e.lines and len(e.lines) == 1 and e.lines[0].units == 1 and e.lines[0].code == "62323"
+    )
+    engine = ENGINE.engine
+    policy = engine.policy_for(enc)
+    strict = policy.model_copy(
+        update={"session_levels": {**policy.session_levels, "epidural_interlaminar": 0}}
+    )
+    edits = tuple(CATALOGUE.values())
+    add003 = [e.id for e in edits].index("ADD003")
+    for pol, runs in ((policy, False), (strict, True)):
+        gate = Gate(engine.reference, pol, edits)
+        assert gate.runs(gate.mask(enc, enc.lines or []))[add003] is runs
+    ctx = ClaimContext(enc, list(enc.lines or []), engine.reference, strict)
+    assert [type(o).__name__ for o in CATALOGUE["ADD003"].run(ctx)] == ["Hit"]

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from painrcm.built import builder
 from painrcm.coder import epidural, other
-from painrcm.coder.base import CodingContext, Service
+from painrcm.coder.base import CodingContext, CodingTerms, Service, coding_terms
 from painrcm.coder.levels import LEVEL_FAMILIES, UNCODED_FACTS, code_one, code_session, sessions
 from painrcm.codes.tables import Reference, strip_dot
 from painrcm.errors import InputError
@@ -70,60 +70,52 @@ def _merge_sides(procs: list[Procedure]) -> list[tuple[int, Procedure]]:
     return out
 
 
-def _line(code: str, modifiers: list[str], units: float, pointers: list[int] | None = None) -> Line:
+def _line(code: str, modifiers: list[str], units: float, pointers: list[int]) -> Line:
     # the coder's own values (table codes, its modifiers, whole units): valid as they are, so the
     # line is built without validating them again (units as the float validation would make)
-    if pointers is None:
-        return _build_line(code=code, modifiers=modifiers, units=float(units))
     return _build_line(code=code, modifiers=modifiers, units=float(units), diagnosis_pointers=pointers)
 
 
-def _apply_sides(services: list[Service], ctx: CodingContext) -> list[Line]:
-    ref, policy = ctx.reference, ctx.policy
-    primaries: list[Line] = []
-    addons: list[Line] = []
+def _apply_sides(services: list[Service], family: str, ctx: CodingContext) -> list[CodedLine]:
+    ref, terms = ctx.reference, ctx.terms
+    # [code, modifiers, units]: the units of one code and side add up in `_combine`
+    primaries: list[list[Any]] = []
+    addons: list[list[Any]] = []
     for s in services:
         info = ref.info(s.code)
-        target = addons if info is not None and info.is_addon else primaries
+        addon = info is not None and info.is_addon
+        target = addons if addon else primaries
         if s.side in SIDE_MOD:
-            target.append(_line(s.code, [SIDE_MOD[s.side], *s.modifiers], s.units))
+            target.append([s.code, (SIDE_MOD[s.side], *s.modifiers), float(s.units)])
             continue
         if s.side == "bilateral" and ref.bilateral_indicator(s.code) == 1:
-            conv = (
-                policy.addon_convention(ctx.practice_kind, ctx.place_of_service)
-                if info is not None and info.is_addon
-                else policy.convention(ctx.practice_kind, ctx.place_of_service)
-            )
+            conv = terms.addon_convention if addon else terms.convention
             if conv == "modifier_50":
                 # A 50 line is one unit (MOD009): each further bilateral level is its own line.
                 for _ in range(max(s.units, 1)):
-                    target.append(_line(s.code, ["50", *s.modifiers], 1))
+                    target.append([s.code, ("50", *s.modifiers), 1.0])
             else:
-                target.append(_line(s.code, ["RT", *s.modifiers], s.units))
-                target.append(_line(s.code, ["LT", *s.modifiers], s.units))
+                target.append([s.code, ("RT", *s.modifiers), float(s.units)])
+                target.append([s.code, ("LT", *s.modifiers), float(s.units)])
             continue
-        target.append(_line(s.code, list(s.modifiers), s.units))
+        target.append([s.code, tuple(s.modifiers), float(s.units)])
     # Add-ons follow their primaries (claim order matters to some payers and to readers).
-    return _combine(primaries) + _combine(addons)
+    return [
+        CodedLine(family, code, mods, units) for code, mods, units in _combine(primaries) + _combine(addons)
+    ]
 
 
-def _combine(lines: list[Line]) -> list[Line]:
+def _combine(lines: list[list[Any]]) -> list[list[Any]]:
     """One line per code and side: a bilateral add-on level and a one-sided one on the same side
     (RT/LT convention) add their units. A 50 line stays one unit per level (MOD009)."""
-    out: list[Line] = []
+    out: list[list[Any]] = []
     for ln in lines:
-        twin = next(
-            (
-                o
-                for o in out
-                if "50" not in ln.modifiers and o.code == ln.code and o.modifiers == ln.modifiers
-            ),
-            None,
-        )
+        code, mods, units = ln
+        twin = next((o for o in out if "50" not in mods and o[0] == code and o[1] == mods), None)
         if twin is None:
             out.append(ln)
         else:
-            twin.units = (twin.units or 0) + (ln.units or 0)
+            twin[2] += units
     return out
 
 
@@ -176,10 +168,15 @@ class CodedLine(NamedTuple):
     units: float
 
 
-# The procedures' lines per (practice kind, place of service, each procedure's facts), kept per code
-# table and policy: the same few documented sessions recur on claim after claim, and several edits code
-# a claim's note again (a session's lines as the note gives them).
-_MEMOS: dict[tuple[int, int], tuple[Reference, Policy, dict[tuple[object, ...], tuple[CodedLine, ...]]]] = {}
+# The procedures' lines per (the payer's coding terms, each procedure's facts), kept per code table: the
+# same few documented sessions recur on claim after claim (under the same terms for most payers and
+# places), and several edits code a claim's note again (a session's lines as the note gives them).
+_MEMOS: dict[int, tuple[Reference, dict[tuple[object, ...], tuple[CodedLine, ...]]]] = {}
+# the coding terms of each (policy, practice kind, place of service), with the policy they were read from,
+# and each distinct terms' number (a memo key holds the number: hashed at once, where the terms' fields
+# would be hashed again on every look-up)
+_TERMS: dict[tuple[int, str, str], tuple[Policy, CodingTerms, int]] = {}
+_TERMS_NUMBER: dict[CodingTerms, int] = {}
 
 
 # an entry's facts in declaration order: every fact, or a level-family entry's coded ones
@@ -193,17 +190,30 @@ def _facts(p: Procedure) -> tuple[object, ...]:
     return tuple([tuple(v) if type(v) is list else v for v in values])
 
 
-def _memo(reference: Reference, policy: Policy) -> dict[tuple[object, ...], tuple[CodedLine, ...]]:
-    found = _MEMOS.get((id(reference), id(policy)))
-    if found is not None and found[0] is reference and found[1] is policy:
-        if len(found[2]) > 50_000:
-            found[2].clear()  # a long-running server fed endless different notes stays bounded
-        return found[2]
+def _memo(reference: Reference) -> dict[tuple[object, ...], tuple[CodedLine, ...]]:
+    found = _MEMOS.get(id(reference))
+    if found is not None and found[0] is reference:
+        if len(found[1]) > 50_000:
+            found[1].clear()  # a long-running server fed endless different notes stays bounded
+        return found[1]
     if len(_MEMOS) > 64:
         _MEMOS.clear()
     memo: dict[tuple[object, ...], tuple[CodedLine, ...]] = {}
-    _MEMOS[(id(reference), id(policy))] = (reference, policy, memo)
+    _MEMOS[id(reference)] = (reference, memo)
     return memo
+
+
+def _terms(policy: Policy, practice_kind: str, place_of_service: str) -> tuple[CodingTerms, int]:
+    key = (id(policy), practice_kind, place_of_service)
+    found = _TERMS.get(key)
+    if found is not None and found[0] is policy:
+        return found[1], found[2]
+    if len(_TERMS) > 4096:
+        _TERMS.clear()  # policies and places are few; stay bounded whatever arrives
+    terms = coding_terms(policy, practice_kind, place_of_service)
+    number = _TERMS_NUMBER.setdefault(terms, len(_TERMS_NUMBER))  # equal terms, one number, for good
+    _TERMS[key] = (policy, terms, number)  # the policy is kept with its terms: an id is never reused
+    return terms, number
 
 
 def coded_procedures(
@@ -214,12 +224,12 @@ def coded_procedures(
     sides and units). Raises InputError for a missing or bad fact (as `code_procedures`)."""
     if not enc.diagnoses:
         raise InputError(None, "$.diagnoses", "at least one ICD-10-CM diagnosis to point the lines to")
-    memo = _memo(reference, policy)
-    key = (enc.practice.kind, enc.place_of_service, *map(_facts, procedures))
+    memo = _memo(reference)
+    terms, number = _terms(policy, enc.practice.kind, enc.place_of_service)
+    key = (number, *map(_facts, procedures))
     found = memo.get(key)
     if found is None:  # a missing or bad fact raises InputError (nothing kept)
-        ctx = CodingContext(enc.practice.kind, enc.place_of_service, reference, policy)
-        found = memo[key] = _code_sessions(procedures, ctx)
+        found = memo[key] = _code_sessions(procedures, CodingContext(terms, reference))
     return found
 
 
@@ -233,9 +243,7 @@ def _code_sessions(procedures: list[Procedure], ctx: CodingContext) -> tuple[Cod
         coded_sessions.append((index, proc.family.value, FAMILY_CODERS[proc.family](proc, index, ctx)))
     out: list[CodedLine] = []
     for _, family, services in sorted(coded_sessions, key=lambda u: u[0]):
-        for ln in _apply_sides(services, ctx):
-            assert ln.units is not None
-            out.append(CodedLine(family, ln.code, tuple(ln.modifiers), ln.units))
+        out += _apply_sides(services, family, ctx)
     return tuple(out)
 
 

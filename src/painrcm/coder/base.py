@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from painrcm.codes.tables import Reference, RegionGroup
 from painrcm.errors import InputError
 from painrcm.model import Procedure
-from painrcm.policy.schema import Policy
+from painrcm.policy.schema import BilateralConvention, Policy
 from painrcm.spine import Level, lumbar_nerves_to_joints, parse_level
 
 
@@ -24,15 +25,33 @@ class Service:
     procedure_index: int | None = None
 
 
-@dataclass(frozen=True)
-class CodingContext:
-    """What the family coders may read: the encounter's practice kind and place of service, the
-    code table and the payer's policy (the coded procedures are kept per these, see `painrcm.coder`)."""
+class CodingTerms(NamedTuple):
+    """The payer's terms the coder reads for a practice kind and place of service: all it takes from the
+    policy (payers and places with equal terms share their coded sessions, see `painrcm.coder`)."""
 
     practice_kind: str
-    place_of_service: str
+    convention: BilateralConvention  # a bilateral procedure: one 50 line or RT and LT lines
+    addon_convention: BilateralConvention  # the same for a bilateral add-on level
+    kx_on_diagnostic_facet: bool
+    asc_code_substitutions: tuple[tuple[str, str], ...]
+
+
+def coding_terms(policy: Policy, practice_kind: str, place_of_service: str) -> CodingTerms:
+    return CodingTerms(
+        practice_kind,
+        policy.convention(practice_kind, place_of_service),
+        policy.addon_convention(practice_kind, place_of_service),
+        policy.kx_on_diagnostic_facet,
+        tuple(sorted(policy.asc_code_substitutions.items())),
+    )
+
+
+@dataclass(frozen=True)
+class CodingContext:
+    """What the family coders may read: the payer's coding terms for the encounter and the code table."""
+
+    terms: CodingTerms
     reference: Reference
-    policy: Policy
 
 
 def need(value: object, index: int, fact: str, expected: str) -> None:

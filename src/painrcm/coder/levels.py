@@ -92,7 +92,7 @@ def code_session(procs: list[Procedure], indices: list[int], ctx: CodingContext)
     proc, index = procs[0], indices[0]
     fam = proc.family.value
     extra: list[str] = []
-    if proc.family is Family.FACET_JOINT and ctx.policy.kx_on_diagnostic_facet:
+    if proc.family is Family.FACET_JOINT and ctx.terms.kx_on_diagnostic_facet:
         need(
             proc.purpose,
             index,

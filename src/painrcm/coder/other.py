@@ -11,8 +11,8 @@ from painrcm.model import Procedure
 def sacroiliac_joint(proc: Procedure, index: int, ctx: CodingContext) -> list[Service]:
     need(proc.laterality, index, "laterality", "left, right or bilateral")
     code = code_for(ctx.reference, family="sacroiliac_joint", part="injection")
-    if ctx.practice_kind == "asc":
-        code = ctx.policy.asc_code_substitutions.get(code, code)
+    if ctx.terms.practice_kind == "asc":
+        code = dict(ctx.terms.asc_code_substitutions).get(code, code)
     return [Service(code, 1, proc.laterality, family=proc.family.value, procedure_index=index)]
 
 

@@ -23,7 +23,8 @@ _FACET = {
 EDIT = Edit(
     id="ADD003",
     severity=Severity.ERROR,
-    applies_when=("session_levels",),
+    # one line of one unit is one level, within any limit of one or more
+    applies_when=("session_levels+lines:2", "session_levels+units:2", "no_levels"),
     title="More levels in one session than the payer allows",
     what="Counts the levels billed in one session (one date of service) for each spinal region and "
     "compares them with the payer's per-session limit: interlaminar epidurals (one per session), "

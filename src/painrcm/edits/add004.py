@@ -18,7 +18,7 @@ _TPI = {
 EDIT = Edit(
     id="ADD004",
     severity=Severity.ERROR,
-    applies_when=("line",),
+    applies_when=("repeat_code", "units:2", "mue:none", "mue:0"),
     title="Units above the code's per-day maximum (MUE)",
     what="Compares each code's units with its CMS Medically Unlikely Edit (MUE): per line for line-level "
     "MUEs, and summed over all lines of the code on one date of service for date-of-service MUEs. A "

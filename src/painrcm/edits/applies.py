@@ -22,9 +22,12 @@ Per line, from the line's code as the code table and the payer's policy know it:
   ``level_family``       a code of a level family (transforaminal, facet, facet RFA) with a region
   ``one_sided``          a code that needs a side
   ``stages``             a code the table gives stages (spinal cord stimulator trial, implant ...)
+  ``dated``              a code the table knows only between dates (its ``effective_from``/``to``)
+  ``mue:none``           a code without an MUE in the loaded table; ``mue:0`` one whose MUE is 0
   ``covered``            a procedure code of a family the payer lists covered diagnoses for
   ``conservative``       a procedure code of a family the payer wants conservative care before
-  ``session_levels``     a code of a family the payer limits the levels per session of
+  ``session_levels``     a code of a family the payer limits the levels per session of;
+                         ``no_levels``: to none (a limit below one)
   ``not_covered``        a code the payer does not cover; ``not_covered_us``: one of its
                          not-covered ultrasound-guided codes
   ``asc_sub``            a code of the payer's ASC code substitutions (either side of one)
@@ -33,8 +36,15 @@ Per line, from the line's code as the code table and the payer's policy know it:
                          ``frequency``: of a family any of the payer's limits counts (a claim
                          without lines has every limit of its payer: its note stands for its sessions)
 Per line, from the line itself:
-  ``mod:M``              a line carries modifier M
+  ``mod:M``              a line carries modifier M; ``mod:?`` a modifier the modifier table does not know
+  ``many_modifiers``     a line carries more modifiers than an 837P line holds (four)
+  ``sideless``           a line of a one-sided code carries no RT, LT or 50
   ``line_charge``        a line gives a charge
+  ``line_pos``           a line gives its own place of service
+  ``odd_units``          a line's units are missing, below one or not a whole number
+  ``units:2``            a line has two units or more (whole)
+  ``odd_pointers``       a line points to no diagnosis, to one the claim does not list, or to more
+                         than an 837P line holds (four)
 Per claim:
   ``lines:2``            the claim has two lines or more
   ``repeat_code``        a code is billed on two lines or more
@@ -43,16 +53,27 @@ Per claim:
   ``auth_number``        the claim or one of its lines carries an authorization number
   ``total_charge``       the claim gives its total charge
   ``unreadable_number``  its 837P wrote an amount or quantity that is not an X12 number (CLM006)
-  ``dob``                the patient's date of birth is given
+  ``dob``                the patient's date of birth is given; ``late_dob`` one after the claim's date
+  ``odd_dos``            the claim's date of service is after today or before `EARLIEST_SERVICE`
+  ``unknown_pos``        the claim's place of service is not a code of the place-of-service table
+  ``unbillable_dx``      a diagnosis the ICD-10-CM code set of the claim's date does not bill (or no
+                         code set is loaded for that fiscal year)
+  ``line_dates``         a line gives a date of service other than the claim's
+  ``bad_npi``            the billing, rendering or referring provider's NPI is not a valid NPI
+  ``claim_id_reused``    another claim of its 837P file has the same claim ID (CLM007)
   ``practice:K``         the practice is of kind K (physician, asc)
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING
 
-from painrcm.codes.tables import Reference
+from painrcm.codes.tables import CodeInfo, Reference, fiscal_year_of, strip_dot
+from painrcm.edits.claim_facts import EARLIEST_SERVICE, npi_problem
+from painrcm.edits.cod003 import MAX_MODIFIERS
+from painrcm.edits.cod005 import MAX_POINTERS
 
 if TYPE_CHECKING:
     from painrcm.edits.base import Edit
@@ -85,8 +106,30 @@ PLAIN = frozenset(
         "unreadable_number",
         "dob",
         "frequency",
+        "dated",
+        "mue:none",
+        "mue:0",
+        "many_modifiers",
+        "line_pos",
+        "odd_units",
+        "units:2",
+        "odd_pointers",
+        "unknown_pos",
+        "claim_id_reused",
+        "unbillable_dx",
+        "line_dates",
+        "bad_npi",
+        "late_dob",
+        "odd_dos",
+        "no_levels",
+        "sideless",
     }
 )
+SIDE_MODIFIERS = ("RT", "LT", "50")
+
+
+def _sideless(info: CodeInfo | None, modifiers: list[str]) -> bool:
+    return info is not None and info.one_sided and not any(m in modifiers for m in SIDE_MODIFIERS)
 
 
 def known_feature(feature: str) -> bool:
@@ -116,6 +159,8 @@ def code_features(code: str, reference: Reference, policy: Policy) -> set[str]:
                 out.add("conservative")
             if info.family in policy.session_levels:
                 out.add("session_levels")
+                if policy.session_levels[info.family] < 1:
+                    out.add("no_levels")
             for limit in policy.frequency:
                 if info.family in limit.families:
                     out.update(("frequency", f"frequency:{limit.edit}"))
@@ -131,6 +176,13 @@ def code_features(code: str, reference: Reference, policy: Policy) -> set[str]:
             out.add("one_sided")
         if info.stages:
             out.add("stages")
+        if info.effective_from or info.effective_to:
+            out.add("dated")
+    mue = reference.mue.get(code)
+    if mue is None:
+        out.add("mue:none")
+    elif mue.max_units < 1:
+        out.add("mue:0")
     if code in policy.not_covered:
         out.add("not_covered")
     if code in policy.not_covered_ultrasound:
@@ -155,13 +207,32 @@ def frequency_features(policy: Policy) -> set[str]:
 def claim_features(enc: Encounter, lines: list[Line], reference: Reference, policy: Policy) -> set[str]:
     """Every feature of a claim (the slow, plain reading `Gate.mask` must agree with; used by tests)."""
     out: set[str] = set()
+    n_dx = len(enc.diagnoses)
+    dos = enc.date_of_service
     for ln in lines:
         out |= code_features(ln.code, reference, policy)
         out.update(f"mod:{m}" for m in ln.modifiers)
+        out.update("mod:?" for m in ln.modifiers if m not in reference.modifiers)
+        if len(ln.modifiers) > MAX_MODIFIERS:
+            out.add("many_modifiers")
         if ln.charge is not None:
             out.add("line_charge")
         if ln.authorization_number:
             out.add("auth_number")
+        if ln.place_of_service is not None:
+            out.add("line_pos")
+        if ln.date_of_service is not None and ln.date_of_service != dos:
+            out.add("line_dates")
+        if _sideless(reference.codes.get(ln.code), ln.modifiers):
+            out.add("sideless")
+        u = ln.units
+        if u is None or u < 1 or not float(u).is_integer():
+            out.add("odd_units")
+        elif u >= 2:
+            out.add("units:2")
+        ptrs = ln.diagnosis_pointers
+        if not ptrs or len(ptrs) > MAX_POINTERS or any(not 1 <= p <= n_dx for p in ptrs):
+            out.add("odd_pointers")
     if not lines:
         out |= frequency_features(policy)
     if len(lines) > 1:
@@ -181,8 +252,40 @@ def claim_features(enc: Encounter, lines: list[Line], reference: Reference, poli
         out.add("unreadable_number")
     if enc.patient.dob is not None:
         out.add("dob")
+        if enc.patient.dob > dos:
+            out.add("late_dob")
+    if dos > date.today() or dos < EARLIEST_SERVICE:
+        out.add("odd_dos")
+    if not known_pos(enc.place_of_service, reference):
+        out.add("unknown_pos")
+    if enc.claim_id_also_at:
+        out.add("claim_id_reused")
+    if any(not billable(dx, dos, reference) for dx in enc.diagnoses):
+        out.add("unbillable_dx")
+    if any(npi_problem(npi) for npi in npis(enc)):
+        out.add("bad_npi")
     out.add(f"practice:{enc.practice.kind}")
     return out
+
+
+def billable(dx: str, dos: date, reference: Reference) -> bool:
+    """A diagnosis the ICD-10-CM code set of `dos` bills (False when none is loaded for its year)."""
+    code_set = reference.icd10.set_for(dos)
+    return code_set is not None and strip_dot(dx) in code_set.billable
+
+
+def npis(enc: Encounter) -> list[str]:
+    """The NPIs the claim gives: its billing, rendering and referring providers'."""
+    found = [enc.practice.npi, enc.rendering_provider.npi]
+    if enc.referring_provider is not None:
+        found.append(enc.referring_provider.npi)
+    return [n for n in found if n is not None]
+
+
+def known_pos(pos: str, reference: Reference) -> bool:
+    from painrcm.edits.cod004 import normalized_pos
+
+    return normalized_pos(pos) in reference.places
 
 
 def may_apply(edit: Edit, features: set[str]) -> bool:
@@ -206,6 +309,9 @@ class Gate:
     _no_lines: int = 0  # the features of a claim without lines
     # the bits of the per-claim features (0 when no declaration names one), looked up once per policy
     _claim_bits: dict[str, int] = field(default_factory=dict)
+    _unknown_mod: int = 0
+    _places: dict[str, int] = field(default_factory=dict)  # a claim's place of service: its bits
+    _diagnoses: dict[tuple[str, int], int] = field(default_factory=dict)  # (diagnosis, fiscal year): bits
 
     def __post_init__(self) -> None:
         needs = []
@@ -220,12 +326,17 @@ class Gate:
                 masks.append(mask)
             needs.append(tuple(masks))
         self.needs = tuple(needs)
+        declared: dict[str, int] = {}
         for feature, bit in self.bits.items():
             prefix, _, value = feature.partition(":")
-            if prefix == "mod":
-                self._mods[value] = bit
+            if prefix == "mod" and value != "?":
+                declared[value] = bit
             elif prefix == "proc":
                 self._procs[value] = bit
+        # every modifier of the table with its bit (0: no declaration names it); any other is unknown
+        self._unknown_mod = self.bits.get("mod:?", 0)
+        self._mods = {m: declared.get(m, 0) for m in self.reference.modifiers}
+        self._mods.update((m, bit | self._unknown_mod) for m, bit in declared.items() if m not in self._mods)
         self._no_lines = sum(self.bits.get(f, 0) for f in frequency_features(self.policy))
         self._claim_bits = {f: self.bits.get(f, 0) for f in PLAIN}
         self._claim_bits.update((f, bit) for f, bit in self.bits.items() if f.startswith("practice:"))
@@ -249,17 +360,39 @@ class Gate:
         bits = self._claim_bits
         codes = self._codes
         mods = self._mods
+        unknown_mod = self._unknown_mod
+        table = self.reference.codes
+        n_dx = len(enc.diagnoses)
+        dos = enc.date_of_service
         mask = 0
         charge = False
         for ln in lines:
             m = codes.get(ln.code)
             mask |= self.code_mask(ln.code) if m is None else m
-            for mod in ln.modifiers:
-                mask |= mods.get(mod, 0)
+            line_mods = ln.modifiers
+            for mod in line_mods:
+                m = mods.get(mod)
+                mask |= unknown_mod if m is None else m
+            if len(line_mods) > MAX_MODIFIERS:
+                mask |= bits["many_modifiers"]
             if ln.charge is not None:
                 charge = True
             if ln.authorization_number:
                 mask |= bits["auth_number"]
+            if ln.place_of_service is not None:
+                mask |= bits["line_pos"]
+            if _sideless(table.get(ln.code), line_mods):
+                mask |= bits["sideless"]
+            if ln.date_of_service is not None and ln.date_of_service != dos:
+                mask |= bits["line_dates"]
+            u = ln.units
+            if u is None or u < 1 or not float(u).is_integer():
+                mask |= bits["odd_units"]
+            elif u >= 2:
+                mask |= bits["units:2"]
+            ptrs = ln.diagnosis_pointers
+            if not ptrs or len(ptrs) > MAX_POINTERS or min(ptrs) < 1 or max(ptrs) > n_dx:
+                mask |= bits["odd_pointers"]
         if charge:
             mask |= bits["line_charge"]
         if not lines:
@@ -274,15 +407,41 @@ class Gate:
                 mask |= self._procs.get(p.family, 0)  # a StrEnum: hashed and equal as its value
         if enc.diagnoses:
             mask |= bits["diagnoses"]
+            year = fiscal_year_of(dos)
+            known = self._diagnoses
+            for dx in enc.diagnoses:
+                found = known.get((dx, year))
+                if found is None:
+                    if len(known) > 100_000:
+                        known.clear()  # a long-running server fed endless made-up codes stays bounded
+                    unbillable = not billable(dx, dos, self.reference)
+                    found = known[(dx, year)] = bits["unbillable_dx"] if unbillable else 0
+                mask |= found
+        for npi in npis(enc):
+            if npi_problem(npi):
+                mask |= bits["bad_npi"]
         if enc.authorization_number:
             mask |= bits["auth_number"]
         if enc.total_charge is not None:
             mask |= bits["total_charge"]
         if enc.unreadable_numbers:
             mask |= bits["unreadable_number"]
-        if enc.patient.dob is not None:
+        dob = enc.patient.dob
+        if dob is not None:
             mask |= bits["dob"]
-        return mask | bits.get("practice:" + enc.practice.kind, 0)
+            if dob > dos:
+                mask |= bits["late_dob"]
+        if bits["odd_dos"] and (dos > date.today() or dos < EARLIEST_SERVICE):
+            mask |= bits["odd_dos"]
+        if enc.claim_id_also_at:
+            mask |= bits["claim_id_reused"]
+        place = self._places.get(enc.place_of_service)
+        if place is None:
+            if len(self._places) > 10_000:
+                self._places.clear()  # places are few; stay bounded whatever arrives
+            unknown = not known_pos(enc.place_of_service, self.reference)
+            place = self._places[enc.place_of_service] = bits["unknown_pos"] if unknown else 0
+        return mask | place | bits.get("practice:" + enc.practice.kind, 0)
 
     def runs(self, mask: int) -> tuple[bool, ...]:
         """Per edit, whether it may apply to a claim of this mask."""

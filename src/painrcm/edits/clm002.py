@@ -7,6 +7,7 @@ from painrcm.model import Severity
 EDIT = Edit(
     id="CLM002",
     severity=Severity.ERROR,
+    applies_when=("bad_npi",),
     title="NPI that is not a valid National Provider Identifier",
     what="Checks the billing, rendering and referring providers' NPIs: ten digits whose last digit is "
     "the check digit of the first nine (the Luhn formula with the 80840 prefix the NPI standard uses).",

@@ -8,6 +8,7 @@ from painrcm.model import Severity
 EDIT = Edit(
     id="CLM003",
     severity=Severity.ERROR,
+    applies_when=("odd_dos", "line_dates"),
     title="Service date in the future or not plausible",
     what="Checks the claim's and every line's date of service: not after today, and not before "
     f"{EARLIEST_SERVICE.isoformat()} (a typo such as 0001 or 2999 for the year).",

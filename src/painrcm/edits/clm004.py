@@ -6,7 +6,7 @@ from painrcm.model import Severity
 EDIT = Edit(
     id="CLM004",
     severity=Severity.ERROR,
-    applies_when=("dob",),
+    applies_when=("late_dob", "dob+line_dates"),
     title="Date of birth after the date of service",
     what="Compares the patient's date of birth with the claim's and the lines' dates of service.",
     why="A patient cannot be treated before being born: the payer's eligibility match fails and the claim "

@@ -6,6 +6,7 @@ from painrcm.model import Severity
 EDIT = Edit(
     id="CLM007",
     severity=Severity.ERROR,
+    applies_when=("claim_id_reused",),
     title="Claim ID used by another claim in the same file",
     what="Finds claims whose claim ID (837P CLM01, the patient control number; `encounter_id` in encounter "
     "JSON) is also used by another claim of the same billing provider in the same file, and names where "

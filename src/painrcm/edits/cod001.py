@@ -6,7 +6,7 @@ from painrcm.model import Severity
 EDIT = Edit(
     id="COD001",
     severity=Severity.ERROR,
-    applies_when=("line",),
+    applies_when=("kind:?", "dated"),
     title="Procedure or HCPCS code unknown on the date of service",
     what="Checks every line's code against painrcm's code table and the loaded CMS files "
     "(NCCI, MUE and the full physician fee schedule), as of the line's date of service. A code the fee "

@@ -10,7 +10,7 @@ from painrcm.model import Severity
 EDIT = Edit(
     id="COD002",
     severity=Severity.ERROR,
-    applies_when=("diagnoses",),
+    applies_when=("unbillable_dx", "diagnoses+line_dates"),
     title="Diagnosis is not a valid, billable ICD-10-CM code on the date of service",
     what="Checks every diagnosis on the claim against the ICD-10-CM code set of the fiscal year of each "
     "date of service it is used on (fiscal years start on October 1). A diagnosis must be a billable "

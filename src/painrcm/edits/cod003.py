@@ -10,7 +10,7 @@ MAX_MODIFIERS = 4  # the 837P service line (SV101-3 to SV101-6) holds four
 EDIT = Edit(
     id="COD003",
     severity=Severity.ERROR,
-    applies_when=("line",),
+    applies_when=("mod:?", "many_modifiers"),
     title="Unknown modifier, or more than four modifiers on a line",
     what="Checks every modifier on every line against painrcm's modifier list, and that no line carries "
     "more than four modifiers.",

@@ -8,6 +8,7 @@ from painrcm.model import Severity
 EDIT = Edit(
     id="COD004",
     severity=Severity.ERROR,
+    applies_when=("unknown_pos", "line_pos"),
     title="Place-of-service code unknown",
     what="Checks the claim's place of service, and any place of service given on a single line, against "
     "the CMS place-of-service code set.",
@@ -21,7 +22,8 @@ EDIT = Edit(
 )
 
 
-def _norm(pos: str) -> str:
+def normalized_pos(pos: str) -> str:
+    """A place-of-service code as the table writes it (a single digit gets its leading zero)."""
     pos = pos.strip()
     return pos.zfill(2) if pos.isdigit() and len(pos) == 1 else pos
 
@@ -29,7 +31,7 @@ def _norm(pos: str) -> str:
 @EDIT.check
 def check(ctx: ClaimContext) -> Iterator[Outcome]:
     places = ctx.reference.places
-    claim_pos = _norm(ctx.encounter.place_of_service)
+    claim_pos = normalized_pos(ctx.encounter.place_of_service)
     if claim_pos not in places:
         yield Hit(
             f"Place of service {ctx.encounter.place_of_service!r} is not a CMS place-of-service code; the "
@@ -41,7 +43,7 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
     for i, line in enumerate(ctx.lines):
         if line.place_of_service is None:
             continue
-        pos = _norm(line.place_of_service)
+        pos = normalized_pos(line.place_of_service)
         if pos in places or pos == claim_pos:
             continue  # the claim-level finding already covers a repeated unknown code
         yield Hit(

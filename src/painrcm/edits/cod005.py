@@ -10,7 +10,7 @@ MAX_POINTERS = 4  # the 837P service line (SV107) holds four diagnosis pointers
 EDIT = Edit(
     id="COD005",
     severity=Severity.ERROR,
-    applies_when=("line",),
+    applies_when=("odd_pointers",),
     title="Diagnosis pointer missing or pointing past the diagnosis list",
     what="Checks that every line points to at least one diagnosis, to at most four, and only to diagnoses "
     "that exist on the claim (pointer 1 is the first diagnosis).",

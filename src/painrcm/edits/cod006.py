@@ -9,7 +9,7 @@ from painrcm.model import Severity
 EDIT = Edit(
     id="COD006",
     severity=Severity.ERROR,
-    applies_when=("line",),
+    applies_when=("odd_units",),
     title="Units missing, zero or not a whole number",
     what="Checks that every line gives its units (days or units of service) as a whole number of at least 1.",
     why="A line with no units, zero units or a fraction (such as 1.5) cannot be priced: the payer rejects "

@@ -12,7 +12,7 @@ from painrcm.model import Severity
 EDIT = Edit(
     id="MOD004",
     severity=Severity.ERROR,
-    applies_when=("one_sided",),
+    applies_when=("sideless",),
     title="One-sided procedure without RT, LT or 50",
     what="Finds lines for procedures done on a side (transforaminal epidurals, facet injections and medial "
     "branch blocks, radiofrequency ablation, SI joint injections, peripheral nerve blocks) that carry none "

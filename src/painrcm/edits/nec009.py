@@ -321,12 +321,13 @@ def _level_sides(ctx: ClaimContext, reported: set[int]) -> Iterator[Outcome]:
     of that code (64483-50 when no level was done on both sides; 64484-50 when the added level was done
     on one side only). The fix rebuilds the session's lines from the note."""
     done: set[int] = set()
-    for i, _ln, info in ctx.indexed():
-        if i in done or i in reported or not level_family(info) or ctx.claimed("side", i):
+    claimed = ctx.claims_
+    for i, info in enumerate(ctx.infos):
+        if i in done or i in reported or not level_family(info) or ("side", i) in claimed:
             continue
         idx = session_lines(ctx, i)
         done.update(idx)
-        if any(j in reported or ctx.claimed("side", j) for j in idx):
+        if any(j in reported or ("side", j) in claimed for j in idx):
             continue
         if matches_note(ctx, i):  # False as well when the note does not code the session
             continue

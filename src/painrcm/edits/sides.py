@@ -43,41 +43,49 @@ def level_family(info: CodeInfo | None) -> bool:
 
 def session_lines(ctx: ClaimContext, i: int) -> list[int]:
     """Indexes of the billed lines of line i's session: same level family, region and date."""
-    info = ctx.info(i)
+    info = ctx.infos[i]
     if not level_family(info):
         return [i]
     assert info is not None
-    day = ctx.line_dos(i)
-    # the same for every line of the session: found once per claim (several edits ask)
+    return list(_session(ctx, info, ctx.dates[i]))
+
+
+def _session(ctx: ClaimContext, info: CodeInfo, day: date) -> list[int]:
+    # the same for every line of the session: found once per claim (several edits ask); the callers
+    # in this module only read it, `session_lines` hands out copies
     key = ("session_lines", info.family, info.region, day)
     found: list[int] | None = ctx.memo.get(key)
     if found is None:
-        dates = ctx.dates
+        family, region, dates = info.family, info.region, ctx.dates
         found = ctx.memo[key] = [
             j
             for j, other in enumerate(ctx.infos)
-            if other is not None
-            and other.family == info.family
-            and other.region == info.region
-            and dates[j] == day
+            if other is not None and other.family == family and other.region == region and dates[j] == day
         ]
-    return list(found)
+    return found
 
 
 def note_lines(ctx: ClaimContext, i: int) -> list[CodedLine] | None:
     """The lines the coder makes from the note for line i's session (its family and region: codes,
     sides and units), or None when the note does not document that family or a fact the coder needs
     is missing."""
-    info = ctx.info(i)
-    if not level_family(info) or ctx.line_dos(i) != ctx.dos:
+    found = _note(ctx, i)
+    return None if found is None else list(found)
+
+
+def _note(ctx: ClaimContext, i: int) -> list[CodedLine] | None:
+    # `note_lines` without the copy, for the readers in this module
+    info = ctx.infos[i]
+    if not level_family(info) or ctx.dates[i] != ctx.encounter.date_of_service:
         return None
     assert info is not None
     # the same for every line of the family and region: coded once per claim (several edits ask)
     key = ("note_lines", info.family, info.region)
-    if key not in ctx.memo:
-        ctx.memo[key] = _note_lines(ctx, info)
-    found: list[CodedLine] | None = ctx.memo[key]
-    return None if found is None else list(found)
+    memo = ctx.memo
+    if key not in memo:
+        memo[key] = _note_lines(ctx, info)
+    found: list[CodedLine] | None = memo[key]
+    return found
 
 
 def _note_lines(ctx: ClaimContext, info: CodeInfo) -> list[CodedLine] | None:
@@ -118,16 +126,18 @@ def _counts(lines: Sequence[Billed]) -> dict[tuple[str, frozenset[str], float | 
 
 def matches_note(ctx: ClaimContext, i: int) -> bool:
     """Line i's session is billed exactly as the coder codes the note."""
-    coded = note_lines(ctx, i)
+    coded = _note(ctx, i)
     if coded is None:
         return False
-    info = ctx.info(i)
+    info = ctx.infos[i]
     assert info is not None  # note_lines answers for level-family lines only
     # the same for every line of the session (note_lines answers for the claim's date only)
     key = ("matches_note", info.family, info.region)
     found: bool | None = ctx.memo.get(key)
     if found is None:
-        found = ctx.memo[key] = same_lines([ctx.lines[j] for j in session_lines(ctx, i)], coded)
+        lines = ctx.lines
+        billed = [lines[j] for j in _session(ctx, info, ctx.dates[i])]
+        found = ctx.memo[key] = same_lines(billed, coded)
     return found
 
 
