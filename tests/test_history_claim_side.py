@@ -7,7 +7,12 @@ past still finds every row of it."""
 
 from __future__ import annotations
 
+import os
+import pickle
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 from painrcm import synth
 from painrcm.edits.base import ClaimContext
@@ -63,3 +68,26 @@ def test_every_filed_encounter_is_held_and_its_rows_are_left_out() -> None:
         assert all(h._enc_id[h._enc[i]] != enc.encounter_id for i in rows)
         kept = h.rows(enc.patient)
         assert [i for i in kept if h._enc_id[h._enc[i]] != enc.encounter_id] == rows
+
+
+def test_a_copy_in_another_process_still_holds_every_filed_encounter(tmp_path: Path) -> None:
+    # str hashes differ between processes (PYTHONHASHSEED): the copy must hash the IDs again
+    patients = synth.make_patients(40, 25)
+    encs = list(synth.iter_history(1500, 26, patients=patients, engine=ENG))
+    h = History.from_encounters(encs, ENG.reference)
+    (tmp_path / "h.pickle").write_bytes(pickle.dumps(h))
+    code = (
+        "import pickle, sys; h = pickle.loads(open(sys.argv[1], 'rb').read()); "
+        "print(sum(e not in h._filed for e in h._enc_id))"
+    )
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        out = subprocess.run(
+            [sys.executable, "-c", code, str(tmp_path / "h.pickle")],
+            check=False,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.strip() == "0"

@@ -262,19 +262,27 @@ class _MaybeFiled:
 
     def __init__(self, ids: list[str]) -> None:
         self.ids = ids
-        self.bits = bytearray(1024)
-        self.mask = 8 * len(self.bits) - 1
+        self.bits = bytearray()
+        self.mask = 0
+        self._widen()
+
+    def __reduce__(self) -> tuple[type[_MaybeFiled], tuple[list[str]]]:
+        # str hashes differ from one process to the next: a copy in another process hashes the IDs again
+        return (_MaybeFiled, (self.ids,))
 
     def added(self) -> None:
         """The list's last ID was appended."""
         if 2 * len(self.ids) > len(self.bits):
-            # a wider set: every ID's bit again (doubling: each ID is hashed again a few times at most)
-            self.bits = bytearray(1 << (4 * len(self.ids)).bit_length())  # a power of two
-            self.mask = 8 * len(self.bits) - 1
-            for key in self.ids:
-                self._set(key)
+            self._widen()
         else:
             self._set(self.ids[-1])
+
+    def _widen(self) -> None:
+        # a power of two, 4-8 bytes per ID: every ID's bit again (doubling: each is hashed a few times)
+        self.bits = bytearray(max(1024, 1 << (4 * len(self.ids)).bit_length()))
+        self.mask = 8 * len(self.bits) - 1
+        for key in self.ids:
+            self._set(key)
 
     def _set(self, key: str) -> None:
         h = hash(key) & self.mask
