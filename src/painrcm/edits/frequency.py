@@ -73,6 +73,8 @@ _LIMITS_BY_FAMILY: dict[int, tuple[Policy, dict[str, tuple[FrequencyLimit, ...]]
 def _limits_by_family(policy: Policy) -> dict[str, tuple[FrequencyLimit, ...]]:
     found = _LIMITS_BY_FAMILY.get(id(policy))
     if found is None or found[0] is not policy:
+        if len(_LIMITS_BY_FAMILY) > 64:
+            _LIMITS_BY_FAMILY.clear()  # policies are few; stay bounded whatever is loaded
         table: dict[str, tuple[FrequencyLimit, ...]] = {}
         for family in {f for limit in policy.frequency for f in limit.families}:
             table[family] = tuple(limit for limit in policy.frequency if family in limit.families)
