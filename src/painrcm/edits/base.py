@@ -205,7 +205,8 @@ class ClaimContext:
     @_once
     def own_services(self) -> list[Service]:
         """This claim's sessions as history records them (the history edits compare them with the past)."""
-        return services_of(self.encounter, self.reference, lines=self.lines)
+        facts = list(zip(self.procedure_families, self.procedure_region_groups, strict=True))
+        return services_of(self.encounter, self.reference, self.lines, self.infos, facts)
 
     @_once
     def past(self) -> Past:

@@ -17,7 +17,7 @@ from painrcm.edits.base import ClaimContext, Hit, Skip
 from painrcm.edits.words import REGION_SHORT
 from painrcm.history import Service
 from painrcm.history.limits import session_dates
-from painrcm.policy.schema import FrequencyLimit
+from painrcm.policy.schema import FrequencyLimit, Policy
 
 
 def claim_services(ctx: ClaimContext) -> list[Service]:
@@ -32,12 +32,6 @@ def history_services(
     # the scrubber runs the history edits only when a history was given (scrub.py)
     assert ctx.history is not None
     return ctx.past_services(start, end, family)
-
-
-def applies(limit: FrequencyLimit, s: Service) -> bool:
-    if s.family not in limit.families:
-        return False
-    return not limit.codes or any(c in limit.codes for c in s.codes)
 
 
 @dataclass(slots=True)  # per claim and limit: not frozen, which costs a setattr call per field
@@ -66,9 +60,26 @@ def window_counts(ctx: ClaimContext) -> list[tuple[FrequencyLimit, list[WindowCo
     found = ctx.memo.get(_COUNTS)
     if found is None:
         found = ctx.memo[_COUNTS] = [
-            (limit, counts) for limit in _billed_limits(ctx) if (counts := list(_window_counts(ctx, limit)))
+            (limit, counts) for limit in _billed_limits(ctx) if (counts := _window_counts(ctx, limit))
         ]
     return found
+
+
+# policy -> (the policy, each family's limits in policy order): worked out once per policy, not per
+# claim (the policy is kept so that its id is not reused while the entry lives)
+_LIMITS_BY_FAMILY: dict[int, tuple[Policy, dict[str, tuple[FrequencyLimit, ...]]]] = {}
+
+
+def _limits_by_family(policy: Policy) -> dict[str, tuple[FrequencyLimit, ...]]:
+    found = _LIMITS_BY_FAMILY.get(id(policy))
+    if found is None or found[0] is not policy:
+        if len(_LIMITS_BY_FAMILY) > 64:
+            _LIMITS_BY_FAMILY.clear()  # policies are few; stay bounded whatever is loaded
+        table: dict[str, tuple[FrequencyLimit, ...]] = {}
+        for family in {f for limit in policy.frequency for f in limit.families}:
+            table[family] = tuple(limit for limit in policy.frequency if family in limit.families)
+        found = _LIMITS_BY_FAMILY[id(policy)] = (policy, table)
+    return found[1]
 
 
 def _billed_limits(ctx: ClaimContext) -> list[FrequencyLimit]:
@@ -78,35 +89,47 @@ def _billed_limits(ctx: ClaimContext) -> list[FrequencyLimit]:
     limits = ctx.policy.frequency
     if not limits or not ctx.lines:
         return list(limits)
-    families = {info.family for info in ctx.infos if info is not None and info.family}
-    return [limit for limit in limits if not families.isdisjoint(limit.families)]
+    table = _limits_by_family(ctx.policy)
+    found = {
+        id(limit): limit
+        for info in ctx.infos
+        if info is not None and info.family
+        for limit in table.get(info.family, ())
+    }
+    if len(found) < 2:
+        return list(found.values())
+    return [limit for limit in limits if id(limit) in found]
 
 
-def _window_counts(ctx: ClaimContext, limit: FrequencyLimit) -> Iterator[WindowCount]:
+def _window_counts(ctx: ClaimContext, limit: FrequencyLimit) -> list[WindowCount]:
     """One count per region (or one overall) in which this claim has a session the limit covers."""
-    own = [s for s in claim_services(ctx) if applies(limit, s)]
-    if limit.purpose is not None:
-        own_known = [s for s in own if s.purpose == limit.purpose]
-        own_unknown = [s for s in own if s.purpose is None]
-    else:
-        own_known, own_unknown = own, []
-    regions = {s.region if limit.per_region else None for s in own_known + own_unknown}
-    if not regions:
-        return
+    families, codes, purpose, per_region = limit.families, limit.codes, limit.purpose, limit.per_region
+    # this claim's own session dates the limit counts, and those of unknown purpose, by region
+    own_known: dict[str | None, set[date]] = {}
+    own_unknown: dict[str | None, set[date]] = {}
+    for s in claim_services(ctx):
+        if s.family not in families or (codes and not any(c in codes for c in s.codes)):
+            continue
+        region = s.region if per_region else None
+        if purpose is None or s.purpose == purpose:
+            own_known.setdefault(region, set()).add(s.date)
+        elif s.purpose is None:
+            own_unknown.setdefault(region, set()).add(s.date)
+    if not own_known and not own_unknown:
+        return []
     # the scrubber runs the history edits only when a history was given (scrub.py)
     assert ctx.history is not None
-    start = add_months(ctx.dos, -limit.window_months)
-    for region in sorted(regions, key=str):
+    dos = ctx.dos
+    start = add_months(dos, -limit.window_months)
+    out = []
+    for region in sorted(own_known.keys() | own_unknown.keys(), key=str):
         # the past's sessions in the window (the one count `history.limits.standing` makes too),
         # then the claim's own
-        known, unknown = session_dates(ctx.past, limit, region, start, ctx.dos)
-        for s in own_known:
-            if not limit.per_region or s.region == region:
-                known.add(s.date)
-        for s in own_unknown:
-            if not limit.per_region or s.region == region:
-                unknown.add(s.date)
-        yield WindowCount(limit, region, sorted(known), sorted(unknown - known), start)
+        known, unknown = session_dates(ctx.past, limit, region, start, dos)
+        known.update(own_known.get(region, ()))
+        unknown.update(own_unknown.get(region, ()))
+        out.append(WindowCount(limit, region, sorted(known), sorted(unknown - known), start))
+    return out
 
 
 def frequency_check(ctx: ClaimContext, edit_id: str) -> list[Hit | Skip]:
@@ -122,8 +145,8 @@ def _over_limit(
         if limit.edit != edit_id:
             continue
         for wc in counts:
-            what = _what(limit, wc.region)
             if wc.count > limit.max:
+                what = _what(limit, wc.region)
                 earlier = [d for d in wc.dates if d != ctx.dos]
                 payable = first_day_outside(earlier[wc.count - limit.max - 1], limit.window_months)
                 yield Hit(
@@ -135,7 +158,7 @@ def _over_limit(
                     "Appeal only with documented medical necessity.",
                 )
             elif wc.unknown_dates and wc.count + len(wc.unknown_dates) > limit.max:
-                yield Skip(_unknown_reason(wc, what))
+                yield Skip(_unknown_reason(wc, _what(limit, wc.region)))
 
 
 def last_session_warning(ctx: ClaimContext) -> list[Hit | Skip]:

@@ -1,4 +1,5 @@
 from collections.abc import Iterator
+from datetime import timedelta
 
 from painrcm.edits._examples_history import RFA_CLAIM, mbb
 from painrcm.edits.base import ClaimContext, Edit, Hit, Outcome, Skip
@@ -34,6 +35,9 @@ EDIT = Edit(
         "Noridian JF facet joint intervention Q&A",
     ],
 )
+
+
+_DAY = timedelta(days=1)
 
 
 def _covers(block_site: tuple[str, str, float | None], site: tuple[str, str]) -> bool:
@@ -74,26 +78,25 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
         )
         blocks = [
             h
-            for h in history_services(ctx, None, ctx.dos, "facet_joint")
-            if h.family == "facet_joint"
-            and h.region == region
-            and h.date < ctx.dos
-            and h.target != "intraarticular"
-            and h.purpose != "therapeutic"
+            for h in history_services(ctx, None, ctx.dos - _DAY, "facet_joint")  # before the RFA's date
+            if h.region == region and h.target != "intraarticular" and h.purpose != "therapeutic"
         ]
         failing: list[tuple[tuple[str, str], int, list[Service]]] = []
         undecided_all: list[Service] = []
         for site in sites:
             covering = [b for b in blocks if any(_covers(x, site) for x in (b.sites or (("", "?", None),)))]
+            reliefs = [_relief(b, site) for b in covering]
             # One block per date: the same session recorded twice (note and 837) is still one block.
             qualifying = {
-                b.date for b in covering if b.purpose == "diagnostic" and (_relief(b, site) or 0) >= threshold
+                b.date
+                for b, r in zip(covering, reliefs, strict=True)
+                if b.purpose == "diagnostic" and (r or 0) >= threshold
             }
             undecided = {
                 b.date: b
-                for b in covering
+                for b, r in zip(covering, reliefs, strict=True)
                 if b.date not in qualifying
-                and (b.purpose is None or (b.purpose == "diagnostic" and _relief(b, site) is None))
+                and (b.purpose is None or (b.purpose == "diagnostic" and r is None))
             }
             if len(qualifying) >= need:
                 continue

@@ -15,31 +15,36 @@ from __future__ import annotations
 import bisect
 import functools
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import date
 from math import isnan
 from typing import Any, NamedTuple
 
-from painrcm.codes.tables import Reference
+from painrcm.codes.tables import CodeInfo, Reference
 from painrcm.model import Encounter, Line, Patient, Payer, Procedure
 from painrcm.spine import code_family, lumbar_nerves_to_joints, parse_level, procedure_regions
 
 
-def member_key(member_id: str | None, dob: date | None) -> tuple[str, str] | None:
+def member_key(member_id: str | None, dob: date | None) -> str | None:
+    """ "m:MEMBERID|dob" (the ID without spaces, upper case), None without either."""
     if not member_id or dob is None:
         return None
-    return ("m:" + "".join(member_id.split()).upper(), dob.isoformat())
+    return "m:" + "".join(member_id.split()).upper() + "|" + dob.isoformat()
 
 
-def name_key(last: str | None, first: str | None, dob: date | None) -> tuple[str, str] | None:
+def name_key(last: str | None, first: str | None, dob: date | None) -> str | None:
+    """ "n:LAST|FIRST|dob" (names with their spaces collapsed, upper case), None without any."""
     if not last or not first or dob is None:
         return None
-    return ("n:" + " ".join(last.split()).upper() + "|" + " ".join(first.split()).upper(), dob.isoformat())
+    return (
+        "n:" + " ".join(last.split()).upper() + "|" + " ".join(first.split()).upper() + "|" + dob.isoformat()
+    )
 
 
-def identity_keys(p: Patient) -> list[tuple[str, str]]:
+def identity_keys(p: Patient) -> list[str]:
     """Two records are one patient when member ID (ignoring case and spaces) and date of birth
-    match, or last name, first name and date of birth match."""
+    match, or last name, first name and date of birth match: the index keys of both, those the
+    record gives (as the workspace stores them: `store.bulk.identity`)."""
     return [k for k in (member_key(p.member_id, p.dob), name_key(p.last_name, p.first_name, p.dob)) if k]
 
 
@@ -66,123 +71,131 @@ class Service(NamedTuple):
     sites: tuple[tuple[str, str, float | None], ...] = ()
 
 
-def services_of(enc: Encounter, reference: Reference, lines: list[Line] | None = None) -> list[Service]:
+def services_of(
+    enc: Encounter,
+    reference: Reference,
+    lines: list[Line] | None = None,
+    infos: list[CodeInfo | None] | None = None,
+    procedure_facts: Sequence[tuple[str, Collection[str] | None]] | None = None,
+) -> list[Service]:
     """What an earlier encounter contributes to history (`lines`: instead of the encounter's own).
 
     Billed lines say which families and regions were done; the procedure note, when there is one,
-    adds purpose and relief. Without a note a facet line with KX is diagnostic (RULES.md 10)."""
+    adds purpose and relief. Without a note a facet line with KX is diagnostic (RULES.md 10).
+    `infos` (the lines' code-table entries) and `procedure_facts` (each note's `code_family` and
+    `procedure_regions`): when the caller has them already (the scrubber's claim context)."""
     billed = enc.lines if lines is None else lines
-    docs = list(enc.procedures)
+    docs = enc.procedures
     out: dict[tuple[str, str | None, date], Service] = {}
-
-    def add(
-        family: str,
-        region: str | None,
-        when: date,
-        line: Line | None,
-        purpose: str | None,
-        relief: float | None,
-        target: str | None,
-        stage: str | None,
-        sites: tuple[tuple[str, str, float | None], ...] = (),
-    ) -> None:
-        key = (family, region, when)
-        code = (line.code,) if line is not None else ()
-        auth = (line.authorization_number if line is not None else None) or enc.authorization_number
-        prev = out.get(key)
-        if prev is not None:
-            out[key] = Service(
-                prev.encounter_id,
-                prev.practice_id,
-                when,
-                family,
-                region,
-                prev.purpose or purpose,
-                prev.relief_percent if prev.relief_percent is not None else relief,
-                prev.target or target,
-                prev.stage or stage,
-                prev.codes + code,
-                prev.authorization_number or auth,
-                prev.rendering_npi,
-                prev.payer_id,
-                prev.sites + tuple(x for x in sites if x not in prev.sites),
-            )
-            return
-        out[key] = Service(
-            enc.encounter_id,
-            enc.practice.id,
-            when,
-            family,
-            region,
-            purpose,
-            relief,
-            target,
-            stage,
-            code,
-            auth,
-            enc.rendering_provider.npi,
-            enc.payer.id,
-            sites,
-        )
-
+    enc_id, practice_id = enc.encounter_id, enc.practice.id
+    npi, payer_id, auth, dos = (
+        enc.rendering_provider.npi,
+        enc.payer.id,
+        enc.authorization_number,
+        enc.date_of_service,
+    )
     if billed:
+        if infos is None:
+            infos = [reference.info(ln.code) for ln in billed]
         # what the notes say of each (family, region) a line bills: the first matching note (purpose,
         # relief, target, stage) and the sites of every matching note, worked out once per pair
         by_kind: dict[
             tuple[str, str | None], tuple[Procedure | None, tuple[tuple[str, str, float | None], ...]]
         ] = {}
-        facts: list[tuple[Procedure, str, Any]] | None = None
-        for ln in billed:
-            info = reference.info(ln.code)
+        for ln, info in zip(billed, infos, strict=True):
             if info is None or info.family is None:
                 continue
-            when = ln.date_of_service or enc.date_of_service
-            kind = (info.family, info.region)
+            family, region = info.family, info.region
+            kind = (family, region)
             found = by_kind.get(kind)
             if found is None:
-                if facts is None:
-                    facts = [(p, code_family(p), procedure_regions(p)) for p in docs]
+                if procedure_facts is None:
+                    procedure_facts = [(code_family(p), procedure_regions(p)) for p in docs]
                 matching = [
                     p
-                    for p, fam, regions in facts
-                    if fam == info.family
-                    and (info.region is None or info.region in (regions or {info.region}))
+                    for p, (fam, regions) in zip(docs, procedure_facts, strict=True)
+                    if fam == family and (region is None or not regions or region in regions)
                 ]
                 found = by_kind[kind] = (
                     matching[0] if matching else None,
-                    tuple(x for p in matching for x in sites_of(p, info.region)),
+                    tuple(x for p in matching for x in sites_of(p, region)),
                 )
             doc, doc_sites = found
-            purpose = doc.purpose if doc is not None else None
-            if purpose is None and info.family == "facet_joint" and "KX" in ln.modifiers:
+            purpose: str | None = None
+            relief: float | None = None
+            target: str | None = None
+            stage: str | None
+            if doc is not None:
+                purpose, relief, target, stage = doc.purpose, doc.relief_percent, doc.target, doc.stage
+            else:
+                stage = info.stages[0] if len(info.stages) == 1 else None
+            if purpose is None and family == "facet_joint" and "KX" in ln.modifiers:
                 purpose = "diagnostic"
-            add(
-                info.family,
-                info.region,
+            when = ln.date_of_service or dos
+            svc = Service(
+                enc_id,
+                practice_id,
                 when,
-                ln,
+                family,
+                region,
                 purpose,
-                doc.relief_percent if doc is not None else None,
-                doc.target if doc is not None else None,
-                doc.stage if doc is not None else (info.stages[0] if len(info.stages) == 1 else None),
+                relief,
+                target,
+                stage,
+                (ln.code,),
+                ln.authorization_number or auth,
+                npi,
+                payer_id,
                 doc_sites or line_sites(ln),
             )
+            key: tuple[str, str | None, date] = (family, region, when)
+            prev = out.get(key)
+            out[key] = svc if prev is None else _merged(prev, svc)
     else:
         for p in docs:
-            regions: list[str | None] = [*sorted(procedure_regions(p) or ())] or [None]
-            for region in regions:
-                add(
+            noted: list[str | None] = [*sorted(procedure_regions(p) or ())] or [None]
+            for where in noted:
+                svc = Service(
+                    enc_id,
+                    practice_id,
+                    dos,
                     p.family.value,
-                    region,
-                    enc.date_of_service,
-                    None,
+                    where,
                     p.purpose,
                     p.relief_percent,
                     p.target,
                     p.stage,
-                    sites_of(p, region),
+                    (),
+                    auth,
+                    npi,
+                    payer_id,
+                    sites_of(p, where),
                 )
+                key = (svc.family, where, dos)
+                prev = out.get(key)
+                out[key] = svc if prev is None else _merged(prev, svc)
     return list(out.values())
+
+
+def _merged(prev: Service, svc: Service) -> Service:
+    """A second service of the same family, region and date (another line, or another note): its codes
+    and sites are added, and what the first left unknown is filled from it."""
+    return Service(
+        prev.encounter_id,
+        prev.practice_id,
+        prev.date,
+        prev.family,
+        prev.region,
+        prev.purpose or svc.purpose,
+        prev.relief_percent if prev.relief_percent is not None else svc.relief_percent,
+        prev.target or svc.target,
+        prev.stage or svc.stage,
+        prev.codes + svc.codes,
+        prev.authorization_number or svc.authorization_number,
+        prev.rendering_npi,
+        prev.payer_id,
+        prev.sites + tuple(x for x in svc.sites if x not in prev.sites),
+    )
 
 
 _SIDE_LETTERS = {"right": ("R",), "left": ("L",), "bilateral": ("R", "L")}
@@ -191,7 +204,8 @@ _SIDE_LETTERS = {"right": ("R",), "left": ("L",), "bilateral": ("R", "L")}
 def sites_of(proc: Procedure, region: str | None) -> tuple[tuple[str, str, float | None], ...]:
     """(level, side, relief) of a documented procedure's sites in `region` (joint levels for facet and RFA;
     lumbar medial-branch nerves become the joints they supply). Unknown parts are "" and "?"."""
-    return _sites(proc.family.value, tuple(proc.levels or ()), proc.laterality, proc.relief_percent, region)
+    # the family as the member (a str): its .value would cost more than the cached call
+    return _sites(proc.family, tuple(proc.levels or ()), proc.laterality, proc.relief_percent, region)
 
 
 @functools.lru_cache(maxsize=4096, typed=True)  # typed: a relief of 85 stays 85, 85.0 stays 85.0
@@ -239,6 +253,46 @@ class _Table:
 _NO_RELIEF = float("nan")
 
 
+class _MaybeFiled:
+    """The encounter IDs of a list, as a bit set of their hashes (2-8 bytes per ID): an ID it does
+    not hold is not in the list. The encounter a window question leaves out is usually the claim
+    being scrubbed, not filed at all, and then no row has to be compared with it."""
+
+    __slots__ = ("bits", "ids", "mask")
+
+    def __init__(self, ids: list[str]) -> None:
+        self.ids = ids
+        self.bits = bytearray()
+        self.mask = 0
+        self._widen()
+
+    def __reduce__(self) -> tuple[type[_MaybeFiled], tuple[list[str]]]:
+        # str hashes differ from one process to the next: a copy in another process hashes the IDs again
+        return (_MaybeFiled, (self.ids,))
+
+    def added(self) -> None:
+        """The list's last ID was appended."""
+        if 2 * len(self.ids) > len(self.bits):
+            self._widen()
+        else:
+            self._set(self.ids[-1])
+
+    def _widen(self) -> None:
+        # a power of two, 4-8 bytes per ID: every ID's bit again (doubling: each is hashed a few times)
+        self.bits = bytearray(max(1024, 1 << (4 * len(self.ids)).bit_length()))
+        self.mask = 8 * len(self.bits) - 1
+        for key in self.ids:
+            self._set(key)
+
+    def _set(self, key: str) -> None:
+        h = hash(key) & self.mask
+        self.bits[h >> 3] |= 1 << (h & 7)
+
+    def __contains__(self, key: str) -> bool:
+        h = hash(key) & self.mask
+        return bool(self.bits[h >> 3] >> (h & 7) & 1)
+
+
 class History:
     """An index of earlier services by patient identity, each patient's services sorted by date.
 
@@ -266,6 +320,7 @@ class History:
         self._sites = array("i")  # interned (level, side, relief) tuples (RFA site rules)
         # per encounter: its ID, practice, rendering NPI and payer ID (interned)
         self._enc_id: list[str] = []
+        self._filed = _MaybeFiled(self._enc_id)
         self._enc_practice = array("i")
         self._enc_npi = array("i")
         self._enc_payer = array("i")
@@ -292,7 +347,7 @@ class History:
 
     def add(self, enc: Encounter, reference: Reference, services: list[Service] | None = None) -> None:
         """File an earlier encounter (`services`: its `services_of`, when the caller already has them)."""
-        keys = [k[0] + "|" + k[1] for k in identity_keys(enc.patient)]
+        keys = identity_keys(enc.patient)
         p = enc.patient
         if p.id:
             self._charts.setdefault(
@@ -329,6 +384,7 @@ class History:
             return
         e = len(self._enc_id)
         self._enc_id.append(encounter_id)
+        self._filed.added()
         values = self._values
         self._enc_practice.append(values.id(practice_id))
         self._enc_npi.append(values.id(rendering_npi))
@@ -403,11 +459,13 @@ class History:
         lo_day = None if start is None else start.toordinal()
         hi_day = None if end is None else end.toordinal()
         found: list[int] | None = None
+        first: array[int] | None = None
         merged = False
-        for a, b in identity_keys(patient):
-            rows = self._by_key.get(a + "|" + b)
-            if not rows:
+        for key in identity_keys(patient):
+            rows = self._by_key.get(key)
+            if not rows or rows == first:  # both keys reach the same records (the usual case)
                 continue
+            first = rows
             lo = 0 if lo_day is None else bisect.bisect_right(rows, lo_day, key=when)
             hi = len(rows) if hi_day is None else bisect.bisect_right(rows, hi_day, key=when)
             part = rows[lo:hi].tolist()
@@ -423,7 +481,7 @@ class History:
             return []
         if merged:
             found.sort(key=when)
-        if exclude_encounter is not None:
+        if exclude_encounter is not None and exclude_encounter in self._filed:
             enc, enc_ids = self._enc, self._enc_id
             found = [i for i in found if enc_ids[enc[i]] != exclude_encounter]
         return found
@@ -460,9 +518,7 @@ class History:
         return Patient(id=pid, member_id=member_id, last_name=last, first_name=first, dob=dob, sex=sex)
 
     def latest_payer(self, patient: Patient) -> Payer | None:
-        found = [
-            self._payers[k] for k in (a + "|" + b for a, b in identity_keys(patient)) if k in self._payers
-        ]
+        found = [self._payers[k] for k in identity_keys(patient) if k in self._payers]
         if not found:
             return None
         pid, plan, state, name = self._payer_table.values[max(found, key=lambda x: x[0])[1]]
@@ -484,7 +540,7 @@ class Past:
         self.rows = rows
         day = history._date.__getitem__
         fromordinal = date.fromordinal
-        self._days = [fromordinal(day(i)) for i in rows]  # ascending
+        self._days = list(map(fromordinal, map(day, rows)))  # ascending
         self._made: dict[int, Service] = {}
 
     def __len__(self) -> int:

@@ -125,10 +125,7 @@ def identity(p: Patient) -> tuple[str | None, str | None]:
     """A patient's two identity keys as stored (member ID + DOB, name + DOB; RULES.md section 6)."""
     from painrcm.history import member_key, name_key
 
-    def key(k: tuple[str, str] | None) -> str | None:
-        return None if k is None else f"{k[0]}|{k[1]}"
-
-    return key(member_key(p.member_id, p.dob)), key(name_key(p.last_name, p.first_name, p.dob))
+    return member_key(p.member_id, p.dob), name_key(p.last_name, p.first_name, p.dob)
 
 
 # --- helpers ------------------------------------------------------------------------------------------
