@@ -95,6 +95,10 @@ def groups_of(
     return out
 
 
+# the families whose codes also name an approach (`_approach_ok` passes every other code)
+_APPROACHES = frozenset({"peripheral_nerve_block", "vertebral_augmentation", "spinal_cord_stimulator"})
+
+
 def _approach_ok(info: CodeInfo, proc: Procedure) -> bool:
     if info.family == "peripheral_nerve_block" and info.nerve and proc.nerve:
         return info.nerve == proc.nerve
@@ -185,12 +189,16 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
         yield Skip("no documented procedures: the billed codes cannot be compared with the note")
         return
     groups = groups_of(ctx.procedures, ctx.procedure_families, ctx.procedure_region_groups)
+    by_family: dict[str, list[Group]] = {}
+    for g in groups:
+        by_family.setdefault(g.family, []).append(g)
     found: list[Contradiction] = []
     skips: list[str] = []
+    lines, sides, claims = ctx.lines, ctx.sides, ctx.claims_
     for i, info in rows:
-        line = ctx.lines[i]
+        line = lines[i]
         assert info.family is not None
-        fam = [g for g in groups if g.family == info.family]
+        fam = by_family.get(info.family)
         if not fam:
             documented = " and ".join(sorted({a_family(g.family) for g in groups}))
             found.append(
@@ -203,7 +211,7 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
                 )
             )
             continue
-        compatible = [g for g in fam if _approach_ok(info, g.proc)]
+        compatible = [g for g in fam if _approach_ok(info, g.proc)] if info.family in _APPROACHES else fam
         if not compatible:
             found.append(
                 Contradiction(
@@ -213,29 +221,30 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
             continue
         if info.region:
             in_region = [g for g in compatible if g.regions is not None and info.region in g.regions]
-            unknown = [g for g in compatible if g.regions is None]
-            if not in_region and not unknown:
-                where = compatible[0].proc.levels or [compatible[0].proc.region or "?"]
-                doc_regions = sorted(set().union(*(g.regions or () for g in compatible)))
-                found.append(
-                    Contradiction(
-                        i,
-                        "region",
-                        f"Line {i + 1}: {line.code} is a {REGION_WORDS[info.region]} code, but the documented "
-                        f"{family_words(info.family)} was at {', '.join(where)}, which is "
-                        f"{' and '.join(REGION_WORDS[r] for r in doc_regions)}.",
-                        compatible,
+            if len(in_region) < len(compatible):  # an entry elsewhere or without a region
+                unknown = [g for g in compatible if g.regions is None]
+                if not in_region and not unknown:
+                    where = compatible[0].proc.levels or [compatible[0].proc.region or "?"]
+                    doc_regions = sorted(set().union(*(g.regions or () for g in compatible)))
+                    found.append(
+                        Contradiction(
+                            i,
+                            "region",
+                            f"Line {i + 1}: {line.code} is a {REGION_WORDS[info.region]} code, but the documented "
+                            f"{family_words(info.family)} was at {', '.join(where)}, which is "
+                            f"{' and '.join(REGION_WORDS[r] for r in doc_regions)}.",
+                            compatible,
+                        )
                     )
-                )
-                continue
-            if not in_region:
-                skips.append(
-                    f"line {i + 1} ({line.code}): the region or levels of the documented "
-                    f"{family_words(info.family)} are not given, so the code's region cannot be checked"
-                )
-            compatible = in_region + unknown
-        side = ctx.sides[i]
-        if info.one_sided and side is not None and not ctx.claimed("side", i):
+                    continue
+                if not in_region:
+                    skips.append(
+                        f"line {i + 1} ({line.code}): the region or levels of the documented "
+                        f"{family_words(info.family)} are not given, so the code's region cannot be checked"
+                    )
+                compatible = in_region + unknown
+        side = sides[i]
+        if info.one_sided and side is not None and ("side", i) not in claims:
             billed = {"left", "right"} if side == "bilateral" else {side}
             if any(g.sides is None for g in compatible):
                 skips.append(

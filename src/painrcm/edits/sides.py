@@ -104,24 +104,25 @@ def _note_lines(ctx: ClaimContext, info: CodeInfo) -> list[CodedLine] | None:
     return out or None
 
 
-def _key(ln: Billed) -> tuple[str, frozenset[str], float | None]:
-    return ln.code, _SIDE_SET.intersection(ln.modifiers), ln.units
-
-
 def same_lines(billed: Sequence[Billed], coded: Sequence[Billed]) -> bool:
     """Same codes, sides and units (other modifiers and pointers aside)."""
     if len(billed) != len(coded):
         return False  # a different number of lines is a different count of some key
-    return _counts(billed) == _counts(coded)
-
-
-def _counts(lines: Sequence[Billed]) -> dict[tuple[str, frozenset[str], float | None], int]:
-    # what Counter counts, without its per-call set-up (every count is positive: plain dicts compare alike)
-    out: dict[tuple[str, frozenset[str], float | None], int] = {}
-    for ln in lines:
-        k = _key(ln)
-        out[k] = out.get(k, 0) + 1
-    return out
+    # each billed line takes one equal coded line (equal keys are interchangeable, so the first will do):
+    # a session has a few lines, and the sides are only read for lines of the same code and units
+    rest = list(coded)
+    for b in billed:
+        code, units, sides = b.code, b.units, None
+        for k, c in enumerate(rest):
+            if c.code == code and (c.units is units or c.units == units):
+                if sides is None:
+                    sides = _SIDE_SET.intersection(b.modifiers)
+                if _SIDE_SET.intersection(c.modifiers) == sides:
+                    del rest[k]
+                    break
+        else:
+            return False
+    return True
 
 
 def matches_note(ctx: ClaimContext, i: int) -> bool:
@@ -148,11 +149,12 @@ def side_units(lines: Sequence[Billed], code: str) -> tuple[float, float]:
         if ln.code != code:
             continue
         u = ln.units or 0
-        both = "50" in ln.modifiers or ("RT" in ln.modifiers and "LT" in ln.modifiers)
-        if both or not (set(ln.modifiers) & {"RT", "LT"}):
+        mods = ln.modifiers
+        right = "RT" in mods
+        if "50" in mods or right == ("LT" in mods):  # 50, RT and LT, or no side at all
             r += u
             lt += u
-        elif "RT" in ln.modifiers:
+        elif right:
             r += u
         else:
             lt += u
