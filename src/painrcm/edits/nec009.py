@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from painrcm.coder import code_procedures
@@ -128,7 +129,15 @@ class Contradiction:
     candidates: list[Group]  # documented procedures the line may have been meant for
 
 
-def _side_words(sides: set[str]) -> str:
+# a line's side (ClaimContext.sides) as the sides it is billed for
+_BILLED = {
+    "bilateral": frozenset({"left", "right"}),
+    "left": frozenset({"left"}),
+    "right": frozenset({"right"}),
+}
+
+
+def _side_words(sides: AbstractSet[str]) -> str:
     return "both sides" if sides == {"left", "right"} else f"the {next(iter(sides))} side"
 
 
@@ -245,7 +254,7 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
                 compatible = in_region + unknown
         side = sides[i]
         if info.one_sided and side is not None and ("side", i) not in claims:
-            billed = {"left", "right"} if side == "bilateral" else {side}
+            billed = _BILLED[side]
             if any(g.sides is None for g in compatible):
                 skips.append(
                     f"line {i + 1} ({line.code}): the side of the documented "
