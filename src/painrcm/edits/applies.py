@@ -70,8 +70,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
-from painrcm.codes.tables import CodeInfo, Reference, fiscal_year_of, strip_dot
+from painrcm.codes.tables import CodeInfo, Reference, fiscal_year_of
+from painrcm.edits.add002 import side_key, whole_units
 from painrcm.edits.claim_facts import EARLIEST_SERVICE, npi_problem
+from painrcm.edits.clm002 import provider_npis
+from painrcm.edits.cod002 import billable
 from painrcm.edits.cod003 import MAX_MODIFIERS
 from painrcm.edits.cod005 import MAX_POINTERS
 
@@ -125,11 +128,10 @@ PLAIN = frozenset(
         "sideless",
     }
 )
-SIDE_MODIFIERS = ("RT", "LT", "50")
 
 
-def _sideless(info: CodeInfo | None, modifiers: list[str]) -> bool:
-    return info is not None and info.one_sided and not any(m in modifiers for m in SIDE_MODIFIERS)
+def _sideless(info: CodeInfo | None, line: Line) -> bool:
+    return info is not None and info.one_sided and side_key(line) is None
 
 
 def known_feature(feature: str) -> bool:
@@ -223,12 +225,12 @@ def claim_features(enc: Encounter, lines: list[Line], reference: Reference, poli
             out.add("line_pos")
         if ln.date_of_service is not None and ln.date_of_service != dos:
             out.add("line_dates")
-        if _sideless(reference.codes.get(ln.code), ln.modifiers):
+        if _sideless(reference.codes.get(ln.code), ln):
             out.add("sideless")
-        u = ln.units
-        if u is None or u < 1 or not float(u).is_integer():
+        units = whole_units(ln)
+        if units is None:
             out.add("odd_units")
-        elif u >= 2:
+        elif units >= 2:
             out.add("units:2")
         ptrs = ln.diagnosis_pointers
         if not ptrs or len(ptrs) > MAX_POINTERS or any(not 1 <= p <= n_dx for p in ptrs):
@@ -262,24 +264,10 @@ def claim_features(enc: Encounter, lines: list[Line], reference: Reference, poli
         out.add("claim_id_reused")
     if any(not billable(dx, dos, reference) for dx in enc.diagnoses):
         out.add("unbillable_dx")
-    if any(npi_problem(npi) for npi in npis(enc)):
+    if any(npi_problem(npi) for _role, npi in provider_npis(enc)):
         out.add("bad_npi")
     out.add(f"practice:{enc.practice.kind}")
     return out
-
-
-def billable(dx: str, dos: date, reference: Reference) -> bool:
-    """A diagnosis the ICD-10-CM code set of `dos` bills (False when none is loaded for its year)."""
-    code_set = reference.icd10.set_for(dos)
-    return code_set is not None and strip_dot(dx) in code_set.billable
-
-
-def npis(enc: Encounter) -> list[str]:
-    """The NPIs the claim gives: its billing, rendering and referring providers'."""
-    found = [enc.practice.npi, enc.rendering_provider.npi]
-    if enc.referring_provider is not None:
-        found.append(enc.referring_provider.npi)
-    return [n for n in found if n is not None]
 
 
 def known_pos(pos: str, reference: Reference) -> bool:
@@ -381,14 +369,14 @@ class Gate:
                 mask |= bits["auth_number"]
             if ln.place_of_service is not None:
                 mask |= bits["line_pos"]
-            if _sideless(table.get(ln.code), line_mods):
+            if _sideless(table.get(ln.code), ln):
                 mask |= bits["sideless"]
             if ln.date_of_service is not None and ln.date_of_service != dos:
                 mask |= bits["line_dates"]
-            u = ln.units
-            if u is None or u < 1 or not float(u).is_integer():
+            units = whole_units(ln)
+            if units is None:
                 mask |= bits["odd_units"]
-            elif u >= 2:
+            elif units >= 2:
                 mask |= bits["units:2"]
             ptrs = ln.diagnosis_pointers
             if not ptrs or len(ptrs) > MAX_POINTERS or min(ptrs) < 1 or max(ptrs) > n_dx:
@@ -417,7 +405,7 @@ class Gate:
                     unbillable = not billable(dx, dos, self.reference)
                     found = known[(dx, year)] = bits["unbillable_dx"] if unbillable else 0
                 mask |= found
-        for npi in npis(enc):
+        for _role, npi in provider_npis(enc):
             if npi_problem(npi):
                 mask |= bits["bad_npi"]
         if enc.authorization_number:

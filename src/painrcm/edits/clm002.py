@@ -2,7 +2,7 @@ from collections.abc import Iterator
 
 from painrcm.edits.base import ClaimContext, Edit, Hit, Outcome
 from painrcm.edits.claim_facts import npi_problem
-from painrcm.model import Severity
+from painrcm.model import Encounter, Severity
 
 EDIT = Edit(
     id="CLM002",
@@ -23,18 +23,20 @@ EDIT = Edit(
 )
 
 
-@EDIT.check
-def check(ctx: ClaimContext) -> Iterator[Outcome]:
-    enc = ctx.encounter
+def provider_npis(enc: Encounter) -> list[tuple[str, str]]:
+    """The NPIs the claim gives, with their roles: billing, rendering (when another), referring."""
     billing = enc.practice.npi
     who = [("billing provider", billing)]
     if enc.rendering_provider.npi != billing:
         who.append(("rendering provider", enc.rendering_provider.npi))
     if enc.referring_provider is not None:
         who.append(("referring provider", enc.referring_provider.npi))
-    for role, npi in who:
-        if npi is None:
-            continue
+    return [(role, npi) for role, npi in who if npi is not None]
+
+
+@EDIT.check
+def check(ctx: ClaimContext) -> Iterator[Outcome]:
+    for role, npi in provider_npis(ctx.encounter):
         why = npi_problem(npi)
         if why is not None:
             yield Hit(

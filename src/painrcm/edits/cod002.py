@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 
-from painrcm.codes.tables import Icd10Set, fiscal_year_of, with_dot
+from painrcm.codes.tables import Icd10Set, Reference, fiscal_year_of, strip_dot, with_dot
 from painrcm.edits.base import ClaimContext, Edit, Hit, Outcome, Skip
 from painrcm.model import Severity
 
@@ -36,6 +36,13 @@ EDIT = Edit(
         "RULES.md section 9 (CARC 146)",
     ],
 )
+
+
+def billable(dx: str, d: date, reference: Reference) -> bool:
+    """A diagnosis the ICD-10-CM code set of `d` bills (False when none is loaded for its fiscal year:
+    the check then says it could not check it)."""
+    code_set = reference.icd10.set_for(d)
+    return code_set is not None and strip_dot(dx) in code_set.billable
 
 
 def _dates_by_diagnosis(ctx: ClaimContext) -> list[list[date]]:
