@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from datetime import date
 
 from painrcm.codes.tables import CodeInfo, Reference
-from painrcm.edits.base import ClaimContext, Edit, FixOp, Hit, Outcome
+from painrcm.edits.base import ClaimContext, Edit, FixOp, Hit, Outcome, side_by_modifiers
 from painrcm.edits.sides import describe as describe_lines
 from painrcm.edits.sides import matches_note, note_lines, rebuild_ops, side_units
 from painrcm.model import Line, Severity
@@ -74,14 +74,7 @@ def whole_units(line: Line) -> int | None:
 
 def side_key(line: Line) -> str | None:
     """bilateral (50, or RT and LT on one line), right, left, or None (no side given)."""
-    mods = line.modifiers
-    if "50" in mods or ("RT" in mods and "LT" in mods):
-        return "bilateral"
-    if "RT" in mods:
-        return "right"
-    if "LT" in mods:
-        return "left"
-    return None
+    return side_by_modifiers(line.modifiers)
 
 
 def side_set(line: Line) -> frozenset[str]:

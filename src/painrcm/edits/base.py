@@ -322,10 +322,11 @@ class ClaimContext:
     @_once
     def sides(self) -> list[str | None]:
         """Each line's side by its modifiers: bilateral (50, or RT and LT), right, left or None."""
-        return [_side(ln.modifiers) for ln in self.lines]
+        return [side_by_modifiers(ln.modifiers) for ln in self.lines]
 
 
-def _side(mods: list[str]) -> str | None:
+def side_by_modifiers(mods: list[str]) -> str | None:
+    """bilateral (50, or RT and LT on one line), right, left, or None (no side given)."""
     if "50" in mods or ("RT" in mods and "LT" in mods):
         return "bilateral"
     if "RT" in mods:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from painrcm.edits.base import ClaimContext, Edit, FixOp, Hit, Outcome, remove, replace
+from painrcm.edits.base import ClaimContext, Edit, FixOp, Hit, Outcome, remove, replace, side_by_modifiers
 from painrcm.edits.mod001 import convention, indicator, merge_pointers, setting, with_side
 from painrcm.edits.sides import describe, level_family, matches_note, note_lines, rebuild_ops, side_units
 from painrcm.model import Line, Severity
@@ -63,10 +63,12 @@ EDIT = Edit(
 )
 
 
+_SIDE_MODIFIER: dict[str | None, str] = {"right": "RT", "left": "LT"}
+
+
 def _one_side(line: Line) -> str | None:
-    if "50" in line.modifiers or ("RT" in line.modifiers) == ("LT" in line.modifiers):
-        return None
-    return "RT" if "RT" in line.modifiers else "LT"
+    """RT or LT when the line is billed for one side only (not 50, not both, not none)."""
+    return _SIDE_MODIFIER.get(side_by_modifiers(line.modifiers))
 
 
 @EDIT.check
