@@ -42,11 +42,21 @@ class JsonText(str):
     value: Any
 
 
-def json_text(s: Session, value: Any) -> JsonText:
-    """`value` serialized as the writer would serialize it for a JSON column of the session's database."""
-    out = JsonText(_dumps(s.get_bind().dialect)(value))
+def serializer(s: Session) -> Callable[[Any], str]:
+    """The JSON serializer of the session's database (what the writer uses for a JSON column)."""
+    return _dumps(s.get_bind().dialect)
+
+
+def text_of(dumps: Callable[[Any], str], value: Any) -> JsonText:
+    """`value` serialized by `dumps` (`serializer`), to be written as it is."""
+    out = JsonText(dumps(value))
     out.value = value
     return out
+
+
+def json_text(s: Session, value: Any) -> JsonText:
+    """`value` serialized as the writer would serialize it for a JSON column of the session's database."""
+    return text_of(serializer(s), value)
 
 
 def _json_bind(dialect: Any, table: str, column: str, none_as_null: bool) -> Callable[[Any], Any]:
