@@ -26,6 +26,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -263,25 +264,34 @@ def main() -> int:
         finally:
             seeds.close()
     if args.compare:
-        print("\nratios (this tree / compared, claims/s; same run):")
+        # a size given several times (--claims 10000 10000 10000) is measured in as many interleaved
+        # rounds: medians per tree, then their ratio
+        print("\nmedians over the rounds, and ratios (this tree / compared, claims/s; same run):")
+        groups: dict[tuple[Any, ...], dict[str, list[dict[str, Any]]]] = {}
         for r in results:
-            if r["tree"] != "this tree":
+            key = (r["backend"], r["kind"], r["claims"], r["scrub"])
+            groups.setdefault(key, {}).setdefault(r["tree"], []).append(r)
+        for (backend, kind, n, scrub), trees_of in groups.items():
+            if "compared" not in trees_of or "this tree" not in trees_of:
                 continue
-            o = next(
-                (
-                    x
-                    for x in results
-                    if x["tree"] == "compared"
-                    and all(x[k] == r[k] for k in ("backend", "kind", "claims", "scrub"))
-                ),
-                None,
-            )
-            if o is not None:
-                what = "scrubbed  " if r["scrub"] else "store only"
-                print(
-                    f"  {r['backend']:<10} {r['kind']:<10} {r['claims']:>6,} {what}: "
-                    f"wall x{o['wall'] / r['wall']:.1f}, CPU x{o['cpu'] / r['cpu']:.1f}"
+            med = {
+                t: {k: statistics.median(x[k] for x in rs) for k in ("wall", "cpu", "server_cpu")}
+                for t, rs in trees_of.items()
+            }
+            here, other = med["this tree"], med["compared"]
+            what = "scrubbed  " if scrub else "store only"
+            rounds = min(len(v) for v in trees_of.values())
+            print(
+                f"  {backend:<10} {kind:<10} {n:>6,} {what} ({rounds} rounds): "
+                f"wall {n / other['wall']:,.0f} -> {n / here['wall']:,.0f} claims/s "
+                f"(x{other['wall'] / here['wall']:.2f}), "
+                f"CPU {other['cpu']:.2f} -> {here['cpu']:.2f} s (x{other['cpu'] / here['cpu']:.2f})"
+                + (
+                    f", server {other['server_cpu']:.2f} -> {here['server_cpu']:.2f} CPU-s"
+                    if here["server_cpu"] or other["server_cpu"]
+                    else ""
                 )
+            )
     return 0
 
 

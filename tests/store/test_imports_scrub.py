@@ -199,10 +199,10 @@ def test_the_pool_s_first_parts_are_kept_while_it_scrubs_the_last_one(
                 time.sleep(0.05)
         return real_scrub(engine, book, pks, rows, ticker)
 
-    def write_scrub_results(s: Any, items: Any, user_id: Any = None, book: Any = None) -> Any:
+    def write_scrub_results(s: Any, items: Any, book: Any = None) -> Any:
         if os.getpid() == parent:
             kept.touch()
-        return real_write(s, items, user_id, book)
+        return real_write(s, items, book)
 
     monkeypatch.setattr(rescrub, "partition", partition)
     monkeypatch.setattr(imports, "scrub_rows", scrub_rows)

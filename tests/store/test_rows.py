@@ -158,6 +158,45 @@ def test_a_document_serialized_once_is_stored_as_it_reads_in_every_row_that_take
     assert str(info.value).startswith("encounters.document")
 
 
+def test_small_values_many_rows_share_read_back_each_as_it_was(db: Database) -> None:
+    """The writer serializes a short list or a dict of text once for the rows that share it: values
+    Python counts equal but JSON writes apart (1, 1.0, True; a text "1") each read back as they were,
+    and a NUL in a shared value is refused in every row."""
+    fixed: list[Any] = [[1], [True], [1.0], ["1"], [1], [], ["50", "RT"], ["50", "RT"], None, [{"a": 1}]]
+    editions: list[Any] = [
+        {},
+        {"a": "1"},
+        {"a": "1"},
+        {"b": 1},
+        {"b": True},
+        {"1": "x"},
+        {},
+        {"a": "1"},
+        {},
+        {},
+    ]
+    with db.session() as s:
+        pk = insert_ids(s, ENC, [_claim("S-1", _person(s))])[0]
+        runs = insert_ids(
+            s,
+            RUN,
+            [
+                {"encounter_pk": pk, "status": "clean", "fixed_lines": f, "editions": e}
+                for f, e in zip(fixed, editions, strict=True)
+            ],
+        )
+    with db.session() as s:
+        got = {r.id: (r.fixed_lines, r.editions) for r in s.scalars(select(m.ScrubRun))}
+    assert [got[r] for r in runs] == list(zip(fixed, editions, strict=True))
+    assert [type(got[r][0][0]) for r in runs[:3]] == [int, bool, float]
+    with pytest.raises(BadText) as info, db.session() as s:
+        pk = insert_ids(s, ENC, [_claim("S-2", _person(s))])[0]
+        insert_rows(
+            s, RUN, [{"encounter_pk": pk, "status": "clean", "fixed_lines": ["x\x00"]} for _ in range(2)]
+        )
+    assert str(info.value).startswith("scrub_runs.fixed_lines")
+
+
 def test_among_answers_as_in_for_many_values(db: Database) -> None:
     with db.session() as s:
         person = _person(s)

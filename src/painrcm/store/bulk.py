@@ -19,10 +19,10 @@ next use).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -34,7 +34,7 @@ from painrcm.store import models as m
 from painrcm.store import versions
 from painrcm.store.boundaries import document
 from painrcm.store.histories import Book, chunks
-from painrcm.store.rows import among, insert_ids, insert_rows, json_text, update_by_id
+from painrcm.store.rows import JsonText, among, insert_ids, insert_rows, json_text, text_of, update_by_id
 from painrcm.store.service_rows import refresh_services
 
 ENC = m.Encounter.__table__
@@ -580,49 +580,62 @@ def _full_version(v: dict[str, Any]) -> dict[str, Any]:
 # --- scrub results ------------------------------------------------------------------------------------
 
 
-def coded_document(document: dict[str, Any], result: ClaimResult) -> dict[str, Any]:
+def coded_document(document: dict[str, Any], lines: Sequence[Line]) -> dict[str, Any]:
     """The stored document of a claim that came without lines, with the lines it was coded to."""
-    return {**document, "lines": [ln.model_dump(mode="json", exclude_none=True) for ln in result.lines]}
+    return {**document, "lines": [ln.model_dump(mode="json", exclude_none=True) for ln in lines]}
 
 
-def write_scrub_results(
-    s: Session,
-    items: Sequence[tuple[int, EncounterModel, ClaimResult]],
-    user_id: int | None = None,
-    book: Book | None = None,
-) -> list[int]:
-    """Keep many scrub results at once: for each (claim row ID, the claim as scrubbed, its result) a
-    scrub run with its findings becomes the claim's latest run and sets its status; a claim scrubbed
-    without lines (coded on the way in) keeps the coded lines as its lines and in its document (and in
-    `book`, when given, so later questions see them). Returns the new runs' IDs, in order."""
-    if not items:
-        return []
-    s.flush()
-    # a file's claims share a few lists of edits not checked (the engine's, per policy and history
-    # need): each distinct list is serialized once
-    texts: dict[tuple[tuple[str, str], ...], Any] = {}
+class KeptRun(NamedTuple):
+    """One scrub result as the rows that keep it (`kept_runs`): where the claim was scrubbed (a pool
+    process sends these back instead of the result), so the writer only adds the row IDs."""
 
-    def not_checked(res: ClaimResult) -> Any:
+    pk: int  # the claim's row ID
+    run: dict[str, Any]  # scrub_runs values (the claim's key included, the run's ID not)
+    findings: list[dict[str, Any]]  # findings values (without the run's key)
+    coded: list[Line] | None  # a claim scrubbed without lines: the lines it was coded to
+
+
+def kept_runs(
+    items: Iterable[tuple[int, EncounterModel, ClaimResult]],
+    user_id: int | None,
+    dumps: Callable[[Any], str],
+) -> list[KeptRun]:
+    """Scrub results (claim row ID, the claim as scrubbed, its result) as the rows that keep them, the
+    one way both an importing process and its pool build them. A file's claims share a few lists of
+    edits not checked (the engine's, per policy and history need): each distinct list is serialized
+    once (`dumps`: the database's JSON serializer, `rows.serializer`)."""
+    texts: dict[tuple[tuple[str, str], ...], JsonText] = {}
+    out = []
+    for pk, enc, res in items:
         key = tuple((n.edit, n.reason) for n in res.not_checked)
         text = texts.get(key)
         if text is None:
-            text = texts[key] = json_text(s, [n.contract_dict() for n in res.not_checked])
-        return text
+            text = texts[key] = text_of(dumps, [n.contract_dict() for n in res.not_checked])
+        out.append(
+            KeptRun(
+                pk,
+                {"encounter_pk": pk, **run_values(res, user_id, text)},
+                finding_values(res),
+                list(res.lines) if enc.lines is None else None,
+            )
+        )
+    return out
 
-    run_ids = insert_ids(
-        s, RUN, [{"encounter_pk": pk, **run_values(res, user_id, not_checked(res))} for pk, _e, res in items]
-    )
+
+def write_scrub_results(s: Session, kept: Sequence[KeptRun], book: Book | None = None) -> list[int]:
+    """Keep many scrub results at once (`kept_runs`): each claim's scrub run with its findings
+    becomes its latest run and sets its status; a claim scrubbed without lines (coded on the way in)
+    keeps the coded lines as its lines and in its document (and in `book`, when given, so later
+    questions see them). Returns the new runs' IDs, in order."""
+    if not kept:
+        return []
+    s.flush()
+    run_ids = insert_ids(s, RUN, [k.run for k in kept])
     insert_rows(
-        s,
-        FINDING,
-        [
-            {"run_id": rid, **f}
-            for rid, (_pk, _e, res) in zip(run_ids, items, strict=True)
-            for f in finding_values(res)
-        ],
+        s, FINDING, [{"run_id": rid, **f} for rid, k in zip(run_ids, kept, strict=True) for f in k.findings]
     )
-    update_by_id(s, ENC, [{"b_id": pk, "status": res.status} for pk, _e, res in items])
-    coded = {pk: res for pk, enc, res in items if enc.lines is None}
+    update_by_id(s, ENC, [{"b_id": k.pk, "status": k.run["status"]} for k in kept])
+    coded = {k.pk: k.coded for k in kept if k.coded is not None}
     if coded:
         documents: dict[int, dict[str, Any]] = {}
         for part in chunks(sorted(coded)):
@@ -630,14 +643,14 @@ def write_scrub_results(
                 documents[pk] = doc
         doc_rows = []
         models: dict[int, EncounterModel] = {}
-        for pk, res in coded.items():
-            documents[pk] = doc = coded_document(documents[pk], res)
+        for pk, lines in coded.items():
+            documents[pk] = doc = coded_document(documents[pk], lines)
             doc_rows.append({"b_id": pk, "document": doc})
             models[pk] = EncounterModel.model_validate(doc)
             if book is not None:
                 book.replace(pk, models[pk])
         update_by_id(s, ENC, doc_rows)
-        _replace_lines(s, {pk: line_values(res.lines) for pk, res in coded.items()}, sorted(coded))
+        _replace_lines(s, {pk: line_values(lines) for pk, lines in coded.items()}, sorted(coded))
         refresh_services(s, sorted(coded), models=models)  # their stored services, from the coded lines
-    _expire(s, m.Encounter, (pk for pk, _e, _r in items))
+    _expire(s, m.Encounter, (k.pk for k in kept))
     return run_ids

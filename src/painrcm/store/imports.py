@@ -52,7 +52,7 @@ from painrcm.store.boundaries import check_authorizations, check_encounter
 from painrcm.store.db import Database, is_busy
 from painrcm.store.histories import Book, chunks
 from painrcm.store.remits_on_claim import narrow_prevented_by
-from painrcm.store.rows import among
+from painrcm.store.rows import among, serializer
 from painrcm.x12.reader835 import read_835
 from painrcm.x12.reader837 import read_837
 from painrcm.x12.remit_model import Remittance as RemitModel
@@ -372,7 +372,7 @@ def scrub_rows(
         enc, res = services.scrub_document(None, person_id, doc or {}, engine, book, book.model(pk))
         if enc.lines is None:
             assert doc is not None
-            book.replace(pk, EncounterModel.model_validate(bulk.coded_document(doc, res)))
+            book.replace(pk, EncounterModel.model_validate(bulk.coded_document(doc, res.lines)))
         out.append((pk, enc, res))
         if ticker is not None:
             ticker.step()
@@ -413,16 +413,15 @@ def import_workers() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
-def _scrub_forked(pks: list[int]) -> list[tuple[int, EncounterModel | None, ClaimResult]]:
-    """A pool process's part (it inherited the engine, the book and the inputs when it was forked).
-    A claim as scrubbed is the book's model of it, which the importing process holds too: it is not
-    sent back (None)."""
-    book: Book = _FORKED["book"]
-    held = {pk: book.model(pk) for pk in pks}
-    return [
-        (pk, None if enc is held[pk] else enc, res)
-        for pk, enc, res in scrub_rows(_FORKED["engine"], book, pks, _FORKED["rows"])
-    ]
+def _scrub_forked(pks: list[int]) -> list[bulk.KeptRun]:
+    """A pool process's part (it inherited the engine, the book, the inputs and how rows are written
+    when it was forked), sent back as the rows that keep it (`bulk.kept_runs`): fewer, plainer objects
+    to send than the results, and their rows built here rather than in the importing process."""
+    return bulk.kept_runs(
+        scrub_rows(_FORKED["engine"], _FORKED["book"], pks, _FORKED["rows"]),
+        _FORKED["user_id"],
+        _FORKED["dumps"],
+    )
 
 
 def scrub_file(
@@ -434,10 +433,14 @@ def scrub_file(
     workers: int = 1,
     min_claims: int = POOL_MIN_CLAIMS,
     batch: int = 1000,
-) -> Iterator[list[Scrubbed]]:
+    *,
+    user_id: int | None,
+    dumps: Callable[[Any], str],
+) -> Iterator[list[bulk.KeptRun]]:
     """Scrub a file's stored claims against its book, each patient's claims in the order given
-    (`scrub_rows`), handing them out in batches as they are done, so that the caller keeps one batch
-    while the next is being scrubbed. A file of at least `min_claims` claims with `workers` > 1 is split
+    (`scrub_rows`), handing them out in batches as they are done, as the rows that keep them
+    (`bulk.kept_runs`, runs by `user_id`, JSON by `dumps`), so that the caller keeps one batch while
+    the next is being scrubbed. A file of at least `min_claims` claims with `workers` > 1 is split
     by patient (every claim of a patient, by either identity key, in one part, in the order given:
     `rescrub.same_patient`, `rescrub.partition`) and the parts are scrubbed by forked processes that
     inherit this process's engine and book, so they answer as this process would (no database,
@@ -461,21 +464,16 @@ def scrub_file(
         from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
 
-        _FORKED.update(engine=engine, book=book, rows=rows)
+        _FORKED.update(engine=engine, book=book, rows=rows, user_id=user_id, dumps=dumps)
         pool = ProcessPoolExecutor(
             max_workers=min(workers, len(parts)), mp_context=multiprocessing.get_context("fork")
         )
         try:
-            for scrubbed in pool.map(_scrub_forked, parts):
-                out: list[Scrubbed] = []
-                for pk, enc, res in scrubbed:
-                    model = enc or book.model(pk)
-                    assert model is not None
-                    out.append((pk, model, res))
-                done.update(pk for pk, _e, _r in out)
+            for kept in pool.map(_scrub_forked, parts):
+                done.update(k.pk for k in kept)
                 if ticker is not None:
-                    ticker.step(len(out))
-                yield out
+                    ticker.step(len(kept))
+                yield kept
         except BrokenProcessPool:
             log.warning("an import's scrubbing process died; scrubbing the rest in the importing process")
         finally:  # (also when the caller stops early: the parts not started are not scrubbed)
@@ -483,7 +481,9 @@ def scrub_file(
             _FORKED.clear()
     left = [pk for pk in here if pk not in done]  # parts not answered: each patient's claims still in order
     for start in range(0, len(left), batch):
-        yield scrub_rows(engine, book, left[start : start + batch], rows, ticker)
+        yield bulk.kept_runs(
+            scrub_rows(engine, book, left[start : start + batch], rows, ticker), user_id, dumps
+        )
 
 
 def _member_index(s: Session, practice_id: str) -> tuple[dict[str, int], dict[str, int]]:
@@ -993,7 +993,8 @@ def import_bytes(
         book = claims_book(s, engine, changed, held)  # the patients' past, fetched once for the file
         for start in range(0, len(changed), SCRUB_CHUNK):
             part = changed[start : start + SCRUB_CHUNK]
-            bulk.write_scrub_results(s, scrub_claims(s, engine, part, book, ticker), user_id)
+            scrubbed = scrub_claims(s, engine, part, book, ticker)
+            bulk.write_scrub_results(s, bulk.kept_runs(scrubbed, user_id, serializer(s)))
             result.scrubbed += len(part)
     _finish(s, job, result, user_id)
     return result
@@ -1045,12 +1046,12 @@ def _short(db: Database, job_id: int, owner: OwnerCheck | None, fn: Callable[[Se
     raise AssertionError("unreachable")
 
 
-def _keep_runs(s: Session, *, computed: Sequence[Scrubbed], user_id: int | None) -> None:
+def _keep_runs(s: Session, *, kept: Sequence[bulk.KeptRun]) -> None:
     """Keep scrub results; a claim deleted meanwhile is left out (its run has nowhere to go)."""
     here: set[int] = set()
-    for ids in chunks(sorted(c[0] for c in computed)):
+    for ids in chunks(sorted(k.pk for k in kept)):
         here.update(s.scalars(select(m.Encounter.id).where(among(s, m.Encounter.id, ids))))
-    bulk.write_scrub_results(s, [c for c in computed if c[0] in here], user_id)
+    bulk.write_scrub_results(s, [k for k in kept if k.pk in here])
 
 
 def import_file(
@@ -1150,17 +1151,29 @@ def import_file(
             with db.session() as rs:  # the patients' past, fetched once for the file (no write transaction)
                 book = claims_book(rs, engine, to_scrub, held)
                 rows = scrub_inputs(rs, to_scrub, book)
+                dumps = serializer(rs)
             # the engine's work, with no transaction open (on several processes for a large file); each
             # batch's runs are kept as soon as it is scrubbed, while the pool scrubs the next parts
             workers = import_workers()
-            batches = scrub_file(engine, book, to_scrub, rows, ticker, workers, POOL_MIN_CLAIMS, SCRUB_CHUNK)
+            batches = scrub_file(
+                engine,
+                book,
+                to_scrub,
+                rows,
+                ticker,
+                workers,
+                POOL_MIN_CLAIMS,
+                SCRUB_CHUNK,
+                user_id=user_id,
+                dumps=dumps,
+            )
             with closing(batches):  # (a failed write stops the pool at once)
-                for scrubbed in batches:
-                    for start in range(0, len(scrubbed), SCRUB_CHUNK):
-                        computed = scrubbed[start : start + SCRUB_CHUNK]
+                for batch in batches:
+                    for start in range(0, len(batch), SCRUB_CHUNK):
+                        kept = batch[start : start + SCRUB_CHUNK]
                         # one short write transaction per chunk of claims
-                        _short(db, job_id, owner, partial(_keep_runs, computed=computed, user_id=user_id))
-                        result.scrubbed += len(computed)
+                        _short(db, job_id, owner, partial(_keep_runs, kept=kept))
+                        result.scrubbed += len(kept)
 
     def finish(s: Session) -> None:
         job = s.get(m.ImportJob, job_id)

@@ -42,26 +42,63 @@ class JsonText(str):
     value: Any
 
 
-def json_text(s: Session, value: Any) -> JsonText:
-    """`value` serialized as the writer would serialize it for a JSON column of the session's database."""
-    out = JsonText(_dumps(s.get_bind().dialect)(value))
+def serializer(s: Session) -> Callable[[Any], str]:
+    """The JSON serializer of the session's database (what the writer uses for a JSON column)."""
+    return _dumps(s.get_bind().dialect)
+
+
+def text_of(dumps: Callable[[Any], str], value: Any) -> JsonText:
+    """`value` serialized by `dumps` (`serializer`), to be written as it is."""
+    out = JsonText(dumps(value))
     out.value = value
     return out
 
 
+def json_text(s: Session, value: Any) -> JsonText:
+    """`value` serialized as the writer would serialize it for a JSON column of the session's database."""
+    return text_of(serializer(s), value)
+
+
+def _plain(value: Any) -> tuple[Any, ...] | None:
+    """A short list of text and whole numbers or a dict of text (a claim line's modifiers and pointers, a
+    run's editions) as a key: equal keys serialize to the same JSON (exact types only: 1, 1.0 and True
+    are equal keys but not the same JSON). Anything else: None."""
+    if type(value) is list and len(value) <= 8 and all(type(v) is str or type(v) is int for v in value):
+        return (list, *value)
+    if (
+        type(value) is dict
+        and len(value) <= 16
+        and all(type(k) is str and type(v) is str for k, v in value.items())
+    ):
+        return (dict, *value.items())
+    return None
+
+
 def _json_bind(dialect: Any, table: str, column: str, none_as_null: bool) -> Callable[[Any], Any]:
     dumps = _dumps(dialect)
+    # the texts of the small values many rows share (`_plain`), each serialized and checked once
+    known: dict[tuple[Any, ...], str] = {}
+
+    def serialize(value: Any) -> str:
+        text = dumps(value)
+        # JSON writes a NUL as \\u0000: the value is walked only when that sequence occurs at all
+        if "\\u0000" in text and nul_in(value):
+            raise BadText(table, column, "text with a NUL character")
+        return text
 
     def convert(value: Any) -> Any:
         if value is None and none_as_null:
             return None
         if isinstance(value, JsonText):
-            text, value = str(value), value.value
-        else:
-            text = dumps(value)
-        # JSON writes a NUL as \u0000: the value is walked only when that sequence occurs at all
-        if "\\u0000" in text and nul_in(value):
-            raise BadText(table, column, "text with a NUL character")
+            if "\\u0000" in value and nul_in(value.value):
+                raise BadText(table, column, "text with a NUL character")
+            return str(value)
+        key = _plain(value)
+        if key is None:
+            return serialize(value)
+        text = known.get(key)
+        if text is None:
+            text = known[key] = serialize(value)
         return text
 
     return convert

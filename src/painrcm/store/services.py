@@ -217,7 +217,7 @@ def new_run(encounter_pk: int, result: ClaimResult, user_id: int | None = None) 
 def keep_coded_lines(row: m.Encounter, enc: EncounterModel, result: ClaimResult) -> None:
     """A claim stored without lines was coded by its scrub: keep the coded lines as its lines (the
     caller refreshes its stored services, ``service_rows.refresh_services``)."""
-    row.document = bulk.coded_document(row.document, result)
+    row.document = bulk.coded_document(row.document, result.lines)
     row.lines = _lines(enc.model_copy(update={"lines": result.lines}))
 
 
