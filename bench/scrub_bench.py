@@ -205,8 +205,13 @@ def child(args: argparse.Namespace) -> int:
     tracemalloc.stop()
     del kept
     lat.sort()
+    compiled = sorted(
+        name for name, m in sys.modules.items()
+        if name.startswith("painrcm") and not str(getattr(m, "__file__", "") or "").endswith(".py")
+    )  # fmt: skip
     out = {
         "src": str(Path(painrcm.__file__).resolve().parent.parent),
+        "compiled": len(compiled),
         "claims": len(claims),
         "claims_per_cpu_s": len(claims) / cpu,
         "p50_ms": pct(lat, 0.50) * 1e3,
@@ -224,7 +229,11 @@ def compare(args: argparse.Namespace, engine: Engine, patients: list, start: dat
     if not (other / "painrcm" / "__init__.py").exists():
         print(f"--compare {args.compare}: no painrcm package there (give the other tree's src folder)")
         return 2
-    here = Path(__file__).resolve().parent.parent / "src"
+    import painrcm
+
+    # "after" is the engine this interpreter imports: this tree's src, or a compiled copy of it first
+    # on PYTHONPATH (bench/mypyc.sh)
+    here = Path(painrcm.__file__).resolve().parent.parent
     with tempfile.TemporaryDirectory(prefix="scrub-bench-") as tmp:
         data = Path(tmp)
         n = max(args.claims)
@@ -251,7 +260,9 @@ def compare(args: argparse.Namespace, engine: Engine, patients: list, start: dat
                 res = json.loads(found[-1][len("RESULT ") :])
                 runs[label].append(res)
                 print(
-                    f"round {r + 1} {label:6} {res['src']}: {res['claims_per_cpu_s']:,.0f} claims/CPU-s | "
+                    f"round {r + 1} {label:6} {res['src']}"
+                    + (f" ({res['compiled']} compiled modules)" if res.get("compiled") else "")
+                    + f": {res['claims_per_cpu_s']:,.0f} claims/CPU-s | "
                     f"p50 {res['p50_ms']:.3f} ms, p99 {res['p99_ms']:.3f} ms | tracemalloc peak "
                     f"{res['tracemalloc_peak_mb']:,.1f} MB | ru_maxrss {res['ru_maxrss_mb']:,.0f} MB | "
                     f"results {res['results']}"

@@ -68,20 +68,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING
 
 from painrcm.codes.tables import CodeInfo, Reference, fiscal_year_of
 from painrcm.edits.add002 import side_key, whole_units
+from painrcm.edits.base import Edit
 from painrcm.edits.claim_facts import EARLIEST_SERVICE, npi_problem
 from painrcm.edits.clm002 import provider_npis
 from painrcm.edits.cod002 import billable
 from painrcm.edits.cod003 import MAX_MODIFIERS
 from painrcm.edits.cod005 import MAX_POINTERS
-
-if TYPE_CHECKING:
-    from painrcm.edits.base import Edit
-    from painrcm.model import Encounter, Line
-    from painrcm.policy.schema import Policy
+from painrcm.model import Encounter, Line
+from painrcm.policy.schema import Policy
 
 # features with a value after the colon; the others are plain names
 PREFIXED = ("code", "kind", "family", "imaging", "auth_rule", "frequency", "mod", "proc", "practice")
