@@ -23,17 +23,8 @@ from hypothesis import strategies as st
 
 from painrcm import synth
 from painrcm.edits.nec001 import _covering
-from painrcm.history import (
-    History,
-    Service,
-    _merged,
-    identity_keys,
-    line_sites,
-    services_of,
-    sites_of,
-)
+from painrcm.history import History, Service, _merged, identity_keys, services_of
 from painrcm.model import Encounter
-from painrcm.spine import code_family, procedure_regions
 from tests.support import ENGINE
 
 ENG = ENGINE.engine
@@ -47,47 +38,13 @@ SETTINGS = settings(
 
 
 def _plain_services(enc: Encounter) -> list[Service]:
-    """One service per billed line, merged per (family, region, date) in line order."""
+    """One service per billed line (`services_of` of the line alone), merged per (family, region,
+    date) in line order."""
     out: dict[tuple[str, str | None, date], Service] = {}
     for ln in enc.lines or []:
-        info = ENG.reference.info(ln.code)
-        if info is None or info.family is None:
-            continue
-        family, region = info.family, info.region
-        matching = [
-            p
-            for p in enc.procedures
-            if code_family(p) == family
-            and (region is None or not (regions := procedure_regions(p)) or region in regions)
-        ]
-        doc = matching[0] if matching else None
-        doc_sites = tuple(x for p in matching for x in sites_of(p, region))
-        purpose = relief = target = None
-        if doc is not None:
-            purpose, relief, target, stage = doc.purpose, doc.relief_percent, doc.target, doc.stage
-        else:
-            stage = info.stages[0] if len(info.stages) == 1 else None
-        if purpose is None and family == "facet_joint" and "KX" in ln.modifiers:
-            purpose = "diagnostic"
-        when = ln.date_of_service or enc.date_of_service
-        svc = Service(
-            enc.encounter_id,
-            enc.practice.id,
-            when,
-            family,
-            region,
-            purpose,
-            relief,
-            target,
-            stage,
-            (ln.code,),
-            ln.authorization_number or enc.authorization_number,
-            enc.rendering_provider.npi,
-            enc.payer.id,
-            doc_sites or line_sites(ln),
-        )
-        key = (family, region, when)
-        out[key] = svc if key not in out else _merged(out[key], svc)
+        for svc in services_of(enc, ENG.reference, lines=[ln]):
+            key = (svc.family, svc.region, svc.date)
+            out[key] = svc if key not in out else _merged(out[key], svc)
     return list(out.values())
 
 

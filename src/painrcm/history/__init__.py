@@ -91,13 +91,7 @@ def services_of(
     if not billed:
         return _noted_services(enc)
     docs = enc.procedures
-    enc_id, practice_id = enc.encounter_id, enc.practice.id
-    npi, payer_id, auth, dos = (
-        enc.rendering_provider.npi,
-        enc.payer.id,
-        enc.authorization_number,
-        enc.date_of_service,
-    )
+    enc_id, practice_id, npi, payer_id, auth, dos = _claim_facts(enc)
     if infos is None:
         infos = [reference.info(ln.code) for ln in billed]
     # the lines of each service (family, region, date), in the order the first of each comes
@@ -181,15 +175,22 @@ def services_of(
     return out
 
 
-def _noted_services(enc: Encounter) -> list[Service]:
-    """A claim without lines: its notes stand for its services, one per family and region noted."""
-    enc_id, practice_id = enc.encounter_id, enc.practice.id
-    npi, payer_id, auth, dos = (
+def _claim_facts(enc: Encounter) -> tuple[str, str | None, str | None, str | None, str | None, date]:
+    """What every service of the encounter records of it: encounter ID, practice, rendering NPI, payer
+    ID, authorization number and date of service."""
+    return (
+        enc.encounter_id,
+        enc.practice.id,
         enc.rendering_provider.npi,
         enc.payer.id,
         enc.authorization_number,
         enc.date_of_service,
     )
+
+
+def _noted_services(enc: Encounter) -> list[Service]:
+    """A claim without lines: its notes stand for its services, one per family and region noted."""
+    enc_id, practice_id, npi, payer_id, auth, dos = _claim_facts(enc)
     out: dict[tuple[str, str | None, date], Service] = {}
     for p in enc.procedures:
         noted: list[str | None] = [*sorted(procedure_regions(p) or ())] or [None]
