@@ -40,22 +40,25 @@ EDIT = Edit(
 _DAY = timedelta(days=1)
 
 
-def _covers(block_site: tuple[str, str, float | None], site: tuple[str, str]) -> bool:
-    """A block site covers an ablated site when the sides match and the levels match (an unknown level
-    or side is not held against the block: the claim-only record cannot say)."""
-    b_level, b_side, _ = block_site
+_ANY_SITE = (("", "?", None),)
+
+
+def _covering(block: Service, site: tuple[str, str]) -> tuple[bool, float | None]:
+    """Whether the block covers an ablated site, and its relief there.
+
+    A block site covers the ablated site when the sides match and the levels match (an unknown level
+    or side is not held against the block: the claim-only record cannot say). The relief is the
+    lowest documented at the covering sites, else the block's own."""
     level, side = site
-    side_ok = "?" in (b_side, side) or b_side == side
-    level_ok = "" in (b_level, level) or b_level == level
-    return side_ok and level_ok
-
-
-def _relief(block: Service, site: tuple[str, str]) -> float | None:
-    """The block's documented relief at the sites covering `site` (the lowest, when several do)."""
-    values = [r for b in block.sites if _covers(b, site) and (r := b[2]) is not None]
-    if values:
-        return min(values)
-    return block.relief_percent
+    any_side, any_level = side == "?", level == ""
+    covers = False
+    relief: float | None = None
+    for b_level, b_side, r in block.sites or _ANY_SITE:
+        if (any_side or b_side == side or b_side == "?") and (any_level or b_level == level or b_level == ""):
+            covers = True
+            if r is not None and (relief is None or r < relief):
+                relief = r
+    return covers, block.relief_percent if relief is None else relief
 
 
 def _side_word(side: str) -> str:
@@ -81,20 +84,16 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
             for h in history_services(ctx, None, ctx.dos - _DAY, "facet_joint")  # before the RFA's date
             if h.region == region and h.target != "intraarticular" and h.purpose != "therapeutic"
         ]
-        failing: list[tuple[tuple[str, str], int, list[Service]]] = []
+        failing: list[tuple[tuple[str, str], int, list[tuple[Service, float | None]]]] = []
         undecided_all: list[Service] = []
         for site in sites:
-            covering = [b for b in blocks if any(_covers(x, site) for x in (b.sites or (("", "?", None),)))]
-            reliefs = [_relief(b, site) for b in covering]
+            # each block covering the site, with its relief there
+            covering = [(b, r) for b in blocks for covers, r in (_covering(b, site),) if covers]
             # One block per date: the same session recorded twice (note and 837) is still one block.
-            qualifying = {
-                b.date
-                for b, r in zip(covering, reliefs, strict=True)
-                if b.purpose == "diagnostic" and (r or 0) >= threshold
-            }
+            qualifying = {b.date for b, r in covering if b.purpose == "diagnostic" and (r or 0) >= threshold}
             undecided = {
                 b.date: b
-                for b, r in zip(covering, reliefs, strict=True)
+                for b, r in covering
                 if b.date not in qualifying
                 and (b.purpose is None or (b.purpose == "diagnostic" and r is None))
             }
@@ -114,12 +113,11 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
             continue
         site, count, covering = failing[0]
         where = " ".join(x for x in (site[0], _side_word(site[1])) if x)
-        low = [
-            b
-            for b in covering
-            if b.purpose == "diagnostic" and (r := _relief(b, site)) is not None and r < threshold
-        ]
-        detail = "; ".join(f"{b.date.isoformat()} relief {_relief(b, site):g}%" for b in low)
+        detail = "; ".join(
+            f"{b.date.isoformat()} relief {r:g}%"
+            for b, r in covering
+            if b.purpose == "diagnostic" and r is not None and r < threshold
+        )
         yield Hit(
             f"The RFA needs {need} earlier diagnostic medial branch blocks of this region"
             + (f" covering the ablated site ({where})" if where else "")

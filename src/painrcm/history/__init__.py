@@ -48,6 +48,9 @@ def identity_keys(p: Patient) -> list[str]:
     return [k for k in (member_key(p.member_id, p.dob), name_key(p.last_name, p.first_name, p.dob)) if k]
 
 
+Sites = tuple[tuple[str, str, float | None], ...]  # (level, side, relief) of each site
+
+
 class Service(NamedTuple):
     """One procedure family on one date of service of one earlier claim.
 
@@ -85,54 +88,74 @@ def services_of(
     `infos` (the lines' code-table entries) and `procedure_facts` (each note's `code_family` and
     `procedure_regions`): when the caller has them already (the scrubber's claim context)."""
     billed = enc.lines if lines is None else lines
+    if not billed:
+        return _noted_services(enc)
     docs = enc.procedures
-    out: dict[tuple[str, str | None, date], Service] = {}
-    enc_id, practice_id = enc.encounter_id, enc.practice.id
-    npi, payer_id, auth, dos = (
-        enc.rendering_provider.npi,
-        enc.payer.id,
-        enc.authorization_number,
-        enc.date_of_service,
-    )
-    if billed:
-        if infos is None:
-            infos = [reference.info(ln.code) for ln in billed]
-        # what the notes say of each (family, region) a line bills: the first matching note (purpose,
-        # relief, target, stage) and the sites of every matching note, worked out once per pair
-        by_kind: dict[
-            tuple[str, str | None], tuple[Procedure | None, tuple[tuple[str, str, float | None], ...]]
-        ] = {}
-        for ln, info in zip(billed, infos, strict=True):
-            if info is None or info.family is None:
-                continue
-            family, region = info.family, info.region
-            kind = (family, region)
-            found = by_kind.get(kind)
-            if found is None:
-                if procedure_facts is None:
-                    procedure_facts = [(code_family(p), procedure_regions(p)) for p in docs]
-                matching = [
-                    p
-                    for p, (fam, regions) in zip(docs, procedure_facts, strict=True)
-                    if fam == family and (region is None or not regions or region in regions)
-                ]
-                found = by_kind[kind] = (
-                    matching[0] if matching else None,
-                    tuple(x for p in matching for x in sites_of(p, region)),
-                )
-            doc, doc_sites = found
-            purpose: str | None = None
-            relief: float | None = None
-            target: str | None = None
-            stage: str | None
-            if doc is not None:
-                purpose, relief, target, stage = doc.purpose, doc.relief_percent, doc.target, doc.stage
+    enc_id, practice_id, npi, payer_id, auth, dos = _claim_facts(enc)
+    if infos is None:
+        infos = [reference.info(ln.code) for ln in billed]
+    # the lines of each service (family, region, date), in the order the first of each comes
+    groups: dict[tuple[str, str | None, date], list[tuple[Line, CodeInfo]]] = {}
+    for ln, info in zip(billed, infos, strict=True):
+        if info is None or info.family is None:
+            continue
+        key = (info.family, info.region, ln.date_of_service or dos)
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [(ln, info)]
+        else:
+            group.append((ln, info))
+    # what the notes say of each (family, region) a line bills: the first matching note (purpose,
+    # relief, target, stage) and the sites of every matching note, worked out once per pair
+    by_kind: dict[tuple[str, str | None], tuple[Procedure | None, Sites]] = {}
+    out = []
+    for (family, region, when), group in groups.items():
+        kind = (family, region)
+        found = by_kind.get(kind)
+        if found is None:
+            if procedure_facts is None:
+                procedure_facts = [(code_family(p), procedure_regions(p)) for p in docs]
+            matching = [
+                p
+                for p, (fam, regions) in zip(docs, procedure_facts, strict=True)
+                if fam == family and (region is None or not regions or region in regions)
+            ]
+            if len(matching) == 1:
+                found = (matching[0], sites_of(matching[0], region))
+            elif matching:
+                found = (matching[0], tuple(x for p in matching for x in sites_of(p, region)))
             else:
-                stage = info.stages[0] if len(info.stages) == 1 else None
-            if purpose is None and family == "facet_joint" and "KX" in ln.modifiers:
+                found = (None, ())
+            by_kind[kind] = found
+        doc, doc_sites = found
+        # The first line's facts stand; what it leaves unknown the next line that knows it gives
+        # (the note's facts are the same for every line; codes and line sites are every line's).
+        ln, info = group[0]
+        purpose: str | None = None
+        relief: float | None = None
+        target: str | None = None
+        stage: str | None
+        if doc is not None:
+            purpose, relief, target, stage = doc.purpose, doc.relief_percent, doc.target, doc.stage
+        else:
+            stage = info.stages[0] if len(info.stages) == 1 else None
+        kx = purpose is None and family == "facet_joint"  # without a note's purpose, KX says diagnostic
+        if kx and "KX" in ln.modifiers:
+            purpose = "diagnostic"
+        authorization = ln.authorization_number or auth
+        sites = doc_sites or line_sites(ln)
+        codes: tuple[str, ...] = (ln.code,)
+        for ln, info in group[1:]:
+            codes += (ln.code,)
+            if kx and purpose is None and "KX" in ln.modifiers:
                 purpose = "diagnostic"
-            when = ln.date_of_service or dos
-            svc = Service(
+            if doc is None:
+                stage = stage or (info.stages[0] if len(info.stages) == 1 else None)
+            authorization = authorization or ln.authorization_number or auth
+            if not doc_sites:
+                sites += tuple(x for x in line_sites(ln) if x not in sites)
+        out.append(
+            Service(
                 enc_id,
                 practice_id,
                 when,
@@ -142,38 +165,55 @@ def services_of(
                 relief,
                 target,
                 stage,
-                (ln.code,),
-                ln.authorization_number or auth,
+                codes,
+                authorization,
                 npi,
                 payer_id,
-                doc_sites or line_sites(ln),
+                sites,
             )
-            key: tuple[str, str | None, date] = (family, region, when)
+        )
+    return out
+
+
+def _claim_facts(enc: Encounter) -> tuple[str, str | None, str | None, str | None, str | None, date]:
+    """What every service of the encounter records of it: encounter ID, practice, rendering NPI, payer
+    ID, authorization number and date of service."""
+    return (
+        enc.encounter_id,
+        enc.practice.id,
+        enc.rendering_provider.npi,
+        enc.payer.id,
+        enc.authorization_number,
+        enc.date_of_service,
+    )
+
+
+def _noted_services(enc: Encounter) -> list[Service]:
+    """A claim without lines: its notes stand for its services, one per family and region noted."""
+    enc_id, practice_id, npi, payer_id, auth, dos = _claim_facts(enc)
+    out: dict[tuple[str, str | None, date], Service] = {}
+    for p in enc.procedures:
+        noted: list[str | None] = [*sorted(procedure_regions(p) or ())] or [None]
+        for where in noted:
+            svc = Service(
+                enc_id,
+                practice_id,
+                dos,
+                p.family.value,
+                where,
+                p.purpose,
+                p.relief_percent,
+                p.target,
+                p.stage,
+                (),
+                auth,
+                npi,
+                payer_id,
+                sites_of(p, where),
+            )
+            key = (svc.family, where, dos)
             prev = out.get(key)
             out[key] = svc if prev is None else _merged(prev, svc)
-    else:
-        for p in docs:
-            noted: list[str | None] = [*sorted(procedure_regions(p) or ())] or [None]
-            for where in noted:
-                svc = Service(
-                    enc_id,
-                    practice_id,
-                    dos,
-                    p.family.value,
-                    where,
-                    p.purpose,
-                    p.relief_percent,
-                    p.target,
-                    p.stage,
-                    (),
-                    auth,
-                    npi,
-                    payer_id,
-                    sites_of(p, where),
-                )
-                key = (svc.family, where, dos)
-                prev = out.get(key)
-                out[key] = svc if prev is None else _merged(prev, svc)
     return list(out.values())
 
 
@@ -299,8 +339,9 @@ class History:
     Compact (issue 13: under 200 bytes per service line at a million lines): a service is a row
     of typed columns (`array`) - the date as an ordinal, the encounter as an index, each repeated
     value (family, region, codes, practice, payer...) interned once - and `Service` objects are
-    built only for the services a question returns. Each identity key holds an array of row
-    numbers sorted by date, so a window question is two binary searches plus the rows it returns.
+    built only for the services a question returns. Each identity key holds an array of its rows
+    as date ordinal << 32 | row number, sorted (by date, then in the order they were filed), so a
+    window question is two binary searches over that one array plus the rows it returns.
     """
 
     def __init__(self) -> None:
@@ -327,8 +368,10 @@ class History:
         self._small = _Table()  # families, regions, purposes, targets, stages (fewer than 256)
         self._values = _Table()  # code tuples, authorization numbers, practices, NPIs, payer IDs
         self._payer_table = _Table()  # Payer objects, by their fields
-        # identity key -> row numbers (sorted by date once the index is sorted)
+        # identity key -> its rows as date ordinal << 32 | row (sorted once the index is sorted; keys
+        # reaching the same rows then share one array)
         self._by_key: dict[str, array[int]] = {}
+        self._shared = False
         # chart ID (practice patient ID) -> the patient's fields as first recorded
         self._charts: dict[str, tuple[Any, ...]] = {}
         # identity key -> (date ordinal, payer index) of the patient's latest record
@@ -382,6 +425,10 @@ class History:
         """File one encounter's services (`services_of`) under identity keys ("m:ID|dob", "n:LAST|FIRST|dob")."""
         if not services:
             return
+        if self._shared:
+            # keys share arrays since the last sort: each gets its own again before rows are added
+            self._by_key = {k: array("q", entries) for k, entries in self._by_key.items()}
+            self._shared = False
         e = len(self._enc_id)
         self._enc_id.append(encounter_id)
         self._filed.added()
@@ -392,7 +439,8 @@ class History:
         small = self._small.id
         for svc in services:
             row = len(self._date)
-            self._date.append(svc.date.toordinal())
+            day = svc.date.toordinal()
+            self._date.append(day)
             self._enc.append(e)
             self._fam.append(small(svc.family))
             self._region.append(small(svc.region))
@@ -404,10 +452,10 @@ class History:
             self._relief.append(_NO_RELIEF if svc.relief_percent is None else svc.relief_percent)
             self._sites.append(values.id(svc.sites))
             for k in keys:
-                rows = self._by_key.get(k)
-                if rows is None:
-                    rows = self._by_key[k] = array("i")
-                rows.append(row)
+                entries = self._by_key.get(k)
+                if entries is None:
+                    entries = self._by_key[k] = array("q")
+                entries.append(day << 32 | row)
         self._sorted = False
 
     def __len__(self) -> int:
@@ -416,11 +464,13 @@ class History:
     def _ensure_sorted(self) -> None:
         if self._sorted:
             return
-        when = self._date.__getitem__
-        for k, rows in self._by_key.items():
-            # stable: services of one date keep the order they were added in
-            self._by_key[k] = array("i", sorted(rows, key=when))
-        self._sorted = True
+        same: dict[bytes, array[int]] = {}
+        for k, entries in self._by_key.items():
+            # by date, then by row: services of one date keep the order they were added in
+            ordered = array("q", sorted(entries))
+            # the keys of one patient usually reach the same rows: one array for them (half the memory)
+            self._by_key[k] = same.setdefault(ordered.tobytes(), ordered)
+        self._sorted = self._shared = True
 
     def service(self, i: int) -> Service:
         """The service of row `i` (a row number `rows` returned)."""
@@ -454,36 +504,41 @@ class History:
         exclude_encounter: str | None = None,
     ) -> list[int]:
         """Row numbers of the services `services` answers with, in its order (oldest first)."""
+        return [v & _ROW for v in self._entries(patient, start, end, exclude_encounter)]
+
+    def _entries(
+        self, patient: Patient, start: date | None, end: date | None, exclude_encounter: str | None
+    ) -> array[int]:
+        """The patient's entries (date ordinal << 32 | row) with start < date <= end, by date."""
         self._ensure_sorted()
-        when = self._date.__getitem__
-        lo_day = None if start is None else start.toordinal()
-        hi_day = None if end is None else end.toordinal()
-        found: list[int] | None = None
+        lo_at = None if start is None else _after(start)
+        hi_at = None if end is None else _after(end)
+        found: array[int] | None = None
         first: array[int] | None = None
         merged = False
         for key in identity_keys(patient):
-            rows = self._by_key.get(key)
-            if not rows or rows == first:  # both keys reach the same records (the usual case)
+            entries = self._by_key.get(key)
+            if not entries or entries is first:  # both keys reach the same records (the usual case)
                 continue
-            first = rows
-            lo = 0 if lo_day is None else bisect.bisect_right(rows, lo_day, key=when)
-            hi = len(rows) if hi_day is None else bisect.bisect_right(rows, hi_day, key=when)
-            part = rows[lo:hi].tolist()
+            first = entries
+            lo = 0 if lo_at is None else bisect.bisect_right(entries, lo_at)
+            hi = len(entries) if hi_at is None else bisect.bisect_right(entries, hi_at)
+            part = entries[lo:hi]
             if found is None:
                 found = part
             elif part != found:
                 # the keys reach different records: their union, each row once, in date order
                 # (stable: rows of one date keep the order the keys gave them)
                 seen = set(found)
-                found += [i for i in part if i not in seen]
+                found.extend(v for v in part if v not in seen)
                 merged = True
         if not found:
-            return []
+            return _NO_ENTRIES
         if merged:
-            found.sort(key=when)
+            found = array("q", sorted(found, key=_day_of))
         if exclude_encounter is not None and exclude_encounter in self._filed:
             enc, enc_ids = self._enc, self._enc_id
-            found = [i for i in found if enc_ids[enc[i]] != exclude_encounter]
+            found = array("q", [v for v in found if enc_ids[enc[v & _ROW]] != exclude_encounter])
         return found
 
     def services(
@@ -508,7 +563,7 @@ class History:
     ) -> Past:
         """The patient's services with start < date <= end as a `Past`: asked of the index once,
         then every window question inside it is a binary search over their dates."""
-        return Past(self, self.rows(patient, start=start, end=end, exclude_encounter=exclude_encounter))
+        return Past(self, self._entries(patient, start, end, exclude_encounter))
 
     def patient_by_chart(self, chart_id: str) -> Patient | None:
         row = self._charts.get(chart_id.strip().upper())
@@ -528,41 +583,50 @@ class History:
 class Past:
     """One patient's services up to a date, as rows of a `History` sorted by date (`History.past`).
 
-    Window questions (start < date <= end) are binary searches over the rows' dates. `Service`
-    objects are made only for the rows a question returns, once per row; `sessions` answers the
-    frequency question (distinct dates of the services a limit covers) from the index's columns
-    without making any."""
+    Window questions (start < date <= end) are binary searches over the index's entries for the
+    patient (date ordinal << 32 | row). `Service` objects are made only for the rows a question
+    returns, once per row; `sessions` answers the frequency question (distinct dates of the
+    services a limit covers) from the index's columns without making any."""
 
-    __slots__ = ("_days", "_made", "history", "rows")
+    __slots__ = ("_entries", "_made", "history")
 
-    def __init__(self, history: History, rows: list[int]) -> None:
+    def __init__(self, history: History, entries: array[int]) -> None:
         self.history = history
-        self.rows = rows
-        day = history._date.__getitem__
-        fromordinal = date.fromordinal
-        self._days = list(map(fromordinal, map(day, rows)))  # ascending
+        self._entries = entries  # ascending
         self._made: dict[int, Service] = {}
 
+    @property
+    def rows(self) -> list[int]:
+        """The row numbers, oldest first."""
+        return [v & _ROW for v in self._entries]
+
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self._entries)
+
+    def _window(self, start: date | None, end: date | None) -> tuple[int, int]:
+        entries = self._entries
+        lo = 0 if start is None else bisect.bisect_right(entries, _after(start))
+        hi = len(entries) if end is None else bisect.bisect_right(entries, _after(end))
+        return lo, hi
 
     def services(
         self, start: date | None = None, end: date | None = None, family: str | None = None
     ) -> list[Service]:
         """The services with start < date <= end (of `family` only, when given), oldest first."""
-        days = self._days
-        lo = 0 if start is None else bisect.bisect_right(days, start)
-        hi = len(days) if end is None else bisect.bisect_right(days, end)
+        lo, hi = self._window(start, end)
         made = self._made
         out = []
-        fam = self.history._fam
-        fam_id = None if family is None else self.history._small.index.get(family, -1)
-        for i in self.rows[lo:hi]:
+        h = self.history
+        fam = h._fam
+        fam_id = None if family is None else h._small.index.get(family, -1)
+        entries = self._entries
+        for k in range(lo, hi):
+            i = entries[k] & _ROW
             if fam_id is not None and fam[i] != fam_id:
                 continue
             s = made.get(i)
             if s is None:
-                s = made[i] = self.history.service(i)
+                s = made[i] = h.service(i)
             out.append(s)
         return out
 
@@ -579,32 +643,45 @@ class Past:
         """Dates of the services with start < date <= end of one of `families` (billed with one of
         `codes`, when given; of `region` unless `any_region`) whose purpose is `purpose` (any
         purpose when None), and, when a purpose is asked for, dates of those of unknown purpose."""
-        known: set[date] = set()
-        unknown: set[date] = set()
-        days = self._days
-        lo = 0 if start is None else bisect.bisect_right(days, start)
-        hi = len(days) if end is None else bisect.bisect_right(days, end)
+        lo, hi = self._window(start, end)
         if lo >= hi:
-            return known, unknown
+            return set(), set()
         h = self.history
         index = h._small.index
         fams = {index[f] for f in families if f in index}
         if not fams:
-            return known, unknown
+            return set(), set()
+        known: set[int] = set()  # date ordinals
+        unknown: set[int] = set()
         want = set(codes)
         code_values = h._values.values
         fam, reg, why, code_ids = h._fam, h._region, h._purpose, h._codes
         region_id = index.get(region, -1)
         purpose_id = None if purpose is None else index.get(purpose, -1)
-        rows = self.rows
+        entries = self._entries
         for k in range(lo, hi):
-            i = rows[k]
+            v = entries[k]
+            i = v & _ROW
             if fam[i] not in fams or (not any_region and reg[i] != region_id):
                 continue
             if want and not any(c in want for c in code_values[code_ids[i]]):
                 continue
             if purpose_id is None or why[i] == purpose_id:
-                known.add(days[k])
+                known.add(v >> 32)
             elif why[i] == 0:  # interned None: purpose unknown
-                unknown.add(days[k])
-        return known, unknown
+                unknown.add(v >> 32)
+        day = date.fromordinal
+        return {day(d) for d in known}, {day(d) for d in unknown}
+
+
+_ROW = 0xFFFFFFFF  # an entry's low 32 bits: its row number (the high bits: its date ordinal)
+_NO_ENTRIES: array[int] = array("q")
+
+
+def _after(day: date) -> int:
+    """The entry value above every entry dated on or before `day` (below those after it)."""
+    return day.toordinal() << 32 | _ROW
+
+
+def _day_of(entry: int) -> int:
+    return entry >> 32
