@@ -112,8 +112,9 @@ def test_prefixes_are_normalized_once_per_policy_list(name: str) -> None:
 
 
 def test_the_plan_is_the_catalogue_read_edit_by_edit() -> None:
-    # the steps a claim takes (consecutive no-history skips folded into one step) are, edit by edit
-    # in catalogue order, what the declarations say on the claim's features
+    # the checks a claim runs and the not_checked entries of the edits it skips (no history, no
+    # authorization log) are, edit by edit in catalogue order, what the declarations say on the
+    # claim's features
     engine = _engine()
     for enc in _claims()[:400]:
         policy = engine.policy_for(enc)
@@ -121,18 +122,18 @@ def test_the_plan_is_the_catalogue_read_edit_by_edit() -> None:
         features = claim_features(enc, lines, engine.reference, policy)
         plan = scrub._plan(engine, policy)
         for history in (False, True):
-            want = []
-            for edit in plan.edits:
-                if not history and edit.id in scrub.HISTORY_EDITS:
-                    want.append((edit.id, "skip"))
-                elif may_apply(edit, features):
-                    want.append((edit.id, "run"))
-                elif edit.id in scrub.AUTH_LOG_EDITS:
-                    want.append((edit.id, "log"))
-            got = []
-            for edit, check, skips, _log in plan.steps(enc, lines, history):
-                if skips is not None:
-                    got += [(eid, "skip") for eid, _reason in skips]
-                else:
-                    got.append((edit.id, "run" if check is not None else "log"))
-            assert got == want
+            for needs_log in (False, True):
+                want = []
+                for edit in plan.edits:
+                    if not history and edit.id in scrub.HISTORY_EDITS:
+                        want.append((edit.id, "no history supplied (--history)"))
+                    elif needs_log and edit.id in scrub.AUTH_LOG_EDITS:
+                        want.append((edit.id, "no authorization log supplied (--auths)"))
+                    elif may_apply(edit, features):
+                        want.append((edit.id, "run"))
+                runs, skipped = plan.steps(enc, lines, history, needs_log)
+                got: list[tuple[str, str]] = [(n.edit, n.reason) for n in skipped]
+                for edit, check, before in reversed(runs):
+                    assert check is edit.fn
+                    got.insert(before, (edit.id, "run"))
+                assert got == want
