@@ -10,7 +10,7 @@ from painrcm.coder import code_procedures
 from painrcm.coder.levels import LEVEL_FAMILIES, session_key
 from painrcm.codes.tables import CodeInfo, RegionGroup
 from painrcm.edits.base import ClaimContext, Edit, FixOp, Hit, Outcome, Skip, remove, replace
-from painrcm.edits.sides import level_family, matches_note, note_lines, rebuild_ops, session_lines, side_units
+from painrcm.edits.sides import rebuild_ops, sessions, side_units
 from painrcm.edits.words import REGION_WORDS, a_family, family_words
 from painrcm.errors import InputError
 from painrcm.model import Line, Procedure, Severity
@@ -338,20 +338,15 @@ def _level_sides(ctx: ClaimContext, reported: set[int]) -> Iterator[Outcome]:
     """Sides that differ: a level-family code billed for a side on which the note documents no level
     of that code (64483-50 when no level was done on both sides; 64484-50 when the added level was done
     on one side only). The fix rebuilds the session's lines from the note."""
-    done: set[int] = set()
     claimed = ctx.claims_
-    for i, info in enumerate(ctx.infos):
-        if i in done or i in reported or not level_family(info) or ("side", i) in claimed:
+    for session in sessions(ctx).all:
+        # a session billed as the note codes it, or one the note does not code, has no sides to compare
+        if session.matches or session.coded is None:
             continue
-        idx = session_lines(ctx, i)
-        done.update(idx)
+        idx = session.lines
         if any(j in reported or ("side", j) in claimed for j in idx):
             continue
-        if matches_note(ctx, i):  # False as well when the note does not code the session
-            continue
-        coded = note_lines(ctx, i)
-        if coded is None:
-            continue
+        i, coded = idx[0], session.coded
         billed = [ctx.lines[j] for j in idx]
         wrong: list[tuple[int, str]] = []
         for j in idx:
