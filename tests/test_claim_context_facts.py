@@ -160,7 +160,9 @@ def _plain_coded(ctx: ClaimContext, i: int) -> list[CodedLine] | None:
     out = [
         ln
         for ln in coded
-        if (ci := ctx.reference.info(ln.code)) is not None and ci.family == info.family and ci.region == info.region
+        if (ci := ctx.reference.info(ln.code)) is not None
+        and ci.family == info.family
+        and ci.region == info.region
     ]
     return out or None
 
@@ -177,7 +179,9 @@ def test_the_sessions_table_is_each_line_read_on_its_own() -> None:
             session = table.of_line[i]
             if not level_family(info):
                 assert session is None
-                assert session_lines(ctx, i) == [i] and note_lines(ctx, i) is None and not matches_note(ctx, i)
+                assert (
+                    session_lines(ctx, i) == [i] and note_lines(ctx, i) is None and not matches_note(ctx, i)
+                )
                 continue
             assert info is not None and session is not None
             assert session.lines == [

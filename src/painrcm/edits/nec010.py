@@ -123,13 +123,13 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
     for i, info, family in rows:
         line = ctx.lines[i]
         # the documented entries of the line's family: those of its region (or of no given region), if any
-        region = info.region
+        line_region = info.region
         of_family: list[int] = []
         regional: list[int] = []
         for k, f in enumerate(families):
             if f == family:
                 of_family.append(k)
-                if region and ((r := regions[k]) is None or region in r):
+                if line_region and ((r := regions[k]) is None or line_region in r):
                     regional.append(k)
         if not of_family:
             continue  # the note documents another procedure: NEC009
