@@ -11,14 +11,21 @@ import functools
 import pytest
 
 from painrcm import scrub
-from painrcm.coder import CodedLine, coded_procedures
+from painrcm.coder import CodedLine
 from painrcm.codes.loader import load_reference
 from painrcm.edits.applies import claim_features, may_apply
 from painrcm.edits.base import ClaimContext
 from painrcm.edits.nec003 import prefixes_of
 from painrcm.edits.nec009 import groups_of
-from painrcm.edits.sides import level_family, matches_note, note_lines, same_lines, session_lines, sessions
-from painrcm.errors import InputError
+from painrcm.edits.sides import (
+    _note_lines,
+    level_family,
+    matches_note,
+    note_lines,
+    same_lines,
+    session_lines,
+    sessions,
+)
 from painrcm.model import Encounter, Procedure
 from painrcm.policy.loader import load_policies
 from painrcm.scrub import Engine
@@ -144,27 +151,10 @@ def test_the_plan_is_the_catalogue_read_edit_by_edit() -> None:
 
 
 def _plain_coded(ctx: ClaimContext, i: int) -> list[CodedLine] | None:
-    # the coder's lines for line i's family and region, coded on their own (None off the claim's date, for
-    # a family the note does not document, or when a fact the coder needs is missing)
+    # the coder's lines for line i's family and region, coded on their own (None off the claim's date)
     info = ctx.infos[i]
     assert info is not None
-    if ctx.dates[i] != ctx.encounter.date_of_service:
-        return None
-    procs = [p for p in ctx.procedures if p.family == info.family]
-    if not procs:
-        return None
-    try:
-        coded = coded_procedures(ctx.encounter, procs, ctx.reference, ctx.policy)
-    except (InputError, LookupError, StopIteration, ValueError):
-        return None
-    out = [
-        ln
-        for ln in coded
-        if (ci := ctx.reference.info(ln.code)) is not None
-        and ci.family == info.family
-        and ci.region == info.region
-    ]
-    return out or None
+    return None if ctx.dates[i] != ctx.encounter.date_of_service else _note_lines(ctx, info)
 
 
 def test_the_sessions_table_is_each_line_read_on_its_own() -> None:
