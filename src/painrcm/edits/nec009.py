@@ -24,10 +24,18 @@ _CLOSE: tuple[frozenset[str], ...] = (
 )
 
 
-def proc_sides(proc: Procedure) -> set[str] | None:
-    if proc.laterality is None:
+_BOTH_SIDES = frozenset({"left", "right"})
+_PROC_SIDES = {"bilateral": _BOTH_SIDES, "left": frozenset({"left"}), "right": frozenset({"right"})}
+
+
+def proc_sides(proc: Procedure) -> frozenset[str] | None:
+    """The sides a documented procedure was done on (None when the note does not say); the sets are made
+    once (a group's sides are replaced, never changed in place)."""
+    lat = proc.laterality
+    if lat is None:
         return None
-    return {"left", "right"} if proc.laterality == "bilateral" else {proc.laterality}
+    found = _PROC_SIDES.get(lat)
+    return frozenset({lat}) if found is None else found
 
 
 @dataclass(slots=True)
@@ -40,7 +48,7 @@ class Group:
     family: str
     # the region groups the entries cover (None when an entry does not say)
     regions: frozenset[RegionGroup] | None
-    sides: set[str] | None = None
+    sides: frozenset[str] | None = None
     represented: bool = False
 
     @property
@@ -92,7 +100,7 @@ def groups_of(
             out.append(Group([p], families[k], regions[k], proc_sides(p)))
         else:
             twin.join(p, regions[k])
-            twin.sides = {"left", "right"}
+            twin.sides = _BOTH_SIDES
     return out
 
 
@@ -261,7 +269,7 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
                     f"{family_words(info.family)} is not given, so the billed side cannot be checked"
                 )
             else:
-                matching = [g for g in compatible if billed <= (g.sides or set())]
+                matching = [g for g in compatible if g.sides is not None and billed <= g.sides]
                 if not matching:
                     doc = set().union(*(g.sides or set() for g in compatible))
                     mods = "/".join(m for m in line.modifiers if m in ("RT", "LT", "50"))
