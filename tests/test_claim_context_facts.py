@@ -1,7 +1,8 @@
 """The per-claim facts several edits share (`ClaimContext.procedure_families`,
 `procedure_region_groups`), NEC009's groups built from them, and the normalized policy prefix lists
 (`nec003.prefixes_of`) equal what each edit worked out for itself before, on generated claims
-(every family, mutated lines, undocumented claims); and the engine's plan read edit by edit."""
+(every family, mutated lines, undocumented claims); the level-family sessions table (`sides.sessions`)
+equals each line's session read on its own; and the engine's plan read edit by edit."""
 
 from __future__ import annotations
 
@@ -10,11 +11,21 @@ import functools
 import pytest
 
 from painrcm import scrub
+from painrcm.coder import CodedLine
 from painrcm.codes.loader import load_reference
 from painrcm.edits.applies import claim_features, may_apply
 from painrcm.edits.base import ClaimContext
 from painrcm.edits.nec003 import prefixes_of
 from painrcm.edits.nec009 import groups_of
+from painrcm.edits.sides import (
+    _note_lines,
+    level_family,
+    matches_note,
+    note_lines,
+    same_lines,
+    session_lines,
+    sessions,
+)
 from painrcm.model import Encounter, Procedure
 from painrcm.policy.loader import load_policies
 from painrcm.scrub import Engine
@@ -112,8 +123,9 @@ def test_prefixes_are_normalized_once_per_policy_list(name: str) -> None:
 
 
 def test_the_plan_is_the_catalogue_read_edit_by_edit() -> None:
-    # the steps a claim takes (consecutive no-history skips folded into one step) are, edit by edit
-    # in catalogue order, what the declarations say on the claim's features
+    # the checks a claim runs and the not_checked entries of the edits it skips (no history, no
+    # authorization log) are, edit by edit in catalogue order, what the declarations say on the
+    # claim's features
     engine = _engine()
     for enc in _claims()[:400]:
         policy = engine.policy_for(enc)
@@ -121,18 +133,63 @@ def test_the_plan_is_the_catalogue_read_edit_by_edit() -> None:
         features = claim_features(enc, lines, engine.reference, policy)
         plan = scrub._plan(engine, policy)
         for history in (False, True):
-            want = []
-            for edit in plan.edits:
-                if not history and edit.id in scrub.HISTORY_EDITS:
-                    want.append((edit.id, "skip"))
-                elif may_apply(edit, features):
-                    want.append((edit.id, "run"))
-                elif edit.id in scrub.AUTH_LOG_EDITS:
-                    want.append((edit.id, "log"))
-            got = []
-            for edit, check, skips, _log in plan.steps(enc, lines, history):
-                if skips is not None:
-                    got += [(eid, "skip") for eid, _reason in skips]
-                else:
-                    got.append((edit.id, "run" if check is not None else "log"))
-            assert got == want
+            for needs_log in (False, True):
+                want = []
+                for edit in plan.edits:
+                    if not history and edit.id in scrub.HISTORY_EDITS:
+                        want.append((edit.id, "no history supplied (--history)"))
+                    elif needs_log and edit.id in scrub.AUTH_LOG_EDITS:
+                        want.append((edit.id, "no authorization log supplied (--auths)"))
+                    elif may_apply(edit, features):
+                        want.append((edit.id, "run"))
+                runs, skipped = plan.steps(enc, lines, history, needs_log)
+                got: list[tuple[str, str]] = [(n.edit, n.reason) for n in skipped]
+                for edit, check, before in reversed(runs):
+                    assert check is edit.fn
+                    got.insert(before, (edit.id, "run"))
+                assert got == want
+
+
+def _plain_coded(ctx: ClaimContext, i: int) -> list[CodedLine] | None:
+    # the coder's lines for line i's family and region, coded on their own (None off the claim's date)
+    info = ctx.infos[i]
+    assert info is not None
+    return None if ctx.dates[i] != ctx.encounter.date_of_service else _note_lines(ctx, info)
+
+
+def test_the_sessions_table_is_each_line_read_on_its_own() -> None:
+    # sides.sessions, made once per claim, against each line's session worked out alone: its billed lines
+    # (same level family, region and date), the coder's lines for it and whether they are the same
+    seen = {"matches": 0, "differs": 0, "uncoded": 0, "dates": 0}
+    for enc in _claims():
+        ctx = _context(enc)
+        table = sessions(ctx)
+        assert len(table.of_line) == len(ctx.lines)
+        for i, info in enumerate(ctx.infos):
+            session = table.of_line[i]
+            if not level_family(info):
+                assert session is None
+                assert (
+                    session_lines(ctx, i) == [i] and note_lines(ctx, i) is None and not matches_note(ctx, i)
+                )
+                continue
+            assert info is not None and session is not None
+            assert session.lines == [
+                j
+                for j, other in enumerate(ctx.infos)
+                if level_family(other)
+                and other is not None
+                and (other.family, other.region, ctx.dates[j]) == (info.family, info.region, ctx.dates[i])
+            ]
+            coded = _plain_coded(ctx, i)
+            assert session.coded == coded
+            billed = [ctx.lines[j] for j in session.lines]
+            assert session.matches == (coded is not None and same_lines(billed, coded))
+            assert session_lines(ctx, i) == session.lines and note_lines(ctx, i) == coded
+            assert matches_note(ctx, i) == session.matches
+            seen["matches" if session.matches else "uncoded" if coded is None else "differs"] += 1
+            seen["dates"] += ctx.dates[i] != ctx.dos
+        firsts = [s.lines[0] for s in table.all]
+        assert firsts == sorted(firsts) and len({id(s) for s in table.all}) == len(table.all)
+        assert {id(s) for s in table.of_line if s is not None} == {id(s) for s in table.all}
+    assert all(seen.values()), seen  # the corpus has every kind of session

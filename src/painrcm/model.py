@@ -303,6 +303,8 @@ class ClaimResult(_Model):
 
 
 def status_of(findings: list[Finding]) -> Literal["error", "warning", "clean"]:
+    if not findings:
+        return "clean"  # most claims
     if any(f.severity is Severity.ERROR for f in findings):
         return "error"
     if any(f.severity is Severity.WARNING for f in findings):

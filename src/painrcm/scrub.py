@@ -48,16 +48,18 @@ _NO_HISTORY = "no history supplied (--history)"
 _NO_AUTH_LOG = "no authorization log supplied (--auths)"
 
 
-# one planned edit: the edit, its check (None when the claim's features rule it out), the
-# not_checked entries (edit, reason) of it and the edits after it that are skipped for want of a
-# history (None when it runs; consecutive skipped edits make one step), and whether it needs the
-# authorization log
-_Step = tuple[Edit, Check | None, tuple[tuple[str, str], ...] | None, bool]
+# A plan for one kind of claim: the checks to run, in catalogue order, each with the number of
+# not_checked entries of skipped edits that come before it, and those entries (the edits skipped for want
+# of a history or of the authorization log), in order. The entries of skipped edits are the same for every
+# claim of the kind: a claim none of whose checks yields a Skip takes them as they are.
+_Run = tuple[Edit, Check, int]
+_Steps = tuple[tuple[_Run, ...], tuple[NotChecked, ...]]
 
 
 class _Plan:
-    """The edits a policy runs, in catalogue order, and for each kind of claim (its feature mask,
-    with or without a history) the steps to take: decided once per policy and kind, not per claim."""
+    """The edits a policy runs, in catalogue order, and for each kind of claim (its feature mask, with
+    or without a history, needing the authorization log or not) the steps to take: decided once per
+    policy and kind, not per claim."""
 
     def __init__(self, engine: Engine, policy: Policy) -> None:
         off = set(policy.disabled_edits)
@@ -66,16 +68,11 @@ class _Plan:
             if edit.fn is None:
                 raise RuntimeError(f"{edit.id} has no check")
         self.gate = Gate(engine.reference, policy, self.edits)
-        # per edit: its not_checked entry without a history (None: it needs none), and whether it
-        # needs the authorization log; the same for every kind of claim
-        self._history_and_log = tuple(
-            ((e.id, _NO_HISTORY) if e.id in HISTORY_EDITS else None, e.id in AUTH_LOG_EDITS)
-            for e in self.edits
-        )
-        self._steps: dict[tuple[int, bool], tuple[_Step, ...]] = {}
+        self._steps: dict[tuple[int, bool, bool], _Steps] = {}
 
-    def steps(self, enc: Encounter, lines: list[Line], history: bool) -> tuple[_Step, ...]:
-        key = (self.gate.mask(enc, lines), history)
+    def steps(self, enc: Encounter, lines: list[Line], history: bool, needs_log: bool) -> _Steps:
+        """The checks a claim runs and the not_checked entries of the edits it skips (`_Steps`)."""
+        key = (self.gate.mask(enc, lines), history, needs_log)
         found = self._steps.get(key)
         if found is None:
             if len(self._steps) > 10_000:
@@ -83,21 +80,18 @@ class _Plan:
             found = self._steps[key] = self._make(*key)
         return found
 
-    def _make(self, mask: int, history: bool) -> tuple[_Step, ...]:
-        out: list[_Step] = []
-        for edit, runs, (skip, log_edit) in zip(
-            self.edits, self.gate.runs(mask), self._history_and_log, strict=True
-        ):
-            if not history and skip is not None:
-                before = out[-1][2] if out else None
-                if before is not None:
-                    out[-1] = (out[-1][0], None, (*before, skip), False)
-                else:
-                    out.append((edit, None, (skip,), False))
-                continue
-            if runs or log_edit:
-                out.append((edit, edit.fn if runs else None, None, log_edit))
-        return tuple(out)
+    def _make(self, mask: int, history: bool, needs_log: bool) -> _Steps:
+        runs: list[_Run] = []
+        skipped: list[NotChecked] = []
+        for edit, runs_on_mask in zip(self.edits, self.gate.runs(mask), strict=True):
+            if not history and edit.id in HISTORY_EDITS:
+                skipped.append(_skipped((edit.id, _NO_HISTORY)))
+            elif needs_log and edit.id in AUTH_LOG_EDITS:
+                skipped.append(_skipped((edit.id, _NO_AUTH_LOG)))
+            elif runs_on_mask:  # otherwise the claim has none of the features the edit needs (applies_when)
+                assert edit.fn is not None
+                runs.append((edit, edit.fn, len(skipped)))
+        return tuple(runs), tuple(skipped)
 
 
 # plans by policy (the policy object is kept with its plan, so an id is never reused while cached)
@@ -126,24 +120,28 @@ def _evaluate(
 ) -> tuple[list[tuple[Edit, Hit]], list[NotChecked]]:
     ctx = ClaimContext(enc, lines, engine.reference, policy, history=history, auths=auths)
     hits: list[tuple[Edit, Hit]] = []
-    skipped: list[tuple[str, str]] = []  # (edit, reason), made NotChecked once duplicates are gone
-    skip_ = skipped.append
-    needs_log = auths is None and (enc.authorization_number or any(ln.authorization_number for ln in lines))
-    for edit, check, skips, log_edit in _plan(engine, policy).steps(enc, lines, history is not None):
-        if skips is not None:
-            skipped += skips
-        elif needs_log and log_edit:
-            skip_((edit.id, _NO_AUTH_LOG))
-        elif check is not None:  # None: the claim has none of the features the edit needs (applies_when)
-            for outcome in check(ctx):
-                if type(outcome) is Skip:
-                    skip_((edit.id, outcome.reason))
-                else:
-                    hits.append((edit, outcome))  # type: ignore[arg-type]
+    said: list[tuple[int, str, str]] | None = None  # (entries of skipped edits before, edit, reason)
+    needs_log = auths is None and bool(
+        enc.authorization_number or any(ln.authorization_number for ln in lines)
+    )
+    runs, skipped = _plan(engine, policy).steps(enc, lines, history is not None, needs_log)
+    for edit, check, before in runs:
+        for outcome in check(ctx):
+            if type(outcome) is Skip:
+                if said is None:
+                    said = []
+                said.append((before, edit.id, outcome.reason))
+            else:
+                hits.append((edit, outcome))  # type: ignore[arg-type]
+    if said is None and not enc.unreadable_numbers:
+        return hits, list(skipped)  # the skipped edits' entries: distinct, in catalogue order
+    # every (edit, reason) in catalogue order, then the first of each
+    keys = [(n.edit, n.reason) for n in skipped]
+    for before, eid, reason in reversed(said or ()):  # from the last, so earlier positions stay put
+        keys.insert(before, (eid, reason))
     if enc.unreadable_numbers:
-        skipped += _units_unknown(enc, policy)
-    # the first of each (edit, reason), in order
-    return hits, [_skipped(key) for key in dict.fromkeys(skipped)]
+        keys += _units_unknown(enc, policy)
+    return hits, [_skipped(key) for key in dict.fromkeys(keys)]
 
 
 def _units_unknown(enc: Encounter, policy: Policy) -> list[tuple[str, str]]:

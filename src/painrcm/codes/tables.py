@@ -115,20 +115,26 @@ class Ncci:
     effective: date | None = None  # first day of the quarter the edition is for
 
     @functools.cached_property
-    def _memo(self) -> dict[str, tuple[PtpRow, ...]]:
+    def _memo(self) -> dict[tuple[str, str], tuple[PtpRow, ...]]:
         return {}
 
     def rows_for(self, column1: str, column2: str) -> tuple[PtpRow, ...]:
-        key = f"{column1},{column2}"
+        """Every row of the pair (none for most pairs of codes)."""
+        key = (column1, column2)
         got = self._memo.get(key)
         if got is None:
-            got = self._memo[key] = tuple(_ptp_row(r) for r in self.index.rows(key))
+            got = self._memo[key] = tuple(_ptp_row(r) for r in self.index.rows(f"{column1},{column2}"))
         return got
 
     def pair(self, column1: str, column2: str, dos: date) -> PtpRow | None:
         """The active edit with `column1` paid and `column2` denied on `dos`, if any.
         Several rows may exist for a pair (a deleted one and its replacement): the active one wins."""
-        for row in self.rows_for(column1, column2):
+        return self.active_row(self.rows_for(column1, column2), dos)
+
+    @staticmethod
+    def active_row(rows: tuple[PtpRow, ...], dos: date) -> PtpRow | None:
+        """The active edit on `dos` among a pair's `rows_for`, if any."""
+        for row in rows:
             if row.active_on(dos) and row.modifier_indicator != "9":
                 return row
         return None

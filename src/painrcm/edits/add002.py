@@ -77,14 +77,17 @@ def side_key(line: Line) -> str | None:
     return side_by_modifiers(line.modifiers)
 
 
+_RIGHT, _LEFT, _BOTH = frozenset({"R"}), frozenset({"L"}), frozenset({"R", "L"})
+
+
 def side_set(line: Line) -> frozenset[str]:
     """The sides a line covers; a line without a side is counted on both (its side is unknown)."""
     key = side_key(line)
     if key == "right":
-        return frozenset({"R"})
+        return _RIGHT
     if key == "left":
-        return frozenset({"L"})
-    return frozenset({"R", "L"})
+        return _LEFT
+    return _BOTH
 
 
 SIDE_WORD = {"bilateral": "both sides", "right": "the right side", "left": "the left side", None: "no side"}

@@ -297,6 +297,13 @@ class Gate:
     _unknown_mod: int = 0
     _places: dict[str, int] = field(default_factory=dict)  # a claim's place of service: its bits
     _diagnoses: dict[tuple[str, int], int] = field(default_factory=dict)  # (diagnosis, fiscal year): bits
+    # the codes the code table says need a side (a line of one without RT, LT or 50 is `sideless`)
+    _one_sided: frozenset[str] = frozenset()
+    # the claim's providers' NPIs (practice, rendering, referring): the `bad_npi` bit
+    _npis: dict[tuple[str | None, str | None, str | None], int] = field(default_factory=dict)
+    # no date of service after this day is in the future: the day the gate was made (days only pass),
+    # so a claim dated up to it is not `odd_dos` for being late, without asking the clock
+    _not_after: date = field(default_factory=date.today)
 
     def __post_init__(self) -> None:
         needs = []
@@ -325,6 +332,7 @@ class Gate:
         self._no_lines = sum(self.bits.get(f, 0) for f in frequency_features(self.policy))
         self._claim_bits = {f: self.bits.get(f, 0) for f in PLAIN}
         self._claim_bits.update((f, bit) for f, bit in self.bits.items() if f.startswith("practice:"))
+        self._one_sided = frozenset(c for c, info in self.reference.codes.items() if info.one_sided)
 
     def _bit(self, feature: str) -> int:
         return self.bits.get(feature, 0)
@@ -346,7 +354,7 @@ class Gate:
         codes = self._codes
         mods = self._mods
         unknown_mod = self._unknown_mod
-        table = self.reference.codes
+        one_sided = self._one_sided
         n_dx = len(enc.diagnoses)
         dos = enc.date_of_service
         mask = 0
@@ -366,7 +374,7 @@ class Gate:
                 mask |= bits["auth_number"]
             if ln.place_of_service is not None:
                 mask |= bits["line_pos"]
-            if _sideless(table.get(ln.code), ln):
+            if ln.code in one_sided and side_key(ln) is None:  # `_sideless`, asked of one-sided codes only
                 mask |= bits["sideless"]
             if ln.date_of_service is not None and ln.date_of_service != dos:
                 mask |= bits["line_dates"]
@@ -402,9 +410,15 @@ class Gate:
                     unbillable = not billable(dx, dos, self.reference)
                     found = known[(dx, year)] = bits["unbillable_dx"] if unbillable else 0
                 mask |= found
-        for _role, npi in provider_npis(enc):
-            if npi_problem(npi):
-                mask |= bits["bad_npi"]
+        referring = enc.referring_provider
+        npis = (enc.practice.npi, enc.rendering_provider.npi, None if referring is None else referring.npi)
+        found = self._npis.get(npis)
+        if found is None:
+            if len(self._npis) > 10_000:
+                self._npis.clear()  # a practice's providers are few; stay bounded whatever arrives
+            bad = any(npi_problem(npi) for _role, npi in provider_npis(enc))
+            found = self._npis[npis] = bits["bad_npi"] if bad else 0
+        mask |= found
         if enc.authorization_number:
             mask |= bits["auth_number"]
         if enc.total_charge is not None:
@@ -416,7 +430,7 @@ class Gate:
             mask |= bits["dob"]
             if dob > dos:
                 mask |= bits["late_dob"]
-        if bits["odd_dos"] and (dos > date.today() or dos < EARLIEST_SERVICE):
+        if bits["odd_dos"] and (dos < EARLIEST_SERVICE or (dos > self._not_after and dos > date.today())):
             mask |= bits["odd_dos"]
         if enc.claim_id_also_at:
             mask |= bits["claim_id_reused"]

@@ -293,11 +293,13 @@ class ClaimContext:
         for i, ln in enumerate(self.lines):
             by_day.setdefault(self.line_dos(i), {}).setdefault(ln.code, []).append(i)
         out: list[tuple[int, int, PtpRow]] = []
+        ncci = self.reference.ncci
+        rows_for = ncci.rows_for
         for dos, codes in by_day.items():
             for first, firsts in codes.items():
                 for second, seconds in codes.items():
-                    row = self.reference.ncci.pair(first, second, dos)
-                    if row is not None:
+                    rows = rows_for(first, second)  # `Ncci.pair` in two steps: most pairs have no rows
+                    if rows and (row := ncci.active_row(rows, dos)) is not None:
                         out.extend((i, j, row) for i in firsts for j in seconds if i != j)
         out.sort(key=lambda t: (t[0], t[1]))
         return out

@@ -10,7 +10,7 @@ from painrcm.coder import code_procedures
 from painrcm.coder.levels import LEVEL_FAMILIES, session_key
 from painrcm.codes.tables import CodeInfo, RegionGroup
 from painrcm.edits.base import ClaimContext, Edit, FixOp, Hit, Outcome, Skip, remove, replace
-from painrcm.edits.sides import level_family, matches_note, note_lines, rebuild_ops, session_lines, side_units
+from painrcm.edits.sides import rebuild_ops, sessions, side_units
 from painrcm.edits.words import REGION_WORDS, a_family, family_words
 from painrcm.errors import InputError
 from painrcm.model import Line, Procedure, Severity
@@ -24,10 +24,18 @@ _CLOSE: tuple[frozenset[str], ...] = (
 )
 
 
-def proc_sides(proc: Procedure) -> set[str] | None:
-    if proc.laterality is None:
+_BOTH_SIDES = frozenset({"left", "right"})
+_PROC_SIDES = {"bilateral": _BOTH_SIDES, "left": frozenset({"left"}), "right": frozenset({"right"})}
+
+
+def proc_sides(proc: Procedure) -> frozenset[str] | None:
+    """The sides a documented procedure was done on (None when the note does not say); the sets are made
+    once (a group's sides are replaced, never changed in place)."""
+    lat = proc.laterality
+    if lat is None:
         return None
-    return {"left", "right"} if proc.laterality == "bilateral" else {proc.laterality}
+    found = _PROC_SIDES.get(lat)
+    return frozenset({lat}) if found is None else found
 
 
 @dataclass(slots=True)
@@ -40,7 +48,7 @@ class Group:
     family: str
     # the region groups the entries cover (None when an entry does not say)
     regions: frozenset[RegionGroup] | None
-    sides: set[str] | None = None
+    sides: frozenset[str] | None = None
     represented: bool = False
 
     @property
@@ -92,7 +100,7 @@ def groups_of(
             out.append(Group([p], families[k], regions[k], proc_sides(p)))
         else:
             twin.join(p, regions[k])
-            twin.sides = {"left", "right"}
+            twin.sides = _BOTH_SIDES
     return out
 
 
@@ -261,7 +269,7 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
                     f"{family_words(info.family)} is not given, so the billed side cannot be checked"
                 )
             else:
-                matching = [g for g in compatible if billed <= (g.sides or set())]
+                matching = [g for g in compatible if g.sides is not None and billed <= g.sides]
                 if not matching:
                     doc = set().union(*(g.sides or set() for g in compatible))
                     mods = "/".join(m for m in line.modifiers if m in ("RT", "LT", "50"))
@@ -338,20 +346,15 @@ def _level_sides(ctx: ClaimContext, reported: set[int]) -> Iterator[Outcome]:
     """Sides that differ: a level-family code billed for a side on which the note documents no level
     of that code (64483-50 when no level was done on both sides; 64484-50 when the added level was done
     on one side only). The fix rebuilds the session's lines from the note."""
-    done: set[int] = set()
     claimed = ctx.claims_
-    for i, info in enumerate(ctx.infos):
-        if i in done or i in reported or not level_family(info) or ("side", i) in claimed:
+    for session in sessions(ctx).all:
+        # a session billed as the note codes it, or one the note does not code, has no sides to compare
+        if session.matches or session.coded is None:
             continue
-        idx = session_lines(ctx, i)
-        done.update(idx)
+        idx = session.lines
         if any(j in reported or ("side", j) in claimed for j in idx):
             continue
-        if matches_note(ctx, i):  # False as well when the note does not code the session
-            continue
-        coded = note_lines(ctx, i)
-        if coded is None:
-            continue
+        i, coded = idx[0], session.coded
         billed = [ctx.lines[j] for j in idx]
         wrong: list[tuple[int, str]] = []
         for j in idx:

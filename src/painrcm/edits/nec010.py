@@ -122,17 +122,22 @@ def check(ctx: ClaimContext) -> Iterator[Outcome]:
     procs, families, regions = ctx.procedures, ctx.procedure_families, ctx.procedure_region_groups
     for i, info, family in rows:
         line = ctx.lines[i]
-        of_family = [k for k, f in enumerate(families) if f == family]
+        # the documented entries of the line's family: those of its region (or of no given region), if any
+        line_region = info.region
+        of_family: list[int] = []
+        regional: list[int] = []
+        for k, f in enumerate(families):
+            if f == family:
+                of_family.append(k)
+                if line_region and ((r := regions[k]) is None or line_region in r):
+                    regional.append(k)
         if not of_family:
             continue  # the note documents another procedure: NEC009
-        if info.region:
-            regional = [k for k in of_family if (r := regions[k]) is None or info.region in r]
-            of_family = regional or of_family
-        same = [procs[k] for k in of_family]
-        states = [_no_imaging(p, info) for p in same]
-        if any(st is False for st in states):
+        same = [procs[k] for k in (regional or of_family)]
+        states = [_no_imaging(p, info) for p in same]  # each True, False or None
+        if False in states:
             continue
-        if any(st is None for st in states):
+        if None in states:
             yield Skip(f"line {i + 1} ({line.code}): the note does not say whether imaging guidance was used")
             continue
         used = sorted({str(p.imaging) for p in same if p.imaging != "none"})

@@ -11,6 +11,7 @@ never invents a bilateral level and never drops a documented level).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
@@ -41,51 +42,75 @@ def level_family(info: CodeInfo | None) -> bool:
     return info is not None and info.family in LEVEL_FAMILY_NAMES and info.region is not None
 
 
+@dataclass(slots=True, eq=False)
+class Session:
+    """One level-family session of the claim: its billed lines (same level family, region and date, in
+    claim order), the lines the coder makes from the note for it, and whether they are the same."""
+
+    lines: list[int]
+    # the coder's lines for the session's family and region (codes, sides and units): None when the session
+    # is not on the claim's date, the note does not document that family or a fact the coder needs is missing
+    coded: list[CodedLine] | None
+    matches: bool  # billed exactly as the coder codes the note (`same_lines`; False without coded lines)
+
+
+@dataclass(slots=True, eq=False)
+class Sessions:
+    """The claim's level-family sessions, in the order of their first lines, and each line's session
+    (None for a line of no level family): what every edit comparing a billed session with the note reads
+    (NEC009, ADD002, ADD005, MOD004, MOD007, MOD009), worked out once per claim."""
+
+    all: list[Session]
+    of_line: list[Session | None]
+
+
+def sessions(ctx: ClaimContext) -> Sessions:
+    """The claim's `Sessions` (made on first use, then kept in the claim's context)."""
+    found: Sessions | None = ctx.memo.get(sessions)
+    if found is None:
+        found = ctx.memo[sessions] = _sessions(ctx)
+    return found
+
+
+def _sessions(ctx: ClaimContext) -> Sessions:
+    of_line: list[Session | None] = [None] * len(ctx.lines)
+    by_key: dict[tuple[str | None, str | None, date], list[int]] = {}
+    dates = ctx.dates
+    for j, info in enumerate(ctx.infos):
+        if level_family(info):
+            assert info is not None
+            by_key.setdefault((info.family, info.region, dates[j]), []).append(j)
+    out: list[Session] = []
+    if not by_key:
+        return Sessions(out, of_line)
+    lines, dos = ctx.lines, ctx.encounter.date_of_service
+    coded_by: dict[tuple[str | None, str | None], list[CodedLine] | None] = {}
+    for (family, region, day), idx in by_key.items():
+        coded = None
+        if day == dos:
+            key = (family, region)
+            if key not in coded_by:
+                coded_by[key] = _note_lines(ctx, ctx.infos[idx[0]])  # type: ignore[arg-type]
+            coded = coded_by[key]
+        session = Session(idx, coded, coded is not None and same_lines([lines[j] for j in idx], coded))
+        out.append(session)
+        for j in idx:
+            of_line[j] = session
+    return Sessions(out, of_line)
+
+
 def session_lines(ctx: ClaimContext, i: int) -> list[int]:
     """Indexes of the billed lines of line i's session: same level family, region and date."""
-    info = ctx.infos[i]
-    if not level_family(info):
-        return [i]
-    assert info is not None
-    return list(_session(ctx, info, ctx.dates[i]))
-
-
-def _session(ctx: ClaimContext, info: CodeInfo, day: date) -> list[int]:
-    # the same for every line of the session: found once per claim (several edits ask); the callers
-    # in this module only read it, `session_lines` hands out copies
-    key = ("session_lines", info.family, info.region, day)
-    found: list[int] | None = ctx.memo.get(key)
-    if found is None:
-        family, region, dates = info.family, info.region, ctx.dates
-        found = ctx.memo[key] = [
-            j
-            for j, other in enumerate(ctx.infos)
-            if other is not None and other.family == family and other.region == region and dates[j] == day
-        ]
-    return found
+    session = sessions(ctx).of_line[i]
+    return [i] if session is None else list(session.lines)
 
 
 def note_lines(ctx: ClaimContext, i: int) -> list[CodedLine] | None:
     """The lines the coder makes from the note for line i's session (its family and region: codes,
     sides and units), or None when the note does not document that family or a fact the coder needs
     is missing."""
-    found = _note(ctx, i)
-    return None if found is None else list(found)
-
-
-def _note(ctx: ClaimContext, i: int) -> list[CodedLine] | None:
-    # `note_lines` without the copy, for the readers in this module
-    info = ctx.infos[i]
-    if not level_family(info) or ctx.dates[i] != ctx.encounter.date_of_service:
-        return None
-    assert info is not None
-    # the same for every line of the family and region: coded once per claim (several edits ask)
-    key = ("note_lines", info.family, info.region)
-    memo = ctx.memo
-    if key not in memo:
-        memo[key] = _note_lines(ctx, info)
-    found: list[CodedLine] | None = memo[key]
-    return found
+    session = sessions(ctx).of_line[i]
+    return None if session is None or session.coded is None else list(session.coded)
 
 
 def _note_lines(ctx: ClaimContext, info: CodeInfo) -> list[CodedLine] | None:
@@ -127,19 +152,8 @@ def same_lines(billed: Sequence[Billed], coded: Sequence[Billed]) -> bool:
 
 def matches_note(ctx: ClaimContext, i: int) -> bool:
     """Line i's session is billed exactly as the coder codes the note."""
-    coded = _note(ctx, i)
-    if coded is None:
-        return False
-    info = ctx.infos[i]
-    assert info is not None  # note_lines answers for level-family lines only
-    # the same for every line of the session (note_lines answers for the claim's date only)
-    key = ("matches_note", info.family, info.region)
-    found: bool | None = ctx.memo.get(key)
-    if found is None:
-        lines = ctx.lines
-        billed = [lines[j] for j in _session(ctx, info, ctx.dates[i])]
-        found = ctx.memo[key] = same_lines(billed, coded)
-    return found
+    session = sessions(ctx).of_line[i]
+    return session is not None and session.matches
 
 
 def side_units(lines: Sequence[Billed], code: str) -> tuple[float, float]:
