@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs a bench script with the engine compiled by mypyc (the modules of mypyc_modules.txt, built by
-# setup.py exactly as `PAINRCM_MYPYC=1 pip install .` builds them), in a copy of src/ under /tmp put
+# setup.py exactly as `PAINRCM_MYPYC=1 pip install .` builds them, as its wheel), in a folder under /tmp put
 # first on PYTHONPATH. The bench's own arguments follow its name, e.g.
 #
 #   bash bench/mypyc.sh scrub_bench.py --claims 10000 --rounds 3 --compare src   # compiled vs pure
@@ -25,17 +25,20 @@ else
 fi
 if [[ ! -f "$tree/built" ]]; then
     mkdir -p "$tree"
-    rm -rf "$tree/src" "$tree/build"
+    rm -rf "$tree/src" "$tree/build" "$tree/wheel" "$tree/site"
     cp "$root/setup.py" "$root/pyproject.toml" "$root/mypyc_modules.txt" "$root/README.md" "$tree/"
     mkdir "$tree/src" && cp -r "$root/src/painrcm" "$tree/src/"
     find "$tree/src" -name __pycache__ -prune -exec rm -rf {} +
     t0=$(date +%s)
-    (cd "$tree" && PAINRCM_MYPYC=1 "$py" setup.py build_ext --inplace >"$tree/build.log" 2>&1) || {
-        tail -30 "$tree/build.log"
+    # the wheel `PAINRCM_MYPYC=1 pip install .` would install (pip's own build environment, with the
+    # setuptools pyproject.toml asks for), unpacked where the bench imports it
+    (cd "$tree" && PAINRCM_MYPYC=1 "$py" -m pip wheel -q --no-deps -w "$tree/wheel" . >"$tree/build.log" 2>&1) || {
+        grep -v "WARNING: Location" "$tree/build.log" | tail -30
         exit 1
     }
-    echo "compiled $(find "$tree/src" -name '*.so' | wc -l) extension modules in $(($(date +%s) - t0)) s" \
+    "$py" -m zipfile -e "$tree"/wheel/painrcm-*.whl "$tree/site"
+    echo "compiled $(find "$tree/site" -name '*.so' | wc -l) extension modules in $(($(date +%s) - t0)) s" \
         "(log: $tree/build.log)" >&2
     touch "$tree/built"
 fi
-(cd "$root" && PYTHONPATH="$tree/src" "$py" "$bench" "$@")
+(cd "$root" && PYTHONPATH="$tree/site" "$py" "$bench" "$@")
