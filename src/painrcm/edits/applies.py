@@ -299,8 +299,8 @@ class Gate:
     _diagnoses: dict[tuple[str, int], int] = field(default_factory=dict)  # (diagnosis, fiscal year): bits
     # the codes the code table says need a side (a line of one without RT, LT or 50 is `sideless`)
     _one_sided: frozenset[str] = frozenset()
-    # the claim's providers' NPIs (practice, rendering, referring): the `bad_npi` bit
-    _npis: dict[tuple[str | None, str | None, str | None], int] = field(default_factory=dict)
+    # whether an NPI has a problem (`npi_problem`), per NPI the claims give (`provider_npis`)
+    _bad_npis: dict[str, bool] = field(default_factory=dict)
     # no date of service after this day is in the future: the day the gate was made (days only pass),
     # so a claim dated up to it is not `odd_dos` for being late, without asking the clock
     _not_after: date = field(default_factory=date.today)
@@ -410,15 +410,15 @@ class Gate:
                     unbillable = not billable(dx, dos, self.reference)
                     found = known[(dx, year)] = bits["unbillable_dx"] if unbillable else 0
                 mask |= found
-        referring = enc.referring_provider
-        npis = (enc.practice.npi, enc.rendering_provider.npi, None if referring is None else referring.npi)
-        found = self._npis.get(npis)
-        if found is None:
-            if len(self._npis) > 10_000:
-                self._npis.clear()  # a practice's providers are few; stay bounded whatever arrives
-            bad = any(npi_problem(npi) for _role, npi in provider_npis(enc))
-            found = self._npis[npis] = bits["bad_npi"] if bad else 0
-        mask |= found
+        bad_npis = self._bad_npis
+        for _role, npi in provider_npis(enc):
+            bad = bad_npis.get(npi)
+            if bad is None:
+                if len(bad_npis) > 10_000:
+                    bad_npis.clear()  # a practice's providers are few; stay bounded whatever arrives
+                bad = bad_npis[npi] = bool(npi_problem(npi))
+            if bad:
+                mask |= bits["bad_npi"]
         if enc.authorization_number:
             mask |= bits["auth_number"]
         if enc.total_charge is not None:
