@@ -58,7 +58,7 @@ class Session:
 class Sessions:
     """The claim's level-family sessions, in the order of their first lines, and each line's session
     (None for a line of no level family): what every edit comparing a billed session with the note reads
-    (NEC009, ADD002, ADD005, MOD004, MOD007, MOD009), worked out once per claim."""
+    (NEC009, ADD002, ADD005, MOD007), worked out once per claim."""
 
     all: list[Session]
     of_line: list[Session | None]
